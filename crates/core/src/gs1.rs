@@ -1,0 +1,1 @@
+//! Placeholder: GS1 identifiers land here.

@@ -1,0 +1,1 @@
+//! Placeholder: the Merkle tree lands here.

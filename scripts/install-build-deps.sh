@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the system packages the build needs, idempotently.
+#
+# - libclang-dev: bindgen in librocksdb-sys loads libclang at build time.
+#
+# Protos compile with `protox` (a pure-Rust protobuf compiler) from build.rs,
+# so no system protoc is needed. Run as root (CI and the dev machines are);
+# otherwise prints what to install and fails.
+set -euo pipefail
+
+missing=()
+for pkg in libclang-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-build-deps: missing packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+
+echo "install-build-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
