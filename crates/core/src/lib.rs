@@ -5,14 +5,29 @@
 //! offline verifier.
 //!
 //! * [`hash`]: the blake3 [`Hash`] type.
+//! * [`keys`], [`envelope`]: ed25519 keys with signing contexts, signed
+//!   envelopes with canonical bytes and ids.
+//! * [`leaf`], [`tree_head`]: what a ledger leaf is and a node's signed
+//!   statement of the root.
+//! * [`reason`]: stable machine-readable refusal codes.
 //! * [`merkle`]: the append-only Merkle tree (RFC 9162 structure, blake3,
 //!   0x00 / 0x01 domain separation), inclusion and consistency proofs.
 //! * [`gs1`]: GTIN, SGTIN EPC URIs and GS1 Digital Link, normalised.
 //! * [`code`]: secret verification codes and their salted digests.
 
 pub mod code;
+pub mod envelope;
 pub mod gs1;
 pub mod hash;
+pub mod keys;
+pub mod leaf;
 pub mod merkle;
+pub mod reason;
+pub mod tree_head;
 
+pub use envelope::{Envelope, EnvelopeError};
 pub use hash::{Hash, HASH_LEN};
+pub use keys::{PublicKey, SecretKey, SigningContext};
+pub use leaf::LeafRecord;
+pub use reason::Reason;
+pub use tree_head::{SignedTreeHead, TreeHead};

@@ -1,0 +1,257 @@
+//! Deterministic apply of an ordered batch of envelopes.
+//!
+//! `apply` is the ledger's state transition. It reads only the store, the
+//! batch header and the envelopes; never the wall clock, randomness, local
+//! configuration or hash-map iteration order. So every replica that
+//! applies the same batches in the same order holds byte-identical state
+//! and the same Merkle root.
+
+use std::collections::HashMap;
+
+use veritrace_core::{Envelope, Hash, LeafRecord, Reason};
+use veritrace_proto::v1 as pb;
+use veritrace_storage::{KvEngine, WriteBatch, WriteOptions};
+
+use crate::ledger::Head;
+use crate::schema::*;
+use crate::{Ledger, LedgerError};
+
+/// Written by whoever orders the batch (the Raft leader, or the single-node
+/// driver): the only source of position and time inside apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    /// Index of this batch in the ordered log; must exceed the applied index.
+    pub log_index: u64,
+    /// Commit time, unix milliseconds, from the orderer's clock.
+    pub commit_time_ms: i64,
+}
+
+/// What apply did with one envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Appended as leaf `leaf_index`.
+    Applied,
+    /// Already in the ledger; the receipt describes the first copy.
+    Duplicate,
+    /// Refused; nothing was stored for it.
+    Rejected {
+        /// Stable reason code.
+        reason: Reason,
+        /// Human-readable detail.
+        message: String,
+    },
+}
+
+/// The ledger's answer for one envelope of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// Envelope id, when the bytes decoded far enough to have one.
+    pub envelope_id: Option<Hash>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Leaf holding the envelope (applied or duplicate).
+    pub leaf_index: Option<u64>,
+    /// Batch that committed the (first) copy.
+    pub log_index: u64,
+    /// Commit time of that batch, unix ms.
+    pub commit_time_ms: i64,
+}
+
+impl Receipt {
+    fn rejected(envelope_id: Option<Hash>, reason: Reason, message: impl Into<String>, header: &BatchHeader) -> Self {
+        Receipt {
+            envelope_id,
+            outcome: Outcome::Rejected { reason, message: message.into() },
+            leaf_index: None,
+            log_index: header.log_index,
+            commit_time_ms: header.commit_time_ms,
+        }
+    }
+}
+
+/// Writes of the batch in progress, visible to later envelopes of the same
+/// batch before they reach the engine.
+struct Pending {
+    batch: WriteBatch,
+    head: Head,
+    by_id: HashMap<Hash, u64>,
+    by_nonce: HashMap<(String, u64), (u64, Hash)>,
+    leaves: HashMap<u64, LeafRecord>,
+}
+
+impl<E: KvEngine> Ledger<E> {
+    /// Applies one ordered batch and returns a receipt per envelope, in
+    /// order. Invalid envelopes are rejected (their receipt says why) and
+    /// change nothing; the batch as a whole is one atomic write that also
+    /// advances the applied index, even when every envelope was refused.
+    ///
+    /// # Errors
+    ///
+    /// [`LedgerError::OutOfOrder`] when `header.log_index` does not exceed
+    /// the applied index (a replayed batch; nothing changes). Storage
+    /// failures are fatal for the caller: stop applying.
+    pub fn apply(&self, header: &BatchHeader, envelopes: &[Vec<u8>]) -> Result<Vec<Receipt>, LedgerError> {
+        let _writer = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let head = self.head.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if header.log_index <= head.applied.applied_index {
+            return Err(LedgerError::OutOfOrder { got: header.log_index, applied: head.applied.applied_index });
+        }
+        let mut p = Pending {
+            batch: WriteBatch::new(),
+            head,
+            by_id: HashMap::new(),
+            by_nonce: HashMap::new(),
+            leaves: HashMap::new(),
+        };
+        let mut receipts = Vec::with_capacity(envelopes.len());
+        for (position, bytes) in envelopes.iter().enumerate() {
+            receipts.push(self.apply_one(header, position as u32, bytes, &mut p)?);
+        }
+        p.head.applied.applied_index = header.log_index;
+        p.head.applied.last_commit_time_ms = header.commit_time_ms;
+        p.head.applied.tree_size = p.head.frontier.size();
+        p.head.applied.root = p.head.frontier.root();
+        p.batch.put(CF_META, KEY_APPLIED.to_vec(), p.head.applied.encode());
+        let opts = if self.opts.sync_apply { WriteOptions::SYNC } else { WriteOptions::NO_SYNC };
+        self.engine.write(p.batch, opts)?;
+        *self.head.write().unwrap_or_else(|e| e.into_inner()) = p.head;
+        Ok(receipts)
+    }
+
+    fn apply_one(&self, header: &BatchHeader, position: u32, bytes: &[u8], p: &mut Pending) -> Result<Receipt, LedgerError> {
+        let env = match Envelope::decode(bytes) {
+            Ok(env) => env,
+            Err(e) => return Ok(Receipt::rejected(None, Reason::from(&e), e.to_string(), header)),
+        };
+        let id = env.id();
+        if let Some(leaf) = self.lookup_id(&id, p)? {
+            return self.duplicate(id, leaf, p);
+        }
+        let reject = |reason: Reason, msg: String| Ok(Receipt::rejected(Some(id), reason, msg, header));
+        let signer = match env.verify() {
+            Ok(k) => k,
+            Err(e) => return reject(Reason::from(&e), e.to_string()),
+        };
+        let tx = match env.transaction() {
+            Ok(tx) => tx,
+            Err(e) => return reject(Reason::from(&e), e.to_string()),
+        };
+        let Some(action) = tx.action.as_ref() else {
+            return reject(Reason::MissingAction, "transaction has no action".into());
+        };
+        if tx.network_id != self.genesis.network_id() {
+            return reject(
+                Reason::WrongNetwork,
+                format!("transaction is for network {:?}, this is {:?}", tx.network_id, self.genesis.network_id()),
+            );
+        }
+        if let Err((reason, msg)) = self.authorize(&tx, &signer.to_bytes())? {
+            return reject(reason, msg);
+        }
+        let payload_hash = Hash::digest(env.payload());
+        if let Some((leaf, first_payload)) = self.lookup_nonce(&tx.party_id, tx.nonce, p)? {
+            if first_payload == payload_hash {
+                return self.duplicate(id, leaf, p);
+            }
+            return reject(Reason::NonceReused, format!("party {} already used nonce {}", tx.party_id, tx.nonce));
+        }
+        if let Err(msg) = crate::actions::check(action) {
+            return reject(Reason::UnsupportedAction, msg);
+        }
+
+        // Accepted: append the leaf and every index entry in this batch.
+        let leaf_index = p.head.frontier.size();
+        let record = LeafRecord {
+            leaf_index,
+            log_index: header.log_index,
+            batch_position: position,
+            commit_time_ms: header.commit_time_ms,
+            shard_id: self.opts.shard_id,
+            envelope: env.bytes().to_vec(),
+        };
+        let encoded = record.encode();
+        for (node, hash) in p.head.frontier.append(veritrace_core::merkle::leaf_hash(&encoded)) {
+            p.batch.put(CF_MERKLE, node.to_key().to_vec(), hash.as_bytes().to_vec());
+        }
+        p.batch.put(CF_LEAVES, leaf_index.to_be_bytes().to_vec(), encoded);
+        p.batch.put(CF_IDX_ENVELOPE, id.as_bytes().to_vec(), leaf_index.to_be_bytes().to_vec());
+        let party = len_prefixed(tx.party_id.as_bytes());
+        let mut nonce_value = leaf_index.to_be_bytes().to_vec();
+        nonce_value.extend_from_slice(payload_hash.as_bytes());
+        p.batch.put(CF_IDX_NONCE, with_u64(party.clone(), tx.nonce), nonce_value);
+        p.batch.put(CF_IDX_PARTY, with_u64(party, leaf_index), Vec::new());
+        for item in crate::actions::item_keys(action) {
+            p.batch.put(CF_IDX_ITEM, with_u64(len_prefixed(&item), leaf_index), Vec::new());
+        }
+        p.by_id.insert(id, leaf_index);
+        p.by_nonce.insert((tx.party_id.clone(), tx.nonce), (leaf_index, payload_hash));
+        p.leaves.insert(leaf_index, record);
+        Ok(Receipt {
+            envelope_id: Some(id),
+            outcome: Outcome::Applied,
+            leaf_index: Some(leaf_index),
+            log_index: header.log_index,
+            commit_time_ms: header.commit_time_ms,
+        })
+    }
+
+    fn lookup_id(&self, id: &Hash, p: &Pending) -> Result<Option<u64>, LedgerError> {
+        if let Some(leaf) = p.by_id.get(id) {
+            return Ok(Some(*leaf));
+        }
+        self.find_envelope(id)
+    }
+
+    fn lookup_nonce(&self, party: &str, nonce: u64, p: &Pending) -> Result<Option<(u64, Hash)>, LedgerError> {
+        if let Some(v) = p.by_nonce.get(&(party.to_string(), nonce)) {
+            return Ok(Some(*v));
+        }
+        let key = with_u64(len_prefixed(party.as_bytes()), nonce);
+        match self.engine.get(CF_IDX_NONCE, &key)? {
+            None => Ok(None),
+            Some(v) if v.len() == 40 => {
+                let leaf = leading_u64(&v).unwrap_or_default();
+                let hash = Hash::from_slice(&v[8..]).map_err(|e| LedgerError::Corrupt { what: e.to_string() })?;
+                Ok(Some((leaf, hash)))
+            }
+            Some(_) => Err(LedgerError::Corrupt { what: "nonce index value".into() }),
+        }
+    }
+
+    fn duplicate(&self, id: Hash, leaf_index: u64, p: &Pending) -> Result<Receipt, LedgerError> {
+        let first = match p.leaves.get(&leaf_index) {
+            Some(r) => r.clone(),
+            None => self.leaf(leaf_index)?,
+        };
+        Ok(Receipt {
+            envelope_id: Some(id),
+            outcome: Outcome::Duplicate,
+            leaf_index: Some(leaf_index),
+            log_index: first.log_index,
+            commit_time_ms: first.commit_time_ms,
+        })
+    }
+
+    /// Checks that `signer_key` belongs to the transaction's party and that
+    /// the party may act. `Ok(Err(..))` is a refusal, `Err` a storage failure.
+    fn authorize(&self, tx: &pb::Transaction, signer_key: &[u8]) -> Result<Result<(), (Reason, String)>, LedgerError> {
+        let Some(party) = self.party(&tx.party_id)? else {
+            return Ok(Err((Reason::UnknownParty, format!("party {:?} is not registered", tx.party_id))));
+        };
+        let owner = self.engine.get(CF_STATE, &signing_key_key(signer_key))?;
+        if owner.as_deref() != Some(tx.party_id.as_bytes()) {
+            return Ok(Err((
+                Reason::KeyNotAuthorized,
+                format!("signer key {} is not an active key of party {}", hex(signer_key), tx.party_id),
+            )));
+        }
+        if party.status == pb::PartyStatus::Suspended as i32 {
+            return Ok(Err((Reason::PartySuspended, format!("party {} is suspended", tx.party_id))));
+        }
+        Ok(Ok(()))
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

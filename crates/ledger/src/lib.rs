@@ -1,0 +1,35 @@
+//! Veritrace's ledger: the replicated state machine.
+//!
+//! A [`Ledger`] holds signed envelopes in an append-only blake3 Merkle log
+//! with indexes, over any [`veritrace_storage::KvEngine`] (RocksDB in
+//! production, memory in tests). Its one state transition is
+//! [`Ledger::apply`]: an ordered batch of envelopes under a
+//! [`BatchHeader`] written by whoever orders the log (a Raft leader, or a
+//! single-node driver). Apply is deterministic (invariant 1 of
+//! ARCHITECTURE.md), checks every envelope (authenticity: signature,
+//! signer key owned by an active party of the right network), appends the
+//! valid ones and returns a [`Receipt`] per envelope; duplicates return the
+//! first receipt (idempotence). The batch and the applied index it
+//! advances are one atomic engine write.
+//!
+//! Reads: leaves, envelope lookup by id, pages by party or item, roots at
+//! any past size, inclusion and consistency proofs in O(log n) reads.
+//! Operations: [`Ledger::audit`] re-derives the root from the stored
+//! envelopes; snapshots export and import the whole state, checked by root.
+
+mod actions;
+mod apply;
+mod audit;
+mod error;
+mod genesis;
+mod ledger;
+pub mod schema;
+mod snapshot;
+
+pub use apply::{BatchHeader, Outcome, Receipt};
+pub use audit::{AuditProblem, AuditReport};
+pub use error::LedgerError;
+pub use genesis::Genesis;
+pub use ledger::{Ledger, LedgerOptions};
+pub use schema::{ALL_CFS, AppliedState};
+pub use snapshot::SnapshotInfo;
