@@ -1,1 +1,0 @@
-//! Placeholder: GS1 identifiers land here.
