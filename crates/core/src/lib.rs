@@ -19,6 +19,7 @@ pub mod code;
 pub mod envelope;
 pub mod gs1;
 pub mod hash;
+pub mod ids;
 pub mod keys;
 pub mod leaf;
 pub mod merkle;

@@ -196,6 +196,14 @@ impl<E: KvEngine> Ledger<E> {
         Ok(out)
     }
 
+    /// The party record, if the party is registered.
+    pub fn party(&self, party_id: &str) -> Result<Option<pb::Party>, LedgerError> {
+        match self.engine.get(CF_STATE, &party_key(party_id))? {
+            None => Ok(None),
+            Some(bytes) => crate::genesis::decode_party(&bytes).map(Some),
+        }
+    }
+
     fn check_size(&self, size: u64) -> Result<(), LedgerError> {
         let current = self.applied().tree_size;
         if size > current {

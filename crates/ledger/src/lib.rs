@@ -25,7 +25,10 @@ mod genesis;
 mod ledger;
 pub mod schema;
 mod snapshot;
+#[cfg(feature = "testing")]
+pub mod testing;
 
+pub use actions::sgtin_key;
 pub use apply::{BatchHeader, Outcome, Receipt};
 pub use audit::{AuditProblem, AuditReport};
 pub use error::LedgerError;

@@ -1,0 +1,115 @@
+//! The genesis document: the network id and the founding parties.
+
+use prost::Message;
+use veritrace_core::ids::{validate_network_id, validate_party_id};
+use veritrace_core::{Hash, PublicKey};
+use veritrace_proto::v1 as pb;
+use veritrace_storage::WriteBatch;
+
+use crate::LedgerError;
+use crate::schema::{CF_META, CF_STATE, KEY_GENESIS, party_key, signing_key_key};
+
+const PARTY_RECORD_VERSION: u8 = 1;
+
+/// A validated genesis. Its bytes are stored in the ledger and its id
+/// (blake3 of those bytes) names the network's starting point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Genesis {
+    proto: pb::Genesis,
+    bytes: Vec<u8>,
+}
+
+fn invalid(what: impl Into<String>) -> LedgerError {
+    LedgerError::InvalidGenesis { what: what.into() }
+}
+
+impl Genesis {
+    /// Validates a genesis: a network id, at least one founding party,
+    /// unique valid party ids, at least one valid active signing key per
+    /// party, no key shared between parties.
+    pub fn from_proto(mut proto: pb::Genesis) -> Result<Self, LedgerError> {
+        validate_network_id(&proto.network_id).map_err(|e| invalid(e.to_string()))?;
+        if proto.founding_parties.is_empty() {
+            return Err(invalid("no founding parties"));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        let mut keys = std::collections::BTreeSet::new();
+        for party in &mut proto.founding_parties {
+            validate_party_id(&party.party_id).map_err(|e| invalid(e.to_string()))?;
+            if !ids.insert(party.party_id.clone()) {
+                return Err(invalid(format!("party {} is listed twice", party.party_id)));
+            }
+            let mut active = 0;
+            for key in &party.signing_keys {
+                PublicKey::from_slice(&key.public_key)
+                    .map_err(|e| invalid(format!("party {}: signing key: {e}", party.party_id)))?;
+                if !keys.insert(key.public_key.clone()) {
+                    return Err(invalid(format!("party {}: a signing key is used by two parties", party.party_id)));
+                }
+                if key.status != pb::KeyStatus::Revoked as i32 {
+                    active += 1;
+                }
+            }
+            if active == 0 {
+                return Err(invalid(format!("party {} has no active signing key", party.party_id)));
+            }
+            if party.status == pb::PartyStatus::Unspecified as i32 {
+                party.status = pb::PartyStatus::Active as i32;
+            }
+        }
+        let bytes = proto.encode_to_vec();
+        Ok(Genesis { proto, bytes })
+    }
+
+    /// Reads a stored genesis.
+    pub fn decode(bytes: &[u8]) -> Result<Self, LedgerError> {
+        let proto = pb::Genesis::decode(bytes)
+            .map_err(|e| LedgerError::Corrupt { what: format!("stored genesis does not decode: {e}") })?;
+        Ok(Genesis { proto, bytes: bytes.to_vec() })
+    }
+
+    /// The network id every transaction must name.
+    pub fn network_id(&self) -> &str {
+        &self.proto.network_id
+    }
+
+    /// The document.
+    pub fn proto(&self) -> &pb::Genesis {
+        &self.proto
+    }
+
+    /// blake3 of the stored genesis bytes.
+    pub fn id(&self) -> Hash {
+        Hash::digest(&self.bytes)
+    }
+
+    /// Queues the genesis record, each founding party and its active keys.
+    pub(crate) fn write_initial_state(&self, batch: &mut WriteBatch) {
+        batch.put(CF_META, KEY_GENESIS.to_vec(), self.bytes.clone());
+        for party in &self.proto.founding_parties {
+            batch.put(CF_STATE, party_key(&party.party_id), encode_party(party));
+            for key in &party.signing_keys {
+                if key.status != pb::KeyStatus::Revoked as i32 {
+                    batch.put(CF_STATE, signing_key_key(&key.public_key), party.party_id.as_bytes().to_vec());
+                }
+            }
+        }
+    }
+}
+
+/// Versioned party record.
+pub(crate) fn encode_party(party: &pb::Party) -> Vec<u8> {
+    let mut v = vec![PARTY_RECORD_VERSION];
+    party.encode(&mut v).unwrap_or_default();
+    v
+}
+
+/// Reads a versioned party record.
+pub(crate) fn decode_party(bytes: &[u8]) -> Result<pb::Party, LedgerError> {
+    match bytes.split_first() {
+        Some((&PARTY_RECORD_VERSION, rest)) => {
+            pb::Party::decode(rest).map_err(|e| LedgerError::Corrupt { what: format!("party record: {e}") })
+        }
+        _ => Err(LedgerError::Corrupt { what: "party record has an unknown version".into() }),
+    }
+}
