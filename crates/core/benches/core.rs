@@ -1,1 +1,100 @@
-fn main() {}
+//! Benchmarks of veritrace-core, one function per criterion group.
+//!
+//! Run with `cargo bench -p veritrace-core --bench core`; add
+//! `-- --test` to run each benchmark once as a smoke test. To add a group,
+//! write one `fn(&mut Criterion)` and list it in `criterion_group!` below.
+
+// `criterion_group!` generates an undocumented `pub fn`.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use veritrace_core::Hash;
+use veritrace_core::merkle::{
+    Frontier, MemTree, consistency_proof, inclusion_proof, leaf_hash, verify_inclusion,
+};
+
+/// Leaves in the tree the proof benchmarks run against.
+const TREE_SIZE: u64 = 1_000_000;
+
+/// Deterministic xorshift positions, so runs are comparable.
+struct Positions(u64);
+
+impl Positions {
+    fn next_below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+fn build_tree(size: u64) -> MemTree {
+    let mut tree = MemTree::new();
+    for i in 0..size {
+        tree.push(&i.to_le_bytes());
+    }
+    tree
+}
+
+/// Group "merkle": appends, proof generation and verification at 1M leaves.
+fn merkle(c: &mut Criterion) {
+    let tree = build_tree(TREE_SIZE);
+    let root = tree.root();
+    let mut group = c.benchmark_group("merkle");
+    group.throughput(Throughput::Elements(1));
+
+    group.bench_function("frontier_append", |b| {
+        let mut frontier: Frontier = tree.frontier().clone();
+        let leaf = leaf_hash(b"bench leaf");
+        b.iter(|| black_box(frontier.append(black_box(leaf))));
+    });
+
+    group.bench_function("inclusion_proof_1m", |b| {
+        let mut pos = Positions(0x9e37_79b9_7f4a_7c15);
+        b.iter(|| {
+            let i = pos.next_below(TREE_SIZE);
+            black_box(inclusion_proof(&tree, black_box(i), TREE_SIZE))
+        });
+    });
+
+    group.bench_function("consistency_proof_1m", |b| {
+        let mut pos = Positions(0x2545_f491_4f6c_dd1d);
+        b.iter(|| {
+            let m = 1 + pos.next_below(TREE_SIZE);
+            black_box(consistency_proof(&tree, black_box(m), TREE_SIZE))
+        });
+    });
+
+    // A fixed set of proofs cycled through, so generation is not timed.
+    let mut pos = Positions(0x1234_5678_9abc_def1);
+    let cases: Vec<(u64, Hash, Vec<Hash>)> = (0..256)
+        .map(|_| {
+            let i = pos.next_below(TREE_SIZE);
+            let leaf = leaf_hash(&i.to_le_bytes());
+            let proof = tree
+                .inclusion_proof(i, TREE_SIZE)
+                .expect("index below size");
+            (i, leaf, proof)
+        })
+        .collect();
+    for (i, leaf, proof) in &cases {
+        assert!(
+            verify_inclusion(leaf, *i, TREE_SIZE, proof, &root).is_ok(),
+            "proof of leaf {i}"
+        );
+    }
+    group.bench_function("verify_inclusion_1m", |b| {
+        let mut next = cases.iter().cycle();
+        b.iter(|| {
+            let (i, leaf, proof) = next.next().expect("cycle of a non-empty list");
+            black_box(verify_inclusion(leaf, *i, TREE_SIZE, proof, &root))
+        });
+    });
+
+    group.finish();
+}
+
+criterion_group!(benches, merkle);
+criterion_main!(benches);

@@ -1,1 +1,0 @@
-//! Placeholder: the Merkle tree lands here.
