@@ -19,9 +19,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let fds = protox::compile(&files, [&root])?;
     let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
-    tonic_prost_build::configure()
-        .build_server(grpc)
-        .build_client(grpc)
-        .compile_fds(fds)?;
+    tonic_prost_build::configure().build_server(grpc).build_client(grpc).compile_fds(fds)?;
     Ok(())
 }

@@ -11,9 +11,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use veritrace_core::Hash;
-use veritrace_core::merkle::{
-    Frontier, MemTree, consistency_proof, inclusion_proof, leaf_hash, verify_inclusion,
-};
+use veritrace_core::merkle::{Frontier, MemTree, consistency_proof, inclusion_proof, leaf_hash, verify_inclusion};
 
 /// Leaves in the tree the proof benchmarks run against.
 const TREE_SIZE: u64 = 1_000_000;
@@ -73,17 +71,12 @@ fn merkle(c: &mut Criterion) {
         .map(|_| {
             let i = pos.next_below(TREE_SIZE);
             let leaf = leaf_hash(&i.to_le_bytes());
-            let proof = tree
-                .inclusion_proof(i, TREE_SIZE)
-                .expect("index below size");
+            let proof = tree.inclusion_proof(i, TREE_SIZE).expect("index below size");
             (i, leaf, proof)
         })
         .collect();
     for (i, leaf, proof) in &cases {
-        assert!(
-            verify_inclusion(leaf, *i, TREE_SIZE, proof, &root).is_ok(),
-            "proof of leaf {i}"
-        );
+        assert!(verify_inclusion(leaf, *i, TREE_SIZE, proof, &root).is_ok(), "proof of leaf {i}");
     }
     group.bench_function("verify_inclusion_1m", |b| {
         let mut next = cases.iter().cycle();

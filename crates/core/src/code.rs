@@ -98,10 +98,7 @@ pub struct CodePolicy {
 /// Six decimal digits, as printed on the seed systems' labels (~19.9 bits).
 impl Default for CodePolicy {
     fn default() -> Self {
-        CodePolicy {
-            length: 6,
-            alphabet: CodeAlphabet::Digits,
-        }
+        CodePolicy { length: 6, alphabet: CodeAlphabet::Digits }
     }
 }
 
@@ -116,11 +113,7 @@ impl CodePolicy {
         if (Self::MIN_LENGTH..=Self::MAX_LENGTH).contains(&self.length) {
             Ok(())
         } else {
-            Err(CodeError::PolicyLength {
-                length: self.length,
-                min: Self::MIN_LENGTH,
-                max: Self::MAX_LENGTH,
-            })
+            Err(CodeError::PolicyLength { length: self.length, min: Self::MIN_LENGTH, max: Self::MAX_LENGTH })
         }
     }
 
@@ -204,10 +197,7 @@ fn sample_index(byte: u8, n: usize) -> Option<usize> {
 ///
 /// Fails if the policy is invalid, or if the generator is so broken that
 /// 64 blocks of 64 bytes contain too few usable bytes.
-pub fn generate_code<R: CryptoRng + ?Sized>(
-    policy: &CodePolicy,
-    rng: &mut R,
-) -> Result<String, CodeError> {
+pub fn generate_code<R: CryptoRng + ?Sized>(policy: &CodePolicy, rng: &mut R) -> Result<String, CodeError> {
     policy.validate()?;
     let symbols = policy.alphabet.symbols();
     let len = usize::from(policy.length);
@@ -224,9 +214,7 @@ pub fn generate_code<R: CryptoRng + ?Sized>(
             }
         }
     }
-    Err(CodeError::RngStuck {
-        rounds: MAX_RNG_ROUNDS,
-    })
+    Err(CodeError::RngStuck { rounds: MAX_RNG_ROUNDS })
 }
 
 /// Normalises what a person typed: trims surrounding whitespace, drops
@@ -247,20 +235,13 @@ pub fn normalize_code(policy: &CodePolicy, input: &str) -> Result<String, CodeEr
         }
         let c = c.to_ascii_uppercase();
         if !policy.alphabet.contains(c) {
-            return Err(CodeError::InvalidChar {
-                ch: c,
-                index,
-                alphabet: policy.alphabet,
-            });
+            return Err(CodeError::InvalidChar { ch: c, index, alphabet: policy.alphabet });
         }
         out.push(c);
     }
     let expected = usize::from(policy.length);
     if out.len() != expected {
-        return Err(CodeError::WrongLength {
-            expected,
-            found: out.len(),
-        });
+        return Err(CodeError::WrongLength { expected, found: out.len() });
     }
     Ok(out)
 }
@@ -283,9 +264,7 @@ impl CodeSalt {
 
     /// Reads a salt from exactly 16 bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, CodeError> {
-        <[u8; 16]>::try_from(bytes)
-            .map(CodeSalt)
-            .map_err(|_| CodeError::BadSaltLength { len: bytes.len() })
+        <[u8; 16]>::try_from(bytes).map(CodeSalt).map_err(|_| CodeError::BadSaltLength { len: bytes.len() })
     }
 
     /// The raw bytes.
@@ -329,10 +308,7 @@ pub fn verify_code(
 
 /// Compares two digests without data-dependent branches or early exit.
 fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let diff = a
-        .iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    let diff = a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(diff) == 0
 }
 
@@ -347,49 +323,23 @@ mod tests {
     #[test]
     fn default_policy_is_six_digits() {
         let p = CodePolicy::default();
-        assert_eq!(
-            p,
-            CodePolicy {
-                length: 6,
-                alphabet: CodeAlphabet::Digits
-            }
-        );
+        assert_eq!(p, CodePolicy { length: 6, alphabet: CodeAlphabet::Digits });
         assert_eq!(p.validate(), Ok(()));
         assert!((p.keyspace_bits() - 19.93).abs() < 0.01);
-        let a = CodePolicy {
-            length: 10,
-            alphabet: CodeAlphabet::Alphanumeric,
-        };
+        let a = CodePolicy { length: 10, alphabet: CodeAlphabet::Alphanumeric };
         assert!((a.keyspace_bits() - 49.54).abs() < 0.01);
     }
 
     #[test]
     fn policy_length_bounds() {
         for length in [0u8, 3, 33, 255] {
-            let p = CodePolicy {
-                length,
-                alphabet: CodeAlphabet::Digits,
-            };
-            assert_eq!(
-                p.validate(),
-                Err(CodeError::PolicyLength {
-                    length,
-                    min: 4,
-                    max: 32
-                })
-            );
+            let p = CodePolicy { length, alphabet: CodeAlphabet::Digits };
+            assert_eq!(p.validate(), Err(CodeError::PolicyLength { length, min: 4, max: 32 }));
             assert!(generate_code(&p, &mut rand::rng()).is_err());
             assert!(normalize_code(&p, "123456").is_err());
         }
         for length in [4u8, 32] {
-            assert_eq!(
-                CodePolicy {
-                    length,
-                    alphabet: CodeAlphabet::Alphanumeric
-                }
-                .validate(),
-                Ok(())
-            );
+            assert_eq!(CodePolicy { length, alphabet: CodeAlphabet::Alphanumeric }.validate(), Ok(()));
         }
     }
 
@@ -428,10 +378,7 @@ mod tests {
     fn generated_codes_follow_policy_and_cover_alphabet() {
         let mut rng = StdRng::seed_from_u64(1);
         for alphabet in [CodeAlphabet::Digits, CodeAlphabet::Alphanumeric] {
-            let p = CodePolicy {
-                length: 8,
-                alphabet,
-            };
+            let p = CodePolicy { length: 8, alphabet };
             let mut seen = std::collections::BTreeMap::new();
             for _ in 0..2000 {
                 let code = generate_code(&p, &mut rng).expect("valid policy");
@@ -481,9 +428,7 @@ mod tests {
     fn a_stuck_rng_is_an_error_not_a_hang() {
         assert_eq!(
             generate_code(&CodePolicy::default(), &mut AllOnes),
-            Err(CodeError::RngStuck {
-                rounds: MAX_RNG_ROUNDS
-            })
+            Err(CodeError::RngStuck { rounds: MAX_RNG_ROUNDS })
         );
     }
 
@@ -493,96 +438,36 @@ mod tests {
         assert_eq!(normalize_code(&d, "123456").as_deref(), Ok("123456"));
         assert_eq!(normalize_code(&d, "  123 456\n").as_deref(), Ok("123456"));
         assert_eq!(normalize_code(&d, "12-34-56").as_deref(), Ok("123456"));
-        assert_eq!(
-            normalize_code(&d, "\t1 2 3 - 4 5 6 ").as_deref(),
-            Ok("123456")
-        );
-        assert_eq!(
-            normalize_code(&d, "12345"),
-            Err(CodeError::WrongLength {
-                expected: 6,
-                found: 5
-            })
-        );
-        assert_eq!(
-            normalize_code(&d, "1234567"),
-            Err(CodeError::WrongLength {
-                expected: 6,
-                found: 7
-            })
-        );
-        assert_eq!(
-            normalize_code(&d, ""),
-            Err(CodeError::WrongLength {
-                expected: 6,
-                found: 0
-            })
-        );
-        assert_eq!(
-            normalize_code(&d, " - "),
-            Err(CodeError::WrongLength {
-                expected: 6,
-                found: 0
-            })
-        );
+        assert_eq!(normalize_code(&d, "\t1 2 3 - 4 5 6 ").as_deref(), Ok("123456"));
+        assert_eq!(normalize_code(&d, "12345"), Err(CodeError::WrongLength { expected: 6, found: 5 }));
+        assert_eq!(normalize_code(&d, "1234567"), Err(CodeError::WrongLength { expected: 6, found: 7 }));
+        assert_eq!(normalize_code(&d, ""), Err(CodeError::WrongLength { expected: 6, found: 0 }));
+        assert_eq!(normalize_code(&d, " - "), Err(CodeError::WrongLength { expected: 6, found: 0 }));
         assert_eq!(
             normalize_code(&d, "12a456"),
-            Err(CodeError::InvalidChar {
-                ch: 'A',
-                index: 2,
-                alphabet: CodeAlphabet::Digits
-            })
+            Err(CodeError::InvalidChar { ch: 'A', index: 2, alphabet: CodeAlphabet::Digits })
         );
         assert_eq!(
             normalize_code(&d, "123\t456"),
-            Err(CodeError::InvalidChar {
-                ch: '\t',
-                index: 3,
-                alphabet: CodeAlphabet::Digits
-            })
+            Err(CodeError::InvalidChar { ch: '\t', index: 3, alphabet: CodeAlphabet::Digits })
         );
         assert_eq!(
             normalize_code(&d, "123–456"),
-            Err(CodeError::InvalidChar {
-                ch: '–',
-                index: 3,
-                alphabet: CodeAlphabet::Digits
-            })
+            Err(CodeError::InvalidChar { ch: '–', index: 3, alphabet: CodeAlphabet::Digits })
         );
         assert_eq!(
             normalize_code(&d, "١٢٣٤٥٦"),
-            Err(CodeError::InvalidChar {
-                ch: '١',
-                index: 0,
-                alphabet: CodeAlphabet::Digits
-            })
+            Err(CodeError::InvalidChar { ch: '١', index: 0, alphabet: CodeAlphabet::Digits })
         );
 
-        let a = CodePolicy {
-            length: 8,
-            alphabet: CodeAlphabet::Alphanumeric,
-        };
+        let a = CodePolicy { length: 8, alphabet: CodeAlphabet::Alphanumeric };
         assert_eq!(normalize_code(&a, "abcd-efgh").as_deref(), Ok("ABCDEFGH"));
         assert_eq!(normalize_code(&a, " 2345 6789 ").as_deref(), Ok("23456789"));
-        for (bad, index) in [
-            ("ABCDEFG0", 7),
-            ("oBCDEFGH", 0),
-            ("ABCIEFGH", 3),
-            ("AB1DEFGH", 2),
-            ("ABlDEFGH", 2),
-        ] {
-            let ch = bad
-                .chars()
-                .nth(index)
-                .expect("index in range")
-                .to_ascii_uppercase();
+        for (bad, index) in [("ABCDEFG0", 7), ("oBCDEFGH", 0), ("ABCIEFGH", 3), ("AB1DEFGH", 2), ("ABlDEFGH", 2)] {
+            let ch = bad.chars().nth(index).expect("index in range").to_ascii_uppercase();
             assert_eq!(
                 normalize_code(&a, bad),
-                Err(CodeError::InvalidChar {
-                    ch,
-                    index,
-                    alphabet: CodeAlphabet::Alphanumeric
-                }),
+                Err(CodeError::InvalidChar { ch, index, alphabet: CodeAlphabet::Alphanumeric }),
                 "{bad}"
             );
         }
@@ -597,14 +482,8 @@ mod tests {
         assert_ne!(d, code_digest(&SALT, b"00614141123452SER2", "123456"));
         assert_ne!(d, code_digest(&SALT, key, "123457"));
         // Moving bytes between item key and code changes the digest.
-        assert_ne!(
-            code_digest(&SALT, b"ab", "c"),
-            code_digest(&SALT, b"a", "bc")
-        );
-        assert_ne!(
-            code_digest(&SALT, b"", "abc"),
-            code_digest(&SALT, b"abc", "")
-        );
+        assert_ne!(code_digest(&SALT, b"ab", "c"), code_digest(&SALT, b"a", "bc"));
+        assert_ne!(code_digest(&SALT, b"", "abc"), code_digest(&SALT, b"abc", ""));
         // Not a plain hash of the concatenation.
         assert_ne!(d, Hash::digest(b"123456"));
     }
@@ -631,18 +510,9 @@ mod tests {
         assert_eq!(verify_code(&SALT, key, &p, " 123-456 ", &d), Ok(true));
         assert_eq!(verify_code(&SALT, key, &p, "123457", &d), Ok(false));
         assert_eq!(verify_code(&SALT, b"other", &p, "123456", &d), Ok(false));
-        assert_eq!(
-            verify_code(&CodeSalt([0; 16]), key, &p, "123456", &d),
-            Ok(false)
-        );
-        assert!(matches!(
-            verify_code(&SALT, key, &p, "12345", &d),
-            Err(CodeError::WrongLength { .. })
-        ));
-        assert!(matches!(
-            verify_code(&SALT, key, &p, "12345x", &d),
-            Err(CodeError::InvalidChar { .. })
-        ));
+        assert_eq!(verify_code(&CodeSalt([0; 16]), key, &p, "123456", &d), Ok(false));
+        assert!(matches!(verify_code(&SALT, key, &p, "12345", &d), Err(CodeError::WrongLength { .. })));
+        assert!(matches!(verify_code(&SALT, key, &p, "12345x", &d), Err(CodeError::InvalidChar { .. })));
     }
 
     #[test]
@@ -659,10 +529,7 @@ mod tests {
     #[test]
     fn salt_from_slice_and_generate() {
         assert_eq!(CodeSalt::from_slice(&[1; 16]), Ok(CodeSalt([1; 16])));
-        assert_eq!(
-            CodeSalt::from_slice(&[1; 15]),
-            Err(CodeError::BadSaltLength { len: 15 })
-        );
+        assert_eq!(CodeSalt::from_slice(&[1; 15]), Err(CodeError::BadSaltLength { len: 15 }));
         let mut rng = StdRng::seed_from_u64(3);
         let a = CodeSalt::generate(&mut rng);
         let b = CodeSalt::generate(&mut rng);

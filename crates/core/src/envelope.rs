@@ -11,8 +11,8 @@
 use prost::Message;
 use veritrace_proto::v1 as pb;
 
-use crate::keys::{KeyError, PublicKey, SecretKey, SigningContext, PUBLIC_KEY_LEN, SIGNATURE_LEN};
 use crate::Hash;
+use crate::keys::{KeyError, PUBLIC_KEY_LEN, PublicKey, SIGNATURE_LEN, SecretKey, SigningContext};
 
 /// Largest accepted payload: room for a commissioning batch of 100,000
 /// items (serial and 32-byte code digest each).
@@ -223,10 +223,20 @@ mod tests {
         assert_eq!(Envelope::decode(&[]), Err(EnvelopeError::EmptyPayload));
         let mut m = Envelope::sign(b"p".to_vec(), &key()).to_proto();
         m.signature.pop();
-        assert_eq!(Envelope::from_proto(m.clone()), Err(EnvelopeError::Signature(KeyError::SignatureLength { len: 63 })));
+        assert_eq!(
+            Envelope::from_proto(m.clone()),
+            Err(EnvelopeError::Signature(KeyError::SignatureLength { len: 63 }))
+        );
         m.signer_key_id.push(0);
-        assert!(matches!(Envelope::from_proto(m), Err(EnvelopeError::Signature(KeyError::PublicKeyLength { len: 33 }))));
-        let big = pb::SignedEnvelope { payload: vec![0; MAX_PAYLOAD_BYTES + 1], signer_key_id: vec![0; 32], signature: vec![0; 64] };
+        assert!(matches!(
+            Envelope::from_proto(m),
+            Err(EnvelopeError::Signature(KeyError::PublicKeyLength { len: 33 }))
+        ));
+        let big = pb::SignedEnvelope {
+            payload: vec![0; MAX_PAYLOAD_BYTES + 1],
+            signer_key_id: vec![0; 32],
+            signature: vec![0; 64],
+        };
         assert!(matches!(Envelope::from_proto(big), Err(EnvelopeError::TooLarge { what: "payload", .. })));
     }
 }

@@ -212,7 +212,10 @@ mod tests {
         assert_eq!(pk.verify(SigningContext::Transaction, b"hello", &sig), Ok(()));
         assert_eq!(pk.verify(SigningContext::TreeHead, b"hello", &sig), Err(KeyError::BadSignature));
         assert_eq!(pk.verify(SigningContext::Transaction, b"hellO", &sig), Err(KeyError::BadSignature));
-        assert_eq!(pk.verify(SigningContext::Transaction, b"hello", &sig[..63]), Err(KeyError::SignatureLength { len: 63 }));
+        assert_eq!(
+            pk.verify(SigningContext::Transaction, b"hello", &sig[..63]),
+            Err(KeyError::SignatureLength { len: 63 })
+        );
     }
 
     #[test]
@@ -239,7 +242,8 @@ mod tests {
         let keys: Vec<_> = (0..8).map(|i| SecretKey::from_seed_label(&format!("k{i}"))).collect();
         let pks: Vec<_> = keys.iter().map(SecretKey::public).collect();
         let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
-        let mut sigs: Vec<Vec<u8>> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(SigningContext::Transaction, m).to_vec()).collect();
+        let mut sigs: Vec<Vec<u8>> =
+            keys.iter().zip(&msgs).map(|(k, m)| k.sign(SigningContext::Transaction, m).to_vec()).collect();
         let items = |sigs: &Vec<Vec<u8>>| -> Vec<usize> {
             let v: Vec<_> = (0..8).map(|i| (&pks[i], msgs[i].as_slice(), sigs[i].as_slice())).collect();
             verify_batch(SigningContext::Transaction, &v)

@@ -19,8 +19,8 @@
 //! share a leaf hash. The version byte lets the format evolve; readers
 //! refuse versions they do not know.
 
-use crate::merkle;
 use crate::Hash;
+use crate::merkle;
 
 /// Current leaf encoding version.
 pub const LEAF_VERSION: u8 = 1;

@@ -27,7 +27,7 @@ pub mod reason;
 pub mod tree_head;
 
 pub use envelope::{Envelope, EnvelopeError};
-pub use hash::{Hash, HASH_LEN};
+pub use hash::{HASH_LEN, Hash};
 pub use keys::{PublicKey, SecretKey, SigningContext};
 pub use leaf::LeafRecord;
 pub use reason::Reason;

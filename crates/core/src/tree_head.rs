@@ -1,7 +1,7 @@
 //! Tree heads: a node's signed statement of the ledger's root at a size.
 
-use crate::keys::{KeyError, PublicKey, SecretKey, SigningContext};
 use crate::Hash;
+use crate::keys::{KeyError, PublicKey, SecretKey, SigningContext};
 
 /// The ledger's commitment to its first `tree_size` leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,10 +8,7 @@ use veritrace_core::code::{
 };
 
 fn arb_policy() -> impl Strategy<Value = CodePolicy> {
-    (
-        4u8..=32,
-        prop_oneof![Just(CodeAlphabet::Digits), Just(CodeAlphabet::Alphanumeric)],
-    )
+    (4u8..=32, prop_oneof![Just(CodeAlphabet::Digits), Just(CodeAlphabet::Alphanumeric)])
         .prop_map(|(length, alphabet)| CodePolicy { length, alphabet })
 }
 

@@ -9,10 +9,7 @@ const SET82_1_20: &str = "[!\"%&'()*+,\\-./0-9:;<=>?A-Z_a-z]{1,20}";
 
 fn arb_sgtin() -> impl Strategy<Value = Sgtin> {
     ("[0-9]{13}", SET82_1_20).prop_map(|(body, serial)| {
-        Sgtin::new(
-            Gtin::from_body(&body).expect("13 digits"),
-            Serial::parse(&serial).expect("set 82"),
-        )
+        Sgtin::new(Gtin::from_body(&body).expect("13 digits"), Serial::parse(&serial).expect("set 82"))
     })
 }
 
@@ -22,10 +19,7 @@ fn arb_sscc() -> impl Strategy<Value = Sscc> {
 
 fn arb_sgln() -> impl Strategy<Value = Sgln> {
     ("[0-9]{12}", proptest::option::of(SET82_1_20)).prop_map(|(body, ext)| {
-        Sgln::new(
-            Gln::from_body(&body).expect("12 digits"),
-            ext.map(|e| GlnExtension::parse(&e).expect("set 82")),
-        )
+        Sgln::new(Gln::from_body(&body).expect("12 digits"), ext.map(|e| GlnExtension::parse(&e).expect("set 82")))
     })
 }
 

@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use veritrace_core::Hash;
 use veritrace_core::merkle::{
-    Frontier, MemTree, MerkleError, consistency_proof, empty_root, inclusion_proof, leaf_hash,
-    node_hash, root_at, verify_consistency, verify_inclusion,
+    Frontier, MemTree, MerkleError, consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root_at,
+    verify_consistency, verify_inclusion,
 };
 
 /// Largest tree the property tests use.
@@ -83,9 +83,7 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let mut tree = MemTree::new();
-        let leaves: Vec<Hash> = (0..MAX)
-            .map(|i| leaf_hash(format!("leaf {i}").as_bytes()))
-            .collect();
+        let leaves: Vec<Hash> = (0..MAX).map(|i| leaf_hash(format!("leaf {i}").as_bytes())).collect();
         for leaf in &leaves {
             tree.push_hash(*leaf);
         }
@@ -118,20 +116,12 @@ fn known_answers_against_reference_for_small_trees() {
         for m in 0..n {
             let p = inclusion_proof(&f.tree, m, n).expect("in range");
             assert_eq!(p, ref_path(m as usize, d), "PATH({m}, {n})");
-            assert_eq!(
-                verify_inclusion(&leaf(m), m, n, &p, &r),
-                Ok(()),
-                "verify PATH({m}, {n})"
-            );
+            assert_eq!(verify_inclusion(&leaf(m), m, n, &p, &r), Ok(()), "verify PATH({m}, {n})");
         }
         for m in 1..=n {
             let p = consistency_proof(&f.tree, m, n).expect("in range");
             assert_eq!(p, ref_proof(m as usize, d), "PROOF({m}, {n})");
-            assert_eq!(
-                verify_consistency(m, n, &root(m), &r, &p),
-                Ok(()),
-                "verify PROOF({m}, {n})"
-            );
+            assert_eq!(verify_consistency(m, n, &root(m), &r, &p), Ok(()), "verify PROOF({m}, {n})");
         }
     }
 }
@@ -210,22 +200,14 @@ fn assert_mutations_fail(proof: &[Hash], verify: impl Fn(&[Hash]) -> Result<(), 
     for h in 0..proof.len() {
         for bit in 0..256 {
             mutated[h].0[bit / 8] ^= 1 << (bit % 8);
-            assert_eq!(
-                verify(&mutated),
-                Err(MerkleError::RootMismatch),
-                "hash {h} bit {bit}"
-            );
+            assert_eq!(verify(&mutated), Err(MerkleError::RootMismatch), "hash {h} bit {bit}");
             mutated[h].0[bit / 8] ^= 1 << (bit % 8);
         }
     }
     for len in 0..proof.len() {
         assert!(verify(&proof[..len]).is_err(), "truncated to {len}");
     }
-    for extra in [
-        Hash::default(),
-        leaf_hash(b"extra"),
-        proof.last().copied().unwrap_or_default(),
-    ] {
+    for extra in [Hash::default(), leaf_hash(b"extra"), proof.last().copied().unwrap_or_default()] {
         let mut longer = proof.to_vec();
         longer.push(extra);
         assert!(verify(&longer).is_err(), "extended at end");
@@ -303,10 +285,7 @@ fn equal_sizes_need_empty_proof_and_equal_roots() {
     for n in [1, 2, 3, 1024, MAX] {
         assert_eq!(consistency_proof(&f.tree, n, n), Ok(vec![]));
         assert_eq!(verify_consistency(n, n, &root(n), &root(n), &[]), Ok(()));
-        assert_eq!(
-            verify_consistency(n, n, &root(n), &root(n - 1), &[]),
-            Err(MerkleError::RootMismatch)
-        );
+        assert_eq!(verify_consistency(n, n, &root(n), &root(n - 1), &[]), Err(MerkleError::RootMismatch));
         assert!(verify_consistency(n, n, &root(n), &root(n), &[root(n)]).is_err());
     }
 }
@@ -314,33 +293,9 @@ fn equal_sizes_need_empty_proof_and_equal_roots() {
 #[test]
 fn generation_rejects_bad_arguments() {
     let f = fixture();
-    assert_eq!(
-        inclusion_proof(&f.tree, 5, 5),
-        Err(MerkleError::LeafOutOfRange {
-            leaf_index: 5,
-            tree_size: 5
-        })
-    );
-    assert_eq!(
-        inclusion_proof(&f.tree, 0, 0),
-        Err(MerkleError::LeafOutOfRange {
-            leaf_index: 0,
-            tree_size: 0
-        })
-    );
-    assert_eq!(
-        consistency_proof(&f.tree, 0, 5),
-        Err(MerkleError::InvalidSizes {
-            first: 0,
-            second: 5
-        })
-    );
-    assert_eq!(
-        consistency_proof(&f.tree, 6, 5),
-        Err(MerkleError::InvalidSizes {
-            first: 6,
-            second: 5
-        })
-    );
+    assert_eq!(inclusion_proof(&f.tree, 5, 5), Err(MerkleError::LeafOutOfRange { leaf_index: 5, tree_size: 5 }));
+    assert_eq!(inclusion_proof(&f.tree, 0, 0), Err(MerkleError::LeafOutOfRange { leaf_index: 0, tree_size: 0 }));
+    assert_eq!(consistency_proof(&f.tree, 0, 5), Err(MerkleError::InvalidSizes { first: 0, second: 5 }));
+    assert_eq!(consistency_proof(&f.tree, 6, 5), Err(MerkleError::InvalidSizes { first: 6, second: 5 }));
     assert_eq!(root_at(&f.tree, 0), Ok(empty_root()));
 }

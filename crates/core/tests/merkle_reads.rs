@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use veritrace_core::Hash;
 use veritrace_core::merkle::{
-    Frontier, MerkleError, MissingNode, NodeId, NodeSource, consistency_proof, inclusion_proof,
-    leaf_hash, node_hash, peak_ids, root_at, verify_consistency, verify_inclusion,
+    Frontier, MerkleError, MissingNode, NodeId, NodeSource, consistency_proof, inclusion_proof, leaf_hash, node_hash,
+    peak_ids, root_at, verify_consistency, verify_inclusion,
 };
 
 /// Wraps a source, counting reads and checking each is complete at `size`.
@@ -20,12 +20,7 @@ struct Counting<S> {
 
 impl<S> Counting<S> {
     fn new(inner: S) -> Self {
-        Counting {
-            inner,
-            size: Cell::new(0),
-            reads: Cell::new(0),
-            max_reads: Cell::new(0),
-        }
+        Counting { inner, size: Cell::new(0), reads: Cell::new(0), max_reads: Cell::new(0) }
     }
 
     /// Resets the counter for a call at tree size `size`.
@@ -46,11 +41,7 @@ impl<S: NodeSource> NodeSource for Counting<S> {
     type Error = S::Error;
 
     fn node(&self, id: NodeId) -> Result<Hash, S::Error> {
-        assert!(
-            id.is_complete_in(self.size.get()),
-            "read {id:?}, not complete at size {}",
-            self.size.get()
-        );
+        assert!(id.is_complete_in(self.size.get()), "read {id:?}, not complete at size {}", self.size.get());
         self.reads.set(self.reads.get() + 1);
         self.inner.node(id)
     }
@@ -86,36 +77,19 @@ fn reads_are_logarithmic_at_a_million_leaves() {
     for _ in 0..200 {
         let i = next(n);
         let p = inclusion_proof(src.at(n), i, n).expect("stored");
-        assert!(
-            src.reads() <= 2 * 21,
-            "inclusion {i}: {} reads",
-            src.reads()
-        );
+        assert!(src.reads() <= 2 * 21, "inclusion {i}: {} reads", src.reads());
         let leaf = src.inner.node(NodeId::leaf(i)).expect("stored");
         assert_eq!(verify_inclusion(&leaf, i, n, &p, &root), Ok(()));
 
         let m = 1 + next(n);
         let p = consistency_proof(src.at(n), m, n).expect("stored");
-        assert!(
-            src.reads() <= 2 * 21 + 1,
-            "consistency {m}: {} reads",
-            src.reads()
-        );
+        assert!(src.reads() <= 2 * 21 + 1, "consistency {m}: {} reads", src.reads());
         let first_root = root_at(src.at(m), m).expect("stored");
         assert_eq!(verify_consistency(m, n, &first_root, &root, &p), Ok(()));
 
         // Past sizes read only nodes complete at that size.
         let p = inclusion_proof(src.at(m), m - 1, m).expect("stored");
-        assert_eq!(
-            verify_inclusion(
-                &leaf_hash(&(m - 1).to_le_bytes()),
-                m - 1,
-                m,
-                &p,
-                &first_root
-            ),
-            Ok(())
-        );
+        assert_eq!(verify_inclusion(&leaf_hash(&(m - 1).to_le_bytes()), m - 1, m, &p, &first_root), Ok(()));
     }
     assert!(src.max_reads.get() <= 3 * 64);
 }
@@ -141,10 +115,7 @@ impl NodeSource for Uniform {
     type Error = MissingNode;
 
     fn node(&self, id: NodeId) -> Result<Hash, MissingNode> {
-        self.by_level
-            .get(usize::from(id.level))
-            .copied()
-            .ok_or(MissingNode(id))
+        self.by_level.get(usize::from(id.level)).copied().ok_or(MissingNode(id))
     }
 }
 
@@ -152,38 +123,21 @@ impl NodeSource for Uniform {
 fn huge_sizes_do_not_overflow() {
     let src = Counting::new(Uniform::new());
     let leaf = leaf_hash(b"same");
-    for n in [
-        u64::MAX,
-        u64::MAX - 1,
-        1 << 63,
-        (1 << 63) + 1,
-        (1 << 63) - 1,
-    ] {
+    for n in [u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) + 1, (1 << 63) - 1] {
         let root = root_at(src.at(n), n).expect("virtual");
         assert_eq!(src.reads(), n.count_ones() as usize);
-        let peaks = peak_ids(n)
-            .iter()
-            .map(|id| src.inner.by_level[usize::from(id.level)])
-            .collect();
+        let peaks = peak_ids(n).iter().map(|id| src.inner.by_level[usize::from(id.level)]).collect();
         assert_eq!(Frontier::from_peaks(n, peaks).expect("count").root(), root);
         for i in [0, 1, n / 2, n - 2, n - 1] {
             let p = inclusion_proof(src.at(n), i, n).expect("virtual");
             assert!(src.reads() <= 3 * 64);
-            assert_eq!(
-                verify_inclusion(&leaf, i, n, &p, &root),
-                Ok(()),
-                "inclusion {i} in {n}"
-            );
+            assert_eq!(verify_inclusion(&leaf, i, n, &p, &root), Ok(()), "inclusion {i} in {n}");
         }
         for m in [1, 2, 3, n / 2, n - 2, n - 1, n] {
             let p = consistency_proof(src.at(n), m, n).expect("virtual");
             assert!(src.reads() <= 3 * 64);
             let first_root = root_at(src.at(m), m).expect("virtual");
-            assert_eq!(
-                verify_consistency(m, n, &first_root, &root, &p),
-                Ok(()),
-                "consistency {m} -> {n}"
-            );
+            assert_eq!(verify_consistency(m, n, &first_root, &root, &p), Ok(()), "consistency {m} -> {n}");
         }
     }
 }
@@ -210,30 +164,15 @@ fn source_errors_are_reported() {
     assert_eq!(consistency_proof(&Broken, 2, 5), Err(err.clone()));
     assert_eq!(Frontier::load(&Broken, 5), Err(err));
     // Argument errors come before any read; trivial answers need none.
-    assert_eq!(
-        inclusion_proof(&Broken, 5, 5),
-        Err(MerkleError::LeafOutOfRange {
-            leaf_index: 5,
-            tree_size: 5
-        })
-    );
+    assert_eq!(inclusion_proof(&Broken, 5, 5), Err(MerkleError::LeafOutOfRange { leaf_index: 5, tree_size: 5 }));
     assert_eq!(consistency_proof(&Broken, 5, 5), Ok(vec![]));
     assert_eq!(inclusion_proof(&Broken, 0, 1), Ok(vec![]));
-    assert_eq!(
-        root_at(&Broken, 0),
-        Ok(veritrace_core::merkle::empty_root())
-    );
+    assert_eq!(root_at(&Broken, 0), Ok(veritrace_core::merkle::empty_root()));
 
     // A map missing a node names it.
     let (mut map, _) = build(6);
     map.remove(&NodeId { level: 1, index: 2 });
-    assert_eq!(
-        root_at(&map, 6),
-        Err(MerkleError::Source(MissingNode(NodeId {
-            level: 1,
-            index: 2
-        })))
-    );
+    assert_eq!(root_at(&map, 6), Err(MerkleError::Source(MissingNode(NodeId { level: 1, index: 2 }))));
     assert!(root_at(&map, 4).is_ok());
     let e: MerkleError<String> = MerkleError::RootMismatch.widen();
     assert_eq!(e, MerkleError::RootMismatch);

@@ -71,10 +71,8 @@ pub(crate) fn item_keys(action: &Action) -> Vec<Vec<u8>> {
             }
         }
         Action::ConsumerScan(s) => {
-            if let Some(item) = &s.item {
-                if let Some(k) = sgtin_key(&item.gtin, &item.serial) {
-                    keys.push(k);
-                }
+            if let Some(k) = s.item.as_ref().and_then(|item| sgtin_key(&item.gtin, &item.serial)) {
+                keys.push(k);
             }
         }
         Action::EpcisEvent(e) => match &e.event {

@@ -114,10 +114,10 @@ impl<E: KvEngine> Ledger<E> {
             let key = r.read_len_prefixed(MAX_KEY)?;
             let value = r.read_len_prefixed(MAX_VALUE)?;
             // Records must be strictly ordered: a snapshot has one encoding.
-            if let Some((ltag, lkey)) = &last {
-                if (*ltag, lkey.as_slice()) >= (tag[0], key.as_slice()) {
-                    return Err(snap_err("records out of order"));
-                }
+            if let Some((ltag, lkey)) = &last
+                && (*ltag, lkey.as_slice()) >= (tag[0], key.as_slice())
+            {
+                return Err(snap_err("records out of order"));
             }
             last = Some((tag[0], key.clone()));
             records += 1;

@@ -114,6 +114,6 @@ mod tests {
 
     #[test]
     fn mem_engine_passes_conformance() {
-        testing::conformance(|cfs| MemEngine::new(cfs));
+        testing::conformance(MemEngine::new);
     }
 }

@@ -71,16 +71,14 @@ impl KvEngine for MemEngine {
             Some(end) => Bound::Excluded(end.to_vec()),
             None => Bound::Unbounded,
         };
-        if let Some(end) = end {
-            if end <= start {
-                return Ok(Box::new(std::iter::empty()));
-            }
+        if let Some(end) = end
+            && end <= start
+        {
+            return Ok(Box::new(std::iter::empty()));
         }
         // Copy the range out: the lock must not outlive this call.
-        let pairs: Vec<_> = table
-            .range((Bound::Included(start.to_vec()), upper))
-            .map(|(k, v)| Ok((k.clone(), v.clone())))
-            .collect();
+        let pairs: Vec<_> =
+            table.range((Bound::Included(start.to_vec()), upper)).map(|(k, v)| Ok((k.clone(), v.clone()))).collect();
         Ok(Box::new(pairs.into_iter()))
     }
 

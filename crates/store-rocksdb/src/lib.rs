@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use rocksdb::{ColumnFamilyDescriptor, DBCompressionType, DBRecoveryMode, Direction, IteratorMode, Options, DB};
+use rocksdb::{ColumnFamilyDescriptor, DB, DBCompressionType, DBRecoveryMode, Direction, IteratorMode, Options};
 use veritrace_storage::{BatchOp, KvEngine, KvIter, StorageError, WriteBatch, WriteOptions};
 
 /// A RocksDB database opened with a fixed set of column families.
@@ -43,7 +43,8 @@ impl RocksEngine {
         // Keep file handles bounded; a node runs next to other services.
         opts.set_max_open_files(512);
 
-        let open_err = |e: rocksdb::Error| StorageError::Open { path: path.display().to_string(), cause: e.to_string() };
+        let open_err =
+            |e: rocksdb::Error| StorageError::Open { path: path.display().to_string(), cause: e.to_string() };
         let mut names: Vec<String> = cfs.iter().map(|s| s.to_string()).collect();
         if let Ok(existing) = DB::list_cf(&opts, path) {
             for cf in existing {
@@ -83,7 +84,8 @@ fn cf_options() -> Options {
 
 fn engine_err(op: &'static str, e: rocksdb::Error) -> StorageError {
     use rocksdb::ErrorKind;
-    let retryable = matches!(e.kind(), ErrorKind::Busy | ErrorKind::TimedOut | ErrorKind::TryAgain | ErrorKind::Incomplete);
+    let retryable =
+        matches!(e.kind(), ErrorKind::Busy | ErrorKind::TimedOut | ErrorKind::TryAgain | ErrorKind::Incomplete);
     StorageError::Engine { op, cause: e.to_string(), retryable }
 }
 

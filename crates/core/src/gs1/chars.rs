@@ -45,11 +45,7 @@ pub(crate) fn check_cset82(field: Field, s: &str, max: usize) -> Result<(), Gs1E
     }
     // All ASCII now, so bytes == characters.
     if s.len() > max {
-        return Err(Gs1Error::TooLong {
-            field,
-            len: s.len(),
-            max,
-        });
+        return Err(Gs1Error::TooLong { field, len: s.len(), max });
     }
     Ok(())
 }
@@ -109,11 +105,7 @@ pub(crate) fn unescape(field: Field, raw: &str, esc: Escaping) -> Result<String,
             i += 3;
         } else {
             if esc.must_escape(b) {
-                return Err(Gs1Error::MustEscape {
-                    field,
-                    index: i,
-                    ch: char::from(b),
-                });
+                return Err(Gs1Error::MustEscape { field, index: i, ch: char::from(b) });
             }
             out.push(b);
             i += 1;
@@ -229,57 +221,34 @@ cset82_string!(
 mod tests {
     use super::*;
 
-    const CSET82: &str =
-        "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+    const CSET82: &str = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 
     #[test]
     fn cset82_has_exactly_82_members() {
         assert_eq!(CSET82.len(), 82);
         assert!(CSET82.chars().all(is_cset82));
-        let count = (0u32..0x110000)
-            .filter_map(char::from_u32)
-            .filter(|c| is_cset82(*c))
-            .count();
+        let count = (0u32..0x110000).filter_map(char::from_u32).filter(|c| is_cset82(*c)).count();
         assert_eq!(count, 82);
-        for c in [
-            ' ', '#', '$', '@', '[', '\\', ']', '^', '`', '{', '|', '}', '~', '\u{7f}', 'é',
-        ] {
+        for c in [' ', '#', '$', '@', '[', '\\', ']', '^', '`', '{', '|', '}', '~', '\u{7f}', 'é'] {
             assert!(!is_cset82(c), "{c:?}");
         }
     }
 
     #[test]
     fn serial_limits() {
-        assert_eq!(
-            Serial::parse("").map(|_| ()),
-            Err(Gs1Error::Empty {
-                field: Field::Serial
-            })
-        );
+        assert_eq!(Serial::parse("").map(|_| ()), Err(Gs1Error::Empty { field: Field::Serial }));
         assert!(Serial::parse(&"a".repeat(20)).is_ok());
         assert_eq!(
             Serial::parse(&"a".repeat(21)).map(|_| ()),
-            Err(Gs1Error::TooLong {
-                field: Field::Serial,
-                len: 21,
-                max: 20
-            })
+            Err(Gs1Error::TooLong { field: Field::Serial, len: 21, max: 20 })
         );
         assert_eq!(
             Serial::parse("ab c").map(|_| ()),
-            Err(Gs1Error::InvalidChar {
-                field: Field::Serial,
-                index: 2,
-                ch: ' '
-            })
+            Err(Gs1Error::InvalidChar { field: Field::Serial, index: 2, ch: ' ' })
         );
         assert_eq!(
             Serial::parse("ééé").map(|_| ()),
-            Err(Gs1Error::InvalidChar {
-                field: Field::Serial,
-                index: 0,
-                ch: 'é'
-            })
+            Err(Gs1Error::InvalidChar { field: Field::Serial, index: 0, ch: 'é' })
         );
         assert!(Serial::parse(CSET82.get(..20).unwrap_or_default()).is_ok());
     }
@@ -289,17 +258,9 @@ mod tests {
         for c in CSET82.chars() {
             let s = Serial::parse(&c.to_string()).expect("set 82");
             let e = s.to_epc_escaped();
-            assert_eq!(
-                Serial::unescape(&e, Escaping::Epc),
-                Ok(s.clone()),
-                "{c:?} -> {e}"
-            );
+            assert_eq!(Serial::unescape(&e, Escaping::Epc), Ok(s.clone()), "{c:?} -> {e}");
             let d = s.to_dl_escaped();
-            assert_eq!(
-                Serial::unescape(&d, Escaping::DigitalLink),
-                Ok(s),
-                "{c:?} -> {d}"
-            );
+            assert_eq!(Serial::unescape(&d, Escaping::DigitalLink), Ok(s), "{c:?} -> {d}");
         }
         let s = Serial::parse("a/b%\"&<>?c").expect("set 82");
         assert_eq!(s.to_epc_escaped(), "a%2Fb%25%22%26%3C%3E%3Fc");
@@ -307,78 +268,35 @@ mod tests {
         assert_eq!(s.to_dl_escaped(), "A-1.b_%28x%29%21");
         // Dot segments would vanish under URI normalisation.
         assert_eq!(Serial::parse(".").expect("set 82").to_dl_escaped(), "%2E");
-        assert_eq!(
-            Serial::parse("..").expect("set 82").to_dl_escaped(),
-            "%2E%2E"
-        );
-        assert_eq!(
-            Serial::parse("...").expect("set 82").to_dl_escaped(),
-            "%2E%2E%2E"
-        );
+        assert_eq!(Serial::parse("..").expect("set 82").to_dl_escaped(), "%2E%2E");
+        assert_eq!(Serial::parse("...").expect("set 82").to_dl_escaped(), "%2E%2E%2E");
         assert_eq!(Serial::parse("..").expect("set 82").to_epc_escaped(), "..");
     }
 
     #[test]
     fn unescape_errors() {
         let f = Field::Serial;
-        assert_eq!(
-            unescape(f, "ab%", Escaping::Epc),
-            Err(Gs1Error::BadEscape { field: f, index: 2 })
-        );
-        assert_eq!(
-            unescape(f, "%4", Escaping::Epc),
-            Err(Gs1Error::BadEscape { field: f, index: 0 })
-        );
-        assert_eq!(
-            unescape(f, "a%zz", Escaping::Epc),
-            Err(Gs1Error::BadEscape { field: f, index: 1 })
-        );
-        assert_eq!(
-            unescape(f, "%C3%", Escaping::Epc),
-            Err(Gs1Error::BadEscape { field: f, index: 3 })
-        );
-        assert_eq!(
-            unescape(f, "%FF", Escaping::Epc),
-            Err(Gs1Error::NotUtf8 { field: f })
-        );
-        assert_eq!(
-            unescape(f, "a&b", Escaping::Epc),
-            Err(Gs1Error::MustEscape {
-                field: f,
-                index: 1,
-                ch: '&'
-            })
-        );
-        assert_eq!(
-            unescape(f, "a&b", Escaping::DigitalLink),
-            Ok("a&b".to_owned())
-        );
+        assert_eq!(unescape(f, "ab%", Escaping::Epc), Err(Gs1Error::BadEscape { field: f, index: 2 }));
+        assert_eq!(unescape(f, "%4", Escaping::Epc), Err(Gs1Error::BadEscape { field: f, index: 0 }));
+        assert_eq!(unescape(f, "a%zz", Escaping::Epc), Err(Gs1Error::BadEscape { field: f, index: 1 }));
+        assert_eq!(unescape(f, "%C3%", Escaping::Epc), Err(Gs1Error::BadEscape { field: f, index: 3 }));
+        assert_eq!(unescape(f, "%FF", Escaping::Epc), Err(Gs1Error::NotUtf8 { field: f }));
+        assert_eq!(unescape(f, "a&b", Escaping::Epc), Err(Gs1Error::MustEscape { field: f, index: 1, ch: '&' }));
+        assert_eq!(unescape(f, "a&b", Escaping::DigitalLink), Ok("a&b".to_owned()));
         assert_eq!(
             unescape(f, "a<b", Escaping::DigitalLink),
-            Err(Gs1Error::MustEscape {
-                field: f,
-                index: 1,
-                ch: '<'
-            })
+            Err(Gs1Error::MustEscape { field: f, index: 1, ch: '<' })
         );
         // Lower-case hex and needless escapes decode to the same value.
         assert_eq!(unescape(f, "%2f%41", Escaping::Epc), Ok("/A".to_owned()));
         // Decoded values outside set 82 are caught by the validator.
         assert_eq!(
             Serial::unescape("a%20b", Escaping::Epc).map(|_| ()),
-            Err(Gs1Error::InvalidChar {
-                field: f,
-                index: 1,
-                ch: ' '
-            })
+            Err(Gs1Error::InvalidChar { field: f, index: 1, ch: ' ' })
         );
         assert_eq!(
             Serial::unescape("%C3%A9", Escaping::DigitalLink).map(|_| ()),
-            Err(Gs1Error::InvalidChar {
-                field: f,
-                index: 0,
-                ch: 'é'
-            })
+            Err(Gs1Error::InvalidChar { field: f, index: 0, ch: 'é' })
         );
     }
 }

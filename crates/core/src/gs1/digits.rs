@@ -19,11 +19,7 @@ pub fn check_digit(body: &str) -> Result<u8, Gs1Error> {
     }
     all_digits(Field::Body, body)?;
     if body.len() > MAX_BODY {
-        return Err(Gs1Error::BadLength {
-            field: Field::Body,
-            len: body.len(),
-            expected: "1 to 17",
-        });
+        return Err(Gs1Error::BadLength { field: Field::Body, len: body.len(), expected: "1 to 17" });
     }
     Ok(compute_check(body.as_bytes()))
 }
@@ -65,21 +61,13 @@ pub(crate) fn parse_keyed<const N: usize>(
     all_digits(field, s)?;
     let bytes = s.as_bytes();
     if !lens.contains(&bytes.len()) || bytes.len() > N {
-        return Err(Gs1Error::BadLength {
-            field,
-            len: bytes.len(),
-            expected,
-        });
+        return Err(Gs1Error::BadLength { field, len: bytes.len(), expected });
     }
     let (body, check) = bytes.split_at(bytes.len() - 1);
     let found = check.first().map_or(0, |c| c - b'0');
     let want = compute_check(body);
     if found != want {
-        return Err(Gs1Error::BadCheckDigit {
-            field,
-            found,
-            expected: want,
-        });
+        return Err(Gs1Error::BadCheckDigit { field, found, expected: want });
     }
     let mut out = [b'0'; N];
     out[N - bytes.len()..].copy_from_slice(bytes);
@@ -99,11 +87,7 @@ pub(crate) fn from_body<const N: usize>(
     all_digits(Field::Body, body)?;
     let b = body.as_bytes();
     if !lens.contains(&b.len()) || b.len() >= N {
-        return Err(Gs1Error::BadLength {
-            field: Field::Body,
-            len: b.len(),
-            expected,
-        });
+        return Err(Gs1Error::BadLength { field: Field::Body, len: b.len(), expected });
     }
     let mut out = [b'0'; N];
     out[N - 1 - b.len()..N - 1].copy_from_slice(b);
@@ -248,27 +232,13 @@ mod tests {
     #[test]
     fn check_digit_rejects_bad_bodies() {
         assert_eq!(check_digit(""), Err(Gs1Error::Empty { field: Field::Body }));
-        assert_eq!(
-            check_digit("12a"),
-            Err(Gs1Error::NonDigit {
-                field: Field::Body,
-                index: 2,
-                ch: 'a'
-            })
-        );
+        assert_eq!(check_digit("12a"), Err(Gs1Error::NonDigit { field: Field::Body, index: 2, ch: 'a' }));
         assert!(matches!(
             check_digit("123456789012345678"),
-            Err(Gs1Error::BadLength {
-                field: Field::Body,
-                len: 18,
-                ..
-            })
+            Err(Gs1Error::BadLength { field: Field::Body, len: 18, .. })
         ));
         // Unicode digits are not ASCII digits.
-        assert!(matches!(
-            check_digit("١٢٣"),
-            Err(Gs1Error::NonDigit { index: 0, .. })
-        ));
+        assert!(matches!(check_digit("١٢٣"), Err(Gs1Error::NonDigit { index: 0, .. })));
     }
 
     #[test]
@@ -282,55 +252,22 @@ mod tests {
         assert_eq!(g8.as_str(), "00000096385074");
         assert_eq!(g8.to_string(), "00000096385074");
         assert_eq!(Gtin::from_body("9638507"), Ok(g8));
-        assert_eq!(
-            Gtin::from_body("1061414112345").map(|g| g.indicator()),
-            Ok(1)
-        );
+        assert_eq!(Gtin::from_body("1061414112345").map(|g| g.indicator()), Ok(1));
     }
 
     #[test]
     fn gtin_errors_are_typed() {
         assert_eq!(
             Gtin::parse("4006381333932"),
-            Err(Gs1Error::BadCheckDigit {
-                field: Field::Gtin,
-                found: 2,
-                expected: 1
-            })
+            Err(Gs1Error::BadCheckDigit { field: Field::Gtin, found: 2, expected: 1 })
         );
-        assert!(matches!(
-            Gtin::parse("40063813339"),
-            Err(Gs1Error::BadLength {
-                field: Field::Gtin,
-                len: 11,
-                ..
-            })
-        ));
-        assert!(matches!(
-            Gtin::parse("123456789"),
-            Err(Gs1Error::BadLength { len: 9, .. })
-        ));
-        assert!(matches!(
-            Gtin::parse("123456789012345"),
-            Err(Gs1Error::BadLength { len: 15, .. })
-        ));
+        assert!(matches!(Gtin::parse("40063813339"), Err(Gs1Error::BadLength { field: Field::Gtin, len: 11, .. })));
+        assert!(matches!(Gtin::parse("123456789"), Err(Gs1Error::BadLength { len: 9, .. })));
+        assert!(matches!(Gtin::parse("123456789012345"), Err(Gs1Error::BadLength { len: 15, .. })));
         assert_eq!(Gtin::parse(""), Err(Gs1Error::Empty { field: Field::Gtin }));
-        assert_eq!(
-            Gtin::parse("40063813339x1"),
-            Err(Gs1Error::NonDigit {
-                field: Field::Gtin,
-                index: 11,
-                ch: 'x'
-            })
-        );
-        assert!(matches!(
-            Gtin::parse(" 4006381333931"),
-            Err(Gs1Error::NonDigit { index: 0, .. })
-        ));
-        assert!(matches!(
-            Gtin::from_body("12345678"),
-            Err(Gs1Error::BadLength { len: 8, .. })
-        ));
+        assert_eq!(Gtin::parse("40063813339x1"), Err(Gs1Error::NonDigit { field: Field::Gtin, index: 11, ch: 'x' }));
+        assert!(matches!(Gtin::parse(" 4006381333931"), Err(Gs1Error::NonDigit { index: 0, .. })));
+        assert!(matches!(Gtin::from_body("12345678"), Err(Gs1Error::BadLength { len: 8, .. })));
         assert!(matches!(Gtin::from_body(""), Err(Gs1Error::Empty { .. })));
     }
 
@@ -339,17 +276,8 @@ mod tests {
         let gln = Gln::parse("0614141123452").expect("valid GLN");
         assert_eq!(Gln::from_body("061414112345"), Ok(gln));
         assert_eq!(gln.as_str(), "0614141123452");
-        assert!(matches!(
-            Gln::parse("0614141123453"),
-            Err(Gs1Error::BadCheckDigit { .. })
-        ));
-        assert!(matches!(
-            Gln::parse("06141411234520"),
-            Err(Gs1Error::BadLength { .. })
-        ));
-        assert!(matches!(
-            Gln::from_body("06141411234"),
-            Err(Gs1Error::BadLength { .. })
-        ));
+        assert!(matches!(Gln::parse("0614141123453"), Err(Gs1Error::BadCheckDigit { .. })));
+        assert!(matches!(Gln::parse("06141411234520"), Err(Gs1Error::BadLength { .. })));
+        assert!(matches!(Gln::from_body("06141411234"), Err(Gs1Error::BadLength { .. })));
     }
 }

@@ -31,37 +31,19 @@ pub(crate) struct DlKey<'a> {
 impl<'a> DlKey<'a> {
     /// The raw value of qualifier `ai`, if present.
     pub fn qualifier(&self, ai: &str) -> Option<&'a str> {
-        self.qualifiers
-            .iter()
-            .find(|(q, _)| *q == ai)
-            .map(|(_, v)| *v)
+        self.qualifiers.iter().find(|(q, _)| *q == ai).map(|(_, v)| *v)
     }
 
     /// Fails unless this key is of `kind`.
     pub fn expect_kind(&self, kind: Kind) -> Result<(), Gs1Error> {
-        if self.kind == kind {
-            Ok(())
-        } else {
-            Err(Gs1Error::WrongKind {
-                expected: kind,
-                found: self.kind,
-            })
-        }
+        if self.kind == kind { Ok(()) } else { Err(Gs1Error::WrongKind { expected: kind, found: self.kind }) }
     }
 }
 
 /// Rejects whitespace and control characters anywhere in a URI.
 pub(crate) fn check_uri_chars(s: &str) -> Result<(), Gs1Error> {
-    match s
-        .chars()
-        .enumerate()
-        .find(|(_, c)| c.is_whitespace() || c.is_control())
-    {
-        Some((index, ch)) => Err(Gs1Error::InvalidChar {
-            field: Field::Uri,
-            index,
-            ch,
-        }),
+    match s.chars().enumerate().find(|(_, c)| c.is_whitespace() || c.is_control()) {
+        Some((index, ch)) => Err(Gs1Error::InvalidChar { field: Field::Uri, index, ch }),
         None => Ok(()),
     }
 }
@@ -77,10 +59,7 @@ pub(crate) fn looks_like(s: &str) -> bool {
 /// known primary key; anything before that is a free path prefix. The
 /// query string and fragment are ignored, one trailing `/` is tolerated.
 pub(crate) fn parse(input: &str) -> Result<DlKey<'_>, Gs1Error> {
-    let malformed = |reason| Gs1Error::Malformed {
-        form: Form::DigitalLink,
-        reason,
-    };
+    let malformed = |reason| Gs1Error::Malformed { form: Form::DigitalLink, reason };
     check_uri_chars(input)?;
     let rest = strip_prefix_ci(input, "https://")
         .or_else(|| strip_prefix_ci(input, "http://"))
@@ -92,18 +71,12 @@ pub(crate) fn parse(input: &str) -> Result<DlKey<'_>, Gs1Error> {
         return Err(malformed("empty host"));
     }
     let path = path.strip_suffix('/').unwrap_or(path);
-    let segs: Vec<&str> = if path.is_empty() {
-        Vec::new()
-    } else {
-        path.split('/').collect()
-    };
+    let segs: Vec<&str> = if path.is_empty() { Vec::new() } else { path.split('/').collect() };
 
     let mut end = segs.len();
     let mut qualifiers = Vec::new();
     let (kind, ai, value) = loop {
-        let (Some(&key), Some(&value)) =
-            (segs.get(end.wrapping_sub(2)), segs.get(end.wrapping_sub(1)))
-        else {
+        let (Some(&key), Some(&value)) = (segs.get(end.wrapping_sub(2)), segs.get(end.wrapping_sub(1))) else {
             let segment = segs.first().map(|s| excerpt(s)).unwrap_or_default();
             return Err(Gs1Error::NoPrimaryKey { segment });
         };
@@ -113,9 +86,7 @@ pub(crate) fn parse(input: &str) -> Result<DlKey<'_>, Gs1Error> {
         match QUALIFIERS.iter().find(|q| q.0 == key) {
             Some(q) => qualifiers.push((q, value)),
             None => {
-                return Err(Gs1Error::NoPrimaryKey {
-                    segment: excerpt(key),
-                });
+                return Err(Gs1Error::NoPrimaryKey { segment: excerpt(key) });
             }
         }
         end -= 2;
@@ -126,25 +97,16 @@ pub(crate) fn parse(input: &str) -> Result<DlKey<'_>, Gs1Error> {
     let mut out: Vec<(&'static str, &str)> = Vec::with_capacity(qualifiers.len());
     for (&(q_ai, field, max, primary), raw) in qualifiers {
         if primary != ai {
-            return Err(Gs1Error::UnexpectedAi {
-                ai: q_ai.to_owned(),
-                primary: ai,
-            });
+            return Err(Gs1Error::UnexpectedAi { ai: q_ai.to_owned(), primary: ai });
         }
         if out.iter().any(|(a, _)| *a == q_ai) {
-            return Err(Gs1Error::DuplicateAi {
-                ai: q_ai.to_owned(),
-            });
+            return Err(Gs1Error::DuplicateAi { ai: q_ai.to_owned() });
         }
         let decoded = unescape(field, raw, Escaping::DigitalLink)?;
         check_cset82(field, &decoded, max)?;
         out.push((q_ai, raw));
     }
-    Ok(DlKey {
-        kind,
-        value,
-        qualifiers: out,
-    })
+    Ok(DlKey { kind, value, qualifiers: out })
 }
 
 #[cfg(test)]
@@ -154,23 +116,14 @@ mod tests {
     type Parsed = (Kind, String, Vec<(&'static str, String)>);
 
     fn key(s: &str) -> Result<Parsed, Gs1Error> {
-        parse(s).map(|k| {
-            (
-                k.kind,
-                k.value.to_owned(),
-                k.qualifiers
-                    .iter()
-                    .map(|(a, v)| (*a, (*v).to_owned()))
-                    .collect(),
-            )
-        })
+        parse(s)
+            .map(|k| (k.kind, k.value.to_owned(), k.qualifiers.iter().map(|(a, v)| (*a, (*v).to_owned())).collect()))
     }
 
     #[test]
     fn finds_primary_after_any_prefix() {
         let (kind, value, q) =
-            key("https://brand.example/some/prefix/01/09506000134352/10/LOT1/21/ABC?17=251231#x")
-                .expect("valid");
+            key("https://brand.example/some/prefix/01/09506000134352/10/LOT1/21/ABC?17=251231#x").expect("valid");
         assert_eq!(kind, Kind::Sgtin);
         assert_eq!(value, "09506000134352");
         assert_eq!(q, vec![("10", "LOT1".to_owned()), ("21", "ABC".to_owned())]);
@@ -184,79 +137,33 @@ mod tests {
 
     #[test]
     fn structural_errors() {
-        assert!(matches!(
-            key("ftp://h/01/1/21/2"),
-            Err(Gs1Error::Malformed { .. })
-        ));
-        assert!(matches!(
-            key("https:///01/1/21/2"),
-            Err(Gs1Error::Malformed {
-                reason: "empty host",
-                ..
-            })
-        ));
-        assert!(matches!(
-            key("https://h"),
-            Err(Gs1Error::NoPrimaryKey { .. })
-        ));
-        assert!(matches!(
-            key("https://h/"),
-            Err(Gs1Error::NoPrimaryKey { .. })
-        ));
+        assert!(matches!(key("ftp://h/01/1/21/2"), Err(Gs1Error::Malformed { .. })));
+        assert!(matches!(key("https:///01/1/21/2"), Err(Gs1Error::Malformed { reason: "empty host", .. })));
+        assert!(matches!(key("https://h"), Err(Gs1Error::NoPrimaryKey { .. })));
+        assert!(matches!(key("https://h/"), Err(Gs1Error::NoPrimaryKey { .. })));
         assert_eq!(
             key("https://h/products/123").map(|_| ()),
-            Err(Gs1Error::NoPrimaryKey {
-                segment: "products".to_owned()
-            })
+            Err(Gs1Error::NoPrimaryKey { segment: "products".to_owned() })
         );
         assert_eq!(
             key("https://h/01/1/21/2/99/x").map(|_| ()),
-            Err(Gs1Error::NoPrimaryKey {
-                segment: "99".to_owned()
-            })
+            Err(Gs1Error::NoPrimaryKey { segment: "99".to_owned() })
         );
         assert_eq!(
             key("https://h/01/1/254/2").map(|_| ()),
-            Err(Gs1Error::UnexpectedAi {
-                ai: "254".to_owned(),
-                primary: "01"
-            })
+            Err(Gs1Error::UnexpectedAi { ai: "254".to_owned(), primary: "01" })
         );
         assert_eq!(
             key("https://h/00/1/21/2").map(|_| ()),
-            Err(Gs1Error::UnexpectedAi {
-                ai: "21".to_owned(),
-                primary: "00"
-            })
+            Err(Gs1Error::UnexpectedAi { ai: "21".to_owned(), primary: "00" })
         );
-        assert_eq!(
-            key("https://h/01/1/21/2/21/3").map(|_| ()),
-            Err(Gs1Error::DuplicateAi {
-                ai: "21".to_owned()
-            })
-        );
-        assert!(matches!(
-            key("https://h/01/1/10/a%2"),
-            Err(Gs1Error::BadEscape {
-                field: Field::Lot,
-                index: 1
-            })
-        ));
-        assert!(matches!(
-            key("https://h/01/1/10/"),
-            Err(Gs1Error::NoPrimaryKey { .. })
-        ));
-        assert!(matches!(
-            key("https://h/01/1/10//21/x"),
-            Err(Gs1Error::Empty { field: Field::Lot })
-        ));
+        assert_eq!(key("https://h/01/1/21/2/21/3").map(|_| ()), Err(Gs1Error::DuplicateAi { ai: "21".to_owned() }));
+        assert!(matches!(key("https://h/01/1/10/a%2"), Err(Gs1Error::BadEscape { field: Field::Lot, index: 1 })));
+        assert!(matches!(key("https://h/01/1/10/"), Err(Gs1Error::NoPrimaryKey { .. })));
+        assert!(matches!(key("https://h/01/1/10//21/x"), Err(Gs1Error::Empty { field: Field::Lot })));
         assert!(matches!(
             key("https://h/01/1 /21/x"),
-            Err(Gs1Error::InvalidChar {
-                field: Field::Uri,
-                index: 14,
-                ch: ' '
-            })
+            Err(Gs1Error::InvalidChar { field: Field::Uri, index: 14, ch: ' ' })
         ));
     }
 }

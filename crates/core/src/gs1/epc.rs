@@ -16,10 +16,7 @@ pub(crate) fn looks_like(s: &str) -> bool {
 /// Splits `urn:epc:id:{scheme}:{body}`; `None` kind for schemes other than
 /// `sgtin`, `sscc` and `sgln` (compared without regard to ASCII case).
 fn split_scheme(s: &str) -> Result<(Option<Kind>, &str), Gs1Error> {
-    let malformed = |reason| Gs1Error::Malformed {
-        form: Form::EpcUri,
-        reason,
-    };
+    let malformed = |reason| Gs1Error::Malformed { form: Form::EpcUri, reason };
     let rest = strip_prefix_ci(s, EPC_ID_PREFIX).ok_or(malformed("expected urn:epc:id:"))?;
     let (scheme, body) = rest.split_once(':').ok_or(malformed("missing scheme"))?;
     let kind = if scheme.eq_ignore_ascii_case("sgtin") {
@@ -40,10 +37,7 @@ fn split_scheme(s: &str) -> Result<(Option<Kind>, &str), Gs1Error> {
 pub(crate) fn epc_body(s: &str, want: Kind) -> Result<&str, Gs1Error> {
     match split_scheme(s)? {
         (Some(k), body) if k == want => Ok(body),
-        (Some(found), _) => Err(Gs1Error::WrongKind {
-            expected: want,
-            found,
-        }),
+        (Some(found), _) => Err(Gs1Error::WrongKind { expected: want, found }),
         (None, _) => Err(Gs1Error::UnknownScheme { start: excerpt(s) }),
     }
 }
@@ -53,11 +47,7 @@ pub(crate) fn epc_body(s: &str, want: Kind) -> Result<&str, Gs1Error> {
 pub(crate) fn split_epc<const N: usize>(body: &str, kind: Kind) -> Result<[&str; N], Gs1Error> {
     let parts: Vec<&str> = body.splitn(N, '.').collect();
     let found = parts.len();
-    <[&str; N]>::try_from(parts).map_err(|_| Gs1Error::EpcComponents {
-        kind,
-        found,
-        expected: N,
-    })
+    <[&str; N]>::try_from(parts).map_err(|_| Gs1Error::EpcComponents { kind, found, expected: N })
 }
 
 /// One entry of an EPCIS `epcList`: a known GS1 instance identifier,
@@ -95,11 +85,7 @@ impl EpcId {
             return Err(Gs1Error::Empty { field: Field::Uri });
         }
         if s.len() > Self::MAX_LEN {
-            return Err(Gs1Error::TooLong {
-                field: Field::Uri,
-                len: s.len(),
-                max: Self::MAX_LEN,
-            });
+            return Err(Gs1Error::TooLong { field: Field::Uri, len: s.len(), max: Self::MAX_LEN });
         }
         check_uri_chars(s)?;
         if looks_like(s) {
@@ -108,10 +94,7 @@ impl EpcId {
                 Some(Kind::Sgtin) => Sgtin::parse_epc_uri(s).map(EpcId::Sgtin),
                 Some(Kind::Sscc) => Sscc::parse_epc_uri(s).map(EpcId::Sscc),
                 Some(Kind::Sgln) => Sgln::parse_epc_uri(s).map(EpcId::Sgln),
-                None if body.is_empty() => Err(Gs1Error::Malformed {
-                    form: Form::EpcUri,
-                    reason: "empty identifier",
-                }),
+                None if body.is_empty() => Err(Gs1Error::Malformed { form: Form::EpcUri, reason: "empty identifier" }),
                 None => Ok(EpcId::Other(s.to_owned())),
             };
         }

@@ -269,9 +269,7 @@ pub enum Gs1Error {
         expected: usize,
     },
     /// An EPC URI component's digit count does not fit the company prefix.
-    #[error(
-        "{field} has {len} digits; with a {company_prefix_len}-digit company prefix it must have {expected}"
-    )]
+    #[error("{field} has {len} digits; with a {company_prefix_len}-digit company prefix it must have {expected}")]
     PartitionMismatch {
         /// The component after the company prefix.
         field: Field,
@@ -343,11 +341,7 @@ pub(crate) fn excerpt(s: &str) -> String {
 /// `s` without `prefix`, matching ASCII case-insensitively.
 pub(crate) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) {
-        s.get(prefix.len()..)
-    } else {
-        None
-    }
+    if head.eq_ignore_ascii_case(prefix) { s.get(prefix.len()..) } else { None }
 }
 
 /// Checks a company prefix length given by a caller.

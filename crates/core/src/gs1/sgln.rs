@@ -6,10 +6,7 @@ use std::str::FromStr;
 use super::chars::Escaping;
 use super::digits::all_digits;
 use super::epc::{epc_body, split_epc};
-use super::{
-    CANONICAL_DL_HOST, Field, Form, Gln, GlnExtension, Gs1Error, Kind, check_prefix_len, dl,
-    excerpt,
-};
+use super::{CANONICAL_DL_HOST, Field, Form, Gln, GlnExtension, Gs1Error, Kind, check_prefix_len, dl, excerpt};
 
 /// A location: GLN (AI 414) plus an optional extension (AI 254).
 ///
@@ -84,29 +81,22 @@ impl Sgln {
         let key = dl::parse(s)?;
         key.expect_kind(Kind::Sgln)?;
         let gln = Gln::parse(key.value)?;
-        let ext = key
-            .qualifier("254")
-            .map(|raw| GlnExtension::unescape(raw, Escaping::DigitalLink))
-            .transpose()?;
+        let ext = key.qualifier("254").map(|raw| GlnExtension::unescape(raw, Escaping::DigitalLink)).transpose()?;
         Ok(Sgln::new(gln, ext))
     }
 
     /// Parses the element string `(414){13 digits}` optionally followed by
     /// `(254){extension}`; the extension runs to the end of the input.
     pub fn parse_element_string(s: &str) -> Result<Self, Gs1Error> {
-        let rest = s.strip_prefix("(414)").ok_or(Gs1Error::Malformed {
-            form: Form::ElementString,
-            reason: "must start with (414)",
-        })?;
+        let rest = s
+            .strip_prefix("(414)")
+            .ok_or(Gs1Error::Malformed { form: Form::ElementString, reason: "must start with (414)" })?;
         let (gln, ext) = match rest.split_once("(254)") {
             Some((gln, ext)) => (gln, Some(ext)),
             None => (rest, None),
         };
         if gln.contains('(') {
-            return Err(Gs1Error::Malformed {
-                form: Form::ElementString,
-                reason: "only (254) may follow (414)",
-            });
+            return Err(Gs1Error::Malformed { form: Form::ElementString, reason: "only (254) may follow (414)" });
         }
         let gln = Gln::parse(gln)?;
         let ext = ext.map(GlnExtension::parse).transpose()?;
@@ -117,11 +107,7 @@ impl Sgln {
     /// `/254/{percent-encoded extension}` when there is one.
     pub fn to_digital_link(&self) -> String {
         match &self.extension {
-            Some(e) => format!(
-                "{CANONICAL_DL_HOST}/414/{}/254/{}",
-                self.gln,
-                e.to_dl_escaped()
-            ),
+            Some(e) => format!("{CANONICAL_DL_HOST}/414/{}/254/{}", self.gln, e.to_dl_escaped()),
             None => format!("{CANONICAL_DL_HOST}/414/{}", self.gln),
         }
     }
@@ -132,10 +118,7 @@ impl Sgln {
         check_prefix_len(company_prefix_len)?;
         let (cp, rest) = self.gln.as_str().split_at(company_prefix_len);
         let loc_ref = rest.get(..rest.len().saturating_sub(1)).unwrap_or_default();
-        let ext = self
-            .extension
-            .as_ref()
-            .map_or_else(|| "0".to_owned(), |e| e.to_epc_escaped());
+        let ext = self.extension.as_ref().map_or_else(|| "0".to_owned(), |e| e.to_epc_escaped());
         Ok(format!("urn:epc:id:sgln:{cp}.{loc_ref}.{ext}"))
     }
 

@@ -6,9 +6,7 @@ use std::str::FromStr;
 use super::chars::Escaping;
 use super::digits::all_digits;
 use super::epc::{epc_body, split_epc};
-use super::{
-    CANONICAL_DL_HOST, Field, Form, Gs1Error, Gtin, Kind, Serial, check_prefix_len, dl, excerpt,
-};
+use super::{CANONICAL_DL_HOST, Field, Form, Gs1Error, Gtin, Kind, Serial, check_prefix_len, dl, excerpt};
 
 /// One serialised trade item: GTIN (AI 01) + serial number (AI 21).
 ///
@@ -82,10 +80,7 @@ impl Sgtin {
         let key = dl::parse(s)?;
         key.expect_kind(Kind::Sgtin)?;
         let gtin = Gtin::parse(key.value)?;
-        let raw = key.qualifier("21").ok_or(Gs1Error::MissingAi {
-            form: Form::DigitalLink,
-            ai: "21",
-        })?;
+        let raw = key.qualifier("21").ok_or(Gs1Error::MissingAi { form: Form::DigitalLink, ai: "21" })?;
         let serial = Serial::unescape(raw, Escaping::DigitalLink)?;
         Ok(Sgtin { gtin, serial })
     }
@@ -95,44 +90,25 @@ impl Sgtin {
     /// The serial runs to the end of the input and is not escaped (it may
     /// itself contain parentheses), so no other AI may follow it.
     pub fn parse_element_string(s: &str) -> Result<Self, Gs1Error> {
-        let malformed = |reason| Gs1Error::Malformed {
-            form: Form::ElementString,
-            reason,
-        };
-        let rest = s
-            .strip_prefix("(01)")
-            .ok_or(malformed("must start with (01)"))?;
+        let malformed = |reason| Gs1Error::Malformed { form: Form::ElementString, reason };
+        let rest = s.strip_prefix("(01)").ok_or(malformed("must start with (01)"))?;
         let Some((gtin, serial)) = rest.split_once("(21)") else {
-            return Err(Gs1Error::MissingAi {
-                form: Form::ElementString,
-                ai: "21",
-            });
+            return Err(Gs1Error::MissingAi { form: Form::ElementString, ai: "21" });
         };
         if gtin.contains('(') {
             return Err(malformed("(21) must follow the 14-digit (01) directly"));
         }
         all_digits(Field::Gtin, gtin)?;
         if gtin.len() != Gtin::LEN {
-            return Err(Gs1Error::BadLength {
-                field: Field::Gtin,
-                len: gtin.len(),
-                expected: "14",
-            });
+            return Err(Gs1Error::BadLength { field: Field::Gtin, len: gtin.len(), expected: "14" });
         }
-        Ok(Sgtin {
-            gtin: Gtin::parse(gtin)?,
-            serial: Serial::parse(serial)?,
-        })
+        Ok(Sgtin { gtin: Gtin::parse(gtin)?, serial: Serial::parse(serial)? })
     }
 
     /// The canonical Digital Link URI,
     /// `https://id.gs1.org/01/{gtin14}/21/{percent-encoded serial}`.
     pub fn to_digital_link(&self) -> String {
-        format!(
-            "{CANONICAL_DL_HOST}/01/{}/21/{}",
-            self.gtin,
-            self.serial.to_dl_escaped()
-        )
+        format!("{CANONICAL_DL_HOST}/01/{}/21/{}", self.gtin, self.serial.to_dl_escaped())
     }
 
     /// The EPC pure identity URI for a GS1 Company Prefix of
@@ -147,10 +123,7 @@ impl Sgtin {
         let (indicator, rest) = g.split_at(1);
         let (cp, rest) = rest.split_at(company_prefix_len);
         let item = rest.get(..rest.len().saturating_sub(1)).unwrap_or_default();
-        Ok(format!(
-            "urn:epc:id:sgtin:{cp}.{indicator}{item}.{}",
-            self.serial.to_epc_escaped()
-        ))
+        Ok(format!("urn:epc:id:sgtin:{cp}.{indicator}{item}.{}", self.serial.to_epc_escaped()))
     }
 
     /// The human-readable element string `(01){gtin14}(21){serial}`.

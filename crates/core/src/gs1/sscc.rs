@@ -47,11 +47,7 @@ impl Sscc {
     pub fn parse_epc_uri(s: &str) -> Result<Self, Gs1Error> {
         let body = epc_body(s, Kind::Sscc)?;
         if body.bytes().filter(|b| *b == b'.').count() > 1 {
-            return Err(Gs1Error::EpcComponents {
-                kind: Kind::Sscc,
-                found: body.split('.').count(),
-                expected: 2,
-            });
+            return Err(Gs1Error::EpcComponents { kind: Kind::Sscc, found: body.split('.').count(), expected: 2 });
         }
         let [cp, serial_ref] = split_epc::<2>(body, Kind::Sscc)?;
         all_digits(Field::CompanyPrefix, cp)?;
@@ -79,10 +75,9 @@ impl Sscc {
 
     /// Parses the element string `(00){18 digits}`.
     pub fn parse_element_string(s: &str) -> Result<Self, Gs1Error> {
-        let rest = s.strip_prefix("(00)").ok_or(Gs1Error::Malformed {
-            form: Form::ElementString,
-            reason: "must start with (00)",
-        })?;
+        let rest = s
+            .strip_prefix("(00)")
+            .ok_or(Gs1Error::Malformed { form: Form::ElementString, reason: "must start with (00)" })?;
         Self::parse(rest)
     }
 

@@ -20,9 +20,7 @@ pub enum MerkleError<E = Infallible> {
         tree_size: u64,
     },
     /// Consistency sizes must satisfy `1 <= first <= second`.
-    #[error(
-        "invalid consistency sizes: first {first}, second {second} (need 1 <= first <= second)"
-    )]
+    #[error("invalid consistency sizes: first {first}, second {second} (need 1 <= first <= second)")]
     InvalidSizes {
         /// The older tree size.
         first: u64,
@@ -78,40 +76,20 @@ impl<E> MerkleError<E> {
     /// Converts the [`MerkleError::Source`] payload, keeping every other variant.
     pub fn map_source<F>(self, f: impl FnOnce(E) -> F) -> MerkleError<F> {
         match self {
-            MerkleError::LeafOutOfRange {
-                leaf_index,
-                tree_size,
-            } => MerkleError::LeafOutOfRange {
-                leaf_index,
-                tree_size,
-            },
-            MerkleError::InvalidSizes { first, second } => {
-                MerkleError::InvalidSizes { first, second }
+            MerkleError::LeafOutOfRange { leaf_index, tree_size } => {
+                MerkleError::LeafOutOfRange { leaf_index, tree_size }
             }
-            MerkleError::ProofTooShort { expected, got } => {
-                MerkleError::ProofTooShort { expected, got }
-            }
-            MerkleError::ProofTooLong { expected, got } => {
-                MerkleError::ProofTooLong { expected, got }
-            }
+            MerkleError::InvalidSizes { first, second } => MerkleError::InvalidSizes { first, second },
+            MerkleError::ProofTooShort { expected, got } => MerkleError::ProofTooShort { expected, got },
+            MerkleError::ProofTooLong { expected, got } => MerkleError::ProofTooLong { expected, got },
             MerkleError::RootMismatch => MerkleError::RootMismatch,
-            MerkleError::InvalidFrontier {
-                size,
-                expected,
-                got,
-            } => MerkleError::InvalidFrontier {
-                size,
-                expected,
-                got,
-            },
+            MerkleError::InvalidFrontier { size, expected, got } => {
+                MerkleError::InvalidFrontier { size, expected, got }
+            }
             MerkleError::TreeFull => MerkleError::TreeFull,
-            MerkleError::SizeBeyondTree {
-                requested,
-                available,
-            } => MerkleError::SizeBeyondTree {
-                requested,
-                available,
-            },
+            MerkleError::SizeBeyondTree { requested, available } => {
+                MerkleError::SizeBeyondTree { requested, available }
+            }
             MerkleError::Source(e) => MerkleError::Source(f(e)),
         }
     }

@@ -29,11 +29,7 @@ impl Frontier {
     pub fn from_peaks(size: u64, peaks: Vec<Hash>) -> Result<Self, MerkleError> {
         let expected = size.count_ones() as usize;
         if peaks.len() != expected {
-            return Err(MerkleError::InvalidFrontier {
-                size,
-                expected,
-                got: peaks.len(),
-            });
+            return Err(MerkleError::InvalidFrontier { size, expected, got: peaks.len() });
         }
         Ok(Frontier { size, peaks })
     }
@@ -68,8 +64,7 @@ impl Frontier {
     /// If the tree already holds `u64::MAX` leaves (see
     /// [`Frontier::try_append`]).
     pub fn append(&mut self, leaf: Hash) -> Vec<(NodeId, Hash)> {
-        self.try_append(leaf)
-            .expect("a Merkle tree holds at most u64::MAX leaves")
+        self.try_append(leaf).expect("a Merkle tree holds at most u64::MAX leaves")
     }
 
     /// [`Frontier::append`], failing with [`MerkleError::TreeFull`] instead
@@ -86,10 +81,7 @@ impl Frontier {
             // The peak at this level is the left sibling of `hash`: merge.
             let left = self.peaks.pop().expect("one peak per set bit of the size");
             hash = node_hash(&left, &hash);
-            id = NodeId {
-                level: id.level + 1,
-                index: id.index >> 1,
-            };
+            id = NodeId { level: id.level + 1, index: id.index >> 1 };
             done.push((id, hash));
         }
         self.peaks.push(hash);
@@ -117,17 +109,11 @@ pub(super) fn fold_right(peaks: &[Hash]) -> Hash {
 /// holds for every node of the RFC 9162 shape.
 pub(super) fn decompose(start: u64, len: u64) -> impl Iterator<Item = NodeId> {
     let mut offset = start;
-    (0..64u8)
-        .rev()
-        .filter(move |&level| (len >> level) & 1 == 1)
-        .map(move |level| {
-            let id = NodeId {
-                level,
-                index: offset >> level,
-            };
-            offset = offset.wrapping_add(1 << level);
-            id
-        })
+    (0..64u8).rev().filter(move |&level| (len >> level) & 1 == 1).map(move |level| {
+        let id = NodeId { level, index: offset >> level };
+        offset = offset.wrapping_add(1 << level);
+        id
+    })
 }
 
 /// NodeIds of the perfect decomposition of `size`, leftmost first: one per
@@ -146,24 +132,11 @@ mod tests {
         assert!(peak_ids(0).is_empty());
         assert_eq!(
             peak_ids(13),
-            vec![
-                NodeId { level: 3, index: 0 },
-                NodeId { level: 2, index: 2 },
-                NodeId {
-                    level: 0,
-                    index: 12
-                }
-            ]
+            vec![NodeId { level: 3, index: 0 }, NodeId { level: 2, index: 2 }, NodeId { level: 0, index: 12 }]
         );
         let max = peak_ids(u64::MAX);
         assert_eq!(max.len(), 64);
-        assert_eq!(
-            max.first(),
-            Some(&NodeId {
-                level: 63,
-                index: 0
-            })
-        );
+        assert_eq!(max.first(), Some(&NodeId { level: 63, index: 0 }));
         assert_eq!(max.last(), Some(&NodeId::leaf(u64::MAX - 1)));
         assert!(max.iter().all(|id| id.is_complete_in(u64::MAX)));
     }
@@ -176,24 +149,14 @@ mod tests {
         assert_eq!(f.append(l[0]), vec![(NodeId::leaf(0), l[0])]);
         assert_eq!(f.root(), l[0]);
         let n01 = node_hash(&l[0], &l[1]);
-        assert_eq!(
-            f.append(l[1]),
-            vec![
-                (NodeId::leaf(1), l[1]),
-                (NodeId { level: 1, index: 0 }, n01)
-            ]
-        );
+        assert_eq!(f.append(l[1]), vec![(NodeId::leaf(1), l[1]), (NodeId { level: 1, index: 0 }, n01)]);
         assert_eq!(f.append(l[2]), vec![(NodeId::leaf(2), l[2])]);
         assert_eq!(f.root(), node_hash(&n01, &l[2]));
         let n23 = node_hash(&l[2], &l[3]);
         let n03 = node_hash(&n01, &n23);
         assert_eq!(
             f.append(l[3]),
-            vec![
-                (NodeId::leaf(3), l[3]),
-                (NodeId { level: 1, index: 1 }, n23),
-                (NodeId { level: 2, index: 0 }, n03)
-            ]
+            vec![(NodeId::leaf(3), l[3]), (NodeId { level: 1, index: 1 }, n23), (NodeId { level: 2, index: 0 }, n03)]
         );
         assert_eq!(f.peaks(), &[n03]);
         assert_eq!(f.root(), n03);
@@ -204,11 +167,7 @@ mod tests {
         let h = leaf_hash(b"x");
         assert_eq!(
             Frontier::from_peaks(3, vec![h]),
-            Err(MerkleError::InvalidFrontier {
-                size: 3,
-                expected: 2,
-                got: 1
-            })
+            Err(MerkleError::InvalidFrontier { size: 3, expected: 2, got: 1 })
         );
         assert_eq!(Frontier::from_peaks(0, vec![]), Ok(Frontier::new()));
         let mut full = Frontier::from_peaks(u64::MAX, vec![h; 64]).expect("64 peaks");

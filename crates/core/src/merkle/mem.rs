@@ -71,10 +71,7 @@ impl MemTree {
 
     fn check_size(&self, requested: u64) -> Result<(), MerkleError> {
         if requested > self.size() {
-            return Err(MerkleError::SizeBeyondTree {
-                requested,
-                available: self.size(),
-            });
+            return Err(MerkleError::SizeBeyondTree { requested, available: self.size() });
         }
         Ok(())
     }
@@ -88,22 +85,14 @@ impl MemTree {
 
     /// [`inclusion_proof`](super::inclusion_proof), failing with
     /// [`MerkleError::SizeBeyondTree`] if `tree_size > self.size()`.
-    pub fn inclusion_proof(
-        &self,
-        leaf_index: u64,
-        tree_size: u64,
-    ) -> Result<Vec<Hash>, MerkleError> {
+    pub fn inclusion_proof(&self, leaf_index: u64, tree_size: u64) -> Result<Vec<Hash>, MerkleError> {
         self.check_size(tree_size)?;
         super::inclusion_proof(self, leaf_index, tree_size)
     }
 
     /// [`consistency_proof`](super::consistency_proof), failing with
     /// [`MerkleError::SizeBeyondTree`] if `second_size > self.size()`.
-    pub fn consistency_proof(
-        &self,
-        first_size: u64,
-        second_size: u64,
-    ) -> Result<Vec<Hash>, MerkleError> {
+    pub fn consistency_proof(&self, first_size: u64, second_size: u64) -> Result<Vec<Hash>, MerkleError> {
         self.check_size(second_size)?;
         super::consistency_proof(self, first_size, second_size)
     }
@@ -135,27 +124,9 @@ mod tests {
         assert_eq!(t.push(b"a"), 0);
         assert_eq!(t.push(b"b"), 1);
         assert_eq!(t.root_at(2), Ok(t.root()));
-        assert_eq!(
-            t.root_at(3),
-            Err(MerkleError::SizeBeyondTree {
-                requested: 3,
-                available: 2
-            })
-        );
-        assert_eq!(
-            t.inclusion_proof(0, 3),
-            Err(MerkleError::SizeBeyondTree {
-                requested: 3,
-                available: 2
-            })
-        );
-        assert_eq!(
-            t.consistency_proof(1, 3),
-            Err(MerkleError::SizeBeyondTree {
-                requested: 3,
-                available: 2
-            })
-        );
+        assert_eq!(t.root_at(3), Err(MerkleError::SizeBeyondTree { requested: 3, available: 2 }));
+        assert_eq!(t.inclusion_proof(0, 3), Err(MerkleError::SizeBeyondTree { requested: 3, available: 2 }));
+        assert_eq!(t.consistency_proof(1, 3), Err(MerkleError::SizeBeyondTree { requested: 3, available: 2 }));
         assert_eq!(t.inclusion_proof(0, 2), Ok(vec![leaf_hash(b"b")]));
         assert_eq!(t.get(NodeId { level: 1, index: 0 }), Some(t.root()));
         assert_eq!(t.get(NodeId { level: 1, index: 1 }), None);

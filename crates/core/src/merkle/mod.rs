@@ -210,10 +210,7 @@ mod tests {
             NodeId::leaf(0),
             NodeId::leaf(u64::MAX - 1),
             NodeId { level: 1, index: 7 },
-            NodeId {
-                level: 63,
-                index: 0,
-            },
+            NodeId { level: 63, index: 0 },
         ];
         for id in ids {
             assert_eq!(NodeId::from_key(&id.to_key()), Some(id));
@@ -231,26 +228,8 @@ mod tests {
         assert_eq!(NodeId::from_key(&[]), None);
         assert_eq!(NodeId::from_key(&[0; 8]), None);
         assert_eq!(NodeId::from_key(&[0; 10]), None);
-        assert_eq!(
-            NodeId::from_key(
-                &NodeId {
-                    level: 64,
-                    index: 0
-                }
-                .to_key()
-            ),
-            None
-        );
-        assert_eq!(
-            NodeId::from_key(
-                &NodeId {
-                    level: 63,
-                    index: 1
-                }
-                .to_key()
-            ),
-            None
-        );
+        assert_eq!(NodeId::from_key(&NodeId { level: 64, index: 0 }.to_key()), None);
+        assert_eq!(NodeId::from_key(&NodeId { level: 63, index: 1 }.to_key()), None);
         assert_eq!(NodeId::from_key(&NodeId::leaf(u64::MAX).to_key()), None);
     }
 
@@ -260,12 +239,6 @@ mod tests {
         assert_eq!(id.leaves(), Some(4..8));
         assert!(!id.is_complete_in(7));
         assert!(id.is_complete_in(8));
-        assert!(
-            !NodeId {
-                level: 200,
-                index: 0
-            }
-            .is_complete_in(u64::MAX)
-        );
+        assert!(!NodeId { level: 200, index: 0 }.is_complete_in(u64::MAX));
     }
 }

@@ -17,23 +17,11 @@ fn read<S: NodeSource>(src: &S, id: NodeId) -> Result<Hash, MerkleError<S::Error
 
 /// `MTH(D[start : start + len])` for a range of the RFC 9162 shape
 /// (`len >= 1`, `start` aligned to the largest power of two `<= len`).
-fn subtree_root<S: NodeSource>(
-    src: &S,
-    start: u64,
-    len: u64,
-) -> Result<Hash, MerkleError<S::Error>> {
+fn subtree_root<S: NodeSource>(src: &S, start: u64, len: u64) -> Result<Hash, MerkleError<S::Error>> {
     if len.is_power_of_two() {
-        return read(
-            src,
-            NodeId {
-                level: len.trailing_zeros() as u8,
-                index: start >> len.trailing_zeros(),
-            },
-        );
+        return read(src, NodeId { level: len.trailing_zeros() as u8, index: start >> len.trailing_zeros() });
     }
-    let peaks = decompose(start, len)
-        .map(|id| read(src, id))
-        .collect::<Result<Vec<_>, _>>()?;
+    let peaks = decompose(start, len).map(|id| read(src, id)).collect::<Result<Vec<_>, _>>()?;
     Ok(fold_right(&peaks))
 }
 
@@ -63,10 +51,7 @@ pub fn inclusion_proof<S: NodeSource>(
     tree_size: u64,
 ) -> Result<Vec<Hash>, MerkleError<S::Error>> {
     if leaf_index >= tree_size {
-        return Err(MerkleError::LeafOutOfRange {
-            leaf_index,
-            tree_size,
-        });
+        return Err(MerkleError::LeafOutOfRange { leaf_index, tree_size });
     }
     // Siblings collected root-down, reversed at the end.
     let mut proof = Vec::with_capacity(64);
@@ -98,10 +83,7 @@ pub fn consistency_proof<S: NodeSource>(
     second_size: u64,
 ) -> Result<Vec<Hash>, MerkleError<S::Error>> {
     if first_size == 0 || first_size > second_size {
-        return Err(MerkleError::InvalidSizes {
-            first: first_size,
-            second: second_size,
-        });
+        return Err(MerkleError::InvalidSizes { first: first_size, second: second_size });
     }
     // SUBPROOF(m, D[start : start + len], whole) unrolled; `m` is relative
     // to `start`. Hashes collected root-down, reversed at the end.

@@ -46,10 +46,7 @@ pub fn verify_inclusion(
     root: &Hash,
 ) -> Result<(), MerkleError> {
     if leaf_index >= tree_size {
-        return Err(MerkleError::LeafOutOfRange {
-            leaf_index,
-            tree_size,
-        });
+        return Err(MerkleError::LeafOutOfRange { leaf_index, tree_size });
     }
     let (mut fn_, mut sn) = (leaf_index, tree_size - 1);
     let expected = path_len(fn_, sn);
@@ -57,10 +54,7 @@ pub fn verify_inclusion(
     let mut r = *leaf_hash;
     for p in proof {
         if sn == 0 {
-            return Err(MerkleError::ProofTooLong {
-                expected,
-                got: proof.len(),
-            });
+            return Err(MerkleError::ProofTooLong { expected, got: proof.len() });
         }
         if fn_ & 1 == 1 || fn_ == sn {
             r = node_hash(p, &r);
@@ -97,18 +91,11 @@ pub fn verify_consistency(
     proof: &[Hash],
 ) -> Result<(), MerkleError> {
     if first_size == 0 || first_size > second_size {
-        return Err(MerkleError::InvalidSizes {
-            first: first_size,
-            second: second_size,
-        });
+        return Err(MerkleError::InvalidSizes { first: first_size, second: second_size });
     }
     if first_size == second_size {
         check_len(0, proof.len())?;
-        return if first_root == second_root {
-            Ok(())
-        } else {
-            Err(MerkleError::RootMismatch)
-        };
+        return if first_root == second_root { Ok(()) } else { Err(MerkleError::RootMismatch) };
     }
     let (mut fn_, mut sn) = (first_size - 1, second_size - 1);
     while fn_ & 1 == 1 {
@@ -124,19 +111,13 @@ pub fn verify_consistency(
         (true, _) => (first_root, proof),
         (false, Some((first, rest))) => (first, rest),
         (false, None) => {
-            return Err(MerkleError::ProofTooShort {
-                expected: 1,
-                got: 0,
-            });
+            return Err(MerkleError::ProofTooShort { expected: 1, got: 0 });
         }
     };
     let (mut fr, mut sr) = (*first, *first);
     for c in rest {
         if sn == 0 {
-            return Err(MerkleError::ProofTooLong {
-                expected,
-                got: proof.len(),
-            });
+            return Err(MerkleError::ProofTooLong { expected, got: proof.len() });
         }
         if fn_ & 1 == 1 || fn_ == sn {
             fr = node_hash(c, &fr);
@@ -167,60 +148,24 @@ mod tests {
         let h = leaf_hash(b"x");
         assert_eq!(
             verify_inclusion(&h, 5, 5, &[], &h),
-            Err(MerkleError::LeafOutOfRange {
-                leaf_index: 5,
-                tree_size: 5
-            })
+            Err(MerkleError::LeafOutOfRange { leaf_index: 5, tree_size: 5 })
         );
         assert_eq!(
             verify_inclusion(&h, 0, 0, &[], &h),
-            Err(MerkleError::LeafOutOfRange {
-                leaf_index: 0,
-                tree_size: 0
-            })
+            Err(MerkleError::LeafOutOfRange { leaf_index: 0, tree_size: 0 })
         );
         assert!(verify_inclusion(&h, u64::MAX, u64::MAX, &[h], &h).is_err());
         assert_eq!(
             verify_inclusion(&h, u64::MAX - 1, u64::MAX, &[], &h),
-            Err(MerkleError::ProofTooShort {
-                expected: 63,
-                got: 0
-            })
+            Err(MerkleError::ProofTooShort { expected: 63, got: 0 })
         );
-        assert_eq!(
-            verify_inclusion(&h, u64::MAX - 1, u64::MAX, &[h; 63], &h),
-            Err(MerkleError::RootMismatch)
-        );
-        assert_eq!(
-            verify_consistency(0, 1, &h, &h, &[]),
-            Err(MerkleError::InvalidSizes {
-                first: 0,
-                second: 1
-            })
-        );
-        assert_eq!(
-            verify_consistency(2, 1, &h, &h, &[h]),
-            Err(MerkleError::InvalidSizes {
-                first: 2,
-                second: 1
-            })
-        );
+        assert_eq!(verify_inclusion(&h, u64::MAX - 1, u64::MAX, &[h; 63], &h), Err(MerkleError::RootMismatch));
+        assert_eq!(verify_consistency(0, 1, &h, &h, &[]), Err(MerkleError::InvalidSizes { first: 0, second: 1 }));
+        assert_eq!(verify_consistency(2, 1, &h, &h, &[h]), Err(MerkleError::InvalidSizes { first: 2, second: 1 }));
         assert_eq!(verify_consistency(3, 3, &h, &h, &[]), Ok(()));
-        assert_eq!(
-            verify_consistency(3, 3, &h, &h, &[h]),
-            Err(MerkleError::ProofTooLong {
-                expected: 0,
-                got: 1
-            })
-        );
-        assert_eq!(
-            verify_consistency(3, 3, &h, &empty(), &[]),
-            Err(MerkleError::RootMismatch)
-        );
-        assert!(matches!(
-            verify_consistency(1, 2, &h, &h, &[]),
-            Err(MerkleError::ProofTooShort { .. })
-        ));
+        assert_eq!(verify_consistency(3, 3, &h, &h, &[h]), Err(MerkleError::ProofTooLong { expected: 0, got: 1 }));
+        assert_eq!(verify_consistency(3, 3, &h, &empty(), &[]), Err(MerkleError::RootMismatch));
+        assert!(matches!(verify_consistency(1, 2, &h, &h, &[]), Err(MerkleError::ProofTooShort { .. })));
         assert!(verify_consistency(u64::MAX - 1, u64::MAX, &h, &h, &[h; 3]).is_err());
         assert!(verify_consistency(1, u64::MAX, &h, &h, &[h; 64]).is_err());
         assert!(verify_consistency(u64::MAX, u64::MAX, &h, &h, &[]).is_ok());
@@ -234,12 +179,6 @@ mod tests {
     fn single_leaf_tree() {
         let h = leaf_hash(b"only");
         assert_eq!(verify_inclusion(&h, 0, 1, &[], &h), Ok(()));
-        assert_eq!(
-            verify_inclusion(&h, 0, 1, &[h], &h),
-            Err(MerkleError::ProofTooLong {
-                expected: 0,
-                got: 1
-            })
-        );
+        assert_eq!(verify_inclusion(&h, 0, 1, &[h], &h), Err(MerkleError::ProofTooLong { expected: 0, got: 1 }));
     }
 }
