@@ -44,7 +44,13 @@ struct Party {
 }
 
 fn parties() -> Vec<Party> {
-    let p = |id, name, country, role| Party { id, name, country, role, key: SecretKey::from_seed_label(&format!("demo/{id}")) };
+    let p = |id, name, country, role| Party {
+        id,
+        name,
+        country,
+        role,
+        key: SecretKey::from_seed_label(&format!("demo/{id}")),
+    };
     vec![
         p("lumiere-cosmetics", "Lumière Cosmetics SA", "FR", pb::PartyRole::BrandOwner),
         p("qualitest-inspection", "QualiTest Inspection Bureau", "CN", pb::PartyRole::Inspection),
@@ -148,63 +154,94 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut items = Vec::new();
     for i in 0..3 {
         let serial = Serial::parse(&format!("R{run_no}-{i:04}")).context("demo serial")?;
-        let sgtin = Sgtin::new(gtin.clone(), serial);
+        let sgtin = Sgtin::new(gtin, serial);
         let code = generate_code(&policy, &mut rand::rng())?;
         let digest = code_digest(&salt, &sgtin.key_bytes(), &normalize_code(&policy, &code)?);
         items.push((sgtin, code, digest));
     }
     let epcs: Vec<String> = items.iter().map(|(s, _, _)| s.to_digital_link()).collect();
-    println!("Commissioning {} items of GTIN {gtin} (codes stay on the labels, only digests go to the ledger):", items.len());
+    println!(
+        "Commissioning {} items of GTIN {gtin} (codes stay on the labels, only digests go to the ledger):",
+        items.len()
+    );
     for (sgtin, code, _) in &items {
         println!("  {}  code {code}", sgtin.to_digital_link());
     }
     println!();
 
-    let first_batch = vec![
-        sign(brand, nonce(1), Action::RegisterProduct(pb::RegisterProduct {
-            gtin: gtin.to_string(),
-            brand_party_id: brand.id.into(),
-            name: "Rose Night Cream 50 ml".into(),
-            brand_name: "Lumière".into(),
-            category: "cosmetics".into(),
-            origin_country: "FR".into(),
-            ..Default::default()
-        })),
-        sign(brand, nonce(2), Action::CommissionItems(pb::CommissionItems {
-            gtin: gtin.to_string(),
-            lot: format!("LOT-{run_no}"),
-            batch_salt: salt.as_bytes().to_vec(),
-            items: items
-                .iter()
-                .map(|(s, _, d)| pb::CommissionedItem { serial: s.serial.to_string(), code_digest: d.as_bytes().to_vec(), salt: vec![] })
-                .collect(),
-            digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
-            ..Default::default()
-        })),
-        sign(inspection, nonce(3), Action::Attestation(pb::Attestation {
-            attestation_id: format!("QT-{run_no}-0001"),
-            scheme: pb::CertificationScheme::TestReport as i32,
-            certificate_number: format!("QT/2026/{run_no:05}"),
-            issuer: inspection.name.into(),
-            result: pb::AttestationResult::Conformant as i32,
-            subject_gtins: vec![gtin.to_string()],
-            ..Default::default()
-        })),
+    let first_batch = [
+        sign(
+            brand,
+            nonce(1),
+            Action::RegisterProduct(pb::RegisterProduct {
+                gtin: gtin.to_string(),
+                brand_party_id: brand.id.into(),
+                name: "Rose Night Cream 50 ml".into(),
+                brand_name: "Lumière".into(),
+                category: "cosmetics".into(),
+                origin_country: "FR".into(),
+                ..Default::default()
+            }),
+        ),
+        sign(
+            brand,
+            nonce(2),
+            Action::CommissionItems(pb::CommissionItems {
+                gtin: gtin.to_string(),
+                lot: format!("LOT-{run_no}"),
+                batch_salt: salt.as_bytes().to_vec(),
+                items: items
+                    .iter()
+                    .map(|(s, _, d)| pb::CommissionedItem {
+                        serial: s.serial.to_string(),
+                        code_digest: d.as_bytes().to_vec(),
+                        salt: vec![],
+                    })
+                    .collect(),
+                digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
+                ..Default::default()
+            }),
+        ),
+        sign(
+            inspection,
+            nonce(3),
+            Action::Attestation(pb::Attestation {
+                attestation_id: format!("QT-{run_no}-0001"),
+                scheme: pb::CertificationScheme::TestReport as i32,
+                certificate_number: format!("QT/2026/{run_no:05}"),
+                issuer: inspection.name.into(),
+                result: pb::AttestationResult::Conformant as i32,
+                subject_gtins: vec![gtin.to_string()],
+                ..Default::default()
+            }),
+        ),
         sign(customs, nonce(4), object_event("cbv:BizStep-inspecting", "cbv:Disp-in_progress", epcs.clone(), None)),
     ];
-    let second_batch = vec![
-        sign(carrier, nonce(5), object_event("cbv:BizStep-shipping", "cbv:Disp-in_transit", epcs.clone(), Some("SF1234567890"))),
+    let second_batch = [
+        sign(
+            carrier,
+            nonce(5),
+            object_event("cbv:BizStep-shipping", "cbv:Disp-in_transit", epcs.clone(), Some("SF1234567890")),
+        ),
         sign(platform, nonce(6), object_event("cbv:BizStep-receiving", "cbv:Disp-in_progress", epcs.clone(), None)),
-        sign(platform, nonce(7), object_event("cbv:BizStep-retail_selling", "cbv:Disp-retail_sold", vec![epcs[0].clone()], None)),
-        sign(platform, nonce(8), Action::ConsumerScan(pb::ConsumerScan {
-            item: Some(pb::GtinSerial { gtin: gtin.to_string(), serial: items[0].0.serial.to_string() }),
-            code_check: pb::CodeCheck::Matched as i32,
-            verdict: pb::Verdict::GenuineFirstScan as i32,
-            place: Some(pb::Place { country: "CN".into(), city: "Hangzhou".into(), ..Default::default() }),
-            channel: "demo-app".into(),
-            scan_time: Some(timestamp(now_ms())),
-            ..Default::default()
-        })),
+        sign(
+            platform,
+            nonce(7),
+            object_event("cbv:BizStep-retail_selling", "cbv:Disp-retail_sold", vec![epcs[0].clone()], None),
+        ),
+        sign(
+            platform,
+            nonce(8),
+            Action::ConsumerScan(pb::ConsumerScan {
+                item: Some(pb::GtinSerial { gtin: gtin.to_string(), serial: items[0].0.serial.to_string() }),
+                code_check: pb::CodeCheck::Matched as i32,
+                verdict: pb::Verdict::GenuineFirstScan as i32,
+                place: Some(pb::Place { country: "CN".into(), city: "Hangzhou".into(), ..Default::default() }),
+                channel: "demo-app".into(),
+                scan_time: Some(timestamp(now_ms())),
+                ..Default::default()
+            }),
+        ),
     ];
     // Bad input the ledger must refuse without changing anything else: a
     // resubmission (idempotent), a forged signature, garbage bytes.
@@ -282,7 +319,11 @@ fn print_receipt(r: &Receipt) {
     match &r.outcome {
         Outcome::Applied => println!("  {id}  APPLIED    leaf {}", r.leaf_index.unwrap_or_default()),
         Outcome::Duplicate => {
-            println!("  {id}  DUPLICATE  first receipt: leaf {} in batch {}", r.leaf_index.unwrap_or_default(), r.log_index)
+            println!(
+                "  {id}  DUPLICATE  first receipt: leaf {} in batch {}",
+                r.leaf_index.unwrap_or_default(),
+                r.log_index
+            )
         }
         Outcome::Rejected { reason, message } => println!("  {id}  REJECTED   {reason}: {message}"),
     }
@@ -296,10 +337,9 @@ fn describe(action: Option<&Action>) -> String {
             let tracking = e.biz_transaction_list.first().map(|b| format!(" (tracking {})", b.biz_transaction));
             format!("{} -> {}{}", e.biz_step, e.disposition, tracking.unwrap_or_default())
         }
-        Some(Action::ConsumerScan(s)) => format!(
-            "consumer scan in {}",
-            s.place.as_ref().map(|p| p.city.as_str()).unwrap_or("unknown place")
-        ),
+        Some(Action::ConsumerScan(s)) => {
+            format!("consumer scan in {}", s.place.as_ref().map(|p| p.city.as_str()).unwrap_or("unknown place"))
+        }
         Some(other) => format!("{other:?}").chars().take(60).collect(),
         None => "no action".into(),
     }

@@ -10,8 +10,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use veritrace_core::Hash;
+use veritrace_core::keys::verify_batch;
 use veritrace_core::merkle::{Frontier, MemTree, consistency_proof, inclusion_proof, leaf_hash, verify_inclusion};
+use veritrace_core::{Envelope, Hash, SecretKey, SigningContext};
 
 /// Leaves in the tree the proof benchmarks run against.
 const TREE_SIZE: u64 = 1_000_000;
@@ -89,5 +90,39 @@ fn merkle(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, merkle);
+/// Group "signatures": one transaction signature made, checked strictly,
+/// and checked in batches of 64 (per signature), over 256-byte payloads.
+fn signatures(c: &mut Criterion) {
+    let keys: Vec<SecretKey> = (0..64).map(|i| SecretKey::from_seed_label(&format!("bench/{i}"))).collect();
+    let payloads: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 256]).collect();
+    let sigs: Vec<[u8; 64]> = keys.iter().zip(&payloads).map(|(k, p)| k.sign(SigningContext::Transaction, p)).collect();
+    let pubs: Vec<_> = keys.iter().map(SecretKey::public).collect();
+    let mut group = c.benchmark_group("signatures");
+    group.throughput(Throughput::Elements(1));
+    group
+        .bench_function("sign_256b", |b| b.iter(|| black_box(keys[0].sign(SigningContext::Transaction, &payloads[0]))));
+    group.bench_function("verify_strict_256b", |b| {
+        b.iter(|| black_box(pubs[0].verify(SigningContext::Transaction, &payloads[0], &sigs[0])))
+    });
+    group.throughput(Throughput::Elements(64));
+    group.bench_function("verify_batch_64x256b", |b| {
+        let items: Vec<_> = (0..64).map(|i| (&pubs[i], payloads[i].as_slice(), sigs[i].as_slice())).collect();
+        b.iter(|| {
+            let bad = verify_batch(SigningContext::Transaction, black_box(&items));
+            assert!(bad.is_empty());
+        })
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("envelope_decode_verify_256b", |b| {
+        let env = Envelope::sign(payloads[0].clone(), &keys[0]);
+        let bytes = env.bytes().to_vec();
+        b.iter(|| {
+            let env = Envelope::decode(black_box(&bytes)).expect("decodes");
+            black_box(env.verify().expect("verifies"))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, merkle, signatures);
 criterion_main!(benches);

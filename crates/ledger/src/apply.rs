@@ -118,7 +118,13 @@ impl<E: KvEngine> Ledger<E> {
         Ok(receipts)
     }
 
-    fn apply_one(&self, header: &BatchHeader, position: u32, bytes: &[u8], p: &mut Pending) -> Result<Receipt, LedgerError> {
+    fn apply_one(
+        &self,
+        header: &BatchHeader,
+        position: u32,
+        bytes: &[u8],
+        p: &mut Pending,
+    ) -> Result<Receipt, LedgerError> {
         let env = match Envelope::decode(bytes) {
             Ok(env) => env,
             Err(e) => return Ok(Receipt::rejected(None, Reason::from(&e), e.to_string(), header)),

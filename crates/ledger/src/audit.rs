@@ -15,7 +15,6 @@ use crate::ledger::StoredNodes;
 use crate::schema::*;
 use crate::{Ledger, LedgerError};
 
-
 /// What an audit found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditReport {

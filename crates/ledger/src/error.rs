@@ -3,7 +3,6 @@
 use veritrace_core::merkle::MerkleError;
 use veritrace_storage::StorageError;
 
-
 /// A failure of a ledger operation. Per-envelope refusals are not errors:
 /// they are [`crate::Outcome::Rejected`] receipts.
 #[derive(Debug, thiserror::Error)]

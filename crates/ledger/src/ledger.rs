@@ -93,15 +93,17 @@ impl<E: KvEngine> Ledger<E> {
             .ok_or_else(|| LedgerError::Corrupt { what: "applied-state record does not decode".into() })?;
         let genesis = Genesis::decode(&genesis_bytes)?;
         let nodes = StoredNodes(&engine);
-        let peaks = merkle::peak_ids(applied.tree_size)
-            .into_iter()
-            .map(|id| nodes.node(id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let peaks =
+            merkle::peak_ids(applied.tree_size).into_iter().map(|id| nodes.node(id)).collect::<Result<Vec<_>, _>>()?;
         let frontier = Frontier::from_peaks(applied.tree_size, peaks)
             .map_err(|e| LedgerError::Corrupt { what: format!("frontier: {e}") })?;
         if frontier.root() != applied.root {
             return Err(LedgerError::Corrupt {
-                what: format!("stored root {} differs from the root of the stored nodes {}", applied.root, frontier.root()),
+                what: format!(
+                    "stored root {} differs from the root of the stored nodes {}",
+                    applied.root,
+                    frontier.root()
+                ),
             });
         }
         Ok(Ledger { engine, opts, genesis, head: RwLock::new(Head { applied, frontier }), apply_lock: Mutex::new(()) })
@@ -125,7 +127,12 @@ impl<E: KvEngine> Ledger<E> {
     /// The current tree head (unsigned).
     pub fn tree_head(&self) -> TreeHead {
         let a = self.applied();
-        TreeHead { shard_id: self.opts.shard_id, tree_size: a.tree_size, root: a.root, timestamp_ms: a.last_commit_time_ms }
+        TreeHead {
+            shard_id: self.opts.shard_id,
+            tree_size: a.tree_size,
+            root: a.root,
+            timestamp_ms: a.last_commit_time_ms,
+        }
     }
 
     /// The root of the first `size` leaves (any past size).
@@ -150,9 +157,9 @@ impl<E: KvEngine> Ledger<E> {
     pub fn find_envelope(&self, id: &Hash) -> Result<Option<u64>, LedgerError> {
         match self.engine.get(CF_IDX_ENVELOPE, id.as_bytes())? {
             None => Ok(None),
-            Some(v) => Ok(Some(
-                leading_u64(&v).ok_or_else(|| LedgerError::Corrupt { what: "envelope index value".into() })?,
-            )),
+            Some(v) => {
+                Ok(Some(leading_u64(&v).ok_or_else(|| LedgerError::Corrupt { what: "envelope index value".into() })?))
+            }
         }
     }
 
@@ -207,7 +214,9 @@ impl<E: KvEngine> Ledger<E> {
     fn check_size(&self, size: u64) -> Result<(), LedgerError> {
         let current = self.applied().tree_size;
         if size > current {
-            return Err(LedgerError::OutOfRange { what: format!("tree size {size} is beyond the current size {current}") });
+            return Err(LedgerError::OutOfRange {
+                what: format!("tree size {size} is beyond the current size {current}"),
+            });
         }
         Ok(())
     }

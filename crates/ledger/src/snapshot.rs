@@ -86,7 +86,11 @@ impl<E: KvEngine> Ledger<E> {
 
     /// Imports a snapshot into `engine`, which must hold no ledger, checks
     /// it (see the module docs) and opens the ledger.
-    pub fn import_snapshot<R: Read>(engine: E, input: R, opts: LedgerOptions) -> Result<(Self, SnapshotInfo), LedgerError> {
+    pub fn import_snapshot<R: Read>(
+        engine: E,
+        input: R,
+        opts: LedgerOptions,
+    ) -> Result<(Self, SnapshotInfo), LedgerError> {
         if engine.get(CF_META, KEY_APPLIED)?.is_some() || engine.get(CF_META, KEY_GENESIS)?.is_some() {
             return Err(LedgerError::AlreadyInitialised);
         }
@@ -110,7 +114,9 @@ impl<E: KvEngine> Ledger<E> {
             if tag[0] == 0 {
                 break;
             }
-            let cf = *ALL_CFS.get(usize::from(tag[0]) - 1).ok_or_else(|| snap_err(format!("unknown column family tag {}", tag[0])))?;
+            let cf = *ALL_CFS
+                .get(usize::from(tag[0]) - 1)
+                .ok_or_else(|| snap_err(format!("unknown column family tag {}", tag[0])))?;
             let key = r.read_len_prefixed(MAX_KEY)?;
             let value = r.read_len_prefixed(MAX_VALUE)?;
             // Records must be strictly ordered: a snapshot has one encoding.

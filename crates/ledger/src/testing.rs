@@ -52,7 +52,8 @@ pub fn genesis(n: usize) -> (pb::Genesis, Vec<TestParty>) {
 /// A fresh ledger on a [`MemEngine`] with [`genesis`]`(n)`.
 pub fn mem_ledger(n: usize) -> (Ledger<MemEngine>, Vec<TestParty>) {
     let (g, parties) = genesis(n);
-    let ledger = Ledger::create(MemEngine::new(ALL_CFS), &g, LedgerOptions::default()).expect("fixture genesis is valid");
+    let ledger =
+        Ledger::create(MemEngine::new(ALL_CFS), &g, LedgerOptions::default()).expect("fixture genesis is valid");
     (ledger, parties)
 }
 
@@ -74,7 +75,13 @@ pub fn observe(epcs: &[&str], pad: usize) -> Action {
 
 /// A transaction of `party` with `nonce` and `action` on [`NETWORK`].
 pub fn tx(party: &TestParty, nonce: u64, action: Action) -> pb::Transaction {
-    pb::Transaction { party_id: party.id.clone(), nonce, network_id: NETWORK.into(), action: Some(action), ..Default::default() }
+    pb::Transaction {
+        party_id: party.id.clone(),
+        nonce,
+        network_id: NETWORK.into(),
+        action: Some(action),
+        ..Default::default()
+    }
 }
 
 /// [`tx`] signed by the party's key: canonical envelope bytes.

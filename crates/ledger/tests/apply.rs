@@ -3,7 +3,7 @@
 use veritrace_core::merkle::{self, MemTree};
 use veritrace_core::{Envelope, Reason, SecretKey};
 use veritrace_ledger::schema::{CF_LEAVES, CF_META, KEY_APPLIED};
-use veritrace_ledger::testing::{header, mem_ledger, observe, signed, tx, TestParty};
+use veritrace_ledger::testing::{TestParty, header, mem_ledger, observe, signed, tx};
 use veritrace_ledger::{BatchHeader, LedgerError, Outcome, sgtin_key};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
@@ -119,7 +119,9 @@ fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
 }
 
 /// Every (column family, key, value) except the applied-state record.
-fn state_without_applied(ledger: &veritrace_ledger::Ledger<veritrace_storage::MemEngine>) -> Vec<(String, Vec<u8>, Vec<u8>)> {
+fn state_without_applied(
+    ledger: &veritrace_ledger::Ledger<veritrace_storage::MemEngine>,
+) -> Vec<(String, Vec<u8>, Vec<u8>)> {
     let mut out = Vec::new();
     for cf in veritrace_ledger::ALL_CFS {
         for kv in ledger.engine().scan(cf, &[], None).expect("scan") {
@@ -196,7 +198,9 @@ fn proofs_for_every_past_size_verify() {
 #[test]
 fn reopen_recovers_the_same_head() {
     let (ledger, p) = mem_ledger(1);
-    ledger.apply(&header(1), &(0..7).map(|i| signed(&p[0], i, observe(&[ITEM], 0))).collect::<Vec<_>>()).expect("apply");
+    ledger
+        .apply(&header(1), &(0..7).map(|i| signed(&p[0], i, observe(&[ITEM], 0))).collect::<Vec<_>>())
+        .expect("apply");
     let copy = ledger.engine().deep_clone();
     let reopened = veritrace_ledger::Ledger::open(copy, Default::default()).expect("reopen");
     assert_eq!(reopened.applied(), ledger.applied());
@@ -207,7 +211,9 @@ fn reopen_recovers_the_same_head() {
 #[test]
 fn audit_names_the_first_tampered_leaf() {
     let (ledger, p) = mem_ledger(1);
-    ledger.apply(&header(1), &(0..6).map(|i| signed(&p[0], i, observe(&[ITEM], 0))).collect::<Vec<_>>()).expect("apply");
+    ledger
+        .apply(&header(1), &(0..6).map(|i| signed(&p[0], i, observe(&[ITEM], 0))).collect::<Vec<_>>())
+        .expect("apply");
     assert!(ledger.audit(true).expect("audit").is_clean());
     // Rewrite leaf 3's envelope payload in storage, keeping its length.
     let key = 3u64.to_be_bytes();
