@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # The test command: installs what the build needs, then runs every test of
-# the workspace (unit, property, storage conformance, end-to-end).
+# the workspace (unit, property, storage conformance, RocksDB, real binary)
+# and prints one closing line with the totals.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p veritrace-core`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-build-deps.sh
 if [ $# -eq 0 ]; then set -- --workspace; fi
-exec cargo test --locked "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --locked "$@" 2>&1 | tee "$log" || status=$?
+# Sum cargo's per-binary "test result:" lines into one closing line.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
