@@ -212,6 +212,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 issuer: inspection.name.into(),
                 result: pb::AttestationResult::Conformant as i32,
                 subject_gtins: vec![gtin.to_string()],
+                subject_items: vec![pb::ItemSet {
+                    gtin: gtin.to_string(),
+                    lots: vec![format!("LOT-{run_no}")],
+                    serials: items.iter().map(|(s, _, _)| s.serial.to_string()).collect(),
+                }],
                 ..Default::default()
             }),
         ),

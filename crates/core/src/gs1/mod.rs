@@ -353,6 +353,25 @@ pub(crate) fn check_prefix_len(len: usize) -> Result<(), Gs1Error> {
     }
 }
 
+/// Checks the two numeric components of an EPC URI: a 6 to 12 digit
+/// company prefix and a reference `field` that together hold `total`
+/// digits (the partition rule of the EPC Tag Data Standard).
+pub(crate) fn check_partition(cp: &str, field: Field, reference: &str, total: usize) -> Result<(), Gs1Error> {
+    digits::all_digits(Field::CompanyPrefix, cp)?;
+    check_prefix_len(cp.len())?;
+    digits::all_digits(field, reference)?;
+    let expected = total - cp.len();
+    if reference.len() != expected {
+        return Err(Gs1Error::PartitionMismatch {
+            field,
+            len: reference.len(),
+            company_prefix_len: cp.len(),
+            expected,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::chars::Escaping;
-use super::digits::all_digits;
 use super::epc::{epc_body, split_epc};
-use super::{CANONICAL_DL_HOST, Field, Form, Gln, GlnExtension, Gs1Error, Kind, check_prefix_len, dl, excerpt};
+use super::{
+    CANONICAL_DL_HOST, Field, Form, Gln, GlnExtension, Gs1Error, Kind, check_partition, check_prefix_len, dl, excerpt,
+};
 
 /// A location: GLN (AI 414) plus an optional extension (AI 254).
 ///
@@ -58,18 +59,7 @@ impl Sgln {
     pub fn parse_epc_uri(s: &str) -> Result<Self, Gs1Error> {
         let body = epc_body(s, Kind::Sgln)?;
         let [cp, loc_ref, ext] = split_epc::<3>(body, Kind::Sgln)?;
-        all_digits(Field::CompanyPrefix, cp)?;
-        check_prefix_len(cp.len())?;
-        all_digits(Field::LocationReference, loc_ref)?;
-        let expected = 12 - cp.len();
-        if loc_ref.len() != expected {
-            return Err(Gs1Error::PartitionMismatch {
-                field: Field::LocationReference,
-                len: loc_ref.len(),
-                company_prefix_len: cp.len(),
-                expected,
-            });
-        }
+        check_partition(cp, Field::LocationReference, loc_ref, 12)?;
         let gln = Gln::from_body(&format!("{cp}{loc_ref}"))?;
         let ext = GlnExtension::unescape(ext, Escaping::Epc)?;
         Ok(Sgln::new(gln, Some(ext)))

@@ -6,7 +6,9 @@ use std::str::FromStr;
 use super::chars::Escaping;
 use super::digits::all_digits;
 use super::epc::{epc_body, split_epc};
-use super::{CANONICAL_DL_HOST, Field, Form, Gs1Error, Gtin, Kind, Serial, check_prefix_len, dl, excerpt};
+use super::{
+    CANONICAL_DL_HOST, Field, Form, Gs1Error, Gtin, Kind, Serial, check_partition, check_prefix_len, dl, excerpt,
+};
 
 /// One serialised trade item: GTIN (AI 01) + serial number (AI 21).
 ///
@@ -51,18 +53,7 @@ impl Sgtin {
     pub fn parse_epc_uri(s: &str) -> Result<Self, Gs1Error> {
         let body = epc_body(s, Kind::Sgtin)?;
         let [cp, item_ref, serial] = split_epc::<3>(body, Kind::Sgtin)?;
-        all_digits(Field::CompanyPrefix, cp)?;
-        check_prefix_len(cp.len())?;
-        all_digits(Field::ItemReference, item_ref)?;
-        let expected = 13 - cp.len();
-        if item_ref.len() != expected {
-            return Err(Gs1Error::PartitionMismatch {
-                field: Field::ItemReference,
-                len: item_ref.len(),
-                company_prefix_len: cp.len(),
-                expected,
-            });
-        }
+        check_partition(cp, Field::ItemReference, item_ref, 13)?;
         // Non-empty and ASCII, so splitting after one byte is safe.
         let (indicator, item) = item_ref.split_at(1);
         let gtin = Gtin::from_body(&format!("{indicator}{cp}{item}"))?;

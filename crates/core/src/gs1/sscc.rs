@@ -3,9 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::digits::{all_digits, ascii, from_body, parse_keyed};
+use super::digits::{ascii, from_body, parse_keyed};
 use super::epc::{epc_body, split_epc};
-use super::{CANONICAL_DL_HOST, Field, Form, Gs1Error, Kind, check_prefix_len, dl, excerpt};
+use super::{CANONICAL_DL_HOST, Field, Form, Gs1Error, Kind, check_partition, check_prefix_len, dl, excerpt};
 
 /// An 18-digit Serial Shipping Container Code (AI 00), check digit verified.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,18 +50,7 @@ impl Sscc {
             return Err(Gs1Error::EpcComponents { kind: Kind::Sscc, found: body.split('.').count(), expected: 2 });
         }
         let [cp, serial_ref] = split_epc::<2>(body, Kind::Sscc)?;
-        all_digits(Field::CompanyPrefix, cp)?;
-        check_prefix_len(cp.len())?;
-        all_digits(Field::SerialReference, serial_ref)?;
-        let expected = 17 - cp.len();
-        if serial_ref.len() != expected {
-            return Err(Gs1Error::PartitionMismatch {
-                field: Field::SerialReference,
-                len: serial_ref.len(),
-                company_prefix_len: cp.len(),
-                expected,
-            });
-        }
+        check_partition(cp, Field::SerialReference, serial_ref, 17)?;
         let (extension, serial) = serial_ref.split_at(1);
         Self::from_body(&format!("{extension}{cp}{serial}"))
     }
