@@ -13,6 +13,8 @@ layer = {
     "veritrace-storage": 1,
     "veritrace-store-rocksdb": 2,
     "veritrace-ledger": 2,
+    "veritrace-consensus": 2,
+    "veritrace-net": 3,
     "veritrace": 9,
     "veritrace-tests": 10,
 }

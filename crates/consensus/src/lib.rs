@@ -1,0 +1,13 @@
+//! Veritrace's Raft layer.
+//!
+//! * [`transport`]: the [`Transport`] trait through which consensus talks
+//!   to other nodes. `veritrace-net` implements it over libp2p; tests use
+//!   an in-memory simulated network.
+//!
+//! Raft messages are rust-protobuf 2 `eraftpb::Message`s (raft-rs's
+//! codec). They cross the transport as opaque bytes, so no other crate
+//! depends on raft-rs or its protobuf version.
+
+pub mod transport;
+
+pub use transport::{Inbound, NodeId, SnapshotChunk, Transport, TransportError};
