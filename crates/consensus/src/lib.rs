@@ -3,11 +3,15 @@
 //! * [`transport`]: the [`Transport`] trait through which consensus talks
 //!   to other nodes. `veritrace-net` implements it over libp2p; tests use
 //!   an in-memory simulated network.
+//! * [`sim`] (feature `sim`): that simulated network, with drop, delay,
+//!   duplicate, reorder, partition and isolate.
 //!
 //! Raft messages are rust-protobuf 2 `eraftpb::Message`s (raft-rs's
 //! codec). They cross the transport as opaque bytes, so no other crate
 //! depends on raft-rs or its protobuf version.
 
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
 pub mod transport;
 
 pub use transport::{Inbound, NodeId, SnapshotChunk, Transport, TransportError};
