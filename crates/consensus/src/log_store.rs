@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use protobuf::Message;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
-use raft::{GetEntriesContext, RaftState, Storage, NO_LIMIT};
+use raft::{GetEntriesContext, NO_LIMIT, RaftState, Storage};
 use veritrace_storage::{KvEngine, StorageError, WriteBatch, WriteOptions};
 
 /// Raft log entries by index.
@@ -282,8 +282,7 @@ impl<E: KvEngine> RaftLogStore<E> {
     /// [`LogStoreError::AlreadyBootstrapped`] when raft state exists.
     pub fn create(engine: E, conf_state: ConfState) -> LsResult<Self> {
         check_cfs(&engine)?;
-        if engine.get(CF_RAFT_STATE, KEY_HARD_STATE)?.is_some()
-            || engine.scan(CF_RAFT_LOG, &[], None)?.next().is_some()
+        if engine.get(CF_RAFT_STATE, KEY_HARD_STATE)?.is_some() || engine.scan(CF_RAFT_LOG, &[], None)?.next().is_some()
         {
             return Err(LogStoreError::AlreadyBootstrapped);
         }
@@ -302,9 +301,7 @@ impl<E: KvEngine> RaftLogStore<E> {
 
     /// [`create`](Self::create) with a conf state of `voters`.
     pub fn create_with_voters(engine: E, voters: &[u64]) -> LsResult<Self> {
-        let mut cs = ConfState::default();
-        cs.voters = voters.to_vec();
-        Self::create(engine, cs)
+        Self::create(engine, ConfState { voters: voters.to_vec(), ..Default::default() })
     }
 
     /// True when `engine` holds bootstrapped raft state.
@@ -568,9 +565,7 @@ impl<E: KvEngine> RaftLogStore<E> {
             )));
         }
         let point = self.read_entry(compact_index - 1)?;
-        let mut meta = SnapshotMetadata::default();
-        meta.index = point.index;
-        meta.term = point.term;
+        let mut meta = SnapshotMetadata { index: point.index, term: point.term, ..Default::default() };
         meta.set_conf_state(cache.conf_state.clone());
         let mut wb = WriteBatch::new();
         for idx in first..compact_index {

@@ -9,22 +9,15 @@ use veritrace_consensus::{LogStoreError, RAFT_CFS, RaftLogStore};
 use veritrace_storage::{KvEngine, MemEngine, WriteBatch, WriteOptions};
 
 fn new_entry(index: u64, term: u64) -> Entry {
-    let mut e = Entry::default();
-    e.index = index;
-    e.term = term;
-    e
+    Entry { index, term, ..Default::default() }
 }
 
 fn voters(v: &[u64]) -> ConfState {
-    let mut cs = ConfState::default();
-    cs.voters = v.to_vec();
-    cs
+    ConfState { voters: v.to_vec(), ..Default::default() }
 }
 
 fn snap_meta(index: u64, term: u64, v: &[u64]) -> SnapshotMetadata {
-    let mut m = SnapshotMetadata::default();
-    m.index = index;
-    m.term = term;
+    let mut m = SnapshotMetadata { index, term, ..Default::default() };
     m.set_conf_state(voters(v));
     m
 }
@@ -127,7 +120,8 @@ fn storage_entries_with_max_size() {
     let size = |i: usize| u64::from(ents[i].compute_size());
     let s = store_with(&ents);
     let max = u64::MAX;
-    let tests: Vec<(u64, u64, u64, Result<Vec<Entry>, raft::StorageError>)> = vec![
+    type Case = (u64, u64, u64, Result<Vec<Entry>, raft::StorageError>);
+    let tests: Vec<Case> = vec![
         (2, 6, max, Err(raft::StorageError::Compacted)),
         (3, 4, max, Ok(vec![new_entry(3, 3)])),
         (4, 5, max, Ok(vec![new_entry(4, 4)])),
@@ -288,10 +282,7 @@ fn storage_append() {
 fn storage_apply_snapshot() {
     let s = empty_store();
     s.append(&[new_entry(1, 1), new_entry(2, 1), new_entry(3, 2)]).expect("append");
-    let mut hs = HardState::default();
-    hs.term = 7;
-    hs.vote = 2;
-    hs.commit = 2;
+    let hs = HardState { term: 7, vote: 2, commit: 2, ..Default::default() };
     s.set_hard_state(&hs).expect("hs");
     s.set_snapshot_descriptor(2, 1, voters(&[1, 2, 3]), b"old".to_vec()).expect("descriptor");
 
@@ -306,10 +297,7 @@ fn storage_apply_snapshot() {
     assert_eq!(st.hard_state.vote, 2);
     assert_eq!(st.conf_state.voters, vec![1, 2]);
     assert_eq!(s.snapshot_descriptor(), None, "the stale descriptor is dropped");
-    assert_eq!(
-        store_err(s.snapshot(0, 1)),
-        raft::StorageError::SnapshotTemporarilyUnavailable
-    );
+    assert_eq!(store_err(s.snapshot(0, 1)), raft::StorageError::SnapshotTemporarilyUnavailable);
 
     // Older or equal snapshots are out of date.
     for idx in [3, 4] {
@@ -328,9 +316,7 @@ fn storage_apply_snapshot() {
 #[test]
 fn hard_state_and_commit_are_validated() {
     let s = store_with(&base());
-    let mut hs = HardState::default();
-    hs.term = 5;
-    hs.commit = 6;
+    let mut hs = HardState { term: 5, commit: 6, ..Default::default() };
     assert!(s.set_hard_state(&hs).is_err(), "commit beyond last index");
     hs.commit = 4;
     s.set_hard_state(&hs).expect("hs");
@@ -356,10 +342,7 @@ fn reopen_restores_the_same_state() {
         .collect();
     s.append(&ents).expect("append");
     s.append(&[new_entry(38, 9)]).expect("truncate");
-    let mut hs = HardState::default();
-    hs.term = 9;
-    hs.vote = 1;
-    hs.commit = 30;
+    let hs = HardState { term: 9, vote: 1, commit: 30, ..Default::default() };
     s.set_hard_state(&hs).expect("hs");
     s.set_conf_state(&voters(&[1, 2])).expect("cs");
     s.set_snapshot_descriptor(20, 3, voters(&[1, 2]), b"snap".to_vec()).expect("descriptor");
