@@ -492,3 +492,64 @@ fn handle_ready(node: &mut RawNode<RaftLogStore<MemEngine>>, store: &RaftLogStor
     out.extend(light.take_committed_entries());
     node.advance_apply();
 }
+
+/// A `MemEngine` whose writes fail while `fail` is set.
+struct FlakyEngine {
+    inner: MemEngine,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl KvEngine for FlakyEngine {
+    fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, veritrace_storage::StorageError> {
+        self.inner.get(cf, key)
+    }
+    fn write(&self, batch: WriteBatch, opts: WriteOptions) -> Result<(), veritrace_storage::StorageError> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(veritrace_storage::StorageError::Engine {
+                op: "write",
+                cause: "disk on fire".into(),
+                retryable: false,
+            });
+        }
+        self.inner.write(batch, opts)
+    }
+    fn scan<'a>(
+        &'a self,
+        cf: &str,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Result<veritrace_storage::KvIter<'a>, veritrace_storage::StorageError> {
+        self.inner.scan(cf, start, end)
+    }
+    fn column_families(&self) -> Vec<String> {
+        self.inner.column_families()
+    }
+}
+
+#[test]
+fn failed_writes_change_nothing_and_map_to_other() {
+    let engine = FlakyEngine { inner: MemEngine::new(RAFT_CFS), fail: false.into() };
+    let s = RaftLogStore::create_with_voters(engine, &[1]).expect("create");
+    s.append(&[new_entry(1, 1), new_entry(2, 1)]).expect("append");
+    s.engine_ref().fail.store(true, std::sync::atomic::Ordering::SeqCst);
+
+    let err = s.append(&[new_entry(2, 2), new_entry(3, 2)]).expect_err("engine fails");
+    assert!(matches!(err, LogStoreError::Engine(_)));
+    let raft_err: raft::Error = err.into();
+    assert!(matches!(raft_err, raft::Error::Store(raft::StorageError::Other(_))), "{raft_err:?}");
+    assert_eq!(s.last_index(), Ok(2));
+    assert_eq!(s.term(2), Ok(1));
+
+    let hs = HardState { term: 3, commit: 1, ..Default::default() };
+    assert!(s.set_hard_state(&hs).is_err());
+    assert!(s.set_commit(2).is_err());
+    assert!(s.set_conf_state(&voters(&[1, 2])).is_err());
+    assert!(s.apply_snapshot_metadata(&snap_meta(5, 5, &[1])).is_err());
+    assert_eq!(s.hard_state(), HardState::default());
+    assert_eq!(s.conf_state(), voters(&[1]));
+    assert_eq!((s.first_index(), s.last_index()), (Ok(1), Ok(2)));
+
+    s.engine_ref().fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    s.set_commit(2).expect("works again");
+    assert_eq!(s.hard_state().commit, 2);
+}
