@@ -1,5 +1,8 @@
 //! Veritrace's Raft layer.
 //!
+//! * [`log_store`]: [`RaftLogStore`], raft-rs's `Storage` over a
+//!   `KvEngine` (column families [`RAFT_CFS`]), with the sync and recovery
+//!   contract the ready loop relies on.
 //! * [`transport`]: the [`Transport`] trait through which consensus talks
 //!   to other nodes. `veritrace-net` implements it over libp2p; tests use
 //!   an in-memory simulated network.
@@ -10,8 +13,10 @@
 //! codec). They cross the transport as opaque bytes, so no other crate
 //! depends on raft-rs or its protobuf version.
 
+pub mod log_store;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod transport;
 
+pub use log_store::{LogStoreError, RAFT_CFS, RaftLogStore, SnapshotDescriptor};
 pub use transport::{Inbound, NodeId, SnapshotChunk, Transport, TransportError};
