@@ -10,7 +10,8 @@ use std::io;
 use libp2p::StreamProtocol;
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::request_response;
-use veritrace_consensus::{MAX_SNAPSHOT_CHUNK, SnapshotChunk};
+use veritrace_consensus::SnapshotChunk;
+use veritrace_consensus::transport::MAX_SNAPSHOT_CHUNK;
 
 /// Protocol carrying Raft messages; the response is an empty ack.
 pub(crate) const RAFT_PROTOCOL: StreamProtocol = StreamProtocol::new("/veritrace/raft/1");

@@ -14,7 +14,8 @@ use libp2p::swarm::{ListenError, NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, allow_block_list, connection_limits, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior};
-use veritrace_consensus::{Inbound, MAX_SNAPSHOT_CHUNK, NodeId, SnapshotChunk, TransportError};
+use veritrace_consensus::transport::MAX_SNAPSHOT_CHUNK;
+use veritrace_consensus::{Inbound, NodeId, SnapshotChunk, TransportError};
 
 use crate::codec::{self, FrameCodec};
 use crate::{Counters, NetConfig, NetError, PeerEntry};

@@ -84,7 +84,7 @@ pub struct NetConfig {
     /// Largest Raft message or forwarded request/answer, in bytes. Larger
     /// outbound messages are refused locally; larger inbound frames are
     /// rejected before they are buffered. Snapshot chunks have their own
-    /// limit, [`veritrace_consensus::MAX_SNAPSHOT_CHUNK`].
+    /// limit, [`veritrace_consensus::transport::MAX_SNAPSHOT_CHUNK`].
     pub max_message_bytes: usize,
     /// Capacity of the command channel from handles to the event loop, in
     /// commands; `send` drops messages when it is full.
