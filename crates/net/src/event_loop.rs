@@ -23,9 +23,21 @@ use crate::{Counters, NetConfig, NetError, PeerEntry};
 /// What handles ask the event loop to do.
 #[derive(Debug)]
 pub(crate) enum Command {
-    SendRaft { to: NodeId, message: Vec<u8> },
-    Forward { to: NodeId, request: Vec<u8>, reply: oneshot::Sender<Result<Vec<u8>, TransportError>> },
-    FetchChunk { from: NodeId, snapshot_index: u64, offset: u64, reply: oneshot::Sender<Result<SnapshotChunk, TransportError>> },
+    SendRaft {
+        to: NodeId,
+        message: Vec<u8>,
+    },
+    Forward {
+        to: NodeId,
+        request: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<u8>, TransportError>>,
+    },
+    FetchChunk {
+        from: NodeId,
+        snapshot_index: u64,
+        offset: u64,
+        reply: oneshot::Sender<Result<SnapshotChunk, TransportError>>,
+    },
     SetPeers(Vec<PeerEntry>),
 }
 
@@ -265,7 +277,8 @@ impl EventLoop {
                 continue;
             }
             let addrs = self.peers.get(&peer).map(|s| s.addrs.clone()).unwrap_or_default();
-            let opts = DialOpts::peer_id(peer).addresses(addrs).condition(PeerCondition::DisconnectedAndNotDialing).build();
+            let opts =
+                DialOpts::peer_id(peer).addresses(addrs).condition(PeerCondition::DisconnectedAndNotDialing).build();
             match self.swarm.dial(opts) {
                 Ok(()) => {
                     if let Some(state) = self.peers.get_mut(&peer) {
@@ -402,11 +415,11 @@ impl EventLoop {
                     state.next_dial = None;
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established, cause, .. } => {
-                if num_established == 0 && self.peers.contains_key(&peer_id) {
-                    tracing::debug!(peer = %peer_id, cause = ?cause, "disconnected; will redial");
-                    self.schedule_redial(peer_id);
-                }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, cause, .. }
+                if self.peers.contains_key(&peer_id) =>
+            {
+                tracing::debug!(peer = %peer_id, cause = ?cause, "disconnected; will redial");
+                self.schedule_redial(peer_id);
             }
             SwarmEvent::OutgoingConnectionError { peer_id: Some(peer), error, .. } => {
                 tracing::debug!(%peer, %error, "outgoing connection failed");

@@ -222,7 +222,10 @@ impl Network {
     ///
     /// The loop stops when [`NetworkHandle::shutdown`] is called or every
     /// handle has been dropped; the returned `JoinHandle` then completes.
-    pub fn start(config: NetConfig, inbound: mpsc::Sender<Inbound>) -> Result<(NetworkHandle, JoinHandle<()>), NetError> {
+    pub fn start(
+        config: NetConfig,
+        inbound: mpsc::Sender<Inbound>,
+    ) -> Result<(NetworkHandle, JoinHandle<()>), NetError> {
         config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NetError::NoRuntime)?;
         let (commands_tx, commands_rx) = mpsc::channel(config.queue_depth);

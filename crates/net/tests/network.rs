@@ -49,19 +49,37 @@ async fn start(id: NodeId, key: Keypair, listen: Multiaddr, peers: Vec<PeerEntry
 
 /// Starts `n` nodes that all know each other (ids 1..=n).
 async fn cluster(n: u64) -> Vec<Node> {
+    // Every allow-list is complete from the start (addresses follow once
+    // the ports are known), so no early dial is refused.
+    let keys: Vec<(NodeId, Keypair)> = (1..=n).map(|id| (id, Keypair::generate_ed25519())).collect();
+    let ids: Vec<PeerEntry> =
+        keys.iter().map(|(id, key)| PeerEntry { node: *id, peer_id: peer_id(key), addrs: Vec::new() }).collect();
     let mut nodes = Vec::new();
-    for id in 1..=n {
-        nodes.push(start(id, Keypair::generate_ed25519(), any_port(), Vec::new()).await);
+    for (id, key) in keys {
+        nodes.push(start(id, key, any_port(), ids.clone()).await);
     }
     let entries: Vec<PeerEntry> = nodes.iter().map(Node::entry).collect();
     for node in &nodes {
         node.handle.set_peers(entries.clone()).await.unwrap();
     }
+    // Settle: every node hears every other before the test starts, so the
+    // first request does not race the initial (possibly simultaneous) dials;
+    // a request during that race may fail with a retryable error.
+    for i in 0..nodes.len() {
+        for j in 0..nodes.len() {
+            if i != j {
+                let (from_id, from) = (nodes[i].id, nodes[i].handle.clone());
+                let to = &mut nodes[j];
+                let got = send_until_received(&from, to.id, b"hello", &mut to.rx).await;
+                assert_eq!(got.0, from_id);
+            }
+        }
+    }
     nodes
 }
 
-/// Sends `message` from `from` to `to` every 100 ms until `rx` yields a
-/// Raft message, which it returns.
+/// Sends `message` from `from` to `to` every 200 ms until `rx` yields a
+/// Raft message with that payload; returns its sender and payload.
 async fn send_until_received(
     from: &NetworkHandle,
     to: NodeId,
@@ -72,7 +90,10 @@ async fn send_until_received(
         loop {
             from.send(to, message.to_vec());
             match timeout(Duration::from_millis(200), rx.recv()).await {
-                Ok(Some(Inbound::Raft { from, message })) => return (from, message),
+                // Earlier sends of the same loop (or of the settling phase)
+                // may still arrive; wait for this payload.
+                Ok(Some(Inbound::Raft { from, message: got })) if got == message => return (from, got),
+                Ok(Some(Inbound::Raft { .. })) => continue,
                 Ok(Some(other)) => panic!("unexpected inbound {other:?}"),
                 Ok(None) => panic!("inbound channel closed"),
                 Err(_) => continue,
@@ -275,9 +296,7 @@ async fn messages_flow_again_after_the_receiver_restarts() {
 
     let mut b = start(2, b_key, b_addr.clone(), vec![a.entry()]).await;
     assert_eq!(b.addr, b_addr);
-    let (from, message) = send_until_received(&a.handle, 2, b"after", &mut b.rx).await;
-    assert_eq!(from, 1);
-    assert!(message == b"after" || message == b"lost", "{message:?}");
+    assert_eq!(send_until_received(&a.handle, 2, b"after", &mut b.rx).await, (1, b"after".to_vec()));
 
     stop(a).await;
     stop(b).await;
