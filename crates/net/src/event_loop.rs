@@ -1,0 +1,597 @@
+//! The task that owns the libp2p `Swarm`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use libp2p::futures::StreamExt;
+use libp2p::futures::stream::FuturesUnordered;
+use libp2p::request_response::{self, OutboundFailure, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ListenError, NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, allow_block_list, connection_limits, noise, tcp, yamux};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+use veritrace_consensus::transport::MAX_SNAPSHOT_CHUNK;
+use veritrace_consensus::{Inbound, NodeId, SnapshotChunk, TransportError};
+
+use crate::codec::{self, FrameCodec};
+use crate::{Counters, NetConfig, NetError, PeerEntry};
+
+/// What handles ask the event loop to do.
+#[derive(Debug)]
+pub(crate) enum Command {
+    SendRaft {
+        to: NodeId,
+        message: Vec<u8>,
+    },
+    Forward {
+        to: NodeId,
+        request: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<u8>, TransportError>>,
+    },
+    FetchChunk {
+        from: NodeId,
+        snapshot_index: u64,
+        offset: u64,
+        reply: oneshot::Sender<Result<SnapshotChunk, TransportError>>,
+    },
+    SetPeers(Vec<PeerEntry>),
+}
+
+type Rr = request_response::Behaviour<FrameCodec>;
+type RrEvent = request_response::Event<Vec<u8>, Vec<u8>>;
+
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    limits: connection_limits::Behaviour,
+    raft: Rr,
+    forward: Rr,
+    snapshot: Rr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Proto {
+    Raft,
+    Forward,
+    Snapshot,
+}
+
+enum Waiter {
+    Raft,
+    Forward(oneshot::Sender<Result<Vec<u8>, TransportError>>),
+    Snapshot(oneshot::Sender<Result<SnapshotChunk, TransportError>>),
+}
+
+struct Pending {
+    peer: PeerId,
+    node: NodeId,
+    waiter: Waiter,
+}
+
+struct PeerState {
+    node: NodeId,
+    addrs: Vec<Multiaddr>,
+    backoff: Duration,
+    next_dial: Option<Instant>,
+    in_flight: usize,
+}
+
+/// An answer the local node produced for an inbound request, ready to go
+/// back to the peer.
+struct Reply {
+    proto: Proto,
+    channel: ResponseChannel<Vec<u8>>,
+    bytes: Vec<u8>,
+}
+
+type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
+
+pub(crate) struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    listen: Multiaddr,
+    local_node: NodeId,
+    commands: mpsc::Receiver<Command>,
+    inbound: mpsc::Sender<Inbound>,
+    shutdown: watch::Receiver<bool>,
+    listen_addrs: watch::Sender<Vec<Multiaddr>>,
+    counters: Arc<Counters>,
+    peers: HashMap<PeerId, PeerState>,
+    nodes: HashMap<NodeId, PeerId>,
+    pending: HashMap<(Proto, OutboundRequestId), Pending>,
+    replies: FuturesUnordered<ReplyFuture>,
+    request_timeout: Duration,
+    max_message_bytes: usize,
+    max_pending_per_peer: usize,
+    max_connections_per_peer: u32,
+    backoff_min: Duration,
+    backoff_max: Duration,
+}
+
+impl EventLoop {
+    pub(crate) fn new(
+        config: NetConfig,
+        commands: mpsc::Receiver<Command>,
+        inbound: mpsc::Sender<Inbound>,
+        shutdown: watch::Receiver<bool>,
+        listen_addrs: watch::Sender<Vec<Multiaddr>>,
+        counters: Arc<Counters>,
+    ) -> Result<Self, NetError> {
+        let rr_config = request_response::Config::default().with_request_timeout(config.request_timeout);
+        let max_msg = config.max_message_bytes;
+        let max_conn = config.max_connections_per_peer;
+        let behaviour = move |_: &libp2p::identity::Keypair| Behaviour {
+            allow: allow_block_list::Behaviour::default(),
+            limits: connection_limits::Behaviour::new(
+                connection_limits::ConnectionLimits::default().with_max_established_per_peer(Some(max_conn)),
+            ),
+            raft: Rr::with_codec(
+                FrameCodec { max_request: max_msg, max_response: 0 },
+                [(codec::RAFT_PROTOCOL, ProtocolSupport::Full)],
+                rr_config.clone(),
+            ),
+            forward: Rr::with_codec(
+                FrameCodec { max_request: max_msg, max_response: max_msg.saturating_add(1) },
+                [(codec::FORWARD_PROTOCOL, ProtocolSupport::Full)],
+                rr_config.clone(),
+            ),
+            snapshot: Rr::with_codec(
+                FrameCodec { max_request: codec::SNAPSHOT_REQUEST_LEN, max_response: codec::SNAPSHOT_RESPONSE_MAX },
+                [(codec::SNAPSHOT_PROTOCOL, ProtocolSupport::Full)],
+                rr_config,
+            ),
+        };
+        let idle = config.idle_connection_timeout;
+        let swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
+            .with_tokio()
+            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            .map_err(|e| NetError::Build(e.to_string()))?
+            .with_behaviour(behaviour)
+            .map_err(|e| NetError::Build(e.to_string()))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .build();
+        let mut this = Self {
+            swarm,
+            listen: config.listen.clone(),
+            local_node: config.local_node,
+            commands,
+            inbound,
+            shutdown,
+            listen_addrs,
+            counters,
+            peers: HashMap::new(),
+            nodes: HashMap::new(),
+            pending: HashMap::new(),
+            replies: FuturesUnordered::new(),
+            request_timeout: config.request_timeout,
+            max_message_bytes: config.max_message_bytes,
+            max_pending_per_peer: config.max_pending_per_peer,
+            max_connections_per_peer: config.max_connections_per_peer,
+            backoff_min: config.dial_backoff_min,
+            backoff_max: config.dial_backoff_max,
+        };
+        this.swarm
+            .listen_on(config.listen.clone())
+            .map_err(|e| NetError::Listen { addr: config.listen.clone(), cause: e.to_string() })?;
+        this.set_peers(config.peers);
+        Ok(this)
+    }
+
+    pub(crate) async fn run(mut self) {
+        tracing::info!(node = self.local_node, peer = %self.swarm.local_peer_id(), listen = %self.listen, "network started");
+        let mut tick = tokio::time::interval(self.backoff_min.min(Duration::from_millis(100)));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                changed = self.shutdown.changed() => {
+                    if changed.is_err() || *self.shutdown.borrow() {
+                        break;
+                    }
+                }
+                command = self.commands.recv() => match command {
+                    Some(command) => self.handle_command(command),
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                Some(reply) = self.replies.next(), if !self.replies.is_empty() => self.send_reply(reply),
+                _ = tick.tick() => self.redial_due(),
+            }
+        }
+        for (_, pending) in self.pending.drain() {
+            match pending.waiter {
+                Waiter::Raft => {}
+                Waiter::Forward(tx) => {
+                    let _ = tx.send(Err(TransportError::Shutdown));
+                }
+                Waiter::Snapshot(tx) => {
+                    let _ = tx.send(Err(TransportError::Shutdown));
+                }
+            }
+        }
+        tracing::info!(node = self.local_node, "network stopped");
+    }
+
+    // ---- peers and dialing -------------------------------------------------
+
+    fn set_peers(&mut self, entries: Vec<PeerEntry>) {
+        let local = *self.swarm.local_peer_id();
+        let mut next: HashMap<PeerId, PeerEntry> = HashMap::new();
+        for entry in entries {
+            if entry.peer_id == local {
+                continue;
+            }
+            next.insert(entry.peer_id, entry);
+        }
+        let removed: Vec<PeerId> = self.peers.keys().filter(|p| !next.contains_key(*p)).copied().collect();
+        for peer in removed {
+            self.peers.remove(&peer);
+            self.swarm.behaviour_mut().allow.disallow_peer(peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+            tracing::info!(%peer, "peer removed from the allow-list");
+        }
+        let now = Instant::now();
+        for (peer, entry) in next {
+            for addr in &entry.addrs {
+                self.swarm.add_peer_address(peer, addr.clone());
+            }
+            match self.peers.get_mut(&peer) {
+                Some(state) => {
+                    state.node = entry.node;
+                    state.addrs = entry.addrs;
+                }
+                None => {
+                    self.swarm.behaviour_mut().allow.allow_peer(peer);
+                    self.peers.insert(
+                        peer,
+                        PeerState {
+                            node: entry.node,
+                            addrs: entry.addrs,
+                            backoff: self.backoff_min,
+                            next_dial: Some(now),
+                            in_flight: 0,
+                        },
+                    );
+                }
+            }
+        }
+        self.nodes = self.peers.iter().map(|(peer, state)| (state.node, *peer)).collect();
+        self.redial_due();
+    }
+
+    fn redial_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, s)| s.next_dial.is_some_and(|t| t <= now) && !s.addrs.is_empty())
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in due {
+            if self.swarm.is_connected(&peer) {
+                if let Some(state) = self.peers.get_mut(&peer) {
+                    state.next_dial = None;
+                }
+                continue;
+            }
+            let addrs = self.peers.get(&peer).map(|s| s.addrs.clone()).unwrap_or_default();
+            let opts =
+                DialOpts::peer_id(peer).addresses(addrs).condition(PeerCondition::DisconnectedAndNotDialing).build();
+            match self.swarm.dial(opts) {
+                Ok(()) => {
+                    if let Some(state) = self.peers.get_mut(&peer) {
+                        state.next_dial = None;
+                    }
+                }
+                Err(libp2p::swarm::DialError::DialPeerConditionFalse(_)) => {
+                    if let Some(state) = self.peers.get_mut(&peer) {
+                        state.next_dial = None;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "dial failed");
+                    self.schedule_redial(peer);
+                }
+            }
+        }
+    }
+
+    fn schedule_redial(&mut self, peer: PeerId) {
+        let max = self.backoff_max;
+        if let Some(state) = self.peers.get_mut(&peer) {
+            if state.next_dial.is_some() {
+                return;
+            }
+            state.next_dial = Some(Instant::now() + state.backoff);
+            state.backoff = state.backoff.saturating_mul(2).min(max);
+        }
+    }
+
+    // ---- commands ----------------------------------------------------------
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::SendRaft { to, message } => {
+                let peer = match self.admit_request(to) {
+                    Ok(peer) => peer,
+                    Err(e) => {
+                        Counters::bump(&self.counters.dropped_outbound);
+                        tracing::warn!(to, error = %e, "raft message dropped");
+                        return;
+                    }
+                };
+                let addrs = self.addrs_of(&peer);
+                let id = self.swarm.behaviour_mut().raft.send_request_with_addresses(&peer, message, addrs);
+                self.pending.insert((Proto::Raft, id), Pending { peer, node: to, waiter: Waiter::Raft });
+            }
+            Command::Forward { to, request, reply } => {
+                let peer = match self.admit_request(to) {
+                    Ok(peer) => peer,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
+                };
+                let addrs = self.addrs_of(&peer);
+                let id = self.swarm.behaviour_mut().forward.send_request_with_addresses(&peer, request, addrs);
+                self.pending.insert((Proto::Forward, id), Pending { peer, node: to, waiter: Waiter::Forward(reply) });
+            }
+            Command::FetchChunk { from, snapshot_index, offset, reply } => {
+                let peer = match self.admit_request(from) {
+                    Ok(peer) => peer,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
+                };
+                let addrs = self.addrs_of(&peer);
+                let request = codec::encode_snapshot_request(snapshot_index, offset);
+                let id = self.swarm.behaviour_mut().snapshot.send_request_with_addresses(&peer, request, addrs);
+                self.pending
+                    .insert((Proto::Snapshot, id), Pending { peer, node: from, waiter: Waiter::Snapshot(reply) });
+            }
+            Command::SetPeers(entries) => self.set_peers(entries),
+        }
+    }
+
+    /// Resolves `node` to a peer with room for one more request in flight,
+    /// and counts the request.
+    fn admit_request(&mut self, node: NodeId) -> Result<PeerId, TransportError> {
+        let peer = *self.nodes.get(&node).ok_or(TransportError::UnknownNode(node))?;
+        let cap = self.max_pending_per_peer;
+        let state = self.peers.get_mut(&peer).ok_or(TransportError::UnknownNode(node))?;
+        if state.in_flight >= cap {
+            return Err(TransportError::Unreachable { node, cause: format!("{cap} requests already in flight") });
+        }
+        state.in_flight += 1;
+        Ok(peer)
+    }
+
+    fn addrs_of(&self, peer: &PeerId) -> Vec<Multiaddr> {
+        if self.swarm.is_connected(peer) {
+            return Vec::new();
+        }
+        self.peers.get(peer).map(|s| s.addrs.clone()).unwrap_or_default()
+    }
+
+    fn finish(&mut self, proto: Proto, id: OutboundRequestId) -> Option<Pending> {
+        let pending = self.pending.remove(&(proto, id))?;
+        if let Some(state) = self.peers.get_mut(&pending.peer) {
+            state.in_flight = state.in_flight.saturating_sub(1);
+        }
+        Some(pending)
+    }
+
+    // ---- swarm events ------------------------------------------------------
+
+    fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(node = self.local_node, %address, "listening");
+                self.listen_addrs.send_modify(|addrs| addrs.push(address));
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listen_addrs.send_modify(|addrs| addrs.retain(|a| *a != address));
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, connection_id, num_established, .. } => {
+                if !self.peers.contains_key(&peer_id) {
+                    Counters::bump(&self.counters.rejected_connections);
+                    tracing::warn!(peer = %peer_id, "connection from a peer not on the allow-list; closing");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                if num_established.get() > self.max_connections_per_peer {
+                    Counters::bump(&self.counters.rejected_connections);
+                    tracing::debug!(peer = %peer_id, "over the per-peer connection cap; closing the new connection");
+                    self.swarm.close_connection(connection_id);
+                    return;
+                }
+                let min = self.backoff_min;
+                if let Some(state) = self.peers.get_mut(&peer_id) {
+                    tracing::debug!(peer = %peer_id, node = state.node, "connected");
+                    state.backoff = min;
+                    state.next_dial = None;
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, cause, .. }
+                if self.peers.contains_key(&peer_id) =>
+            {
+                tracing::debug!(peer = %peer_id, cause = ?cause, "disconnected; will redial");
+                self.schedule_redial(peer_id);
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id: Some(peer), error, .. } => {
+                tracing::debug!(%peer, %error, "outgoing connection failed");
+                if !self.swarm.is_connected(&peer) {
+                    self.schedule_redial(peer);
+                }
+            }
+            SwarmEvent::IncomingConnectionError { send_back_addr, error, .. } => {
+                if let ListenError::Denied { cause } = &error {
+                    Counters::bump(&self.counters.rejected_connections);
+                    tracing::warn!(from = %send_back_addr, %cause, "incoming connection denied");
+                } else {
+                    tracing::debug!(from = %send_back_addr, %error, "incoming connection failed");
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Raft(e)) => self.handle_rr(Proto::Raft, e),
+            SwarmEvent::Behaviour(BehaviourEvent::Forward(e)) => self.handle_rr(Proto::Forward, e),
+            SwarmEvent::Behaviour(BehaviourEvent::Snapshot(e)) => self.handle_rr(Proto::Snapshot, e),
+            SwarmEvent::Behaviour(BehaviourEvent::Allow(never)) => match never {},
+            SwarmEvent::Behaviour(BehaviourEvent::Limits(never)) => match never {},
+            _ => {}
+        }
+    }
+
+    fn handle_rr(&mut self, proto: Proto, event: RrEvent) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request { request, channel, .. } => {
+                    self.handle_request(proto, peer, request, channel);
+                }
+                request_response::Message::Response { request_id, response } => {
+                    self.handle_response(proto, request_id, response);
+                }
+            },
+            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                let Some(pending) = self.finish(proto, request_id) else { return };
+                let node = pending.node;
+                let err = match &error {
+                    OutboundFailure::Timeout => TransportError::Timeout(node),
+                    other => TransportError::Unreachable { node, cause: other.to_string() },
+                };
+                tracing::debug!(%peer, node, ?proto, %error, "outbound request failed");
+                match pending.waiter {
+                    Waiter::Raft => {}
+                    Waiter::Forward(tx) => {
+                        let _ = tx.send(Err(err));
+                    }
+                    Waiter::Snapshot(tx) => {
+                        let _ = tx.send(Err(err));
+                    }
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, ?proto, %error, "inbound request failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn handle_request(&mut self, proto: Proto, peer: PeerId, request: Vec<u8>, channel: ResponseChannel<Vec<u8>>) {
+        // Authenticate before anything else: the Noise handshake proved
+        // `peer`; only allow-listed peers map to a NodeId.
+        let Some(from) = self.peers.get(&peer).map(|s| s.node) else {
+            Counters::bump(&self.counters.rejected_requests);
+            tracing::warn!(%peer, ?proto, "request from a peer not on the allow-list; dropped");
+            drop(channel);
+            let _ = self.swarm.disconnect_peer_id(peer);
+            return;
+        };
+        let timeout = self.request_timeout;
+        match proto {
+            Proto::Raft => {
+                self.deliver(Inbound::Raft { from, message: request });
+                let _ = self.swarm.behaviour_mut().raft.send_response(channel, Vec::new());
+            }
+            Proto::Forward => {
+                let (tx, rx) = oneshot::channel();
+                if !self.deliver(Inbound::Forward { from, request, reply: tx }) {
+                    let bytes = codec::encode_forward_response(Err("node is busy".to_owned()));
+                    let _ = self.swarm.behaviour_mut().forward.send_response(channel, bytes);
+                    return;
+                }
+                let max = self.max_message_bytes;
+                self.replies.push(Box::pin(async move {
+                    let answer = match tokio::time::timeout(timeout, rx).await {
+                        Ok(Ok(answer)) if answer.len() > max => {
+                            Err(format!("answer of {} bytes exceeds the message limit", answer.len()))
+                        }
+                        Ok(Ok(answer)) => Ok(answer),
+                        Ok(Err(_)) => Err("the node dropped the request".to_owned()),
+                        Err(_) => Err("the node did not answer in time".to_owned()),
+                    };
+                    Reply { proto: Proto::Forward, channel, bytes: codec::encode_forward_response(answer) }
+                }));
+            }
+            Proto::Snapshot => {
+                let Some((snapshot_index, offset)) = codec::decode_snapshot_request(&request) else {
+                    let bytes = codec::encode_snapshot_response(Err("malformed snapshot request".to_owned()));
+                    let _ = self.swarm.behaviour_mut().snapshot.send_response(channel, bytes);
+                    return;
+                };
+                let (tx, rx) = oneshot::channel();
+                if !self.deliver(Inbound::SnapshotChunk { from, snapshot_index, offset, reply: tx }) {
+                    let bytes = codec::encode_snapshot_response(Err("node is busy".to_owned()));
+                    let _ = self.swarm.behaviour_mut().snapshot.send_response(channel, bytes);
+                    return;
+                }
+                self.replies.push(Box::pin(async move {
+                    let answer = match tokio::time::timeout(timeout, rx).await {
+                        Ok(Ok(Ok(chunk))) if chunk.data.len() > MAX_SNAPSHOT_CHUNK => {
+                            Err(format!("chunk of {} bytes exceeds {MAX_SNAPSHOT_CHUNK}", chunk.data.len()))
+                        }
+                        Ok(Ok(answer)) => answer,
+                        Ok(Err(_)) => Err("the node dropped the request".to_owned()),
+                        Err(_) => Err("the node did not answer in time".to_owned()),
+                    };
+                    Reply { proto: Proto::Snapshot, channel, bytes: codec::encode_snapshot_response(answer) }
+                }));
+            }
+        }
+    }
+
+    /// Hands `inbound` to the node without waiting; false when it was dropped.
+    fn deliver(&self, inbound: Inbound) -> bool {
+        match self.inbound.try_send(inbound) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                Counters::bump(&self.counters.dropped_inbound);
+                tracing::warn!(node = self.local_node, "inbound channel full; message dropped");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Counters::bump(&self.counters.dropped_inbound);
+                tracing::debug!(node = self.local_node, "inbound channel closed; message dropped");
+                false
+            }
+        }
+    }
+
+    fn send_reply(&mut self, reply: Reply) {
+        let behaviour = self.swarm.behaviour_mut();
+        let rr = match reply.proto {
+            Proto::Raft => &mut behaviour.raft,
+            Proto::Forward => &mut behaviour.forward,
+            Proto::Snapshot => &mut behaviour.snapshot,
+        };
+        if rr.send_response(reply.channel, reply.bytes).is_err() {
+            tracing::debug!(proto = ?reply.proto, "peer gave up before the answer was ready");
+        }
+    }
+
+    fn handle_response(&mut self, proto: Proto, id: OutboundRequestId, response: Vec<u8>) {
+        let Some(pending) = self.finish(proto, id) else { return };
+        let node = pending.node;
+        match pending.waiter {
+            Waiter::Raft => {}
+            Waiter::Forward(tx) => {
+                let result = match codec::decode_forward_response(&response) {
+                    Ok(Ok(answer)) => Ok(answer),
+                    Ok(Err(reason)) => Err(TransportError::Refused { node, reason }),
+                    Err(cause) => Err(TransportError::Unreachable { node, cause }),
+                };
+                let _ = tx.send(result);
+            }
+            Waiter::Snapshot(tx) => {
+                let result = match codec::decode_snapshot_response(&response) {
+                    Ok(Ok(chunk)) => Ok(chunk),
+                    Ok(Err(reason)) => Err(TransportError::Refused { node, reason }),
+                    Err(cause) => Err(TransportError::Unreachable { node, cause }),
+                };
+                let _ = tx.send(result);
+            }
+        }
+    }
+}
