@@ -92,11 +92,7 @@ impl<E: KvEngine> Ledger<E> {
         let applied = AppliedState::decode(&applied_bytes)
             .ok_or_else(|| LedgerError::Corrupt { what: "applied-state record does not decode".into() })?;
         let genesis = Genesis::decode(&genesis_bytes)?;
-        let nodes = StoredNodes(&engine);
-        let peaks =
-            merkle::peak_ids(applied.tree_size).into_iter().map(|id| nodes.node(id)).collect::<Result<Vec<_>, _>>()?;
-        let frontier = Frontier::from_peaks(applied.tree_size, peaks)
-            .map_err(|e| LedgerError::Corrupt { what: format!("frontier: {e}") })?;
+        let frontier = Frontier::load(&StoredNodes(&engine), applied.tree_size)?;
         if frontier.root() != applied.root {
             return Err(LedgerError::Corrupt {
                 what: format!(
