@@ -3,6 +3,8 @@
 //! * [`log_store`]: [`RaftLogStore`], raft-rs's `Storage` over a
 //!   `KvEngine` (column families [`RAFT_CFS`]), with the sync and recovery
 //!   contract the ready loop relies on.
+//! * [`driver`]: the ready loop around raft-rs's `RawNode`, owned by one
+//!   task, with a cloneable [`RaftHandle`] for proposals and status.
 //! * [`transport`]: the [`Transport`] trait through which consensus talks
 //!   to other nodes. `veritrace-net` implements it over libp2p; tests use
 //!   an in-memory simulated network.
@@ -13,10 +15,12 @@
 //! codec). They cross the transport as opaque bytes, so no other crate
 //! depends on raft-rs or its protobuf version.
 
+pub mod driver;
 pub mod log_store;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod transport;
 
+pub use driver::{DriverConfig, DriverError, RaftHandle, StateMachine, Status};
 pub use log_store::{LogStoreError, RAFT_CFS, RaftLogStore, SnapshotDescriptor};
 pub use transport::{Inbound, NodeId, SnapshotChunk, Transport, TransportError};
