@@ -58,66 +58,64 @@ pub(crate) fn audit_engine<E: KvEngine>(
     applied: &AppliedState,
     check_signatures: bool,
 ) -> Result<AuditReport, LedgerError> {
-    {
-        let nodes = StoredNodes(engine);
-        let mut frontier = Frontier::new();
-        let mut first_problem = None;
-        let mut expected = 0u64;
-        for kv in engine.scan(CF_LEAVES, &[], None)? {
-            let (key, value) = kv?;
-            let problem = |what: String| Some(AuditProblem { leaf_index: expected, what });
-            let index = trailing_u64(&key).filter(|_| key.len() == 8);
-            if index != Some(expected) {
-                first_problem = problem(format!("leaf key {key:02x?} where index {expected} was expected"));
+    let nodes = StoredNodes(engine);
+    let mut frontier = Frontier::new();
+    let mut first_problem = None;
+    let mut expected = 0u64;
+    for kv in engine.scan(CF_LEAVES, &[], None)? {
+        let (key, value) = kv?;
+        let problem = |what: String| Some(AuditProblem { leaf_index: expected, what });
+        let index = trailing_u64(&key).filter(|_| key.len() == 8);
+        if index != Some(expected) {
+            first_problem = problem(format!("leaf key {key:02x?} where index {expected} was expected"));
+            break;
+        }
+        let record = match LeafRecord::decode(&value) {
+            Ok(r) => r,
+            Err(e) => {
+                first_problem = problem(format!("leaf record does not decode: {e}"));
                 break;
             }
-            let record = match LeafRecord::decode(&value) {
-                Ok(r) => r,
-                Err(e) => {
-                    first_problem = problem(format!("leaf record does not decode: {e}"));
-                    break;
-                }
-            };
-            if record.leaf_index != expected {
-                first_problem = problem(format!("leaf record says index {}", record.leaf_index));
-                break;
-            }
-            match Envelope::decode(&record.envelope) {
-                Ok(env) if check_signatures => {
-                    if let Err(e) = env.verify() {
-                        first_problem = problem(format!("envelope signature: {e}"));
-                        break;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    first_problem = problem(format!("envelope: {e}"));
+        };
+        if record.leaf_index != expected {
+            first_problem = problem(format!("leaf record says index {}", record.leaf_index));
+            break;
+        }
+        match Envelope::decode(&record.envelope) {
+            Ok(env) if check_signatures => {
+                if let Err(e) = env.verify() {
+                    first_problem = problem(format!("envelope signature: {e}"));
                     break;
                 }
             }
-            let leaf_hash = merkle::leaf_hash(&value);
-            let stored = nodes.node(merkle::NodeId { level: 0, index: expected });
-            if stored.as_ref().ok() != Some(&leaf_hash) {
-                first_problem = problem("leaf hash differs from the stored Merkle leaf node".into());
+            Ok(_) => {}
+            Err(e) => {
+                first_problem = problem(format!("envelope: {e}"));
                 break;
             }
-            frontier.append(leaf_hash);
-            expected += 1;
         }
-        let recomputed_root = frontier.root();
-        if first_problem.is_none() {
-            if expected != applied.tree_size {
-                first_problem = Some(AuditProblem {
-                    leaf_index: expected,
-                    what: format!("{expected} leaves stored, applied state says {}", applied.tree_size),
-                });
-            } else if recomputed_root != applied.root {
-                first_problem = Some(AuditProblem {
-                    leaf_index: expected,
-                    what: format!("recomputed root {recomputed_root} differs from recorded root {}", applied.root),
-                });
-            }
+        let leaf_hash = merkle::leaf_hash(&value);
+        let stored = nodes.node(merkle::NodeId { level: 0, index: expected });
+        if stored.as_ref().ok() != Some(&leaf_hash) {
+            first_problem = problem("leaf hash differs from the stored Merkle leaf node".into());
+            break;
         }
-        Ok(AuditReport { leaves_checked: expected, recomputed_root, recorded_root: applied.root, first_problem })
+        frontier.append(leaf_hash);
+        expected += 1;
     }
+    let recomputed_root = frontier.root();
+    if first_problem.is_none() {
+        if expected != applied.tree_size {
+            first_problem = Some(AuditProblem {
+                leaf_index: expected,
+                what: format!("{expected} leaves stored, applied state says {}", applied.tree_size),
+            });
+        } else if recomputed_root != applied.root {
+            first_problem = Some(AuditProblem {
+                leaf_index: expected,
+                what: format!("recomputed root {recomputed_root} differs from recorded root {}", applied.root),
+            });
+        }
+    }
+    Ok(AuditReport { leaves_checked: expected, recomputed_root, recorded_root: applied.root, first_problem })
 }
