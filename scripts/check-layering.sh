@@ -15,11 +15,14 @@ layer = {
     "veritrace-ledger": 2,
     "veritrace-consensus": 2,
     "veritrace-net": 3,
+    "veritrace-node": 4,
+    "veritrace-server": 5,
+    "veritrace-client": 5,
     "veritrace": 9,
     "veritrace-tests": 10,
 }
 # Heavy external crates and the only workspace crates that may use them directly.
-owners = {"rocksdb": {"veritrace-store-rocksdb"}, "tonic": {"veritrace-proto", "veritrace"},
+owners = {"rocksdb": {"veritrace-store-rocksdb"}, "tonic": {"veritrace-proto", "veritrace-server", "veritrace-client"},
           "libp2p": {"veritrace-net"}, "raft": {"veritrace-consensus"}}
 bad = []
 for pkg in meta["packages"]:
