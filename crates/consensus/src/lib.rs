@@ -20,7 +20,10 @@ pub mod log_store;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod transport;
+pub mod wire;
 
-pub use driver::{DriverConfig, DriverError, RaftHandle, StateMachine, Status};
-pub use log_store::{LogStoreError, RAFT_CFS, RaftLogStore, SnapshotDescriptor};
+pub use driver::{
+    DriverConfig, DriverError, Membership, MembershipChange, RaftHandle, SnapshotInfo, StartError, StateMachine, Status,
+};
+pub use log_store::{BOOTSTRAP_INDEX, LogStoreError, RAFT_CFS, RaftLogStore, SnapshotDescriptor};
 pub use transport::{Inbound, NodeId, SnapshotChunk, Transport, TransportError};

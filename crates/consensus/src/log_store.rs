@@ -4,6 +4,8 @@
 //! |---------------|---------------------|-------|
 //! | `raft_log`    | entry index (u64 BE)| version 1 ‖ `eraftpb::Entry` protobuf |
 //! | `raft_state`  | `b"hard_state"`     | version 1 ‖ `eraftpb::HardState` |
+//! |               | `b"conf_applied"`   | index (u64 BE) of the last applied conf change |
+//! |               | `b"members"`        | members' metadata (node-layer bytes) |
 //! |               | `b"conf_state"`     | version 1 ‖ `eraftpb::ConfState` |
 //! |               | `b"snapshot_meta"`  | version 1 ‖ `eraftpb::SnapshotMetadata` of the truncation point |
 //! |               | `b"snapshot"`       | version 1 ‖ `eraftpb::Snapshot` (the [`SnapshotDescriptor`]) |
@@ -14,6 +16,7 @@
 //!
 //! See [`RaftLogStore`] for the storage contract.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use protobuf::Message;
@@ -36,6 +39,18 @@ pub const KEY_CONF_STATE: &[u8] = b"conf_state";
 pub const KEY_SNAPSHOT_META: &[u8] = b"snapshot_meta";
 /// Key of the latest [`SnapshotDescriptor`] in `raft_state`.
 pub const KEY_SNAPSHOT: &[u8] = b"snapshot";
+/// Key of the index of the last applied configuration change in
+/// `raft_state` (u64 BE), so a restart never applies one twice.
+pub const KEY_CONF_APPLIED: &[u8] = b"conf_applied";
+/// Key of the members' metadata (opaque bytes of the node layer) in
+/// `raft_state`.
+pub const KEY_MEMBERS: &[u8] = b"members";
+
+/// Index of the bootstrap truncation point of a founding node's log: the
+/// initial configuration counts as a snapshot at this index (term 1), so
+/// a node that joins later is always caught up by snapshot, never by
+/// replaying a log that lacks the founding configuration.
+pub const BOOTSTRAP_INDEX: u64 = 1;
 
 /// Version byte leading every value this module writes.
 const VALUE_VERSION: u8 = 1;
@@ -184,6 +199,9 @@ impl Cache {
 struct Inner<E> {
     engine: E,
     cache: RwLock<Cache>,
+    /// Raft asked for a snapshot the latest descriptor cannot serve (it
+    /// predates the recipient's membership): the driver should create one.
+    snapshot_wanted: AtomicBool,
 }
 
 /// Raft log storage (`raft::Storage`) over a [`KvEngine`].
@@ -296,12 +314,86 @@ impl<E: KvEngine> RaftLogStore<E> {
         wb.delete(CF_RAFT_STATE, KEY_SNAPSHOT);
         engine.write(wb, WriteOptions::SYNC)?;
         let cache = Cache { snapshot_meta, last_index: 0, hard_state, conf_state, snapshot: None };
-        Ok(Self { inner: Arc::new(Inner { engine, cache: RwLock::new(cache) }) })
+        Ok(Self {
+            inner: Arc::new(Inner { engine, cache: RwLock::new(cache), snapshot_wanted: AtomicBool::new(false) }),
+        })
     }
 
     /// [`create`](Self::create) with a conf state of `voters`.
     pub fn create_with_voters(engine: E, voters: &[u64]) -> LsResult<Self> {
         Self::create(engine, ConfState { voters: voters.to_vec(), ..Default::default() })
+    }
+
+    /// Bootstraps a founding node: the configuration of `voters` becomes
+    /// the truncation point at [`BOOTSTRAP_INDEX`] (term 1), committed, and
+    /// `members` the members' metadata. Every founding node must be
+    /// bootstrapped with the same voters.
+    pub fn bootstrap(engine: E, voters: &[u64], members: &[u8]) -> LsResult<Self> {
+        check_cfs(&engine)?;
+        if engine.get(CF_RAFT_STATE, KEY_HARD_STATE)?.is_some() || engine.scan(CF_RAFT_LOG, &[], None)?.next().is_some()
+        {
+            return Err(LogStoreError::AlreadyBootstrapped);
+        }
+        let conf_state = ConfState { voters: voters.to_vec(), ..Default::default() };
+        let mut snapshot_meta = SnapshotMetadata { index: BOOTSTRAP_INDEX, term: 1, ..Default::default() };
+        snapshot_meta.set_conf_state(conf_state.clone());
+        let hard_state = HardState { term: 1, commit: BOOTSTRAP_INDEX, ..Default::default() };
+        let mut wb = WriteBatch::new();
+        wb.put(CF_RAFT_STATE, KEY_HARD_STATE, encode(CF_RAFT_STATE, "hard_state", &hard_state)?);
+        wb.put(CF_RAFT_STATE, KEY_CONF_STATE, encode(CF_RAFT_STATE, "conf_state", &conf_state)?);
+        wb.put(CF_RAFT_STATE, KEY_SNAPSHOT_META, encode(CF_RAFT_STATE, "snapshot_meta", &snapshot_meta)?);
+        wb.put(CF_RAFT_STATE, KEY_MEMBERS, members.to_vec());
+        wb.delete(CF_RAFT_STATE, KEY_SNAPSHOT);
+        engine.write(wb, WriteOptions::SYNC)?;
+        let cache = Cache { snapshot_meta, last_index: BOOTSTRAP_INDEX, hard_state, conf_state, snapshot: None };
+        Ok(Self {
+            inner: Arc::new(Inner { engine, cache: RwLock::new(cache), snapshot_wanted: AtomicBool::new(false) }),
+        })
+    }
+
+    /// True once since raft asked for a snapshot the store could not give
+    /// (see [`Storage::snapshot`]); the driver then creates a fresh one.
+    pub fn take_snapshot_wanted(&self) -> bool {
+        self.inner.snapshot_wanted.swap(false, Ordering::Relaxed)
+    }
+
+    /// Index of the last configuration change applied (0 if none).
+    pub fn conf_applied(&self) -> LsResult<u64> {
+        match self.engine().get(CF_RAFT_STATE, KEY_CONF_APPLIED)? {
+            None => Ok(0),
+            Some(b) => b.as_slice().try_into().map(u64::from_be_bytes).map_err(|_| LogStoreError::Corrupt {
+                cf: CF_RAFT_STATE,
+                key: "conf_applied".into(),
+                reason: "not a u64".into(),
+            }),
+        }
+    }
+
+    /// The members' metadata last stored (empty if none).
+    pub fn members(&self) -> LsResult<Vec<u8>> {
+        Ok(self.engine().get(CF_RAFT_STATE, KEY_MEMBERS)?.unwrap_or_default())
+    }
+
+    /// Persists, in one synced batch, the conf state produced by applying
+    /// the configuration change at `index` and the members' metadata after
+    /// it.
+    pub fn record_conf_change(&self, cs: &ConfState, index: u64, members: &[u8]) -> LsResult<()> {
+        let mut cache = self.wl();
+        let mut wb = WriteBatch::new();
+        wb.put(CF_RAFT_STATE, KEY_CONF_STATE, encode(CF_RAFT_STATE, "conf_state", cs)?);
+        wb.put(CF_RAFT_STATE, KEY_CONF_APPLIED, index.to_be_bytes().to_vec());
+        wb.put(CF_RAFT_STATE, KEY_MEMBERS, members.to_vec());
+        self.engine().write(wb, WriteOptions::SYNC)?;
+        cache.conf_state = cs.clone();
+        Ok(())
+    }
+
+    /// Replaces the members' metadata (after installing a snapshot).
+    pub fn set_members(&self, members: &[u8]) -> LsResult<()> {
+        let mut wb = WriteBatch::new();
+        wb.put(CF_RAFT_STATE, KEY_MEMBERS, members.to_vec());
+        self.engine().write(wb, WriteOptions::SYNC)?;
+        Ok(())
     }
 
     /// True when `engine` holds bootstrapped raft state.
@@ -347,6 +439,7 @@ impl<E: KvEngine> RaftLogStore<E> {
             inner: Arc::new(Inner {
                 engine,
                 cache: RwLock::new(Cache { snapshot_meta, last_index, hard_state, conf_state, snapshot }),
+                snapshot_wanted: AtomicBool::new(false),
             }),
         };
         // Decode the boundary entries: a corrupt log fails here, not later.
@@ -675,6 +768,13 @@ impl<E: KvEngine> RaftLogStore<E> {
     }
 }
 
+fn conf_contains(cs: &ConfState, id: u64) -> bool {
+    cs.voters.contains(&id)
+        || cs.learners.contains(&id)
+        || cs.voters_outgoing.contains(&id)
+        || cs.learners_next.contains(&id)
+}
+
 fn decode_entry(index: u64, bytes: &[u8]) -> LsResult<Entry> {
     let e: Entry = decode(CF_RAFT_LOG, &index.to_string(), bytes)?;
     if e.index != index {
@@ -753,10 +853,17 @@ impl<E: KvEngine> Storage for RaftLogStore<E> {
         Ok(self.rl().last_index)
     }
 
-    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+    /// The latest descriptor, if it is recent enough and its configuration
+    /// includes `to` (raft-rs followers refuse a snapshot whose
+    /// configuration lacks them); otherwise `SnapshotTemporarilyUnavailable`
+    /// and [`RaftLogStore::take_snapshot_wanted`] turns true.
+    fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
         match &self.rl().snapshot {
-            Some(d) if d.index >= request_index => Ok(d.to_snapshot()),
-            _ => Err(raft::Error::Store(raft::StorageError::SnapshotTemporarilyUnavailable)),
+            Some(d) if d.index >= request_index && (to == 0 || conf_contains(&d.conf_state, to)) => Ok(d.to_snapshot()),
+            _ => {
+                self.inner.snapshot_wanted.store(true, Ordering::Relaxed);
+                Err(raft::Error::Store(raft::StorageError::SnapshotTemporarilyUnavailable))
+            }
         }
     }
 }

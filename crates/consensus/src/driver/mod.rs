@@ -1,0 +1,400 @@
+//! The Raft driver: one task owns a raft-rs `RawNode` and runs its ready
+//! loop; a cloneable [`RaftHandle`] talks to it over a bounded channel.
+//!
+//! ### The ready loop
+//!
+//! Each turn: tick on the timer, step what arrived (peer messages,
+//! proposals, reads, membership changes), propose the batch of client
+//! proposals gathered meanwhile as **one** entry (group commit), then
+//! handle the ready in raft-rs's documented order:
+//!
+//! 1. send `messages` (the leader may send before it persists);
+//! 2. install a `snapshot` (state machine first, then Raft metadata);
+//! 3. apply `committed_entries`;
+//! 4. append `entries` and persist the `hard_state`, both synced;
+//! 5. send `persisted_messages` (votes and append responses report
+//!    state that is now durable);
+//! 6. `advance`; persist the light ready's commit index; send its
+//!    messages; apply its committed entries; `advance_apply`.
+//!
+//! Then it serves ReadIndex states, leadership transfers and snapshots.
+//!
+//! ### Proposals resolve by request id
+//!
+//! Every proposal gets a request id unique on its proposer. The entry's
+//! [`ProposalBatch`](crate::wire::ProposalBatch) names the proposer and the
+//! ids, so the answer the state machine gives for an item goes to exactly
+//! the caller that proposed it, after apply; never by FIFO guessing. A node
+//! that loses leadership fails its pending proposals with
+//! [`DriverError::NotLeader`]; the entry may still commit, which is safe
+//! because envelopes are idempotent (a retry answers "duplicate" with the
+//! first receipt).
+//!
+//! Followers forward proposals, membership changes and leadership
+//! transfers to the leader over [`Transport::forward`]; ReadIndex requests
+//! travel inside Raft itself.
+
+mod membership;
+mod run;
+mod snapshots;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use veritrace_storage::KvEngine;
+
+use crate::log_store::RaftLogStore;
+use crate::transport::{Inbound, NodeId, Transport};
+use crate::wire::{Reader, WireError, read_str};
+
+pub use snapshots::SnapshotInfo;
+
+/// The replicated state machine the driver applies committed entries to.
+///
+/// ### To ensure correctness
+///
+/// * `apply` must be deterministic: the same entries in the same order give
+///   the same state and answers on every replica (no clock but
+///   `proposed_at_ms`, no randomness, no local configuration).
+/// * `apply` must make its effects durable before it returns, together
+///   with `index` as the applied index, atomically: after a crash the
+///   driver restarts from [`StateMachine::applied_index`], and entries
+///   after it are applied again.
+/// * An `Err` from any method is fatal: the driver stops and the node must
+///   restart from disk. Refusing bad input is an *answer*, not an error.
+pub trait StateMachine: Send + 'static {
+    /// A storage failure.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Applies the proposals of committed entry `index`, built by the
+    /// leader at `proposed_at_ms`; returns one answer per proposal, in order.
+    fn apply(&mut self, index: u64, proposed_at_ms: i64, proposals: &[&[u8]]) -> Result<Vec<Vec<u8>>, Self::Error>;
+
+    /// The last index `apply` made durable (0 for a fresh state machine).
+    fn applied_index(&self) -> u64;
+
+    /// Writes the whole state to the file `path` and returns a descriptor
+    /// (e.g. tree size and root) that [`StateMachine::restore`] checks.
+    fn snapshot(&mut self, path: &std::path::Path) -> Result<Vec<u8>, Self::Error>;
+
+    /// Replaces the whole state with the snapshot in `path`, checking it
+    /// against `descriptor`; `index` is the Raft index it covers.
+    fn restore(&mut self, path: &std::path::Path, descriptor: &[u8], index: u64) -> Result<(), Self::Error>;
+}
+
+/// Settings of a driver.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// This node's Raft id (non-zero).
+    pub id: NodeId,
+    /// Interval between Raft ticks.
+    pub tick: Duration,
+    /// Ticks without a leader before an election (randomised up to 2x).
+    pub election_ticks: usize,
+    /// Ticks between leader heartbeats.
+    pub heartbeat_ticks: usize,
+    /// Depth of the command channel.
+    pub queue_depth: usize,
+    /// Most proposals grouped into one entry.
+    pub max_batch_proposals: usize,
+    /// Most proposal bytes grouped into one entry (a single larger
+    /// proposal still goes alone, up to `max_proposal_bytes`).
+    pub max_batch_bytes: usize,
+    /// Largest single proposal; larger ones are refused (`TOO_LARGE`).
+    pub max_proposal_bytes: usize,
+    /// Directory of state-machine snapshot files.
+    pub snapshot_dir: PathBuf,
+    /// Applied entries between automatic snapshots.
+    pub snapshot_interval: u64,
+    /// Entries kept in the log behind a snapshot, so followers a little
+    /// behind catch up from the log rather than by snapshot.
+    pub snapshot_keep_entries: u64,
+    /// Metadata of the founding members, used until the store holds some.
+    pub initial_metadata: BTreeMap<NodeId, Vec<u8>>,
+}
+
+impl DriverConfig {
+    /// Defaults for node `id` keeping snapshots in `snapshot_dir`: 100 ms
+    /// ticks, elections after 1-2 s, heartbeats every 300 ms, batches of up
+    /// to 1,000 proposals or 1 MiB, proposals up to 3 MiB, a snapshot every
+    /// 5,000 entries keeping 1,000 behind it.
+    pub fn new(id: NodeId, snapshot_dir: PathBuf) -> Self {
+        DriverConfig {
+            id,
+            tick: Duration::from_millis(100),
+            election_ticks: 10,
+            heartbeat_ticks: 3,
+            queue_depth: 4096,
+            max_batch_proposals: 1000,
+            max_batch_bytes: 1024 * 1024,
+            max_proposal_bytes: 3 * 1024 * 1024,
+            snapshot_dir,
+            snapshot_interval: 5000,
+            snapshot_keep_entries: 1000,
+            initial_metadata: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why a request to the driver failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriverError {
+    /// This node is not the leader and cannot reach one; `leader` is the
+    /// one it knows, if any. Retry there or later.
+    #[error("not the leader (leader: {leader:?})")]
+    NotLeader {
+        /// The known leader.
+        leader: Option<NodeId>,
+    },
+    /// raft-rs refused the proposal (e.g. a leadership transfer is running).
+    #[error("proposal dropped: {0}")]
+    Dropped(String),
+    /// The request breaks a rule; `reason` is a stable UPPER_SNAKE code
+    /// (`CHANGE_IN_PROGRESS`, `ALREADY_MEMBER`, `NOT_A_MEMBER`,
+    /// `NOT_A_LEARNER`, `NOT_CAUGHT_UP`, `QUORUM_AT_RISK`,
+    /// `LEADER_REMOVAL`, `INVALID_NODE`, `TOO_LARGE`).
+    #[error("{reason}: {message}")]
+    Refused {
+        /// Machine-readable reason.
+        reason: String,
+        /// Human-readable detail.
+        message: String,
+    },
+    /// The request did not complete in time (no leader, or a transfer
+    /// that did not happen). It may still take effect.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The leader could not be reached to forward the request.
+    #[error("leader unreachable: {0}")]
+    Unavailable(String),
+    /// The driver stopped (shutdown or a fatal storage error).
+    #[error("the raft driver has stopped")]
+    Stopped,
+}
+
+impl DriverError {
+    fn refused(reason: &str, message: impl Into<String>) -> Self {
+        DriverError::Refused { reason: reason.into(), message: message.into() }
+    }
+
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        use crate::wire::put_str;
+        match self {
+            DriverError::NotLeader { leader } => {
+                out.push(1);
+                out.extend_from_slice(&leader.unwrap_or(0).to_be_bytes());
+            }
+            DriverError::Dropped(m) => {
+                out.push(2);
+                put_str(out, m);
+            }
+            DriverError::Refused { reason, message } => {
+                out.push(3);
+                put_str(out, reason);
+                put_str(out, message);
+            }
+            DriverError::Timeout(m) => {
+                out.push(4);
+                put_str(out, m);
+            }
+            DriverError::Unavailable(m) => {
+                out.push(5);
+                put_str(out, m);
+            }
+            DriverError::Stopped => out.push(6),
+        }
+    }
+
+    pub(crate) fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(match r.u8()? {
+            1 => DriverError::NotLeader { leader: Some(r.u64()?).filter(|l| *l != 0) },
+            2 => DriverError::Dropped(read_str(r)?),
+            3 => DriverError::Refused { reason: read_str(r)?, message: read_str(r)? },
+            4 => DriverError::Timeout(read_str(r)?),
+            5 => DriverError::Unavailable(read_str(r)?),
+            6 => DriverError::Stopped,
+            t => return Err(WireError { what: "driver error", reason: format!("unknown tag {t}") }),
+        })
+    }
+}
+
+/// One change of the Raft configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipChange {
+    /// Adds `node` as a non-voting learner; `metadata` (e.g. its network
+    /// identity and addresses) is replicated to every member.
+    AddLearner {
+        /// The new node.
+        node: NodeId,
+        /// Node-layer metadata.
+        metadata: Vec<u8>,
+    },
+    /// Promotes learner `node` to voter once it has caught up.
+    Promote {
+        /// The learner.
+        node: NodeId,
+    },
+    /// Removes voter or learner `node`.
+    Remove {
+        /// The member.
+        node: NodeId,
+    },
+}
+
+/// The Raft configuration with each member's metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Membership {
+    /// Voters (the incoming set during joint consensus).
+    pub voters: BTreeSet<NodeId>,
+    /// Voters of the outgoing set while in joint consensus; else empty.
+    pub voters_outgoing: BTreeSet<NodeId>,
+    /// Non-voting learners.
+    pub learners: BTreeSet<NodeId>,
+    /// Node-layer metadata by member.
+    pub metadata: BTreeMap<NodeId, Vec<u8>>,
+}
+
+impl Membership {
+    /// Every member: voters (both sets) and learners.
+    pub fn all(&self) -> BTreeSet<NodeId> {
+        self.voters.iter().chain(&self.voters_outgoing).chain(&self.learners).copied().collect()
+    }
+}
+
+/// What a node reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// This node's id.
+    pub id: NodeId,
+    /// `leader`, `follower`, `candidate`, `pre-candidate` or `learner`.
+    pub role: &'static str,
+    /// The leader it knows (0 = none).
+    pub leader: NodeId,
+    /// Current term.
+    pub term: u64,
+    /// Highest index known committed.
+    pub commit: u64,
+    /// Highest index applied to the state machine.
+    pub applied: u64,
+    /// Index of the latest snapshot created or installed here.
+    pub snapshot_index: u64,
+    /// Last index in the local log.
+    pub last_index: u64,
+    /// The configuration as applied here.
+    pub membership: Membership,
+    /// Replication progress (`matched` index) per member; only on the
+    /// leader, else empty.
+    pub progress: BTreeMap<NodeId, u64>,
+}
+
+pub(crate) type Reply = oneshot::Sender<Result<Vec<u8>, DriverError>>;
+
+pub(crate) enum Command {
+    Propose { data: Vec<u8>, reply: Reply },
+    Read { reply: Reply },
+    ChangeMembership { changes: Vec<MembershipChange>, reply: Reply },
+    TransferLeader { target: NodeId, reply: Reply },
+    Snapshot { reply: oneshot::Sender<Result<SnapshotInfo, DriverError>> },
+    Status { reply: oneshot::Sender<Status> },
+}
+
+/// Cloneable handle to a running driver.
+#[derive(Clone, Debug)]
+pub struct RaftHandle {
+    tx: mpsc::Sender<Command>,
+    membership: watch::Receiver<Membership>,
+}
+
+fn u64_answer(bytes: &[u8]) -> Result<u64, DriverError> {
+    bytes.try_into().map(u64::from_be_bytes).map_err(|_| DriverError::Dropped("malformed answer".into()))
+}
+
+impl RaftHandle {
+    async fn call(&self, make: impl FnOnce(Reply) -> Command) -> Result<Vec<u8>, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)?
+    }
+
+    /// Proposes `data` (forwarded to the leader from a follower); resolves
+    /// with the state machine's answer once the entry is committed and
+    /// applied on the leader.
+    pub async fn propose(&self, data: Vec<u8>) -> Result<Vec<u8>, DriverError> {
+        self.call(|reply| Command::Propose { data, reply }).await
+    }
+
+    /// A linearizable read barrier (ReadIndex): resolves, with the read
+    /// index, once this node has applied everything committed when the
+    /// call was made. Reads of local state after it are linearizable.
+    pub async fn read_index(&self) -> Result<u64, DriverError> {
+        u64_answer(&self.call(|reply| Command::Read { reply }).await?)
+    }
+
+    /// Proposes a configuration change (one change: a simple change; more:
+    /// joint consensus, left automatically). Resolves with the log index of
+    /// the change once applied on the leader. One change at a time; changes
+    /// that would endanger quorum are refused.
+    pub async fn change_membership(&self, changes: Vec<MembershipChange>) -> Result<u64, DriverError> {
+        u64_answer(&self.call(|reply| Command::ChangeMembership { changes, reply }).await?)
+    }
+
+    /// Hands leadership to voter `target` (0 = the most up-to-date other
+    /// voter); resolves with the new leader's id.
+    pub async fn transfer_leader(&self, target: NodeId) -> Result<NodeId, DriverError> {
+        u64_answer(&self.call(|reply| Command::TransferLeader { target, reply }).await?)
+    }
+
+    /// Writes a snapshot of the state machine now and compacts the log.
+    pub async fn create_snapshot(&self) -> Result<SnapshotInfo, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Command::Snapshot { reply }).await.map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)?
+    }
+
+    /// The node's current status.
+    pub async fn status(&self) -> Result<Status, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Command::Status { reply }).await.map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)
+    }
+
+    /// The configuration as applied here, updated on every change.
+    pub fn membership(&self) -> watch::Receiver<Membership> {
+        self.membership.clone()
+    }
+}
+
+/// Starts the driver task. It runs until every handle is dropped or the
+/// inbound channel closes, or stops on a storage failure (logged).
+pub fn start<E: KvEngine, S: StateMachine, T: Transport>(
+    cfg: DriverConfig,
+    store: RaftLogStore<E>,
+    state_machine: S,
+    transport: Arc<T>,
+    inbound: mpsc::Receiver<Inbound>,
+) -> Result<(RaftHandle, tokio::task::JoinHandle<()>), StartError> {
+    let (driver, membership) = run::Driver::new(cfg, store, state_machine, transport)?;
+    let (tx, rx) = mpsc::channel(driver.queue_depth());
+    let task = tokio::spawn(driver.run(rx, inbound));
+    Ok((RaftHandle { tx, membership }, task))
+}
+
+/// Why a driver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// raft-rs refused the configuration or the stored state.
+    #[error("raft: {0}")]
+    Raft(#[from] raft::Error),
+    /// The log store failed.
+    #[error(transparent)]
+    Store(#[from] crate::LogStoreError),
+    /// The snapshot directory or the initial snapshot failed.
+    #[error("snapshot: {0}")]
+    Snapshot(String),
+    /// Stored members' metadata does not decode.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+}

@@ -1,0 +1,564 @@
+//! The driver task: owns the `RawNode`, runs the ready loop (see the
+//! module docs of [`crate::driver`] for the order) and routes answers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use protobuf::Message as _;
+use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message, MessageType};
+use raft::{Config, RawNode, StateRole};
+use tokio::sync::{mpsc, watch};
+use veritrace_storage::KvEngine;
+
+use super::{Command, DriverConfig, DriverError, Membership, Reply, StartError, StateMachine, Status};
+use crate::LogStoreError;
+use crate::log_store::RaftLogStore;
+use crate::transport::{Inbound, NodeId, Transport};
+use crate::wire::{self, ForwardRequest, ProposalBatch};
+
+/// Something a task spawned by the driver hands back to it.
+pub(super) enum Internal {
+    /// A snapshot announced by `msg` was downloaded to `path` (or not).
+    SnapshotFetched { msg: Box<Message>, index: u64, result: Result<PathBuf, String> },
+}
+
+/// A fatal error: the driver stops.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Fatal {
+    #[error(transparent)]
+    Store(#[from] LogStoreError),
+    #[error("raft: {0}")]
+    Raft(#[from] raft::Error),
+    #[error("state machine: {0}")]
+    StateMachine(String),
+    #[error("snapshot: {0}")]
+    Snapshot(String),
+}
+
+pub(super) struct PendingRead {
+    pub reply: Reply,
+    pub index: Option<u64>,
+    pub deadline: u64,
+}
+
+pub(super) struct PendingTransfer {
+    pub target: NodeId,
+    pub reply: Reply,
+    pub deadline: u64,
+}
+
+pub(super) struct Driver<E: KvEngine, S, T> {
+    pub id: NodeId,
+    pub cfg: DriverConfig,
+    pub node: RawNode<RaftLogStore<E>>,
+    pub store: RaftLogStore<E>,
+    pub sm: S,
+    pub transport: Arc<T>,
+    /// Callers waiting for an entry they proposed, by request id.
+    pub pending: HashMap<u64, Reply>,
+    /// Client proposals gathered for the next entry.
+    pub batch: Vec<(u64, Vec<u8>)>,
+    pub batch_bytes: usize,
+    pub next_request: u64,
+    pub reads: HashMap<u64, PendingRead>,
+    pub transfers: Vec<PendingTransfer>,
+    pub metadata: BTreeMap<NodeId, Vec<u8>>,
+    pub membership_tx: watch::Sender<Membership>,
+    /// Latest snapshot created or installed here.
+    pub snapshot_index: u64,
+    /// Leader: when (tick) a snapshot was last sent to a follower.
+    pub snapshot_sent: HashMap<NodeId, u64>,
+    /// Follower: the snapshot being downloaded, and the one downloaded.
+    pub fetching: Option<u64>,
+    pub fetched: Option<(u64, PathBuf)>,
+    pub internal_tx: mpsc::Sender<Internal>,
+    pub internal_rx: Option<mpsc::Receiver<Internal>>,
+    pub ticks: u64,
+    pub last_proposed_ms: i64,
+    /// Tick at which a Raft message last arrived from each peer.
+    pub last_heard: HashMap<NodeId, u64>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
+    pub(super) fn new(
+        cfg: DriverConfig,
+        store: RaftLogStore<E>,
+        sm: S,
+        transport: Arc<T>,
+    ) -> Result<(Self, watch::Receiver<Membership>), StartError> {
+        std::fs::create_dir_all(&cfg.snapshot_dir)
+            .map_err(|e| StartError::Snapshot(format!("create {}: {e}", cfg.snapshot_dir.display())))?;
+        let truncated = store.snapshot_metadata().index;
+        let applied = sm.applied_index().max(store.conf_applied()?).max(truncated);
+        let config = Config {
+            id: cfg.id,
+            election_tick: cfg.election_ticks,
+            heartbeat_tick: cfg.heartbeat_ticks,
+            pre_vote: true,
+            check_quorum: true,
+            applied,
+            max_inflight_msgs: 256,
+            max_size_per_msg: 1024 * 1024,
+            ..Default::default()
+        };
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        let node = RawNode::new(&config, store.clone(), &logger)?;
+        let stored = store.members()?;
+        let metadata = if stored.is_empty() { cfg.initial_metadata.clone() } else { wire::decode_metadata(&stored)? };
+        let (membership_tx, membership_rx) = watch::channel(Membership::default());
+        let (internal_tx, internal_rx) = mpsc::channel(16);
+        let snapshot_index = store.snapshot_descriptor().map_or(0, |d| d.index);
+        let mut driver = Driver {
+            id: cfg.id,
+            cfg,
+            node,
+            store,
+            sm,
+            transport,
+            pending: HashMap::new(),
+            batch: Vec::new(),
+            batch_bytes: 0,
+            next_request: 1,
+            reads: HashMap::new(),
+            transfers: Vec::new(),
+            metadata,
+            membership_tx,
+            snapshot_index,
+            snapshot_sent: HashMap::new(),
+            fetching: None,
+            fetched: None,
+            internal_tx,
+            internal_rx: Some(internal_rx),
+            ticks: 0,
+            last_proposed_ms: 0,
+            last_heard: HashMap::new(),
+        };
+        driver.publish_membership();
+        // A founding node must be able to hand a snapshot to a node that
+        // joins later: make sure one exists at or past the truncation point.
+        let has_conf = !driver.store.conf_state().voters.is_empty();
+        if has_conf && driver.snapshot_index < truncated.max(1) {
+            driver.create_snapshot().map_err(|e| StartError::Snapshot(e.to_string()))?;
+        }
+        Ok((driver, membership_rx))
+    }
+
+    pub(super) fn queue_depth(&self) -> usize {
+        self.cfg.queue_depth
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut inbound: mpsc::Receiver<Inbound>) {
+        let mut ticker = tokio::time::interval(self.cfg.tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let Some(mut internal) = self.internal_rx.take() else { return };
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => self.on_tick(),
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => {
+                        self.handle_command(cmd);
+                        // Group commit: take whatever else is queued now
+                        // into the same entry.
+                        while self.batch.len() < self.cfg.max_batch_proposals
+                            && self.batch_bytes < self.cfg.max_batch_bytes
+                        {
+                            match commands.try_recv() {
+                                Ok(cmd) => self.handle_command(cmd),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => break,
+                },
+                msg = inbound.recv() => match msg {
+                    Some(msg) => self.handle_inbound(msg),
+                    None => break,
+                },
+                Some(event) = internal.recv() => self.handle_internal(event),
+            }
+            self.flush_batch();
+            if let Err(e) = self.on_ready() {
+                tracing::error!(node = self.id, cause = %e, "raft driver failed; stopping");
+                break;
+            }
+            self.after_ready();
+        }
+        self.fail_all(DriverError::Stopped);
+    }
+
+    fn on_tick(&mut self) {
+        self.ticks += 1;
+        self.node.tick();
+        self.expire_requests();
+        self.retry_stuck_snapshots();
+    }
+
+    pub(super) fn is_leader(&self) -> bool {
+        self.node.raft.state == StateRole::Leader
+    }
+
+    pub(super) fn leader(&self) -> Option<NodeId> {
+        Some(self.node.raft.leader_id).filter(|l| *l != 0)
+    }
+
+    fn next_request(&mut self) -> u64 {
+        let r = self.next_request;
+        self.next_request += 1;
+        r
+    }
+
+    fn handle_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Status { reply } => {
+                let _ = reply.send(self.status());
+            }
+            Command::Propose { data, reply } => self.on_propose(data, reply),
+            Command::Read { reply } => {
+                let ctx = self.next_request();
+                self.node.read_index(ctx.to_be_bytes().to_vec());
+                let deadline = self.ticks + 2 * self.cfg.election_ticks as u64;
+                self.reads.insert(ctx, PendingRead { reply, index: None, deadline });
+            }
+            Command::ChangeMembership { changes, reply } => {
+                if self.is_leader() {
+                    self.propose_membership(changes, reply);
+                } else {
+                    self.forward(ForwardRequest::ChangeMembership(changes), reply);
+                }
+            }
+            Command::TransferLeader { target, reply } => {
+                if self.is_leader() {
+                    self.start_transfer(target, reply);
+                } else {
+                    self.forward(ForwardRequest::TransferLeader(target), reply);
+                }
+            }
+            Command::Snapshot { reply } => {
+                let _ = reply.send(self.create_snapshot().map_err(|e| DriverError::Dropped(e.to_string())));
+            }
+        }
+    }
+
+    fn on_propose(&mut self, data: Vec<u8>, reply: Reply) {
+        if data.len() > self.cfg.max_proposal_bytes {
+            let msg = format!("proposal of {} bytes exceeds {}", data.len(), self.cfg.max_proposal_bytes);
+            let _ = reply.send(Err(DriverError::refused("TOO_LARGE", msg)));
+            return;
+        }
+        if !self.is_leader() {
+            self.forward(ForwardRequest::Propose(data), reply);
+            return;
+        }
+        let request = self.next_request();
+        self.pending.insert(request, reply);
+        self.batch_bytes += data.len();
+        self.batch.push((request, data));
+        if self.batch.len() >= self.cfg.max_batch_proposals || self.batch_bytes >= self.cfg.max_batch_bytes {
+            self.flush_batch();
+        }
+    }
+
+    /// Proposes the gathered client proposals as one entry.
+    fn flush_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let items = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        // Never let the leader's clock run backwards across entries.
+        self.last_proposed_ms = self.last_proposed_ms.max(now_ms());
+        let ids: Vec<u64> = items.iter().map(|(r, _)| *r).collect();
+        let data = ProposalBatch { proposer: self.id, proposed_at_ms: self.last_proposed_ms, items }.encode();
+        let refused = if self.is_leader() {
+            self.node.propose(vec![], data).err().map(|e| DriverError::Dropped(e.to_string()))
+        } else {
+            Some(DriverError::NotLeader { leader: self.leader() })
+        };
+        if let Some(err) = refused {
+            for id in ids {
+                if let Some(reply) = self.pending.remove(&id) {
+                    let _ = reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+
+    /// Sends a request to the leader and relays its answer to `reply`.
+    fn forward(&mut self, request: ForwardRequest, reply: Reply) {
+        let Some(leader) = self.leader().filter(|l| *l != self.id) else {
+            let _ = reply.send(Err(DriverError::NotLeader { leader: None }));
+            return;
+        };
+        let transport = Arc::clone(&self.transport);
+        tokio::spawn(async move {
+            let answer = match transport.forward(leader, request.encode()).await {
+                Ok(bytes) => {
+                    wire::decode_answer(&bytes).unwrap_or_else(|e| Err(DriverError::Unavailable(e.to_string())))
+                }
+                Err(e) => Err(DriverError::Unavailable(e.to_string())),
+            };
+            let _ = reply.send(answer);
+        });
+    }
+
+    fn handle_inbound(&mut self, msg: Inbound) {
+        match msg {
+            Inbound::Raft { from, message } => match Message::parse_from_bytes(&message) {
+                Ok(m) if m.from == from => {
+                    self.last_heard.insert(from, self.ticks);
+                    if m.get_msg_type() == MessageType::MsgSnapshot {
+                        self.on_snapshot_message(m);
+                    } else if let Err(e) = self.node.step(m) {
+                        tracing::debug!(node = self.id, from, cause = %e, "raft step refused a message");
+                    }
+                }
+                Ok(m) => {
+                    tracing::warn!(node = self.id, from, claimed = m.from, "raft message sender mismatch; dropped")
+                }
+                Err(e) => tracing::warn!(node = self.id, from, cause = %e, "undecodable raft message; dropped"),
+            },
+            Inbound::Forward { from, request, reply } => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                match ForwardRequest::decode(&request) {
+                    Ok(ForwardRequest::Propose(data)) if self.is_leader() => self.on_propose(data, tx),
+                    Ok(ForwardRequest::ChangeMembership(changes)) if self.is_leader() => {
+                        self.propose_membership(changes, tx)
+                    }
+                    Ok(ForwardRequest::TransferLeader(target)) if self.is_leader() => self.start_transfer(target, tx),
+                    // Never forward twice: the follower retries at the
+                    // leader it learns from the answer.
+                    Ok(_) => {
+                        let _ = tx.send(Err(DriverError::NotLeader { leader: self.leader() }));
+                    }
+                    Err(e) => {
+                        tracing::warn!(node = self.id, from, cause = %e, "malformed forwarded request");
+                        let _ = tx.send(Err(DriverError::refused("MALFORMED", e.to_string())));
+                    }
+                }
+                tokio::spawn(async move {
+                    let answer = rx.await.unwrap_or(Err(DriverError::Stopped));
+                    let _ = reply.send(wire::encode_answer(&answer));
+                });
+            }
+            Inbound::SnapshotChunk { from, snapshot_index, offset, reply } => {
+                let _ = reply.send(self.read_snapshot_chunk(snapshot_index, offset));
+                tracing::debug!(node = self.id, from, snapshot_index, offset, "served a snapshot chunk");
+            }
+        }
+    }
+
+    fn handle_internal(&mut self, event: Internal) {
+        match event {
+            Internal::SnapshotFetched { msg, index, result } => {
+                self.fetching = None;
+                match result {
+                    Ok(path) => {
+                        self.fetched = Some((index, path));
+                        if let Err(e) = self.node.step(*msg) {
+                            tracing::warn!(node = self.id, index, cause = %e, "raft refused a fetched snapshot");
+                        }
+                    }
+                    Err(e) => tracing::warn!(node = self.id, index, cause = %e, "snapshot download failed"),
+                }
+            }
+        }
+    }
+
+    pub(super) fn status(&self) -> Status {
+        let raft = &self.node.raft;
+        let role = match raft.state {
+            StateRole::Leader => "leader",
+            StateRole::Candidate => "candidate",
+            StateRole::PreCandidate => "pre-candidate",
+            StateRole::Follower if raft.prs().conf().learners().contains(&self.id) => "learner",
+            StateRole::Follower => "follower",
+        };
+        let progress = if self.is_leader() {
+            raft.prs().iter().map(|(id, pr)| (*id, pr.matched)).collect()
+        } else {
+            BTreeMap::new()
+        };
+        Status {
+            id: self.id,
+            role,
+            leader: raft.leader_id,
+            term: raft.term,
+            commit: raft.raft_log.committed,
+            applied: raft.raft_log.applied,
+            snapshot_index: self.snapshot_index,
+            last_index: raft.raft_log.last_index(),
+            membership: self.membership_tx.borrow().clone(),
+            progress,
+        }
+    }
+
+    pub(super) fn publish_membership(&mut self) {
+        let cs = self.node.raft.prs().conf().to_conf_state();
+        let membership = Membership {
+            voters: cs.voters.iter().copied().collect(),
+            voters_outgoing: cs.voters_outgoing.iter().copied().collect(),
+            learners: cs.learners.iter().chain(cs.learners_next.iter()).copied().collect(),
+            metadata: self.metadata.clone(),
+        };
+        self.membership_tx.send_replace(membership);
+    }
+
+    fn send(&mut self, messages: Vec<Message>) {
+        for m in messages {
+            if m.get_msg_type() == MessageType::MsgSnapshot {
+                self.snapshot_sent.insert(m.to, self.ticks);
+            }
+            match m.write_to_bytes() {
+                Ok(bytes) => self.transport.send(m.to, bytes),
+                Err(e) => tracing::error!(node = self.id, cause = %e, "cannot encode raft message"),
+            }
+        }
+    }
+
+    fn apply(&mut self, entries: Vec<Entry>) -> Result<(), Fatal> {
+        for entry in entries {
+            match entry.get_entry_type() {
+                EntryType::EntryNormal if entry.data.is_empty() => {} // a new leader's no-op
+                EntryType::EntryNormal => self.apply_batch(&entry)?,
+                EntryType::EntryConfChangeV2 => {
+                    let cc = ConfChangeV2::parse_from_bytes(&entry.data)
+                        .map_err(|e| Fatal::StateMachine(format!("conf change at {}: {e}", entry.index)))?;
+                    let cs = self.node.apply_conf_change(&cc)?;
+                    self.record_conf_change(&entry, cs)?;
+                }
+                EntryType::EntryConfChange => {
+                    let cc = ConfChange::parse_from_bytes(&entry.data)
+                        .map_err(|e| Fatal::StateMachine(format!("conf change at {}: {e}", entry.index)))?;
+                    let cs = self.node.apply_conf_change(&cc)?;
+                    self.record_conf_change(&entry, cs)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_batch(&mut self, entry: &Entry) -> Result<(), Fatal> {
+        let batch = match ProposalBatch::decode(&entry.data) {
+            Ok(b) => b,
+            Err(e) => {
+                // Every replica sees the same bytes, so skipping is
+                // deterministic; it cannot come from a correct leader.
+                tracing::error!(node = self.id, index = entry.index, cause = %e, "skipping a malformed entry");
+                return Ok(());
+            }
+        };
+        let proposals: Vec<&[u8]> = batch.items.iter().map(|(_, d)| d.as_slice()).collect();
+        let answers = self
+            .sm
+            .apply(entry.index, batch.proposed_at_ms, &proposals)
+            .map_err(|e| Fatal::StateMachine(e.to_string()))?;
+        if batch.proposer == self.id {
+            for ((request, _), answer) in batch.items.iter().zip(answers) {
+                if let Some(reply) = self.pending.remove(request) {
+                    let _ = reply.send(Ok(answer));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_ready(&mut self) -> Result<(), Fatal> {
+        if !self.node.has_ready() {
+            return Ok(());
+        }
+        let mut ready = self.node.ready();
+        let messages = ready.take_messages();
+        self.send(messages);
+        if !ready.snapshot().is_empty() {
+            let snapshot = ready.snapshot().clone();
+            self.install_snapshot(&snapshot)?;
+        }
+        self.apply(ready.take_committed_entries())?;
+        self.store.append(ready.entries())?;
+        if let Some(hs) = ready.hs() {
+            self.store.set_hard_state(hs)?;
+        }
+        for rs in ready.take_read_states() {
+            if let Ok(ctx) = rs.request_ctx.as_slice().try_into().map(u64::from_be_bytes)
+                && let Some(read) = self.reads.get_mut(&ctx)
+            {
+                read.index = Some(rs.index);
+            }
+        }
+        let persisted = ready.take_persisted_messages();
+        self.send(persisted);
+        let mut light = self.node.advance(ready);
+        if let Some(commit) = light.commit_index() {
+            self.store.set_commit(commit)?;
+        }
+        let messages = light.take_messages();
+        self.send(messages);
+        self.apply(light.take_committed_entries())?;
+        self.node.advance_apply();
+        self.maybe_snapshot()?;
+        Ok(())
+    }
+
+    /// Answers reads and transfers that are now satisfied, and fails
+    /// proposals a deposed leader can no longer answer.
+    fn after_ready(&mut self) {
+        let applied = self.node.raft.raft_log.applied;
+        let done: Vec<u64> =
+            self.reads.iter().filter(|(_, r)| r.index.is_some_and(|i| i <= applied)).map(|(c, _)| *c).collect();
+        for ctx in done {
+            if let Some(read) = self.reads.remove(&ctx) {
+                let index = read.index.unwrap_or(applied);
+                let _ = read.reply.send(Ok(index.to_be_bytes().to_vec()));
+            }
+        }
+        let leader = self.node.raft.leader_id;
+        let (done, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.transfers).into_iter().partition(|t| t.target == leader);
+        self.transfers = waiting;
+        for t in done {
+            let _ = t.reply.send(Ok(t.target.to_be_bytes().to_vec()));
+        }
+        if !self.is_leader() && (!self.pending.is_empty() || !self.batch.is_empty()) {
+            let err = DriverError::NotLeader { leader: self.leader() };
+            self.batch.clear();
+            self.batch_bytes = 0;
+            for (_, reply) in self.pending.drain() {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+    }
+
+    fn expire_requests(&mut self) {
+        let now = self.ticks;
+        let expired: Vec<u64> = self.reads.iter().filter(|(_, r)| r.deadline <= now).map(|(c, _)| *c).collect();
+        for ctx in expired {
+            if let Some(read) = self.reads.remove(&ctx) {
+                let _ = read.reply.send(Err(DriverError::Timeout("no leader confirmed the read index".into())));
+            }
+        }
+        let (expired, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.transfers).into_iter().partition(|t| t.deadline <= now);
+        self.transfers = waiting;
+        for t in expired {
+            let _ = t.reply.send(Err(DriverError::Timeout(format!("node {} did not take over", t.target))));
+        }
+    }
+
+    fn fail_all(&mut self, err: DriverError) {
+        for (_, reply) in self.pending.drain() {
+            let _ = reply.send(Err(err.clone()));
+        }
+        for (_, read) in self.reads.drain() {
+            let _ = read.reply.send(Err(err.clone()));
+        }
+        for t in self.transfers.drain(..) {
+            let _ = t.reply.send(Err(err.clone()));
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Drivers over the simulated network: elections, replication, leader
+//! loss, partitions, message loss and duplication, forwarding, ReadIndex,
+//! snapshot catch-up, learners, joint consensus and refused changes.
+//! After every run all replicas hold the same state.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use support::{Cluster, item};
+use veritrace_consensus::sim::Faults;
+use veritrace_consensus::{DriverConfig, DriverError, MembershipChange};
+
+fn no_tweak(_: &mut DriverConfig) {}
+
+fn small_snapshots(cfg: &mut DriverConfig) {
+    cfg.snapshot_interval = 40;
+    cfg.snapshot_keep_entries = 5;
+}
+
+fn reason(e: DriverError) -> String {
+    match e {
+        DriverError::Refused { reason, .. } => reason,
+        other => panic!("expected a refusal, got {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elect_replicate_forward_and_survive_leader_isolation() {
+    let c = Cluster::start(3, 11, no_tweak);
+    let mut want = Vec::new();
+    for i in 0..20 {
+        c.propose(&item(i), None, &[]).await;
+        want.push(item(i));
+    }
+    // A follower forwards to the leader and gets the state machine's answer.
+    let l = c.leader(&[]).await;
+    let follower = (1..=3).find(|id| *id != l).unwrap();
+    assert_eq!(c.propose(&item(20), Some(follower), &[]).await, 21u64.to_be_bytes().to_vec());
+    want.push(item(20));
+    // Re-proposing is answered as a duplicate, not applied twice.
+    assert_eq!(c.propose(&item(20), None, &[]).await, b"dup".to_vec());
+    c.converge(&[1, 2, 3], &want).await;
+
+    c.net.isolate(l);
+    for i in 21..30 {
+        c.propose(&item(i), None, &[l]).await;
+        want.push(item(i));
+    }
+    c.net.heal();
+    c.converge(&[1, 2, 3], &want).await;
+    c.settle(&[1, 2, 3]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minority_side_commits_nothing_and_majority_goes_on() {
+    let c = Cluster::start(5, 12, no_tweak);
+    c.propose(&item(0), None, &[]).await;
+    let l = c.leader(&[]).await;
+    let buddy = (1..=5).find(|id| *id != l).unwrap();
+    let minority: BTreeSet<u64> = [l, buddy].into();
+    let majority: BTreeSet<u64> = (1..=5).filter(|id| !minority.contains(id)).collect();
+    c.net.set_faults(Faults { partitions: vec![minority.clone(), majority.clone()], ..Faults::default() });
+
+    // The old leader cannot commit: its proposal never succeeds.
+    let stuck = tokio::time::timeout(Duration::from_secs(2), c.handle(l).propose(b"lost".to_vec())).await;
+    assert!(!matches!(stuck, Ok(Ok(_))), "a minority leader committed: {stuck:?}");
+
+    let except: Vec<u64> = minority.iter().copied().collect();
+    let mut want = vec![item(0)];
+    for i in 1..10 {
+        c.propose(&item(i), None, &except).await;
+        want.push(item(i));
+    }
+    c.net.heal();
+    c.converge(&[1, 2, 3, 4, 5], &want).await;
+    assert!(!c.nodes[&l].log.items().contains(&b"lost".to_vec()), "an uncommitted entry survived");
+    c.settle(&[1, 2, 3, 4, 5]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_loss_duplication_and_reordering() {
+    let c = Cluster::start(3, 13, no_tweak);
+    c.net.set_faults(Faults {
+        drop_rate: 0.15,
+        duplicate_rate: 0.15,
+        max_delay: Duration::from_millis(15),
+        partitions: vec![],
+    });
+    let mut want = Vec::new();
+    for i in 0..40 {
+        c.propose(&item(i), None, &[]).await;
+        want.push(item(i));
+    }
+    c.net.set_faults(Faults::default());
+    c.converge(&[1, 2, 3], &want).await;
+    let (delivered, dropped) = c.net.counters();
+    assert!(dropped > 0 && delivered > 0, "faults were injected ({delivered} delivered, {dropped} dropped)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_read_index_sees_acknowledged_writes() {
+    let c = Cluster::start(3, 14, no_tweak);
+    let l = c.leader(&[]).await;
+    let f = (1..=3).find(|id| *id != l).unwrap();
+    for i in 0..10 {
+        c.propose(&item(i), Some(l), &[]).await;
+        let index = c.handle(f).read_index().await.unwrap();
+        assert!(index > 0);
+        assert!(c.nodes[&f].log.items().contains(&item(i)), "read on {f} after write {i} missed it");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolated_follower_catches_up_through_a_snapshot() {
+    let c = Cluster::start(3, 15, small_snapshots);
+    c.propose(&item(0), None, &[]).await;
+    let l = c.leader(&[]).await;
+    let lagging = (1..=3).find(|id| *id != l).unwrap();
+    c.net.isolate(lagging);
+    let mut want = vec![item(0)];
+    for i in 1..150 {
+        c.propose(&item(i), None, &[lagging]).await;
+        want.push(item(i));
+    }
+    let leader_status = c.handle(c.leader(&[lagging]).await).status().await.unwrap();
+    assert!(leader_status.snapshot_index >= 40, "the leader snapshotted: {leader_status:?}");
+    c.net.heal();
+    c.converge(&[1, 2, 3], &want).await;
+    let s = c.handle(lagging).status().await.unwrap();
+    assert!(s.snapshot_index >= 40, "node {lagging} caught up by snapshot: {s:?}");
+    assert_eq!(s.membership.metadata.len(), 3, "members' metadata came with the snapshot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learner_joins_by_snapshot_is_promoted_and_a_voter_is_replaced_jointly() {
+    let mut c = Cluster::start(3, 16, small_snapshots);
+    let mut want = Vec::new();
+    for i in 0..60 {
+        c.propose(&item(i), None, &[]).await;
+        want.push(item(i));
+    }
+    c.add_empty_node(4);
+    let l = c.leader(&[]).await;
+    let f = (1..=3).find(|id| *id != l).unwrap();
+    // Through a follower: the change is forwarded to the leader.
+    let add = MembershipChange::AddLearner { node: 4, metadata: b"node-4".to_vec() };
+    c.handle(f).change_membership(vec![add.clone()]).await.unwrap();
+    c.converge(&[1, 2, 3, 4], &want).await;
+    let s4 = c.handle(4).status().await.unwrap();
+    assert_eq!(s4.role, "learner");
+    assert!(s4.snapshot_index > 0, "the learner started from a snapshot: {s4:?}");
+    assert_eq!(reason(c.handle(l).change_membership(vec![add]).await.unwrap_err()), "ALREADY_MEMBER");
+
+    c.handle(l).change_membership(vec![MembershipChange::Promote { node: 4 }]).await.unwrap();
+    c.settle(&[1, 2, 3, 4]).await;
+    let m = c.handle(4).status().await.unwrap().membership;
+    assert_eq!(m.voters, [1, 2, 3, 4].into());
+    assert_eq!(m.metadata.get(&4), Some(&b"node-4".to_vec()));
+
+    // Replace a follower by a new learner in one joint change.
+    c.add_empty_node(5);
+    let l = c.leader(&[]).await;
+    c.handle(l).change_membership(vec![MembershipChange::AddLearner { node: 5, metadata: vec![5] }]).await.unwrap();
+    c.converge(&[5], &want).await;
+    let gone = (1..=4).find(|id| *id != l).unwrap();
+    let swap = vec![MembershipChange::Promote { node: 5 }, MembershipChange::Remove { node: gone }];
+    c.handle(l).change_membership(swap).await.unwrap();
+    let rest: Vec<u64> = (1..=5).filter(|id| *id != gone).collect();
+    c.settle(&rest).await;
+    let m = c.handle(rest[0]).status().await.unwrap().membership;
+    assert!(m.voters_outgoing.is_empty(), "joint configuration was left: {m:?}");
+    assert_eq!(m.voters, rest.iter().copied().collect());
+    assert!(!m.metadata.contains_key(&gone));
+    c.propose(&item(99), None, &[gone]).await;
+    want.push(item(99));
+    c.converge(&rest, &want).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_membership_changes_are_refused_and_change_nothing() {
+    let c = Cluster::start(3, 17, no_tweak);
+    c.propose(&item(0), None, &[]).await;
+    let l = c.leader(&[]).await;
+    let others: Vec<u64> = (1..=3).filter(|id| *id != l).collect();
+    let h = c.handle(l);
+    assert_eq!(
+        reason(h.change_membership(vec![MembershipChange::Promote { node: others[0] }]).await.unwrap_err()),
+        "NOT_A_LEARNER"
+    );
+    assert_eq!(
+        reason(h.change_membership(vec![MembershipChange::Remove { node: 9 }]).await.unwrap_err()),
+        "NOT_A_MEMBER"
+    );
+    assert_eq!(
+        reason(h.change_membership(vec![MembershipChange::Remove { node: l }]).await.unwrap_err()),
+        "LEADER_REMOVAL"
+    );
+    assert_eq!(
+        reason(
+            h.change_membership(vec![MembershipChange::AddLearner { node: 0, metadata: vec![] }]).await.unwrap_err()
+        ),
+        "INVALID_NODE"
+    );
+
+    // With one follower unreachable, removing the other would leave the
+    // leader alone with a dead voter: refused.
+    c.net.isolate(others[1]);
+    // check-quorum refreshes `recent_active` once per election timeout.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut refused = None;
+    for _ in 0..100 {
+        match h.change_membership(vec![MembershipChange::Remove { node: others[0] }]).await {
+            Err(DriverError::Refused { reason, .. }) if reason == "QUORUM_AT_RISK" => {
+                refused = Some(reason);
+                break;
+            }
+            Err(DriverError::Refused { .. }) | Err(DriverError::NotLeader { .. }) => {}
+            other => panic!("unexpected answer while a voter is unreachable: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(refused.as_deref(), Some("QUORUM_AT_RISK"));
+    c.net.heal();
+    c.settle(&[1, 2, 3]).await;
+    assert_eq!(c.handle(l).status().await.unwrap().membership.voters, [1, 2, 3].into());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leadership_transfers_to_the_named_voter() {
+    let c = Cluster::start(3, 18, no_tweak);
+    c.propose(&item(0), None, &[]).await;
+    let l = c.leader(&[]).await;
+    let target = (1..=3).find(|id| *id != l).unwrap();
+    // Asked of a follower: forwarded to the leader.
+    let other = (1..=3).find(|id| *id != l && *id != target).unwrap();
+    assert_eq!(c.handle(other).transfer_leader(target).await.unwrap(), target);
+    assert_eq!(c.leader(&[]).await, target);
+    c.propose(&item(1), None, &[]).await;
+    c.converge(&[1, 2, 3], &[item(0), item(1)]).await;
+}
