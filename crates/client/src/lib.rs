@@ -1,1 +1,27 @@
-//! Work in progress: see ARCHITECTURE.md.
+//! Rust client of a Veritrace node's gRPC API.
+//!
+//! [`Client`] wraps the ClusterService and LedgerService calls with typed methods returning the
+//! `veritrace_proto::v1` messages; every failure is a [`ClientError`], whose [`Rpc`](ClientError::Rpc)
+//! variant carries the machine-readable reason (e.g. "NOT_LEADER") and metadata a node puts in the
+//! status's `google.rpc.ErrorInfo`. [`render`] turns responses into tables or JSON for command-line
+//! tools.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), veritrace_client::ClientError> {
+//! use veritrace_client::{Client, render};
+//!
+//! let client = Client::connect("127.0.0.1:7401").await?;
+//! let status = client.status().await?;
+//! print!("{}", render::render_status(&status, render::OutputFormat::Table));
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod error;
+pub mod render;
+
+pub use client::{Client, ClientOptions};
+pub use error::{ClientError, LEADER_API_KEY, LEADER_ID_KEY, REASON_NOT_LEADER};
+/// The protobuf messages the client sends and returns.
+pub use veritrace_proto::v1 as proto;

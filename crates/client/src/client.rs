@@ -1,0 +1,235 @@
+//! [`Client`]: one connection to a node, with a typed method per call.
+
+use std::time::Duration;
+
+use tonic::transport::{Channel, Endpoint, Uri};
+use veritrace_proto::v1 as pb;
+use veritrace_proto::v1::cluster_service_client::ClusterServiceClient;
+use veritrace_proto::v1::ledger_service_client::LedgerServiceClient;
+
+use crate::ClientError;
+
+/// Most pages [`Client::list_members`] follows before deciding the node is looping.
+const MAX_MEMBER_PAGES: usize = 1_000;
+
+/// Connection settings of a [`Client`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// How long establishing the connection may take.
+    pub connect_timeout: Duration,
+    /// How long each call may take before it fails with code `Cancelled`; `None` waits forever.
+    /// Calls that change state (submit, membership) wait for a Raft commit, so keep this above the
+    /// cluster's election timeout.
+    pub request_timeout: Option<Duration>,
+}
+
+impl Default for ClientOptions {
+    /// Connect timeout 5 s, request timeout 30 s.
+    fn default() -> Self {
+        Self { connect_timeout: Duration::from_secs(5), request_timeout: Some(Duration::from_secs(30)) }
+    }
+}
+
+/// A connection to one node's gRPC API (ClusterService and LedgerService).
+///
+/// Cheap to clone: clones share the connection. A call that must run on the leader fails on a
+/// follower with reason "NOT_LEADER"; [`ClientError::leader_api`] names where to retry.
+#[derive(Debug, Clone)]
+pub struct Client {
+    endpoint: String,
+    cluster: ClusterServiceClient<Channel>,
+    ledger: LedgerServiceClient<Channel>,
+}
+
+impl Client {
+    /// Connects to `endpoint` ("http://host:port", or "host:port" meaning http) with the default
+    /// [`ClientOptions`].
+    pub async fn connect(endpoint: &str) -> Result<Self, ClientError> {
+        Self::connect_with(endpoint, ClientOptions::default()).await
+    }
+
+    /// Connects to `endpoint` with the given options. The connection is made now, so an unreachable
+    /// node fails here with [`ClientError::Connect`].
+    pub async fn connect_with(endpoint: &str, options: ClientOptions) -> Result<Self, ClientError> {
+        let url = normalize_endpoint(endpoint)?;
+        let mut builder = Endpoint::from_shared(url.clone())
+            .map_err(|e| ClientError::InvalidEndpoint { endpoint: endpoint.to_owned(), reason: e.to_string() })?
+            .connect_timeout(options.connect_timeout);
+        if let Some(timeout) = options.request_timeout {
+            builder = builder.timeout(timeout);
+        }
+        let channel = builder.connect().await.map_err(|e| ClientError::connect(&url, e))?;
+        Ok(Self {
+            endpoint: url,
+            cluster: ClusterServiceClient::new(channel.clone()),
+            ledger: LedgerServiceClient::new(channel),
+        })
+    }
+
+    /// The endpoint connected to, normalised (e.g. "http://127.0.0.1:7401").
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Status of the node and its view of the cluster (ClusterService.GetStatus).
+    pub async fn status(&self) -> Result<pb::GetStatusResponse, ClientError> {
+        Ok(self.cluster.clone().get_status(pb::GetStatusRequest {}).await?.into_inner())
+    }
+
+    /// All Raft members, by node id, following every page (ClusterService.ListMembers).
+    pub async fn list_members(&self) -> Result<Vec<pb::Member>, ClientError> {
+        let mut members = Vec::new();
+        let mut page_token = String::new();
+        for _ in 0..MAX_MEMBER_PAGES {
+            let request = pb::ListMembersRequest { page_size: 0, page_token: page_token.clone() };
+            let page = self.cluster.clone().list_members(request).await?.into_inner();
+            members.extend(page.members);
+            if page.next_page_token.is_empty() {
+                return Ok(members);
+            }
+            if page.next_page_token == page_token {
+                return Err(invalid("ListMembers", format!("page token {page_token:?} returned twice")));
+            }
+            page_token = page.next_page_token;
+        }
+        Err(invalid("ListMembers", format!("more than {MAX_MEMBER_PAGES} pages")))
+    }
+
+    /// Adds a non-voting learner (ClusterService.AddLearner). `node_id` 0 lets the node derive one
+    /// from `peer_id`.
+    pub async fn add_learner(
+        &self,
+        node_id: u64,
+        peer_id: &str,
+        addresses: Vec<String>,
+    ) -> Result<pb::AddLearnerResponse, ClientError> {
+        let request = pb::AddLearnerRequest { node_id, peer_id: peer_id.to_owned(), addresses };
+        Ok(self.cluster.clone().add_learner(request).await?.into_inner())
+    }
+
+    /// Promotes a caught-up learner to voter (ClusterService.PromoteMember).
+    pub async fn promote_member(&self, node_id: u64) -> Result<pb::PromoteMemberResponse, ClientError> {
+        Ok(self.cluster.clone().promote_member(pb::PromoteMemberRequest { node_id }).await?.into_inner())
+    }
+
+    /// Removes a voter or learner (ClusterService.RemoveMember).
+    pub async fn remove_member(&self, node_id: u64) -> Result<pb::RemoveMemberResponse, ClientError> {
+        Ok(self.cluster.clone().remove_member(pb::RemoveMemberRequest { node_id }).await?.into_inner())
+    }
+
+    /// Hands leadership to voter `node_id`, or to the most up-to-date other voter when 0
+    /// (ClusterService.TransferLeader).
+    pub async fn transfer_leader(&self, node_id: u64) -> Result<pb::TransferLeaderResponse, ClientError> {
+        Ok(self.cluster.clone().transfer_leader(pb::TransferLeaderRequest { node_id }).await?.into_inner())
+    }
+
+    /// Makes the node snapshot its state machine now (ClusterService.CreateSnapshot).
+    pub async fn create_snapshot(&self) -> Result<pb::CreateSnapshotResponse, ClientError> {
+        Ok(self.cluster.clone().create_snapshot(pb::CreateSnapshotRequest {}).await?.into_inner())
+    }
+
+    /// Submits envelopes and returns one receipt per envelope, in order (LedgerService.SubmitEnvelopes).
+    /// A refused envelope is a receipt with outcome REJECTED, not an error.
+    pub async fn submit(&self, envelopes: Vec<pb::SignedEnvelope>) -> Result<Vec<pb::Receipt>, ClientError> {
+        let sent = envelopes.len();
+        let request = pb::SubmitEnvelopesRequest { envelopes, include_proofs: false };
+        let receipts = self.ledger.clone().submit_envelopes(request).await?.into_inner().receipts;
+        if receipts.len() != sent {
+            return Err(invalid("SubmitEnvelopes", format!("{} receipts for {sent} envelopes", receipts.len())));
+        }
+        Ok(receipts)
+    }
+
+    /// The envelope with id `id` and its receipt, or `None` if the ledger holds no such envelope
+    /// (LedgerService.GetEnvelope).
+    pub async fn get_envelope(&self, id: [u8; 32]) -> Result<Option<pb::LedgerEntry>, ClientError> {
+        let request = pb::GetEnvelopeRequest { envelope_id: id.to_vec(), include_proof: false, tree_size: 0 };
+        match self.ledger.clone().get_envelope(request).await {
+            Ok(response) => match response.into_inner().entry {
+                Some(entry) => Ok(Some(entry)),
+                None => Err(invalid("GetEnvelope", "no entry".to_owned())),
+            },
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(status.into()),
+        }
+    }
+
+    /// The node's current signed tree head of shard 0, from its applied state
+    /// (LedgerService.GetTreeHead).
+    pub async fn tree_head(&self) -> Result<pb::SignedTreeHead, ClientError> {
+        let request = pb::GetTreeHeadRequest { shard_id: 0, linearizable: false };
+        let response = self.ledger.clone().get_tree_head(request).await?.into_inner();
+        response.tree_head.ok_or_else(|| invalid("GetTreeHead", "no tree head".to_owned()))
+    }
+}
+
+fn invalid(rpc: &'static str, detail: String) -> ClientError {
+    ClientError::InvalidResponse { rpc, detail }
+}
+
+/// Checks `endpoint` and returns it as an absolute URL, adding "http://" when no scheme is given.
+fn normalize_endpoint(endpoint: &str) -> Result<String, ClientError> {
+    let bad = |reason: &str| ClientError::InvalidEndpoint { endpoint: endpoint.to_owned(), reason: reason.to_owned() };
+    let trimmed = endpoint.trim();
+    if trimmed.is_empty() {
+        return Err(bad("empty"));
+    }
+    let url = if trimmed.contains("://") { trimmed.to_owned() } else { format!("http://{trimmed}") };
+    let uri = url.parse::<Uri>().map_err(|e| bad(&e.to_string()))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(bad("scheme must be http or https")),
+    }
+    let Some(authority) = uri.authority().filter(|a| !a.host().is_empty()) else {
+        return Err(bad("no host"));
+    };
+    if authority.as_str().contains('@') {
+        return Err(bad("a node endpoint has no user info"));
+    }
+    // `Uri` accepts any text after the host's colon; only a u16 is a port.
+    let after_host = authority.as_str().strip_prefix(authority.host()).unwrap_or_default();
+    if !after_host.is_empty() && authority.port_u16().is_none() {
+        return Err(bad("the port is not a number from 0 to 65535"));
+    }
+    if uri.path() != "/" && !uri.path().is_empty() || uri.query().is_some() {
+        return Err(bad("a node endpoint has no path or query"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_normalised() {
+        assert_eq!(normalize_endpoint("127.0.0.1:7401").ok().as_deref(), Some("http://127.0.0.1:7401"));
+        assert_eq!(
+            normalize_endpoint("http://n1.example.org:7401/").ok().as_deref(),
+            Some("http://n1.example.org:7401")
+        );
+        assert_eq!(normalize_endpoint("https://[::1]:7401").ok().as_deref(), Some("https://[::1]:7401"));
+    }
+
+    #[test]
+    fn malformed_endpoints_are_refused() {
+        for bad in [
+            "",
+            "  ",
+            "ftp://host:1",
+            "http://",
+            "127.0.0.1:notaport",
+            "http://h:1/api",
+            "http://h:1?x=1",
+            "a b",
+            "http://u@h:1",
+            "h:70000",
+            "h:",
+        ] {
+            assert!(
+                matches!(normalize_endpoint(bad), Err(ClientError::InvalidEndpoint { .. })),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! [`ClientError`]: what a call to a node can fail with.
+
+use std::collections::BTreeMap;
+
+use tonic_types::StatusExt;
+
+/// Metadata key of a NOT_LEADER error naming the leader's Raft node id.
+pub const LEADER_ID_KEY: &str = "leader_id";
+/// Metadata key of a NOT_LEADER error naming the leader's gRPC URL.
+pub const LEADER_API_KEY: &str = "leader_api";
+/// Reason a follower gives when a call must go to the leader.
+pub const REASON_NOT_LEADER: &str = "NOT_LEADER";
+
+/// An error of [`Client`](crate::Client).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The endpoint text is not a usable gRPC URL.
+    #[error("invalid endpoint {endpoint:?}: {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No connection could be made (refused, unreachable, timed out).
+    #[error("cannot connect to {endpoint}: {detail}")]
+    Connect {
+        /// The endpoint, normalised (with its scheme).
+        endpoint: String,
+        /// The innermost cause, for humans (e.g. "Connection refused (os error 111)").
+        detail: String,
+        /// The transport error.
+        #[source]
+        source: tonic::transport::Error,
+    },
+    /// The node answered the call with an error status.
+    #[error("{}", rpc_display(*code, reason.as_deref(), message))]
+    Rpc {
+        /// gRPC status code.
+        code: tonic::Code,
+        /// Machine-readable reason of the `google.rpc.ErrorInfo` detail (UPPER_SNAKE, e.g. "NOT_LEADER"),
+        /// when the status carried one.
+        reason: Option<String>,
+        /// Human-readable message of the status.
+        message: String,
+        /// Metadata of the `ErrorInfo` detail (e.g. `leader_id`, `leader_api` for NOT_LEADER); empty
+        /// when there was none.
+        metadata: BTreeMap<String, String>,
+    },
+    /// The node answered with a response that breaks the API's contract.
+    #[error("invalid {rpc} response: {detail}")]
+    InvalidResponse {
+        /// The RPC, e.g. "SubmitEnvelopes".
+        rpc: &'static str,
+        /// What was wrong with the response.
+        detail: String,
+    },
+}
+
+fn rpc_display(code: tonic::Code, reason: Option<&str>, message: &str) -> String {
+    match (reason, message.is_empty()) {
+        (Some(reason), false) => format!("{reason}: {message} (code {code:?})"),
+        (Some(reason), true) => format!("{reason} (code {code:?})"),
+        (None, false) => format!("{message} (code {code:?})"),
+        (None, true) => format!("{} (code {code:?})", code.description()),
+    }
+}
+
+impl ClientError {
+    /// The machine-readable reason of an [`Rpc`](Self::Rpc) error, if the node sent one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Rpc { reason, .. } => reason.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The gRPC status code of an [`Rpc`](Self::Rpc) error.
+    pub fn code(&self) -> Option<tonic::Code> {
+        match self {
+            Self::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// One entry of the error metadata of an [`Rpc`](Self::Rpc) error.
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        match self {
+            Self::Rpc { metadata, .. } => metadata.get(key).map(String::as_str),
+            _ => None,
+        }
+    }
+
+    /// Whether the node refused because it is not the leader (reason "NOT_LEADER").
+    pub fn is_not_leader(&self) -> bool {
+        self.reason() == Some(REASON_NOT_LEADER)
+    }
+
+    /// The leader's gRPC URL named by a NOT_LEADER error, if the node knew it.
+    pub fn leader_api(&self) -> Option<&str> {
+        self.metadata(LEADER_API_KEY).filter(|api| !api.is_empty())
+    }
+
+    /// The leader's Raft node id named by a NOT_LEADER error, if the node knew it.
+    pub fn leader_id(&self) -> Option<u64> {
+        self.metadata(LEADER_ID_KEY).and_then(|id| id.parse().ok()).filter(|id| *id != 0)
+    }
+
+    pub(crate) fn connect(endpoint: &str, source: tonic::transport::Error) -> Self {
+        Self::Connect { endpoint: endpoint.to_owned(), detail: innermost_cause(&source), source }
+    }
+}
+
+/// The message of the deepest error in `err`'s source chain (tonic's own top level only says
+/// "transport error").
+fn innermost_cause(err: &tonic::transport::Error) -> String {
+    let mut current: &dyn std::error::Error = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+impl From<tonic::Status> for ClientError {
+    fn from(status: tonic::Status) -> Self {
+        let (reason, metadata) = match status.get_details_error_info() {
+            Some(info) => {
+                let reason = Some(info.reason).filter(|r| !r.is_empty());
+                (reason, info.metadata.into_iter().collect())
+            }
+            None => (None, BTreeMap::new()),
+        };
+        Self::Rpc { code: status.code(), reason, message: status.message().to_owned(), metadata }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::ErrorDetails;
+
+    #[test]
+    fn status_with_error_info_keeps_reason_and_metadata() {
+        let metadata = std::collections::HashMap::from([("leader_id".to_owned(), "2".to_owned())]);
+        let status = tonic::Status::with_error_details(
+            tonic::Code::Unavailable,
+            "not the leader",
+            ErrorDetails::with_error_info("NOT_LEADER", "veritrace.io", metadata),
+        );
+        let err = ClientError::from(status);
+        assert_eq!(err.to_string(), "NOT_LEADER: not the leader (code Unavailable)");
+        assert!(err.is_not_leader());
+        assert_eq!(err.leader_id(), Some(2));
+        assert_eq!(err.leader_api(), None);
+        assert_eq!(err.code(), Some(tonic::Code::Unavailable));
+    }
+
+    #[test]
+    fn plain_status_has_no_reason() {
+        let err = ClientError::from(tonic::Status::invalid_argument("bad"));
+        assert_eq!(err.reason(), None);
+        assert_eq!(err.to_string(), "bad (code InvalidArgument)");
+        let empty = ClientError::from(tonic::Status::new(tonic::Code::Internal, ""));
+        assert_eq!(empty.to_string(), "Internal error (code Internal)");
+    }
+}
