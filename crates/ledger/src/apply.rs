@@ -58,6 +58,32 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// The API form of the receipt (without proofs; shard 0).
+    pub fn to_proto(&self) -> pb::Receipt {
+        let (outcome, reason, message) = match &self.outcome {
+            Outcome::Applied => (pb::Outcome::Applied, String::new(), String::new()),
+            Outcome::Duplicate => (pb::Outcome::Duplicate, String::new(), String::new()),
+            Outcome::Rejected { reason, message } => {
+                (pb::Outcome::Rejected, reason.code().to_string(), message.clone())
+            }
+        };
+        pb::Receipt {
+            envelope_id: self.envelope_id.map(|h| h.as_bytes().to_vec()).unwrap_or_default(),
+            outcome: outcome as i32,
+            reason,
+            message,
+            leaf_index: self.leaf_index.unwrap_or_default(),
+            log_index: self.log_index,
+            commit_time: Some(prost_types::Timestamp {
+                seconds: self.commit_time_ms.div_euclid(1000),
+                nanos: (self.commit_time_ms.rem_euclid(1000) * 1_000_000) as i32,
+            }),
+            shard_id: 0,
+            inclusion: None,
+            tree_head: None,
+        }
+    }
+
     fn rejected(envelope_id: Option<Hash>, reason: Reason, message: impl Into<String>, header: &BatchHeader) -> Self {
         Receipt {
             envelope_id,

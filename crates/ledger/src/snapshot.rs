@@ -84,6 +84,31 @@ impl<E: KvEngine> Ledger<E> {
         Ok(SnapshotInfo { applied, records })
     }
 
+    /// Deletes every ledger key from `engine` (in bounded, synced batches),
+    /// so a snapshot can be imported into it. The applied-state record goes
+    /// first: a crash midway leaves a store [`Ledger::open`] refuses, never
+    /// a half-old ledger that looks valid.
+    pub fn clear(engine: &E) -> Result<(), LedgerError> {
+        let mut batch = WriteBatch::new();
+        batch.delete(CF_META, KEY_APPLIED.to_vec());
+        engine.write(batch, WriteOptions::SYNC)?;
+        for cf in ALL_CFS {
+            let mut batch = WriteBatch::new();
+            let mut bytes = 0usize;
+            for kv in engine.scan(cf, &[], None)? {
+                let (k, _) = kv?;
+                bytes += k.len();
+                batch.delete(cf, k);
+                if bytes >= IMPORT_BATCH_BYTES {
+                    engine.write(std::mem::take(&mut batch), WriteOptions::SYNC)?;
+                    bytes = 0;
+                }
+            }
+            engine.write(batch, WriteOptions::SYNC)?;
+        }
+        Ok(())
+    }
+
     /// Imports a snapshot into `engine`, which must hold no ledger, checks
     /// it (see the module docs) and opens the ledger.
     pub fn import_snapshot<R: Read>(

@@ -112,3 +112,21 @@ fn invalid_genesis_is_refused() {
     g.network_id = "Bad Net".into();
     assert!(Ledger::create(MemEngine::new(ALL_CFS), &g, LedgerOptions::default()).is_err());
 }
+
+#[test]
+fn clear_then_import_replaces_a_lagging_ledger_with_the_snapshot() {
+    let source = filled(&[5, 9, 3]);
+    let bytes = export(&source);
+    let engine = std::sync::Arc::new(MemEngine::new(ALL_CFS));
+    let (g, p) = genesis(3);
+    let lagging = Ledger::create(engine.clone(), &g, LedgerOptions::default()).expect("create");
+    lagging.apply(&header(1), &[signed(&p[0], 1, observe(&[ITEM], 0))]).expect("apply");
+    drop(lagging);
+    Ledger::clear(&engine).expect("clear");
+    assert!(matches!(Ledger::open(engine.clone(), LedgerOptions::default()), Err(LedgerError::NotInitialised)));
+    let (restored, _) = Ledger::import_snapshot(engine, bytes.as_slice(), LedgerOptions::default()).expect("import");
+    assert_eq!(restored.applied(), source.applied());
+    let mut again = Vec::new();
+    restored.export_snapshot(&mut again).expect("export");
+    assert_eq!(again, bytes, "the cleared store holds exactly the snapshot");
+}
