@@ -1,0 +1,251 @@
+//! The node configuration file, `veritrace.toml`.
+//!
+//! [`NodeConfig::load`] reads, parses (unknown fields are refused),
+//! resolves relative paths against the file's directory and validates.
+//! Every error names the file and the field it is about.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use veritrace_net::{Multiaddr, NodeId, PeerEntry};
+
+use self::validate::{parse_multiaddr, parse_peer_id};
+
+mod validate;
+
+/// The file name `veritrace init` writes and the CLI looks for by default.
+pub const CONFIG_FILE_NAME: &str = "veritrace.toml";
+
+/// A node's configuration: the contents of `veritrace.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// This node: identity, files.
+    pub node: NodeSection,
+    /// The libp2p network between validators.
+    pub network: NetworkSection,
+    /// The gRPC API.
+    pub api: ApiSection,
+    /// Raft and batching parameters; the whole section is optional.
+    #[serde(default)]
+    pub raft: RaftSection,
+    /// How the cluster starts.
+    pub cluster: ClusterSection,
+    /// Every other node this node may talk to (the permission list). An
+    /// entry with this node's own id is ignored.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+}
+
+/// The `[node]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// Raft node id: non-zero, unique in the cluster.
+    pub id: NodeId,
+    /// Human label, e.g. "node1".
+    pub name: String,
+    /// Directory of the node's stores. Relative paths resolve against the
+    /// configuration file's directory.
+    pub data_dir: PathBuf,
+    /// The node identity: hex of a 32-byte ed25519 seed (see
+    /// [`crate::keys::read_seed_file`]); its libp2p `PeerId` identifies the node.
+    pub key_file: PathBuf,
+    /// The network's genesis, binary protobuf `veritrace.v1.Genesis`.
+    pub genesis_file: PathBuf,
+    /// The party operating this node, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_id: Option<String>,
+}
+
+/// The `[network]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// libp2p multiaddr to listen on, e.g. `/ip4/127.0.0.1/tcp/7501`.
+    pub listen: String,
+    /// Deadline of one request to a peer, in milliseconds (default 5000).
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+}
+
+/// The `[api]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Socket address the gRPC API listens on, e.g. `127.0.0.1:7401`.
+    pub listen: SocketAddr,
+}
+
+/// The `[raft]` section; every field has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftSection {
+    /// Interval between Raft ticks, in milliseconds (default 100).
+    pub tick_ms: u64,
+    /// Ticks without a leader before an election (default 10).
+    pub election_ticks: usize,
+    /// Ticks between leader heartbeats (default 3); less than `election_ticks`.
+    pub heartbeat_ticks: usize,
+    /// Applied entries between snapshots (default 5000).
+    pub snapshot_interval: u64,
+    /// Entries kept in the log behind a snapshot, for slightly lagging
+    /// followers (default 1000).
+    pub snapshot_keep_entries: u64,
+    /// Group commit: most envelopes in one Raft entry (default 1000).
+    pub max_batch_envelopes: usize,
+    /// Group commit: most bytes in one Raft entry (default 4 MiB).
+    pub max_batch_bytes: usize,
+}
+
+impl Default for RaftSection {
+    fn default() -> Self {
+        RaftSection {
+            tick_ms: 100,
+            election_ticks: 10,
+            heartbeat_ticks: 3,
+            snapshot_interval: 5000,
+            snapshot_keep_entries: 1000,
+            max_batch_envelopes: 1000,
+            max_batch_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// The `[cluster]` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// The founding voters. Empty: this node joins an existing cluster and
+    /// waits to be added as a learner.
+    pub initial_voters: Vec<NodeId>,
+}
+
+/// One `[[peers]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The peer's Raft node id.
+    pub id: NodeId,
+    /// The peer's libp2p `PeerId`, base58 text (`12D3KooW...`).
+    pub peer_id: String,
+    /// libp2p multiaddrs to dial the peer at; may be empty.
+    #[serde(default)]
+    pub addrs: Vec<String>,
+}
+
+fn default_request_timeout_ms() -> u64 {
+    5000
+}
+
+/// Why a configuration file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration {}: {source}", .file.display())]
+    Read {
+        /// The configuration file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema (syntax, unknown or
+    /// missing field, wrong type).
+    #[error("cannot parse configuration {}: {message}", .file.display())]
+    Parse {
+        /// The configuration file.
+        file: PathBuf,
+        /// The parser's message, naming the line and the field.
+        message: String,
+    },
+    /// A field has an invalid value.
+    #[error("invalid configuration {}: `{field}`: {reason}", shown(.file))]
+    Invalid {
+        /// The configuration file (empty for a configuration built in memory).
+        file: PathBuf,
+        /// The field, e.g. `node.id` or `peers[1].peer_id`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The configuration could not be written as TOML (e.g. a path that is
+    /// not UTF-8).
+    #[error("cannot write configuration as TOML: {message}")]
+    Serialize {
+        /// The serializer's message.
+        message: String,
+    },
+}
+
+fn shown(file: &Path) -> String {
+    if file.as_os_str().is_empty() { "(in memory)".to_owned() } else { file.display().to_string() }
+}
+
+impl NodeConfig {
+    /// Reads, parses and validates `path`; relative `data_dir`, `key_file`
+    /// and `genesis_file` are resolved against the file's directory.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
+        let mut config: NodeConfig = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { file: path.to_path_buf(), message: e.to_string().trim().to_owned() })?;
+        config.check().map_err(|b| b.in_file(path))?;
+        let base = path.parent().unwrap_or_else(|| Path::new(""));
+        for p in [&mut config.node.data_dir, &mut config.node.key_file, &mut config.node.genesis_file] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(config)
+    }
+
+    /// The configuration as TOML, with paths written as they are in `self`.
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        toml::to_string(self).map_err(|e| ConfigError::Serialize { message: e.to_string() })
+    }
+
+    /// Checks the fields: `node.id` non-zero; `node.party_id` a valid party
+    /// id; multiaddrs and `PeerId`s parse; no node id or `PeerId` listed twice
+    /// in `peers`; a non-empty `cluster.initial_voters` holds this node and
+    /// otherwise only ids of `peers`; positive timeouts, intervals and batch
+    /// limits; `raft.heartbeat_ticks < raft.election_ticks`. Errors carry an
+    /// empty `file` ([`NodeConfig::load`] names the file).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check().map_err(|b| b.in_file(Path::new("")))
+    }
+
+    /// The peers other than this node as the network's allow-list entries.
+    pub fn peer_entries(&self) -> Result<Vec<PeerEntry>, ConfigError> {
+        let in_memory = Path::new("");
+        let mut entries = Vec::with_capacity(self.peers.len());
+        for (i, peer) in self.peers.iter().enumerate().filter(|(_, p)| p.id != self.node.id) {
+            let peer_id =
+                parse_peer_id(format!("peers[{i}].peer_id"), &peer.peer_id).map_err(|b| b.in_file(in_memory))?;
+            let addrs = peer
+                .addrs
+                .iter()
+                .enumerate()
+                .map(|(j, a)| parse_multiaddr(format!("peers[{i}].addrs[{j}]"), a).map_err(|b| b.in_file(in_memory)))
+                .collect::<Result<Vec<_>, _>>()?;
+            entries.push(PeerEntry { node: peer.id, peer_id, addrs });
+        }
+        Ok(entries)
+    }
+
+    /// `network.listen` as a multiaddr.
+    pub fn listen_multiaddr(&self) -> Result<Multiaddr, ConfigError> {
+        parse_multiaddr("network.listen".into(), &self.network.listen).map_err(|b| b.in_file(Path::new("")))
+    }
+
+    /// `network.request_timeout_ms` as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.network.request_timeout_ms)
+    }
+
+    /// `raft.tick_ms` as a duration.
+    pub fn tick(&self) -> Duration {
+        Duration::from_millis(self.raft.tick_ms)
+    }
+}

@@ -1,0 +1,129 @@
+//! Validation of a parsed [`NodeConfig`]: every error names its field.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use veritrace_net::{Multiaddr, PeerId};
+
+use super::{ConfigError, NodeConfig};
+
+/// A field error before the file name is known.
+pub(super) struct Bad {
+    field: String,
+    reason: String,
+}
+
+pub(super) fn bad(field: impl Into<String>, reason: impl Into<String>) -> Bad {
+    Bad { field: field.into(), reason: reason.into() }
+}
+
+impl Bad {
+    pub(super) fn in_file(self, file: &Path) -> ConfigError {
+        ConfigError::Invalid { file: file.to_path_buf(), field: self.field, reason: self.reason }
+    }
+}
+
+pub(super) fn parse_multiaddr(field: String, text: &str) -> Result<Multiaddr, Bad> {
+    text.parse::<Multiaddr>().map_err(|e| bad(field, format!("{text:?} is not a libp2p multiaddr: {e}")))
+}
+
+pub(super) fn parse_peer_id(field: String, text: &str) -> Result<PeerId, Bad> {
+    text.parse::<PeerId>().map_err(|e| bad(field, format!("{text:?} is not a libp2p PeerId: {e}")))
+}
+
+impl NodeConfig {
+    pub(super) fn check(&self) -> Result<(), Bad> {
+        let node = &self.node;
+        if node.id == 0 {
+            return Err(bad("node.id", "must be non-zero"));
+        }
+        if node.name.trim().is_empty() {
+            return Err(bad("node.name", "must not be empty"));
+        }
+        let paths = [
+            ("node.data_dir", &node.data_dir),
+            ("node.key_file", &node.key_file),
+            ("node.genesis_file", &node.genesis_file),
+        ];
+        if let Some((field, _)) = paths.iter().find(|(_, p)| p.as_os_str().is_empty()) {
+            return Err(bad(*field, "must not be empty"));
+        }
+        if let Some(party) = &node.party_id {
+            veritrace_core::ids::validate_party_id(party).map_err(|e| bad("node.party_id", e.to_string()))?;
+        }
+        parse_multiaddr("network.listen".into(), &self.network.listen)?;
+        if self.network.request_timeout_ms == 0 {
+            return Err(bad("network.request_timeout_ms", "must be positive"));
+        }
+        self.check_raft()?;
+        self.check_peers()?;
+        self.check_voters()
+    }
+
+    fn check_raft(&self) -> Result<(), Bad> {
+        let r = &self.raft;
+        let positive = [
+            ("raft.tick_ms", r.tick_ms == 0),
+            ("raft.election_ticks", r.election_ticks == 0),
+            ("raft.heartbeat_ticks", r.heartbeat_ticks == 0),
+            ("raft.snapshot_interval", r.snapshot_interval == 0),
+            ("raft.max_batch_envelopes", r.max_batch_envelopes == 0),
+            ("raft.max_batch_bytes", r.max_batch_bytes == 0),
+        ];
+        if let Some((field, _)) = positive.iter().find(|(_, zero)| *zero) {
+            return Err(bad(*field, "must be positive"));
+        }
+        if r.heartbeat_ticks >= r.election_ticks {
+            return Err(bad(
+                "raft.heartbeat_ticks",
+                format!("must be less than raft.election_ticks ({} >= {})", r.heartbeat_ticks, r.election_ticks),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_peers(&self) -> Result<(), Bad> {
+        let mut ids = BTreeSet::new();
+        let mut peer_ids = BTreeSet::new();
+        for (i, peer) in self.peers.iter().enumerate() {
+            if peer.id == 0 {
+                return Err(bad(format!("peers[{i}].id"), "must be non-zero"));
+            }
+            if !ids.insert(peer.id) {
+                return Err(bad(format!("peers[{i}].id"), format!("node id {} is listed twice", peer.id)));
+            }
+            let peer_id = parse_peer_id(format!("peers[{i}].peer_id"), &peer.peer_id)?;
+            if !peer_ids.insert(peer_id) {
+                return Err(bad(format!("peers[{i}].peer_id"), format!("PeerId {peer_id} is listed twice")));
+            }
+            for (j, addr) in peer.addrs.iter().enumerate() {
+                parse_multiaddr(format!("peers[{i}].addrs[{j}]"), addr)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_voters(&self) -> Result<(), Bad> {
+        let voters = &self.cluster.initial_voters;
+        if voters.is_empty() {
+            return Ok(());
+        }
+        let field = "cluster.initial_voters";
+        if !voters.contains(&self.node.id) {
+            return Err(bad(field, format!("does not contain this node's id {}", self.node.id)));
+        }
+        let mut seen = BTreeSet::new();
+        for &v in voters {
+            if v == 0 {
+                return Err(bad(field, "node ids must be non-zero"));
+            }
+            if !seen.insert(v) {
+                return Err(bad(field, format!("node id {v} is listed twice")));
+            }
+            if v != self.node.id && !self.peers.iter().any(|p| p.id == v) {
+                return Err(bad(field, format!("voter {v} is not listed in [[peers]]")));
+            }
+        }
+        Ok(())
+    }
+}

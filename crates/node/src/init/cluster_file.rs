@@ -1,0 +1,61 @@
+//! `cluster.json`: every generated node's endpoints, for scripts.
+
+use serde::{Deserialize, Serialize};
+use veritrace_net::NodeId;
+
+use super::{CLUSTER_FILE_NAME, InitError, InitOptions, Planned, io_at};
+use crate::config::CONFIG_FILE_NAME;
+
+/// The contents of `cluster.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterFile {
+    /// The genesis network id.
+    pub network_id: String,
+    /// The nodes, by id.
+    pub nodes: Vec<ClusterFileNode>,
+}
+
+/// One node in `cluster.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterFileNode {
+    /// Raft node id.
+    pub id: NodeId,
+    /// "node{id}".
+    pub name: String,
+    /// gRPC endpoint URL, e.g. `http://127.0.0.1:7401`.
+    pub api: String,
+    /// libp2p multiaddr.
+    pub p2p: String,
+    /// libp2p `PeerId`.
+    pub peer_id: String,
+    /// The founding party it operates, or null.
+    pub party_id: Option<String>,
+    /// Whether it is a founding voter.
+    pub voter: bool,
+    /// Its configuration file, relative to the directory of `cluster.json`.
+    pub config: String,
+}
+
+pub(super) fn write_cluster_file(opts: &InitOptions, plans: &[Planned]) -> Result<(), InitError> {
+    let file = ClusterFile {
+        network_id: opts.network_id.clone(),
+        nodes: plans
+            .iter()
+            .map(|p| ClusterFileNode {
+                id: p.layout.id,
+                name: p.layout.name.clone(),
+                api: format!("http://{}", p.layout.api_addr),
+                p2p: p.layout.p2p_addr.clone(),
+                peer_id: p.layout.peer_id.clone(),
+                party_id: p.layout.party_id.clone(),
+                voter: p.layout.voter,
+                config: format!("{}/{CONFIG_FILE_NAME}", p.layout.name),
+            })
+            .collect(),
+    };
+    let path = opts.out.join(CLUSTER_FILE_NAME);
+    let mut json = serde_json::to_string_pretty(&file)
+        .map_err(|e| InitError::Json { path: path.clone(), message: e.to_string() })?;
+    json.push('\n');
+    std::fs::write(&path, json).map_err(io_at(&path))
+}
