@@ -4,7 +4,9 @@
 //! crates. Exit codes: 0 success, 1 failure (the message names the
 //! problem), 2 usage error (from clap).
 
+mod cluster_cmd;
 mod demo;
+mod node_cmd;
 mod store;
 
 use std::path::PathBuf;
@@ -16,15 +18,35 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "veritrace", version, about, propagate_version = true)]
 struct Cli {
-    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `veritrace_ledger=debug`.
-    #[arg(long, global = true, env = "VERITRACE_LOG", default_value = "warn")]
-    log: String,
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or
+    /// `veritrace_consensus=debug`. Default: `info` for `node start`, else `warn`.
+    #[arg(long, global = true, env = "VERITRACE_LOG")]
+    log: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Generates keys, configurations and a genesis for a local N-node
+    /// cluster on loopback (DIR/node1/veritrace.toml ...).
+    Init(node_cmd::InitArgs),
+    /// Runs a validator node.
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Shows a node's status: role, leader, term, indices, tree and members.
+    Status(cluster_cmd::EndpointArgs),
+    /// Raft membership: list, add a learner, promote, remove.
+    #[command(subcommand)]
+    Member(cluster_cmd::MemberCommand),
+    /// Hands leadership to another voter.
+    TransferLeader {
+        #[command(flatten)]
+        target: cluster_cmd::EndpointArgs,
+        /// Raft node id of the new leader (0: the most up-to-date voter).
+        #[arg(long, default_value_t = 0)]
+        to: u64,
+    },
     /// Runs a single-node demo: a product's journey as signed events in a
     /// RocksDB ledger, then an offline check of its Merkle proofs.
     Demo(demo::DemoArgs),
@@ -38,7 +60,8 @@ enum Command {
         #[arg(long)]
         no_signatures: bool,
     },
-    /// Snapshots of a stopped node's ledger.
+    /// Snapshots: create one on a running node, or save / restore a stopped
+    /// node's ledger.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
     /// Prints the ledger's tree head.
@@ -50,7 +73,16 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum NodeCommand {
+    /// Runs one node in the foreground; logs to stderr; stops cleanly on
+    /// SIGTERM or Ctrl-C.
+    Start(node_cmd::StartArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum SnapshotCommand {
+    /// Asks a running node to snapshot its state now and compact its log.
+    Create(cluster_cmd::EndpointArgs),
     /// Writes the whole ledger state to FILE.
     Save {
         /// Data directory of the ledger.
@@ -72,7 +104,15 @@ enum SnapshotCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into());
+    let default = if matches!(cli.command, Command::Node(_)) { "info" } else { "warn" };
+    let log = cli.log.as_deref().unwrap_or(default);
+    let filter = match tracing_subscriber::EnvFilter::try_new(log) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --log {log:?} is not a valid filter: {e}");
+            return ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,6 +125,12 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Init(args) => node_cmd::init(args),
+        Command::Node(NodeCommand::Start(args)) => node_cmd::start(args),
+        Command::Status(args) => cluster_cmd::status(args),
+        Command::Member(cmd) => cluster_cmd::member(cmd),
+        Command::TransferLeader { target, to } => cluster_cmd::transfer_leader(target, to),
+        Command::Snapshot(SnapshotCommand::Create(args)) => cluster_cmd::snapshot_create(args),
         Command::Demo(args) => demo::run(args),
         Command::Audit { data_dir, no_signatures } => store::audit(&data_dir, !no_signatures),
         Command::Snapshot(SnapshotCommand::Save { data_dir, file }) => store::snapshot_save(&data_dir, &file),

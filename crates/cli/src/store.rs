@@ -6,16 +6,23 @@ use anyhow::{Context, bail};
 use veritrace_ledger::{ALL_CFS, Ledger, LedgerOptions};
 use veritrace_store_rocksdb::RocksEngine;
 
-/// Opens the RocksDB engine of a ledger in `data_dir/ledger`.
+/// The store of a data directory: `db` for a cluster node (ledger and
+/// Raft log together), `ledger` for the single-node demo.
+fn store_path(data_dir: &Path) -> std::path::PathBuf {
+    let node = data_dir.join("db");
+    if node.exists() { node } else { data_dir.join("ledger") }
+}
+
+/// Opens the RocksDB engine of a ledger in `data_dir` (see [`store_path`]).
 pub fn open_engine(data_dir: &Path) -> anyhow::Result<RocksEngine> {
-    let path = data_dir.join("ledger");
+    let path = store_path(data_dir);
     RocksEngine::open(&path, ALL_CFS).with_context(|| format!("opening ledger store at {}", path.display()))
 }
 
 /// Opens an existing ledger.
 pub fn open_ledger(data_dir: &Path) -> anyhow::Result<Ledger<RocksEngine>> {
-    if !data_dir.join("ledger").exists() {
-        bail!("no ledger in {} (expected a `ledger` directory)", data_dir.display());
+    if !store_path(data_dir).exists() {
+        bail!("no ledger in {} (expected a `db` or `ledger` directory)", data_dir.display());
     }
     let engine = open_engine(data_dir)?;
     Ledger::open(engine, LedgerOptions::default()).with_context(|| format!("opening ledger in {}", data_dir.display()))

@@ -96,14 +96,20 @@ impl Client {
     }
 
     /// Adds a non-voting learner (ClusterService.AddLearner). `node_id` 0 lets the node derive one
-    /// from `peer_id`.
+    /// from `peer_id`; `api_endpoint` (may be empty) is the learner's gRPC endpoint.
     pub async fn add_learner(
         &self,
         node_id: u64,
         peer_id: &str,
         addresses: Vec<String>,
+        api_endpoint: &str,
     ) -> Result<pb::AddLearnerResponse, ClientError> {
-        let request = pb::AddLearnerRequest { node_id, peer_id: peer_id.to_owned(), addresses };
+        let request = pb::AddLearnerRequest {
+            node_id,
+            peer_id: peer_id.to_owned(),
+            addresses,
+            api_endpoint: api_endpoint.to_owned(),
+        };
         Ok(self.cluster.clone().add_learner(request).await?.into_inner())
     }
 

@@ -48,7 +48,7 @@ async fn list_members_follows_every_page() {
 async fn membership_calls_return_the_node_answers() {
     let (client, _) = client().await;
     let addresses = vec!["/ip4/10.0.0.4/tcp/7400".to_owned()];
-    let added = client.add_learner(4, "12D3KooWNode4", addresses.clone()).await.expect("add learner");
+    let added = client.add_learner(4, "12D3KooWNode4", addresses.clone(), "").await.expect("add learner");
     let member = added.member.expect("member");
     assert_eq!((member.node_id, member.peer_id.as_str(), member.kind()), (4, "12D3KooWNode4", pb::MemberKind::Learner));
     assert_eq!(member.addresses, addresses);
@@ -85,7 +85,7 @@ async fn other_reasons_and_bare_statuses() {
     assert_eq!(err.metadata("voters"), Some("2"));
     assert!(!err.is_not_leader());
 
-    let err = client.add_learner(0, "", Vec::new()).await.expect_err("no peer id");
+    let err = client.add_learner(0, "", Vec::new(), "").await.expect_err("no peer id");
     assert_eq!((err.code(), err.reason()), (Some(Code::InvalidArgument), Some("INVALID_ARGUMENT")));
 
     let err = client.remove_member(0).await.expect_err("bare status");

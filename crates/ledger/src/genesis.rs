@@ -78,7 +78,12 @@ impl Genesis {
         &self.proto
     }
 
-    /// blake3 of the stored genesis bytes.
+    /// The genesis exactly as stored (its canonical encoding).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// blake3 of [`Genesis::bytes`]: the network's genesis id.
     pub fn id(&self) -> Hash {
         Hash::digest(&self.bytes)
     }

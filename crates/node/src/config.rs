@@ -134,6 +134,10 @@ pub struct PeerConfig {
     /// libp2p multiaddrs to dial the peer at; may be empty.
     #[serde(default)]
     pub addrs: Vec<String>,
+    /// The peer's gRPC endpoint (e.g. `http://127.0.0.1:7402`), told to
+    /// clients that must retry at the leader; optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
 }
 
 fn default_request_timeout_ms() -> u64 {

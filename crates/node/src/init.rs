@@ -268,6 +268,7 @@ fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned]) -> NodeConfig {
                 id: o.layout.id,
                 peer_id: o.layout.peer_id.clone(),
                 addrs: vec![o.layout.p2p_addr.clone()],
+                api: Some(format!("http://{}", o.layout.api_addr)),
             })
             .collect(),
     }

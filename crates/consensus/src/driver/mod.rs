@@ -50,7 +50,7 @@ use crate::log_store::RaftLogStore;
 use crate::transport::{Inbound, NodeId, Transport};
 use crate::wire::{Reader, WireError, read_str};
 
-pub use snapshots::SnapshotInfo;
+pub use snapshots::{SNAPSHOT_RETRY_TICKS, SnapshotInfo, snapshot_path};
 
 /// The replicated state machine the driver applies committed entries to.
 ///
@@ -288,6 +288,8 @@ pub struct Status {
     /// Replication progress (`matched` index) per member; only on the
     /// leader, else empty.
     pub progress: BTreeMap<NodeId, u64>,
+    /// Peers a Raft message arrived from within the last election timeout.
+    pub reachable: BTreeSet<NodeId>,
 }
 
 pub(crate) type Reply = oneshot::Sender<Result<Vec<u8>, DriverError>>;

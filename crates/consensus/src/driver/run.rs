@@ -395,6 +395,12 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             last_index: raft.raft_log.last_index(),
             membership: self.membership_tx.borrow().clone(),
             progress,
+            reachable: self
+                .last_heard
+                .iter()
+                .filter(|(_, t)| self.ticks.saturating_sub(**t) <= self.cfg.election_ticks as u64)
+                .map(|(id, _)| *id)
+                .collect(),
         }
     }
 

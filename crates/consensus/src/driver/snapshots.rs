@@ -80,7 +80,8 @@ impl SnapshotData {
     }
 }
 
-fn snapshot_path(dir: &Path, index: u64) -> PathBuf {
+/// The file holding this node's snapshot at `index` inside `dir`.
+pub fn snapshot_path(dir: &Path, index: u64) -> PathBuf {
     dir.join(format!("snap-{index:020}.vtsnap"))
 }
 

@@ -1,0 +1,247 @@
+//! A local cluster of real `veritrace node start` processes on loopback,
+//! for the multi-process tests: real RocksDB, real libp2p, real gRPC over
+//! TCP, processes killed with SIGKILL. Every wait has a deadline; on a
+//! failing test the nodes' logs are printed.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use prost::Message as _;
+use veritrace_client::Client;
+use veritrace_core::{Envelope, SecretKey};
+use veritrace_node::NodeConfig;
+use veritrace_proto::v1 as pb;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_veritrace");
+
+/// Runs the binary to completion.
+pub fn veritrace(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env_remove("VERITRACE_ENDPOINT").output().expect("run veritrace")
+}
+
+/// Runs the binary and returns stdout, failing the test on an error exit.
+pub fn ok(args: &[&str]) -> String {
+    let o = veritrace(args);
+    assert!(
+        o.status.success(),
+        "veritrace {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A base port whose gRPC (base + k) and peer (base + 100 + k) ports are
+/// free for `n` nodes.
+fn free_base_port(n: u16) -> u16 {
+    let seed = std::process::id() as u64 ^ Instant::now().elapsed().as_nanos() as u64;
+    for attempt in 0..200u64 {
+        let base = 20_000 + ((seed.wrapping_mul(7919) + attempt * 211) % 400) as u16 * 100;
+        let ports = (1..=n).flat_map(|k| [base + k, base + 100 + k]);
+        if ports.clone().all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free port range");
+}
+
+pub struct Proc {
+    pub child: Option<Child>,
+    pub config: PathBuf,
+    pub api: String,
+    pub log: PathBuf,
+}
+
+pub struct TestCluster {
+    pub dir: tempfile::TempDir,
+    pub nodes: BTreeMap<u64, Proc>,
+    pub network_id: String,
+}
+
+impl TestCluster {
+    /// `veritrace init` for `voters` founding nodes and `learners` more,
+    /// with `tweak` applied to every configuration. Starts nothing.
+    pub fn init(voters: u16, learners: u16, tweak: impl Fn(&mut NodeConfig)) -> TestCluster {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("cluster");
+        let base = free_base_port(voters + learners).to_string();
+        let (v, l) = (voters.to_string(), learners.to_string());
+        ok(&["init", "--nodes", &v, "--learners", &l, "--out", out.to_str().unwrap(), "--base-port", &base]);
+        let mut nodes = BTreeMap::new();
+        for k in 1..=(voters + learners) as u64 {
+            let config = out.join(format!("node{k}")).join("veritrace.toml");
+            let mut c = NodeConfig::load(&config).unwrap();
+            tweak(&mut c);
+            // `load` resolved paths against the file's directory; write them back relative.
+            c.node.data_dir = "data".into();
+            c.node.key_file = "node.key".into();
+            c.node.genesis_file = "genesis.pb".into();
+            std::fs::write(&config, c.to_toml().unwrap()).unwrap();
+            let api = format!("http://{}", c.api.listen);
+            let log = out.join(format!("node{k}.log"));
+            nodes.insert(k, Proc { child: None, config, api, log });
+        }
+        TestCluster { dir, nodes, network_id: "veritrace-local".into() }
+    }
+
+    pub fn node_dir(&self, id: u64) -> PathBuf {
+        self.nodes[&id].config.parent().unwrap().to_path_buf()
+    }
+
+    /// Starts `veritrace node start` for node `id` (appending to its log).
+    pub fn start(&mut self, id: u64) {
+        let p = self.nodes.get_mut(&id).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&p.log).unwrap();
+        let child = Command::new(BIN)
+            .args(["node", "start", "--config", p.config.to_str().unwrap()])
+            .env("VERITRACE_LOG", "info,veritrace_net=warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn node");
+        p.child = Some(child);
+    }
+
+    /// SIGKILL: no chance to flush or say goodbye.
+    pub fn kill(&mut self, id: u64) {
+        if let Some(mut c) = self.nodes.get_mut(&id).unwrap().child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM; returns whether the node exited cleanly (status 0) in time.
+    pub fn terminate(&mut self, id: u64) -> bool {
+        let Some(mut c) = self.nodes.get_mut(&id).unwrap().child.take() else { return false };
+        let status = Command::new("kill").args(["-TERM", &c.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(s) = c.try_wait().unwrap() {
+                return s.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        c.kill().unwrap();
+        false
+    }
+
+    pub fn api(&self, id: u64) -> &str {
+        &self.nodes[&id].api
+    }
+
+    /// A client of node `id`, once it answers.
+    pub async fn client(&self, id: u64) -> Client {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(c) = Client::connect(self.api(id)).await
+                && c.status().await.is_ok()
+            {
+                return c;
+            }
+            assert!(Instant::now() < deadline, "node {id} never answered on {}", self.api(id));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The leader as seen by the running nodes in `among`.
+    pub async fn leader(&self, among: &[u64]) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            for id in among {
+                if let Ok(c) = Client::connect(self.api(*id)).await
+                    && let Ok(s) = c.status().await
+                    && s.role == pb::RaftRole::Leader as i32
+                {
+                    return *id;
+                }
+            }
+            assert!(Instant::now() < deadline, "no leader among {among:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until every node in `ids` reports the same tree size and root,
+    /// at least `min_size`; returns the size.
+    pub async fn converge(&self, ids: &[u64], min_size: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let mut heads = Vec::new();
+            for id in ids {
+                if let Ok(c) = Client::connect(self.api(*id)).await
+                    && let Ok(s) = c.status().await
+                {
+                    heads.push((s.tree_size, s.root_hash));
+                }
+            }
+            if heads.len() == ids.len() && heads.iter().all(|h| *h == heads[0]) && heads[0].0 >= min_size {
+                return heads[0].0;
+            }
+            assert!(Instant::now() < deadline, "nodes {ids:?} did not converge: {heads:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        let ids: Vec<u64> = self.nodes.keys().copied().collect();
+        for id in ids {
+            self.kill(id);
+        }
+        if std::thread::panicking() {
+            for (id, p) in &self.nodes {
+                let log = std::fs::read_to_string(&p.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                eprintln!("---- node {id} log (last 40 lines) ----");
+                for line in tail.iter().rev() {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
+}
+
+/// A founding party of the cluster, with its key from `nodeK/party.key`.
+pub struct Party {
+    pub id: String,
+    pub key: SecretKey,
+    pub network_id: String,
+}
+
+impl Party {
+    pub fn of_node(cluster: &TestCluster, k: u64) -> Party {
+        let seed = veritrace_node::read_seed_file(&cluster.node_dir(k).join("party.key")).unwrap();
+        Party {
+            id: format!("party-{k}"),
+            key: veritrace_node::party_key(&seed).unwrap(),
+            network_id: cluster.network_id.clone(),
+        }
+    }
+
+    /// A signed shipping event for item `serial`, unique per `nonce`.
+    pub fn event(&self, nonce: u64) -> (pb::SignedEnvelope, [u8; 32]) {
+        let action = veritrace_ledger::testing::observe(&[&format!("urn:epc:id:sgtin:0614141.107346.{nonce}")], 0);
+        let tx = pb::Transaction {
+            network_id: self.network_id.clone(),
+            ..veritrace_ledger::testing::tx(
+                &veritrace_ledger::testing::TestParty { id: self.id.clone(), key: self.key.clone() },
+                nonce,
+                action,
+            )
+        };
+        let env = Envelope::sign_transaction(&tx, &self.key);
+        let proto = pb::SignedEnvelope::decode(env.bytes()).unwrap();
+        (proto, *env.id().as_bytes())
+    }
+}
+
+/// The path of a file in a node's directory.
+pub fn in_dir(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}

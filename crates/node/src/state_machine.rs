@@ -1,0 +1,206 @@
+//! The ledger as the Raft state machine, and the proposal format.
+//!
+//! A proposal is one client request: a list of envelopes,
+//! `count u32 | count x (len u32 | envelope bytes)` (big-endian). The
+//! leader groups proposals into one entry; [`LedgerStateMachine`] applies
+//! all envelopes of an entry as **one** ledger batch (one synced write),
+//! then splits the receipts back per proposal. The answer to a proposal is
+//! a protobuf `SubmitEnvelopesResponse` with one receipt per envelope.
+//!
+//! The ledger sits in a [`LedgerCell`] so readers (the gRPC services) keep
+//! working while a snapshot replaces it: they hold an `Arc` of the ledger
+//! they started with.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use prost::Message as _;
+use veritrace_consensus::StateMachine;
+use veritrace_core::Hash;
+use veritrace_ledger::{BatchHeader, Ledger, LedgerError, LedgerOptions};
+use veritrace_proto::v1 as pb;
+use veritrace_store_rocksdb::RocksEngine;
+
+/// The storage engine of a node: RocksDB shared by the ledger and the Raft log.
+pub type Engine = Arc<RocksEngine>;
+
+/// The ledger currently served, replaceable as a whole by a snapshot.
+#[derive(Clone)]
+pub struct LedgerCell(Arc<RwLock<Arc<Ledger<Engine>>>>);
+
+impl LedgerCell {
+    /// Wraps an opened ledger.
+    pub fn new(ledger: Ledger<Engine>) -> Self {
+        LedgerCell(Arc::new(RwLock::new(Arc::new(ledger))))
+    }
+
+    /// The ledger as of now.
+    pub fn get(&self) -> Arc<Ledger<Engine>> {
+        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn set(&self, ledger: Ledger<Engine>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ledger);
+    }
+}
+
+/// Most envelopes one proposal may carry.
+pub const MAX_ENVELOPES_PER_PROPOSAL: usize = 1000;
+
+/// Encodes a proposal of `envelopes`.
+pub fn encode_proposal(envelopes: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + envelopes.iter().map(|e| e.len() + 4).sum::<usize>());
+    out.extend_from_slice(&(envelopes.len() as u32).to_be_bytes());
+    for e in envelopes {
+        out.extend_from_slice(&(e.len() as u32).to_be_bytes());
+        out.extend_from_slice(e);
+    }
+    out
+}
+
+/// Decodes a proposal; `None` when malformed.
+pub fn decode_proposal(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let (count, mut rest) = bytes.split_first_chunk::<4>()?;
+    let count = u32::from_be_bytes(*count) as usize;
+    if count > MAX_ENVELOPES_PER_PROPOSAL {
+        return None;
+    }
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let len = u32::from_be_bytes(*len) as usize;
+        if tail.len() < len {
+            return None;
+        }
+        let (env, tail) = tail.split_at(len);
+        out.push(env.to_vec());
+        rest = tail;
+    }
+    rest.is_empty().then_some(out)
+}
+
+/// Decodes the answer to a proposal.
+pub fn decode_answer(bytes: &[u8]) -> Result<Vec<pb::Receipt>, prost::DecodeError> {
+    Ok(pb::SubmitEnvelopesResponse::decode(bytes)?.receipts)
+}
+
+/// Why the ledger state machine failed (fatal for the node).
+#[derive(Debug, thiserror::Error)]
+pub enum StateMachineError {
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A snapshot file could not be written or read.
+    #[error("snapshot file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A snapshot does not match what its descriptor promised.
+    #[error("snapshot mismatch: {0}")]
+    Mismatch(String),
+}
+
+/// The ledger as raft-rs's state machine.
+pub struct LedgerStateMachine {
+    cell: LedgerCell,
+    engine: Engine,
+    genesis_id: Hash,
+}
+
+impl LedgerStateMachine {
+    /// Applies to the ledger in `cell`, stored in `engine`.
+    pub fn new(cell: LedgerCell, engine: Engine) -> Self {
+        let genesis_id = cell.get().genesis().id();
+        LedgerStateMachine { cell, engine, genesis_id }
+    }
+}
+
+/// Descriptor of a ledger snapshot: `applied_index u64 | tree_size u64 | root [32]`.
+fn descriptor(info: &veritrace_ledger::AppliedState) -> Vec<u8> {
+    let mut d = Vec::with_capacity(48);
+    d.extend_from_slice(&info.applied_index.to_be_bytes());
+    d.extend_from_slice(&info.tree_size.to_be_bytes());
+    d.extend_from_slice(info.root.as_bytes());
+    d
+}
+
+impl StateMachine for LedgerStateMachine {
+    type Error = StateMachineError;
+
+    fn apply(
+        &mut self,
+        index: u64,
+        proposed_at_ms: i64,
+        proposals: &[&[u8]],
+    ) -> Result<Vec<Vec<u8>>, StateMachineError> {
+        let ledger = self.cell.get();
+        // Deterministic time: the leader's clock, never behind the last batch.
+        let commit_time_ms = proposed_at_ms.max(ledger.applied().last_commit_time_ms);
+        let decoded: Vec<Option<Vec<Vec<u8>>>> = proposals.iter().map(|p| decode_proposal(p)).collect();
+        let all: Vec<Vec<u8>> = decoded.iter().flatten().flatten().cloned().collect();
+        let header = BatchHeader { log_index: index, commit_time_ms };
+        let mut receipts = ledger.apply(&header, &all)?.into_iter();
+        let mut answers = Vec::with_capacity(proposals.len());
+        for envelopes in &decoded {
+            let n = envelopes.as_ref().map_or(0, Vec::len);
+            let receipts: Vec<pb::Receipt> = receipts.by_ref().take(n).map(|r| r.to_proto()).collect();
+            answers.push(pb::SubmitEnvelopesResponse { receipts }.encode_to_vec());
+        }
+        Ok(answers)
+    }
+
+    fn applied_index(&self) -> u64 {
+        self.cell.get().applied().applied_index
+    }
+
+    fn snapshot(&mut self, path: &Path) -> Result<Vec<u8>, StateMachineError> {
+        let io = |source| StateMachineError::Io { path: path.display().to_string(), source };
+        let file = std::fs::File::create(path).map_err(io)?;
+        let mut out = std::io::BufWriter::new(file);
+        let info = self.cell.get().export_snapshot(&mut out)?;
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        Ok(descriptor(&info.applied))
+    }
+
+    fn restore(&mut self, path: &Path, expected: &[u8], index: u64) -> Result<(), StateMachineError> {
+        let io = |source| StateMachineError::Io { path: path.display().to_string(), source };
+        let file = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+        Ledger::clear(&self.engine)?;
+        let (ledger, info) = Ledger::import_snapshot(Arc::clone(&self.engine), file, LedgerOptions::default())?;
+        if descriptor(&info.applied) != expected {
+            return Err(StateMachineError::Mismatch(format!(
+                "snapshot {index} holds tree size {} root {}, not what the leader described",
+                info.applied.tree_size, info.applied.root
+            )));
+        }
+        if ledger.genesis().id() != self.genesis_id {
+            return Err(StateMachineError::Mismatch(format!("snapshot {index} is of another network's genesis")));
+        }
+        tracing::info!(index, tree_size = info.applied.tree_size, root = %info.applied.root, "ledger restored from a snapshot");
+        self.cell.set(ledger);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposals_round_trip_and_malformed_ones_are_refused() {
+        let envs = vec![b"one".to_vec(), vec![], b"three".to_vec()];
+        let bytes = encode_proposal(&envs);
+        assert_eq!(decode_proposal(&bytes), Some(envs));
+        for cut in 0..bytes.len() {
+            assert_eq!(decode_proposal(&bytes[..cut]), None, "cut at {cut}");
+        }
+        let mut longer = bytes;
+        longer.push(1);
+        assert_eq!(decode_proposal(&longer), None);
+        assert_eq!(decode_proposal(&(u32::MAX).to_be_bytes()), None);
+    }
+}

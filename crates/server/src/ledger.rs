@@ -1,0 +1,230 @@
+//! `LedgerService`: submit signed envelopes, read them back with receipts
+//! and Merkle proofs, and get signed tree heads.
+
+use prost::Message as _;
+use tonic::{Code, Request, Response, Status};
+use veritrace_core::{Hash, LeafRecord};
+use veritrace_ledger::LedgerError;
+use veritrace_node::Node;
+use veritrace_proto::v1 as pb;
+use veritrace_proto::v1::ledger_service_server::LedgerService;
+
+use crate::status::{from_node, invalid, reason, unimplemented};
+
+/// The ledger service over a running node.
+#[derive(Debug, Clone)]
+pub struct LedgerApi {
+    node: Node,
+}
+
+impl LedgerApi {
+    /// Serves `node`.
+    pub fn new(node: Node) -> Self {
+        LedgerApi { node }
+    }
+
+    fn ledger_err(&self, e: LedgerError) -> Status {
+        match e {
+            LedgerError::OutOfRange { what } => reason(Code::OutOfRange, "OUT_OF_RANGE", what),
+            other => from_node(&self.node, other.into()),
+        }
+    }
+
+    /// The inclusion proof of `leaf_index` in the tree of `size` leaves.
+    fn inclusion(&self, leaf_index: u64, size: u64) -> Result<pb::InclusionProof, Status> {
+        let hashes = self.node.ledger().inclusion_proof(leaf_index, size).map_err(|e| self.ledger_err(e))?;
+        Ok(pb::InclusionProof {
+            leaf_index,
+            tree_size: size,
+            hashes: hashes.iter().map(|h| h.as_bytes().to_vec()).collect(),
+        })
+    }
+
+    /// Resolves a requested tree size (0 = current) against the ledger.
+    fn tree_size(&self, requested: u64) -> Result<u64, Status> {
+        let current = self.node.ledger().tree_head().tree_size;
+        match requested {
+            0 => Ok(current),
+            n if n > current => {
+                Err(reason(Code::OutOfRange, "OUT_OF_RANGE", format!("tree size {n} is beyond this node's {current}")))
+            }
+            n => Ok(n),
+        }
+    }
+
+    fn entry(&self, leaf: &LeafRecord) -> Result<pb::LedgerEntry, Status> {
+        let envelope = pb::SignedEnvelope::decode(leaf.envelope.as_slice())
+            .map_err(|e| reason(Code::DataLoss, "CORRUPT", format!("stored envelope does not decode: {e}")))?;
+        let receipt = pb::Receipt {
+            envelope_id: Hash::digest(&leaf.envelope).as_bytes().to_vec(),
+            outcome: pb::Outcome::Applied as i32,
+            leaf_index: leaf.leaf_index,
+            log_index: leaf.log_index,
+            commit_time: Some(prost_types_timestamp(leaf.commit_time_ms)),
+            shard_id: leaf.shard_id,
+            ..Default::default()
+        };
+        Ok(pb::LedgerEntry { envelope: Some(envelope), receipt: Some(receipt) })
+    }
+}
+
+fn prost_types_timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
+}
+
+fn envelope_id(bytes: &[u8], field: &str) -> Result<Hash, Status> {
+    Hash::from_slice(bytes).map_err(|_| invalid(field, format!("{field} must be 32 bytes, got {}", bytes.len())))
+}
+
+type WatchStream = tokio_stream::Empty<Result<pb::WatchResponse, Status>>;
+
+#[tonic::async_trait]
+impl LedgerService for LedgerApi {
+    async fn submit_envelopes(
+        &self,
+        request: Request<pb::SubmitEnvelopesRequest>,
+    ) -> Result<Response<pb::SubmitEnvelopesResponse>, Status> {
+        let req = request.into_inner();
+        let envelopes: Vec<Vec<u8>> = req.envelopes.iter().map(|e| e.encode_to_vec()).collect();
+        let mut receipts = self.node.submit(envelopes).await.map_err(|e| from_node(&self.node, e))?;
+        if req.include_proofs {
+            let head = self.node.signed_tree_head();
+            for r in receipts.iter_mut().filter(|r| r.outcome != pb::Outcome::Rejected as i32) {
+                if r.leaf_index < head.tree_size {
+                    r.inclusion = Some(self.inclusion(r.leaf_index, head.tree_size)?);
+                    r.tree_head = Some(head.clone());
+                }
+            }
+        }
+        Ok(Response::new(pb::SubmitEnvelopesResponse { receipts }))
+    }
+
+    async fn get_envelope(
+        &self,
+        request: Request<pb::GetEnvelopeRequest>,
+    ) -> Result<Response<pb::GetEnvelopeResponse>, Status> {
+        let req = request.into_inner();
+        let id = envelope_id(&req.envelope_id, "envelope_id")?;
+        let ledger = self.node.ledger();
+        let Some(index) = ledger.find_envelope(&id).map_err(|e| self.ledger_err(e))? else {
+            return Err(reason(Code::NotFound, "NOT_FOUND", format!("no envelope {id} in the ledger")));
+        };
+        let leaf = ledger.leaf(index).map_err(|e| self.ledger_err(e))?;
+        let mut entry = self.entry(&leaf)?;
+        if req.include_proof {
+            let size = self.tree_size(req.tree_size)?;
+            if index >= size {
+                return Err(reason(
+                    Code::OutOfRange,
+                    "OUT_OF_RANGE",
+                    format!("leaf {index} is not in a tree of {size}"),
+                ));
+            }
+            if let Some(r) = entry.receipt.as_mut() {
+                r.inclusion = Some(self.inclusion(index, size)?);
+                r.tree_head = Some(self.node.signed_tree_head_at(size).map_err(|e| from_node(&self.node, e))?);
+            }
+        }
+        Ok(Response::new(pb::GetEnvelopeResponse { entry: Some(entry) }))
+    }
+
+    async fn list_envelopes(
+        &self,
+        _: Request<pb::ListEnvelopesRequest>,
+    ) -> Result<Response<pb::ListEnvelopesResponse>, Status> {
+        Err(unimplemented("ListEnvelopes"))
+    }
+
+    async fn get_tree_head(
+        &self,
+        request: Request<pb::GetTreeHeadRequest>,
+    ) -> Result<Response<pb::GetTreeHeadResponse>, Status> {
+        let req = request.into_inner();
+        if req.shard_id != 0 {
+            return Err(invalid("shard_id", "this network has one shard, 0"));
+        }
+        if req.linearizable {
+            self.node.read_barrier().await.map_err(|e| from_node(&self.node, e))?;
+        }
+        Ok(Response::new(pb::GetTreeHeadResponse { tree_head: Some(self.node.signed_tree_head()) }))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
+        let req = request.into_inner();
+        let ledger = self.node.ledger();
+        let index = match req.leaf {
+            Some(pb::get_inclusion_proof_request::Leaf::LeafIndex(i)) => i,
+            Some(pb::get_inclusion_proof_request::Leaf::EnvelopeId(id)) => {
+                let id = envelope_id(&id, "envelope_id")?;
+                ledger
+                    .find_envelope(&id)
+                    .map_err(|e| self.ledger_err(e))?
+                    .ok_or_else(|| reason(Code::NotFound, "NOT_FOUND", format!("no envelope {id} in the ledger")))?
+            }
+            None => return Err(invalid("leaf", "set leaf_index or envelope_id")),
+        };
+        let size = self.tree_size(req.tree_size)?;
+        if index >= size {
+            return Err(reason(Code::OutOfRange, "OUT_OF_RANGE", format!("leaf {index} is not in a tree of {size}")));
+        }
+        let leaf = ledger.leaf(index).map_err(|e| self.ledger_err(e))?;
+        Ok(Response::new(pb::GetInclusionProofResponse {
+            proof: Some(self.inclusion(index, size)?),
+            tree_head: Some(self.node.signed_tree_head_at(size).map_err(|e| from_node(&self.node, e))?),
+            leaf_hash: leaf.hash().as_bytes().to_vec(),
+        }))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
+        let req = request.into_inner();
+        let second = self.tree_size(req.second_size)?;
+        if req.first_size > second {
+            return Err(invalid("first_size", format!("first_size {} exceeds second_size {second}", req.first_size)));
+        }
+        let hashes = self.node.ledger().consistency_proof(req.first_size, second).map_err(|e| self.ledger_err(e))?;
+        Ok(Response::new(pb::GetConsistencyProofResponse {
+            proof: Some(pb::ConsistencyProof {
+                first_size: req.first_size,
+                second_size: second,
+                hashes: hashes.iter().map(|h| h.as_bytes().to_vec()).collect(),
+            }),
+            second_tree_head: Some(self.node.signed_tree_head_at(second).map_err(|e| from_node(&self.node, e))?),
+        }))
+    }
+
+    type WatchStream = WatchStream;
+
+    async fn watch(&self, _: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        Err(unimplemented("Watch"))
+    }
+
+    async fn get_genesis(&self, _: Request<pb::GetGenesisRequest>) -> Result<Response<pb::GetGenesisResponse>, Status> {
+        let ledger = self.node.ledger();
+        let genesis = ledger.genesis();
+        Ok(Response::new(pb::GetGenesisResponse {
+            genesis_bytes: genesis.bytes().to_vec(),
+            genesis: Some(genesis.proto().clone()),
+            genesis_id: genesis.id().as_bytes().to_vec(),
+        }))
+    }
+
+    async fn list_parties(
+        &self,
+        _: Request<pb::ListPartiesRequest>,
+    ) -> Result<Response<pb::ListPartiesResponse>, Status> {
+        Err(unimplemented("ListParties"))
+    }
+
+    async fn list_proposals(
+        &self,
+        _: Request<pb::ListProposalsRequest>,
+    ) -> Result<Response<pb::ListProposalsResponse>, Status> {
+        Err(unimplemented("ListProposals"))
+    }
+}

@@ -1,0 +1,71 @@
+//! Mapping node errors to gRPC statuses with a machine-readable reason
+//! (`google.rpc.ErrorInfo`, domain [`DOMAIN`]).
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+use veritrace_consensus::DriverError;
+use veritrace_node::{Node, NodeError};
+
+/// The `ErrorInfo.domain` of every Veritrace error.
+pub const DOMAIN: &str = "veritrace.io";
+
+/// A status with `reason` and `metadata` in an `ErrorInfo` detail.
+pub fn with_reason(code: Code, reason: &str, message: impl Into<String>, metadata: HashMap<String, String>) -> Status {
+    Status::with_error_details(code, message, ErrorDetails::with_error_info(reason, DOMAIN, metadata))
+}
+
+/// A status with `reason` and no metadata.
+pub fn reason(code: Code, reason: &str, message: impl Into<String>) -> Status {
+    with_reason(code, reason, message, HashMap::new())
+}
+
+/// `INVALID_ARGUMENT` naming the field.
+pub fn invalid(field: &str, message: impl Into<String>) -> Status {
+    let metadata = HashMap::from([("field".to_string(), field.to_string())]);
+    with_reason(Code::InvalidArgument, "INVALID_ARGUMENT", message, metadata)
+}
+
+/// The status for a failed node request. `NOT_LEADER` carries the leader's
+/// id and gRPC endpoint when known, so clients can retry there.
+pub fn from_node(node: &Node, e: NodeError) -> Status {
+    match e {
+        NodeError::InvalidArgument { field, reason } => invalid(&field, format!("{field}: {reason}")),
+        NodeError::Driver(d) => from_driver(node, d),
+        NodeError::Answer(m) => reason(Code::Internal, "MALFORMED_ANSWER", m),
+        other => {
+            tracing::error!(cause = %other, "request failed inside the node");
+            reason(Code::Internal, "INTERNAL", other.to_string())
+        }
+    }
+}
+
+fn from_driver(node: &Node, e: DriverError) -> Status {
+    let message = e.to_string();
+    match e {
+        DriverError::NotLeader { leader } => {
+            let mut metadata = HashMap::new();
+            if let Some(l) = leader {
+                metadata.insert("leader_id".to_string(), l.to_string());
+                if let Some(api) = node.member_api(l) {
+                    metadata.insert("leader_api".to_string(), api);
+                }
+            }
+            with_reason(Code::Unavailable, "NOT_LEADER", message, metadata)
+        }
+        DriverError::Refused { reason: r, message } => {
+            let code = if r == "TOO_LARGE" { Code::InvalidArgument } else { Code::FailedPrecondition };
+            reason(code, &r, message)
+        }
+        DriverError::Dropped(_) => reason(Code::Unavailable, "PROPOSAL_DROPPED", message),
+        DriverError::Timeout(_) => reason(Code::DeadlineExceeded, "TIMEOUT", message),
+        DriverError::Unavailable(_) => reason(Code::Unavailable, "LEADER_UNREACHABLE", message),
+        DriverError::Stopped => reason(Code::Unavailable, "SHUTTING_DOWN", message),
+    }
+}
+
+/// `UNIMPLEMENTED` for a method this version does not serve yet.
+pub fn unimplemented(method: &str) -> Status {
+    reason(Code::Unimplemented, "UNIMPLEMENTED", format!("{method} is not implemented in this version"))
+}
