@@ -30,6 +30,10 @@ pub struct DemoArgs {
     /// Delete the data directory first and start a new ledger.
     #[arg(long)]
     fresh: bool,
+    /// Run the demo against a running local cluster made by `veritrace
+    /// init` (its directory) instead of a local single-node ledger.
+    #[arg(long, conflicts_with_all = ["data_dir", "fresh"])]
+    cluster: Option<PathBuf>,
 }
 
 const NETWORK: &str = "veritrace-demo";
@@ -105,7 +109,7 @@ fn sign(party: &Party, nonce: u64, action: Action) -> Envelope {
     Envelope::sign_transaction(&tx, &party.key)
 }
 
-fn object_event(biz_step: &str, disposition: &str, epcs: Vec<String>, tracking: Option<&str>) -> Action {
+pub(crate) fn object_event(biz_step: &str, disposition: &str, epcs: Vec<String>, tracking: Option<&str>) -> Action {
     Action::EpcisEvent(pb::EpcisEvent {
         event_time: Some(timestamp(now_ms())),
         event_time_zone_offset: "+08:00".into(),
@@ -124,6 +128,9 @@ fn object_event(biz_step: &str, disposition: &str, epcs: Vec<String>, tracking: 
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.cluster {
+        return crate::demo_cluster::run(dir);
+    }
     if args.fresh && args.data_dir.exists() {
         std::fs::remove_dir_all(&args.data_dir).with_context(|| format!("removing {}", args.data_dir.display()))?;
     }

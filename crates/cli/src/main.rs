@@ -4,8 +4,10 @@
 //! crates. Exit codes: 0 success, 1 failure (the message names the
 //! problem), 2 usage error (from clap).
 
+mod bench;
 mod cluster_cmd;
 mod demo;
+mod demo_cluster;
 mod node_cmd;
 mod store;
 
@@ -39,6 +41,9 @@ enum Command {
     /// Raft membership: list, add a learner, promote, remove.
     #[command(subcommand)]
     Member(cluster_cmd::MemberCommand),
+    /// Measures a running cluster: signed events submitted concurrently,
+    /// events/s and commit latency percentiles.
+    Bench(bench::BenchArgs),
     /// Hands leadership to another voter.
     TransferLeader {
         #[command(flatten)]
@@ -126,6 +131,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Init(args) => node_cmd::init(args),
+        Command::Bench(args) => bench::run(args),
         Command::Node(NodeCommand::Start(args)) => node_cmd::start(args),
         Command::Status(args) => cluster_cmd::status(args),
         Command::Member(cmd) => cluster_cmd::member(cmd),

@@ -16,18 +16,26 @@ use support::{Party, TestCluster, ok};
 use veritrace_client::Client;
 use veritrace_proto::v1 as pb;
 
+/// The cluster tests run one at a time: each starts several nodes that
+/// fsync, and a 2-core CI machine should not host four clusters at once.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Submits events `nonces` of `party`, one per request, through `apis`
 /// (rotating on errors), recording each acknowledged envelope id.
 async fn submit_all(apis: Vec<String>, party: Arc<Party>, nonces: Vec<u64>, acked: Arc<Mutex<Vec<[u8; 32]>>>) {
     let mut at = 0usize;
+    let mut client: Option<Client> = None;
     for nonce in nonces {
         let (env, id) = party.event(nonce);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             assert!(Instant::now() < deadline, "event {nonce} was never acknowledged");
-            let answer = match Client::connect(&apis[at % apis.len()]).await {
-                Ok(c) => c.submit(vec![env.clone()]).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+            if client.is_none() {
+                client = Client::connect(&apis[at % apis.len()]).await.ok();
+            }
+            let answer = match &client {
+                Some(c) => c.submit(vec![env.clone()]).await.map_err(|e| e.to_string()),
+                None => Err("unreachable".to_string()),
             };
             match answer {
                 Ok(receipts) => {
@@ -41,6 +49,8 @@ async fn submit_all(apis: Vec<String>, party: Arc<Party>, nonces: Vec<u64>, acke
                     break;
                 }
                 Err(_) => {
+                    // Retry (envelopes are idempotent) at the next node.
+                    client = None;
                     at += 1;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -60,6 +70,7 @@ async fn assert_all_present(cluster: &TestCluster, node: u64, ids: &[[u8; 32]]) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_sigkill_mid_load_loses_no_acknowledged_event() {
+    let _serial = SERIAL.lock().await;
     let mut cluster = TestCluster::init(3, 0, |_| {});
     for id in 1..=3 {
         cluster.start(id);
@@ -104,6 +115,7 @@ async fn leader_sigkill_mid_load_loses_no_acknowledged_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_stopped_while_10000_entries_pass_catches_up_through_a_snapshot() {
+    let _serial = SERIAL.lock().await;
     let mut cluster = TestCluster::init(3, 0, |c| {
         c.raft.snapshot_interval = 1000;
         c.raft.snapshot_keep_entries = 100;
@@ -157,6 +169,7 @@ async fn node_stopped_while_10000_entries_pass_catches_up_through_a_snapshot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fourth_node_joins_as_learner_and_is_promoted() {
+    let _serial = SERIAL.lock().await;
     let mut cluster = TestCluster::init(3, 1, |c| c.raft.snapshot_interval = 50);
     for id in 1..=3 {
         cluster.start(id);
@@ -199,6 +212,7 @@ async fn fourth_node_joins_as_learner_and_is_promoted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_with_an_unknown_key_is_refused() {
+    let _serial = SERIAL.lock().await;
     let mut cluster = TestCluster::init(3, 0, |_| {});
     // Node 3's slot is taken by an impostor: same config, new key.
     let dir3 = cluster.node_dir(3);

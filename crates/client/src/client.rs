@@ -160,6 +160,19 @@ impl Client {
         }
     }
 
+    /// The inclusion proof of envelope `id` in the node's current tree, with
+    /// the signed tree head it is relative to and the leaf hash
+    /// (LedgerService.GetInclusionProof). Check it with
+    /// `veritrace_core::merkle::verify_inclusion`.
+    pub async fn inclusion_proof(&self, id: [u8; 32]) -> Result<pb::GetInclusionProofResponse, ClientError> {
+        let request = pb::GetInclusionProofRequest {
+            leaf: Some(pb::get_inclusion_proof_request::Leaf::EnvelopeId(id.to_vec())),
+            tree_size: 0,
+            shard_id: 0,
+        };
+        Ok(self.ledger.clone().get_inclusion_proof(request).await?.into_inner())
+    }
+
     /// The node's current signed tree head of shard 0, from its applied state
     /// (LedgerService.GetTreeHead).
     pub async fn tree_head(&self) -> Result<pb::SignedTreeHead, ClientError> {

@@ -115,7 +115,21 @@ impl Node {
     /// `ClusterService.GetStatus`.
     pub async fn status(&self) -> Result<pb::GetStatusResponse, NodeError> {
         let s = self.raft_status().await?;
-        let head = self.ledger().tree_head();
+        let ledger = self.ledger();
+        let head = ledger.tree_head();
+        let mut members = members(&s);
+        // Name the founding party operating each validator, by its PeerId.
+        for m in &mut members {
+            if let Some(p) = ledger
+                .genesis()
+                .proto()
+                .founding_parties
+                .iter()
+                .find(|p| !m.peer_id.is_empty() && p.validator_peer_id == m.peer_id)
+            {
+                m.party_id = p.party_id.clone();
+            }
+        }
         let role = match s.role {
             "leader" => pb::RaftRole::Leader,
             "candidate" => pb::RaftRole::Candidate,
@@ -136,7 +150,7 @@ impl Node {
             tree_size: head.tree_size,
             root_hash: head.root.as_bytes().to_vec(),
             shard_id: 0,
-            members: members(&s),
+            members,
             version: env!("CARGO_PKG_VERSION").to_string(),
             network_id: self.inner.network_id.clone(),
         })

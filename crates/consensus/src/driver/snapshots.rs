@@ -27,7 +27,7 @@ use crate::wire::{self, Reader, WireError};
 
 /// Ticks a leader waits for a follower to install a snapshot before it
 /// sends a new one.
-pub const SNAPSHOT_RETRY_TICKS: u64 = 300;
+pub const SNAPSHOT_RETRY_TICKS: u64 = 100;
 
 /// What a snapshot covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +109,19 @@ async fn download<T: Transport>(
     let mut file = std::fs::File::create(&part).map_err(|e| format!("create {}: {e}", part.display()))?;
     let mut offset = 0u64;
     loop {
-        let chunk = transport.fetch_snapshot_chunk(from, index, offset).await.map_err(|e| e.to_string())?;
+        // A chunk request may fail transiently (a connection being
+        // re-established): retry it a few times before giving up.
+        let mut attempt = 0;
+        let chunk = loop {
+            match transport.fetch_snapshot_chunk(from, index, offset).await {
+                Ok(chunk) => break chunk,
+                Err(e) if attempt >= 4 => return Err(e.to_string()),
+                Err(_) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+                }
+            }
+        };
         if chunk.offset != offset {
             return Err(format!("chunk at offset {} when {offset} was asked", chunk.offset));
         }
