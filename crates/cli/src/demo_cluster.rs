@@ -66,7 +66,7 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         let party = |i: usize| &signers[i % signers.len()];
         let nonce = |i: u64| run * 1000 + i;
         let net = &file.network_id;
-        let journey = vec![
+        let journey = [
             sign(party(0), net, nonce(1), object_event("cbv:BizStep-commissioning", "cbv:Disp-active", epcs.clone(), None)),
             sign(party(1), net, nonce(2), object_event("cbv:BizStep-inspecting", "cbv:Disp-conformant", epcs.clone(), None)),
             sign(party(2), net, nonce(3), object_event("cbv:BizStep-shipping", "cbv:Disp-in_transit", epcs.clone(), Some("SF1234567890"))),
