@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-build-deps.sh
 dir=.veritrace/cluster
 case "${1:-}" in
-  --single) shift; exec cargo run --locked -p veritrace --bin veritrace -- demo "$@" ;;
-  --fresh) bash scripts/local-cluster.sh stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir" ;;
+  --single) shift; bash scripts/local-cluster.sh build; exec "${CARGO_TARGET_DIR:-target}/debug/veritrace" demo "$@" ;;
+  --fresh) bash scripts/local-cluster.sh stop "$dir" || true; rm -rf "$dir" ;;
 esac
 bash scripts/local-cluster.sh start "$dir" 3
 exec "${CARGO_TARGET_DIR:-target}/debug/veritrace" demo --cluster "$dir"

@@ -5,6 +5,7 @@
 #   scripts/local-cluster.sh start [DIR] [NODES]   # init if needed, start, wait for a leader
 #   scripts/local-cluster.sh stop  [DIR]           # SIGTERM every node, wait for clean exits
 #   scripts/local-cluster.sh status [DIR]
+#   scripts/local-cluster.sh build                 # only build the binary
 #
 # DIR defaults to .veritrace/cluster, NODES to 3. Logs: DIR/nodeK.log.
 # VERITRACE_BIN names the binary (default: built with cargo).
@@ -16,7 +17,11 @@ nodes="${3:-3}"
 
 bin="${VERITRACE_BIN:-}"
 if [[ -z "$bin" ]]; then
-  cargo build --locked -q -p veritrace --bin veritrace
+  # Built the way scripts/test.sh builds it (`cargo test` unifies the
+  # workspace's features, dev-dependencies included): a plain
+  # `cargo build -p veritrace` resolves other features and would compile
+  # RocksDB's C++ a second time.
+  cargo test --locked --workspace --no-run -q >/dev/null 2>&1 || cargo test --locked --workspace --no-run
   bin="${CARGO_TARGET_DIR:-target}/debug/veritrace"
 fi
 
@@ -57,12 +62,15 @@ case "$cmd" in
     done
     echo "stopped"
     ;;
+  build)
+    echo "built $bin"
+    ;;
   status)
     api="$(sed -n 's/.*"api": *"\([^"]*\)".*/\1/p' "$dir/cluster.json" | head -1)"
     exec "$bin" status --endpoint "$api"
     ;;
   *)
-    echo "usage: $0 start|stop|status [DIR] [NODES]" >&2
+    echo "usage: $0 start|stop|status|build [DIR] [NODES]" >&2
     exit 2
     ;;
 esac
