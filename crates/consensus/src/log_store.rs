@@ -545,6 +545,61 @@ impl<E: KvEngine> RaftLogStore<E> {
         Ok(())
     }
 
+    /// Appends `entries` (as [`append`](Self::append)) and persists `hs`,
+    /// if any, in **one** synced batch: one fsync per ready.
+    pub fn persist(&self, entries: &[Entry], hs: Option<&HardState>) -> LsResult<()> {
+        let mut cache = self.wl();
+        let mut wb = WriteBatch::new();
+        let mut new_last = cache.last_index;
+        if let Some(first_new) = entries.first().map(|e| e.index) {
+            for (i, w) in entries.windows(2).enumerate() {
+                if w[1].index != w[0].index + 1 {
+                    return Err(LogStoreError::Invalid(format!(
+                        "entries not contiguous at position {}: {} then {}",
+                        i + 1,
+                        w[0].index,
+                        w[1].index
+                    )));
+                }
+            }
+            let first = cache.first_index();
+            if first_new < first {
+                return Err(LogStoreError::Compacted { index: first_new, first_index: first });
+            }
+            if first_new > cache.last_index + 1 {
+                return Err(LogStoreError::Invalid(format!(
+                    "gap: appending at {first_new} after last index {}",
+                    cache.last_index
+                )));
+            }
+            new_last = first_new + entries.len() as u64 - 1;
+            for e in entries {
+                wb.put(CF_RAFT_LOG, entry_key(e.index).to_vec(), encode(CF_RAFT_LOG, &e.index.to_string(), e)?);
+            }
+            for idx in new_last + 1..=cache.last_index {
+                wb.delete(CF_RAFT_LOG, entry_key(idx).to_vec());
+            }
+        }
+        if let Some(hs) = hs {
+            if hs.commit > new_last {
+                return Err(LogStoreError::Invalid(format!(
+                    "hard state commit {} beyond last index {new_last}",
+                    hs.commit
+                )));
+            }
+            wb.put(CF_RAFT_STATE, KEY_HARD_STATE, encode(CF_RAFT_STATE, "hard_state", hs)?);
+        }
+        if wb.is_empty() {
+            return Ok(());
+        }
+        self.engine().write(wb, WriteOptions::SYNC)?;
+        cache.last_index = new_last;
+        if let Some(hs) = hs {
+            cache.hard_state = hs.clone();
+        }
+        Ok(())
+    }
+
     /// Persists `hs`. Refuses a commit index beyond the last stored index.
     pub fn set_hard_state(&self, hs: &HardState) -> LsResult<()> {
         let mut cache = self.wl();
@@ -571,9 +626,13 @@ impl<E: KvEngine> RaftLogStore<E> {
         Ok(())
     }
 
-    /// Sets the hard state's commit index (a light ready's commit index).
-    /// Refuses an index beyond the last stored index or below the current
-    /// commit.
+    /// Sets the hard state's commit index (a light ready's commit index)
+    /// **without** syncing: the next synced write (the next ready's entries
+    /// or hard state, a snapshot, a conf change) makes it durable through
+    /// the shared WAL. A commit index lost in a crash is safe: committed
+    /// entries stay committed, and the driver raises the commit index to
+    /// the applied index on restart. Refuses an index beyond the last
+    /// stored index or below the current commit.
     pub fn set_commit(&self, commit: u64) -> LsResult<()> {
         let mut cache = self.wl();
         if commit > cache.last_index || commit < cache.hard_state.commit {
@@ -586,7 +645,7 @@ impl<E: KvEngine> RaftLogStore<E> {
         hs.commit = commit;
         let mut wb = WriteBatch::new();
         wb.put(CF_RAFT_STATE, KEY_HARD_STATE, encode(CF_RAFT_STATE, "hard_state", &hs)?);
-        self.engine().write(wb, WriteOptions::SYNC)?;
+        self.engine().write(wb, WriteOptions::NO_SYNC)?;
         cache.hard_state = hs;
         Ok(())
     }

@@ -15,7 +15,7 @@ use prost::Message as _;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use veritrace_consensus::{DriverConfig, Membership, RAFT_CFS, RaftHandle, RaftLogStore, driver};
-use veritrace_ledger::{ALL_CFS, Ledger, LedgerError, LedgerOptions};
+use veritrace_ledger::{ALL_CFS, Ledger, LedgerError};
 use veritrace_net::{NetConfig, Network, NetworkHandle, PeerEntry};
 use veritrace_proto::v1 as pb;
 use veritrace_store_rocksdb::RocksEngine;
@@ -83,7 +83,7 @@ fn open_ledger(
     store: &RaftLogStore<Engine>,
     genesis: &pb::Genesis,
 ) -> Result<Ledger<Engine>, NodeError> {
-    let opts = LedgerOptions::default();
+    let opts = crate::state_machine::ledger_options();
     let ledger = match Ledger::open(Arc::clone(engine), opts) {
         Ok(l) => l,
         Err(LedgerError::NotInitialised) => match store.snapshot_descriptor() {

@@ -44,6 +44,15 @@ impl LedgerCell {
     }
 }
 
+/// How a node opens its ledger: batches are written to RocksDB's WAL
+/// without their own fsync. The Raft driver's next synced write (entries
+/// and hard state, in the same ready) syncs the shared WAL, and anything
+/// lost before it is re-applied from the Raft log after a crash (the
+/// applied index is stored atomically with each batch).
+pub fn ledger_options() -> LedgerOptions {
+    LedgerOptions { sync_apply: false, ..LedgerOptions::default() }
+}
+
 /// Most envelopes one proposal may carry.
 pub const MAX_ENVELOPES_PER_PROPOSAL: usize = 1000;
 
@@ -170,7 +179,7 @@ impl StateMachine for LedgerStateMachine {
         let io = |source| StateMachineError::Io { path: path.display().to_string(), source };
         let file = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
         Ledger::clear(&self.engine)?;
-        let (ledger, info) = Ledger::import_snapshot(Arc::clone(&self.engine), file, LedgerOptions::default())?;
+        let (ledger, info) = Ledger::import_snapshot(Arc::clone(&self.engine), file, ledger_options())?;
         if descriptor(&info.applied) != expected {
             return Err(StateMachineError::Mismatch(format!(
                 "snapshot {index} holds tree size {} root {}, not what the leader described",

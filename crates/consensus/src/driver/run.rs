@@ -96,6 +96,15 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             .map_err(|e| StartError::Snapshot(format!("create {}: {e}", cfg.snapshot_dir.display())))?;
         let truncated = store.snapshot_metadata().index;
         let applied = sm.applied_index().max(store.conf_applied()?).max(truncated);
+        // The commit index is written without sync and the state machine
+        // may apply an entry before the hard state that commits it is
+        // persisted: after a crash the stored commit can trail the applied
+        // index. Entries were applied only once committed, so raise it
+        // (raft-rs refuses applied > committed).
+        if store.hard_state().commit < applied {
+            tracing::info!(node = cfg.id, commit = store.hard_state().commit, applied, "raising the stored commit index to the applied index");
+            store.set_commit(applied)?;
+        }
         let config = Config {
             id: cfg.id,
             election_tick: cfg.election_ticks,
@@ -177,7 +186,16 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                     None => break,
                 },
                 msg = inbound.recv() => match msg {
-                    Some(msg) => self.handle_inbound(msg),
+                    Some(msg) => {
+                        self.handle_inbound(msg);
+                        // Forwarded proposals join the same entry too.
+                        for _ in 0..self.cfg.max_batch_proposals {
+                            match inbound.try_recv() {
+                                Ok(msg) => self.handle_inbound(msg),
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     None => break,
                 },
                 Some(event) = internal.recv() => self.handle_internal(event),
@@ -486,10 +504,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             self.install_snapshot(&snapshot)?;
         }
         self.apply(ready.take_committed_entries())?;
-        self.store.append(ready.entries())?;
-        if let Some(hs) = ready.hs() {
-            self.store.set_hard_state(hs)?;
-        }
+        // Entries and hard state in one synced batch; it also makes the
+        // state machine's unsynced writes of step 3 durable (one WAL).
+        self.store.persist(ready.entries(), ready.hs())?;
         for rs in ready.take_read_states() {
             if let Ok(ctx) = rs.request_ctx.as_slice().try_into().map(u64::from_be_bytes)
                 && let Some(read) = self.reads.get_mut(&ctx)
