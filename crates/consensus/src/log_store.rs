@@ -217,10 +217,11 @@ struct Inner<E> {
 ///   truncation point: the last installed snapshot or compaction) keeps
 ///   only its index and term, in `snapshot_meta`. A fresh store is
 ///   truncated at 0 (first index 1, last index 0).
-/// * **Durability.** Every mutation ([`append`](Self::append),
+/// * **Durability.** Every mutation except
+///   [`set_commit`](Self::set_commit) ([`append`](Self::append),
+///   [`persist`](Self::persist),
 ///   [`set_hard_state`](Self::set_hard_state),
 ///   [`set_conf_state`](Self::set_conf_state),
-///   [`set_commit`](Self::set_commit),
 ///   [`apply_snapshot_metadata`](Self::apply_snapshot_metadata),
 ///   [`compact`](Self::compact),
 ///   [`set_snapshot_descriptor`](Self::set_snapshot_descriptor),

@@ -553,3 +553,25 @@ fn failed_writes_change_nothing_and_map_to_other() {
     s.set_commit(2).expect("works again");
     assert_eq!(s.hard_state().commit, 2);
 }
+
+#[test]
+fn persist_writes_entries_and_hard_state_together_and_validates_both() {
+    let s = empty_store();
+    let hs = HardState { term: 2, vote: 1, commit: 2, ..Default::default() };
+    s.persist(&[new_entry(1, 1), new_entry(2, 2)], Some(&hs)).expect("persist");
+    assert_eq!(stored_indices(&s), vec![1, 2]);
+    assert_eq!(s.hard_state(), hs);
+    // A hard state committing beyond the new entries is refused, and
+    // neither the entries nor the hard state are written.
+    let beyond = HardState { term: 2, vote: 1, commit: 9, ..Default::default() };
+    assert!(matches!(s.persist(&[new_entry(3, 2)], Some(&beyond)), Err(LogStoreError::Invalid(_))));
+    assert_eq!(stored_indices(&s), vec![1, 2]);
+    assert_eq!(s.hard_state(), hs);
+    // A gap is refused; nothing to write is a no-op.
+    assert!(matches!(s.persist(&[new_entry(5, 2)], None), Err(LogStoreError::Invalid(_))));
+    s.persist(&[], None).expect("empty persist");
+    // Reopening sees exactly what was persisted.
+    let reopened = RaftLogStore::open(s.engine_ref().deep_clone()).expect("reopen");
+    assert_eq!(reopened.hard_state(), hs);
+    assert_eq!(reopened.last_index().expect("last"), 2);
+}

@@ -102,7 +102,12 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         // index. Entries were applied only once committed, so raise it
         // (raft-rs refuses applied > committed).
         if store.hard_state().commit < applied {
-            tracing::info!(node = cfg.id, commit = store.hard_state().commit, applied, "raising the stored commit index to the applied index");
+            tracing::info!(
+                node = cfg.id,
+                commit = store.hard_state().commit,
+                applied,
+                "raising the stored commit index to the applied index"
+            );
             store.set_commit(applied)?;
         }
         let config = Config {
