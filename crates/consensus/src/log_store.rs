@@ -509,41 +509,7 @@ impl<E: KvEngine> RaftLogStore<E> {
     /// entry at or after the first new index (raft's truncation rule).
     /// Refuses entries below the first index and a gap after the last.
     pub fn append(&self, entries: &[Entry]) -> LsResult<()> {
-        let Some(first_new) = entries.first().map(|e| e.index) else {
-            return Ok(());
-        };
-        for (i, w) in entries.windows(2).enumerate() {
-            if w[1].index != w[0].index + 1 {
-                return Err(LogStoreError::Invalid(format!(
-                    "entries not contiguous at position {}: {} then {}",
-                    i + 1,
-                    w[0].index,
-                    w[1].index
-                )));
-            }
-        }
-        let mut cache = self.wl();
-        let first = cache.first_index();
-        if first_new < first {
-            return Err(LogStoreError::Compacted { index: first_new, first_index: first });
-        }
-        if first_new > cache.last_index + 1 {
-            return Err(LogStoreError::Invalid(format!(
-                "gap: appending at {first_new} after last index {}",
-                cache.last_index
-            )));
-        }
-        let new_last = first_new + entries.len() as u64 - 1;
-        let mut wb = WriteBatch::new();
-        for e in entries {
-            wb.put(CF_RAFT_LOG, entry_key(e.index).to_vec(), encode(CF_RAFT_LOG, &e.index.to_string(), e)?);
-        }
-        for idx in new_last + 1..=cache.last_index {
-            wb.delete(CF_RAFT_LOG, entry_key(idx).to_vec());
-        }
-        self.engine().write(wb, WriteOptions::SYNC)?;
-        cache.last_index = new_last;
-        Ok(())
+        self.persist(entries, None)
     }
 
     /// Appends `entries` (as [`append`](Self::append)) and persists `hs`,
