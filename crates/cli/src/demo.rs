@@ -94,7 +94,7 @@ fn now_ms() -> i64 {
 }
 
 fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
+    veritrace_proto::timestamp_from_ms(ms)
 }
 
 /// Signs `action` as `party` with a nonce unique to this run.

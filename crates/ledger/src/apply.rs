@@ -74,10 +74,7 @@ impl Receipt {
             message,
             leaf_index: self.leaf_index.unwrap_or_default(),
             log_index: self.log_index,
-            commit_time: Some(prost_types::Timestamp {
-                seconds: self.commit_time_ms.div_euclid(1000),
-                nanos: (self.commit_time_ms.rem_euclid(1000) * 1_000_000) as i32,
-            }),
+            commit_time: Some(veritrace_proto::timestamp_from_ms(self.commit_time_ms)),
             shard_id: 0,
             inclusion: None,
             tree_head: None,

@@ -62,10 +62,7 @@ impl Node {
         pb::SignedTreeHead {
             tree_size: sth.head.tree_size,
             root_hash: sth.head.root.as_bytes().to_vec(),
-            timestamp: Some(prost_types::Timestamp {
-                seconds: sth.head.timestamp_ms.div_euclid(1000),
-                nanos: (sth.head.timestamp_ms.rem_euclid(1000) * 1_000_000) as i32,
-            }),
+            timestamp: Some(veritrace_proto::timestamp_from_ms(sth.head.timestamp_ms)),
             shard_id: sth.head.shard_id,
             signer_key_id: sth.signer.to_bytes().to_vec(),
             signature: sth.signature.to_vec(),

@@ -2,12 +2,19 @@
 //!
 //! The `.proto` files at `proto/veritrace/v1/` in the repository are the
 //! source of truth; this crate only compiles them (see `build.rs`). Domain
-//! logic lives in `veritrace-core`; nothing here should be hand-written
-//! beyond the module wiring.
+//! logic lives in `veritrace-core`; nothing here is hand-written beyond the
+//! module wiring and [`timestamp_from_ms`], the one conversion every layer
+//! needs.
 
 #![allow(missing_docs, clippy::all, clippy::pedantic)] // generated code
 
 /// The `veritrace.v1` package.
 pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/veritrace.v1.rs"));
+}
+
+/// A `google.protobuf.Timestamp` for `ms` milliseconds since the Unix
+/// epoch (negative values are before it; nanos stay in 0..1e9).
+pub fn timestamp_from_ms(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
 }

@@ -60,16 +60,12 @@ impl LedgerApi {
             outcome: pb::Outcome::Applied as i32,
             leaf_index: leaf.leaf_index,
             log_index: leaf.log_index,
-            commit_time: Some(prost_types_timestamp(leaf.commit_time_ms)),
+            commit_time: Some(veritrace_proto::timestamp_from_ms(leaf.commit_time_ms)),
             shard_id: leaf.shard_id,
             ..Default::default()
         };
         Ok(pb::LedgerEntry { envelope: Some(envelope), receipt: Some(receipt) })
     }
-}
-
-fn prost_types_timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
 }
 
 fn envelope_id(bytes: &[u8], field: &str) -> Result<Hash, Status> {
