@@ -7,7 +7,7 @@ use veritrace_ledger::{Ledger, LedgerOptions, Outcome};
 use veritrace_storage::{KvEngine, WriteBatch, WriteOptions};
 use veritrace_tests::{create, engine, reopen};
 
-const ITEM: &str = "https://id.gs1.org/01/10614141123459/21/400";
+const ITEM: &str = "urn:epc:id:giai:0614141.A400";
 
 fn fill(ledger: &Ledger<veritrace_store_rocksdb::RocksEngine>, batches: u64, per_batch: u64) {
     let (_, parties) = genesis(3);

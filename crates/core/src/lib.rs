@@ -14,6 +14,9 @@
 //!   0x00 / 0x01 domain separation), inclusion and consistency proofs.
 //! * [`gs1`]: GTIN, SGTIN EPC URIs and GS1 Digital Link, normalised.
 //! * [`code`]: secret verification codes and their salted digests.
+//! * [`vocab`]: CBV vocabulary values and what each bizStep does to custody.
+//! * [`scan`]: consumer scans: clone signals, wrong-code lock-out, verdicts.
+//! * [`receipt`]: offline checking of a receipt, its proof and tree head.
 
 pub mod code;
 pub mod envelope;
@@ -24,7 +27,10 @@ pub mod keys;
 pub mod leaf;
 pub mod merkle;
 pub mod reason;
+pub mod receipt;
+pub mod scan;
 pub mod tree_head;
+pub mod vocab;
 
 pub use envelope::{Envelope, EnvelopeError};
 pub use hash::{HASH_LEN, Hash};

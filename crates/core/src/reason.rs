@@ -39,6 +39,58 @@ pub enum Reason {
     NonceReused,
     /// The action is not supported by this version of the ledger.
     UnsupportedAction,
+    /// The role policy does not allow the signer's party this action.
+    NotPermitted,
+    /// A field of the action is missing or malformed (the message names it).
+    InvalidAction,
+    /// `client_time` lies outside the replay window around the commit time.
+    ClientTimeOutOfWindow,
+    /// An id the action creates (proposal, authorization, recall, attestation, complaint, party, event id) is taken.
+    AlreadyExists,
+    /// Something the action refers to (proposal, recall, attestation, authorization, party) does not exist.
+    NotFound,
+    /// The governance proposal is executed, failed or expired.
+    ProposalNotOpen,
+    /// The party already approved this proposal.
+    AlreadyApproved,
+    /// The change would leave fewer active admin parties than the governance threshold.
+    GovernanceQuorumAtRisk,
+    /// The party would be left without an active signing key.
+    LastActiveKey,
+    /// The GTIN has not been registered with `RegisterProduct`.
+    ProductNotRegistered,
+    /// The GTIN is not under the brand's GS1 Company Prefixes, or belongs to another brand.
+    GtinNotOwned,
+    /// No brand authorization in force covers this manufacturer for the GTIN.
+    ManufacturerNotAuthorized,
+    /// The commissioning digest scheme or salt does not fit the product's code policy.
+    CodePolicyMismatch,
+    /// A serial was commissioned before (serials are never reused).
+    ItemAlreadyCommissioned,
+    /// An event names an item that was never commissioned.
+    ItemNotCommissioned,
+    /// The item was destroyed, decommissioned, seized or reported stolen, so it cannot move or be sold.
+    ItemOutOfCirculation,
+    /// The item is under a recall in force, so it cannot move or be sold.
+    ItemRecalled,
+    /// Only the item's current custodian may hand it on, pack it or sell it.
+    NotCustodian,
+    /// Pickup, delivery or receiving of an item nobody shipped.
+    NotInTransit,
+    /// The shipment was addressed to another party.
+    WrongRecipient,
+    /// An item or container is already packed in another container.
+    AlreadyAggregated,
+    /// Unpacking something the container does not hold.
+    NotInContainer,
+    /// Packing a container into itself or into one of its own contents.
+    AggregationCycle,
+    /// An error declaration names an event id the ledger does not hold.
+    UnknownEvent,
+    /// Only the party that recorded an event may declare it erroneous.
+    NotEventOwner,
+    /// Only the party that issued a recall, attestation or authorization may end it.
+    NotIssuer,
 }
 
 impl Reason {
@@ -59,6 +111,32 @@ impl Reason {
             Reason::PartySuspended => "PARTY_SUSPENDED",
             Reason::NonceReused => "NONCE_REUSED",
             Reason::UnsupportedAction => "UNSUPPORTED_ACTION",
+            Reason::NotPermitted => "ROLE_NOT_PERMITTED",
+            Reason::InvalidAction => "INVALID_ACTION",
+            Reason::ClientTimeOutOfWindow => "CLIENT_TIME_OUT_OF_WINDOW",
+            Reason::AlreadyExists => "ALREADY_EXISTS",
+            Reason::NotFound => "NOT_FOUND",
+            Reason::ProposalNotOpen => "PROPOSAL_NOT_OPEN",
+            Reason::AlreadyApproved => "ALREADY_APPROVED",
+            Reason::GovernanceQuorumAtRisk => "GOVERNANCE_QUORUM_AT_RISK",
+            Reason::LastActiveKey => "LAST_ACTIVE_KEY",
+            Reason::ProductNotRegistered => "PRODUCT_NOT_REGISTERED",
+            Reason::GtinNotOwned => "GTIN_NOT_OWNED",
+            Reason::ManufacturerNotAuthorized => "MANUFACTURER_NOT_AUTHORIZED",
+            Reason::CodePolicyMismatch => "CODE_POLICY_MISMATCH",
+            Reason::ItemAlreadyCommissioned => "ITEM_ALREADY_COMMISSIONED",
+            Reason::ItemNotCommissioned => "ITEM_NOT_COMMISSIONED",
+            Reason::ItemOutOfCirculation => "ITEM_OUT_OF_CIRCULATION",
+            Reason::ItemRecalled => "ITEM_RECALLED",
+            Reason::NotCustodian => "NOT_CUSTODIAN",
+            Reason::NotInTransit => "NOT_IN_TRANSIT",
+            Reason::WrongRecipient => "WRONG_RECIPIENT",
+            Reason::AlreadyAggregated => "ALREADY_AGGREGATED",
+            Reason::NotInContainer => "NOT_IN_CONTAINER",
+            Reason::AggregationCycle => "AGGREGATION_CYCLE",
+            Reason::UnknownEvent => "UNKNOWN_EVENT",
+            Reason::NotEventOwner => "NOT_EVENT_OWNER",
+            Reason::NotIssuer => "NOT_ISSUER",
         }
     }
 }

@@ -12,8 +12,10 @@ use veritrace_core::{Envelope, Hash, LeafRecord, Reason};
 use veritrace_proto::v1 as pb;
 use veritrace_storage::{KvEngine, WriteBatch, WriteOptions};
 
+use crate::domain::{self, Ctx, Fail};
 use crate::ledger::Head;
 use crate::schema::*;
+use crate::state::{Overlay, StateView, keys};
 use crate::{Ledger, LedgerError};
 
 /// Written by whoever orders the batch (the Raft leader, or the single-node
@@ -55,6 +57,8 @@ pub struct Receipt {
     pub log_index: u64,
     /// Commit time of that batch, unix ms.
     pub commit_time_ms: i64,
+    /// Position of the (first) copy inside its batch.
+    pub batch_position: u32,
 }
 
 impl Receipt {
@@ -78,6 +82,7 @@ impl Receipt {
             shard_id: 0,
             inclusion: None,
             tree_head: None,
+            batch_position: self.batch_position,
         }
     }
 
@@ -88,6 +93,7 @@ impl Receipt {
             leaf_index: None,
             log_index: header.log_index,
             commit_time_ms: header.commit_time_ms,
+            batch_position: 0,
         }
     }
 }
@@ -100,6 +106,7 @@ struct Pending {
     by_id: HashMap<Hash, u64>,
     by_nonce: HashMap<(String, u64), (u64, Hash)>,
     leaves: HashMap<u64, LeafRecord>,
+    state: Overlay,
 }
 
 impl<E: KvEngine> Ledger<E> {
@@ -125,11 +132,13 @@ impl<E: KvEngine> Ledger<E> {
             by_id: HashMap::new(),
             by_nonce: HashMap::new(),
             leaves: HashMap::new(),
+            state: Overlay::default(),
         };
         let mut receipts = Vec::with_capacity(envelopes.len());
         for (position, bytes) in envelopes.iter().enumerate() {
             receipts.push(self.apply_one(header, position as u32, bytes, &mut p)?);
         }
+        std::mem::take(&mut p.state).drain_into(&mut p.batch);
         p.head.applied.applied_index = header.log_index;
         p.head.applied.last_commit_time_ms = header.commit_time_ms;
         p.head.applied.tree_size = p.head.frontier.size();
@@ -174,22 +183,40 @@ impl<E: KvEngine> Ledger<E> {
                 format!("transaction is for network {:?}, this is {:?}", tx.network_id, self.genesis.network_id()),
             );
         }
-        if let Err((reason, msg)) = self.authorize(&tx, &signer.to_bytes())? {
-            return reject(reason, msg);
-        }
         let payload_hash = Hash::digest(env.payload());
-        if let Some((leaf, first_payload)) = self.lookup_nonce(&tx.party_id, tx.nonce, p)? {
-            if first_payload == payload_hash {
-                return self.duplicate(id, leaf, p);
+        let leaf_index = p.head.frontier.size();
+        let writes = {
+            let view = StateView::new(&self.engine, &p.state);
+            let party = match authorize(&view, &tx, &signer.to_bytes())? {
+                Ok(party) => party,
+                Err((reason, msg)) => return reject(reason, msg),
+            };
+            if let Err(msg) = self.check_client_time(&tx, header.commit_time_ms) {
+                return reject(Reason::ClientTimeOutOfWindow, msg);
             }
-            return reject(Reason::NonceReused, format!("party {} already used nonce {}", tx.party_id, tx.nonce));
-        }
-        if let Err(msg) = crate::actions::check(action) {
-            return reject(Reason::UnsupportedAction, msg);
-        }
+            if let Some((leaf, first_payload)) = self.lookup_nonce(&tx.party_id, tx.nonce, p)? {
+                if first_payload == payload_hash {
+                    return self.duplicate(id, leaf, p);
+                }
+                return reject(Reason::NonceReused, format!("party {} already used nonce {}", tx.party_id, tx.nonce));
+            }
+            let mut ctx = Ctx {
+                view,
+                genesis: &self.genesis,
+                signer: party,
+                leaf: leaf_index,
+                time_ms: header.commit_time_ms,
+                envelope_id: id,
+            };
+            match domain::execute(&mut ctx, action) {
+                Ok(()) => ctx.view.into_writes(),
+                Err(Fail::Refused(r)) => return reject(r.reason, r.message),
+                Err(Fail::Storage(e)) => return Err(e),
+            }
+        };
+        p.state.absorb(writes);
 
         // Accepted: append the leaf and every index entry in this batch.
-        let leaf_index = p.head.frontier.size();
         let record = LeafRecord {
             leaf_index,
             log_index: header.log_index,
@@ -209,9 +236,6 @@ impl<E: KvEngine> Ledger<E> {
         nonce_value.extend_from_slice(payload_hash.as_bytes());
         p.batch.put(CF_IDX_NONCE, with_u64(party.clone(), tx.nonce), nonce_value);
         p.batch.put(CF_IDX_PARTY, with_u64(party, leaf_index), Vec::new());
-        for item in crate::actions::item_keys(action) {
-            p.batch.put(CF_IDX_ITEM, with_u64(len_prefixed(&item), leaf_index), Vec::new());
-        }
         p.by_id.insert(id, leaf_index);
         p.by_nonce.insert((tx.party_id.clone(), tx.nonce), (leaf_index, payload_hash));
         p.leaves.insert(leaf_index, record);
@@ -221,6 +245,7 @@ impl<E: KvEngine> Ledger<E> {
             leaf_index: Some(leaf_index),
             log_index: header.log_index,
             commit_time_ms: header.commit_time_ms,
+            batch_position: position,
         })
     }
 
@@ -258,27 +283,54 @@ impl<E: KvEngine> Ledger<E> {
             leaf_index: Some(leaf_index),
             log_index: first.log_index,
             commit_time_ms: first.commit_time_ms,
+            batch_position: first.batch_position,
         })
     }
 
-    /// Checks that `signer_key` belongs to the transaction's party and that
-    /// the party may act. `Ok(Err(..))` is a refusal, `Err` a storage failure.
-    fn authorize(&self, tx: &pb::Transaction, signer_key: &[u8]) -> Result<Result<(), (Reason, String)>, LedgerError> {
-        let Some(party) = self.party(&tx.party_id)? else {
-            return Ok(Err((Reason::UnknownParty, format!("party {:?} is not registered", tx.party_id))));
-        };
-        let owner = self.engine.get(CF_STATE, &signing_key_key(signer_key))?;
-        if owner.as_deref() != Some(tx.party_id.as_bytes()) {
-            return Ok(Err((
-                Reason::KeyNotAuthorized,
-                format!("signer key {} is not an active key of party {}", hex(signer_key), tx.party_id),
-            )));
+    /// Refuses a `client_time` outside the replay window around the commit
+    /// time (unset: no freshness check; nonces are kept for ever, so a
+    /// replay is refused anyway).
+    fn check_client_time(&self, tx: &pb::Transaction, commit_ms: i64) -> Result<(), String> {
+        let Some(t) = &tx.client_time else { return Ok(()) };
+        let client_ms = t.seconds.saturating_mul(1000).saturating_add(i64::from(t.nanos) / 1_000_000);
+        let g = self.genesis.proto();
+        let window = g.replay_window.as_ref().map_or(24 * 3600 * 1000, |d| d.seconds.saturating_mul(1000));
+        let skew = g.max_clock_skew.as_ref().map_or(5 * 60 * 1000, |d| d.seconds.saturating_mul(1000));
+        if client_ms < commit_ms.saturating_sub(window) || client_ms > commit_ms.saturating_add(skew) {
+            return Err(format!(
+                "client_time {client_ms} ms is outside the window [{}, {}] around the commit time",
+                commit_ms.saturating_sub(window),
+                commit_ms.saturating_add(skew)
+            ));
         }
-        if party.status == pb::PartyStatus::Suspended as i32 {
-            return Ok(Err((Reason::PartySuspended, format!("party {} is suspended", tx.party_id))));
-        }
-        Ok(Ok(()))
+        Ok(())
     }
+}
+
+/// Checks that `signer_key` is an active key of the transaction's party and
+/// that the party may act; returns the party. `Ok(Err(..))` is a refusal,
+/// `Err` a storage failure.
+#[allow(clippy::type_complexity)]
+fn authorize<E: KvEngine>(
+    view: &StateView<'_, E>,
+    tx: &pb::Transaction,
+    signer_key: &[u8],
+) -> Result<Result<pb::Party, (Reason, String)>, LedgerError> {
+    let Some(party) = view.record::<pb::Party>(CF_STATE, &keys::party(&tx.party_id), "party")? else {
+        return Ok(Err((Reason::UnknownParty, format!("party {:?} is not registered", tx.party_id))));
+    };
+    let owner = view.get(CF_STATE, &keys::signing_key(signer_key))?;
+    let active = party.signing_keys.iter().any(|k| k.public_key == signer_key && k.status == pb::KeyStatus::Active as i32);
+    if owner.as_deref() != Some(tx.party_id.as_bytes()) || !active {
+        return Ok(Err((
+            Reason::KeyNotAuthorized,
+            format!("signer key {} is not an active key of party {}", hex(signer_key), tx.party_id),
+        )));
+    }
+    if party.status == pb::PartyStatus::Suspended as i32 {
+        return Ok(Err((Reason::PartySuspended, format!("party {} is suspended", tx.party_id))));
+    }
+    Ok(Ok(party))
 }
 
 fn hex(b: &[u8]) -> String {

@@ -7,9 +7,8 @@ use veritrace_proto::v1 as pb;
 use veritrace_storage::WriteBatch;
 
 use crate::LedgerError;
-use crate::schema::{CF_META, CF_STATE, KEY_GENESIS, party_key, signing_key_key};
-
-const PARTY_RECORD_VERSION: u8 = 1;
+use crate::schema::{CF_META, CF_STATE, KEY_GENESIS};
+use crate::state::{encode_record, keys};
 
 /// A validated genesis. Its bytes are stored in the ledger and its id
 /// (blake3 of those bytes) names the network's starting point.
@@ -56,6 +55,19 @@ impl Genesis {
             if party.status == pb::PartyStatus::Unspecified as i32 {
                 party.status = pb::PartyStatus::Active as i32;
             }
+            check_party_fields(party)?;
+        }
+        let admins = proto
+            .founding_parties
+            .iter()
+            .filter(|p| p.roles.contains(&(pb::PartyRole::Admin as i32)))
+            .count();
+        let threshold = proto.governance.as_ref().map_or(1, |g| g.threshold.max(1)) as usize;
+        if admins > 0 && threshold > admins {
+            return Err(invalid(format!("governance threshold {threshold} exceeds the {admins} ADMIN parties")));
+        }
+        if let Some(policy) = proto.role_policy.as_ref().filter(|p| !p.rules.is_empty()) {
+            crate::domain::policy::validate(policy).map_err(|e| invalid(format!("role_policy: {e}")))?;
         }
         let bytes = proto.encode_to_vec();
         Ok(Genesis { proto, bytes })
@@ -92,29 +104,40 @@ impl Genesis {
     pub(crate) fn write_initial_state(&self, batch: &mut WriteBatch) {
         batch.put(CF_META, KEY_GENESIS.to_vec(), self.bytes.clone());
         for party in &self.proto.founding_parties {
-            batch.put(CF_STATE, party_key(&party.party_id), encode_party(party));
+            let mut party = party.clone();
+            party.joined_at = party.joined_at.or(self.proto.genesis_time);
+            let id = party.party_id.as_bytes().to_vec();
             for key in &party.signing_keys {
-                if key.status != pb::KeyStatus::Revoked as i32 {
-                    batch.put(CF_STATE, signing_key_key(&key.public_key), party.party_id.as_bytes().to_vec());
-                }
+                batch.put(CF_STATE, keys::signing_key(&key.public_key), id.clone());
             }
+            for gln in &party.party_glns {
+                batch.put(CF_STATE, keys::party_gln(gln), id.clone());
+            }
+            if !party.validator_peer_id.is_empty() {
+                batch.put(CF_STATE, keys::validator_peer(&party.validator_peer_id), id.clone());
+            }
+            batch.put(CF_STATE, keys::party(&party.party_id), encode_record(&party));
         }
     }
 }
 
-/// Versioned party record.
-pub(crate) fn encode_party(party: &pb::Party) -> Vec<u8> {
-    let mut v = vec![PARTY_RECORD_VERSION];
-    party.encode(&mut v).unwrap_or_default();
-    v
-}
-
-/// Reads a versioned party record.
-pub(crate) fn decode_party(bytes: &[u8]) -> Result<pb::Party, LedgerError> {
-    match bytes.split_first() {
-        Some((&PARTY_RECORD_VERSION, rest)) => {
-            pb::Party::decode(rest).map_err(|e| LedgerError::Corrupt { what: format!("party record: {e}") })
-        }
-        _ => Err(LedgerError::Corrupt { what: "party record has an unknown version".into() }),
+/// Roles, prefixes and GLNs of a founding party.
+fn check_party_fields(party: &pb::Party) -> Result<(), LedgerError> {
+    let id = &party.party_id;
+    if party.roles.is_empty() {
+        return Err(invalid(format!("party {id} has no role")));
     }
+    for (i, r) in party.roles.iter().enumerate() {
+        if *r == 0 || pb::PartyRole::try_from(*r).is_err() || party.roles[..i].contains(r) {
+            return Err(invalid(format!("party {id}: role {r} is unknown or repeated")));
+        }
+    }
+    let digits = |s: &str, min: usize, max: usize| (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(p) = party.gs1_company_prefixes.iter().find(|p| !digits(p, 4, 12)) {
+        return Err(invalid(format!("party {id}: GS1 Company Prefix {p:?} is not 4 to 12 digits")));
+    }
+    if let Some(g) = party.party_glns.iter().find(|g| !digits(g, 13, 13)) {
+        return Err(invalid(format!("party {id}: party GLN {g:?} is not 13 digits")));
+    }
+    Ok(())
 }

@@ -201,9 +201,9 @@ impl<E: KvEngine> Ledger<E> {
 
     /// The party record, if the party is registered.
     pub fn party(&self, party_id: &str) -> Result<Option<pb::Party>, LedgerError> {
-        match self.engine.get(CF_STATE, &party_key(party_id))? {
+        match self.engine.get(CF_STATE, &crate::state::keys::party(party_id))? {
             None => Ok(None),
-            Some(bytes) => crate::genesis::decode_party(&bytes).map(Some),
+            Some(bytes) => crate::state::decode_record(&bytes, "party").map(Some),
         }
     }
 

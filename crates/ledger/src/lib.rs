@@ -20,17 +20,21 @@
 mod actions;
 mod apply;
 mod audit;
+mod domain;
 mod error;
 mod genesis;
 mod ledger;
 pub mod schema;
 mod snapshot;
+pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use actions::sgtin_key;
 pub use apply::{BatchHeader, Outcome, Receipt};
 pub use audit::{AuditProblem, AuditReport};
+pub use domain::policy::default_policy;
+pub use domain::{ACTION_NAMES, action_name};
 pub use error::LedgerError;
 pub use genesis::Genesis;
 pub use ledger::{Ledger, LedgerOptions};

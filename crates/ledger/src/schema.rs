@@ -9,8 +9,9 @@
 //! | `idx_envelope`| envelope id (32)                     | leaf index (u64 BE) |
 //! | `idx_nonce`   | party (len-prefixed) ‖ nonce (u64 BE)| leaf index ‖ payload hash |
 //! | `idx_party`   | party (len-prefixed) ‖ leaf (u64 BE) | empty |
-//! | `idx_item`    | item key (len-prefixed) ‖ leaf (BE)  | empty |
-//! | `state`       | `party/` ‖ id, `key/` ‖ public key   | domain state (versioned) |
+//! | `idx_item`    | object key (len-prefixed) ‖ leaf (BE)| empty, or the URI of the container it travelled in |
+//! | `idx_gtin`    | GTIN (len-prefixed) ‖ leaf (BE)      | empty |
+//! | `state`       | kind prefix ‖ id (see `state::keys`) | domain records (versioned) |
 //!
 //! Big-endian integers keep keys in numeric order, so scans run in log
 //! order. Length prefixes (u16 BE) keep one party's or item's keys from
@@ -32,13 +33,15 @@ pub const CF_IDX_NONCE: &str = "idx_nonce";
 pub const CF_IDX_PARTY: &str = "idx_party";
 /// (item, leaf) for an item's history.
 pub const CF_IDX_ITEM: &str = "idx_item";
-/// Domain state (parties, keys).
+/// Domain state (parties, products, items, ...; see `state::keys`).
 pub const CF_STATE: &str = "state";
+/// (GTIN, leaf) for a product's history.
+pub const CF_IDX_GTIN: &str = "idx_gtin";
 
 /// Every column family the ledger uses, in snapshot order. The order is
 /// part of the snapshot format: append only.
 pub const ALL_CFS: &[&str] =
-    &[CF_META, CF_STATE, CF_LEAVES, CF_MERKLE, CF_IDX_ENVELOPE, CF_IDX_NONCE, CF_IDX_PARTY, CF_IDX_ITEM];
+    &[CF_META, CF_STATE, CF_LEAVES, CF_MERKLE, CF_IDX_ENVELOPE, CF_IDX_NONCE, CF_IDX_PARTY, CF_IDX_ITEM, CF_IDX_GTIN];
 
 /// Key of the applied-state record in `meta`.
 pub const KEY_APPLIED: &[u8] = b"applied";
@@ -115,19 +118,6 @@ pub fn leading_u64(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?))
 }
 
-/// Key of a party record in `state`.
-pub fn party_key(party_id: &str) -> Vec<u8> {
-    let mut k = b"party/".to_vec();
-    k.extend_from_slice(party_id.as_bytes());
-    k
-}
-
-/// Key of a signing-key record in `state`.
-pub fn signing_key_key(public_key: &[u8]) -> Vec<u8> {
-    let mut k = b"key/".to_vec();
-    k.extend_from_slice(public_key);
-    k
-}
 
 #[cfg(test)]
 mod tests {

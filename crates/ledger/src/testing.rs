@@ -57,13 +57,23 @@ pub fn mem_ledger(n: usize) -> (Ledger<MemEngine>, Vec<TestParty>) {
     (ledger, parties)
 }
 
-/// An EPCIS ObjectEvent observing `epcs`, padded with a note so the
-/// payload is about `pad` bytes larger.
+/// An EPCIS ObjectEvent observing `epcs` (without a bizStep, so any
+/// BRAND_OWNER may sign it; use assets or containers, since SGTINs must be
+/// commissioned first), padded with an extension so the payload is about
+/// `pad` bytes larger.
 pub fn observe(epcs: &[&str], pad: usize) -> Action {
     Action::EpcisEvent(pb::EpcisEvent {
-        biz_step: "cbv:BizStep-shipping".into(),
-        disposition: "cbv:Disp-in_transit".into(),
-        event_id: "x".repeat(pad),
+        event_time: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 }),
+        event_time_zone_offset: "+00:00".into(),
+        extensions: if pad == 0 {
+            Vec::new()
+        } else {
+            vec![pb::Extension {
+                namespace_uri: "https://example.com/pad/".into(),
+                name: "pad".into(),
+                json_value: format!("\"{}\"", "x".repeat(pad)),
+            }]
+        },
         event: Some(pb::epcis_event::Event::ObjectEvent(pb::ObjectEvent {
             action: pb::EpcisAction::Observe as i32,
             epc_list: epcs.iter().map(|s| s.to_string()).collect(),

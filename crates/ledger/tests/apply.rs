@@ -4,12 +4,12 @@ use veritrace_core::merkle::{self, MemTree};
 use veritrace_core::{Envelope, Reason, SecretKey};
 use veritrace_ledger::schema::{CF_LEAVES, CF_META, KEY_APPLIED};
 use veritrace_ledger::testing::{TestParty, header, mem_ledger, observe, signed, tx};
-use veritrace_ledger::{BatchHeader, LedgerError, Outcome, sgtin_key};
+use veritrace_ledger::{BatchHeader, LedgerError, Outcome};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 use veritrace_storage::{KvEngine, WriteBatch, WriteOptions};
 
-const ITEM: &str = "urn:epc:id:sgtin:0614141.112345.400";
+const ITEM: &str = "urn:epc:id:giai:0614141.A400";
 
 fn reason(outcome: &Outcome) -> Option<Reason> {
     match outcome {
@@ -102,7 +102,7 @@ fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
         (impostor, Reason::KeyNotAuthorized),
         (unknown, Reason::UnknownParty),
         (no_action, Reason::MissingAction),
-        (governance, Reason::UnsupportedAction),
+        (governance, Reason::NotPermitted),
         (not_a_tx, Reason::MalformedTransaction),
     ];
     let batch: Vec<Vec<u8>> = cases.iter().map(|(b, _)| b.clone()).collect();
@@ -148,7 +148,7 @@ fn replayed_or_stale_batches_are_errors_not_changes() {
 #[test]
 fn item_and_party_indexes_page_in_log_order() {
     let (ledger, p) = mem_ledger(2);
-    let other = "urn:epc:id:sgtin:0614141.112345.401";
+    let other = "urn:epc:id:giai:0614141.A401";
     let batch: Vec<Vec<u8>> = (0..10)
         .map(|i| {
             let epcs: &[&str] = if i % 3 == 0 { &[ITEM, other] } else { &[other] };
@@ -156,7 +156,7 @@ fn item_and_party_indexes_page_in_log_order() {
         })
         .collect();
     ledger.apply(&header(1), &batch).expect("apply");
-    let key = sgtin_key("10614141123459", "400").expect("key");
+    let key = veritrace_core::gs1::EpcId::parse(ITEM).expect("epc").key_bytes();
     assert_eq!(ledger.leaves_by_item(&key, None, 100).expect("page"), vec![0, 3, 6, 9]);
     assert_eq!(ledger.leaves_by_item(&key, Some(3), 2).expect("page"), vec![6, 9]);
     assert_eq!(ledger.leaves_by_party("party-1", None, 3).expect("page"), vec![1, 3, 5]);

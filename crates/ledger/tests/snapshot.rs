@@ -5,7 +5,7 @@ use veritrace_ledger::testing::{genesis, header, mem_ledger, observe, signed};
 use veritrace_ledger::{ALL_CFS, Ledger, LedgerError, LedgerOptions};
 use veritrace_storage::MemEngine;
 
-const ITEM: &str = "urn:epc:id:sgtin:0614141.112345.400";
+const ITEM: &str = "urn:epc:id:giai:0614141.A400";
 
 fn export(ledger: &Ledger<MemEngine>) -> Vec<u8> {
     let mut out = Vec::new();
