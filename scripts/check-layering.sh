@@ -11,6 +11,7 @@ layer = {
     "veritrace-proto": 0,
     "veritrace-core": 1,
     "veritrace-storage": 1,
+    "veritrace-labels": 2,
     "veritrace-store-rocksdb": 2,
     "veritrace-ledger": 2,
     "veritrace-consensus": 2,
