@@ -10,6 +10,7 @@ meta = json.loads(subprocess.check_output(["cargo", "metadata", "--format-versio
 layer = {
     "veritrace-proto": 0,
     "veritrace-core": 1,
+    "veritrace-epcis": 1,
     "veritrace-storage": 1,
     "veritrace-labels": 2,
     "veritrace-store-rocksdb": 2,
