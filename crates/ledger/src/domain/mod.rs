@@ -12,9 +12,10 @@ mod assurance;
 mod events;
 mod governance;
 mod items;
-mod lifecycle;
+pub use items::MAX_ITEMS_PER_COMMISSION;
+pub(crate) mod lifecycle;
 pub(crate) mod policy;
-mod products;
+pub(crate) mod products;
 mod scans;
 mod validate;
 
