@@ -24,7 +24,10 @@ use crate::{Genesis, LedgerError};
 const DEFAULT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// The governance rule in force as of `view`.
-pub(crate) fn rule_in_force<E: KvEngine>(view: &StateView<'_, E>, genesis: &Genesis) -> Result<pb::GovernanceRule, LedgerError> {
+pub(crate) fn rule_in_force<E: KvEngine>(
+    view: &StateView<'_, E>,
+    genesis: &Genesis,
+) -> Result<pb::GovernanceRule, LedgerError> {
     if let Some(r) = view.record::<pb::GovernanceRule>(CF_STATE, keys::GOVERNANCE_RULE, "governance rule")? {
         return Ok(r);
     }
@@ -91,12 +94,16 @@ pub(super) fn approve<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ApproveGovernan
         let status = pb::ProposalStatus::try_from(proposal.status).map(|s| s.as_str_name()).unwrap_or("?");
         return refuse(Reason::ProposalNotOpen, format!("proposal {} is {status}", a.proposal_id));
     }
-    let expires = proposal.expires_at.as_ref().map(|t| validate::time_ms("expires_at", t)).transpose()?.unwrap_or(i64::MAX);
+    let expires =
+        proposal.expires_at.as_ref().map(|t| validate::time_ms("expires_at", t)).transpose()?.unwrap_or(i64::MAX);
     if ctx.time_ms > expires {
         return refuse(Reason::ProposalNotOpen, format!("proposal {} expired", a.proposal_id));
     }
     if proposal.approver_party_ids.iter().any(|p| p == ctx.signer_id()) {
-        return refuse(Reason::AlreadyApproved, format!("{} already approved proposal {}", ctx.signer_id(), a.proposal_id));
+        return refuse(
+            Reason::AlreadyApproved,
+            format!("{} already approved proposal {}", ctx.signer_id(), a.proposal_id),
+        );
     }
     proposal.approver_party_ids.push(ctx.signer_id().to_owned());
     proposal.envelope_ids.push(ctx.envelope_id.as_bytes().to_vec());
@@ -239,7 +246,10 @@ fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Gov) -> Rule {
 
 fn add_key<E: KvEngine>(ctx: &mut Ctx<'_, E>, party: &str, k: &mut pb::SigningKey) -> Rule {
     if ctx.view.exists(CF_STATE, &keys::signing_key(&k.public_key))? {
-        return refuse(Reason::AlreadyExists, format!("signing key {} belongs to a party already", hex::encode(&k.public_key)));
+        return refuse(
+            Reason::AlreadyExists,
+            format!("signing key {} belongs to a party already", hex::encode(&k.public_key)),
+        );
     }
     k.status = pb::KeyStatus::Active as i32;
     k.added_at = Some(timestamp_from_ms(ctx.time_ms));
@@ -292,7 +302,11 @@ fn keep_admin_quorum<E: KvEngine>(ctx: &Ctx<'_, E>, after: &pb::Party) -> Rule {
     if admins.len() < threshold(&rule) {
         return refuse(
             Reason::GovernanceQuorumAtRisk,
-            format!("{} active admin parties would remain, fewer than the threshold {}", admins.len(), threshold(&rule)),
+            format!(
+                "{} active admin parties would remain, fewer than the threshold {}",
+                admins.len(),
+                threshold(&rule)
+            ),
         );
     }
     Ok(())

@@ -50,7 +50,8 @@ impl Object {
                 ctx.view.put_record(CF_STATE, keys::item(&self.key), &item);
             }
             Kind::Container(c) => {
-                let mut c = c.clone().unwrap_or_else(|| ContainerRecord { uri: self.uri.clone(), ..Default::default() });
+                let mut c =
+                    c.clone().unwrap_or_else(|| ContainerRecord { uri: self.uri.clone(), ..Default::default() });
                 c.state = Some(self.state.clone());
                 ctx.view.put_record(CF_STATE, keys::container(&self.key), &c);
             }
@@ -127,7 +128,10 @@ pub(crate) fn contents<E: KvEngine>(view: &StateView<'_, E>, container: &Object,
 
 /// Why an item is out of circulation, if it is: decommissioned itself, in a
 /// decommissioned lot, or seized.
-pub(crate) fn out_of_circulation<E: KvEngine>(view: &StateView<'_, E>, obj: &Object) -> Result<Option<String>, LedgerError> {
+pub(crate) fn out_of_circulation<E: KvEngine>(
+    view: &StateView<'_, E>,
+    obj: &Object,
+) -> Result<Option<String>, LedgerError> {
     if obj.state.seized {
         return Ok(Some("seized".into()));
     }
@@ -145,7 +149,9 @@ pub(crate) fn out_of_circulation<E: KvEngine>(view: &StateView<'_, E>, obj: &Obj
         Kind::Container(c) => c.as_ref().map_or(0, |c| c.decommission_reason),
     };
     Ok((reason != 0).then(|| {
-        pb::DecommissionReason::try_from(reason).map(|r| r.as_str_name().to_owned()).unwrap_or_else(|_| "decommissioned".into())
+        pb::DecommissionReason::try_from(reason)
+            .map(|r| r.as_str_name().to_owned())
+            .unwrap_or_else(|_| "decommissioned".into())
     }))
 }
 
@@ -155,7 +161,9 @@ pub(crate) fn decommission_reason<E: KvEngine>(view: &StateView<'_, E>, item: &I
     if item.decommission_reason != 0 || item.lot.is_empty() {
         return Ok(item.decommission_reason);
     }
-    Ok(view.record::<LotRecord>(CF_STATE, &keys::lot(&item.gtin, &item.lot), "lot")?.map_or(0, |l| l.decommission_reason))
+    Ok(view
+        .record::<LotRecord>(CF_STATE, &keys::lot(&item.gtin, &item.lot), "lot")?
+        .map_or(0, |l| l.decommission_reason))
 }
 
 /// Every recall ever issued on a GTIN, in log order.

@@ -44,7 +44,12 @@ impl Overlay {
         }
     }
 
-    fn range<'a>(&'a self, cf: &'static str, start: &'a [u8], end: Option<&'a [u8]>) -> impl Iterator<Item = (&'a [u8], &'a Option<Vec<u8>>)> + 'a {
+    fn range<'a>(
+        &'a self,
+        cf: &'static str,
+        start: &'a [u8],
+        end: Option<&'a [u8]>,
+    ) -> impl Iterator<Item = (&'a [u8], &'a Option<Vec<u8>>)> + 'a {
         self.writes
             .range((cf, start.to_vec())..)
             .take_while(move |((c, k), _)| *c == cf && end.is_none_or(|e| k.as_slice() < e))
@@ -120,7 +125,12 @@ impl<'a, E: KvEngine> StateView<'a, E> {
     }
 
     /// Reads a versioned record.
-    pub(crate) fn record<M: Message + Default>(&self, cf: &'static str, key: &[u8], what: &str) -> Result<Option<M>, LedgerError> {
+    pub(crate) fn record<M: Message + Default>(
+        &self,
+        cf: &'static str,
+        key: &[u8],
+        what: &str,
+    ) -> Result<Option<M>, LedgerError> {
         self.get(cf, key)?.map(|b| decode_record(&b, what)).transpose()
     }
 
