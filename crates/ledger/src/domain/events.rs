@@ -135,12 +135,18 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, e: &pb::EpcisEvent) -> R
     }
     check_custody(ctx, class, &direct)?;
     if let Event::AggregationEvent(a) = event {
-        aggregate(ctx, a, &mut direct)?;
+        aggregate(ctx, a, &mut direct, &mut reached)?;
     }
+    // DELETE ends the objects' existence only in an ObjectEvent: in the
+    // other event types it removes them from a parent or a transaction.
     let destroy = class == StepClass::Destroy
-        || action == pb::EpcisAction::Delete as i32
-            && !matches!(event, Event::AggregationEvent(_) | Event::AssociationEvent(_));
+        || action == pb::EpcisAction::Delete as i32 && matches!(event, Event::ObjectEvent(_));
     let step = Transition::new(ctx, e, class, destroy)?;
+    if step.destroy.is_some() {
+        // Destroying or reporting stolen takes the objects out of
+        // circulation: only their holder may (the brand has DecommissionItems).
+        check_custody(ctx, StepClass::Handle, &direct)?;
+    }
     for o in direct.iter_mut().chain(reached.iter_mut().map(|(o, _)| o)) {
         step.apply(ctx, o);
     }
@@ -197,17 +203,15 @@ fn check_custody<E: KvEngine>(ctx: &Ctx<'_, E>, class: StepClass, direct: &[Obje
     for o in direct.iter().filter(|o| o.tracked()) {
         let s = &o.state;
         match class {
-            StepClass::Ship | StepClass::Handle | StepClass::Sell => {
-                if s.custodian != me || s.in_transit {
-                    let holder =
-                        if s.in_transit { format!("in transit from {}", s.shipped_by) } else { s.custodian.clone() };
-                    return refuse(Reason::NotCustodian, format!("{} is held by {holder}, not {me}", o.uri));
-                }
+            StepClass::Ship | StepClass::Handle | StepClass::Sell if s.custodian != me || s.in_transit => {
+                let holder =
+                    if s.in_transit { format!("in transit from {}", s.shipped_by) } else { s.custodian.clone() };
+                return refuse(Reason::NotCustodian, format!("{} is held by {holder}, not {me}", o.uri));
             }
             StepClass::Carry | StepClass::Deliver if !s.in_transit => {
                 return refuse(Reason::NotInTransit, format!("{} was not shipped", o.uri));
             }
-            StepClass::Receive if !(s.custodian == me && !s.in_transit) => {
+            StepClass::Receive if s.custodian != me || s.in_transit => {
                 if !s.in_transit {
                     return refuse(Reason::NotInTransit, format!("{} was not shipped", o.uri));
                 }
@@ -221,8 +225,14 @@ fn check_custody<E: KvEngine>(ctx: &Ctx<'_, E>, class: StepClass, direct: &[Obje
     Ok(())
 }
 
-/// Packs (ADD) or unpacks (DELETE) children of a container.
-fn aggregate<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AggregationEvent, direct: &mut [Object]) -> Rule {
+/// Packs (ADD) or unpacks (DELETE) children of a container. `reached` are
+/// the objects inside the named containers (saved by the caller).
+fn aggregate<E: KvEngine>(
+    ctx: &mut Ctx<'_, E>,
+    a: &pb::AggregationEvent,
+    direct: &mut [Object],
+    reached: &mut [(Object, String)],
+) -> Rule {
     let me = ctx.signer_id().to_owned();
     let add = a.action == pb::EpcisAction::Add as i32;
     let delete = a.action == pb::EpcisAction::Delete as i32;
@@ -273,6 +283,11 @@ fn aggregate<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AggregationEvent, direct
             }
             child.state.parent = parent_key.clone();
             child.state.parent_uri = parent_uri.clone();
+            if let Kind::Container(None) = child.kind {
+                // A container packed for the first time is held by the packer.
+                child.state.custodian = me.clone();
+                child.kind = Kind::Container(Some(ContainerRecord { uri: child.uri.clone(), ..Default::default() }));
+            }
             if !children.contains(&child.key) {
                 children.push(child.key.clone());
             }
@@ -291,15 +306,13 @@ fn aggregate<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AggregationEvent, direct
             children.retain(|k| k != &child.key);
         }
         if unpack_all {
-            for key in std::mem::take(&mut children) {
-                let mut obj_view = Vec::new();
-                let parent = &direct[pi];
-                lifecycle::contents(&ctx.view, parent, &mut obj_view)?;
-                if let Some(mut o) = obj_view.into_iter().find(|o| o.key == key) {
-                    o.state.parent.clear();
-                    o.state.parent_uri.clear();
-                    o.save(ctx);
-                }
+            // The children are among the reached objects, which the caller
+            // saves after this: clear their link there, or the save would
+            // restore it.
+            children.clear();
+            for (o, _) in reached.iter_mut().filter(|(o, _)| o.state.parent == parent_key) {
+                o.state.parent.clear();
+                o.state.parent_uri.clear();
             }
         }
     }

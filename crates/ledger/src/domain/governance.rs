@@ -31,7 +31,7 @@ pub(crate) fn rule_in_force<E: KvEngine>(
     if let Some(r) = view.record::<pb::GovernanceRule>(CF_STATE, keys::GOVERNANCE_RULE, "governance rule")? {
         return Ok(r);
     }
-    Ok(genesis.proto().governance.clone().unwrap_or_default())
+    Ok(genesis.proto().governance.unwrap_or_default())
 }
 
 fn threshold(rule: &pb::GovernanceRule) -> usize {
@@ -162,7 +162,7 @@ fn check_shape(action: &Gov) -> Rule {
             policy::validate(&p).or_else(|m| refuse(Reason::InvalidAction, format!("update_role_policy: {m}")))
         }
         Gov::UpdateGovernanceRule(u) => {
-            let r = u.governance.clone().unwrap_or_default();
+            let r = u.governance.unwrap_or_default();
             require(r.threshold >= 1, || "update_governance_rule: threshold must be at least 1".into())
         }
     }
@@ -230,7 +230,7 @@ fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Gov) -> Rule {
             Ok(())
         }
         Gov::UpdateGovernanceRule(u) => {
-            let rule = u.governance.clone().unwrap_or_default();
+            let rule = u.governance.unwrap_or_default();
             let admins = active_admins(&ctx.view)?.len();
             if threshold(&rule) > admins {
                 return refuse(
@@ -360,6 +360,13 @@ fn update_party<E: KvEngine>(ctx: &mut Ctx<'_, E>, u: &pb::UpdateParty) -> Rule 
             p.party_glns.push(gln.clone());
         }
     }
+    for gln in &u.remove_party_glns {
+        // The GLN no longer names this party: free it for destinations and
+        // for another party to declare.
+        if p.party_glns.contains(gln) && !u.add_party_glns.contains(gln) {
+            ctx.view.delete(CF_STATE, keys::party_gln(gln));
+        }
+    }
     p.party_glns.retain(|x| !u.remove_party_glns.contains(x));
     keep_admin_quorum(ctx, &p)?;
     ctx.view.put_record(CF_STATE, keys::party(&p.party_id), &p);
@@ -414,6 +421,10 @@ fn change_validators<E: KvEngine>(ctx: &mut Ctx<'_, E>, c: &pb::ChangeValidators
                 return refuse(Reason::AlreadyExists, format!("peer {} is another party's validator", a.peer_id));
             }
             ctx.view.put(CF_STATE, keys::validator_peer(&a.peer_id), a.party_id.as_bytes().to_vec());
+        }
+        // The party's previous peer is no longer its validator: free it.
+        if !p.validator_peer_id.is_empty() && p.validator_peer_id != a.peer_id {
+            ctx.view.delete(CF_STATE, keys::validator_peer(&p.validator_peer_id));
         }
         p.validator_peer_id = a.peer_id.clone();
         ctx.view.put_record(CF_STATE, keys::party(&p.party_id), &p);

@@ -124,6 +124,11 @@ impl<'a, E: KvEngine> StateView<'a, E> {
         self.local.writes.insert((cf, key), Some(value));
     }
 
+    /// Deletes a key.
+    pub(crate) fn delete(&mut self, cf: &'static str, key: Vec<u8>) {
+        self.local.writes.insert((cf, key), None);
+    }
+
     /// Reads a versioned record.
     pub(crate) fn record<M: Message + Default>(
         &self,
@@ -141,6 +146,7 @@ impl<'a, E: KvEngine> StateView<'a, E> {
 
     /// Keys and values under `prefix`, merged across the layers, in key
     /// order. Meant for small ranges (a party's keys, a list of records).
+    #[allow(clippy::type_complexity)]
     pub(crate) fn scan_prefix(&self, cf: &'static str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, LedgerError> {
         let end = prefix_end(prefix);
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
