@@ -320,7 +320,8 @@ fn authorize<E: KvEngine>(
         return Ok(Err((Reason::UnknownParty, format!("party {:?} is not registered", tx.party_id))));
     };
     let owner = view.get(CF_STATE, &keys::signing_key(signer_key))?;
-    let active = party.signing_keys.iter().any(|k| k.public_key == signer_key && k.status == pb::KeyStatus::Active as i32);
+    let active =
+        party.signing_keys.iter().any(|k| k.public_key == signer_key && k.status == pb::KeyStatus::Active as i32);
     if owner.as_deref() != Some(tx.party_id.as_bytes()) || !active {
         return Ok(Err((
             Reason::KeyNotAuthorized,

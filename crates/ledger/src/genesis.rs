@@ -57,11 +57,7 @@ impl Genesis {
             }
             check_party_fields(party)?;
         }
-        let admins = proto
-            .founding_parties
-            .iter()
-            .filter(|p| p.roles.contains(&(pb::PartyRole::Admin as i32)))
-            .count();
+        let admins = proto.founding_parties.iter().filter(|p| p.roles.contains(&(pb::PartyRole::Admin as i32))).count();
         let threshold = proto.governance.as_ref().map_or(1, |g| g.threshold.max(1)) as usize;
         if admins > 0 && threshold > admins {
             return Err(invalid(format!("governance threshold {threshold} exceeds the {admins} ADMIN parties")));
@@ -132,7 +128,8 @@ fn check_party_fields(party: &pb::Party) -> Result<(), LedgerError> {
             return Err(invalid(format!("party {id}: role {r} is unknown or repeated")));
         }
     }
-    let digits = |s: &str, min: usize, max: usize| (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    let digits =
+        |s: &str, min: usize, max: usize| (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
     if let Some(p) = party.gs1_company_prefixes.iter().find(|p| !digits(p, 4, 12)) {
         return Err(invalid(format!("party {id}: GS1 Company Prefix {p:?} is not 4 to 12 digits")));
     }

@@ -118,7 +118,6 @@ pub fn leading_u64(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

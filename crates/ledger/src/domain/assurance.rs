@@ -129,7 +129,10 @@ pub(super) fn recall<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::Recall) -> Rule 
     if !ctx.signer_has(pb::PartyRole::Regulator) && product.brand_party_id != ctx.signer_id() {
         return refuse(
             Reason::GtinNotOwned,
-            format!("GTIN {} belongs to {}; only its brand or a regulator may recall it", a.gtin, product.brand_party_id),
+            format!(
+                "GTIN {} belongs to {}; only its brand or a regulator may recall it",
+                a.gtin, product.brand_party_id
+            ),
         );
     }
     let me = ctx.signer_id().to_owned();

@@ -36,18 +36,22 @@ fn named(e: &Event) -> (Vec<&str>, i32) {
     let nonempty = |s: &String| !s.is_empty();
     match e {
         Event::ObjectEvent(o) => (o.epc_list.iter().map(String::as_str).collect(), o.action),
-        Event::AggregationEvent(a) => {
-            (std::iter::once(&a.parent_id).filter(|s| nonempty(s)).chain(&a.child_epcs).map(String::as_str).collect(), a.action)
-        }
-        Event::TransactionEvent(t) => {
-            (std::iter::once(&t.parent_id).filter(|s| nonempty(s)).chain(&t.epc_list).map(String::as_str).collect(), t.action)
-        }
-        Event::TransformationEvent(t) => {
-            (t.input_epc_list.iter().chain(&t.output_epc_list).map(String::as_str).collect(), pb::EpcisAction::Observe as i32)
-        }
-        Event::AssociationEvent(a) => {
-            (std::iter::once(&a.parent_id).filter(|s| nonempty(s)).chain(&a.child_epcs).map(String::as_str).collect(), a.action)
-        }
+        Event::AggregationEvent(a) => (
+            std::iter::once(&a.parent_id).filter(|s| nonempty(s)).chain(&a.child_epcs).map(String::as_str).collect(),
+            a.action,
+        ),
+        Event::TransactionEvent(t) => (
+            std::iter::once(&t.parent_id).filter(|s| nonempty(s)).chain(&t.epc_list).map(String::as_str).collect(),
+            t.action,
+        ),
+        Event::TransformationEvent(t) => (
+            t.input_epc_list.iter().chain(&t.output_epc_list).map(String::as_str).collect(),
+            pb::EpcisAction::Observe as i32,
+        ),
+        Event::AssociationEvent(a) => (
+            std::iter::once(&a.parent_id).filter(|s| nonempty(s)).chain(&a.child_epcs).map(String::as_str).collect(),
+            a.action,
+        ),
     }
 }
 
@@ -57,7 +61,10 @@ fn check_shape(e: &pb::EpcisEvent) -> Rule<&Event> {
     validate::time_ms("event_time", t)?;
     let o = e.event_time_zone_offset.as_bytes();
     require(
-        o.len() == 6 && (o[0] == b'+' || o[0] == b'-') && o[3] == b':' && [1, 2, 4, 5].iter().all(|&i| o[i].is_ascii_digit()),
+        o.len() == 6
+            && (o[0] == b'+' || o[0] == b'-')
+            && o[3] == b':'
+            && [1, 2, 4, 5].iter().all(|&i| o[i].is_ascii_digit()),
         || format!("event_time_zone_offset: {:?} is not +hh:mm or -hh:mm", e.event_time_zone_offset),
     )?;
     validate::text("event_id", &e.event_id, 512, false)?;
@@ -128,11 +135,18 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, e: &pb::EpcisEvent) -> R
     }
     check_custody(ctx, class, &direct)?;
     if let Event::AggregationEvent(a) = event {
-        aggregate(ctx, a, &mut direct)?;
+        aggregate(ctx, a, &mut direct, &mut reached)?;
     }
+    // DELETE ends the objects' existence only in an ObjectEvent: in the
+    // other event types it removes them from a parent or a transaction.
     let destroy = class == StepClass::Destroy
-        || action == pb::EpcisAction::Delete as i32 && !matches!(event, Event::AggregationEvent(_) | Event::AssociationEvent(_));
+        || action == pb::EpcisAction::Delete as i32 && matches!(event, Event::ObjectEvent(_));
     let step = Transition::new(ctx, e, class, destroy)?;
+    if step.destroy.is_some() {
+        // Destroying or reporting stolen takes the objects out of
+        // circulation: only their holder may (the brand has DecommissionItems).
+        check_custody(ctx, StepClass::Handle, &direct)?;
+    }
     for o in direct.iter_mut().chain(reached.iter_mut().map(|(o, _)| o)) {
         step.apply(ctx, o);
     }
@@ -189,16 +203,15 @@ fn check_custody<E: KvEngine>(ctx: &Ctx<'_, E>, class: StepClass, direct: &[Obje
     for o in direct.iter().filter(|o| o.tracked()) {
         let s = &o.state;
         match class {
-            StepClass::Ship | StepClass::Handle | StepClass::Sell => {
-                if s.custodian != me || s.in_transit {
-                    let holder = if s.in_transit { format!("in transit from {}", s.shipped_by) } else { s.custodian.clone() };
-                    return refuse(Reason::NotCustodian, format!("{} is held by {holder}, not {me}", o.uri));
-                }
+            StepClass::Ship | StepClass::Handle | StepClass::Sell if s.custodian != me || s.in_transit => {
+                let holder =
+                    if s.in_transit { format!("in transit from {}", s.shipped_by) } else { s.custodian.clone() };
+                return refuse(Reason::NotCustodian, format!("{} is held by {holder}, not {me}", o.uri));
             }
             StepClass::Carry | StepClass::Deliver if !s.in_transit => {
                 return refuse(Reason::NotInTransit, format!("{} was not shipped", o.uri));
             }
-            StepClass::Receive if !(s.custodian == me && !s.in_transit) => {
+            StepClass::Receive if s.custodian != me || s.in_transit => {
                 if !s.in_transit {
                     return refuse(Reason::NotInTransit, format!("{} was not shipped", o.uri));
                 }
@@ -212,8 +225,14 @@ fn check_custody<E: KvEngine>(ctx: &Ctx<'_, E>, class: StepClass, direct: &[Obje
     Ok(())
 }
 
-/// Packs (ADD) or unpacks (DELETE) children of a container.
-fn aggregate<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AggregationEvent, direct: &mut [Object]) -> Rule {
+/// Packs (ADD) or unpacks (DELETE) children of a container. `reached` are
+/// the objects inside the named containers (saved by the caller).
+fn aggregate<E: KvEngine>(
+    ctx: &mut Ctx<'_, E>,
+    a: &pb::AggregationEvent,
+    direct: &mut [Object],
+    reached: &mut [(Object, String)],
+) -> Rule {
     let me = ctx.signer_id().to_owned();
     let add = a.action == pb::EpcisAction::Add as i32;
     let delete = a.action == pb::EpcisAction::Delete as i32;
@@ -224,7 +243,10 @@ fn aggregate<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AggregationEvent, direct
     let parent_key = direct[pi].key.clone();
     let parent_uri = direct[pi].uri.clone();
     if direct[pi].tracked() && direct[pi].state.custodian != me {
-        return refuse(Reason::NotCustodian, format!("{} is held by {}, not {me}", parent_uri, direct[pi].state.custodian));
+        return refuse(
+            Reason::NotCustodian,
+            format!("{} is held by {}, not {me}", parent_uri, direct[pi].state.custodian),
+        );
     }
     let mut children: Vec<Vec<u8>> = match &direct[pi].kind {
         Kind::Container(Some(c)) => c.children.clone(),
@@ -236,7 +258,9 @@ fn aggregate<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AggregationEvent, direct
         let mut up = direct[pi].state.parent.clone();
         while !up.is_empty() && ancestors.len() <= lifecycle::MAX_NESTING {
             ancestors.push(up.clone());
-            up = ctx.view.record::<ContainerRecord>(CF_STATE, &keys::container(&up), "container")?
+            up = ctx
+                .view
+                .record::<ContainerRecord>(CF_STATE, &keys::container(&up), "container")?
                 .and_then(|c| c.state)
                 .map(|s| s.parent)
                 .unwrap_or_default();
@@ -246,13 +270,24 @@ fn aggregate<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AggregationEvent, direct
                 return refuse(Reason::AggregationCycle, format!("{} contains {}", child.uri, parent_uri));
             }
             if !child.state.parent.is_empty() && child.state.parent != parent_key {
-                return refuse(Reason::AlreadyAggregated, format!("{} is packed in {}", child.uri, child.state.parent_uri));
+                return refuse(
+                    Reason::AlreadyAggregated,
+                    format!("{} is packed in {}", child.uri, child.state.parent_uri),
+                );
             }
             if child.tracked() && child.state.custodian != me {
-                return refuse(Reason::NotCustodian, format!("{} is held by {}, not {me}", child.uri, child.state.custodian));
+                return refuse(
+                    Reason::NotCustodian,
+                    format!("{} is held by {}, not {me}", child.uri, child.state.custodian),
+                );
             }
             child.state.parent = parent_key.clone();
             child.state.parent_uri = parent_uri.clone();
+            if let Kind::Container(None) = child.kind {
+                // A container packed for the first time is held by the packer.
+                child.state.custodian = me.clone();
+                child.kind = Kind::Container(Some(ContainerRecord { uri: child.uri.clone(), ..Default::default() }));
+            }
             if !children.contains(&child.key) {
                 children.push(child.key.clone());
             }
@@ -271,15 +306,13 @@ fn aggregate<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AggregationEvent, direct
             children.retain(|k| k != &child.key);
         }
         if unpack_all {
-            for key in std::mem::take(&mut children) {
-                let mut obj_view = Vec::new();
-                let parent = &direct[pi];
-                lifecycle::contents(&ctx.view, parent, &mut obj_view)?;
-                if let Some(mut o) = obj_view.into_iter().find(|o| o.key == key) {
-                    o.state.parent.clear();
-                    o.state.parent_uri.clear();
-                    o.save(ctx);
-                }
+            // The children are among the reached objects, which the caller
+            // saves after this: clear their link there, or the save would
+            // restore it.
+            children.clear();
+            for (o, _) in reached.iter_mut().filter(|(o, _)| o.state.parent == parent_key) {
+                o.state.parent.clear();
+                o.state.parent_uri.clear();
             }
         }
     }
@@ -357,9 +390,8 @@ impl Transition {
                 // A seller's parcel delivered to its buyer has reached retail.
                 let seller = ctx.party(&s.shipped_by).ok().flatten();
                 if seller.is_some_and(|p| {
-                        p.roles.iter().any(|r| *r == pb::PartyRole::Retailer as i32 || *r == pb::PartyRole::Platform as i32)
-                    })
-                {
+                    p.roles.iter().any(|r| *r == pb::PartyRole::Retailer as i32 || *r == pb::PartyRole::Platform as i32)
+                }) {
                     s.reached_retail = true;
                 }
             }

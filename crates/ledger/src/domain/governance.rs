@@ -24,11 +24,14 @@ use crate::{Genesis, LedgerError};
 const DEFAULT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// The governance rule in force as of `view`.
-pub(crate) fn rule_in_force<E: KvEngine>(view: &StateView<'_, E>, genesis: &Genesis) -> Result<pb::GovernanceRule, LedgerError> {
+pub(crate) fn rule_in_force<E: KvEngine>(
+    view: &StateView<'_, E>,
+    genesis: &Genesis,
+) -> Result<pb::GovernanceRule, LedgerError> {
     if let Some(r) = view.record::<pb::GovernanceRule>(CF_STATE, keys::GOVERNANCE_RULE, "governance rule")? {
         return Ok(r);
     }
-    Ok(genesis.proto().governance.clone().unwrap_or_default())
+    Ok(genesis.proto().governance.unwrap_or_default())
 }
 
 fn threshold(rule: &pb::GovernanceRule) -> usize {
@@ -91,12 +94,16 @@ pub(super) fn approve<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ApproveGovernan
         let status = pb::ProposalStatus::try_from(proposal.status).map(|s| s.as_str_name()).unwrap_or("?");
         return refuse(Reason::ProposalNotOpen, format!("proposal {} is {status}", a.proposal_id));
     }
-    let expires = proposal.expires_at.as_ref().map(|t| validate::time_ms("expires_at", t)).transpose()?.unwrap_or(i64::MAX);
+    let expires =
+        proposal.expires_at.as_ref().map(|t| validate::time_ms("expires_at", t)).transpose()?.unwrap_or(i64::MAX);
     if ctx.time_ms > expires {
         return refuse(Reason::ProposalNotOpen, format!("proposal {} expired", a.proposal_id));
     }
     if proposal.approver_party_ids.iter().any(|p| p == ctx.signer_id()) {
-        return refuse(Reason::AlreadyApproved, format!("{} already approved proposal {}", ctx.signer_id(), a.proposal_id));
+        return refuse(
+            Reason::AlreadyApproved,
+            format!("{} already approved proposal {}", ctx.signer_id(), a.proposal_id),
+        );
     }
     proposal.approver_party_ids.push(ctx.signer_id().to_owned());
     proposal.envelope_ids.push(ctx.envelope_id.as_bytes().to_vec());
@@ -155,7 +162,7 @@ fn check_shape(action: &Gov) -> Rule {
             policy::validate(&p).or_else(|m| refuse(Reason::InvalidAction, format!("update_role_policy: {m}")))
         }
         Gov::UpdateGovernanceRule(u) => {
-            let r = u.governance.clone().unwrap_or_default();
+            let r = u.governance.unwrap_or_default();
             require(r.threshold >= 1, || "update_governance_rule: threshold must be at least 1".into())
         }
     }
@@ -223,7 +230,7 @@ fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Gov) -> Rule {
             Ok(())
         }
         Gov::UpdateGovernanceRule(u) => {
-            let rule = u.governance.clone().unwrap_or_default();
+            let rule = u.governance.unwrap_or_default();
             let admins = active_admins(&ctx.view)?.len();
             if threshold(&rule) > admins {
                 return refuse(
@@ -239,7 +246,10 @@ fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Gov) -> Rule {
 
 fn add_key<E: KvEngine>(ctx: &mut Ctx<'_, E>, party: &str, k: &mut pb::SigningKey) -> Rule {
     if ctx.view.exists(CF_STATE, &keys::signing_key(&k.public_key))? {
-        return refuse(Reason::AlreadyExists, format!("signing key {} belongs to a party already", hex::encode(&k.public_key)));
+        return refuse(
+            Reason::AlreadyExists,
+            format!("signing key {} belongs to a party already", hex::encode(&k.public_key)),
+        );
     }
     k.status = pb::KeyStatus::Active as i32;
     k.added_at = Some(timestamp_from_ms(ctx.time_ms));
@@ -292,7 +302,11 @@ fn keep_admin_quorum<E: KvEngine>(ctx: &Ctx<'_, E>, after: &pb::Party) -> Rule {
     if admins.len() < threshold(&rule) {
         return refuse(
             Reason::GovernanceQuorumAtRisk,
-            format!("{} active admin parties would remain, fewer than the threshold {}", admins.len(), threshold(&rule)),
+            format!(
+                "{} active admin parties would remain, fewer than the threshold {}",
+                admins.len(),
+                threshold(&rule)
+            ),
         );
     }
     Ok(())
@@ -344,6 +358,13 @@ fn update_party<E: KvEngine>(ctx: &mut Ctx<'_, E>, u: &pb::UpdateParty) -> Rule 
         add_gln(ctx, &u.party_id, gln)?;
         if !p.party_glns.contains(gln) {
             p.party_glns.push(gln.clone());
+        }
+    }
+    for gln in &u.remove_party_glns {
+        // The GLN no longer names this party: free it for destinations and
+        // for another party to declare.
+        if p.party_glns.contains(gln) && !u.add_party_glns.contains(gln) {
+            ctx.view.delete(CF_STATE, keys::party_gln(gln));
         }
     }
     p.party_glns.retain(|x| !u.remove_party_glns.contains(x));
@@ -400,6 +421,10 @@ fn change_validators<E: KvEngine>(ctx: &mut Ctx<'_, E>, c: &pb::ChangeValidators
                 return refuse(Reason::AlreadyExists, format!("peer {} is another party's validator", a.peer_id));
             }
             ctx.view.put(CF_STATE, keys::validator_peer(&a.peer_id), a.party_id.as_bytes().to_vec());
+        }
+        // The party's previous peer is no longer its validator: free it.
+        if !p.validator_peer_id.is_empty() && p.validator_peer_id != a.peer_id {
+            ctx.view.delete(CF_STATE, keys::validator_peer(&p.validator_peer_id));
         }
         p.validator_peer_id = a.peer_id.clone();
         ctx.view.put_record(CF_STATE, keys::party(&p.party_id), &p);

@@ -39,7 +39,10 @@ pub(super) fn commission<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CommissionIt
     let batch_salt = if a.batch_salt.is_empty() {
         None
     } else {
-        Some(CodeSalt::from_slice(&a.batch_salt).or_else(|e| refuse(Reason::CodePolicyMismatch, format!("batch_salt: {e}")))?)
+        Some(
+            CodeSalt::from_slice(&a.batch_salt)
+                .or_else(|e| refuse(Reason::CodePolicyMismatch, format!("batch_salt: {e}")))?,
+        )
     };
     let mut seen = std::collections::BTreeSet::new();
     for (i, item) in a.items.iter().enumerate() {
@@ -52,7 +55,8 @@ pub(super) fn commission<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CommissionIt
                 None => return refuse(Reason::CodePolicyMismatch, format!("{field}: no salt and no batch_salt")),
             }
         } else {
-            CodeSalt::from_slice(&item.salt).or_else(|e| refuse(Reason::CodePolicyMismatch, format!("{field}.salt: {e}")))?
+            CodeSalt::from_slice(&item.salt)
+                .or_else(|e| refuse(Reason::CodePolicyMismatch, format!("{field}.salt: {e}")))?
         };
         if !seen.insert(item.serial.as_str()) {
             return refuse(Reason::InvalidAction, format!("{field}: serial {:?} is listed twice", item.serial));

@@ -23,6 +23,7 @@ pub(crate) const MAX_REACHED: usize = 200_000;
 
 /// What an object is.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // Short-lived, a handful per event.
 pub(crate) enum Kind {
     /// A commissioned item.
     Item(Box<ItemRecord>),
@@ -40,8 +41,9 @@ pub(crate) struct Object {
 }
 
 impl Object {
-    /// Writes the object's record with its current state (a container with
-    /// no record gets one).
+    /// Writes the object's record with its current state. A container with
+    /// no record stays without one: it gets a record when it is first
+    /// packed (or packed into), with the packer as its custodian.
     pub(crate) fn save<E: KvEngine>(&self, ctx: &mut Ctx<'_, E>) {
         match &self.kind {
             Kind::Item(item) => {
@@ -49,11 +51,12 @@ impl Object {
                 item.state = Some(self.state.clone());
                 ctx.view.put_record(CF_STATE, keys::item(&self.key), &item);
             }
-            Kind::Container(c) => {
-                let mut c = c.clone().unwrap_or_else(|| ContainerRecord { uri: self.uri.clone(), ..Default::default() });
+            Kind::Container(Some(c)) => {
+                let mut c = c.clone();
                 c.state = Some(self.state.clone());
                 ctx.view.put_record(CF_STATE, keys::container(&self.key), &c);
             }
+            Kind::Container(None) => {}
         }
     }
 
@@ -127,7 +130,10 @@ pub(crate) fn contents<E: KvEngine>(view: &StateView<'_, E>, container: &Object,
 
 /// Why an item is out of circulation, if it is: decommissioned itself, in a
 /// decommissioned lot, or seized.
-pub(crate) fn out_of_circulation<E: KvEngine>(view: &StateView<'_, E>, obj: &Object) -> Result<Option<String>, LedgerError> {
+pub(crate) fn out_of_circulation<E: KvEngine>(
+    view: &StateView<'_, E>,
+    obj: &Object,
+) -> Result<Option<String>, LedgerError> {
     if obj.state.seized {
         return Ok(Some("seized".into()));
     }
@@ -145,17 +151,22 @@ pub(crate) fn out_of_circulation<E: KvEngine>(view: &StateView<'_, E>, obj: &Obj
         Kind::Container(c) => c.as_ref().map_or(0, |c| c.decommission_reason),
     };
     Ok((reason != 0).then(|| {
-        pb::DecommissionReason::try_from(reason).map(|r| r.as_str_name().to_owned()).unwrap_or_else(|_| "decommissioned".into())
+        pb::DecommissionReason::try_from(reason)
+            .map(|r| r.as_str_name().to_owned())
+            .unwrap_or_else(|_| "decommissioned".into())
     }))
 }
 
 /// The decommission reason of an item (its own, else its lot's), 0 if in
 /// circulation.
+#[allow(dead_code)] // For the read side (verification), not used by apply.
 pub(crate) fn decommission_reason<E: KvEngine>(view: &StateView<'_, E>, item: &ItemRecord) -> Result<i32, LedgerError> {
     if item.decommission_reason != 0 || item.lot.is_empty() {
         return Ok(item.decommission_reason);
     }
-    Ok(view.record::<LotRecord>(CF_STATE, &keys::lot(&item.gtin, &item.lot), "lot")?.map_or(0, |l| l.decommission_reason))
+    Ok(view
+        .record::<LotRecord>(CF_STATE, &keys::lot(&item.gtin, &item.lot), "lot")?
+        .map_or(0, |l| l.decommission_reason))
 }
 
 /// Every recall ever issued on a GTIN, in log order.

@@ -56,7 +56,10 @@ pub(crate) fn acts_for_brand<E: KvEngine>(ctx: &Ctx<'_, E>, brand: &str, gtin: &
     if authorizing_brand(ctx, ctx.signer_id(), gtin)?.as_deref() == Some(brand) {
         return Ok(());
     }
-    refuse(Reason::GtinNotOwned, format!("GTIN {gtin} belongs to brand {brand}, and {} does not act for it", ctx.signer_id()))
+    refuse(
+        Reason::GtinNotOwned,
+        format!("GTIN {gtin} belongs to brand {brand}, and {} does not act for it", ctx.signer_id()),
+    )
 }
 
 /// The effective code policy of a product: its own fields, else the
@@ -65,8 +68,20 @@ pub(crate) fn code_policy(product: &pb::RegisterProduct, genesis_default: Option
     let own = product.code_policy.clone().unwrap_or_default();
     let base = genesis_default.cloned().unwrap_or_default();
     pb::CodePolicy {
-        length: if own.length != 0 { own.length } else if base.length != 0 { base.length } else { 6 },
-        alphabet: if !own.alphabet.is_empty() { own.alphabet } else if !base.alphabet.is_empty() { base.alphabet } else { "0123456789".into() },
+        length: if own.length != 0 {
+            own.length
+        } else if base.length != 0 {
+            base.length
+        } else {
+            6
+        },
+        alphabet: if !own.alphabet.is_empty() {
+            own.alphabet
+        } else if !base.alphabet.is_empty() {
+            base.alphabet
+        } else {
+            "0123456789".into()
+        },
         digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
     }
 }
@@ -123,14 +138,20 @@ pub(super) fn register<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::RegisterProduc
     if !brand.gs1_company_prefixes.iter().any(|p| under_prefix(&a.gtin, p)) {
         return refuse(
             Reason::GtinNotOwned,
-            format!("GTIN {} is not under a GS1 Company Prefix of {} ({:?})", a.gtin, brand.party_id, brand.gs1_company_prefixes),
+            format!(
+                "GTIN {} is not under a GS1 Company Prefix of {} ({:?})",
+                a.gtin, brand.party_id, brand.gs1_company_prefixes
+            ),
         );
     }
     acts_for_brand(ctx, &brand.party_id, &a.gtin)?;
     let mut record = product(ctx, &a.gtin)?.unwrap_or_default();
     match &record.product {
         Some(existing) if existing.brand_party_id != a.brand_party_id => {
-            return refuse(Reason::GtinNotOwned, format!("GTIN {} is registered by brand {}", a.gtin, existing.brand_party_id));
+            return refuse(
+                Reason::GtinNotOwned,
+                format!("GTIN {} is registered by brand {}", a.gtin, existing.brand_party_id),
+            );
         }
         Some(_) => {}
         None => {
@@ -155,13 +176,19 @@ pub(super) fn authorize_manufacturer<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::
     for g in &a.gtins {
         validate::gtin("gtins", g)?;
         if !brand.gs1_company_prefixes.iter().any(|p| under_prefix(g, p)) {
-            return refuse(Reason::GtinNotOwned, format!("GTIN {g} is not under a company prefix of {}", brand.party_id));
+            return refuse(
+                Reason::GtinNotOwned,
+                format!("GTIN {g} is not under a company prefix of {}", brand.party_id),
+            );
         }
     }
     for p in &a.company_prefixes {
         validate::digits("company_prefixes", p, 4, 13)?;
         if !brand.gs1_company_prefixes.iter().any(|own| p.starts_with(own.as_str())) {
-            return refuse(Reason::GtinNotOwned, format!("prefix {p} is not under a company prefix of {}", brand.party_id));
+            return refuse(
+                Reason::GtinNotOwned,
+                format!("prefix {p} is not under a company prefix of {}", brand.party_id),
+            );
         }
     }
     let owner_key = keys::authorization(&brand.party_id, &a.authorization_id);

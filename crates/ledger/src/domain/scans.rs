@@ -28,7 +28,9 @@ fn check_place(p: &pb::Place) -> Rule {
             })?;
         }
     }
-    require(p.latitude.is_some() == p.longitude.is_some(), || "place: give both latitude and longitude, or neither".into())
+    require(p.latitude.is_some() == p.longitude.is_some(), || {
+        "place: give both latitude and longitude, or neither".into()
+    })
 }
 
 pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) -> Rule {
@@ -43,7 +45,10 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) ->
     require(a.clone_signals.len() <= 8, || "clone_signals: at most 8".into())?;
     let record_key = keys::item(&key);
     let Some(mut rec) = ctx.view.record::<ItemRecord>(CF_STATE, &record_key, "item")? else {
-        return refuse(Reason::ItemNotCommissioned, format!("item {}/{} was never commissioned", item.gtin, item.serial));
+        return refuse(
+            Reason::ItemNotCommissioned,
+            format!("item {}/{} was never commissioned", item.gtin, item.serial),
+        );
     };
     let mut stats = rec.scans.take().unwrap_or_default();
     match check {

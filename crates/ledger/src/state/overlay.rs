@@ -44,7 +44,12 @@ impl Overlay {
         }
     }
 
-    fn range<'a>(&'a self, cf: &'static str, start: &'a [u8], end: Option<&'a [u8]>) -> impl Iterator<Item = (&'a [u8], &'a Option<Vec<u8>>)> + 'a {
+    fn range<'a>(
+        &'a self,
+        cf: &'static str,
+        start: &'a [u8],
+        end: Option<&'a [u8]>,
+    ) -> impl Iterator<Item = (&'a [u8], &'a Option<Vec<u8>>)> + 'a {
         self.writes
             .range((cf, start.to_vec())..)
             .take_while(move |((c, k), _)| *c == cf && end.is_none_or(|e| k.as_slice() < e))
@@ -119,8 +124,18 @@ impl<'a, E: KvEngine> StateView<'a, E> {
         self.local.writes.insert((cf, key), Some(value));
     }
 
+    /// Deletes a key.
+    pub(crate) fn delete(&mut self, cf: &'static str, key: Vec<u8>) {
+        self.local.writes.insert((cf, key), None);
+    }
+
     /// Reads a versioned record.
-    pub(crate) fn record<M: Message + Default>(&self, cf: &'static str, key: &[u8], what: &str) -> Result<Option<M>, LedgerError> {
+    pub(crate) fn record<M: Message + Default>(
+        &self,
+        cf: &'static str,
+        key: &[u8],
+        what: &str,
+    ) -> Result<Option<M>, LedgerError> {
         self.get(cf, key)?.map(|b| decode_record(&b, what)).transpose()
     }
 
@@ -131,6 +146,7 @@ impl<'a, E: KvEngine> StateView<'a, E> {
 
     /// Keys and values under `prefix`, merged across the layers, in key
     /// order. Meant for small ranges (a party's keys, a list of records).
+    #[allow(clippy::type_complexity)]
     pub(crate) fn scan_prefix(&self, cf: &'static str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, LedgerError> {
         let end = prefix_end(prefix);
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
