@@ -18,6 +18,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let fds = protox::compile(&files, [&root])?;
+    // The descriptor set, for tools that read or write messages as proto3
+    // JSON (the CLI's `tx submit`, JSON output).
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("veritrace_descriptor.bin"), prost::Message::encode_to_vec(&fds))?;
     let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
     tonic_prost_build::configure().build_server(grpc).build_client(grpc).compile_fds(fds)?;
     Ok(())

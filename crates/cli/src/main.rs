@@ -6,10 +6,13 @@
 
 mod bench;
 mod cluster_cmd;
+mod consumer_cmd;
 mod demo;
 mod demo_cluster;
 mod node_cmd;
+mod proto_json;
 mod store;
+mod tx_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +58,25 @@ enum Command {
     /// Runs a single-node demo: a product's journey as signed events in a
     /// RocksDB ledger, then an offline check of its Merkle proofs.
     Demo(demo::DemoArgs),
+    /// Signs and submits transactions (integrators).
+    #[command(subcommand)]
+    Tx(tx_cmd::TxCommand),
+    /// Commissions items: serials, codes, label sheets.
+    #[command(subcommand)]
+    Items(tx_cmd::ItemsCommand),
+    /// Verifies an item and its code, as a consumer app would.
+    Verify(consumer_cmd::VerifyArgs),
+    /// Shows an item's state and journey.
+    History {
+        #[command(flatten)]
+        target: cluster_cmd::EndpointArgs,
+        /// The item: SGTIN EPC URI or GS1 Digital Link.
+        #[arg(long)]
+        item: String,
+    },
+    /// Shows or lists parties.
+    #[command(subcommand)]
+    Party(consumer_cmd::PartyCommand),
     /// Re-derives the Merkle root from the stored envelopes and reports the
     /// first leaf that disagrees.
     Audit {
@@ -152,6 +174,11 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::TransferLeader { target, to } => cluster_cmd::transfer_leader(target, to),
         Command::Snapshot(SnapshotCommand::Create(args)) => cluster_cmd::snapshot_create(args),
         Command::Demo(args) => demo::run(args),
+        Command::Tx(cmd) => tx_cmd::tx(cmd),
+        Command::Items(cmd) => tx_cmd::items(cmd),
+        Command::Verify(args) => consumer_cmd::verify(args),
+        Command::History { target, item } => consumer_cmd::history(target, item),
+        Command::Party(cmd) => consumer_cmd::party(cmd),
         Command::Audit { data_dir, no_signatures } => store::audit(&data_dir, !no_signatures),
         Command::Snapshot(SnapshotCommand::Save { data_dir, file }) => store::snapshot_save(&data_dir, &file),
         Command::Snapshot(SnapshotCommand::Restore { data_dir, file }) => store::snapshot_restore(&data_dir, &file),

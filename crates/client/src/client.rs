@@ -6,6 +6,7 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::cluster_service_client::ClusterServiceClient;
 use veritrace_proto::v1::ledger_service_client::LedgerServiceClient;
+use veritrace_proto::v1::verification_service_client::VerificationServiceClient;
 
 use crate::ClientError;
 
@@ -39,6 +40,7 @@ pub struct Client {
     endpoint: String,
     cluster: ClusterServiceClient<Channel>,
     ledger: LedgerServiceClient<Channel>,
+    verification: VerificationServiceClient<Channel>,
 }
 
 impl Client {
@@ -62,6 +64,7 @@ impl Client {
         Ok(Self {
             endpoint: url,
             cluster: ClusterServiceClient::new(channel.clone()),
+            verification: VerificationServiceClient::new(channel.clone()),
             ledger: LedgerServiceClient::new(channel),
         })
     }
@@ -179,6 +182,66 @@ impl Client {
         let request = pb::GetTreeHeadRequest { shard_id: 0, linearizable: false };
         let response = self.ledger.clone().get_tree_head(request).await?.into_inner();
         response.tree_head.ok_or_else(|| invalid("GetTreeHead", "no tree head".to_owned()))
+    }
+}
+
+impl Client {
+    /// Verifies an item and its code (VerificationService.VerifyItem): the
+    /// verdict, journey and a receipt of the recorded scan. Check the
+    /// receipt offline with `veritrace_core::receipt::verify_receipt`
+    /// against `scan_envelope`.
+    pub async fn verify_item(&self, request: pb::VerifyItemRequest) -> Result<pb::VerifyItemResponse, ClientError> {
+        Ok(self.verification.clone().verify_item(request).await?.into_inner())
+    }
+
+    /// An item's state and journey, following every page
+    /// (VerificationService.GetItemHistory).
+    pub async fn item_history(&self, item_uri: &str) -> Result<pb::GetItemHistoryResponse, ClientError> {
+        let mut first: Option<pb::GetItemHistoryResponse> = None;
+        let mut token = String::new();
+        for _ in 0..MAX_MEMBER_PAGES {
+            let request = pb::GetItemHistoryRequest {
+                item: Some(pb::get_item_history_request::Item::ItemUri(item_uri.to_owned())),
+                page_size: 1000,
+                page_token: token,
+            };
+            let page = self.verification.clone().get_item_history(request).await?.into_inner();
+            token = page.next_page_token.clone();
+            match &mut first {
+                None => first = Some(page),
+                Some(f) => f.steps.extend(page.steps),
+            }
+            if token.is_empty() {
+                break;
+            }
+        }
+        first.ok_or_else(|| invalid("GetItemHistory", "no page".to_owned()))
+    }
+
+    /// What the ledger says about a party (VerificationService.GetPartyProfile).
+    pub async fn party_profile(&self, party_id: &str) -> Result<pb::GetPartyProfileResponse, ClientError> {
+        let request = pb::GetPartyProfileRequest { name: format!("parties/{party_id}") };
+        Ok(self.verification.clone().get_party_profile(request).await?.into_inner())
+    }
+
+    /// One page of parties (LedgerService.ListParties).
+    pub async fn list_parties(&self, request: pb::ListPartiesRequest) -> Result<pb::ListPartiesResponse, ClientError> {
+        Ok(self.ledger.clone().list_parties(request).await?.into_inner())
+    }
+
+    /// One page of governance proposals (LedgerService.ListProposals).
+    pub async fn list_proposals(&self, request: pb::ListProposalsRequest) -> Result<pb::ListProposalsResponse, ClientError> {
+        Ok(self.ledger.clone().list_proposals(request).await?.into_inner())
+    }
+
+    /// One page of envelopes (LedgerService.ListEnvelopes).
+    pub async fn list_envelopes(&self, request: pb::ListEnvelopesRequest) -> Result<pb::ListEnvelopesResponse, ClientError> {
+        Ok(self.ledger.clone().list_envelopes(request).await?.into_inner())
+    }
+
+    /// The network's genesis (LedgerService.GetGenesis).
+    pub async fn genesis(&self) -> Result<pb::GetGenesisResponse, ClientError> {
+        Ok(self.ledger.clone().get_genesis(pb::GetGenesisRequest {}).await?.into_inner())
     }
 }
 

@@ -58,6 +58,11 @@ pub struct NodeSection {
     /// The party operating this node, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party_id: Option<String>,
+    /// Signing seed of `party_id` (same format as `key_file`). The node signs
+    /// the consumer scans it records for `VerificationService.VerifyItem`
+    /// with it; without it, VerifyItem answers FAILED_PRECONDITION.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_key_file: Option<PathBuf>,
 }
 
 /// The `[network]` section.
@@ -188,8 +193,8 @@ fn shown(file: &Path) -> String {
 }
 
 impl NodeConfig {
-    /// Reads, parses and validates `path`; relative `data_dir`, `key_file`
-    /// and `genesis_file` are resolved against the file's directory.
+    /// Reads, parses and validates `path`; relative `data_dir`, `key_file`,
+    /// `party_key_file` and `genesis_file` are resolved against the file's directory.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
@@ -197,7 +202,8 @@ impl NodeConfig {
             .map_err(|e| ConfigError::Parse { file: path.to_path_buf(), message: e.to_string().trim().to_owned() })?;
         config.check().map_err(|b| b.in_file(path))?;
         let base = path.parent().unwrap_or_else(|| Path::new(""));
-        for p in [&mut config.node.data_dir, &mut config.node.key_file, &mut config.node.genesis_file] {
+        let party_key = config.node.party_key_file.iter_mut();
+        for p in [&mut config.node.data_dir, &mut config.node.key_file, &mut config.node.genesis_file].into_iter().chain(party_key) {
             if p.is_relative() {
                 *p = base.join(&*p);
             }

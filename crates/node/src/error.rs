@@ -60,6 +60,23 @@ pub enum NodeError {
         /// What failed.
         source: std::io::Error,
     },
+    /// Wrong codes lock this serial until `until_ms` (unix ms).
+    #[error("too many wrong codes for this item; try again after {until_ms} (unix ms)")]
+    LockedOut {
+        /// When the lock-out ends.
+        until_ms: i64,
+    },
+    /// The node lacks configuration the request needs.
+    #[error("node is not configured for this: {0}")]
+    NotConfigured(String),
+    /// The ledger refused the consumer scan the node tried to record.
+    #[error("the ledger refused the scan record: {reason}: {message}")]
+    ScanRefused {
+        /// Machine-readable reason.
+        reason: String,
+        /// Detail.
+        message: String,
+    },
     /// The leader's answer did not decode (a version mismatch).
     #[error("malformed answer from the cluster: {0}")]
     Answer(String),

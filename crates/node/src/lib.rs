@@ -22,6 +22,7 @@ pub mod members;
 pub mod node;
 pub mod ops;
 pub mod state_machine;
+pub mod verify;
 
 pub use config::{
     ApiSection, CONFIG_FILE_NAME, ClusterSection, ConfigError, NetworkSection, NodeConfig, NodeSection, PeerConfig,
@@ -34,3 +35,4 @@ pub use init::{
 pub use keys::{KeyFileError, generate_seed, node_keypair, party_key, peer_id_of, read_seed_file, write_seed_file};
 pub use members::MemberInfo;
 pub use node::Node;
+pub use verify::VerifyRequest;

@@ -43,6 +43,10 @@ pub(crate) struct Inner {
     pub engine: Engine,
     /// Signs the tree heads this node serves (derived from the node key).
     pub signer: veritrace_core::SecretKey,
+    /// Signs the consumer scans this node records as its operator party.
+    pub party_signer: Option<veritrace_core::SecretKey>,
+    /// Low digits of consumer-scan nonces (the high ones are the time).
+    pub scan_nonce: std::sync::atomic::AtomicU64,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -155,6 +159,10 @@ impl Node {
         let keypair = keys::node_keypair(&seed)?;
         let peer_id = keypair.public().to_peer_id().to_string();
         let signer = keys::party_key(&seed)?;
+        let party_signer = match &config.node.party_key_file {
+            Some(path) => Some(keys::party_key(&keys::read_seed_file(path)?)?),
+            None => None,
+        };
         let genesis = read_genesis(&config.node.genesis_file)?;
         let data_dir = &config.node.data_dir;
         std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
@@ -207,6 +215,8 @@ impl Node {
                 net,
                 engine,
                 signer,
+                party_signer,
+                scan_nonce: std::sync::atomic::AtomicU64::new(0),
                 tasks: Mutex::new(vec![driver_task, net_task, watcher]),
                 config,
             }),

@@ -13,6 +13,11 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/veritrace.v1.rs"));
 }
 
+/// The encoded `google.protobuf.FileDescriptorSet` of every `veritrace.v1`
+/// file (with imports), for reflection: reading and writing messages as
+/// proto3 JSON, or serving gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/veritrace_descriptor.bin"));
+
 /// A `google.protobuf.Timestamp` for `ms` milliseconds since the Unix
 /// epoch (negative values are before it; nanos stay in 0..1e9).
 pub fn timestamp_from_ms(ms: i64) -> prost_types::Timestamp {

@@ -9,7 +9,10 @@ use veritrace_node::Node;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::ledger_service_server::LedgerService;
 
+use veritrace_ledger::PartyFilter;
+
 use crate::status::{from_node, invalid, reason, unimplemented};
+use crate::verification::{offset_token, page_size};
 
 /// The ledger service over a running node.
 #[derive(Debug, Clone)]
@@ -62,6 +65,7 @@ impl LedgerApi {
             log_index: leaf.log_index,
             commit_time: Some(veritrace_proto::timestamp_from_ms(leaf.commit_time_ms)),
             shard_id: leaf.shard_id,
+            batch_position: leaf.batch_position,
             ..Default::default()
         };
         Ok(pb::LedgerEntry { envelope: Some(envelope), receipt: Some(receipt) })
@@ -126,9 +130,29 @@ impl LedgerService for LedgerApi {
 
     async fn list_envelopes(
         &self,
-        _: Request<pb::ListEnvelopesRequest>,
+        request: Request<pb::ListEnvelopesRequest>,
     ) -> Result<Response<pb::ListEnvelopesResponse>, Status> {
-        Err(unimplemented("ListEnvelopes"))
+        let req = request.into_inner();
+        let size = page_size(req.page_size)?;
+        let (leaves, next) = crate::listing::envelope_page(&self.node.ledger(), &req, size).map_err(|e| match e {
+            crate::listing::ListError::Invalid(field, m) => invalid(field, m),
+            crate::listing::ListError::Ledger(e) => self.ledger_err(e),
+        })?;
+        let head = req.include_proofs.then(|| self.node.signed_tree_head());
+        let mut entries = Vec::with_capacity(leaves.len());
+        for leaf in &leaves {
+            let mut entry = self.entry(leaf)?;
+            if let (Some(h), Some(r)) = (&head, entry.receipt.as_mut()) {
+                r.inclusion = Some(self.inclusion(leaf.leaf_index, h.tree_size)?);
+                r.tree_head = Some(h.clone());
+            }
+            entries.push(entry);
+        }
+        Ok(Response::new(pb::ListEnvelopesResponse {
+            entries,
+            next_page_token: next.map(|n| n.to_string()).unwrap_or_default(),
+            tree_head: head,
+        }))
     }
 
     async fn get_tree_head(
@@ -212,15 +236,32 @@ impl LedgerService for LedgerApi {
 
     async fn list_parties(
         &self,
-        _: Request<pb::ListPartiesRequest>,
+        request: Request<pb::ListPartiesRequest>,
     ) -> Result<Response<pb::ListPartiesResponse>, Status> {
-        Err(unimplemented("ListParties"))
+        let req = request.into_inner();
+        let size = page_size(req.page_size)?;
+        let role = pb::PartyRole::try_from(req.role).map_err(|_| invalid("role", format!("unknown role {}", req.role)))?;
+        let filter = PartyFilter { role, include_suspended: req.include_suspended };
+        let after = (!req.page_token.is_empty()).then_some(req.page_token.as_str());
+        let (parties, next) = self.node.ledger().list_parties(filter, after, size).map_err(|e| self.ledger_err(e))?;
+        Ok(Response::new(pb::ListPartiesResponse { parties, next_page_token: next.unwrap_or_default() }))
     }
 
     async fn list_proposals(
         &self,
-        _: Request<pb::ListProposalsRequest>,
+        request: Request<pb::ListProposalsRequest>,
     ) -> Result<Response<pb::ListProposalsResponse>, Status> {
-        Err(unimplemented("ListProposals"))
+        let req = request.into_inner();
+        let size = page_size(req.page_size)?;
+        let offset = offset_token(&req.page_token)?;
+        let status =
+            pb::ProposalStatus::try_from(req.status).map_err(|_| invalid("status", format!("unknown status {}", req.status)))?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let (proposals, next) =
+            self.node.ledger().list_proposals(status, offset, size, now).map_err(|e| self.ledger_err(e))?;
+        Ok(Response::new(pb::ListProposalsResponse {
+            proposals,
+            next_page_token: next.map(|n| n.to_string()).unwrap_or_default(),
+        }))
     }
 }

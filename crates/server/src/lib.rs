@@ -2,6 +2,7 @@
 //!
 //! * `ledger::LedgerApi`: `veritrace.v1.LedgerService`;
 //! * `cluster::ClusterApi`: `veritrace.v1.ClusterService`;
+//! * `verification::VerificationApi`: `veritrace.v1.VerificationService`;
 //! * [`status`]: errors as gRPC statuses with a machine-readable reason
 //!   in a `google.rpc.ErrorInfo` detail (domain `veritrace.io`).
 //!
@@ -9,7 +10,9 @@
 
 pub mod cluster;
 pub mod ledger;
+pub mod listing;
 pub mod status;
+pub mod verification;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +22,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use veritrace_node::Node;
 use veritrace_proto::v1::cluster_service_server::ClusterServiceServer;
 use veritrace_proto::v1::ledger_service_server::LedgerServiceServer;
+use veritrace_proto::v1::verification_service_server::VerificationServiceServer;
 
 /// Largest gRPC message accepted, in bytes (a submission of envelopes).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -46,15 +50,17 @@ pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServeEr
     Ok((listener, local))
 }
 
-/// Serves the ledger and cluster services of `node` on `listener` until
+/// Serves the ledger, verification and cluster services of `node` on `listener` until
 /// `shutdown` resolves; in-flight requests finish first.
 pub async fn serve(node: Node, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
     let ledger = LedgerServiceServer::new(ledger::LedgerApi::new(node.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES * 2);
+    let verification = VerificationServiceServer::new(verification::VerificationApi::new(node.clone()));
     let cluster = ClusterServiceServer::new(cluster::ClusterApi::new(node));
     tonic::transport::Server::builder()
         .add_service(ledger)
+        .add_service(verification)
         .add_service(cluster)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;

@@ -1,0 +1,246 @@
+//! Read and verify commands: `verify` (the consumer check, with the
+//! receipt checked offline), `history`, `party show|list`.
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use veritrace_client::Client;
+use veritrace_client::render::OutputFormat;
+use veritrace_core::receipt::{timestamp_ms, verify_receipt};
+use veritrace_proto::v1 as pb;
+
+use crate::cluster_cmd::{EndpointArgs, runtime};
+use crate::proto_json::to_json;
+
+/// Arguments of `veritrace verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    target: EndpointArgs,
+    /// The item: SGTIN EPC URI or GS1 Digital Link (as in the QR code).
+    #[arg(long)]
+    item: String,
+    /// The code under the scratch label.
+    #[arg(long)]
+    code: String,
+    /// Country of the scan (ISO 3166-1 alpha-2).
+    #[arg(long, default_value = "")]
+    country: String,
+    /// City of the scan.
+    #[arg(long, default_value = "")]
+    city: String,
+    /// Latitude (rounded to 2 decimals before it is recorded).
+    #[arg(long, requires = "lon", allow_hyphen_values = true)]
+    lat: Option<f64>,
+    /// Longitude.
+    #[arg(long, requires = "lat", allow_hyphen_values = true)]
+    lon: Option<f64>,
+    /// Channel the scan came through.
+    #[arg(long, default_value = "cli")]
+    channel: String,
+}
+
+/// `veritrace party ...`.
+#[derive(Debug, Subcommand)]
+pub enum PartyCommand {
+    /// A party's profile: roles, time on the network, attestations, suspensions.
+    Show {
+        #[command(flatten)]
+        target: EndpointArgs,
+        /// Party id.
+        party_id: String,
+    },
+    /// Lists the parties.
+    List {
+        #[command(flatten)]
+        target: EndpointArgs,
+        /// Only parties with this role (e.g. BRAND_OWNER).
+        #[arg(long)]
+        role: Option<String>,
+        /// Include suspended parties.
+        #[arg(long)]
+        include_suspended: bool,
+    },
+}
+
+fn name<T: TryFrom<i32>>(v: i32, f: impl Fn(T) -> &'static str) -> String {
+    T::try_from(v).map(f).unwrap_or("?").to_owned()
+}
+
+fn time(t: Option<&prost_types::Timestamp>) -> String {
+    let ms = timestamp_ms(t);
+    if ms == 0 {
+        return "-".into();
+    }
+    let secs = ms / 1000;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn place(p: Option<&pb::Place>) -> String {
+    let Some(p) = p else { return "-".into() };
+    let mut parts: Vec<String> = [&p.city, &p.country].iter().filter(|s| !s.is_empty()).map(|s| s.to_string()).collect();
+    if let (Some(la), Some(lo)) = (p.latitude, p.longitude) {
+        parts.push(format!("({la:.2}, {lo:.2})"));
+    }
+    if parts.is_empty() { "-".into() } else { parts.join(", ") }
+}
+
+fn print_journey(steps: &[pb::JourneyStep]) {
+    println!("journey:");
+    for s in steps {
+        let who = s.party.as_ref().map_or("?".to_owned(), |p| format!("{} ({})", p.display_name, p.party_id));
+        let what = if s.biz_step.is_empty() { s.action.clone() } else { s.biz_step.clone() };
+        let mut line = format!("  {}  {what:<40} {who}", time(s.event_time.as_ref()));
+        if !s.container_id.is_empty() {
+            line.push_str(&format!("  in {}", s.container_id));
+        }
+        if s.retracted {
+            line.push_str("  [RETRACTED]");
+        }
+        for t in &s.tracking_numbers {
+            line.push_str(&format!("  tracking {} ({})", t.biz_transaction, if t.confirmed { "confirmed by carrier" } else { "NOT confirmed by any carrier" }));
+        }
+        for c in &s.certificates {
+            line.push_str(&format!("  cert {} {}", c.certificate_number, name(c.validity_at_step, pb::AttestationValidity::as_str_name)));
+        }
+        println!("{line}");
+    }
+}
+
+/// `veritrace verify`.
+pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let request = pb::VerifyItemRequest {
+        item: Some(pb::verify_item_request::Item::ItemUri(args.item.clone())),
+        code: args.code.clone(),
+        place: Some(pb::Place {
+            country: args.country.clone(),
+            city: args.city.clone(),
+            latitude: args.lat,
+            longitude: args.lon,
+            accuracy_meters: 0,
+        }),
+        channel: args.channel.clone(),
+        scanner_digest: Vec::new(),
+    };
+    let answer = runtime()?.block_on(async {
+        let client = Client::connect(&args.target.endpoint).await?;
+        anyhow::Ok(client.verify_item(request).await?)
+    })?;
+    let offline = match (&answer.receipt, &answer.scan_envelope) {
+        (Some(r), Some(env)) => {
+            let bytes = prost::Message::encode_to_vec(env);
+            let v = verify_receipt(r, &bytes).context("the receipt does not check out")?;
+            Some(format!(
+                "receipt verified offline: leaf {} in tree of size {} signed by {}",
+                v.leaf.leaf_index,
+                v.tree_head.head.tree_size,
+                hex::encode(v.tree_head.signer.to_bytes())
+            ))
+        }
+        _ => None,
+    };
+    if args.target.output == OutputFormat::Json {
+        println!("{}", to_json("veritrace.v1.VerifyItemResponse", &answer)?);
+        return Ok(());
+    }
+    println!("verdict: {}", name(answer.verdict, pb::Verdict::as_str_name));
+    if let Some(p) = &answer.product {
+        let brand = p.brand.as_ref().map(|b| b.display_name.as_str()).unwrap_or("?");
+        println!("product: {} ({}), brand {brand}, origin {}", p.name, p.gtin, p.origin_country);
+    }
+    if let Some(s) = &answer.scan_stats {
+        println!(
+            "scans: {} with the right code (first {} in {}), {} wrong codes, {} countries",
+            s.count,
+            time(s.first_scan_time.as_ref()),
+            place(s.first_scan_place.as_ref()),
+            s.invalid_code_count,
+            s.distinct_countries
+        );
+    }
+    if !answer.clone_signals.is_empty() {
+        println!("clone signals: {}", answer.clone_signals.join(", "));
+    }
+    for r in &answer.recalls {
+        let recall = r.recall.clone().unwrap_or_default();
+        println!("RECALL {}: {} ({})", recall.recall_id, recall.reason, recall.consumer_instructions);
+    }
+    for c in &answer.certificates {
+        println!("certificate: {} {} by {} ({})", name(c.scheme, pb::CertificationScheme::as_str_name), c.certificate_number, c.attested_by.as_ref().map(|p| p.display_name.as_str()).unwrap_or("?"), name(c.validity, pb::AttestationValidity::as_str_name));
+    }
+    if !answer.journey.is_empty() {
+        print_journey(&answer.journey);
+    }
+    if let Some(o) = offline {
+        println!("{o}");
+    }
+    Ok(())
+}
+
+/// `veritrace history`.
+pub fn history(target: EndpointArgs, item: String) -> anyhow::Result<()> {
+    let h = runtime()?.block_on(async {
+        let client = Client::connect(&target.endpoint).await?;
+        anyhow::Ok(client.item_history(&item).await?)
+    })?;
+    if target.output == OutputFormat::Json {
+        println!("{}", to_json("veritrace.v1.GetItemHistoryResponse", &h)?);
+        return Ok(());
+    }
+    println!("state: {}", name(h.state, pb::ItemState::as_str_name));
+    if let Some(p) = &h.product {
+        println!("product: {} ({})", p.name, p.gtin);
+    }
+    print_journey(&h.steps);
+    Ok(())
+}
+
+/// `veritrace party ...`.
+pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
+    match cmd {
+        PartyCommand::Show { target, party_id } => {
+            let p = runtime()?.block_on(async {
+                let client = Client::connect(&target.endpoint).await?;
+                anyhow::Ok(client.party_profile(&party_id).await?)
+            })?;
+            println!("{}", to_json("veritrace.v1.GetPartyProfileResponse", &p)?);
+            Ok(())
+        }
+        PartyCommand::List { target, role, include_suspended } => {
+            let role = match role {
+                None => pb::PartyRole::Unspecified,
+                Some(r) => {
+                    let full = if r.starts_with("PARTY_ROLE_") { r.clone() } else { format!("PARTY_ROLE_{}", r.to_uppercase()) };
+                    match pb::PartyRole::from_str_name(&full) {
+                        Some(x) => x,
+                        None => bail!("--role {r:?} is not a role (e.g. BRAND_OWNER, INSPECTION, ADMIN)"),
+                    }
+                }
+            };
+            let list = runtime()?.block_on(async {
+                let client = Client::connect(&target.endpoint).await?;
+                let req = pb::ListPartiesRequest { role: role as i32, include_suspended, page_size: 1000, page_token: String::new() };
+                anyhow::Ok(client.list_parties(req).await?)
+            })?;
+            if target.output == OutputFormat::Json {
+                println!("{}", to_json("veritrace.v1.ListPartiesResponse", &list)?);
+                return Ok(());
+            }
+            for p in &list.parties {
+                let roles: Vec<String> = p.roles.iter().map(|r| name(*r, pb::PartyRole::as_str_name).replace("PARTY_ROLE_", "")).collect();
+                println!("{:<20} {:<30} {} {}  {}", p.party_id, p.display_name, p.country, name(p.status, pb::PartyStatus::as_str_name).replace("PARTY_STATUS_", ""), roles.join(","));
+            }
+            Ok(())
+        }
+    }
+}

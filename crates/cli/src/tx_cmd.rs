@@ -1,0 +1,193 @@
+//! Integrator commands that sign and submit transactions: `tx submit` (any
+//! action, as proto3 JSON) and `items commission` (serials, codes, label
+//! sheets, and the CommissionItems actions).
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use veritrace_client::Client;
+use veritrace_client::render::{OutputFormat, render_receipts};
+use veritrace_core::{Envelope, SecretKey};
+use veritrace_labels::{BatchSpec, SerialScheme, SheetLayout};
+use veritrace_proto::v1 as pb;
+use veritrace_proto::v1::transaction::Action;
+
+use crate::cluster_cmd::runtime;
+use crate::proto_json;
+
+/// Who signs, and where to send it.
+#[derive(Debug, Args)]
+pub struct SignerArgs {
+    /// gRPC endpoint of a node.
+    #[arg(long, env = "VERITRACE_ENDPOINT", default_value = "http://127.0.0.1:7401")]
+    pub endpoint: String,
+    /// Party id of the signer.
+    #[arg(long, env = "VERITRACE_PARTY")]
+    pub party: String,
+    /// The party's signing key: a file holding the hex of a 32-byte ed25519
+    /// seed (as `veritrace init` writes `party.key`).
+    #[arg(long, env = "VERITRACE_PARTY_KEY")]
+    pub key: PathBuf,
+    /// Network id; read from the node's genesis when omitted.
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Output format: table or json.
+    #[arg(short = 'o', long, default_value = "table")]
+    pub output: OutputFormat,
+}
+
+/// `veritrace tx ...`.
+#[derive(Debug, Subcommand)]
+pub enum TxCommand {
+    /// Signs and submits one transaction given as proto3 JSON
+    /// (`veritrace.v1.Transaction`, usually only its action, e.g.
+    /// `{"registerProduct": {...}}`); party, nonce, client time and network
+    /// are filled in.
+    Submit {
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// The JSON file, or `-` for stdin.
+        file: PathBuf,
+    },
+}
+
+/// `veritrace items ...`.
+#[derive(Debug, Subcommand)]
+pub enum ItemsCommand {
+    /// Generates serials and secret codes for a batch, writes the label
+    /// sheets (SVG, a GS1 Digital Link QR code and the code per item) and a
+    /// CSV, and commissions the items (only code digests reach the ledger).
+    Commission(CommissionArgs),
+}
+
+/// Arguments of `items commission`.
+#[derive(Debug, Args)]
+pub struct CommissionArgs {
+    #[command(flatten)]
+    signer: SignerArgs,
+    /// GTIN-14 of the (registered) product.
+    #[arg(long)]
+    gtin: String,
+    /// Number of items.
+    #[arg(long)]
+    count: u32,
+    /// Lot number, if lot-managed.
+    #[arg(long)]
+    lot: Option<String>,
+    /// Serials are this prefix followed by a 6-digit counter from 1
+    /// (e.g. LOT1-000001).
+    #[arg(long, default_value = "")]
+    serial_prefix: String,
+    /// Code length (the product's code policy; 6 digits by default).
+    #[arg(long, default_value_t = 6)]
+    code_length: u8,
+    /// Directory for labels.csv and labels-NNN.svg (created; must not hold
+    /// a labels.csv already: the codes are secrets, never overwrite them).
+    #[arg(long, default_value = "labels")]
+    out: PathBuf,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
+    let seed = veritrace_node::read_seed_file(path)?;
+    Ok(veritrace_node::party_key(&seed)?)
+}
+
+async fn network_id(client: &Client, given: &Option<String>) -> anyhow::Result<String> {
+    if let Some(n) = given {
+        return Ok(n.clone());
+    }
+    let g = client.genesis().await.context("reading the network id from the node's genesis")?;
+    Ok(g.genesis.map(|g| g.network_id).unwrap_or_default())
+}
+
+/// Signs `action` as the signer's party and submits it; fails when refused.
+async fn sign_and_submit(client: &Client, s: &SignerArgs, network: &str, actions: Vec<Action>) -> anyhow::Result<Vec<pb::Receipt>> {
+    let key = load_key(&s.key)?;
+    let base = (now_ms() as u64).wrapping_mul(1000).wrapping_add(rand::random::<u16>() as u64 % 1000);
+    let envelopes = actions
+        .into_iter()
+        .enumerate()
+        .map(|(i, action)| {
+            let tx = pb::Transaction {
+                party_id: s.party.clone(),
+                nonce: base.wrapping_add(i as u64),
+                client_time: Some(veritrace_proto::timestamp_from_ms(now_ms())),
+                network_id: network.to_owned(),
+                action: Some(action),
+            };
+            Envelope::sign_transaction(&tx, &key).to_proto()
+        })
+        .collect();
+    Ok(client.submit(envelopes).await?)
+}
+
+fn report(receipts: &[pb::Receipt], output: OutputFormat) -> anyhow::Result<()> {
+    print!("{}", render_receipts(receipts, output));
+    if let Some(r) = receipts.iter().find(|r| r.outcome == pb::Outcome::Rejected as i32) {
+        bail!("refused: {}: {}", r.reason, r.message);
+    }
+    Ok(())
+}
+
+/// `veritrace tx ...`.
+pub fn tx(cmd: TxCommand) -> anyhow::Result<()> {
+    let TxCommand::Submit { signer, file } = cmd;
+    let mut json = String::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut json).context("reading stdin")?;
+    } else {
+        json = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    }
+    let tx: pb::Transaction = proto_json::from_json("veritrace.v1.Transaction", &json)
+        .with_context(|| format!("{}", file.display()))?;
+    let Some(action) = tx.action else { bail!("{}: the transaction has no action", file.display()) };
+    runtime()?.block_on(async {
+        let client = Client::connect(&signer.endpoint).await?;
+        let network = network_id(&client, &signer.network).await?;
+        let receipts = sign_and_submit(&client, &signer, &network, vec![action]).await?;
+        report(&receipts, signer.output)
+    })
+}
+
+/// `veritrace items ...`.
+pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
+    let ItemsCommand::Commission(args) = cmd;
+    let mut spec = BatchSpec::new(
+        &args.gtin,
+        args.count,
+        SerialScheme::Sequential { prefix: args.serial_prefix.clone(), start: 1, width: 6 },
+    )?;
+    spec.lot = args.lot.clone();
+    spec.policy.length = args.code_length;
+    let batch = veritrace_labels::generate(&spec, &mut rand::rng())?;
+    let csv = args.out.join("labels.csv");
+    if csv.exists() {
+        bail!("{} exists; refusing to overwrite printed codes (choose another --out)", csv.display());
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let file = std::fs::File::create(&csv).with_context(|| format!("creating {}", csv.display()))?;
+    veritrace_labels::write_csv(&batch.labels, file)?;
+    let pages = veritrace_labels::svg_pages(&batch.labels, &SheetLayout::default())?;
+    for (i, page) in pages.iter().enumerate() {
+        let path = args.out.join(format!("labels-{:03}.svg", i + 1));
+        std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("wrote {} and {} label sheet(s) to {}", csv.display(), pages.len(), args.out.display());
+    let actions: Vec<Action> = batch.actions.into_iter().map(Action::CommissionItems).collect();
+    runtime()?.block_on(async {
+        let client = Client::connect(&args.signer.endpoint).await?;
+        let network = network_id(&client, &args.signer.network).await?;
+        let mut receipts = Vec::new();
+        for action in actions {
+            receipts.extend(sign_and_submit(&client, &args.signer, &network, vec![action]).await?);
+        }
+        report(&receipts, args.signer.output)
+    })
+}

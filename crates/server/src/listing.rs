@@ -1,0 +1,125 @@
+//! Paging through the ledger's indexes for `ListEnvelopes`.
+
+use veritrace_core::gs1::{EpcId, Gtin, Serial, Sgtin};
+use veritrace_core::{Envelope, LeafRecord};
+use veritrace_ledger::{ACTION_NAMES, Ledger, LedgerError, action_name};
+use veritrace_proto::v1 as pb;
+use veritrace_storage::KvEngine;
+
+/// Why a list request failed.
+#[derive(Debug)]
+pub enum ListError {
+    /// A request field is invalid: (field, message).
+    Invalid(&'static str, String),
+    /// Reading failed.
+    Ledger(LedgerError),
+}
+
+impl From<LedgerError> for ListError {
+    fn from(e: LedgerError) -> Self {
+        ListError::Ledger(e)
+    }
+}
+
+/// Index entries read per round while filling a page.
+const CHUNK: usize = 1000;
+
+enum Primary {
+    Item(Vec<u8>),
+    Gtin(String),
+    Party(String),
+}
+
+/// One page of `ListEnvelopes`: the leaves and the token (a leaf index)
+/// to continue after. `newest_first` reads the whole index of the filter
+/// (fine for items and GTINs; for a busy party prefer log order).
+pub fn envelope_page<E: KvEngine>(
+    ledger: &Ledger<E>,
+    req: &pb::ListEnvelopesRequest,
+    size: usize,
+) -> Result<(Vec<LeafRecord>, Option<u64>), ListError> {
+    for a in &req.actions {
+        if !ACTION_NAMES.contains(&a.as_str()) {
+            return Err(ListError::Invalid("actions", format!("unknown action {a:?}")));
+        }
+    }
+    if !req.gtin.is_empty() && (req.gtin.len() != 14 || Gtin::parse(&req.gtin).is_err()) {
+        return Err(ListError::Invalid("gtin", format!("{:?} is not a 14-digit GTIN", req.gtin)));
+    }
+    let primary = if let Some(item) = &req.item {
+        let gtin = Gtin::parse(&item.gtin).map_err(|e| ListError::Invalid("item.gtin", e.to_string()))?;
+        let serial = Serial::parse(&item.serial).map_err(|e| ListError::Invalid("item.serial", e.to_string()))?;
+        Primary::Item(EpcId::Sgtin(Sgtin::new(gtin, serial)).key_bytes())
+    } else if !req.gtin.is_empty() {
+        Primary::Gtin(req.gtin.clone())
+    } else if !req.party_id.is_empty() {
+        Primary::Party(req.party_id.clone())
+    } else {
+        return Err(ListError::Invalid("party_id", "give at least one of party_id, item, gtin".into()));
+    };
+    let after: Option<u64> = if req.page_token.is_empty() {
+        None
+    } else {
+        Some(req.page_token.parse().map_err(|_| ListError::Invalid("page_token", "not a token this server issued".into()))?)
+    };
+    let fetch = |after: Option<u64>, limit: usize| -> Result<Vec<u64>, LedgerError> {
+        match &primary {
+            Primary::Item(key) => Ok(ledger
+                .object_index(key)?
+                .into_iter()
+                .filter(|(leaf, via)| via.is_empty() && after.is_none_or(|a| *leaf > a))
+                .map(|(leaf, _)| leaf)
+                .take(limit)
+                .collect()),
+            Primary::Gtin(g) => ledger.leaves_by_gtin(g, after, limit),
+            Primary::Party(p) => ledger.leaves_by_party(p, after, limit),
+        }
+    };
+    let keep = |leaf: &LeafRecord| -> bool {
+        let Ok(tx) = Envelope::decode(&leaf.envelope).and_then(|e| e.transaction()) else { return false };
+        let Some(action) = tx.action.as_ref() else { return false };
+        (req.party_id.is_empty() || tx.party_id == req.party_id)
+            && (req.actions.is_empty() || req.actions.iter().any(|a| a == action_name(action)))
+            && (req.gtin.is_empty() || names_gtin(ledger, leaf.leaf_index, &req.gtin))
+    };
+    if req.newest_first {
+        let mut all = fetch(None, usize::MAX)?;
+        all.reverse();
+        let mut out = Vec::new();
+        for leaf in all.into_iter().filter(|l| after.is_none_or(|a| *l < a)) {
+            let record = ledger.leaf(leaf)?;
+            if keep(&record) {
+                if out.len() == size {
+                    let next = out.last().map(|r: &LeafRecord| r.leaf_index);
+                    return Ok((out, next));
+                }
+                out.push(record);
+            }
+        }
+        return Ok((out, None));
+    }
+    let mut out = Vec::new();
+    let mut cursor = after;
+    loop {
+        let chunk = fetch(cursor, CHUNK)?;
+        let exhausted = chunk.len() < CHUNK;
+        for leaf in chunk {
+            cursor = Some(leaf);
+            let record = ledger.leaf(leaf)?;
+            if keep(&record) {
+                if out.len() == size {
+                    let next = out.last().map(|r: &LeafRecord| r.leaf_index);
+                    return Ok((out, next));
+                }
+                out.push(record);
+            }
+        }
+        if exhausted {
+            return Ok((out, None));
+        }
+    }
+}
+
+fn names_gtin<E: KvEngine>(ledger: &Ledger<E>, leaf: u64, gtin: &str) -> bool {
+    ledger.leaves_by_gtin(gtin, leaf.checked_sub(1), 1).is_ok_and(|v| v.first() == Some(&leaf))
+}

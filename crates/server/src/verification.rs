@@ -1,0 +1,170 @@
+//! `VerificationService`: the consumer-facing product check, item
+//! histories and party profiles.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_node::{Node, NodeError, VerifyRequest};
+use veritrace_proto::v1 as pb;
+use veritrace_proto::v1::verification_service_server::VerificationService;
+
+use crate::status::{DOMAIN, from_node, invalid, reason, with_reason};
+
+/// The verification service over a running node.
+#[derive(Debug, Clone)]
+pub struct VerificationApi {
+    node: Node,
+}
+
+impl VerificationApi {
+    /// Serves `node`.
+    pub fn new(node: Node) -> Self {
+        VerificationApi { node }
+    }
+
+    fn err(&self, e: NodeError) -> Status {
+        match e {
+            NodeError::LockedOut { until_ms } => {
+                let now = now_ms();
+                let wait = std::time::Duration::from_millis(u64::try_from(until_ms - now).unwrap_or(0));
+                let mut details = ErrorDetails::with_error_info(
+                    "CODE_LOCKED_OUT",
+                    DOMAIN,
+                    HashMap::from([("retry_after_ms".to_string(), (until_ms - now).max(0).to_string())]),
+                );
+                details.set_retry_info(Some(wait));
+                Status::with_error_details(
+                    Code::ResourceExhausted,
+                    format!("too many wrong codes for this item; try again in {} s", wait.as_secs() + 1),
+                    details,
+                )
+            }
+            NodeError::NotConfigured(m) => reason(Code::FailedPrecondition, "NODE_NOT_CONFIGURED", m),
+            NodeError::ScanRefused { reason: r, message } => reason(Code::FailedPrecondition, &r, message),
+            other => from_node(&self.node, other),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The item of a request: an SGTIN EPC URI or Digital Link, or GTIN +
+/// serial.
+pub fn parse_item(uri: Option<&str>, pair: Option<&pb::GtinSerial>) -> Result<Sgtin, Status> {
+    match (uri, pair) {
+        (Some(u), _) => Sgtin::parse_any(u).map_err(|e| {
+            with_reason(
+                Code::InvalidArgument,
+                "INVALID_ITEM_ID",
+                format!("item_uri: {e}"),
+                HashMap::from([("field".to_string(), "item_uri".to_string())]),
+            )
+        }),
+        (None, Some(p)) => {
+            let gtin = Gtin::parse(&p.gtin).map_err(|e| invalid("gtin_serial.gtin", format!("gtin_serial.gtin: {e}")))?;
+            let serial =
+                Serial::parse(&p.serial).map_err(|e| invalid("gtin_serial.serial", format!("gtin_serial.serial: {e}")))?;
+            Ok(Sgtin::new(gtin, serial))
+        }
+        (None, None) => Err(invalid("item", "name the item by item_uri or gtin_serial")),
+    }
+}
+
+/// Page size rule shared by the list calls: 0 means 100, above 1,000 is 1,000.
+pub fn page_size(requested: i32) -> Result<usize, Status> {
+    match requested {
+        n if n < 0 => Err(invalid("page_size", "page_size must not be negative")),
+        0 => Ok(100),
+        n => Ok((n as usize).min(1000)),
+    }
+}
+
+/// An offset page token (decimal), empty for the first page.
+pub fn offset_token(token: &str) -> Result<usize, Status> {
+    if token.is_empty() {
+        return Ok(0);
+    }
+    token.parse().map_err(|_| invalid("page_token", "page_token is not one this server issued"))
+}
+
+#[tonic::async_trait]
+impl VerificationService for VerificationApi {
+    async fn verify_item(&self, request: Request<pb::VerifyItemRequest>) -> Result<Response<pb::VerifyItemResponse>, Status> {
+        use pb::verify_item_request::Item;
+        let req = request.into_inner();
+        let item = match &req.item {
+            Some(Item::ItemUri(u)) => parse_item(Some(u), None)?,
+            Some(Item::GtinSerial(p)) => parse_item(None, Some(p))?,
+            None => parse_item(None, None)?,
+        };
+        if req.code.trim().is_empty() {
+            return Err(invalid("code", "code is required (the digits under the scratch label)"));
+        }
+        if !req.scanner_digest.is_empty() && req.scanner_digest.len() != 32 {
+            return Err(invalid("scanner_digest", "scanner_digest must be 32 bytes"));
+        }
+        if req.channel.len() > 100 {
+            return Err(invalid("channel", "channel is at most 100 characters"));
+        }
+        let verify = VerifyRequest {
+            item,
+            code: req.code,
+            place: req.place.unwrap_or_default(),
+            channel: req.channel,
+            scanner_digest: req.scanner_digest,
+        };
+        let answer = self.node.verify_item(verify).await.map_err(|e| self.err(e))?;
+        Ok(Response::new(answer))
+    }
+
+    async fn get_item_history(
+        &self,
+        request: Request<pb::GetItemHistoryRequest>,
+    ) -> Result<Response<pb::GetItemHistoryResponse>, Status> {
+        use pb::get_item_history_request::Item;
+        let req = request.into_inner();
+        let item = match &req.item {
+            Some(Item::ItemUri(u)) => parse_item(Some(u), None)?,
+            Some(Item::GtinSerial(p)) => parse_item(None, Some(p))?,
+            None => parse_item(None, None)?,
+        };
+        let size = page_size(req.page_size)?;
+        let offset = offset_token(&req.page_token)?;
+        let now = now_ms();
+        let ledger = self.node.ledger();
+        let report = ledger.item_report(&item, now).map_err(|e| from_node(&self.node, e.into()))?;
+        let steps = if report.record.is_some() {
+            ledger.journey(&item, now).map_err(|e| from_node(&self.node, e.into()))?
+        } else {
+            Vec::new()
+        };
+        let page: Vec<_> = steps.iter().skip(offset).take(size).cloned().collect();
+        let next = offset + page.len();
+        Ok(Response::new(pb::GetItemHistoryResponse {
+            item: Some(pb::GtinSerial { gtin: item.gtin.as_str().into(), serial: item.serial.as_str().into() }),
+            state: report.state as i32,
+            product: report.product,
+            steps: page,
+            next_page_token: if next < steps.len() { next.to_string() } else { String::new() },
+        }))
+    }
+
+    async fn get_party_profile(
+        &self,
+        request: Request<pb::GetPartyProfileRequest>,
+    ) -> Result<Response<pb::GetPartyProfileResponse>, Status> {
+        let name = request.into_inner().name;
+        let Some(id) = name.strip_prefix("parties/").filter(|id| !id.is_empty()) else {
+            return Err(invalid("name", format!("name {name:?} is not \"parties/{{party_id}}\"")));
+        };
+        match self.node.ledger().party_profile(id, now_ms()).map_err(|e| from_node(&self.node, e.into()))? {
+            Some(p) => Ok(Response::new(p)),
+            None => Err(reason(Code::NotFound, "PARTY_NOT_FOUND", format!("no party {id:?}"))),
+        }
+    }
+}
