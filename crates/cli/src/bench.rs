@@ -65,20 +65,22 @@ pub(crate) fn load(cluster: &Path) -> anyhow::Result<(ClusterFile, Vec<Signer>)>
     Ok((file, signers))
 }
 
-/// Pre-signs `n` shipping events (not timed), nonces unique to this run.
+/// Pre-signs `n` EPCIS observations of returnable assets (GIAI, no
+/// bizStep: allowed to the brand owner, the first founding party of a
+/// generated cluster, and free of custody rules), nonces unique to this run.
 fn sign_events(signers: &[Signer], network_id: &str, n: usize) -> Vec<pb::SignedEnvelope> {
     let base = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0) * 1000;
+    let signer = &signers[0];
     (0..n)
         .map(|i| {
-            let signer = &signers[i % signers.len()];
-            let epc = format!("urn:epc:id:sgtin:0614141.107346.B{i}");
+            let epc = format!("urn:epc:id:giai:0614141.B{base}-{i}");
             let tx = pb::Transaction {
                 party_id: signer.party_id.clone(),
                 nonce: base + i as u64,
                 network_id: network_id.to_string(),
                 action: Some(Action::EpcisEvent(pb::EpcisEvent {
-                    biz_step: "cbv:BizStep-shipping".into(),
-                    disposition: "cbv:Disp-in_transit".into(),
+                    event_time: Some(veritrace_proto::timestamp_from_ms((base / 1_000_000) as i64)),
+                    event_time_zone_offset: "+00:00".into(),
                     event: Some(pb::epcis_event::Event::ObjectEvent(pb::ObjectEvent {
                         action: pb::EpcisAction::Observe as i32,
                         epc_list: vec![epc],

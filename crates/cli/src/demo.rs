@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code, normalize_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
-use veritrace_core::{Envelope, SecretKey, merkle};
+use veritrace_core::{Envelope, SecretKey, merkle, vocab};
 use veritrace_ledger::{BatchHeader, Ledger, LedgerOptions, Outcome, Receipt, sgtin_key};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
@@ -74,6 +74,7 @@ fn genesis(parties: &[Party]) -> pb::Genesis {
                 display_name: p.name.into(),
                 country: p.country.into(),
                 roles: vec![p.role as i32],
+                gs1_company_prefixes: if p.role == pb::PartyRole::BrandOwner { vec![GTIN_BODY.into()] } else { Vec::new() },
                 signing_keys: vec![pb::SigningKey {
                     public_key: p.key.public().to_bytes().to_vec(),
                     status: pb::KeyStatus::Active as i32,
@@ -109,14 +110,30 @@ fn sign(party: &Party, nonce: u64, action: Action) -> Envelope {
     Envelope::sign_transaction(&tx, &party.key)
 }
 
-pub(crate) fn object_event(biz_step: &str, disposition: &str, epcs: Vec<String>, tracking: Option<&str>) -> Action {
+/// An EPCIS ObjectEvent (OBSERVE) on `epcs`, now, optionally with a
+/// carrier tracking number (`carrier`, `number`) and an addressee party.
+pub(crate) fn object_event(
+    biz_step: &str,
+    disposition: &str,
+    epcs: Vec<String>,
+    tracking: Option<(&str, &str)>,
+    ship_to: Option<&str>,
+) -> Action {
     Action::EpcisEvent(pb::EpcisEvent {
         event_time: Some(timestamp(now_ms())),
         event_time_zone_offset: "+08:00".into(),
         biz_step: biz_step.into(),
         disposition: disposition.into(),
         biz_transaction_list: tracking
-            .map(|t| vec![pb::BizTransaction { r#type: "cbv:BTT-desadv".into(), biz_transaction: t.into() }])
+            .map(|(carrier, number)| {
+                vec![pb::BizTransaction {
+                    r#type: veritrace_core::vocab::BTT_TRACKING_NUMBER.into(),
+                    biz_transaction: format!("{}{carrier}:{number}", veritrace_core::vocab::TRACKING_PREFIX),
+                }]
+            })
+            .unwrap_or_default(),
+        destination_list: ship_to
+            .map(|p| vec![pb::Destination { r#type: "owning_party".into(), destination: format!("urn:veritrace:party:{p}") }])
             .unwrap_or_default(),
         event: Some(pb::epcis_event::Event::ObjectEvent(pb::ObjectEvent {
             action: pb::EpcisAction::Observe as i32,
@@ -176,6 +193,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     println!();
 
+    let tracking = format!("SF{run_no:010}");
     let first_batch = [
         sign(
             brand,
@@ -218,6 +236,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 certificate_number: format!("QT/2026/{run_no:05}"),
                 issuer: inspection.name.into(),
                 result: pb::AttestationResult::Conformant as i32,
+                valid_from: Some(timestamp(now_ms())),
                 subject_gtins: vec![gtin.to_string()],
                 subject_items: vec![pb::ItemSet {
                     gtin: gtin.to_string(),
@@ -227,20 +246,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 ..Default::default()
             }),
         ),
-        sign(customs, nonce(4), object_event("cbv:BizStep-inspecting", "cbv:Disp-in_progress", epcs.clone(), None)),
+        sign(customs, nonce(4), object_event(vocab::CUSTOMS_DECLARING, "in_progress", epcs.clone(), None, None)),
+        sign(customs, nonce(9), object_event(vocab::CUSTOMS_CLEARING, "in_progress", epcs.clone(), None, None)),
     ];
     let second_batch = [
         sign(
-            carrier,
+            brand,
             nonce(5),
-            object_event("cbv:BizStep-shipping", "cbv:Disp-in_transit", epcs.clone(), Some("SF1234567890")),
+            object_event("shipping", "in_transit", epcs.clone(), Some((carrier.id, &tracking)), Some(platform.id)),
         ),
-        sign(platform, nonce(6), object_event("cbv:BizStep-receiving", "cbv:Disp-in_progress", epcs.clone(), None)),
-        sign(
-            platform,
-            nonce(7),
-            object_event("cbv:BizStep-retail_selling", "cbv:Disp-retail_sold", vec![epcs[0].clone()], None),
-        ),
+        sign(carrier, nonce(10), object_event("departing", "in_transit", epcs.clone(), Some((carrier.id, &tracking)), None)),
+        sign(carrier, nonce(11), object_event("arriving", "in_transit", epcs.clone(), Some((carrier.id, &tracking)), None)),
+        sign(platform, nonce(6), object_event("receiving", "in_progress", epcs.clone(), None, None)),
+        sign(platform, nonce(7), object_event("retail_selling", "retail_sold", vec![epcs[0].clone()], None, None)),
         sign(
             platform,
             nonce(8),

@@ -1,6 +1,9 @@
-//! `veritrace demo --cluster DIR`: a product's journey submitted to a
-//! running local cluster over gRPC, through a follower (forwarded to the
-//! leader), then checked offline and compared across every node.
+//! `veritrace demo --cluster DIR`: the cosmetics journey on a running local
+//! cluster over gRPC, through a follower (forwarded to the leader):
+//! governance admits a carrier and a shop, the brand commissions coded
+//! items, inspection, customs, shipping with a confirmed tracking number,
+//! retail; then a consumer verification checked offline, a cloned label
+//! caught, and every node's root compared.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,8 +12,10 @@ use anyhow::{Context as _, bail};
 use prost::Message as _;
 use veritrace_client::Client;
 use veritrace_client::render::{OutputFormat, render_receipts};
+use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
-use veritrace_core::{Envelope, Hash, PublicKey, TreeHead, merkle};
+use veritrace_core::receipt::verify_receipt;
+use veritrace_core::{Envelope, SecretKey, vocab};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 
@@ -27,6 +32,10 @@ fn sign(signer: &Signer, network_id: &str, nonce: u64, action: Action) -> (pb::S
     };
     let env = Envelope::sign_transaction(&tx, &signer.key);
     (pb::SignedEnvelope::decode(env.bytes()).unwrap_or_default(), *env.id().as_bytes())
+}
+
+fn verdict_name(v: i32) -> &'static str {
+    pb::Verdict::try_from(v).map(|v| v.as_str_name()).unwrap_or("?")
 }
 
 async fn wait_for_leader(clients: &[(String, Client)]) -> anyhow::Result<usize> {
@@ -57,48 +66,139 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         println!("Cluster {:?}: {} nodes, leader {}; submitting through {} (a follower forwards to the leader)\n", file.network_id, clients.len(), clients[leader].0, clients[via].0);
         let client = &clients[via].1;
 
+        if signers.len() < 3 {
+            bail!("the cluster demo needs the 3 founding parties of `veritrace init --nodes 3` (brand, inspection, customs)");
+        }
+        let (brand, lab, customs) = (&signers[0], &signers[1], &signers[2]);
+        let net = file.network_id.clone();
         let run = client.status().await?.tree_size + 1;
-        let gtin = Gtin::from_body("061414112345").context("demo GTIN")?;
-        let epcs: Vec<String> = (0..3)
-            .map(|i| Serial::parse(&format!("C{run}-{i:04}")).map(|s| Sgtin::new(gtin, s).to_digital_link()))
-            .collect::<Result<_, _>>()
-            .context("demo serials")?;
-        let party = |i: usize| &signers[i % signers.len()];
-        let nonce = |i: u64| run * 1000 + i;
-        let net = &file.network_id;
-        let journey = [
-            sign(party(0), net, nonce(1), object_event("cbv:BizStep-commissioning", "cbv:Disp-active", epcs.clone(), None)),
-            sign(party(1), net, nonce(2), object_event("cbv:BizStep-inspecting", "cbv:Disp-conformant", epcs.clone(), None)),
-            sign(party(2), net, nonce(3), object_event("cbv:BizStep-shipping", "cbv:Disp-in_transit", epcs.clone(), Some("SF1234567890"))),
-            sign(party(3), net, nonce(4), object_event("cbv:BizStep-receiving", "cbv:Disp-in_progress", epcs.clone(), None)),
-            sign(party(4), net, nonce(5), object_event("cbv:BizStep-retail_selling", "cbv:Disp-retail_sold", vec![epcs[0].clone()], None)),
-        ];
-        println!("Journey of {} items of GTIN {gtin}, five signed EPCIS events:", epcs.len());
-        let receipts = client.submit(journey.iter().map(|(e, _)| e.clone()).collect()).await?;
-        print!("{}", render_receipts(&receipts, OutputFormat::Table));
+        let mut nonce = run * 1000;
+        let mut step = |label: &str, who: &Signer, action: Action| {
+            nonce += 1;
+            (label.to_owned(), sign(who, &net, nonce, action))
+        };
 
-        let mut forged = journey[1].0.clone();
+        // 1. Governance: the founding admins admit a carrier and a shop (2 of 3 approve).
+        let carrier = Signer { party_id: format!("swift-logistics-{run}"), key: SecretKey::from_seed_label(&format!("demo/carrier/{run}")) };
+        let shop = Signer { party_id: format!("shopnow-{run}"), key: SecretKey::from_seed_label(&format!("demo/shop/{run}")) };
+        let admit = |p: &Signer, name: &str, role: pb::PartyRole| {
+            Action::ProposeGovernance(pb::ProposeGovernance {
+                proposal_id: format!("admit-{}", p.party_id),
+                rationale: format!("admit {name}"),
+                action: Some(pb::GovernanceAction {
+                    action: Some(pb::governance_action::Action::RegisterParty(pb::RegisterParty {
+                        party: Some(pb::Party {
+                            party_id: p.party_id.clone(),
+                            display_name: name.into(),
+                            country: "CN".into(),
+                            roles: vec![role as i32],
+                            signing_keys: vec![pb::SigningKey { public_key: p.key.public().to_bytes().to_vec(), label: "demo".into(), ..Default::default() }],
+                            ..Default::default()
+                        }),
+                    })),
+                }),
+            })
+        };
+        let approve = |p: &Signer| Action::ApproveGovernance(pb::ApproveGovernance { proposal_id: format!("admit-{}", p.party_id) });
+        let governance = vec![
+            step("propose: admit carrier", brand, admit(&carrier, "Swift Logistics", pb::PartyRole::Logistics)),
+            step("propose: admit shop", brand, admit(&shop, "ShopNow Marketplace", pb::PartyRole::Platform)),
+            step("approve: admit carrier", lab, approve(&carrier)),
+            step("approve: admit shop", lab, approve(&shop)),
+        ];
+
+        // 2. The brand registers the product and commissions coded items.
+        let gtin = Gtin::from_body("061414112345").context("demo GTIN")?;
+        let policy = CodePolicy::default();
+        let salt = CodeSalt::generate(&mut rand::rng());
+        let mut items = Vec::new();
+        for i in 0..3 {
+            let sgtin = Sgtin::new(gtin, Serial::parse(&format!("C{run}-{i:04}")).context("demo serial")?);
+            let code = generate_code(&policy, &mut rand::rng())?;
+            let digest = code_digest(&salt, &sgtin.key_bytes(), &code);
+            items.push((sgtin, code, digest));
+        }
+        let epcs: Vec<String> = items.iter().map(|(s, _, _)| s.to_digital_link()).collect();
+        let lot = format!("LOT-{run}");
+        let tracking = format!("SF{run:010}");
+        let carried = Some((carrier.party_id.as_str(), tracking.as_str()));
+        let journey = vec![
+            step("register product", brand, Action::RegisterProduct(pb::RegisterProduct {
+                gtin: gtin.to_string(), brand_party_id: brand.party_id.clone(), name: "Rose Night Cream 50 ml".into(),
+                brand_name: "Lumière".into(), category: "cosmetics".into(), origin_country: "FR".into(), ..Default::default()
+            })),
+            step("commission 3 items", brand, Action::CommissionItems(pb::CommissionItems {
+                gtin: gtin.to_string(), lot: lot.clone(), batch_salt: salt.as_bytes().to_vec(),
+                items: items.iter().map(|(s, _, d)| pb::CommissionedItem { serial: s.serial.to_string(), code_digest: d.as_bytes().to_vec(), salt: vec![] }).collect(),
+                digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32, ..Default::default()
+            })),
+            step("certificate (GB/T)", lab, Action::Attestation(pb::Attestation {
+                attestation_id: format!("QT-{run}"), scheme: pb::CertificationScheme::GbT as i32,
+                scheme_detail: "GB/T 29665-2013 skin care creams".into(), certificate_number: format!("QT/2026/{run:05}"),
+                result: pb::AttestationResult::Conformant as i32, valid_from: Some(veritrace_proto::timestamp_from_ms(0)),
+                subject_items: vec![pb::ItemSet { gtin: gtin.to_string(), lots: vec![lot.clone()], serials: vec![] }], ..Default::default()
+            })),
+            step("inspection", lab, object_event("inspecting", "conformant", epcs.clone(), None, None)),
+            step("customs declaration", customs, object_event(vocab::CUSTOMS_DECLARING, "in_progress", epcs.clone(), None, None)),
+            step("customs clearance", customs, object_event(vocab::CUSTOMS_CLEARING, "in_progress", epcs.clone(), None, None)),
+            step("brand ships to the shop", brand, object_event("shipping", "in_transit", epcs.clone(), carried, Some(&shop.party_id))),
+            step("carrier picks up", &carrier, object_event("departing", "in_transit", epcs.clone(), carried, None)),
+            step("carrier delivers", &carrier, object_event("arriving", "in_transit", epcs.clone(), carried, None)),
+            step("shop receives", &shop, object_event("receiving", "in_progress", epcs.clone(), None, None)),
+            step("shop sells item 1", &shop, object_event("retail_selling", "retail_sold", vec![epcs[0].clone()], None, None)),
+        ];
+        println!("Commissioning {} items of GTIN {gtin}; their codes (printed under the scratch labels, never on the ledger):", items.len());
+        for (s, code, _) in &items {
+            println!("  {}  code {code}", s.to_digital_link());
+        }
+        for (title, batch) in [("Governance: 2 of 3 admins admit a carrier and a shop", governance), ("The journey, each step signed by the party that did it", journey.clone())] {
+            println!("\n{title}:");
+            for (label, (env, _)) in &batch {
+                let r = client.submit(vec![env.clone()]).await?;
+                let outcome = r.first().map(|r| if r.reason.is_empty() { format!("leaf {}", r.leaf_index) } else { format!("REJECTED {}: {}", r.reason, r.message) }).unwrap_or_default();
+                println!("  {label:<28} {outcome}");
+                if r.iter().any(|r| r.outcome == pb::Outcome::Rejected as i32) {
+                    bail!("the demo journey was refused at {label:?}");
+                }
+            }
+        }
+
+        // 3. What the network refuses.
+        let mut forged = journey[1].1.0.clone();
         if let Some(b) = forged.payload.get_mut(4) {
             *b ^= 0x20;
         }
-        println!("\nA resubmission and a forged signature:");
-        let refused = client.submit(vec![journey[0].0.clone(), forged]).await?;
+        let (_, (selling_carrier, _)) = step("carrier tries to sell", &carrier, object_event("retail_selling", "retail_sold", vec![epcs[1].clone()], None, None));
+        println!("\nRefused: a resubmission (idempotent), a forged signature, a carrier selling goods:");
+        let refused = client.submit(vec![journey[0].1.0.clone(), forged, selling_carrier]).await?;
         print!("{}", render_receipts(&refused, OutputFormat::Table));
 
-        // Offline: the tree head's signature and the inclusion proof.
-        let (_, last_id) = journey[journey.len() - 1];
-        let proof = client.inclusion_proof(last_id).await?;
-        let (Some(p), Some(sth)) = (proof.proof, proof.tree_head) else { bail!("the node sent no proof") };
-        let root = Hash::from_slice(&sth.root_hash).context("root")?;
-        let ms = sth.timestamp.map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000).unwrap_or(0);
-        let head = TreeHead { shard_id: sth.shard_id, tree_size: sth.tree_size, root, timestamp_ms: ms };
-        let signer = PublicKey::from_slice(&sth.signer_key_id).context("tree head signer")?;
-        let signature: [u8; 64] = sth.signature.as_slice().try_into().context("tree head signature length")?;
-        veritrace_core::SignedTreeHead { head, signer, signature }.verify().context("tree head signature")?;
-        let hashes = p.hashes.iter().map(|h| Hash::from_slice(h)).collect::<Result<Vec<_>, _>>().context("proof")?;
-        let leaf = Hash::from_slice(&proof.leaf_hash).context("leaf hash")?;
-        merkle::verify_inclusion(&leaf, p.leaf_index, p.tree_size, &hashes, &root).context("inclusion proof")?;
-        println!("\nSigned tree head (size {}, root {root}) and the retail sale's inclusion proof ({} hashes): verified offline", sth.tree_size, hashes.len());
+        // 4. A consumer scans item 1 and checks the answer offline.
+        let verify = |i: usize, city: &str, country: &str| pb::VerifyItemRequest {
+            item: Some(pb::verify_item_request::Item::ItemUri(items[i].0.to_digital_link())),
+            code: items[i].1.clone(),
+            place: Some(pb::Place { country: country.into(), city: city.into(), ..Default::default() }),
+            channel: "demo-app".into(),
+            scanner_digest: vec![],
+        };
+        let answer = client.verify_item(verify(0, "Hangzhou", "CN")).await?;
+        println!("\nConsumer in Hangzhou scans item 1: {}", verdict_name(answer.verdict));
+        for s in &answer.journey {
+            let who = s.party.as_ref().map(|p| p.party_id.as_str()).unwrap_or("?");
+            let what = if s.biz_step.is_empty() { s.action.as_str() } else { s.biz_step.as_str() };
+            let extra: Vec<String> = s.tracking_numbers.iter().map(|t| format!("tracking {} {}", t.carrier, if t.confirmed { "confirmed" } else { "UNCONFIRMED" })).chain(s.certificates.iter().map(|c| format!("cert {}", c.certificate_number))).collect();
+            println!("    {what:<40} {who:<22} {}", extra.join(", "));
+        }
+        let (Some(receipt), Some(env)) = (&answer.receipt, &answer.scan_envelope) else { bail!("the node sent no receipt") };
+        let checked = verify_receipt(receipt, &env.encode_to_vec()).context("scan receipt")?;
+        println!("  scan receipt verified offline: leaf {} in a tree of {} signed by node key {}", checked.leaf.leaf_index, checked.tree_head.head.tree_size, hex::encode(&checked.tree_head.signer.to_bytes()[..8]));
+
+        // 5. The same label copied onto fakes: item 2 scanned in three cities.
+        println!("\nItem 2's label copied onto fakes and scanned in three cities:");
+        for (city, country) in [("Shanghai", "CN"), ("Paris", "FR"), ("New York", "US")] {
+            let a = client.verify_item(verify(1, city, country)).await?;
+            println!("  {city:<10} {} {}", verdict_name(a.verdict), a.clone_signals.join(","));
+        }
 
         // Every node applied the same log.
         println!("\nEvery node's view:");

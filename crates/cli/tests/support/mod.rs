@@ -224,9 +224,18 @@ impl Party {
         }
     }
 
-    /// A signed shipping event for item `serial`, unique per `nonce`.
+    /// A signed EPCIS observation of asset `nonce` that the party's role
+    /// allows (generated clusters: party-1 brand, party-2 inspection,
+    /// party-3 customs), unique per `nonce`.
     pub fn event(&self, nonce: u64) -> (pb::SignedEnvelope, [u8; 32]) {
-        let action = veritrace_ledger::testing::observe(&[&format!("urn:epc:id:sgtin:0614141.107346.{nonce}")], 0);
+        let mut action = veritrace_ledger::testing::observe(&[&format!("urn:epc:id:giai:0614141.E{nonce}")], 0);
+        if let veritrace_proto::v1::transaction::Action::EpcisEvent(e) = &mut action {
+            e.biz_step = match self.id.as_str() {
+                "party-2" => "inspecting".into(),
+                "party-3" => veritrace_core::vocab::CUSTOMS_DECLARING.into(),
+                _ => String::new(),
+            };
+        }
         let tx = pb::Transaction {
             network_id: self.network_id.clone(),
             ..veritrace_ledger::testing::tx(
