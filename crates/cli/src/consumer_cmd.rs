@@ -62,8 +62,8 @@ pub enum PartyCommand {
     },
 }
 
-fn name<T: TryFrom<i32>>(v: i32, f: impl Fn(T) -> &'static str) -> String {
-    T::try_from(v).map(f).unwrap_or("?").to_owned()
+fn name<T: TryFrom<i32>>(v: i32, f: impl Fn(&T) -> &'static str) -> String {
+    T::try_from(v).map(|t| f(&t)).unwrap_or("?").to_owned()
 }
 
 fn time(t: Option<&prost_types::Timestamp>) -> String {
@@ -88,7 +88,8 @@ fn time(t: Option<&prost_types::Timestamp>) -> String {
 
 fn place(p: Option<&pb::Place>) -> String {
     let Some(p) = p else { return "-".into() };
-    let mut parts: Vec<String> = [&p.city, &p.country].iter().filter(|s| !s.is_empty()).map(|s| s.to_string()).collect();
+    let mut parts: Vec<String> =
+        [&p.city, &p.country].iter().filter(|s| !s.is_empty()).map(|s| s.to_string()).collect();
     if let (Some(la), Some(lo)) = (p.latitude, p.longitude) {
         parts.push(format!("({la:.2}, {lo:.2})"));
     }
@@ -108,10 +109,18 @@ fn print_journey(steps: &[pb::JourneyStep]) {
             line.push_str("  [RETRACTED]");
         }
         for t in &s.tracking_numbers {
-            line.push_str(&format!("  tracking {} ({})", t.biz_transaction, if t.confirmed { "confirmed by carrier" } else { "NOT confirmed by any carrier" }));
+            line.push_str(&format!(
+                "  tracking {} ({})",
+                t.biz_transaction,
+                if t.confirmed { "confirmed by carrier" } else { "NOT confirmed by any carrier" }
+            ));
         }
         for c in &s.certificates {
-            line.push_str(&format!("  cert {} {}", c.certificate_number, name(c.validity_at_step, pb::AttestationValidity::as_str_name)));
+            line.push_str(&format!(
+                "  cert {} {}",
+                c.certificate_number,
+                name(c.validity_at_step, pb::AttestationValidity::as_str_name)
+            ));
         }
         println!("{line}");
     }
@@ -176,7 +185,13 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         println!("RECALL {}: {} ({})", recall.recall_id, recall.reason, recall.consumer_instructions);
     }
     for c in &answer.certificates {
-        println!("certificate: {} {} by {} ({})", name(c.scheme, pb::CertificationScheme::as_str_name), c.certificate_number, c.attested_by.as_ref().map(|p| p.display_name.as_str()).unwrap_or("?"), name(c.validity, pb::AttestationValidity::as_str_name));
+        println!(
+            "certificate: {} {} by {} ({})",
+            name(c.scheme, pb::CertificationScheme::as_str_name),
+            c.certificate_number,
+            c.attested_by.as_ref().map(|p| p.display_name.as_str()).unwrap_or("?"),
+            name(c.validity, pb::AttestationValidity::as_str_name)
+        );
     }
     if !answer.journey.is_empty() {
         print_journey(&answer.journey);
@@ -220,7 +235,11 @@ pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
             let role = match role {
                 None => pb::PartyRole::Unspecified,
                 Some(r) => {
-                    let full = if r.starts_with("PARTY_ROLE_") { r.clone() } else { format!("PARTY_ROLE_{}", r.to_uppercase()) };
+                    let full = if r.starts_with("PARTY_ROLE_") {
+                        r.clone()
+                    } else {
+                        format!("PARTY_ROLE_{}", r.to_uppercase())
+                    };
                     match pb::PartyRole::from_str_name(&full) {
                         Some(x) => x,
                         None => bail!("--role {r:?} is not a role (e.g. BRAND_OWNER, INSPECTION, ADMIN)"),
@@ -229,7 +248,12 @@ pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
             };
             let list = runtime()?.block_on(async {
                 let client = Client::connect(&target.endpoint).await?;
-                let req = pb::ListPartiesRequest { role: role as i32, include_suspended, page_size: 1000, page_token: String::new() };
+                let req = pb::ListPartiesRequest {
+                    role: role as i32,
+                    include_suspended,
+                    page_size: 1000,
+                    page_token: String::new(),
+                };
                 anyhow::Ok(client.list_parties(req).await?)
             })?;
             if target.output == OutputFormat::Json {
@@ -237,8 +261,16 @@ pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             for p in &list.parties {
-                let roles: Vec<String> = p.roles.iter().map(|r| name(*r, pb::PartyRole::as_str_name).replace("PARTY_ROLE_", "")).collect();
-                println!("{:<20} {:<30} {} {}  {}", p.party_id, p.display_name, p.country, name(p.status, pb::PartyStatus::as_str_name).replace("PARTY_STATUS_", ""), roles.join(","));
+                let roles: Vec<String> =
+                    p.roles.iter().map(|r| name(*r, pb::PartyRole::as_str_name).replace("PARTY_ROLE_", "")).collect();
+                println!(
+                    "{:<20} {:<30} {} {}  {}",
+                    p.party_id,
+                    p.display_name,
+                    p.country,
+                    name(p.status, pb::PartyStatus::as_str_name).replace("PARTY_STATUS_", ""),
+                    roles.join(",")
+                );
             }
             Ok(())
         }

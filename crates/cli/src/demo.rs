@@ -74,7 +74,11 @@ fn genesis(parties: &[Party]) -> pb::Genesis {
                 display_name: p.name.into(),
                 country: p.country.into(),
                 roles: vec![p.role as i32],
-                gs1_company_prefixes: if p.role == pb::PartyRole::BrandOwner { vec![GTIN_BODY.into()] } else { Vec::new() },
+                gs1_company_prefixes: if p.role == pb::PartyRole::BrandOwner {
+                    vec![GTIN_BODY.into()]
+                } else {
+                    Vec::new()
+                },
                 signing_keys: vec![pb::SigningKey {
                     public_key: p.key.public().to_bytes().to_vec(),
                     status: pb::KeyStatus::Active as i32,
@@ -133,7 +137,9 @@ pub(crate) fn object_event(
             })
             .unwrap_or_default(),
         destination_list: ship_to
-            .map(|p| vec![pb::Destination { r#type: "owning_party".into(), destination: format!("urn:veritrace:party:{p}") }])
+            .map(|p| {
+                vec![pb::Destination { r#type: "owning_party".into(), destination: format!("urn:veritrace:party:{p}") }]
+            })
             .unwrap_or_default(),
         event: Some(pb::epcis_event::Event::ObjectEvent(pb::ObjectEvent {
             action: pb::EpcisAction::Observe as i32,
@@ -255,8 +261,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             nonce(5),
             object_event("shipping", "in_transit", epcs.clone(), Some((carrier.id, &tracking)), Some(platform.id)),
         ),
-        sign(carrier, nonce(10), object_event("departing", "in_transit", epcs.clone(), Some((carrier.id, &tracking)), None)),
-        sign(carrier, nonce(11), object_event("arriving", "in_transit", epcs.clone(), Some((carrier.id, &tracking)), None)),
+        sign(
+            carrier,
+            nonce(10),
+            object_event("departing", "in_transit", epcs.clone(), Some((carrier.id, &tracking)), None),
+        ),
+        sign(
+            carrier,
+            nonce(11),
+            object_event("arriving", "in_transit", epcs.clone(), Some((carrier.id, &tracking)), None),
+        ),
         sign(platform, nonce(6), object_event("receiving", "in_progress", epcs.clone(), None, None)),
         sign(platform, nonce(7), object_event("retail_selling", "retail_sold", vec![epcs[0].clone()], None, None)),
         sign(

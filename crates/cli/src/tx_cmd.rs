@@ -108,7 +108,12 @@ async fn network_id(client: &Client, given: &Option<String>) -> anyhow::Result<S
 }
 
 /// Signs `action` as the signer's party and submits it; fails when refused.
-async fn sign_and_submit(client: &Client, s: &SignerArgs, network: &str, actions: Vec<Action>) -> anyhow::Result<Vec<pb::Receipt>> {
+async fn sign_and_submit(
+    client: &Client,
+    s: &SignerArgs,
+    network: &str,
+    actions: Vec<Action>,
+) -> anyhow::Result<Vec<pb::Receipt>> {
     let key = load_key(&s.key)?;
     let base = (now_ms() as u64).wrapping_mul(1000).wrapping_add(rand::random::<u16>() as u64 % 1000);
     let envelopes = actions
@@ -145,8 +150,8 @@ pub fn tx(cmd: TxCommand) -> anyhow::Result<()> {
     } else {
         json = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     }
-    let tx: pb::Transaction = proto_json::from_json("veritrace.v1.Transaction", &json)
-        .with_context(|| format!("{}", file.display()))?;
+    let tx: pb::Transaction =
+        proto_json::from_json("veritrace.v1.Transaction", &json).with_context(|| format!("{}", file.display()))?;
     let Some(action) = tx.action else { bail!("{}: the transaction has no action", file.display()) };
     runtime()?.block_on(async {
         let client = Client::connect(&signer.endpoint).await?;

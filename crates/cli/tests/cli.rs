@@ -42,16 +42,16 @@ fn demo_runs_twice_and_proves_append_only_history() {
         "REJECTED   BAD_SIGNATURE",
         "REJECTED   MALFORMED_ENVELOPE",
         "verified offline",
-        "Audit: 8 leaves",
+        "Audit: 11 leaves",
         "clean",
     ] {
         assert!(first.contains(needle), "first run lacks {needle:?}:\n{first}");
     }
     assert!(first.contains("Journey of https://id.gs1.org/01/"), "{first}");
     let second = ok(&["demo", "--data-dir", s(&data)]);
-    assert!(second.contains("Consistency proof from the previous run (size 8 -> 16): verified"), "{second}");
+    assert!(second.contains("Consistency proof from the previous run (size 11 -> 22): verified"), "{second}");
     let fresh = ok(&["demo", "--data-dir", s(&data), "--fresh"]);
-    assert!(fresh.contains("Audit: 8 leaves"), "{fresh}");
+    assert!(fresh.contains("Audit: 11 leaves"), "{fresh}");
 }
 
 #[test]

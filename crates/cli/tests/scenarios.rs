@@ -60,7 +60,13 @@ impl Net {
         assert_eq!(self.client.status().await.unwrap().tree_size, before, "a refusal changes nothing");
     }
 
-    async fn verify(&self, item: &Sgtin, code: &str, city: &str, country: &str) -> Result<pb::VerifyItemResponse, veritrace_client::ClientError> {
+    async fn verify(
+        &self,
+        item: &Sgtin,
+        code: &str,
+        city: &str,
+        country: &str,
+    ) -> Result<pb::VerifyItemResponse, veritrace_client::ClientError> {
         self.client
             .verify_item(pb::VerifyItemRequest {
                 item: Some(pb::verify_item_request::Item::ItemUri(item.to_digital_link())),
@@ -83,12 +89,23 @@ fn event(step: &str, epcs: &[String], tracking: Option<(&str, &str)>, ship_to: O
         event_time_zone_offset: "+08:00".into(),
         biz_step: step.into(),
         biz_transaction_list: tracking
-            .map(|(c, n)| vec![pb::BizTransaction { r#type: vocab::BTT_TRACKING_NUMBER.into(), biz_transaction: format!("{}{c}:{n}", vocab::TRACKING_PREFIX) }])
+            .map(|(c, n)| {
+                vec![pb::BizTransaction {
+                    r#type: vocab::BTT_TRACKING_NUMBER.into(),
+                    biz_transaction: format!("{}{c}:{n}", vocab::TRACKING_PREFIX),
+                }]
+            })
             .unwrap_or_default(),
         destination_list: ship_to
-            .map(|p| vec![pb::Destination { r#type: "owning_party".into(), destination: format!("urn:veritrace:party:{p}") }])
+            .map(|p| {
+                vec![pb::Destination { r#type: "owning_party".into(), destination: format!("urn:veritrace:party:{p}") }]
+            })
             .unwrap_or_default(),
-        event: Some(pb::epcis_event::Event::ObjectEvent(pb::ObjectEvent { action: pb::EpcisAction::Observe as i32, epc_list: epcs.to_vec(), ..Default::default() })),
+        event: Some(pb::epcis_event::Event::ObjectEvent(pb::ObjectEvent {
+            action: pb::EpcisAction::Observe as i32,
+            epc_list: epcs.to_vec(),
+            ..Default::default()
+        })),
         ..Default::default()
     })
 }
@@ -104,7 +121,10 @@ fn admit(id: &str, key: &SecretKey, role: pb::PartyRole) -> Action {
                     display_name: id.into(),
                     country: "CN".into(),
                     roles: vec![role as i32],
-                    signing_keys: vec![pb::SigningKey { public_key: key.public().to_bytes().to_vec(), ..Default::default() }],
+                    signing_keys: vec![pb::SigningKey {
+                        public_key: key.public().to_bytes().to_vec(),
+                        ..Default::default()
+                    }],
                     ..Default::default()
                 }),
             })),
@@ -163,7 +183,9 @@ async fn seed_stories_on_a_three_node_cluster() {
     let rogue = Who { id: "rogue-seller".into(), key: SecretKey::from_seed_label("scenario/rogue") };
 
     // Governance: 2 of 3 admins admit a carrier, a platform and a retailer.
-    for (who, role) in [(&carrier, pb::PartyRole::Logistics), (&shop, pb::PartyRole::Platform), (&rogue, pb::PartyRole::Retailer)] {
+    for (who, role) in
+        [(&carrier, pb::PartyRole::Logistics), (&shop, pb::PartyRole::Platform), (&rogue, pb::PartyRole::Retailer)]
+    {
         net.ok(&brand, admit(&who.id, &who.key, role)).await;
         net.ok(&lab, approve(&format!("admit-{}", who.id))).await;
     }
@@ -173,18 +195,34 @@ async fn seed_stories_on_a_three_node_cluster() {
 
     // The cosmetics batch: brand -> inspection -> customs -> carrier -> platform.
     let gtin = Gtin::from_body("061414100001").unwrap();
-    net.ok(&brand, Action::RegisterProduct(pb::RegisterProduct {
-        gtin: gtin.to_string(), brand_party_id: brand.id.clone(), name: "Rose Night Cream".into(), origin_country: "FR".into(), ..Default::default()
-    })).await;
+    net.ok(
+        &brand,
+        Action::RegisterProduct(pb::RegisterProduct {
+            gtin: gtin.to_string(),
+            brand_party_id: brand.id.clone(),
+            name: "Rose Night Cream".into(),
+            origin_country: "FR".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
     let lot1 = batch(gtin, "L1", 6);
     net.ok(&brand, lot1.action.clone()).await;
     let uris: Vec<String> = lot1.items.iter().map(|(s, _)| s.to_digital_link()).collect();
-    net.ok(&lab, Action::Attestation(pb::Attestation {
-        attestation_id: "QT-1".into(), scheme: pb::CertificationScheme::GbT as i32, scheme_detail: "GB/T 29665-2013".into(),
-        certificate_number: "QT/2026/00001".into(), result: pb::AttestationResult::Conformant as i32,
-        valid_from: Some(veritrace_proto::timestamp_from_ms(0)),
-        subject_items: vec![pb::ItemSet { gtin: gtin.to_string(), lots: vec!["L1".into()], serials: vec![] }], ..Default::default()
-    })).await;
+    net.ok(
+        &lab,
+        Action::Attestation(pb::Attestation {
+            attestation_id: "QT-1".into(),
+            scheme: pb::CertificationScheme::GbT as i32,
+            scheme_detail: "GB/T 29665-2013".into(),
+            certificate_number: "QT/2026/00001".into(),
+            result: pb::AttestationResult::Conformant as i32,
+            valid_from: Some(veritrace_proto::timestamp_from_ms(0)),
+            subject_items: vec![pb::ItemSet { gtin: gtin.to_string(), lots: vec!["L1".into()], serials: vec![] }],
+            ..Default::default()
+        }),
+    )
+    .await;
     net.ok(&lab, event("inspecting", &uris, None, None)).await;
     net.ok(&customs, event(vocab::CUSTOMS_DECLARING, &uris, None, None)).await;
     // Scanned while in customs custody: a clone signal for that item.
@@ -207,8 +245,24 @@ async fn seed_stories_on_a_three_node_cluster() {
     let (item, code) = &lot1.items[0];
     let first = net.verify(item, code, "Hangzhou", "CN").await.unwrap();
     assert_eq!(first.verdict, pb::Verdict::GenuineFirstScan as i32, "{first:?}");
-    let steps: Vec<(&str, &str)> = first.journey.iter().map(|s| (s.party.as_ref().unwrap().party_id.as_str(), if s.biz_step.is_empty() { s.action.as_str() } else { s.biz_step.as_str() })).collect();
-    for want in [("party-1", "commissioning"), ("party-2", "inspecting"), ("party-3", vocab::CUSTOMS_CLEARING), ("party-1", "shipping"), ("swift-logistics", "arriving"), ("shopnow", "retail_selling")] {
+    let steps: Vec<(&str, &str)> = first
+        .journey
+        .iter()
+        .map(|s| {
+            (
+                s.party.as_ref().unwrap().party_id.as_str(),
+                if s.biz_step.is_empty() { s.action.as_str() } else { s.biz_step.as_str() },
+            )
+        })
+        .collect();
+    for want in [
+        ("party-1", "commissioning"),
+        ("party-2", "inspecting"),
+        ("party-3", vocab::CUSTOMS_CLEARING),
+        ("party-1", "shipping"),
+        ("swift-logistics", "arriving"),
+        ("shopnow", "retail_selling"),
+    ] {
         assert!(steps.contains(&want), "journey lacks {want:?}: {steps:?}");
     }
     let shipping = first.journey.iter().find(|s| s.biz_step == "shipping").unwrap();
@@ -250,13 +304,22 @@ async fn seed_stories_on_a_three_node_cluster() {
     net.ok(&brand, lot2.action.clone()).await;
     let pallet = "urn:epc:id:sscc:0614141.1234567890".to_string();
     let packed: Vec<String> = lot2.items.iter().map(|(s, _)| s.to_digital_link()).collect();
-    net.ok(&brand, Action::EpcisEvent(pb::EpcisEvent {
-        event_time: Some(veritrace_proto::timestamp_from_ms(1_780_000_000_000)),
-        event_time_zone_offset: "+08:00".into(),
-        biz_step: "packing".into(),
-        event: Some(pb::epcis_event::Event::AggregationEvent(pb::AggregationEvent { action: pb::EpcisAction::Add as i32, parent_id: pallet.clone(), child_epcs: packed.clone(), ..Default::default() })),
-        ..Default::default()
-    })).await;
+    net.ok(
+        &brand,
+        Action::EpcisEvent(pb::EpcisEvent {
+            event_time: Some(veritrace_proto::timestamp_from_ms(1_780_000_000_000)),
+            event_time_zone_offset: "+08:00".into(),
+            biz_step: "packing".into(),
+            event: Some(pb::epcis_event::Event::AggregationEvent(pb::AggregationEvent {
+                action: pb::EpcisAction::Add as i32,
+                parent_id: pallet.clone(),
+                child_epcs: packed.clone(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }),
+    )
+    .await;
     let p = std::slice::from_ref(&pallet);
     net.ok(&brand, event("shipping", p, Some(("swift-logistics", "SF0002")), Some("shopnow"))).await;
     net.ok(&carrier, event("departing", p, Some(("swift-logistics", "SF0002")), None)).await;
@@ -266,14 +329,27 @@ async fn seed_stories_on_a_three_node_cluster() {
     let v = net.verify(boxed, boxed_code, "Suzhou", "CN").await.unwrap();
     assert_eq!(v.verdict, pb::Verdict::GenuineFirstScan as i32);
     let via: Vec<&pb::JourneyStep> = v.journey.iter().filter(|s| s.container_id == pallet).collect();
-    assert!(via.iter().any(|s| s.biz_step == "shipping") && via.iter().any(|s| s.biz_step == "receiving"), "{:?}", v.journey);
+    assert!(
+        via.iter().any(|s| s.biz_step == "shipping") && via.iter().any(|s| s.biz_step == "receiving"),
+        "{:?}",
+        v.journey
+    );
 
     // One strike: the admins suspend the rogue seller; its envelopes are refused.
-    net.ok(&brand, Action::ProposeGovernance(pb::ProposeGovernance {
-        proposal_id: "suspend-rogue".into(),
-        rationale: "sold counterfeits".into(),
-        action: Some(pb::GovernanceAction { action: Some(pb::governance_action::Action::SuspendParty(pb::SuspendParty { party_id: rogue.id.clone(), reason: "sold counterfeits".into() })) }),
-    })).await;
+    net.ok(
+        &brand,
+        Action::ProposeGovernance(pb::ProposeGovernance {
+            proposal_id: "suspend-rogue".into(),
+            rationale: "sold counterfeits".into(),
+            action: Some(pb::GovernanceAction {
+                action: Some(pb::governance_action::Action::SuspendParty(pb::SuspendParty {
+                    party_id: rogue.id.clone(),
+                    reason: "sold counterfeits".into(),
+                })),
+            }),
+        }),
+    )
+    .await;
     net.ok(&customs, approve("suspend-rogue")).await;
     let complaint = Action::Complaint(pb::Complaint {
         complaint_id: "c-1".into(),
@@ -299,10 +375,19 @@ async fn seed_stories_on_a_three_node_cluster() {
     assert_eq!(bad.reason(), Some("INVALID_ARGUMENT"), "{bad}");
 
     // A recalled batch: verification says so, and nothing more is sold.
-    net.ok(&brand, Action::Recall(pb::Recall {
-        recall_id: "R-1".into(), gtin: gtin.to_string(), lots: vec!["L1".into()], reason: "contaminated".into(),
-        severity: pb::RecallSeverity::Serious as i32, consumer_instructions: "stop using it".into(), ..Default::default()
-    })).await;
+    net.ok(
+        &brand,
+        Action::Recall(pb::Recall {
+            recall_id: "R-1".into(),
+            gtin: gtin.to_string(),
+            lots: vec!["L1".into()],
+            reason: "contaminated".into(),
+            severity: pb::RecallSeverity::Serious as i32,
+            consumer_instructions: "stop using it".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
     let (recalled, recalled_code) = &lot1.items[4];
     let r = net.verify(recalled, recalled_code, "Hangzhou", "CN").await.unwrap();
     assert_eq!(r.verdict, pb::Verdict::Recalled as i32);
@@ -310,7 +395,15 @@ async fn seed_stories_on_a_three_node_cluster() {
     net.refused(&shop, event("retail_selling", &[recalled.to_digital_link()], None, None), "ITEM_RECALLED").await;
 
     // Bad identifiers get a machine-readable reason.
-    let e = net.client.verify_item(pb::VerifyItemRequest { item: Some(pb::verify_item_request::Item::ItemUri("https://id.gs1.org/01/123/21/x".into())), code: "123456".into(), ..Default::default() }).await.expect_err("bad id");
+    let e = net
+        .client
+        .verify_item(pb::VerifyItemRequest {
+            item: Some(pb::verify_item_request::Item::ItemUri("https://id.gs1.org/01/123/21/x".into())),
+            code: "123456".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("bad id");
     assert_eq!(e.reason(), Some("INVALID_ITEM_ID"));
     let unknown = Sgtin::new(gtin, Serial::parse("NEVER").unwrap());
     assert_eq!(net.verify(&unknown, "123456", "", "").await.unwrap().verdict, pb::Verdict::UnknownItem as i32);

@@ -230,12 +230,18 @@ impl Client {
     }
 
     /// One page of governance proposals (LedgerService.ListProposals).
-    pub async fn list_proposals(&self, request: pb::ListProposalsRequest) -> Result<pb::ListProposalsResponse, ClientError> {
+    pub async fn list_proposals(
+        &self,
+        request: pb::ListProposalsRequest,
+    ) -> Result<pb::ListProposalsResponse, ClientError> {
         Ok(self.ledger.clone().list_proposals(request).await?.into_inner())
     }
 
     /// One page of envelopes (LedgerService.ListEnvelopes).
-    pub async fn list_envelopes(&self, request: pb::ListEnvelopesRequest) -> Result<pb::ListEnvelopesResponse, ClientError> {
+    pub async fn list_envelopes(
+        &self,
+        request: pb::ListEnvelopesRequest,
+    ) -> Result<pb::ListEnvelopesResponse, ClientError> {
         Ok(self.ledger.clone().list_envelopes(request).await?.into_inner())
     }
 

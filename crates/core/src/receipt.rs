@@ -46,7 +46,9 @@ pub enum ReceiptError {
         field: &'static str,
     },
     /// The proof is for another leaf or size than the receipt and head.
-    #[error("inclusion proof is for leaf {proof_leaf} of {proof_size}, receipt says leaf {leaf} under a head of size {head_size}")]
+    #[error(
+        "inclusion proof is for leaf {proof_leaf} of {proof_size}, receipt says leaf {leaf} under a head of size {head_size}"
+    )]
     ProofMismatch {
         /// Leaf in the proof.
         proof_leaf: u64,
@@ -84,9 +86,10 @@ pub fn timestamp_ms(t: Option<&prost_types::Timestamp>) -> i64 {
 
 /// Converts a protobuf tree head (without checking its signature).
 pub fn tree_head_from_proto(sth: &pb::SignedTreeHead) -> Result<SignedTreeHead, ReceiptError> {
-    let root = Hash::from_slice(&sth.root_hash).map_err(|_| ReceiptError::Malformed { field: "tree_head.root_hash" })?;
-    let signer =
-        PublicKey::from_slice(&sth.signer_key_id).map_err(|_| ReceiptError::Malformed { field: "tree_head.signer_key_id" })?;
+    let root =
+        Hash::from_slice(&sth.root_hash).map_err(|_| ReceiptError::Malformed { field: "tree_head.root_hash" })?;
+    let signer = PublicKey::from_slice(&sth.signer_key_id)
+        .map_err(|_| ReceiptError::Malformed { field: "tree_head.signer_key_id" })?;
     let signature: [u8; 64] =
         sth.signature.as_slice().try_into().map_err(|_| ReceiptError::Malformed { field: "tree_head.signature" })?;
     let head = TreeHead {

@@ -123,7 +123,12 @@ impl StepClass {
     pub fn moves_goods(self) -> bool {
         matches!(
             self,
-            StepClass::Ship | StepClass::Carry | StepClass::Deliver | StepClass::Receive | StepClass::Sell | StepClass::Handle
+            StepClass::Ship
+                | StepClass::Carry
+                | StepClass::Deliver
+                | StepClass::Receive
+                | StepClass::Sell
+                | StepClass::Handle
         )
     }
 }

@@ -182,7 +182,13 @@ impl<E: KvEngine> Ledger<E> {
         self.index_page(CF_IDX_ITEM, len_prefixed(item_key), after, limit)
     }
 
-    pub(crate) fn index_page(&self, cf: &str, prefix: Vec<u8>, after: Option<u64>, limit: usize) -> Result<Vec<u64>, LedgerError> {
+    pub(crate) fn index_page(
+        &self,
+        cf: &str,
+        prefix: Vec<u8>,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<u64>, LedgerError> {
         let start = match after {
             Some(leaf) => match leaf.checked_add(1) {
                 Some(next) => with_u64(prefix.clone(), next),

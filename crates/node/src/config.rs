@@ -203,7 +203,10 @@ impl NodeConfig {
         config.check().map_err(|b| b.in_file(path))?;
         let base = path.parent().unwrap_or_else(|| Path::new(""));
         let party_key = config.node.party_key_file.iter_mut();
-        for p in [&mut config.node.data_dir, &mut config.node.key_file, &mut config.node.genesis_file].into_iter().chain(party_key) {
+        for p in [&mut config.node.data_dir, &mut config.node.key_file, &mut config.node.genesis_file]
+            .into_iter()
+            .chain(party_key)
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }

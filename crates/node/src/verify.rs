@@ -80,10 +80,12 @@ impl Node {
         if let Some(until_ms) = report.locked_until_ms {
             return Err(NodeError::LockedOut { until_ms });
         }
-        let policy = veritrace_ledger::core_policy(record.code_length, &record.code_alphabet)
-            .ok_or_else(|| NodeError::Answer(format!("item has an unsupported code policy ({})", record.code_length)))?;
+        let policy = veritrace_ledger::core_policy(record.code_length, &record.code_alphabet).ok_or_else(|| {
+            NodeError::Answer(format!("item has an unsupported code policy ({})", record.code_length))
+        })?;
         let salt = CodeSalt::from_slice(&record.salt).map_err(|e| NodeError::Answer(format!("stored salt: {e}")))?;
-        let digest = Hash::from_slice(&record.code_digest).map_err(|e| NodeError::Answer(format!("stored digest: {e}")))?;
+        let digest =
+            Hash::from_slice(&record.code_digest).map_err(|e| NodeError::Answer(format!("stored digest: {e}")))?;
         let sgtin_key = req.item.key_bytes();
         let matched = verify_code(&salt, &sgtin_key, &policy, &req.code, &digest)
             .map_err(|e| NodeError::invalid("code", e.to_string()))?;
@@ -92,9 +94,12 @@ impl Node {
         provisional.scan_count += 1;
         let shown = scan::verdict(&provisional);
         let envelope = self.sign_scan(&req, item.clone(), matched, shown, &report.clone_signals)?;
-        let mut receipt = self.submit(vec![envelope.bytes().to_vec()]).await?.into_iter().next().ok_or_else(|| {
-            NodeError::Answer("no receipt for the recorded scan".into())
-        })?;
+        let mut receipt = self
+            .submit(vec![envelope.bytes().to_vec()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| NodeError::Answer("no receipt for the recorded scan".into()))?;
         if receipt.outcome == pb::Outcome::Rejected as i32 {
             return Err(NodeError::ScanRefused { reason: receipt.reason.clone(), message: receipt.message.clone() });
         }

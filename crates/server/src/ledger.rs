@@ -240,7 +240,8 @@ impl LedgerService for LedgerApi {
     ) -> Result<Response<pb::ListPartiesResponse>, Status> {
         let req = request.into_inner();
         let size = page_size(req.page_size)?;
-        let role = pb::PartyRole::try_from(req.role).map_err(|_| invalid("role", format!("unknown role {}", req.role)))?;
+        let role =
+            pb::PartyRole::try_from(req.role).map_err(|_| invalid("role", format!("unknown role {}", req.role)))?;
         let filter = PartyFilter { role, include_suspended: req.include_suspended };
         let after = (!req.page_token.is_empty()).then_some(req.page_token.as_str());
         let (parties, next) = self.node.ledger().list_parties(filter, after, size).map_err(|e| self.ledger_err(e))?;
@@ -254,9 +255,10 @@ impl LedgerService for LedgerApi {
         let req = request.into_inner();
         let size = page_size(req.page_size)?;
         let offset = offset_token(&req.page_token)?;
-        let status =
-            pb::ProposalStatus::try_from(req.status).map_err(|_| invalid("status", format!("unknown status {}", req.status)))?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let status = pb::ProposalStatus::try_from(req.status)
+            .map_err(|_| invalid("status", format!("unknown status {}", req.status)))?;
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let (proposals, next) =
             self.node.ledger().list_proposals(status, offset, size, now).map_err(|e| self.ledger_err(e))?;
         Ok(Response::new(pb::ListProposalsResponse {

@@ -60,7 +60,11 @@ pub fn envelope_page<E: KvEngine>(
     let after: Option<u64> = if req.page_token.is_empty() {
         None
     } else {
-        Some(req.page_token.parse().map_err(|_| ListError::Invalid("page_token", "not a token this server issued".into()))?)
+        Some(
+            req.page_token
+                .parse()
+                .map_err(|_| ListError::Invalid("page_token", "not a token this server issued".into()))?,
+        )
     };
     let fetch = |after: Option<u64>, limit: usize| -> Result<Vec<u64>, LedgerError> {
         match &primary {

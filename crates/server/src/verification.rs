@@ -66,9 +66,10 @@ pub fn parse_item(uri: Option<&str>, pair: Option<&pb::GtinSerial>) -> Result<Sg
             )
         }),
         (None, Some(p)) => {
-            let gtin = Gtin::parse(&p.gtin).map_err(|e| invalid("gtin_serial.gtin", format!("gtin_serial.gtin: {e}")))?;
-            let serial =
-                Serial::parse(&p.serial).map_err(|e| invalid("gtin_serial.serial", format!("gtin_serial.serial: {e}")))?;
+            let gtin =
+                Gtin::parse(&p.gtin).map_err(|e| invalid("gtin_serial.gtin", format!("gtin_serial.gtin: {e}")))?;
+            let serial = Serial::parse(&p.serial)
+                .map_err(|e| invalid("gtin_serial.serial", format!("gtin_serial.serial: {e}")))?;
             Ok(Sgtin::new(gtin, serial))
         }
         (None, None) => Err(invalid("item", "name the item by item_uri or gtin_serial")),
@@ -94,7 +95,10 @@ pub fn offset_token(token: &str) -> Result<usize, Status> {
 
 #[tonic::async_trait]
 impl VerificationService for VerificationApi {
-    async fn verify_item(&self, request: Request<pb::VerifyItemRequest>) -> Result<Response<pb::VerifyItemResponse>, Status> {
+    async fn verify_item(
+        &self,
+        request: Request<pb::VerifyItemRequest>,
+    ) -> Result<Response<pb::VerifyItemResponse>, Status> {
         use pb::verify_item_request::Item;
         let req = request.into_inner();
         let item = match &req.item {
@@ -135,6 +139,8 @@ impl VerificationService for VerificationApi {
         };
         let size = page_size(req.page_size)?;
         let offset = offset_token(&req.page_token)?;
+        // Read-your-writes: include everything committed before this call.
+        self.node.read_barrier().await.map_err(|e| self.err(e))?;
         let now = now_ms();
         let ledger = self.node.ledger();
         let report = ledger.item_report(&item, now).map_err(|e| from_node(&self.node, e.into()))?;
@@ -162,6 +168,7 @@ impl VerificationService for VerificationApi {
         let Some(id) = name.strip_prefix("parties/").filter(|id| !id.is_empty()) else {
             return Err(invalid("name", format!("name {name:?} is not \"parties/{{party_id}}\"")));
         };
+        self.node.read_barrier().await.map_err(|e| self.err(e))?;
         match self.node.ledger().party_profile(id, now_ms()).map_err(|e| from_node(&self.node, e.into()))? {
             Some(p) => Ok(Response::new(p)),
             None => Err(reason(Code::NotFound, "PARTY_NOT_FOUND", format!("no party {id:?}"))),

@@ -48,7 +48,10 @@ pub struct ItemReport {
 
 impl<E: KvEngine> Ledger<E> {
     /// A read-only view of the applied state.
-    pub(crate) fn with_view<T>(&self, f: impl FnOnce(&StateView<'_, E>) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
+    pub(crate) fn with_view<T>(
+        &self,
+        f: impl FnOnce(&StateView<'_, E>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
         let empty = Overlay::default();
         f(&StateView::new(&self.engine, &empty))
     }
@@ -137,7 +140,8 @@ pub(crate) fn item_attestations<E: KvEngine>(
     view: &StateView<'_, E>,
     item: &ItemRecord,
 ) -> Result<Vec<AttestationRecord>, LedgerError> {
-    let list: RefList = view.record(CF_STATE, &keys::attestations_on_gtin(&item.gtin), "attestation list")?.unwrap_or_default();
+    let list: RefList =
+        view.record(CF_STATE, &keys::attestations_on_gtin(&item.gtin), "attestation list")?.unwrap_or_default();
     let mut out = Vec::new();
     for reference in &list.refs {
         let Some((party, id)) = keys::split_reference(reference) else { continue };
@@ -147,7 +151,8 @@ pub(crate) fn item_attestations<E: KvEngine>(
         let a = r.attestation.clone().unwrap_or_default();
         let covers = a.subject_gtins.contains(&item.gtin)
             || a.subject_items.iter().any(|s| {
-                s.gtin == item.gtin && (s.serials.contains(&item.serial) || (!item.lot.is_empty() && s.lots.contains(&item.lot)))
+                s.gtin == item.gtin
+                    && (s.serials.contains(&item.serial) || (!item.lot.is_empty() && s.lots.contains(&item.lot)))
             });
         if covers {
             out.push(r);

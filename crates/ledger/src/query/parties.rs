@@ -20,7 +20,11 @@ pub struct PartyFilter {
 
 impl<E: KvEngine> Ledger<E> {
     /// What the ledger says about a party, or `None` if it does not exist.
-    pub fn party_profile(&self, party_id: &str, now_ms: i64) -> Result<Option<pb::GetPartyProfileResponse>, LedgerError> {
+    pub fn party_profile(
+        &self,
+        party_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<pb::GetPartyProfileResponse>, LedgerError> {
         self.with_view(|view| {
             let Some(party) = view.record::<pb::Party>(CF_STATE, &keys::party(party_id), "party")? else {
                 return Ok(None);
@@ -30,7 +34,8 @@ impl<E: KvEngine> Ledger<E> {
             let mut attestations = Vec::new();
             for reference in &about.refs {
                 let Some((signer, id)) = keys::split_reference(reference) else { continue };
-                let Some(r) = view.record::<AttestationRecord>(CF_STATE, &keys::attestation(signer, id), "attestation")?
+                let Some(r) =
+                    view.record::<AttestationRecord>(CF_STATE, &keys::attestation(signer, id), "attestation")?
                 else {
                     continue;
                 };

@@ -37,7 +37,11 @@ pub(super) fn build_genesis(opts: &InitOptions, plans: &[Planned]) -> Result<pb:
             display_name: format!("Local party {}", p.layout.id),
             country: "FR".to_owned(),
             roles: vec![pb::PartyRole::Admin as i32, ROLES[founding_parties.len() % ROLES.len()] as i32],
-            gs1_company_prefixes: if founding_parties.is_empty() { vec![DEMO_COMPANY_PREFIX.to_owned()] } else { Vec::new() },
+            gs1_company_prefixes: if founding_parties.is_empty() {
+                vec![DEMO_COMPANY_PREFIX.to_owned()]
+            } else {
+                Vec::new()
+            },
             signing_keys: vec![pb::SigningKey {
                 public_key: public.to_bytes().to_vec(),
                 status: pb::KeyStatus::Active as i32,
