@@ -98,12 +98,14 @@ fn init_three_voters_and_a_learner() {
         assert_eq!(party.signing_keys.len(), 1);
         assert_eq!(party.signing_keys[0].public_key, public);
         assert_eq!(party.signing_keys[0].status, pb::KeyStatus::Active as i32);
-        assert_eq!(party.roles.len(), 1);
-        assert_ne!(party.roles[0], pb::PartyRole::Unspecified as i32);
-        roles.push(party.roles[0]);
+        assert_eq!(party.roles.len(), 2, "ADMIN plus one business role");
+        assert_eq!(party.roles[0], pb::PartyRole::Admin as i32);
+        assert_ne!(party.roles[1], pb::PartyRole::Unspecified as i32);
+        roles.push(party.roles[1]);
     }
     roles.dedup();
     assert_eq!(roles.len(), 3, "roles cycle through distinct business roles");
+    assert_eq!(genesis.governance.as_ref().map(|g| g.threshold), Some(2), "a majority of the 3 admins");
     let validated = veritrace_ledger::Genesis::from_proto(genesis).expect("the ledger accepts the genesis");
     assert_eq!(validated.network_id(), "test-local");
 
