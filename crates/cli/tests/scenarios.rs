@@ -276,6 +276,30 @@ async fn seed_stories_on_a_three_node_cluster() {
     tampered.leaf_index += 1;
     assert!(verify_receipt(&tampered, &bytes).is_err(), "a wrong leaf index must not verify");
     assert!(checked.tree_head.head.tree_size > checked.leaf.leaf_index);
+    // ListEnvelopes: the item's own EPCIS events, two per page, in log order.
+    let mut listed = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = net
+            .client
+            .list_envelopes(pb::ListEnvelopesRequest {
+                item: Some(pb::GtinSerial { gtin: gtin.to_string(), serial: item.serial.to_string() }),
+                actions: vec!["epcis_event".into()],
+                page_size: 2,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        listed.extend(page.entries.iter().map(|e| e.receipt.as_ref().unwrap().leaf_index));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    let epcis_steps: Vec<u64> =
+        first.journey.iter().filter(|s| s.action == "epcis_event").map(|s| s.leaf_index).collect();
+    assert_eq!(listed, epcis_steps, "direct EPCIS events of the item, in log order");
     let again = net.verify(item, code, "Hangzhou", "CN").await.unwrap();
     assert_eq!(again.verdict, pb::Verdict::GenuineSeenBefore as i32);
     assert_eq!(again.scan_stats.unwrap().count, 2);

@@ -91,13 +91,8 @@ pub fn envelope_page<E: KvEngine>(
         all.reverse();
         let mut out = Vec::new();
         for leaf in all.into_iter().filter(|l| after.is_none_or(|a| *l < a)) {
-            let record = ledger.leaf(leaf)?;
-            if keep(&record) {
-                if out.len() == size {
-                    let next = out.last().map(|r: &LeafRecord| r.leaf_index);
-                    return Ok((out, next));
-                }
-                out.push(record);
+            if let Some(next) = take(&mut out, ledger.leaf(leaf)?, size, &keep) {
+                return Ok((out, Some(next)));
             }
         }
         return Ok((out, None));
@@ -109,19 +104,32 @@ pub fn envelope_page<E: KvEngine>(
         let exhausted = chunk.len() < CHUNK;
         for leaf in chunk {
             cursor = Some(leaf);
-            let record = ledger.leaf(leaf)?;
-            if keep(&record) {
-                if out.len() == size {
-                    let next = out.last().map(|r: &LeafRecord| r.leaf_index);
-                    return Ok((out, next));
-                }
-                out.push(record);
+            if let Some(next) = take(&mut out, ledger.leaf(leaf)?, size, &keep) {
+                return Ok((out, Some(next)));
             }
         }
         if exhausted {
             return Ok((out, None));
         }
     }
+}
+
+/// Adds `record` to the page if it passes `keep`; when the page is already
+/// full, returns the token (last leaf of the page) to continue after.
+fn take(
+    out: &mut Vec<LeafRecord>,
+    record: LeafRecord,
+    size: usize,
+    keep: &impl Fn(&LeafRecord) -> bool,
+) -> Option<u64> {
+    if !keep(&record) {
+        return None;
+    }
+    if out.len() == size {
+        return out.last().map(|r| r.leaf_index);
+    }
+    out.push(record);
+    None
 }
 
 fn names_gtin<E: KvEngine>(ledger: &Ledger<E>, leaf: u64, gtin: &str) -> bool {
