@@ -5,7 +5,8 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use veritrace_client::Client;
 use veritrace_client::render::OutputFormat;
-use veritrace_core::receipt::{timestamp_ms, verify_receipt};
+use veritrace_core::receipt::verify_receipt;
+use veritrace_proto::ms_from_timestamp;
 use veritrace_proto::v1 as pb;
 
 use crate::cluster_cmd::{EndpointArgs, runtime};
@@ -67,7 +68,7 @@ fn name<T: TryFrom<i32>>(v: i32, f: impl Fn(&T) -> &'static str) -> String {
 }
 
 fn time(t: Option<&prost_types::Timestamp>) -> String {
-    let ms = timestamp_ms(t);
+    let ms = t.map_or(0, ms_from_timestamp);
     if ms == 0 {
         return "-".into();
     }

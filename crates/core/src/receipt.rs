@@ -7,6 +7,7 @@
 //! a validator key it knows (and, to detect a forked log, that tree heads
 //! it collects over time are consistent with each other).
 
+use veritrace_proto::ms_from_timestamp;
 use veritrace_proto::v1 as pb;
 
 use crate::keys::{KeyError, PublicKey};
@@ -79,11 +80,6 @@ pub struct VerifiedReceipt {
     pub tree_head: SignedTreeHead,
 }
 
-/// Unix ms of a protobuf timestamp (0 when unset).
-pub fn timestamp_ms(t: Option<&prost_types::Timestamp>) -> i64 {
-    t.map(|t| t.seconds.saturating_mul(1000).saturating_add(i64::from(t.nanos) / 1_000_000)).unwrap_or(0)
-}
-
 /// Converts a protobuf tree head (without checking its signature).
 pub fn tree_head_from_proto(sth: &pb::SignedTreeHead) -> Result<SignedTreeHead, ReceiptError> {
     let root =
@@ -96,7 +92,7 @@ pub fn tree_head_from_proto(sth: &pb::SignedTreeHead) -> Result<SignedTreeHead, 
         shard_id: sth.shard_id,
         tree_size: sth.tree_size,
         root,
-        timestamp_ms: timestamp_ms(sth.timestamp.as_ref()),
+        timestamp_ms: sth.timestamp.as_ref().map_or(0, ms_from_timestamp),
     };
     Ok(SignedTreeHead { head, signer, signature })
 }
@@ -133,7 +129,7 @@ pub fn verify_receipt(receipt: &pb::Receipt, envelope_bytes: &[u8]) -> Result<Ve
         leaf_index: receipt.leaf_index,
         log_index: receipt.log_index,
         batch_position: receipt.batch_position,
-        commit_time_ms: timestamp_ms(receipt.commit_time.as_ref()),
+        commit_time_ms: receipt.commit_time.as_ref().map_or(0, ms_from_timestamp),
         shard_id: receipt.shard_id,
         envelope: envelope_bytes.to_vec(),
     };

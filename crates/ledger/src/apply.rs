@@ -292,7 +292,7 @@ impl<E: KvEngine> Ledger<E> {
     /// replay is refused anyway).
     fn check_client_time(&self, tx: &pb::Transaction, commit_ms: i64) -> Result<(), String> {
         let Some(t) = &tx.client_time else { return Ok(()) };
-        let client_ms = t.seconds.saturating_mul(1000).saturating_add(i64::from(t.nanos) / 1_000_000);
+        let client_ms = veritrace_proto::ms_from_timestamp(t);
         let g = self.genesis.proto();
         let window = g.replay_window.as_ref().map_or(24 * 3600 * 1000, |d| d.seconds.saturating_mul(1000));
         let skew = g.max_clock_skew.as_ref().map_or(5 * 60 * 1000, |d| d.seconds.saturating_mul(1000));

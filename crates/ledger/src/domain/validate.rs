@@ -94,5 +94,5 @@ pub(crate) fn time_ms(field: &str, t: &prost_types::Timestamp) -> Rule<i64> {
     require((0..1_000_000_000).contains(&t.nanos) && t.seconds.abs() < 400_000_000_000, || {
         format!("{field}: timestamp out of range")
     })?;
-    Ok(t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
+    Ok(veritrace_proto::ms_from_timestamp(t))
 }

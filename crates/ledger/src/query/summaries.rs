@@ -33,7 +33,7 @@ pub fn product_summary(gtin: &str, r: &ProductRecord, brand: Option<&pb::Party>)
 }
 
 fn ms(t: Option<&prost_types::Timestamp>) -> Option<i64> {
-    t.map(|t| t.seconds.saturating_mul(1000).saturating_add(i64::from(t.nanos) / 1_000_000))
+    t.map(veritrace_proto::ms_from_timestamp)
 }
 
 /// Validity of an attestation at `at_ms`.
