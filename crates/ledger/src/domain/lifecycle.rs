@@ -138,16 +138,7 @@ pub(crate) fn out_of_circulation<E: KvEngine>(
         return Ok(Some("seized".into()));
     }
     let reason = match &obj.kind {
-        Kind::Item(item) => {
-            if item.decommission_reason != 0 {
-                item.decommission_reason
-            } else if item.lot.is_empty() {
-                0
-            } else {
-                view.record::<LotRecord>(CF_STATE, &keys::lot(&item.gtin, &item.lot), "lot")?
-                    .map_or(0, |l| l.decommission_reason)
-            }
-        }
+        Kind::Item(item) => decommission_reason(view, item)?,
         Kind::Container(c) => c.as_ref().map_or(0, |c| c.decommission_reason),
     };
     Ok((reason != 0).then(|| {
@@ -159,7 +150,6 @@ pub(crate) fn out_of_circulation<E: KvEngine>(
 
 /// The decommission reason of an item (its own, else its lot's), 0 if in
 /// circulation.
-#[allow(dead_code)] // For the read side (verification), not used by apply.
 pub(crate) fn decommission_reason<E: KvEngine>(view: &StateView<'_, E>, item: &ItemRecord) -> Result<i32, LedgerError> {
     if item.decommission_reason != 0 || item.lot.is_empty() {
         return Ok(item.decommission_reason);

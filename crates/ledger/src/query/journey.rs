@@ -27,7 +27,8 @@ struct Builder<'v, 'e, E: KvEngine> {
     view: &'v StateView<'e, E>,
     parties: HashMap<String, Option<pb::Party>>,
     now_ms: i64,
-    item: Option<ItemRecord>,
+    /// Attestations covering the item, read once for every step.
+    item_attestations: Vec<AttestationRecord>,
 }
 
 impl<E: KvEngine> Builder<'_, '_, E> {
@@ -40,22 +41,15 @@ impl<E: KvEngine> Builder<'_, '_, E> {
         Ok(p)
     }
 
-    fn attestation(&self, reference: &str) -> Result<Option<AttestationRecord>, LedgerError> {
-        let Some((party, id)) = keys::split_reference(reference) else { return Ok(None) };
-        self.view.record(CF_STATE, &keys::attestation(party, id), "attestation")
-    }
-
     /// Certificates behind a step: the signer's attestations on the item,
     /// and attestations about the signer itself.
     fn certificates(&mut self, signer: &str, step_ms: i64) -> Result<Vec<pb::CertificateRef>, LedgerError> {
-        let mut records = Vec::new();
-        if let Some(item) = &self.item {
-            records.extend(super::item_attestations(self.view, item)?.into_iter().filter(|r| r.signer == signer));
-        }
+        let mut records: Vec<AttestationRecord> =
+            self.item_attestations.iter().filter(|r| r.signer == signer).cloned().collect();
         let about: RefList =
             self.view.record(CF_STATE, &keys::attestations_on_party(signer), "attestation list")?.unwrap_or_default();
         for reference in &about.refs {
-            records.extend(self.attestation(reference)?);
+            records.extend(super::attestation_by_ref(self.view, reference)?);
         }
         let mut out = Vec::new();
         for r in records {
@@ -176,8 +170,11 @@ impl<E: KvEngine> Ledger<E> {
         let key = EpcId::Sgtin(item.clone()).key_bytes();
         let entries = self.object_index(&key)?;
         self.with_view(|view| {
-            let record = view.record::<ItemRecord>(CF_STATE, &keys::item(&key), "item")?;
-            let mut b = Builder { view, parties: HashMap::new(), now_ms, item: record };
+            let item_attestations = match view.record::<ItemRecord>(CF_STATE, &keys::item(&key), "item")? {
+                Some(item) => super::item_attestations(view, &item)?,
+                None => Vec::new(),
+            };
+            let mut b = Builder { view, parties: HashMap::new(), now_ms, item_attestations };
             let mut steps = Vec::new();
             for (leaf, via) in entries {
                 let record = self.leaf(leaf)?;

@@ -144,10 +144,7 @@ pub(crate) fn item_attestations<E: KvEngine>(
         view.record(CF_STATE, &keys::attestations_on_gtin(&item.gtin), "attestation list")?.unwrap_or_default();
     let mut out = Vec::new();
     for reference in &list.refs {
-        let Some((party, id)) = keys::split_reference(reference) else { continue };
-        let Some(r) = view.record::<AttestationRecord>(CF_STATE, &keys::attestation(party, id), "attestation")? else {
-            continue;
-        };
+        let Some(r) = attestation_by_ref(view, reference)? else { continue };
         let a = r.attestation.clone().unwrap_or_default();
         let covers = a.subject_gtins.contains(&item.gtin)
             || a.subject_items.iter().any(|s| {
@@ -159,4 +156,13 @@ pub(crate) fn item_attestations<E: KvEngine>(
         }
     }
     Ok(out)
+}
+
+/// The attestation a `RefList` entry (`party \0 id`) names, if any.
+pub(crate) fn attestation_by_ref<E: KvEngine>(
+    view: &StateView<'_, E>,
+    reference: &str,
+) -> Result<Option<AttestationRecord>, LedgerError> {
+    let Some((party, id)) = keys::split_reference(reference) else { return Ok(None) };
+    view.record(CF_STATE, &keys::attestation(party, id), "attestation")
 }

@@ -5,7 +5,7 @@ use veritrace_storage::{KvEngine, prefix_end};
 
 use super::summaries::{certificate, party_summary};
 use crate::schema::{CF_IDX_GTIN, CF_STATE, len_prefixed};
-use crate::state::records::{AttestationRecord, RefList, SuspensionList};
+use crate::state::records::{RefList, SuspensionList};
 use crate::state::{decode_record, keys};
 use crate::{Ledger, LedgerError};
 
@@ -33,13 +33,8 @@ impl<E: KvEngine> Ledger<E> {
                 view.record(CF_STATE, &keys::attestations_on_party(party_id), "attestation list")?.unwrap_or_default();
             let mut attestations = Vec::new();
             for reference in &about.refs {
-                let Some((signer, id)) = keys::split_reference(reference) else { continue };
-                let Some(r) =
-                    view.record::<AttestationRecord>(CF_STATE, &keys::attestation(signer, id), "attestation")?
-                else {
-                    continue;
-                };
-                let by = view.record::<pb::Party>(CF_STATE, &keys::party(signer), "party")?;
+                let Some(r) = super::attestation_by_ref(view, reference)? else { continue };
+                let by = view.record::<pb::Party>(CF_STATE, &keys::party(&r.signer), "party")?;
                 attestations.push(certificate(&r, by.as_ref(), now_ms, now_ms));
             }
             let suspensions: SuspensionList =
