@@ -141,14 +141,15 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, e: &pb::EpcisEvent) -> R
     // other event types it removes them from a parent or a transaction.
     let destroy = class == StepClass::Destroy
         || action == pb::EpcisAction::Delete as i32 && matches!(event, Event::ObjectEvent(_));
-    let step = Transition::new(ctx, e, class, destroy)?;
+    let shippers = direct.iter().chain(reached.iter().map(|(o, _)| o)).map(|o| o.state.shipped_by.clone()).collect();
+    let step = Transition::new(ctx, e, class, destroy, shippers)?;
     if step.destroy.is_some() {
         // Destroying or reporting stolen takes the objects out of
         // circulation: only their holder may (the brand has DecommissionItems).
         check_custody(ctx, StepClass::Handle, &direct)?;
     }
     for o in direct.iter_mut().chain(reached.iter_mut().map(|(o, _)| o)) {
-        step.apply(ctx, o);
+        step.apply(o);
     }
     record_tracking(ctx, e, class)?;
     for o in &direct {
@@ -340,11 +341,25 @@ struct Transition {
     destroy: Option<pb::DecommissionReason>,
     seize: bool,
     signer_sells: bool,
+    /// Shippers of the objects (for a delivery) that sell to consumers.
+    retail_shippers: Vec<String>,
     leaf: u64,
 }
 
+/// Whether a party sells to consumers: goods it receives, or parcels it
+/// ships that are delivered, have reached retail.
+fn sells_to_consumers(p: &pb::Party) -> bool {
+    p.roles.iter().any(|r| *r == pb::PartyRole::Retailer as i32 || *r == pb::PartyRole::Platform as i32)
+}
+
 impl Transition {
-    fn new<E: KvEngine>(ctx: &Ctx<'_, E>, e: &pb::EpcisEvent, class: StepClass, destroy: bool) -> Rule<Self> {
+    fn new<E: KvEngine>(
+        ctx: &Ctx<'_, E>,
+        e: &pb::EpcisEvent,
+        class: StepClass,
+        destroy: bool,
+        mut shippers: Vec<String>,
+    ) -> Rule<Self> {
         let disposition = short_name(&e.disposition);
         let destroy = if destroy || disposition == "destroyed" {
             Some(pb::DecommissionReason::Destroyed)
@@ -359,9 +374,17 @@ impl Transition {
             .find(|b| vocab::parse_tracking(&b.biz_transaction).is_some())
             .map(|b| b.biz_transaction.clone())
             .unwrap_or_default();
-        let sells = |p: &veritrace_proto::v1::Party| {
-            p.roles.iter().any(|r| *r == pb::PartyRole::Retailer as i32 || *r == pb::PartyRole::Platform as i32)
-        };
+        // Each distinct shipper is looked up once, however many objects it sent.
+        let mut retail_shippers = Vec::new();
+        if class == StepClass::Deliver {
+            shippers.sort();
+            shippers.dedup();
+            for shipper in shippers.into_iter().filter(|s| !s.is_empty()) {
+                if ctx.party(&shipper)?.is_some_and(|p| sells_to_consumers(&p)) {
+                    retail_shippers.push(shipper);
+                }
+            }
+        }
         Ok(Transition {
             class,
             signer: ctx.signer_id().to_owned(),
@@ -369,12 +392,13 @@ impl Transition {
             tracking,
             destroy,
             seize: class == StepClass::CustomsSeize || e.disposition == vocab::DISP_SEIZED,
-            signer_sells: sells(&ctx.signer),
+            signer_sells: sells_to_consumers(&ctx.signer),
+            retail_shippers,
             leaf: ctx.leaf,
         })
     }
 
-    fn apply<E: KvEngine>(&self, ctx: &Ctx<'_, E>, o: &mut Object) {
+    fn apply(&self, o: &mut Object) {
         let s = &mut o.state;
         match self.class {
             StepClass::Ship => {
@@ -388,10 +412,7 @@ impl Transition {
             StepClass::Deliver => {
                 s.carrier = self.signer.clone();
                 // A seller's parcel delivered to its buyer has reached retail.
-                let seller = ctx.party(&s.shipped_by).ok().flatten();
-                if seller.is_some_and(|p| {
-                    p.roles.iter().any(|r| *r == pb::PartyRole::Retailer as i32 || *r == pb::PartyRole::Platform as i32)
-                }) {
+                if self.retail_shippers.contains(&s.shipped_by) {
                     s.reached_retail = true;
                 }
             }
