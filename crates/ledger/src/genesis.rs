@@ -117,24 +117,12 @@ impl Genesis {
     }
 }
 
-/// Roles, prefixes and GLNs of a founding party.
+/// Roles, prefixes and GLNs of a founding party: the rules a party admitted
+/// by governance must meet.
 fn check_party_fields(party: &pb::Party) -> Result<(), LedgerError> {
-    let id = &party.party_id;
-    if party.roles.is_empty() {
-        return Err(invalid(format!("party {id} has no role")));
+    match crate::domain::governance::check_party_fields(party) {
+        Ok(()) => Ok(()),
+        Err(crate::domain::Fail::Refused(r)) => Err(invalid(format!("party {}: {}", party.party_id, r.message))),
+        Err(crate::domain::Fail::Storage(e)) => Err(e),
     }
-    for (i, r) in party.roles.iter().enumerate() {
-        if *r == 0 || pb::PartyRole::try_from(*r).is_err() || party.roles[..i].contains(r) {
-            return Err(invalid(format!("party {id}: role {r} is unknown or repeated")));
-        }
-    }
-    let digits =
-        |s: &str, min: usize, max: usize| (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
-    if let Some(p) = party.gs1_company_prefixes.iter().find(|p| !digits(p, 4, 12)) {
-        return Err(invalid(format!("party {id}: GS1 Company Prefix {p:?} is not 4 to 12 digits")));
-    }
-    if let Some(g) = party.party_glns.iter().find(|g| !digits(g, 13, 13)) {
-        return Err(invalid(format!("party {id}: party GLN {g:?} is not 13 digits")));
-    }
-    Ok(())
 }

@@ -179,7 +179,7 @@ pub(crate) fn check_new_party(p: &pb::Party) -> Rule {
     validate::party_id("party.party_id", &p.party_id)?;
     validate::text("party.display_name", &p.display_name, 200, true)?;
     validate::country("party.country", &p.country)?;
-    check_roles("party.roles", &p.roles)?;
+    check_party_fields(p)?;
     require(p.status == 0 && p.joined_at.is_none() && p.validator_peer_id.is_empty(), || {
         "party.status, joined_at and validator_peer_id are set by the ledger; leave them unset".into()
     })?;
@@ -189,6 +189,14 @@ pub(crate) fn check_new_party(p: &pb::Party) -> Rule {
     for k in &p.signing_keys {
         check_new_key(k)?;
     }
+    Ok(())
+}
+
+/// The fields a party needs whether it is founded by the genesis or
+/// admitted later: roles (at least one, known, no repeats), GS1 Company
+/// Prefixes (4 to 12 digits) and party GLNs (13 digits).
+pub(crate) fn check_party_fields(p: &pb::Party) -> Rule {
+    check_roles("party.roles", &p.roles)?;
     for prefix in &p.gs1_company_prefixes {
         validate::digits("party.gs1_company_prefixes", prefix, 4, 12)?;
     }

@@ -10,7 +10,7 @@
 
 mod assurance;
 mod events;
-mod governance;
+pub(crate) mod governance;
 mod items;
 pub use items::MAX_ITEMS_PER_COMMISSION;
 pub(crate) mod lifecycle;
