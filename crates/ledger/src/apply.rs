@@ -316,7 +316,7 @@ fn authorize<E: KvEngine>(
     tx: &pb::Transaction,
     signer_key: &[u8],
 ) -> Result<Result<pb::Party, (Reason, String)>, LedgerError> {
-    let Some(party) = view.record::<pb::Party>(CF_STATE, &keys::party(&tx.party_id), "party")? else {
+    let Some(party) = view.party(&tx.party_id)? else {
         return Ok(Err((Reason::UnknownParty, format!("party {:?} is not registered", tx.party_id))));
     };
     let owner = view.get(CF_STATE, &keys::signing_key(signer_key))?;

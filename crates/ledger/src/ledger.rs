@@ -207,10 +207,7 @@ impl<E: KvEngine> Ledger<E> {
 
     /// The party record, if the party is registered.
     pub fn party(&self, party_id: &str) -> Result<Option<pb::Party>, LedgerError> {
-        match self.engine.get(CF_STATE, &crate::state::keys::party(party_id))? {
-            None => Ok(None),
-            Some(bytes) => crate::state::decode_record(&bytes, "party").map(Some),
-        }
+        self.with_view(|view| view.party(party_id))
     }
 
     fn check_size(&self, size: u64) -> Result<(), LedgerError> {

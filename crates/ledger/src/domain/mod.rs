@@ -25,7 +25,7 @@ use veritrace_proto::v1::transaction::Action;
 use veritrace_storage::KvEngine;
 
 use crate::schema::{CF_IDX_GTIN, CF_IDX_ITEM, len_prefixed, with_u64};
-use crate::state::{StateView, keys};
+use crate::state::StateView;
 use crate::{Genesis, LedgerError};
 
 /// Why an action was refused.
@@ -91,7 +91,7 @@ impl<E: KvEngine> Ctx<'_, E> {
 
     /// A party as of this envelope.
     pub(crate) fn party(&self, id: &str) -> Rule<Option<pb::Party>> {
-        Ok(self.view.record(crate::schema::CF_STATE, &keys::party(id), "party")?)
+        Ok(self.view.party(id)?)
     }
 
     /// Runs `f`; if it fails, none of its writes remain.

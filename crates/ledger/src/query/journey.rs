@@ -36,7 +36,7 @@ impl<E: KvEngine> Builder<'_, '_, E> {
         if let Some(p) = self.parties.get(id) {
             return Ok(p.clone());
         }
-        let p = self.view.record::<pb::Party>(CF_STATE, &keys::party(id), "party")?;
+        let p = self.view.party(id)?;
         self.parties.insert(id.to_owned(), p.clone());
         Ok(p)
     }

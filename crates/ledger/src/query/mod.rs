@@ -56,11 +56,6 @@ impl<E: KvEngine> Ledger<E> {
         f(&StateView::new(&self.engine, &empty))
     }
 
-    /// A party as of the applied state (through the record cache-free path).
-    fn party_in(view: &StateView<'_, E>, id: &str) -> Result<Option<pb::Party>, LedgerError> {
-        view.record(CF_STATE, &keys::party(id), "party")
-    }
-
     /// The item record of an SGTIN.
     pub fn item_record(&self, item: &Sgtin) -> Result<Option<ItemRecord>, LedgerError> {
         let key = EpcId::Sgtin(item.clone()).key_bytes();
@@ -79,7 +74,7 @@ impl<E: KvEngine> Ledger<E> {
             let product = match view.record::<ProductRecord>(CF_STATE, &keys::product(&gtin), "product")? {
                 Some(p) => {
                     let brand_id = p.product.as_ref().map(|x| x.brand_party_id.clone()).unwrap_or_default();
-                    let brand = Self::party_in(view, &brand_id)?;
+                    let brand = view.party(&brand_id)?;
                     Some(summaries::product_summary(&gtin, &p, brand.as_ref()))
                 }
                 None => None,
@@ -87,7 +82,7 @@ impl<E: KvEngine> Ledger<E> {
             let decommission_reason = lifecycle::decommission_reason(view, &record)?;
             let mut recalls = Vec::new();
             for r in lifecycle::recalls_in_force(view, &record, now_ms)? {
-                let issuer = Self::party_in(view, &r.issuer)?;
+                let issuer = view.party(&r.issuer)?;
                 recalls.push(summaries::recall_notice(&r, issuer.as_ref()));
             }
             let certificates = item_certificates(view, &record, now_ms)?;
@@ -129,7 +124,7 @@ pub(crate) fn item_certificates<E: KvEngine>(
 ) -> Result<Vec<pb::CertificateRef>, LedgerError> {
     let mut out = Vec::new();
     for r in item_attestations(view, item)? {
-        let by = view.record::<pb::Party>(CF_STATE, &keys::party(&r.signer), "party")?;
+        let by = view.party(&r.signer)?;
         out.push(summaries::certificate(&r, by.as_ref(), now_ms, now_ms));
     }
     Ok(out)

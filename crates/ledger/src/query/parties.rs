@@ -26,7 +26,7 @@ impl<E: KvEngine> Ledger<E> {
         now_ms: i64,
     ) -> Result<Option<pb::GetPartyProfileResponse>, LedgerError> {
         self.with_view(|view| {
-            let Some(party) = view.record::<pb::Party>(CF_STATE, &keys::party(party_id), "party")? else {
+            let Some(party) = view.party(party_id)? else {
                 return Ok(None);
             };
             let about: RefList =
@@ -34,7 +34,7 @@ impl<E: KvEngine> Ledger<E> {
             let mut attestations = Vec::new();
             for reference in &about.refs {
                 let Some(r) = super::attestation_by_ref(view, reference)? else { continue };
-                let by = view.record::<pb::Party>(CF_STATE, &keys::party(&r.signer), "party")?;
+                let by = view.party(&r.signer)?;
                 attestations.push(certificate(&r, by.as_ref(), now_ms, now_ms));
             }
             let suspensions: SuspensionList =

@@ -6,3 +6,13 @@ mod overlay;
 pub mod records;
 
 pub(crate) use overlay::{Overlay, StateView, decode_record, encode_record};
+
+use veritrace_proto::v1 as pb;
+use veritrace_storage::KvEngine;
+
+impl<E: KvEngine> StateView<'_, E> {
+    /// A party's record, if the party exists.
+    pub(crate) fn party(&self, id: &str) -> Result<Option<pb::Party>, crate::LedgerError> {
+        self.record(crate::schema::CF_STATE, &keys::party(id), "party")
+    }
+}
