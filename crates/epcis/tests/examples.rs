@@ -1,4 +1,4 @@
-//! Every official GS1 EPCIS 2.0 example document (shared/data/epcis/examples)
+//! Every official GS1 EPCIS 2.0 example document (tests/gs1-examples)
 //! imports, exports and imports again to the same events, and the export
 //! carries the same properties as the original.
 
@@ -11,10 +11,9 @@ use veritrace_epcis::{
     EPCIS_CONTEXT_URI, document_to_json, event_to_json, parse_document, parse_document_value, parse_event,
 };
 
-/// The GS1 examples, relative to this crate: crates/epcis -> the workspace
-/// -> its parent, which holds `shared/`.
+/// The GS1 examples, kept in this crate so a clean clone has them.
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/epcis/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gs1-examples")
 }
 
 /// Example files that are expected to fail, with why. None today: every
