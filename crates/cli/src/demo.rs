@@ -9,7 +9,7 @@
 //! fixed labels: demo only, never for a real party.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use veritrace_node::now_ms;
 
 use anyhow::Context;
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code, normalize_code};
@@ -92,10 +92,6 @@ fn genesis(parties: &[Party]) -> pb::Genesis {
         description: "Veritrace single-node demo network".into(),
         ..Default::default()
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn timestamp(ms: i64) -> prost_types::Timestamp {

@@ -4,7 +4,7 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use veritrace_node::now_ms;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
@@ -88,10 +88,6 @@ pub struct CommissionArgs {
     /// a labels.csv already: the codes are secrets, never overwrite them).
     #[arg(long, default_value = "labels")]
     out: PathBuf,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn load_key(path: &Path) -> anyhow::Result<SecretKey> {

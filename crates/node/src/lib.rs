@@ -35,4 +35,4 @@ pub use init::{
 pub use keys::{KeyFileError, generate_seed, node_keypair, party_key, peer_id_of, read_seed_file, write_seed_file};
 pub use members::MemberInfo;
 pub use node::Node;
-pub use verify::VerifyRequest;
+pub use verify::{VerifyRequest, now_ms};

@@ -35,7 +35,9 @@ pub struct VerifyRequest {
     pub scanner_digest: Vec<u8>,
 }
 
-fn now_ms() -> i64 {
+/// The wall clock in unix milliseconds (0 if it reads before 1970): what
+/// a node stamps client times and judges validity and lock-outs by.
+pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 

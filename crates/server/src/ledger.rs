@@ -257,8 +257,7 @@ impl LedgerService for LedgerApi {
         let offset = offset_token(&req.page_token)?;
         let status = pb::ProposalStatus::try_from(req.status)
             .map_err(|_| invalid("status", format!("unknown status {}", req.status)))?;
-        let now =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let now = veritrace_node::now_ms();
         let (proposals, next) =
             self.node.ledger().list_proposals(status, offset, size, now).map_err(|e| self.ledger_err(e))?;
         Ok(Response::new(pb::ListProposalsResponse {

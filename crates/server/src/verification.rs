@@ -2,12 +2,11 @@
 //! histories and party profiles.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
-use veritrace_node::{Node, NodeError, VerifyRequest};
+use veritrace_node::{Node, NodeError, VerifyRequest, now_ms};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::verification_service_server::VerificationService;
 
@@ -28,12 +27,12 @@ impl VerificationApi {
     fn err(&self, e: NodeError) -> Status {
         match e {
             NodeError::LockedOut { until_ms } => {
-                let now = now_ms();
-                let wait = std::time::Duration::from_millis(u64::try_from(until_ms - now).unwrap_or(0));
+                let left_ms = (until_ms - now_ms()).max(0);
+                let wait = std::time::Duration::from_millis(left_ms.unsigned_abs());
                 let mut details = ErrorDetails::with_error_info(
                     "CODE_LOCKED_OUT",
                     DOMAIN,
-                    HashMap::from([("retry_after_ms".to_string(), (until_ms - now).max(0).to_string())]),
+                    HashMap::from([("retry_after_ms".to_string(), left_ms.to_string())]),
                 );
                 details.set_retry_info(Some(wait));
                 Status::with_error_details(
@@ -47,10 +46,6 @@ impl VerificationApi {
             other => from_node(&self.node, other),
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// The item of a request: an SGTIN EPC URI or Digital Link, or GTIN +
