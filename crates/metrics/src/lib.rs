@@ -1,0 +1,471 @@
+//! The node's metric catalogue.
+//!
+//! [`Metrics`] registers every metric family of a Veritrace node once, in
+//! one [`Registry`], and hands out typed handles to them: the Raft driver
+//! updates [`RaftMetrics`], the gRPC server calls [`Metrics::observe_grpc`],
+//! the node sets [`LedgerMetrics`] and [`P2pMetrics`]. [`Metrics::encode`]
+//! renders the whole catalogue in the OpenMetrics text format, served on
+//! `GET /metrics` with [`CONTENT_TYPE`].
+//!
+//! ### Naming
+//!
+//! Every family follows the Prometheus conventions: the `veritrace_`
+//! prefix, base units (seconds, bytes) named as a suffix, and `_total` on
+//! counters. In the OpenMetrics text a counter family's `# TYPE` line names
+//! the family *without* `_total` (`# TYPE veritrace_raft_leader_changes
+//! counter`) and its sample carries the suffix
+//! (`veritrace_raft_leader_changes_total 3`); Prometheus stores the sample
+//! name, so queries and alerts use the `_total` names listed in the docs of
+//! each handle.
+//!
+//! ### Cost
+//!
+//! Handles are shared through `Arc`s and never allocate when updated:
+//! counters and gauges are single atomics; a histogram observation takes
+//! its own short, uncontended lock. Only [`Metrics::observe_grpc`] looks
+//! its series up by label values (a read lock and two small strings per
+//! call).
+//! Cloning [`Metrics`] is cheap and every clone updates the same series.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+/// The HTTP `Content-Type` to serve [`Metrics::encode`] with.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Most distinct `(method, code)` series the gRPC families keep; calls
+/// that would add another are recorded under `method="other"`, so a client
+/// sending made-up paths cannot grow the catalogue without bound.
+pub const MAX_GRPC_SERIES: usize = 512;
+
+/// Bucket upper bounds (seconds) of the Raft fsync and apply histograms:
+/// 0.5 ms doubling to about 8.2 s (etcd's `wal_fsync_duration_seconds`
+/// buckets start at 1 ms).
+pub fn raft_duration_buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(0.0005, 2.0, 15)
+}
+
+/// Bucket upper bounds (seconds) of the gRPC handling histogram: 1 ms to
+/// 10 s.
+pub const GRPC_BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+fn grpc_histogram() -> Histogram {
+    Histogram::new(GRPC_BUCKETS)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GrpcLabels {
+    method: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    version: String,
+}
+
+/// Sets a gauge from an unsigned value, saturating at `i64::MAX`.
+fn set_u64(gauge: &Gauge, v: u64) {
+    gauge.set(i64::try_from(v).unwrap_or(i64::MAX));
+}
+
+/// The Raft driver's metrics. The driver updates them; everything else
+/// only reads them (through [`Metrics::encode`] or the getters of the
+/// handles, e.g. `metrics.raft().term.get()`).
+#[derive(Clone, Debug)]
+pub struct RaftMetrics {
+    /// `veritrace_raft_has_leader`: 1 while this node knows a leader.
+    pub has_leader: Gauge,
+    /// `veritrace_raft_is_leader`: 1 while this node is the leader.
+    pub is_leader: Gauge,
+    /// `veritrace_raft_leader_changes_total`: times the known leader became
+    /// a node other than the last leader seen (the first leader counts).
+    pub leader_changes: Counter,
+    /// `veritrace_raft_term`: the current Raft term.
+    pub term: Gauge,
+    /// `veritrace_raft_commit_index`: highest log index known committed.
+    pub commit_index: Gauge,
+    /// `veritrace_raft_applied_index`: highest log index applied to the
+    /// state machine.
+    pub applied_index: Gauge,
+    /// `veritrace_raft_apply_lag_entries`: commit index minus applied index.
+    pub apply_lag_entries: Gauge,
+    /// `veritrace_raft_proposals_committed_total`: client proposals in
+    /// committed log entries this node received.
+    pub proposals_committed: Counter,
+    /// `veritrace_raft_proposals_applied_total`: client proposals this node
+    /// applied to its state machine.
+    pub proposals_applied: Counter,
+    /// `veritrace_raft_proposals_failed_total`: proposals made through this
+    /// node that were answered with an error.
+    pub proposals_failed: Counter,
+    /// `veritrace_raft_proposals_pending`: proposals (and membership
+    /// changes) waiting on this node for their entry to be applied.
+    pub proposals_pending: Gauge,
+    /// `veritrace_raft_log_fsync_duration_seconds`: time to persist one
+    /// ready's entries and hard state in a synced write.
+    pub log_fsync_duration: Histogram,
+    /// `veritrace_raft_apply_duration_seconds`: time to apply one batch of
+    /// committed entries to the state machine.
+    pub apply_duration: Histogram,
+    /// `veritrace_raft_snapshots_total`: snapshots this node created.
+    pub snapshots: Counter,
+    /// `veritrace_raft_snapshots_applied_total`: snapshots received from the
+    /// leader and installed here.
+    pub snapshots_applied: Counter,
+}
+
+impl RaftMetrics {
+    fn new() -> Self {
+        RaftMetrics {
+            has_leader: Gauge::default(),
+            is_leader: Gauge::default(),
+            leader_changes: Counter::default(),
+            term: Gauge::default(),
+            commit_index: Gauge::default(),
+            applied_index: Gauge::default(),
+            apply_lag_entries: Gauge::default(),
+            proposals_committed: Counter::default(),
+            proposals_applied: Counter::default(),
+            proposals_failed: Counter::default(),
+            proposals_pending: Gauge::default(),
+            log_fsync_duration: Histogram::new(raft_duration_buckets()),
+            apply_duration: Histogram::new(raft_duration_buckets()),
+            snapshots: Counter::default(),
+            snapshots_applied: Counter::default(),
+        }
+    }
+
+    /// Sets the gauges that describe this node's Raft state in one call:
+    /// has/is leader, term, commit and applied indices and the apply lag.
+    pub fn set_state(&self, leader: u64, is_leader: bool, term: u64, commit: u64, applied: u64) {
+        self.has_leader.set(i64::from(leader != 0));
+        self.is_leader.set(i64::from(is_leader));
+        set_u64(&self.term, term);
+        set_u64(&self.commit_index, commit);
+        set_u64(&self.applied_index, applied);
+        set_u64(&self.apply_lag_entries, commit.saturating_sub(applied));
+    }
+
+    /// Sets `veritrace_raft_proposals_pending`.
+    pub fn set_pending(&self, pending: usize) {
+        set_u64(&self.proposals_pending, pending as u64);
+    }
+
+    fn register(&self, r: &mut Registry) {
+        r.register(
+            "veritrace_raft_has_leader",
+            "1 if this node knows a Raft leader, else 0. Alert when 0 for longer than a few election timeouts: \
+             the node cannot commit anything",
+            self.has_leader.clone(),
+        );
+        r.register(
+            "veritrace_raft_is_leader",
+            "1 if this node is the Raft leader, else 0. The sum over the cluster should be 1",
+            self.is_leader.clone(),
+        );
+        r.register(
+            "veritrace_raft_leader_changes",
+            "Times this node saw the Raft leader become a different node (the first leader counts). Alert on a \
+             high rate (e.g. more than 3 in 15 minutes): elections are flapping (slow disks, network, load)",
+            self.leader_changes.clone(),
+        );
+        r.register("veritrace_raft_term", "The current Raft term", self.term.clone());
+        r.register(
+            "veritrace_raft_commit_index",
+            "Highest Raft log index this node knows committed",
+            self.commit_index.clone(),
+        );
+        r.register(
+            "veritrace_raft_applied_index",
+            "Highest Raft log index applied to this node's state machine",
+            self.applied_index.clone(),
+        );
+        r.register(
+            "veritrace_raft_apply_lag_entries",
+            "Committed Raft entries not yet applied here (commit index - applied index). Alert when it stays high \
+             or keeps growing: the state machine cannot keep up",
+            self.apply_lag_entries.clone(),
+        );
+        r.register(
+            "veritrace_raft_proposals_committed",
+            "Client proposals contained in committed Raft entries received by this node",
+            self.proposals_committed.clone(),
+        );
+        r.register(
+            "veritrace_raft_proposals_applied",
+            "Client proposals applied to this node's state machine",
+            self.proposals_applied.clone(),
+        );
+        r.register(
+            "veritrace_raft_proposals_failed",
+            "Proposals made through this node that were answered with an error (not leader, no leader, dropped, \
+             too large, driver stopped). Alert on a sustained rate: writes are failing",
+            self.proposals_failed.clone(),
+        );
+        r.register(
+            "veritrace_raft_proposals_pending",
+            "Proposals and membership changes waiting on this node for their entry to commit and apply. Alert \
+             when it keeps growing: commits are stalled",
+            self.proposals_pending.clone(),
+        );
+        r.register_with_unit(
+            "veritrace_raft_log_fsync_duration",
+            "Time to persist one Raft ready (new entries and hard state) with a synced write. Alert when the \
+             99th percentile exceeds about 10 ms: the disk is too slow for Raft and elections may follow",
+            Unit::Seconds,
+            self.log_fsync_duration.clone(),
+        );
+        r.register_with_unit(
+            "veritrace_raft_apply_duration",
+            "Time to apply one batch of committed Raft entries to the state machine. Alert when the 99th \
+             percentile grows: apply lag and write latency follow",
+            Unit::Seconds,
+            self.apply_duration.clone(),
+        );
+        r.register(
+            "veritrace_raft_snapshots",
+            "State-machine snapshots this node created (log compaction)",
+            self.snapshots.clone(),
+        );
+        r.register(
+            "veritrace_raft_snapshots_applied",
+            "Snapshots received from the leader and installed here. A rising rate means this node keeps falling \
+             too far behind the log",
+            self.snapshots_applied.clone(),
+        );
+    }
+}
+
+/// The ledger's metrics, set by the node.
+#[derive(Clone, Debug)]
+pub struct LedgerMetrics {
+    /// `veritrace_ledger_tree_size`: leaves in the ledger's Merkle tree.
+    pub tree_size: Gauge,
+    /// `veritrace_ledger_envelopes_total{outcome="accepted"}`.
+    pub envelopes_accepted: Counter,
+    /// `veritrace_ledger_envelopes_total{outcome="rejected"}`.
+    pub envelopes_rejected: Counter,
+    /// `veritrace_ledger_store_size_bytes`: bytes the ledger's store takes
+    /// on disk.
+    pub store_size_bytes: Gauge,
+}
+
+impl LedgerMetrics {
+    /// Sets `veritrace_ledger_tree_size`.
+    pub fn set_tree_size(&self, leaves: u64) {
+        set_u64(&self.tree_size, leaves);
+    }
+
+    /// Sets `veritrace_ledger_store_size_bytes`.
+    pub fn set_store_size_bytes(&self, bytes: u64) {
+        set_u64(&self.store_size_bytes, bytes);
+    }
+
+    /// Counts one envelope the ledger accepted (`true`) or rejected.
+    pub fn envelope(&self, accepted: bool) {
+        if accepted { &self.envelopes_accepted } else { &self.envelopes_rejected }.inc();
+    }
+}
+
+/// The peer-to-peer network's metrics, set by the node.
+#[derive(Clone, Debug, Default)]
+pub struct P2pMetrics {
+    /// `veritrace_p2p_connected_peers`: peers with an open connection.
+    pub connected_peers: Gauge,
+}
+
+impl P2pMetrics {
+    /// Sets `veritrace_p2p_connected_peers`.
+    pub fn set_connected_peers(&self, peers: usize) {
+        set_u64(&self.connected_peers, peers as u64);
+    }
+}
+
+struct Catalogue {
+    registry: Registry,
+    raft: RaftMetrics,
+    ledger: LedgerMetrics,
+    p2p: P2pMetrics,
+    grpc_handled: Family<GrpcLabels, Counter>,
+    grpc_handling: Family<GrpcLabels, Histogram, fn() -> Histogram>,
+    /// gRPC series created so far (see [`MAX_GRPC_SERIES`]).
+    grpc_series: AtomicUsize,
+}
+
+/// A node's metric catalogue: every family registered once, typed handles
+/// to update them, and [`Metrics::encode`]. Clones share the same series.
+#[derive(Clone)]
+pub struct Metrics(Arc<Catalogue>);
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh catalogue with every family registered, at zero, and
+    /// `veritrace_build_info{version}` set to 1 for this crate's version.
+    pub fn new() -> Self {
+        Metrics::with_version(env!("CARGO_PKG_VERSION"))
+    }
+
+    /// Like [`Metrics::new`] with `version` as the build-info label.
+    pub fn with_version(version: &str) -> Self {
+        let mut r = Registry::default();
+        let raft = RaftMetrics::new();
+        raft.register(&mut r);
+
+        let grpc_handled = Family::<GrpcLabels, Counter>::default();
+        let grpc_handling = Family::<GrpcLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            grpc_histogram as fn() -> Histogram,
+        );
+        r.register(
+            "veritrace_grpc_server_handled",
+            "gRPC calls completed by this node's server, by full method path and status code. Alert on a rising \
+             share of codes other than OK, INVALID_ARGUMENT, NOT_FOUND and ALREADY_EXISTS (e.g. UNAVAILABLE, \
+             INTERNAL, DEADLINE_EXCEEDED)",
+            grpc_handled.clone(),
+        );
+        r.register_with_unit(
+            "veritrace_grpc_server_handling",
+            "Time from receiving a gRPC call to sending its status, by full method path and status code. Alert \
+             when the 99th percentile of write methods exceeds the clients' deadline",
+            Unit::Seconds,
+            grpc_handling.clone(),
+        );
+
+        let envelopes = Family::<OutcomeLabels, Counter>::default();
+        let ledger = LedgerMetrics {
+            tree_size: Gauge::default(),
+            envelopes_accepted: envelopes.get_or_create_owned(&OutcomeLabels { outcome: "accepted" }),
+            envelopes_rejected: envelopes.get_or_create_owned(&OutcomeLabels { outcome: "rejected" }),
+            store_size_bytes: Gauge::default(),
+        };
+        r.register(
+            "veritrace_ledger_tree_size",
+            "Leaves (accepted envelopes) in the ledger's Merkle tree. Should be equal on every node once applied",
+            ledger.tree_size.clone(),
+        );
+        r.register(
+            "veritrace_ledger_envelopes",
+            "Envelopes the ledger state machine applied, by outcome (accepted or rejected). A sudden rise of \
+             rejected envelopes points at a misbehaving client or a key problem",
+            envelopes,
+        );
+        r.register_with_unit(
+            "veritrace_ledger_store_size",
+            "Bytes the ledger's store takes on disk. Alert well before the volume fills",
+            Unit::Bytes,
+            ledger.store_size_bytes.clone(),
+        );
+
+        let p2p = P2pMetrics::default();
+        r.register(
+            "veritrace_p2p_connected_peers",
+            "Peers this node has an open connection to. Alert when below the number of other members",
+            p2p.connected_peers.clone(),
+        );
+
+        let build = Family::<VersionLabels, Gauge>::default();
+        build.get_or_create(&VersionLabels { version: version.to_owned() }).set(1);
+        r.register("veritrace_build_info", "Always 1; the version label names the running build", build);
+
+        Metrics(Arc::new(Catalogue {
+            registry: r,
+            raft,
+            ledger,
+            p2p,
+            grpc_handled,
+            grpc_handling,
+            grpc_series: AtomicUsize::new(0),
+        }))
+    }
+
+    /// The Raft driver's handles.
+    pub fn raft(&self) -> &RaftMetrics {
+        &self.0.raft
+    }
+
+    /// The ledger's handles.
+    pub fn ledger(&self) -> &LedgerMetrics {
+        &self.0.ledger
+    }
+
+    /// The peer-to-peer network's handles.
+    pub fn p2p(&self) -> &P2pMetrics {
+        &self.0.p2p
+    }
+
+    /// Records one completed gRPC call: `method` is the full path
+    /// (`/veritrace.v1.LedgerService/SubmitEnvelopes`), `code` the status
+    /// code's name (`OK`, `INVALID_ARGUMENT`, ...), `seconds` the time from
+    /// receiving the call to sending its status. Once [`MAX_GRPC_SERIES`]
+    /// series exist, calls that would add one count under `other`.
+    pub fn observe_grpc(&self, method: &str, code: &str, seconds: f64) {
+        let mut labels = GrpcLabels { method: method.to_owned(), code: code.to_owned() };
+        let handled = &self.0.grpc_handled;
+        // A new series: count it, and past the cap fold it into `other`.
+        // (Two threads adding the same series at once may count it twice;
+        // the cap is a guard, not an exact number.)
+        if handled.get(&labels).is_none() && self.0.grpc_series.fetch_add(1, Ordering::Relaxed) >= MAX_GRPC_SERIES {
+            labels.method = "other".to_owned();
+        }
+        handled.get_or_create(&labels).inc();
+        self.0.grpc_handling.get_or_create(&labels).observe(seconds);
+    }
+
+    /// Calls completed for `method` with `code` so far (0 if none).
+    pub fn grpc_handled(&self, method: &str, code: &str) -> u64 {
+        let labels = GrpcLabels { method: method.to_owned(), code: code.to_owned() };
+        self.0.grpc_handled.get(&labels).map_or(0, |c| c.get())
+    }
+
+    /// The value of one sample of [`Metrics::encode`], named exactly as
+    /// encoded (`veritrace_raft_term`,
+    /// `veritrace_raft_apply_duration_seconds_count`,
+    /// `veritrace_ledger_envelopes_total{outcome="accepted"}`); `None` if
+    /// there is no such sample. It encodes the whole catalogue: for tests
+    /// and diagnostics, not for a hot path.
+    pub fn sample(&self, series: &str) -> Option<f64> {
+        sample(&self.encode(), series)
+    }
+
+    /// The whole catalogue in the OpenMetrics text format (ending with
+    /// `# EOF`), to serve with [`CONTENT_TYPE`].
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.0.registry);
+        out
+    }
+}
+
+/// The value of the sample named `series` (name and labels exactly as
+/// encoded) in the OpenMetrics text `text`.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests;
