@@ -33,6 +33,18 @@
 //! Followers forward proposals, membership changes and leadership
 //! transfers to the leader over [`Transport::forward`]; ReadIndex requests
 //! travel inside Raft itself.
+//!
+//! ### Metrics
+//!
+//! The driver reports to [`DriverConfig::metrics`] (`metrics.raft()`):
+//! the state gauges (leader known / is leader, term, commit and applied
+//! index, apply lag, pending proposals) once per turn of the loop, a
+//! leader change when the known leader becomes a node other than the last
+//! one seen, the client proposals of each committed entry before and after
+//! the state machine applies them, the time of each synced persist (step
+//! 4) and of each apply (steps 3 and 6), and snapshots created and
+//! installed. [`RaftHandle::propose`] counts the proposals answered with
+//! an error.
 
 mod membership;
 mod run;
@@ -44,6 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
+use veritrace_metrics::Metrics;
 use veritrace_storage::KvEngine;
 
 use crate::log_store::RaftLogStore;
@@ -114,13 +127,17 @@ pub struct DriverConfig {
     pub snapshot_keep_entries: u64,
     /// Metadata of the founding members, used until the store holds some.
     pub initial_metadata: BTreeMap<NodeId, Vec<u8>>,
+    /// Where the driver and its handles report (`metrics.raft()`): a node
+    /// passes its own catalogue; [`DriverConfig::new`] starts a private one.
+    pub metrics: Metrics,
 }
 
 impl DriverConfig {
     /// Defaults for node `id` keeping snapshots in `snapshot_dir`: 100 ms
     /// ticks, elections after 1-2 s, heartbeats every 300 ms, batches of up
     /// to 1,000 proposals or 1 MiB, proposals up to 3 MiB, a snapshot every
-    /// 5,000 entries keeping 1,000 behind it.
+    /// 5,000 entries keeping 1,000 behind it; metrics go to a fresh
+    /// private [`Metrics`] until `metrics` is set.
     pub fn new(id: NodeId, snapshot_dir: PathBuf) -> Self {
         DriverConfig {
             id,
@@ -135,6 +152,7 @@ impl DriverConfig {
             snapshot_interval: 5000,
             snapshot_keep_entries: 1000,
             initial_metadata: BTreeMap::new(),
+            metrics: Metrics::new(),
         }
     }
 }
@@ -308,6 +326,7 @@ pub(crate) enum Command {
 pub struct RaftHandle {
     tx: mpsc::Sender<Command>,
     membership: watch::Receiver<Membership>,
+    metrics: Metrics,
 }
 
 fn u64_answer(bytes: &[u8]) -> Result<u64, DriverError> {
@@ -324,8 +343,13 @@ impl RaftHandle {
     /// Proposes `data` (forwarded to the leader from a follower); resolves
     /// with the state machine's answer once the entry is committed and
     /// applied on the leader.
+    /// An error counts in `veritrace_raft_proposals_failed_total`.
     pub async fn propose(&self, data: Vec<u8>) -> Result<Vec<u8>, DriverError> {
-        self.call(|reply| Command::Propose { data, reply }).await
+        let answer = self.call(|reply| Command::Propose { data, reply }).await;
+        if answer.is_err() {
+            self.metrics.raft().proposals_failed.inc();
+        }
+        answer
     }
 
     /// A linearizable read barrier (ReadIndex): resolves, with the read
@@ -378,10 +402,11 @@ pub fn start<E: KvEngine, S: StateMachine, T: Transport>(
     transport: Arc<T>,
     inbound: mpsc::Receiver<Inbound>,
 ) -> Result<(RaftHandle, tokio::task::JoinHandle<()>), StartError> {
+    let metrics = cfg.metrics.clone();
     let (driver, membership) = run::Driver::new(cfg, store, state_machine, transport)?;
     let (tx, rx) = mpsc::channel(driver.queue_depth());
     let task = tokio::spawn(driver.run(rx, inbound));
-    Ok((RaftHandle { tx, membership }, task))
+    Ok((RaftHandle { tx, membership, metrics }, task))
 }
 
 /// Why a driver could not start.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use protobuf::Message as _;
 use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message, MessageType};
@@ -79,6 +79,8 @@ pub(super) struct Driver<E: KvEngine, S, T> {
     pub last_proposed_ms: i64,
     /// Tick at which a Raft message last arrived from each peer.
     pub last_heard: HashMap<NodeId, u64>,
+    /// The last non-zero leader id seen, for `leader_changes_total`.
+    pub last_leader: NodeId,
 }
 
 fn now_ms() -> i64 {
@@ -152,6 +154,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             ticks: 0,
             last_proposed_ms: 0,
             last_heard: HashMap::new(),
+            last_leader: 0,
         };
         driver.publish_membership();
         // A founding node must be able to hand a snapshot to a node that
@@ -171,6 +174,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         let mut ticker = tokio::time::interval(self.cfg.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let Some(mut internal) = self.internal_rx.take() else { return };
+        self.report_state();
         loop {
             tokio::select! {
                 _ = ticker.tick() => self.on_tick(),
@@ -211,8 +215,12 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                 break;
             }
             self.after_ready();
+            self.report_state();
         }
         self.fail_all(DriverError::Stopped);
+        let m = self.cfg.metrics.raft();
+        m.has_leader.set(0);
+        m.is_leader.set(0);
     }
 
     fn on_tick(&mut self) {
@@ -228,6 +236,20 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
 
     pub(super) fn leader(&self) -> Option<NodeId> {
         Some(self.node.raft.leader_id).filter(|l| *l != 0)
+    }
+
+    /// Updates the state gauges and counts a change of leader: a few
+    /// atomic stores, once per turn of the loop.
+    fn report_state(&mut self) {
+        let raft = &self.node.raft;
+        let m = self.cfg.metrics.raft();
+        let leader = raft.leader_id;
+        if leader != 0 && leader != self.last_leader {
+            m.leader_changes.inc();
+            self.last_leader = leader;
+        }
+        m.set_state(leader, self.is_leader(), raft.term, raft.raft_log.committed, raft.raft_log.applied);
+        m.set_pending(self.pending.len());
     }
 
     fn next_request(&mut self) -> u64 {
@@ -450,7 +472,18 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         }
     }
 
+    /// Applies committed entries, timing the batch.
     fn apply(&mut self, entries: Vec<Entry>) -> Result<(), Fatal> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        self.apply_entries(entries)?;
+        self.cfg.metrics.raft().apply_duration.observe(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn apply_entries(&mut self, entries: Vec<Entry>) -> Result<(), Fatal> {
         for entry in entries {
             match entry.get_entry_type() {
                 EntryType::EntryNormal if entry.data.is_empty() => {} // a new leader's no-op
@@ -483,10 +516,13 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             }
         };
         let proposals: Vec<&[u8]> = batch.items.iter().map(|(_, d)| d.as_slice()).collect();
+        let m = self.cfg.metrics.raft();
+        m.proposals_committed.inc_by(proposals.len() as u64);
         let answers = self
             .sm
             .apply(entry.index, batch.proposed_at_ms, &proposals)
             .map_err(|e| Fatal::StateMachine(e.to_string()))?;
+        m.proposals_applied.inc_by(proposals.len() as u64);
         if batch.proposer == self.id {
             for ((request, _), answer) in batch.items.iter().zip(answers) {
                 if let Some(reply) = self.pending.remove(request) {
@@ -511,7 +547,11 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         self.apply(ready.take_committed_entries())?;
         // Entries and hard state in one synced batch; it also makes the
         // state machine's unsynced writes of step 3 durable (one WAL).
-        self.store.persist(ready.entries(), ready.hs())?;
+        if !ready.entries().is_empty() || ready.hs().is_some() {
+            let started = Instant::now();
+            self.store.persist(ready.entries(), ready.hs())?;
+            self.cfg.metrics.raft().log_fsync_duration.observe(started.elapsed().as_secs_f64());
+        }
         for rs in ready.take_read_states() {
             if let Ok(ctx) = rs.request_ctx.as_slice().try_into().map(u64::from_be_bytes)
                 && let Some(read) = self.reads.get_mut(&ctx)

@@ -201,6 +201,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         self.snapshot_index = index;
         self.publish_membership();
         self.remove_old_snapshots(index);
+        self.cfg.metrics.raft().snapshots_applied.inc();
         tracing::info!(node = self.id, index, term = meta.term, "installed a snapshot");
         Ok(())
     }
@@ -242,6 +243,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         let keep_from = applied.saturating_sub(self.cfg.snapshot_keep_entries) + 1;
         self.store.compact(keep_from)?;
         self.remove_old_snapshots(applied);
+        self.cfg.metrics.raft().snapshots.inc();
         tracing::info!(node = self.id, index = applied, term, size, "created a snapshot");
         Ok(SnapshotInfo { index: applied, term, size_bytes: size, descriptor })
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use veritrace_consensus::sim::SimNetwork;
 use veritrace_consensus::{DriverConfig, DriverError, RAFT_CFS, RaftHandle, RaftLogStore, StateMachine, driver};
+use veritrace_metrics::Metrics;
 use veritrace_storage::MemEngine;
 
 /// Applied proposals, deduplicated like ledger envelopes: a proposal seen
@@ -90,6 +91,8 @@ impl Log {
 
 pub struct Node {
     pub handle: RaftHandle,
+    /// The catalogue this node's driver reports to.
+    pub metrics: Metrics,
     pub log: Log,
     pub task: tokio::task::JoinHandle<()>,
 }
@@ -133,12 +136,29 @@ impl Cluster {
         cfg.initial_metadata = (1..=3).map(|i| (i, format!("node-{i}").into_bytes())).collect();
         fast(&mut cfg);
         (self.tweak)(&mut cfg);
+        let metrics = cfg.metrics.clone();
         let (handle, task) = driver::start(cfg, store, log.clone(), transport, rx).unwrap();
-        self.nodes.insert(id, Node { handle, log, task });
+        self.nodes.insert(id, Node { handle, metrics, log, task });
     }
 
     pub fn handle(&self, id: u64) -> &RaftHandle {
         &self.nodes[&id].handle
+    }
+
+    /// Node `id`'s metric catalogue.
+    pub fn metrics(&self, id: u64) -> &Metrics {
+        &self.nodes[&id].metrics
+    }
+
+    /// Waits until `check` holds for node `id`'s metrics.
+    pub async fn wait_metrics(&self, id: u64, what: &str, check: impl Fn(&Metrics) -> bool) {
+        for _ in 0..3000 {
+            if check(self.metrics(id)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("node {id}: {what} never held; metrics:\n{}", self.metrics(id).encode());
     }
 
     /// The id of a leader other than `except`, once one is elected.
