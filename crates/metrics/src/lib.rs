@@ -57,6 +57,32 @@ pub fn raft_duration_buckets() -> impl Iterator<Item = f64> {
 /// 10 s.
 pub const GRPC_BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
+/// The name of gRPC status code `code` (the number in `grpc-status`) as the
+/// `code` label wants it: `0` is `OK`, `3` `INVALID_ARGUMENT`, ...; a number
+/// outside the 17 defined codes is `UNKNOWN`, as gRPC reads it.
+pub fn grpc_code_name(code: i32) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "CANCELLED",
+        2 => "UNKNOWN",
+        3 => "INVALID_ARGUMENT",
+        4 => "DEADLINE_EXCEEDED",
+        5 => "NOT_FOUND",
+        6 => "ALREADY_EXISTS",
+        7 => "PERMISSION_DENIED",
+        8 => "RESOURCE_EXHAUSTED",
+        9 => "FAILED_PRECONDITION",
+        10 => "ABORTED",
+        11 => "OUT_OF_RANGE",
+        12 => "UNIMPLEMENTED",
+        13 => "INTERNAL",
+        14 => "UNAVAILABLE",
+        15 => "DATA_LOSS",
+        16 => "UNAUTHENTICATED",
+        _ => "UNKNOWN",
+    }
+}
+
 fn grpc_histogram() -> Histogram {
     Histogram::new(GRPC_BUCKETS)
 }
@@ -419,7 +445,8 @@ impl Metrics {
 
     /// Records one completed gRPC call: `method` is the full path
     /// (`/veritrace.v1.LedgerService/SubmitEnvelopes`), `code` the status
-    /// code's name (`OK`, `INVALID_ARGUMENT`, ...), `seconds` the time from
+    /// code's name (`OK`, `INVALID_ARGUMENT`, ...; [`grpc_code_name`] maps
+    /// the number in `grpc-status`), `seconds` the time from
     /// receiving the call to sending its status. Once [`MAX_GRPC_SERIES`]
     /// series exist, calls that would add one count under `other`.
     pub fn observe_grpc(&self, method: &str, code: &str, seconds: f64) {

@@ -165,3 +165,15 @@ fn made_up_grpc_methods_cannot_grow_the_catalogue_without_bound() {
     let series = text.lines().filter(|l| l.starts_with("veritrace_grpc_server_handled_total{")).count();
     assert_eq!(series, MAX_GRPC_SERIES + 1);
 }
+
+#[test]
+fn grpc_code_names_follow_the_grpc_spec() {
+    assert_eq!(grpc_code_name(0), "OK");
+    assert_eq!(grpc_code_name(3), "INVALID_ARGUMENT");
+    assert_eq!(grpc_code_name(14), "UNAVAILABLE");
+    assert_eq!(grpc_code_name(16), "UNAUTHENTICATED");
+    assert_eq!(grpc_code_name(17), "UNKNOWN");
+    assert_eq!(grpc_code_name(-1), "UNKNOWN");
+    let names: std::collections::BTreeSet<&str> = (0..17).map(grpc_code_name).collect();
+    assert_eq!(names.len(), 17, "seventeen distinct names");
+}
