@@ -281,9 +281,14 @@ impl RaftMetrics {
 pub struct LedgerMetrics {
     /// `veritrace_ledger_tree_size`: leaves in the ledger's Merkle tree.
     pub tree_size: Gauge,
-    /// `veritrace_ledger_envelopes_total{outcome="accepted"}`.
+    /// `veritrace_ledger_envelopes_total{outcome="accepted"}`: envelopes
+    /// appended as new leaves.
     pub envelopes_accepted: Counter,
-    /// `veritrace_ledger_envelopes_total{outcome="rejected"}`.
+    /// `veritrace_ledger_envelopes_total{outcome="duplicate"}`: envelopes
+    /// already in the ledger (a retry; answered with the first receipt).
+    pub envelopes_duplicate: Counter,
+    /// `veritrace_ledger_envelopes_total{outcome="rejected"}`: envelopes
+    /// refused (nothing stored).
     pub envelopes_rejected: Counter,
     /// `veritrace_ledger_store_size_bytes`: bytes the ledger's store takes
     /// on disk.
@@ -301,9 +306,18 @@ impl LedgerMetrics {
         set_u64(&self.store_size_bytes, bytes);
     }
 
-    /// Counts one envelope the ledger accepted (`true`) or rejected.
-    pub fn envelope(&self, accepted: bool) {
-        if accepted { &self.envelopes_accepted } else { &self.envelopes_rejected }.inc();
+    /// Counts the outcomes of one applied batch: envelopes appended,
+    /// duplicates of envelopes already in the ledger, and refused ones.
+    pub fn count_envelopes(&self, accepted: u64, duplicate: u64, rejected: u64) {
+        for (counter, n) in [
+            (&self.envelopes_accepted, accepted),
+            (&self.envelopes_duplicate, duplicate),
+            (&self.envelopes_rejected, rejected),
+        ] {
+            if n > 0 {
+                counter.inc_by(n);
+            }
+        }
     }
 }
 
@@ -385,6 +399,7 @@ impl Metrics {
         let ledger = LedgerMetrics {
             tree_size: Gauge::default(),
             envelopes_accepted: envelopes.get_or_create_owned(&OutcomeLabels { outcome: "accepted" }),
+            envelopes_duplicate: envelopes.get_or_create_owned(&OutcomeLabels { outcome: "duplicate" }),
             envelopes_rejected: envelopes.get_or_create_owned(&OutcomeLabels { outcome: "rejected" }),
             store_size_bytes: Gauge::default(),
         };
@@ -395,8 +410,9 @@ impl Metrics {
         );
         r.register(
             "veritrace_ledger_envelopes",
-            "Envelopes the ledger state machine applied, by outcome (accepted or rejected). A sudden rise of \
-             rejected envelopes points at a misbehaving client or a key problem",
+            "Envelopes the ledger state machine applied, by outcome: accepted (a new leaf), duplicate (already \
+             in the ledger: a client retry) or rejected (refused by the domain rules). A sudden rise of rejected \
+             envelopes points at a misbehaving client or a key problem; of duplicates, at clients retrying",
             envelopes,
         );
         r.register_with_unit(

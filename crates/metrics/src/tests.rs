@@ -84,9 +84,8 @@ fn label_values_appear() {
     m.observe_grpc(SUBMIT, "OK", 0.003);
     m.observe_grpc(SUBMIT, "OK", 0.2);
     m.observe_grpc(SUBMIT, "INVALID_ARGUMENT", 0.001);
-    m.ledger().envelope(true);
-    m.ledger().envelope(true);
-    m.ledger().envelope(false);
+    m.ledger().count_envelopes(2, 0, 1);
+    m.ledger().count_envelopes(0, 3, 0);
     let text = m.encode();
     let ok = format!("veritrace_grpc_server_handled_total{{method=\"{SUBMIT}\",code=\"OK\"}}");
     let bad = format!("veritrace_grpc_server_handled_total{{method=\"{SUBMIT}\",code=\"INVALID_ARGUMENT\"}}");
@@ -95,6 +94,7 @@ fn label_values_appear() {
     assert_eq!(m.grpc_handled(SUBMIT, "OK"), 2);
     assert_eq!(m.grpc_handled(SUBMIT, "UNAVAILABLE"), 0);
     assert_eq!(sample(&text, r#"veritrace_ledger_envelopes_total{outcome="accepted"}"#), Some(2.0));
+    assert_eq!(sample(&text, r#"veritrace_ledger_envelopes_total{outcome="duplicate"}"#), Some(3.0));
     assert_eq!(sample(&text, r#"veritrace_ledger_envelopes_total{outcome="rejected"}"#), Some(1.0));
     let version = env!("CARGO_PKG_VERSION");
     assert_eq!(sample(&text, &format!("veritrace_build_info{{version=\"{version}\"}}")), Some(1.0));
