@@ -21,6 +21,7 @@ layer = {
     "veritrace-node": 4,
     "veritrace-server": 5,
     "veritrace-client": 5,
+    "veritrace-sdk": 6,
     "veritrace": 9,
     "veritrace-tests": 10,
 }

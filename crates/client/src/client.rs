@@ -140,8 +140,26 @@ impl Client {
     /// Submits envelopes and returns one receipt per envelope, in order (LedgerService.SubmitEnvelopes).
     /// A refused envelope is a receipt with outcome REJECTED, not an error.
     pub async fn submit(&self, envelopes: Vec<pb::SignedEnvelope>) -> Result<Vec<pb::Receipt>, ClientError> {
+        self.submit_envelopes(envelopes, false).await
+    }
+
+    /// [`Client::submit`], with each receipt of an envelope in the ledger (APPLIED or DUPLICATE)
+    /// carrying its inclusion proof and the signed tree head it is relative to, ready for
+    /// `veritrace_core::receipt::verify_receipt`.
+    pub async fn submit_with_proofs(
+        &self,
+        envelopes: Vec<pb::SignedEnvelope>,
+    ) -> Result<Vec<pb::Receipt>, ClientError> {
+        self.submit_envelopes(envelopes, true).await
+    }
+
+    async fn submit_envelopes(
+        &self,
+        envelopes: Vec<pb::SignedEnvelope>,
+        include_proofs: bool,
+    ) -> Result<Vec<pb::Receipt>, ClientError> {
         let sent = envelopes.len();
-        let request = pb::SubmitEnvelopesRequest { envelopes, include_proofs: false };
+        let request = pb::SubmitEnvelopesRequest { envelopes, include_proofs };
         let receipts = self.ledger.clone().submit_envelopes(request).await?.into_inner().receipts;
         if receipts.len() != sent {
             return Err(invalid("SubmitEnvelopes", format!("{} receipts for {sent} envelopes", receipts.len())));
