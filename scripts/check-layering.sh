@@ -12,6 +12,7 @@ layer = {
     "veritrace-core": 1,
     "veritrace-epcis": 1,
     "veritrace-storage": 1,
+    "veritrace-certs": 1,
     "veritrace-labels": 2,
     "veritrace-store-rocksdb": 2,
     "veritrace-ledger": 2,
