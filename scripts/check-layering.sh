@@ -13,6 +13,7 @@ layer = {
     "veritrace-epcis": 1,
     "veritrace-storage": 1,
     "veritrace-metrics": 1,
+    "veritrace-certs": 1,
     "veritrace-labels": 2,
     "veritrace-store-rocksdb": 2,
     "veritrace-ledger": 2,

@@ -8,15 +8,23 @@ use veritrace_proto::v1::cluster_service_client::ClusterServiceClient;
 use veritrace_proto::v1::ledger_service_client::LedgerServiceClient;
 use veritrace_proto::v1::verification_service_client::VerificationServiceClient;
 
-use crate::ClientError;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::error::innermost_cause;
+use crate::{ClientError, TlsOptions};
 
 /// Most pages [`Client::list_members`] follows before deciding the node is looping.
 const MAX_MEMBER_PAGES: usize = 1_000;
 
 /// Connection settings of a [`Client`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientOptions {
-    /// How long establishing the connection may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// TLS settings; required for an `https://` endpoint and refused with an `http://` one. With
+    /// TLS, an endpoint without a scheme ("host:port") means `https://`.
+    pub tls: Option<TlsOptions>,
+    /// How long establishing the connection (and the TLS handshake) may take.
     pub connect_timeout: Duration,
     /// How long each call may take before it fails with code `Cancelled`; `None` waits forever.
     /// Calls that change state (submit, membership) wait for a Raft commit, so keep this above the
@@ -24,10 +32,42 @@ pub struct ClientOptions {
     pub request_timeout: Option<Duration>,
 }
 
-impl Default for ClientOptions {
-    /// Connect timeout 5 s, request timeout 30 s.
+impl Default for ConnectOptions {
+    /// No TLS, connect timeout 5 s, request timeout 30 s.
     fn default() -> Self {
-        Self { connect_timeout: Duration::from_secs(5), request_timeout: Some(Duration::from_secs(30)) }
+        Self { tls: None, connect_timeout: Duration::from_secs(5), request_timeout: Some(Duration::from_secs(30)) }
+    }
+}
+
+/// What a node's standard health service (grpc.health.v1) says of a service; see
+/// [`Client::health`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServingStatus {
+    /// The node does not know (UNKNOWN).
+    Unknown,
+    /// The service is serving (SERVING).
+    Serving,
+    /// The service is not serving (NOT_SERVING).
+    NotServing,
+    /// The service is not known (SERVICE_UNKNOWN; the Watch method's answer, not Check's).
+    ServiceUnknown,
+}
+
+impl ServingStatus {
+    /// The protocol's name of the status, e.g. "SERVING".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "UNKNOWN",
+            Self::Serving => "SERVING",
+            Self::NotServing => "NOT_SERVING",
+            Self::ServiceUnknown => "SERVICE_UNKNOWN",
+        }
+    }
+}
+
+impl std::fmt::Display for ServingStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -41,22 +81,45 @@ pub struct Client {
     cluster: ClusterServiceClient<Channel>,
     ledger: LedgerServiceClient<Channel>,
     verification: VerificationServiceClient<Channel>,
+    health: HealthClient<Channel>,
 }
 
 impl Client {
     /// Connects to `endpoint` ("http://host:port", or "host:port" meaning http) with the default
-    /// [`ClientOptions`].
+    /// [`ConnectOptions`] (no TLS).
     pub async fn connect(endpoint: &str) -> Result<Self, ClientError> {
-        Self::connect_with(endpoint, ClientOptions::default()).await
+        Self::connect_with(endpoint, &ConnectOptions::default()).await
     }
 
-    /// Connects to `endpoint` with the given options. The connection is made now, so an unreachable
-    /// node fails here with [`ClientError::Connect`].
-    pub async fn connect_with(endpoint: &str, options: ClientOptions) -> Result<Self, ClientError> {
-        let url = normalize_endpoint(endpoint)?;
+    /// Connects to `endpoint` with the given options. The connection (with its TLS handshake) is
+    /// made now, so an unreachable node, or one whose certificate the CA did not sign, fails here
+    /// with [`ClientError::Connect`]. TLS options are checked first: unusable ones fail with
+    /// [`ClientError::InvalidTls`], and a scheme that does not match them (`https://` without TLS,
+    /// `http://` with it) with [`ClientError::InvalidEndpoint`].
+    pub async fn connect_with(endpoint: &str, options: &ConnectOptions) -> Result<Self, ClientError> {
+        let default_scheme = if options.tls.is_some() { "https" } else { "http" };
+        let url = normalize_endpoint(endpoint, default_scheme)?;
+        let bad =
+            |reason: &str| ClientError::InvalidEndpoint { endpoint: endpoint.to_owned(), reason: reason.to_owned() };
         let mut builder = Endpoint::from_shared(url.clone())
-            .map_err(|e| ClientError::InvalidEndpoint { endpoint: endpoint.to_owned(), reason: e.to_string() })?
+            .map_err(|e| bad(&e.to_string()))?
             .connect_timeout(options.connect_timeout);
+        let https = url.starts_with("https://");
+        match (&options.tls, https) {
+            (Some(tls), true) => {
+                let config = tls.to_tonic(ip_literal_host(&url))?.timeout(options.connect_timeout);
+                builder = builder
+                    .tls_config(config)
+                    .map_err(|e| ClientError::InvalidTls { path: None, reason: innermost_cause(&e) })?;
+            }
+            (None, false) => {}
+            (None, true) => {
+                return Err(bad("an https:// endpoint needs TLS options (the network's CA certificate, --cacert)"));
+            }
+            (Some(_), false) => {
+                return Err(bad("TLS options were given but the endpoint is http://; use https://"));
+            }
+        }
         if let Some(timeout) = options.request_timeout {
             builder = builder.timeout(timeout);
         }
@@ -65,6 +128,7 @@ impl Client {
             endpoint: url,
             cluster: ClusterServiceClient::new(channel.clone()),
             verification: VerificationServiceClient::new(channel.clone()),
+            health: HealthClient::new(channel.clone()),
             ledger: LedgerServiceClient::new(channel),
         })
     }
@@ -72,6 +136,28 @@ impl Client {
     /// The endpoint connected to, normalised (e.g. "http://127.0.0.1:7401").
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// What the node's standard health service (grpc.health.v1.Health/Check) says of `service`:
+    /// "" asks about the node as a whole, otherwise a fully qualified service name such as
+    /// "veritrace.v1.LedgerService". A service the node does not report on fails with
+    /// [`ClientError::UnknownHealthService`].
+    pub async fn health(&self, service: &str) -> Result<ServingStatus, ClientError> {
+        let request = HealthCheckRequest { service: service.to_owned() };
+        let response = match self.health.clone().check(request).await {
+            Ok(response) => response.into_inner(),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                return Err(ClientError::UnknownHealthService { service: service.to_owned() });
+            }
+            Err(status) => return Err(status.into()),
+        };
+        match health_check_response::ServingStatus::try_from(response.status) {
+            Ok(health_check_response::ServingStatus::Unknown) => Ok(ServingStatus::Unknown),
+            Ok(health_check_response::ServingStatus::Serving) => Ok(ServingStatus::Serving),
+            Ok(health_check_response::ServingStatus::NotServing) => Ok(ServingStatus::NotServing),
+            Ok(health_check_response::ServingStatus::ServiceUnknown) => Ok(ServingStatus::ServiceUnknown),
+            Err(_) => Err(invalid("Health.Check", format!("unknown serving status {}", response.status))),
+        }
     }
 
     /// Status of the node and its view of the cluster (ClusterService.GetStatus).
@@ -273,14 +359,27 @@ fn invalid(rpc: &'static str, detail: String) -> ClientError {
     ClientError::InvalidResponse { rpc, detail }
 }
 
-/// Checks `endpoint` and returns it as an absolute URL, adding "http://" when no scheme is given.
-fn normalize_endpoint(endpoint: &str) -> Result<String, ClientError> {
+/// The host of `url` when it is an IP address literal, unbracketed ("::1" for "https://[::1]:7401"):
+/// the name a node's certificate lists as an IP SAN, which tonic would otherwise take with its
+/// brackets.
+fn ip_literal_host(url: &str) -> Option<&str> {
+    let authority = url.split_once("://")?.1;
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split_once(']')?.0,
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    host.parse::<std::net::IpAddr>().is_ok().then_some(host)
+}
+
+/// Checks `endpoint` and returns it as an absolute URL, adding `default_scheme` ("http" or
+/// "https") when no scheme is given.
+fn normalize_endpoint(endpoint: &str, default_scheme: &str) -> Result<String, ClientError> {
     let bad = |reason: &str| ClientError::InvalidEndpoint { endpoint: endpoint.to_owned(), reason: reason.to_owned() };
     let trimmed = endpoint.trim();
     if trimmed.is_empty() {
         return Err(bad("empty"));
     }
-    let url = if trimmed.contains("://") { trimmed.to_owned() } else { format!("http://{trimmed}") };
+    let url = if trimmed.contains("://") { trimmed.to_owned() } else { format!("{default_scheme}://{trimmed}") };
     let uri = url.parse::<Uri>().map_err(|e| bad(&e.to_string()))?;
     match uri.scheme_str() {
         Some("http" | "https") => {}
@@ -309,12 +408,26 @@ mod tests {
 
     #[test]
     fn endpoints_are_normalised() {
-        assert_eq!(normalize_endpoint("127.0.0.1:7401").ok().as_deref(), Some("http://127.0.0.1:7401"));
+        assert_eq!(normalize_endpoint("127.0.0.1:7401", "http").ok().as_deref(), Some("http://127.0.0.1:7401"));
         assert_eq!(
-            normalize_endpoint("http://n1.example.org:7401/").ok().as_deref(),
+            normalize_endpoint("http://n1.example.org:7401/", "http").ok().as_deref(),
             Some("http://n1.example.org:7401")
         );
-        assert_eq!(normalize_endpoint("https://[::1]:7401").ok().as_deref(), Some("https://[::1]:7401"));
+        assert_eq!(normalize_endpoint("https://[::1]:7401", "http").ok().as_deref(), Some("https://[::1]:7401"));
+    }
+
+    #[test]
+    fn bare_endpoints_take_the_default_scheme() {
+        assert_eq!(normalize_endpoint("n1:7401", "https").ok().as_deref(), Some("https://n1:7401"));
+        assert_eq!(normalize_endpoint("http://n1:7401", "https").ok().as_deref(), Some("http://n1:7401"));
+    }
+
+    #[test]
+    fn ip_literal_hosts_are_unbracketed() {
+        assert_eq!(ip_literal_host("https://[::1]:7401"), Some("::1"));
+        assert_eq!(ip_literal_host("https://127.0.0.1:7401"), Some("127.0.0.1"));
+        assert_eq!(ip_literal_host("https://127.0.0.1"), Some("127.0.0.1"));
+        assert_eq!(ip_literal_host("https://n1.example.org:7401"), None);
     }
 
     #[test]
@@ -333,7 +446,7 @@ mod tests {
             "h:",
         ] {
             assert!(
-                matches!(normalize_endpoint(bad), Err(ClientError::InvalidEndpoint { .. })),
+                matches!(normalize_endpoint(bad, "http"), Err(ClientError::InvalidEndpoint { .. })),
                 "{bad:?} should be refused"
             );
         }

@@ -1,6 +1,7 @@
 //! [`ClientError`]: what a call to a node can fail with.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use tonic_types::StatusExt;
 
@@ -32,6 +33,32 @@ pub enum ClientError {
         /// The transport error.
         #[source]
         source: tonic::transport::Error,
+    },
+    /// A TLS file could not be read.
+    #[error("cannot read the {what} {}: {source}", path.display())]
+    ReadFile {
+        /// What the file should hold, e.g. "CA certificate".
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS options are unusable (a file holds no certificate or key, a certificate without its
+    /// key, no CA).
+    #[error("{}{reason}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    InvalidTls {
+        /// The file at fault, when the options were read from files.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A health check named a service the node has no health status for (gRPC NotFound).
+    #[error("the node reports no health status for service {service:?} (code NotFound)")]
+    UnknownHealthService {
+        /// The service asked about.
+        service: String,
     },
     /// The node answered the call with an error status.
     #[error("{}", rpc_display(*code, reason.as_deref(), message))]
@@ -107,13 +134,17 @@ impl ClientError {
     }
 
     pub(crate) fn connect(endpoint: &str, source: tonic::transport::Error) -> Self {
-        Self::Connect { endpoint: endpoint.to_owned(), detail: innermost_cause(&source), source }
+        let mut detail = innermost_cause(&source);
+        if detail.contains("UnknownIssuer") {
+            detail.push_str(" (the node's certificate is not signed by the CA the client trusts)");
+        }
+        Self::Connect { endpoint: endpoint.to_owned(), detail, source }
     }
 }
 
 /// The message of the deepest error in `err`'s source chain (tonic's own top level only says
 /// "transport error").
-fn innermost_cause(err: &tonic::transport::Error) -> String {
+pub(crate) fn innermost_cause(err: &tonic::transport::Error) -> String {
     let mut current: &dyn std::error::Error = err;
     while let Some(next) = current.source() {
         current = next;
@@ -130,7 +161,20 @@ impl From<tonic::Status> for ClientError {
             }
             None => (None, BTreeMap::new()),
         };
-        Self::Rpc { code: status.code(), reason, message: status.message().to_owned(), metadata }
+        let mut message = status.message().to_owned();
+        // A status made from a transport failure says only "transport error"; its cause (e.g. a
+        // TLS alert "CertificateRequired") is in the source chain.
+        if let Some(source) = std::error::Error::source(&status) {
+            let mut innermost: &dyn std::error::Error = source;
+            while let Some(next) = innermost.source() {
+                innermost = next;
+            }
+            let cause = innermost.to_string();
+            if !cause.is_empty() && cause != message {
+                message = if message.is_empty() { cause } else { format!("{message}: {cause}") };
+            }
+        }
+        Self::Rpc { code: status.code(), reason, message, metadata }
     }
 }
 

@@ -6,6 +6,10 @@
 //! status's `google.rpc.ErrorInfo`. [`render`] turns responses into tables or JSON for command-line
 //! tools.
 //!
+//! Over TLS, pass [`TlsOptions`] (the network's CA, and a client certificate when nodes require
+//! one) in [`ConnectOptions`] to [`Client::connect_with`] with an `https://` endpoint.
+//! [`Client::health`] asks the node's standard grpc.health.v1 service.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), veritrace_client::ClientError> {
 //! use veritrace_client::{Client, render};
@@ -20,8 +24,10 @@
 mod client;
 mod error;
 pub mod render;
+mod tls;
 
-pub use client::{Client, ClientOptions};
+pub use client::{Client, ConnectOptions, ServingStatus};
 pub use error::{ClientError, LEADER_API_KEY, LEADER_ID_KEY, REASON_NOT_LEADER};
+pub use tls::TlsOptions;
 /// The protobuf messages the client sends and returns.
 pub use veritrace_proto::v1 as proto;

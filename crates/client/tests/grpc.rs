@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use support::{FOLLOWER_ONLY_NODE, FakeNode, KNOWN_ID, LEADER_API};
 use tonic::Code;
 use veritrace_client::proto as pb;
-use veritrace_client::{Client, ClientError, ClientOptions};
+use veritrace_client::{Client, ClientError, ConnectOptions};
 use veritrace_core::{Envelope, SecretKey};
 
 async fn client() -> (Client, FakeNode) {
@@ -125,8 +125,8 @@ async fn get_envelope_found_and_not_found() {
 async fn request_timeout_fails_slow_calls() {
     // The fake CreateSnapshot takes 1.5 s.
     let addr = support::serve(FakeNode::default()).await;
-    let options = ClientOptions { request_timeout: Some(Duration::from_millis(300)), ..ClientOptions::default() };
-    let client = Client::connect_with(&addr.to_string(), options).await.expect("connect");
+    let options = ConnectOptions { request_timeout: Some(Duration::from_millis(300)), ..ConnectOptions::default() };
+    let client = Client::connect_with(&addr.to_string(), &options).await.expect("connect");
     let started = Instant::now();
     let err = client.create_snapshot().await.expect_err("times out");
     assert!(started.elapsed() < Duration::from_millis(1200), "took {:?}", started.elapsed());
@@ -136,8 +136,8 @@ async fn request_timeout_fails_slow_calls() {
 #[tokio::test]
 async fn create_snapshot_without_timeout_waits() {
     let addr = support::serve(FakeNode::default()).await;
-    let options = ClientOptions { request_timeout: None, ..ClientOptions::default() };
-    let client = Client::connect_with(&addr.to_string(), options).await.expect("connect");
+    let options = ConnectOptions { request_timeout: None, ..ConnectOptions::default() };
+    let client = Client::connect_with(&addr.to_string(), &options).await.expect("connect");
     let snapshot = client.create_snapshot().await.expect("snapshot");
     assert_eq!((snapshot.index, snapshot.tree_size, snapshot.size_bytes), (42, 120, 4096));
 }
