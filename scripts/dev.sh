@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# The main job: installs what the build needs, builds Veritrace, starts a
-# local 3-node cluster (Raft over libp2p, RocksDB, gRPC on 127.0.0.1:7401-7403)
-# with embedded defaults in .veritrace/cluster, and runs the demo against it:
-# a product's journey submitted through a follower, refusals, offline proof
-# checks, and every node's root. The cluster keeps running afterwards:
-#   scripts/local-cluster.sh status | stop
-# `scripts/dev.sh --fresh` starts over with a new cluster;
-# `scripts/dev.sh --single` runs the single-node demo instead.
+# The main job: installs what the build needs, builds Veritrace, and runs
+# `veritrace dev`: a local 4-party network (brand, inspection bureau,
+# customs, e-commerce platform) as four node processes on loopback (gRPC
+# 127.0.0.1:7401-7404, peers 7501-7504, ops HTTP 7601-7604) with embedded
+# defaults in .veritrace/dev, the demo journey against it, a consumer
+# verification and the endpoints. It runs until Ctrl-C, which stops every
+# node cleanly. Arguments go to `veritrace dev`:
+#   scripts/dev.sh --fresh           # start over with a new network
+#   scripts/dev.sh --single          # the single-node walk-through instead (`veritrace demo`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-build-deps.sh
-dir=.veritrace/cluster
-case "${1:-}" in
-  --single) shift; bash scripts/local-cluster.sh build; exec "${CARGO_TARGET_DIR:-target}/debug/veritrace" demo "$@" ;;
-  --fresh) bash scripts/local-cluster.sh stop "$dir" || true; rm -rf "$dir" ;;
-esac
-bash scripts/local-cluster.sh start "$dir" 3
-exec "${CARGO_TARGET_DIR:-target}/debug/veritrace" demo --cluster "$dir"
+# Built the way scripts/test.sh builds it, so RocksDB compiles once for both.
+cargo test --locked --workspace --no-run -q >/dev/null 2>&1 || cargo test --locked --workspace --no-run
+bin="${CARGO_TARGET_DIR:-target}/debug/veritrace"
+if [[ "${1:-}" == "--single" ]]; then
+  shift
+  exec "$bin" demo "$@"
+fi
+exec "$bin" dev "$@"

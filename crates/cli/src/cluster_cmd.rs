@@ -5,18 +5,52 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use veritrace_client::Client;
+use serde_json::json;
 use veritrace_client::render::{OutputFormat, render_members, render_status};
+use veritrace_client::{Client, ConnectOptions, TlsOptions};
+use veritrace_proto::v1 as pb;
 
 /// Where to reach a node and how to print its answer.
 #[derive(Debug, Args)]
 pub struct EndpointArgs {
-    /// gRPC endpoint of a node, e.g. http://127.0.0.1:7401.
+    /// gRPC endpoint of a node, e.g. http://127.0.0.1:7401 (https:// with --cacert).
     #[arg(long, env = "VERITRACE_ENDPOINT", default_value = "http://127.0.0.1:7401")]
     pub endpoint: String,
     /// Output format: table or json.
     #[arg(short = 'o', long, default_value = "table")]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// TLS to a node (etcdctl's --cacert; the node's `[api.tls]` decides
+/// whether a client certificate is needed).
+#[derive(Debug, Args, Clone, Default)]
+pub struct TlsArgs {
+    /// CA certificate (PEM) that signed the node's certificate; turns TLS on.
+    #[arg(long, env = "VERITRACE_CACERT")]
+    pub cacert: Option<PathBuf>,
+    /// This client's certificate (PEM), for nodes that require one (ClusterService).
+    #[arg(long, env = "VERITRACE_CLIENT_CERT", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The private key (PEM) of --client-cert.
+    #[arg(long, env = "VERITRACE_CLIENT_KEY", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// Connection options: TLS when --cacert is given.
+    pub fn options(&self) -> anyhow::Result<ConnectOptions> {
+        let mut options = ConnectOptions::default();
+        if self.cacert.is_some() || self.client_cert.is_some() {
+            options.tls = Some(TlsOptions::from_files(
+                self.cacert.as_deref(),
+                self.client_cert.as_deref(),
+                self.client_key.as_deref(),
+            )?);
+        }
+        Ok(options)
+    }
 }
 
 /// `veritrace member ...`.
@@ -24,10 +58,15 @@ pub struct EndpointArgs {
 pub enum MemberCommand {
     /// Lists the Raft members.
     List(EndpointArgs),
-    /// Adds a node as a non-voting learner; it catches up by snapshot.
+    /// Adds a node as a non-voting learner; it catches up by snapshot, then
+    /// `member promote` makes it a voter.
     Add {
         #[command(flatten)]
         target: EndpointArgs,
+        /// Add as a learner. Members always join as learners (Raft's safe
+        /// path); the flag states it explicitly, as `etcdctl member add --learner`.
+        #[arg(long, default_value_t = true)]
+        learner: bool,
         /// The new node's configuration file: its id, key, addresses and
         /// gRPC endpoint are read from it (instead of the flags below).
         #[arg(long, conflicts_with_all = ["node_id", "peer_id", "addr"])]
@@ -65,14 +104,20 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
 }
 
-async fn connect(endpoint: &str) -> anyhow::Result<Client> {
-    Ok(Client::connect(endpoint).await?)
+/// Connects to the node of `target`, with its TLS options.
+pub(crate) async fn connect(target: &EndpointArgs) -> anyhow::Result<Client> {
+    connect_to(&target.endpoint, &target.tls).await
+}
+
+/// Connects to `endpoint` with the TLS options of `tls`.
+pub(crate) async fn connect_to(endpoint: &str, tls: &TlsArgs) -> anyhow::Result<Client> {
+    Ok(Client::connect_with(endpoint, &tls.options()?).await?)
 }
 
 /// `veritrace status`.
 pub fn status(args: EndpointArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let status = connect(&args.endpoint).await?.status().await?;
+        let status = connect(&args).await?.status().await?;
         print!("{}", render_status(&status, args.output));
         Ok(())
     })
@@ -83,26 +128,42 @@ pub fn member(cmd: MemberCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         match cmd {
             MemberCommand::List(args) => {
-                let members = connect(&args.endpoint).await?.list_members().await?;
+                let members = connect(&args).await?.list_members().await?;
                 print!("{}", render_members(&members, args.output));
             }
-            MemberCommand::Add { target, config, node_id, peer_id, addr, api } => {
+            MemberCommand::Add { target, learner: _, config, node_id, peer_id, addr, api } => {
                 let (node_id, peer_id, addr, api) = match config {
                     Some(path) => learner_from_config(&path)?,
                     None => (node_id, peer_id.unwrap_or_default(), addr, api),
                 };
-                let client = connect(&target.endpoint).await?;
+                let client = connect(&target).await?;
                 let added = client.add_learner(node_id, &peer_id, addr, &api).await?;
                 let member = added.member.unwrap_or_default();
-                println!("added node {} as a learner at log index {}", member.node_id, added.log_index);
+                match target.output {
+                    OutputFormat::Json => println!(
+                        "{}",
+                        json!({"node_id": member.node_id, "kind": "learner", "log_index": added.log_index})
+                    ),
+                    OutputFormat::Table => {
+                        println!("added node {} as a learner at log index {}", member.node_id, added.log_index)
+                    }
+                }
             }
             MemberCommand::Promote { target, node_id } => {
-                let r = connect(&target.endpoint).await?.promote_member(node_id).await?;
-                println!("promoted node {node_id} to voter at log index {}", r.log_index);
+                let r = connect(&target).await?.promote_member(node_id).await?;
+                match target.output {
+                    OutputFormat::Json => {
+                        println!("{}", json!({"node_id": node_id, "kind": "voter", "log_index": r.log_index}))
+                    }
+                    OutputFormat::Table => println!("promoted node {node_id} to voter at log index {}", r.log_index),
+                }
             }
             MemberCommand::Remove { target, node_id } => {
-                let r = connect(&target.endpoint).await?.remove_member(node_id).await?;
-                println!("removed node {node_id} at log index {}", r.log_index);
+                let r = connect(&target).await?.remove_member(node_id).await?;
+                match target.output {
+                    OutputFormat::Json => println!("{}", json!({"node_id": node_id, "log_index": r.log_index})),
+                    OutputFormat::Table => println!("removed node {node_id} at log index {}", r.log_index),
+                }
             }
         }
         Ok(())
@@ -120,8 +181,11 @@ fn learner_from_config(path: &std::path::Path) -> anyhow::Result<(u64, String, V
 /// `veritrace transfer-leader`.
 pub fn transfer_leader(target: EndpointArgs, to: u64) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let r = connect(&target.endpoint).await?.transfer_leader(to).await?;
-        println!("node {} leads (term {})", r.leader_id, r.term);
+        let r = connect(&target).await?.transfer_leader(to).await?;
+        match target.output {
+            OutputFormat::Json => println!("{}", json!({"leader_id": r.leader_id, "term": r.term})),
+            OutputFormat::Table => println!("node {} leads (term {})", r.leader_id, r.term),
+        }
         Ok(())
     })
 }
@@ -129,8 +193,110 @@ pub fn transfer_leader(target: EndpointArgs, to: u64) -> anyhow::Result<()> {
 /// `veritrace snapshot create`.
 pub fn snapshot_create(target: EndpointArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let r = connect(&target.endpoint).await?.create_snapshot().await?;
-        println!("snapshot at index {} (term {}): {} leaves, {} bytes", r.index, r.term, r.tree_size, r.size_bytes);
+        let r = connect(&target).await?.create_snapshot().await?;
+        match target.output {
+            OutputFormat::Json => println!(
+                "{}",
+                json!({"index": r.index, "term": r.term, "tree_size": r.tree_size, "size_bytes": r.size_bytes})
+            ),
+            OutputFormat::Table => println!(
+                "snapshot at index {} (term {}): {} leaves, {} bytes",
+                r.index, r.term, r.tree_size, r.size_bytes
+            ),
+        }
         Ok(())
+    })
+}
+
+/// `veritrace watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: EndpointArgs,
+    /// First leaf to show (resume with the last leaf seen + 1).
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    /// Only envelopes of this party (repeatable).
+    #[arg(long)]
+    pub party: Vec<String>,
+    /// Only this action, e.g. epcisEvent's field name `epcis_event` (repeatable).
+    #[arg(long)]
+    pub action: Vec<String>,
+    /// Only envelopes about this item (SGTIN EPC URI or GS1 Digital Link; repeatable).
+    #[arg(long)]
+    pub item: Vec<String>,
+    /// Only envelopes naming this GTIN-14 (repeatable).
+    #[arg(long)]
+    pub gtin: Vec<String>,
+    /// Stop after this many entries (0: follow until Ctrl-C).
+    #[arg(long, default_value_t = 0)]
+    pub limit: u64,
+}
+
+/// Prints ledger entries as they come: one line (or JSON object) each;
+/// tree heads as `-- tree size N root R`.
+pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let client = connect(&args.target).await?;
+        let request = pb::WatchRequest {
+            start_leaf_index: args.from,
+            party_ids: args.party,
+            actions: args.action,
+            gtins: args.gtin,
+            shard_id: 0,
+            item_ids: args.item,
+        };
+        let mut stream = client.watch(request).await?;
+        let mut seen = 0u64;
+        while let Some(message) = stream.message().await? {
+            match message.event {
+                Some(pb::watch_response::Event::Entry(entry)) => {
+                    let receipt = entry.receipt.unwrap_or_default();
+                    let envelope = entry.envelope.unwrap_or_default();
+                    let tx = veritrace_core::Envelope::decode(&prost::Message::encode_to_vec(&envelope))
+                        .and_then(|e| e.transaction())
+                        .ok();
+                    let party = tx.as_ref().map(|t| t.party_id.clone()).unwrap_or_default();
+                    let action =
+                        tx.as_ref().and_then(|t| t.action.as_ref()).map(veritrace_ledger::action_name).unwrap_or("?");
+                    let id = hex::encode(&receipt.envelope_id);
+                    match args.target.output {
+                        OutputFormat::Json => println!(
+                            "{}",
+                            json!({"leaf_index": receipt.leaf_index, "log_index": receipt.log_index,
+                                   "party_id": party, "action": action, "envelope_id": id})
+                        ),
+                        OutputFormat::Table => println!("{:>8}  {party:<24} {action:<24} {id}", receipt.leaf_index),
+                    }
+                    seen += 1;
+                    if args.limit > 0 && seen >= args.limit {
+                        return Ok(());
+                    }
+                }
+                Some(pb::watch_response::Event::TreeHead(head)) => {
+                    if args.target.output == OutputFormat::Table {
+                        println!("-- tree size {} root {}", head.tree_size, hex::encode(&head.root_hash));
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `veritrace health`: the node's grpc.health.v1 status ("" = the whole node).
+pub fn health(args: EndpointArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let status = connect(&args).await?.health("").await?;
+        match args.output {
+            OutputFormat::Json => println!("{}", json!({ "endpoint": args.endpoint, "status": status.as_str() })),
+            OutputFormat::Table => println!("{}: {}", args.endpoint, status.as_str()),
+        }
+        if status == veritrace_client::ServingStatus::Serving {
+            Ok(())
+        } else {
+            Err(crate::admin_cmd::CheckFailed(format!("{} is {}", args.endpoint, status.as_str())).into())
+        }
     })
 }

@@ -3,7 +3,6 @@
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use veritrace_client::Client;
 use veritrace_client::render::OutputFormat;
 use veritrace_core::receipt::verify_receipt;
 use veritrace_proto::ms_from_timestamp;
@@ -143,7 +142,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         scanner_digest: Vec::new(),
     };
     let answer = runtime()?.block_on(async {
-        let client = Client::connect(&args.target.endpoint).await?;
+        let client = crate::cluster_cmd::connect(&args.target).await?;
         anyhow::Ok(client.verify_item(request).await?)
     })?;
     let offline = match (&answer.receipt, &answer.scan_envelope) {
@@ -206,7 +205,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 /// `veritrace history`.
 pub fn history(target: EndpointArgs, item: String) -> anyhow::Result<()> {
     let h = runtime()?.block_on(async {
-        let client = Client::connect(&target.endpoint).await?;
+        let client = crate::cluster_cmd::connect(&target).await?;
         anyhow::Ok(client.item_history(&item).await?)
     })?;
     if target.output == OutputFormat::Json {
@@ -226,7 +225,7 @@ pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
     match cmd {
         PartyCommand::Show { target, party_id } => {
             let p = runtime()?.block_on(async {
-                let client = Client::connect(&target.endpoint).await?;
+                let client = crate::cluster_cmd::connect(&target).await?;
                 anyhow::Ok(client.party_profile(&party_id).await?)
             })?;
             println!("{}", to_json("veritrace.v1.GetPartyProfileResponse", &p)?);
@@ -248,7 +247,7 @@ pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
                 }
             };
             let list = runtime()?.block_on(async {
-                let client = Client::connect(&target.endpoint).await?;
+                let client = crate::cluster_cmd::connect(&target).await?;
                 let req = pb::ListPartiesRequest {
                     role: role as i32,
                     include_suspended,

@@ -67,7 +67,7 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         let client = &clients[via].1;
 
         if signers.len() < 3 {
-            bail!("the cluster demo needs the 3 founding parties of `veritrace init --nodes 3` (brand, inspection, customs)");
+            bail!("the cluster demo needs at least the 3 founding parties of `veritrace init --nodes 3` (brand, inspection, customs)");
         }
         let (brand, lab, customs) = (&signers[0], &signers[1], &signers[2]);
         let net = file.network_id.clone();
@@ -100,12 +100,17 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
             })
         };
         let approve = |p: &Signer| Action::ApproveGovernance(pb::ApproveGovernance { proposal_id: format!("admit-{}", p.party_id) });
-        let governance = vec![
+        // The generated genesis needs a majority of the founding admins; the proposer's vote counts.
+        let threshold = signers.len() / 2 + 1;
+        let mut governance = vec![
             step("propose: admit carrier", brand, admit(&carrier, "Swift Logistics", pb::PartyRole::Logistics)),
             step("propose: admit shop", brand, admit(&shop, "ShopNow Marketplace", pb::PartyRole::Platform)),
-            step("approve: admit carrier", lab, approve(&carrier)),
-            step("approve: admit shop", lab, approve(&shop)),
         ];
+        for admin in &signers[1..threshold] {
+            governance.push(step(&format!("{}: approve carrier", admin.party_id), admin, approve(&carrier)));
+            governance.push(step(&format!("{}: approve shop", admin.party_id), admin, approve(&shop)));
+        }
+        let governance_title = format!("Governance: {threshold} of {} admins admit a carrier and a shop", signers.len());
 
         // 2. The brand registers the product and commissions coded items.
         let gtin = Gtin::from_body("061414112345").context("demo GTIN")?;
@@ -151,7 +156,7 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         for (s, code, _) in &items {
             println!("  {}  code {code}", s.to_digital_link());
         }
-        for (title, batch) in [("Governance: 2 of 3 admins admit a carrier and a shop", governance), ("The journey, each step signed by the party that did it", journey.clone())] {
+        for (title, batch) in [(governance_title.as_str(), governance), ("The journey, each step signed by the party that did it", journey.clone())] {
             println!("\n{title}:");
             for (label, (env, _)) in &batch {
                 let r = client.submit(vec![env.clone()]).await?;

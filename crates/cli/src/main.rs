@@ -1,14 +1,21 @@
 //! `veritrace`: the node daemon and the operator / integrator CLI.
 //!
 //! Thin by design: parsing and printing here, behaviour in the library
-//! crates. Exit codes: 0 success, 1 failure (the message names the
-//! problem), 2 usage error (from clap).
+//! crates. Exit codes (stable, for scripts): 0 success; 1 failure (the
+//! command could not do its job; the message names the problem); 2 usage
+//! error (from clap); 3 a check ran and found a problem (an unhealthy or
+//! divergent member, a node not serving).
 
+mod admin_cmd;
 mod bench;
+mod cert_cmd;
 mod cluster_cmd;
+mod config_cmd;
 mod consumer_cmd;
 mod demo;
 mod demo_cluster;
+mod dev;
+mod http_probe;
 mod node_cmd;
 mod proto_json;
 mod store;
@@ -33,21 +40,43 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main job: starts a local 4-party network (brand, inspection,
+    /// customs, platform) as node processes, runs the demo journey, prints
+    /// a consumer verification and the endpoints, and runs until Ctrl-C.
+    Dev(dev::DevArgs),
     /// Generates keys, configurations and a genesis for a local N-node
     /// cluster on loopback (DIR/node1/veritrace.toml ...).
     Init(node_cmd::InitArgs),
     /// Runs a validator node.
     #[command(subcommand)]
     Node(NodeCommand),
+    /// The effective node configuration (file, environment, flags).
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
     /// Shows a node's status: role, leader, term, indices, tree and members.
     Status(cluster_cmd::EndpointArgs),
+    /// The whole cluster: every member's status, as each member reports it.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Raft membership: list, add a learner, promote, remove.
     #[command(subcommand)]
     Member(cluster_cmd::MemberCommand),
+    /// Leadership: transfer it to another voter.
+    #[command(subcommand)]
+    Leader(LeaderCommand),
+    /// Checks a node's gRPC health (grpc.health.v1): exit 0 when SERVING,
+    /// 3 when not.
+    Health(cluster_cmd::EndpointArgs),
+    /// Follows the ledger from a leaf index: entries, then new commits.
+    Watch(cluster_cmd::WatchArgs),
+    /// TLS certificates for a test network: a CA, node and client certificates.
+    #[command(subcommand)]
+    Cert(cert_cmd::CertCommand),
     /// Measures a running cluster: signed events submitted concurrently,
     /// events/s and commit latency percentiles.
     Bench(bench::BenchArgs),
-    /// Hands leadership to another voter.
+    /// Hands leadership to another voter (same as `leader transfer`).
+    #[command(hide = true)]
     TransferLeader {
         #[command(flatten)]
         target: cluster_cmd::EndpointArgs,
@@ -77,16 +106,10 @@ enum Command {
     /// Shows or lists parties.
     #[command(subcommand)]
     Party(consumer_cmd::PartyCommand),
-    /// Re-derives the Merkle root from the stored envelopes and reports the
-    /// first leaf that disagrees.
-    Audit {
-        /// Data directory of the ledger.
-        #[arg(long)]
-        data_dir: PathBuf,
-        /// Skip signature checks (hashes only; faster).
-        #[arg(long)]
-        no_signatures: bool,
-    },
+    /// Every member re-derives its Merkle root from its stored envelopes;
+    /// the roots are compared and a corrupt or divergent member is named
+    /// (exit 3). With --data-dir, audits a stopped node's ledger instead.
+    Audit(admin_cmd::AuditArgs),
     /// Snapshots: create one on a running node, or save / restore a stopped
     /// node's ledger.
     #[command(subcommand)]
@@ -107,14 +130,36 @@ enum NodeCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// Every member: role, leader, term, commit / applied index, lag behind
+    /// the leader, tree size, root, healthy. Exit 3 if a member is unhealthy.
+    Status(cluster_cmd::EndpointArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum LeaderCommand {
+    /// Hands leadership to another voter.
+    Transfer {
+        #[command(flatten)]
+        target: cluster_cmd::EndpointArgs,
+        /// Raft node id of the new leader (0: the most up-to-date voter).
+        #[arg(long, default_value_t = 0)]
+        to: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum SnapshotCommand {
     /// Asks a running node to snapshot its state now and compact its log.
     Create(cluster_cmd::EndpointArgs),
-    /// Writes the whole ledger state to FILE.
+    /// Saves a backup of the whole ledger state to FILE: streamed from a
+    /// running node (--endpoint), or read from a stopped node's --data-dir.
     Save {
-        /// Data directory of the ledger.
+        #[command(flatten)]
+        target: cluster_cmd::EndpointArgs,
+        /// Data directory of a stopped node's ledger (instead of --endpoint).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         /// Snapshot file to write.
         file: PathBuf,
     },
@@ -131,23 +176,51 @@ enum SnapshotCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default = if matches!(cli.command, Command::Node(_)) { "info" } else { "warn" };
-    let log = cli.log.as_deref().unwrap_or(default);
-    let filter = match tracing_subscriber::EnvFilter::try_new(log) {
+    // `node start` takes its log settings from its configuration; --log wins.
+    let (command, level, json) = match cli.command {
+        Command::Node(NodeCommand::Start(args)) => match args.config.load() {
+            Ok(layered) => {
+                let level = cli.log.clone().unwrap_or_else(|| layered.config.log.level.clone());
+                let json = layered.config.log.format == veritrace_node::LogFormat::Json;
+                (Run::Start(Box::new(layered.config)), level, json)
+            }
+            Err(e) => {
+                eprintln!("error: {}", error_chain(&e));
+                return ExitCode::FAILURE;
+            }
+        },
+        other => (Run::Other(other), cli.log.clone().unwrap_or_else(|| "warn".into()), false),
+    };
+    let filter = match tracing_subscriber::EnvFilter::try_new(&level) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: --log {log:?} is not a valid filter: {e}");
+            eprintln!("error: log filter {level:?} is not valid: {e}");
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    match run(cli.command) {
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    let result = match command {
+        Run::Start(config) => node_cmd::start(*config),
+        Run::Other(command) => run(command),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
-            ExitCode::FAILURE
+            if e.downcast_ref::<admin_cmd::CheckFailed>().is_some() { ExitCode::from(3) } else { ExitCode::FAILURE }
         }
     }
+}
+
+/// What `main` runs once logging is set up.
+enum Run {
+    Start(Box<veritrace_node::NodeConfig>),
+    Other(Command),
 }
 
 /// The error and its causes on one line, skipping a cause whose text the
@@ -166,12 +239,20 @@ fn error_chain(e: &anyhow::Error) -> String {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Dev(args) => dev::run(args),
         Command::Init(args) => node_cmd::init(args),
         Command::Bench(args) => bench::run(args),
-        Command::Node(NodeCommand::Start(args)) => node_cmd::start(args),
+        Command::Node(NodeCommand::Start(_)) => unreachable_start(),
+        Command::Config(cmd) => config_cmd::run(cmd),
         Command::Status(args) => cluster_cmd::status(args),
+        Command::Cluster(ClusterCommand::Status(args)) => admin_cmd::cluster_status(args),
         Command::Member(cmd) => cluster_cmd::member(cmd),
-        Command::TransferLeader { target, to } => cluster_cmd::transfer_leader(target, to),
+        Command::Leader(LeaderCommand::Transfer { target, to }) | Command::TransferLeader { target, to } => {
+            cluster_cmd::transfer_leader(target, to)
+        }
+        Command::Health(args) => cluster_cmd::health(args),
+        Command::Watch(args) => cluster_cmd::watch(args),
+        Command::Cert(cmd) => cert_cmd::run(cmd),
         Command::Snapshot(SnapshotCommand::Create(args)) => cluster_cmd::snapshot_create(args),
         Command::Demo(args) => demo::run(args),
         Command::Tx(cmd) => tx_cmd::tx(cmd),
@@ -179,9 +260,20 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Verify(args) => consumer_cmd::verify(args),
         Command::History { target, item } => consumer_cmd::history(target, item),
         Command::Party(cmd) => consumer_cmd::party(cmd),
-        Command::Audit { data_dir, no_signatures } => store::audit(&data_dir, !no_signatures),
-        Command::Snapshot(SnapshotCommand::Save { data_dir, file }) => store::snapshot_save(&data_dir, &file),
+        Command::Audit(args) => match &args.data_dir {
+            Some(dir) => store::audit(dir, !args.no_signatures),
+            None => admin_cmd::audit_cluster(args),
+        },
+        Command::Snapshot(SnapshotCommand::Save { target, data_dir, file }) => match data_dir {
+            Some(dir) => store::snapshot_save(&dir, &file),
+            None => admin_cmd::snapshot_save_online(target, file),
+        },
         Command::Snapshot(SnapshotCommand::Restore { data_dir, file }) => store::snapshot_restore(&data_dir, &file),
         Command::TreeHead { data_dir } => store::tree_head(&data_dir),
     }
+}
+
+/// `node start` is dispatched by `main` (it configures logging first).
+fn unreachable_start() -> anyhow::Result<()> {
+    anyhow::bail!("internal: `node start` must be dispatched by main")
 }

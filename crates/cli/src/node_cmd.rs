@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use veritrace_node::{InitOptions, Node, NodeConfig, generate_local_cluster};
+use veritrace_node::{InitOptions, LayeredConfig, Node, NodeConfig, generate_local_cluster};
 
 /// `veritrace init`.
 #[derive(Debug, Args)]
@@ -43,24 +43,100 @@ pub fn init(args: InitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where a node's configuration comes from: a file, `VERITRACE_*`
+/// variables and flags, merged flags > env > file > defaults.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The node's configuration file (veritrace.toml); optional when the
+    /// environment and flags give every required key.
+    #[arg(long, env = "VERITRACE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Sets a configuration key, e.g. `--set api.listen=0.0.0.0:7401`
+    /// (repeatable; see `veritrace config keys`).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
+    /// Shorthand for `--set node.data_dir=DIR`.
+    #[arg(long)]
+    pub data_dir: Option<String>,
+    /// Shorthand for `--set api.listen=ADDR`.
+    #[arg(long)]
+    pub api_listen: Option<String>,
+    /// Shorthand for `--set ops.listen=ADDR`.
+    #[arg(long)]
+    pub ops_listen: Option<String>,
+    /// Shorthand for `--set log.format=FORMAT` (text or json).
+    #[arg(long)]
+    pub log_format: Option<String>,
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+impl ConfigArgs {
+    /// Loads and validates the merged configuration.
+    pub fn load(&self) -> anyhow::Result<LayeredConfig> {
+        let mut flags = self.set.clone();
+        let shorthands = [
+            ("node.data_dir", &self.data_dir),
+            ("api.listen", &self.api_listen),
+            ("ops.listen", &self.ops_listen),
+            ("log.format", &self.log_format),
+        ];
+        for (key, value) in shorthands {
+            if let Some(v) = value {
+                flags.push((key.to_owned(), v.clone()));
+            }
+        }
+        let cwd = std::env::current_dir().context("reading the working directory")?;
+        Ok(LayeredConfig::load(self.config.as_deref(), std::env::vars(), &flags, &cwd)?)
+    }
+}
+
 /// `veritrace node start`.
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// The node's configuration file (veritrace.toml).
-    #[arg(long, env = "VERITRACE_CONFIG")]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
-/// Runs one node in the foreground until SIGTERM or Ctrl-C.
-pub fn start(args: StartArgs) -> anyhow::Result<()> {
-    let config = NodeConfig::load(&args.config)?;
+/// Runs one node in the foreground until SIGTERM or Ctrl-C: the gRPC API
+/// and, when `ops.listen` is set, the ops HTTP listener.
+pub fn start(config: NodeConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let api = config.api.listen;
+        let ops = config.ops.listen;
         let node = Node::start(config).await?;
         let (listener, addr) = veritrace_server::bind(api).await?;
+        let ops_listener = match ops {
+            Some(addr) => Some(veritrace_server::bind(addr).await?),
+            None => None,
+        };
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let ops_task = ops_listener.map(|(listener, addr)| {
+            tracing::info!(ops = %addr, "serving /livez, /readyz, /metrics");
+            let mut rx = stop_rx.clone();
+            let stopped = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            tokio::spawn(veritrace_server::ops_http::serve_ops(node.clone(), listener, stopped))
+        });
         tracing::info!(node = node.id(), api = %addr, peer_id = node.peer_id(), "serving gRPC");
-        let served = veritrace_server::serve(node.clone(), listener, shutdown_signal()).await;
+        let options = veritrace_server::ServeOptions::default();
+        let served = veritrace_server::serve(node.clone(), listener, options, async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+        if let Some(task) = ops_task
+            && let Ok(Err(e)) = task.await
+        {
+            tracing::warn!(cause = %e, "ops listener failed");
+        }
         node.shutdown().await;
         served?;
         Ok(())

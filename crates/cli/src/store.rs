@@ -39,7 +39,9 @@ pub fn audit(data_dir: &Path, check_signatures: bool) -> anyhow::Result<()> {
             println!("audit: clean");
             Ok(())
         }
-        Some(p) => bail!("audit failed at leaf {}: {}", p.leaf_index, p.what),
+        Some(p) => {
+            Err(crate::admin_cmd::CheckFailed(format!("audit failed at leaf {}: {}", p.leaf_index, p.what)).into())
+        }
     }
 }
 

@@ -37,6 +37,8 @@ pub struct SignerArgs {
     /// Output format: table or json.
     #[arg(short = 'o', long, default_value = "table")]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub tls: crate::cluster_cmd::TlsArgs,
 }
 
 /// `veritrace tx ...`.
@@ -150,7 +152,7 @@ pub fn tx(cmd: TxCommand) -> anyhow::Result<()> {
         proto_json::from_json("veritrace.v1.Transaction", &json).with_context(|| format!("{}", file.display()))?;
     let Some(action) = tx.action else { bail!("{}: the transaction has no action", file.display()) };
     runtime()?.block_on(async {
-        let client = Client::connect(&signer.endpoint).await?;
+        let client = crate::cluster_cmd::connect_to(&signer.endpoint, &signer.tls).await?;
         let network = network_id(&client, &signer.network).await?;
         let receipts = sign_and_submit(&client, &signer, &network, vec![action]).await?;
         report(&receipts, signer.output)
@@ -183,7 +185,7 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
     println!("wrote {} and {} label sheet(s) to {}", csv.display(), pages.len(), args.out.display());
     let actions: Vec<Action> = batch.actions.into_iter().map(Action::CommissionItems).collect();
     runtime()?.block_on(async {
-        let client = Client::connect(&args.signer.endpoint).await?;
+        let client = crate::cluster_cmd::connect_to(&args.signer.endpoint, &args.signer.tls).await?;
         let network = network_id(&client, &args.signer.network).await?;
         let mut receipts = Vec::new();
         for action in actions {

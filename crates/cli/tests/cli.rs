@@ -86,7 +86,7 @@ fn snapshot_save_and_restore_round_trip_through_the_cli() {
 }
 
 #[test]
-fn audit_names_a_tampered_leaf_and_exits_1() {
+fn audit_names_a_tampered_leaf_and_exits_3() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("demo");
     ok(&["demo", "--data-dir", s(&data)]);
@@ -102,7 +102,7 @@ fn audit_names_a_tampered_leaf_and_exits_1() {
         engine.write(b, WriteOptions::SYNC).expect("tamper");
     }
     let o = veritrace(&["audit", "--data-dir", s(&data)]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3), "a check that finds a problem exits 3");
     assert!(stderr(&o).contains("audit failed at leaf 5"), "{}", stderr(&o));
 }
 
@@ -117,4 +117,58 @@ fn bad_invocations_name_the_problem() {
     assert!(stderr(&o).contains("/nonexistent.snap"), "{}", stderr(&o));
     let o = veritrace(&["no-such-command"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+fn veritrace_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_veritrace"));
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run veritrace")
+}
+
+#[test]
+fn configuration_merges_flags_over_env_over_file_and_names_bad_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("c");
+    ok(&["init", "--nodes", "1", "--out", s(&out), "--base-port", "17400"]);
+    let config = out.join("node1").join("veritrace.toml");
+    let show = ok(&["config", "show", "--config", s(&config)]);
+    assert!(show.contains("listen = \"127.0.0.1:17401\""), "{show}");
+    assert!(show.contains("api.listen <- file"), "{show}");
+
+    // The environment beats the file; a flag beats the environment.
+    let o = veritrace_env(
+        &["config", "show", "--config", s(&config), "-o", "json"],
+        &[("VERITRACE_API_LISTEN", "127.0.0.1:9999"), ("VERITRACE_RAFT_TICK_MS", "50")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(v["config"]["api"]["listen"], "127.0.0.1:9999");
+    assert_eq!(v["config"]["raft"]["tick_ms"], 50);
+    assert_eq!(v["sources"]["api.listen"], "env:VERITRACE_API_LISTEN");
+    let o = veritrace_env(
+        &["config", "show", "--config", s(&config), "--set", "api.listen=127.0.0.1:9998", "-o", "json"],
+        &[("VERITRACE_API_LISTEN", "127.0.0.1:9999")],
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(v["config"]["api"]["listen"], "127.0.0.1:9998");
+    assert_eq!(v["sources"]["api.listen"], "flag:--set api.listen");
+
+    // Bad values name the key and where they came from; nothing starts.
+    let o = veritrace_env(&["node", "start", "--config", s(&config)], &[("VERITRACE_RAFT_TICK_MS", "fast")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("VERITRACE_RAFT_TICK_MS") && stderr(&o).contains("raft.tick_ms"), "{}", stderr(&o));
+    let o = veritrace(&["config", "show", "--config", s(&config), "--set", "api.listen=nowhere"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("`api.listen`"), "{}", stderr(&o));
+    let o = veritrace(&["config", "show", "--config", s(&config), "--set", "raft.election_ticks=2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("raft.heartbeat_ticks"), "validation runs on the merged result: {}", stderr(&o));
+    let o = veritrace(&["config", "show", "--config", s(&config), "--set", "no.such.key=1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("`no.such.key`: unknown key"), "{}", stderr(&o));
+    let keys = ok(&["config", "keys"]);
+    assert!(keys.contains("VERITRACE_API_TLS_CERT_FILE"), "{keys}");
 }

@@ -353,6 +353,38 @@ impl Client {
     pub async fn genesis(&self) -> Result<pb::GetGenesisResponse, ClientError> {
         Ok(self.ledger.clone().get_genesis(pb::GetGenesisRequest {}).await?.into_inner())
     }
+
+    /// Asks the node to re-derive its Merkle root from its stored envelopes
+    /// (ClusterService.Audit); compare the answers of every member.
+    /// With `at_size` > 0 the answer also holds the node's root at that size.
+    pub async fn audit(&self, skip_signatures: bool, at_size: u64) -> Result<pb::AuditResponse, ClientError> {
+        Ok(self.cluster.clone().audit(pb::AuditRequest { skip_signatures, at_size }).await?.into_inner())
+    }
+
+    /// Streams a backup of the node's ledger into `out` (ClusterService.SaveSnapshot)
+    /// and returns its metadata (the stream's last message). Fails with
+    /// [`ClientError::InvalidResponse`] if the stream ends without it.
+    pub async fn save_snapshot(&self, out: &mut impl std::io::Write) -> Result<pb::SaveSnapshotResponse, ClientError> {
+        let mut stream = self.cluster.clone().save_snapshot(pb::SaveSnapshotRequest {}).await?.into_inner();
+        while let Some(message) = stream.message().await? {
+            if !message.chunk.is_empty() {
+                out.write_all(&message.chunk)
+                    .map_err(|e| ClientError::Local { what: format!("writing the snapshot: {e}") })?;
+            }
+            if !message.root_hash.is_empty() {
+                return Ok(message);
+            }
+        }
+        Err(invalid("SaveSnapshot", "the stream ended before the snapshot's metadata".into()))
+    }
+
+    /// Follows the ledger from `request.start_leaf_index` (LedgerService.Watch):
+    /// entries that pass the filters, then signed tree heads, until the stream
+    /// is dropped.
+    pub async fn watch(&self, request: pb::WatchRequest) -> Result<tonic::Streaming<pb::WatchResponse>, ClientError> {
+        // The request timeout bounds the wait for the stream to open, not its life.
+        Ok(self.ledger.clone().watch(request).await?.into_inner())
+    }
 }
 
 fn invalid(rpc: &'static str, detail: String) -> ClientError {

@@ -73,6 +73,9 @@ pub enum ClientError {
         /// Metadata of the `ErrorInfo` detail (e.g. `leader_id`, `leader_api` for NOT_LEADER); empty
         /// when there was none.
         metadata: BTreeMap<String, String>,
+        /// How long to wait before retrying, from a `google.rpc.RetryInfo` detail (rate limits,
+        /// code lock-outs).
+        retry_delay: Option<std::time::Duration>,
     },
     /// The node answered with a response that breaks the API's contract.
     #[error("invalid {rpc} response: {detail}")]
@@ -81,6 +84,12 @@ pub enum ClientError {
         rpc: &'static str,
         /// What was wrong with the response.
         detail: String,
+    },
+    /// A local step of a call failed (e.g. writing a streamed snapshot).
+    #[error("{what}")]
+    Local {
+        /// What failed.
+        what: String,
     },
 }
 
@@ -106,6 +115,14 @@ impl ClientError {
     pub fn code(&self) -> Option<tonic::Code> {
         match self {
             Self::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The delay the node asked for before a retry (`google.rpc.RetryInfo`), if any.
+    pub fn retry_delay(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Rpc { retry_delay, .. } => *retry_delay,
             _ => None,
         }
     }
@@ -174,7 +191,8 @@ impl From<tonic::Status> for ClientError {
                 message = if message.is_empty() { cause } else { format!("{message}: {cause}") };
             }
         }
-        Self::Rpc { code: status.code(), reason, message, metadata }
+        let retry_delay = status.get_details_retry_info().and_then(|r| r.retry_delay);
+        Self::Rpc { code: status.code(), reason, message, metadata, retry_delay }
     }
 }
 

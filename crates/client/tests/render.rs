@@ -132,6 +132,7 @@ fn status_json_is_stable_and_parses() {
             "party_id": "",
             "kind": "learner",
             "addresses": ["/ip4/10.0.0.3/tcp/7400", "/dns4/n3.example.org/tcp/7400"],
+            "api_endpoint": "http://10.0.0.3:7401",
             "match_index": 12,
             "reachable": false,
         })

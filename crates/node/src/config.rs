@@ -13,7 +13,10 @@ use veritrace_net::{Multiaddr, NodeId, PeerEntry};
 
 use self::validate::{parse_multiaddr, parse_peer_id};
 
+mod layers;
 mod validate;
+
+pub use layers::{ConfigSource, ENV_PREFIX, LayeredConfig, SETTABLE_KEYS, env_var_of};
 
 /// The file name `veritrace init` writes and the CLI looks for by default.
 pub const CONFIG_FILE_NAME: &str = "veritrace.toml";
@@ -28,6 +31,12 @@ pub struct NodeConfig {
     pub network: NetworkSection,
     /// The gRPC API.
     pub api: ApiSection,
+    /// The ops HTTP listener (health and metrics); optional.
+    #[serde(default)]
+    pub ops: OpsSection,
+    /// Logging; optional.
+    #[serde(default)]
+    pub log: LogSection,
     /// Raft and batching parameters; the whole section is optional.
     #[serde(default)]
     pub raft: RaftSection,
@@ -82,6 +91,89 @@ pub struct NetworkSection {
 pub struct ApiSection {
     /// Socket address the gRPC API listens on, e.g. `127.0.0.1:7401`.
     pub listen: SocketAddr,
+    /// Largest gRPC request message accepted, in bytes (default 4 MiB; at
+    /// least 64 KiB). Larger requests get RESOURCE_EXHAUSTED.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// Requests per second allowed from one client IP address, on average
+    /// (default 1000; 0 disables the limit). Beyond it the node answers
+    /// RESOURCE_EXHAUSTED with a `google.rpc.RetryInfo` delay.
+    #[serde(default = "default_requests_per_second")]
+    pub requests_per_second: u32,
+    /// Requests one client IP may send at once above the average rate
+    /// (token bucket size; default 200).
+    #[serde(default = "default_request_burst")]
+    pub request_burst: u32,
+    /// TLS for the gRPC API; absent means plaintext (loopback and tests only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSection>,
+}
+
+/// The `[api.tls]` section: PEM files, by path (relative paths resolve
+/// against the configuration file's directory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// The node's certificate chain.
+    pub cert_file: PathBuf,
+    /// The node's private key.
+    pub key_file: PathBuf,
+    /// CA whose client certificates the node accepts. When set, clients
+    /// may present a certificate; see `admin_requires_client_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca_file: Option<PathBuf>,
+    /// Refuse `ClusterService` calls (membership, snapshots, audit) from
+    /// clients without a certificate signed by `client_ca_file`
+    /// (UNAUTHENTICATED). Default true when `client_ca_file` is set.
+    #[serde(default = "default_true")]
+    pub admin_requires_client_cert: bool,
+}
+
+/// The `[ops]` section: the HTTP listener for probes and metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsSection {
+    /// Address of the ops HTTP listener (`/livez`, `/readyz`, `/metrics`),
+    /// e.g. `127.0.0.1:7601`; absent means no listener.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// A node is ready when it knows a leader and has applied all but at
+    /// most this many committed entries (default 0 means 100).
+    pub ready_max_lag: u64,
+}
+
+/// The `[log]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// `text` (human, default) or `json` (one object per line).
+    pub format: LogFormat,
+    /// Filter in tracing's EnvFilter syntax (default `info`).
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection { format: LogFormat::Text, level: "info".into() }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl OpsSection {
+    /// `ready_max_lag` with its default applied.
+    pub fn ready_max_lag(&self) -> u64 {
+        if self.ready_max_lag == 0 { 100 } else { self.ready_max_lag }
+    }
 }
 
 /// The `[raft]` section; every field has a default.
@@ -149,6 +241,35 @@ fn default_request_timeout_ms() -> u64 {
     5000
 }
 
+fn default_max_message_bytes() -> usize {
+    4 * 1024 * 1024
+}
+
+fn default_requests_per_second() -> u32 {
+    1000
+}
+
+fn default_request_burst() -> u32 {
+    200
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl ApiSection {
+    /// An API section listening on `listen` with every default.
+    pub fn new(listen: SocketAddr) -> Self {
+        ApiSection {
+            listen,
+            max_message_bytes: default_max_message_bytes(),
+            requests_per_second: default_requests_per_second(),
+            request_burst: default_request_burst(),
+            tls: None,
+        }
+    }
+}
+
 /// Why a configuration file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -179,6 +300,17 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
+    /// An environment variable or flag sets a key to an unusable value, or
+    /// names no key.
+    #[error("invalid configuration from {origin}: `{field}`: {reason}")]
+    Override {
+        /// The variable or flag, e.g. `env VERITRACE_API_LISTEN`.
+        origin: String,
+        /// The key, e.g. `api.listen`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The configuration could not be written as TOML (e.g. a path that is
     /// not UTF-8).
     #[error("cannot write configuration as TOML: {message}")]
@@ -193,25 +325,12 @@ fn shown(file: &Path) -> String {
 }
 
 impl NodeConfig {
-    /// Reads, parses and validates `path`; relative `data_dir`, `key_file`,
-    /// `party_key_file` and `genesis_file` are resolved against the file's directory.
+    /// Reads, parses and validates `path`; relative paths (`node.data_dir`,
+    /// key files, `node.genesis_file`, TLS files) are resolved against the
+    /// file's directory. [`LayeredConfig::load`] adds environment and flag
+    /// overrides.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
-        let mut config: NodeConfig = toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { file: path.to_path_buf(), message: e.to_string().trim().to_owned() })?;
-        config.check().map_err(|b| b.in_file(path))?;
-        let base = path.parent().unwrap_or_else(|| Path::new(""));
-        let party_key = config.node.party_key_file.iter_mut();
-        for p in [&mut config.node.data_dir, &mut config.node.key_file, &mut config.node.genesis_file]
-            .into_iter()
-            .chain(party_key)
-        {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
-        Ok(config)
+        Ok(LayeredConfig::load(Some(path), std::iter::empty(), &[], Path::new(""))?.config)
     }
 
     /// The configuration as TOML, with paths written as they are in `self`.

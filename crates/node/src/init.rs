@@ -9,8 +9,9 @@
 //! * `node{k}/genesis.pb`: the shared genesis (byte-identical in every node);
 //! * `cluster.json`: every node's endpoints ([`ClusterFile`]), for scripts.
 //!
-//! Node `k` (1-based) serves gRPC on `host:base_port + k` and libp2p on
-//! `/ip4/host/tcp/{base_port + 100 + k}`.
+//! Node `k` (1-based) serves gRPC on `host:base_port + k`, libp2p on
+//! `/ip4/host/tcp/{base_port + 100 + k}` and its ops HTTP listener
+//! (`/livez`, `/readyz`, `/metrics`) on `host:base_port + 200 + k`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -19,8 +20,8 @@ use prost::Message;
 use veritrace_net::NodeId;
 
 use crate::config::{
-    ApiSection, CONFIG_FILE_NAME, ClusterSection, ConfigError, NetworkSection, NodeConfig, NodeSection, PeerConfig,
-    RaftSection,
+    ApiSection, CONFIG_FILE_NAME, ClusterSection, ConfigError, LogSection, NetworkSection, NodeConfig, NodeSection,
+    OpsSection, PeerConfig, RaftSection,
 };
 use crate::keys::{self, KeyFileError};
 
@@ -55,6 +56,11 @@ pub struct InitOptions {
     pub network_id: String,
     /// IPv4 address every node listens on and is dialed at (default "127.0.0.1").
     pub host: String,
+    /// Business role of each founding party, in node order; founding
+    /// parties beyond the list take the default rotation (BRAND_OWNER,
+    /// INSPECTION, CUSTOMS, LOGISTICS, RETAILER, PLATFORM). Empty (the
+    /// default) means the rotation for everyone.
+    pub roles: Vec<veritrace_proto::v1::PartyRole>,
 }
 
 impl InitOptions {
@@ -67,6 +73,7 @@ impl InitOptions {
             base_port: 7400,
             network_id: "veritrace-local".to_owned(),
             host: "127.0.0.1".to_owned(),
+            roles: Vec::new(),
         }
     }
 }
@@ -93,6 +100,8 @@ pub struct NodeLayout {
     pub api_addr: SocketAddr,
     /// The libp2p listen multiaddr.
     pub p2p_addr: String,
+    /// The ops HTTP listener address.
+    pub ops_addr: SocketAddr,
     /// Its libp2p `PeerId`, base58 text.
     pub peer_id: String,
     /// The founding party it operates (`None` for learners).
@@ -113,7 +122,7 @@ pub enum InitError {
         reason: String,
     },
     /// The last node's port would exceed 65535.
-    #[error("base port {base_port} is too high for {total} nodes: the last libp2p port would be {last} (> 65535)")]
+    #[error("base port {base_port} is too high for {total} nodes: the last ops port would be {last} (> 65535)")]
     PortOverflow {
         /// The requested base port.
         base_port: u16,
@@ -202,7 +211,7 @@ fn check_options(opts: &InitOptions) -> Result<Ipv4Addr, InitError> {
         .host
         .parse::<Ipv4Addr>()
         .map_err(|_| invalid("host", format!("{:?} is not an IPv4 address", opts.host)))?;
-    let last = u64::from(opts.base_port) + 100 + total as u64;
+    let last = u64::from(opts.base_port) + 200 + total as u64;
     if last > u64::from(u16::MAX) {
         return Err(InitError::PortOverflow { base_port: opts.base_port, total, last });
     }
@@ -235,6 +244,7 @@ fn plan(opts: &InitOptions, host: Ipv4Addr) -> Result<Vec<Planned>, InitError> {
             name,
             api_addr: SocketAddr::new(host.into(), opts.base_port + offset),
             p2p_addr: format!("/ip4/{host}/tcp/{}", opts.base_port + 100 + offset),
+            ops_addr: SocketAddr::new(host.into(), opts.base_port + 200 + offset),
             peer_id: keys::peer_id_of(&node_seed)?.to_string(),
             party_id: voter.then(|| format!("party-{k}")),
             voter,
@@ -257,7 +267,9 @@ fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned]) -> NodeConfig {
             party_key_file: me.party_id.as_ref().map(|_| PARTY_KEY_FILE.into()),
         },
         network: NetworkSection { listen: me.p2p_addr.clone(), request_timeout_ms: 5000 },
-        api: ApiSection { listen: me.api_addr },
+        api: ApiSection::new(me.api_addr),
+        ops: OpsSection { listen: Some(me.ops_addr), ready_max_lag: 0 },
+        log: LogSection::default(),
         raft: RaftSection::default(),
         cluster: ClusterSection {
             initial_voters: if me.voter { (1..=opts.nodes as NodeId).collect() } else { Vec::new() },

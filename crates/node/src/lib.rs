@@ -25,8 +25,8 @@ pub mod state_machine;
 pub mod verify;
 
 pub use config::{
-    ApiSection, CONFIG_FILE_NAME, ClusterSection, ConfigError, NetworkSection, NodeConfig, NodeSection, PeerConfig,
-    RaftSection,
+    ApiSection, CONFIG_FILE_NAME, ClusterSection, ConfigError, ConfigSource, LayeredConfig, LogFormat, LogSection,
+    NetworkSection, NodeConfig, NodeSection, OpsSection, PeerConfig, RaftSection, TlsSection,
 };
 pub use error::NodeError;
 pub use init::{
@@ -35,4 +35,5 @@ pub use init::{
 pub use keys::{KeyFileError, generate_seed, node_keypair, party_key, peer_id_of, read_seed_file, write_seed_file};
 pub use members::MemberInfo;
 pub use node::Node;
+pub use ops::{BackupFile, Readiness};
 pub use verify::{VerifyRequest, now_ms};

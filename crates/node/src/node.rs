@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     /// Low digits of consumer-scan nonces (the high ones are the time).
     pub scan_nonce: std::sync::atomic::AtomicU64,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The node's metric catalogue (`/metrics`).
+    pub metrics: veritrace_metrics::Metrics,
 }
 
 impl std::fmt::Debug for Node {
@@ -184,7 +186,9 @@ impl Node {
             RaftLogStore::bootstrap(Arc::clone(&engine), voters, &blob)?
         };
         let ledger = LedgerCell::new(open_ledger(&config, &engine, &store, &genesis)?);
-        let sm = LedgerStateMachine::new(ledger.clone(), Arc::clone(&engine));
+        let metrics = veritrace_metrics::Metrics::new();
+        metrics.ledger().set_tree_size(ledger.get().tree_head().tree_size);
+        let sm = LedgerStateMachine::new(ledger.clone(), Arc::clone(&engine), metrics.clone());
 
         let config_peers = config.peer_entries()?;
         let mut net_config = NetConfig::new(config.listen_multiaddr()?, keypair, config.node.id, config_peers.clone());
@@ -202,9 +206,11 @@ impl Node {
         dcfg.max_batch_proposals = raft.max_batch_envelopes;
         dcfg.max_batch_bytes = raft.max_batch_bytes;
         dcfg.initial_metadata = members;
+        dcfg.metrics = metrics.clone();
         let (handle, driver_task) = driver::start(dcfg, store, sm, Arc::new(net.clone()), inbound_rx)?;
 
         let watcher = tokio::spawn(keep_peers_in_sync(handle.membership(), net.clone(), config_peers, config.node.id));
+        let gauges = tokio::spawn(sample_gauges(handle.clone(), db_dir(&config), metrics.clone()));
         tracing::info!(node = config.node.id, peer_id = %peer_id, listen = %config.network.listen, "node started");
         Ok(Node {
             inner: Arc::new(Inner {
@@ -217,7 +223,8 @@ impl Node {
                 signer,
                 party_signer,
                 scan_nonce: std::sync::atomic::AtomicU64::new(0),
-                tasks: Mutex::new(vec![driver_task, net_task, watcher]),
+                tasks: Mutex::new(vec![driver_task, net_task, watcher, gauges]),
+                metrics,
                 config,
             }),
         })
@@ -242,6 +249,31 @@ impl Node {
         }
         tracing::info!(node = self.inner.config.node.id, "node stopped");
     }
+}
+
+/// How often the sampled gauges (connected peers, store size) refresh.
+const GAUGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Samples the gauges nothing else updates: connected peers (from the
+/// driver's view) and the store's size on disk. Ends with the driver.
+async fn sample_gauges(raft: RaftHandle, db: PathBuf, metrics: veritrace_metrics::Metrics) {
+    loop {
+        match raft.status().await {
+            Ok(s) => metrics.p2p().set_connected_peers(s.reachable.len()),
+            Err(_) => return,
+        }
+        let dir = db.clone();
+        if let Ok(bytes) = tokio::task::spawn_blocking(move || dir_size(&dir)).await {
+            metrics.ledger().set_store_size_bytes(bytes);
+        }
+        tokio::time::sleep(GAUGE_INTERVAL).await;
+    }
+}
+
+/// Total size of the files directly in `dir` (RocksDB keeps its files flat).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
 }
 
 /// Keeps the network's allow-list equal to the configured peers plus the

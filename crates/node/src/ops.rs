@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use veritrace_consensus::{MembershipChange, NodeId, SnapshotInfo, Status};
-use veritrace_ledger::Ledger;
+use veritrace_ledger::{AuditReport, Ledger};
 use veritrace_net::PeerId;
 use veritrace_proto::v1 as pb;
 
@@ -199,6 +199,50 @@ impl Node {
         Ok(self.inner.raft.transfer_leader(node).await?)
     }
 
+    /// A receiver of the applied tree size: it changes after every applied
+    /// batch and snapshot install (for readers that follow the ledger).
+    pub fn subscribe_tree_size(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.ledger.subscribe()
+    }
+
+    /// Re-derives the Merkle root from the stored envelopes (see
+    /// [`Ledger::audit`]) on a blocking thread; also returns the applied
+    /// index the audit saw.
+    pub async fn audit(&self, check_signatures: bool) -> Result<(u64, AuditReport), NodeError> {
+        let ledger = self.ledger();
+        let joined = tokio::task::spawn_blocking(move || {
+            let applied = ledger.applied().applied_index;
+            ledger.audit(check_signatures).map(|r| (applied, r))
+        })
+        .await;
+        match joined {
+            Ok(result) => Ok(result?),
+            Err(e) => Err(NodeError::Answer(format!("audit task failed: {e}"))),
+        }
+    }
+
+    /// Writes a consistent copy of the whole ledger state (the
+    /// `veritrace snapshot save` file format) to a new file in the node's
+    /// snapshot directory, for a backup to stream from. Blocking: call it
+    /// from a blocking thread. The ledger's apply lock is held only while
+    /// the local file is written, never while a client reads it; the file
+    /// is deleted when the returned [`BackupFile`] is dropped.
+    pub fn write_backup(&self) -> Result<BackupFile, NodeError> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let dir = crate::node::snapshot_dir(&self.inner.config);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("backup-{}-{n}.tmp", std::process::id()));
+        let io = |source: std::io::Error| NodeError::Io { path: path.clone(), source };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let mut file = BackupFile { path: path.clone(), info: None };
+        let out = std::fs::File::create(&path).map_err(io)?;
+        let mut out = std::io::BufWriter::new(out);
+        let info = self.ledger().export_snapshot(&mut out)?;
+        std::io::Write::flush(&mut out).map_err(io)?;
+        file.info = Some(info);
+        Ok(file)
+    }
+
     /// Writes a snapshot now and compacts the log.
     pub async fn create_snapshot(&self) -> Result<SnapshotInfo, NodeError> {
         Ok(self.inner.raft.create_snapshot().await?)
@@ -219,10 +263,109 @@ pub fn members(s: &Status) -> Vec<pb::Member> {
                 peer_id: info.as_ref().map(|i| i.peer_id.clone()).unwrap_or_default(),
                 party_id: String::new(),
                 kind: kind as i32,
+                api_endpoint: info.as_ref().map(|i| i.api.clone()).unwrap_or_default(),
                 addresses: info.map(|i| i.addrs).unwrap_or_default(),
                 match_index: s.progress.get(&id).copied().unwrap_or_default(),
                 reachable: id == s.id || s.reachable.contains(&id),
             }
         })
         .collect()
+}
+
+/// A backup written by [`Node::write_backup`]; deleted on drop.
+#[derive(Debug)]
+pub struct BackupFile {
+    /// Where it is.
+    pub path: std::path::PathBuf,
+    info: Option<veritrace_ledger::SnapshotInfo>,
+}
+
+impl BackupFile {
+    /// What it holds: applied state and record count.
+    pub fn info(&self) -> Option<&veritrace_ledger::SnapshotInfo> {
+        self.info.as_ref()
+    }
+}
+
+impl Drop for BackupFile {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(file = %self.path.display(), cause = %e, "cannot delete a backup file");
+            }
+        }
+    }
+}
+
+/// Whether a node should receive traffic (`/readyz`, gRPC health).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    /// The node knows a leader (itself included).
+    pub has_leader: bool,
+    /// Highest Raft index known committed here.
+    pub commit_index: u64,
+    /// Highest Raft index applied here.
+    pub applied_index: u64,
+    /// Ready: a leader is known and at most `max_lag` committed entries
+    /// wait to be applied.
+    pub ready: bool,
+    /// Why not ready, for the probe's body; empty when ready.
+    pub reason: String,
+}
+
+impl Node {
+    /// The node's readiness: it knows a leader and has applied all but at
+    /// most `ops.ready_max_lag` committed entries. A node cut off from the
+    /// leader turns not-ready once its election timeout passes (it starts
+    /// an election and forgets the leader).
+    pub async fn readiness(&self) -> Readiness {
+        let max_lag = self.inner.config.ops.ready_max_lag();
+        let status = match tokio::time::timeout(std::time::Duration::from_secs(2), self.raft_status()).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                return Readiness {
+                    has_leader: false,
+                    commit_index: 0,
+                    applied_index: 0,
+                    ready: false,
+                    reason: format!("raft driver: {e}"),
+                };
+            }
+            Err(_) => {
+                return Readiness {
+                    has_leader: false,
+                    commit_index: 0,
+                    applied_index: 0,
+                    ready: false,
+                    reason: "raft driver did not answer within 2 s".into(),
+                };
+            }
+        };
+        let has_leader = status.leader != 0;
+        let lag = status.commit.saturating_sub(status.applied);
+        let reason = if !has_leader {
+            "no leader known".to_owned()
+        } else if lag > max_lag {
+            format!("applying: {lag} committed entries behind (more than {max_lag})")
+        } else {
+            String::new()
+        };
+        Readiness {
+            has_leader,
+            commit_index: status.commit,
+            applied_index: status.applied,
+            ready: reason.is_empty(),
+            reason,
+        }
+    }
+
+    /// The node's metric catalogue: render it with `encode()` for `/metrics`.
+    pub fn metrics(&self) -> &veritrace_metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// The node's configuration as it started.
+    pub fn config(&self) -> &crate::NodeConfig {
+        &self.inner.config
+    }
 }

@@ -17,30 +17,50 @@ use std::sync::{Arc, RwLock};
 use prost::Message as _;
 use veritrace_consensus::StateMachine;
 use veritrace_core::Hash;
-use veritrace_ledger::{BatchHeader, Ledger, LedgerError, LedgerOptions};
+use veritrace_ledger::{BatchHeader, Ledger, LedgerError, LedgerOptions, Outcome};
 use veritrace_proto::v1 as pb;
 use veritrace_store_rocksdb::RocksEngine;
 
 /// The storage engine of a node: RocksDB shared by the ledger and the Raft log.
 pub type Engine = Arc<RocksEngine>;
 
-/// The ledger currently served, replaceable as a whole by a snapshot.
+/// The ledger currently served, replaceable as a whole by a snapshot, and
+/// a notifier of its tree size for readers that follow new commits
+/// (`LedgerService.Watch`).
 #[derive(Clone)]
-pub struct LedgerCell(Arc<RwLock<Arc<Ledger<Engine>>>>);
+pub struct LedgerCell(Arc<CellInner>);
+
+struct CellInner {
+    ledger: RwLock<Arc<Ledger<Engine>>>,
+    tree_size: tokio::sync::watch::Sender<u64>,
+}
 
 impl LedgerCell {
     /// Wraps an opened ledger.
     pub fn new(ledger: Ledger<Engine>) -> Self {
-        LedgerCell(Arc::new(RwLock::new(Arc::new(ledger))))
+        let (tree_size, _) = tokio::sync::watch::channel(ledger.tree_head().tree_size);
+        LedgerCell(Arc::new(CellInner { ledger: RwLock::new(Arc::new(ledger)), tree_size }))
     }
 
     /// The ledger as of now.
     pub fn get(&self) -> Arc<Ledger<Engine>> {
-        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+        Arc::clone(&self.0.ledger.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// A receiver of the tree size, updated after every applied batch and
+    /// snapshot install.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.tree_size.subscribe()
     }
 
     fn set(&self, ledger: Ledger<Engine>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ledger);
+        let size = ledger.tree_head().tree_size;
+        *self.0.ledger.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ledger);
+        self.0.tree_size.send_replace(size);
+    }
+
+    fn applied(&self, tree_size: u64) {
+        self.0.tree_size.send_replace(tree_size);
     }
 }
 
@@ -117,13 +137,15 @@ pub struct LedgerStateMachine {
     cell: LedgerCell,
     engine: Engine,
     genesis_id: Hash,
+    metrics: veritrace_metrics::Metrics,
 }
 
 impl LedgerStateMachine {
-    /// Applies to the ledger in `cell`, stored in `engine`.
-    pub fn new(cell: LedgerCell, engine: Engine) -> Self {
+    /// Applies to the ledger in `cell`, stored in `engine`, counting
+    /// envelopes and the tree size in `metrics`.
+    pub fn new(cell: LedgerCell, engine: Engine, metrics: veritrace_metrics::Metrics) -> Self {
         let genesis_id = cell.get().genesis().id();
-        LedgerStateMachine { cell, engine, genesis_id }
+        LedgerStateMachine { cell, engine, genesis_id, metrics }
     }
 }
 
@@ -151,13 +173,23 @@ impl StateMachine for LedgerStateMachine {
         let decoded: Vec<Option<Vec<Vec<u8>>>> = proposals.iter().map(|p| decode_proposal(p)).collect();
         let all: Vec<Vec<u8>> = decoded.iter().flatten().flatten().cloned().collect();
         let header = BatchHeader { log_index: index, commit_time_ms };
-        let mut receipts = ledger.apply(&header, &all)?.into_iter();
+        let applied = ledger.apply(&header, &all)?;
+        let count = |f: fn(&Outcome) -> bool| applied.iter().filter(|r| f(&r.outcome)).count() as u64;
+        self.metrics.ledger().count_envelopes(
+            count(|o| matches!(o, Outcome::Applied)),
+            count(|o| matches!(o, Outcome::Duplicate)),
+            count(|o| matches!(o, Outcome::Rejected { .. })),
+        );
+        let mut receipts = applied.into_iter();
         let mut answers = Vec::with_capacity(proposals.len());
         for envelopes in &decoded {
             let n = envelopes.as_ref().map_or(0, Vec::len);
             let receipts: Vec<pb::Receipt> = receipts.by_ref().take(n).map(|r| r.to_proto()).collect();
             answers.push(pb::SubmitEnvelopesResponse { receipts }.encode_to_vec());
         }
+        let size = ledger.tree_head().tree_size;
+        self.cell.applied(size);
+        self.metrics.ledger().set_tree_size(size);
         Ok(answers)
     }
 
@@ -190,6 +222,7 @@ impl StateMachine for LedgerStateMachine {
             return Err(StateMachineError::Mismatch(format!("snapshot {index} is of another network's genesis")));
         }
         tracing::info!(index, tree_size = info.applied.tree_size, root = %info.applied.root, "ledger restored from a snapshot");
+        self.metrics.ledger().set_tree_size(info.applied.tree_size);
         self.cell.set(ledger);
         Ok(())
     }

@@ -36,7 +36,7 @@
 //!
 //! Any node of the cluster answers; a call that must run on the leader fails on a follower with
 //! reason "NOT_LEADER", and [`ClientError::leader_api`] names where to retry. Timeouts are set
-//! with [`Veritrace::connect_with`] and [`ClientOptions`].
+//! with [`Veritrace::connect_with`] and [`ConnectOptions`].
 //!
 //! # Signing
 //!
@@ -144,7 +144,7 @@ pub use signer::{PartySigner, SEED_LEN};
 
 /// The `google.protobuf` well-known types (`Timestamp`, `Duration`) the messages use.
 pub use prost_types;
-pub use veritrace_client::{Client, ClientError, ClientOptions};
+pub use veritrace_client::{Client, ClientError, ConnectOptions};
 pub use veritrace_core::receipt::{ReceiptError, VerifiedReceipt};
 pub use veritrace_core::{Envelope, Hash, PublicKey, SecretKey, SignedTreeHead};
 /// The `veritrace.v1` protobuf messages the SDK sends and returns.

@@ -1,7 +1,7 @@
 //! [`Veritrace`]: a connection to a node that submits signed envelopes and checks every receipt
 //! offline before returning it.
 
-use veritrace_client::{Client, ClientError, ClientOptions};
+use veritrace_client::{Client, ClientError, ConnectOptions};
 use veritrace_core::{Envelope, PublicKey};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
@@ -32,13 +32,13 @@ pub struct Veritrace {
 
 impl Veritrace {
     /// Connects to `endpoint` ("http://host:port", or "host:port" meaning http) with the default
-    /// [`ClientOptions`] and reads the network's genesis.
+    /// [`ConnectOptions`] and reads the network's genesis.
     pub async fn connect(endpoint: &str) -> Result<Self, SdkError> {
         Self::from_client(Client::connect(endpoint).await?).await
     }
 
-    /// Connects to `endpoint` with `options` (timeouts) and reads the network's genesis.
-    pub async fn connect_with(endpoint: &str, options: ClientOptions) -> Result<Self, SdkError> {
+    /// Connects to `endpoint` with `options` (TLS, timeouts) and reads the network's genesis.
+    pub async fn connect_with(endpoint: &str, options: &ConnectOptions) -> Result<Self, SdkError> {
         Self::from_client(Client::connect_with(endpoint, options).await?).await
     }
 

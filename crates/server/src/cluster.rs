@@ -1,11 +1,13 @@
 //! `ClusterService`: status and Raft membership of the node's cluster.
 
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use veritrace_node::Node;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::cluster_service_server::ClusterService;
 
-use crate::status::{from_node, invalid};
+use crate::status::{from_node, invalid, reason};
 
 /// The cluster service over a running node.
 #[derive(Debug, Clone)]
@@ -33,8 +35,97 @@ fn require_node(id: u64) -> Result<u64, Status> {
     if id == 0 { Err(invalid("node_id", "node_id must be non-zero")) } else { Ok(id) }
 }
 
+/// Bytes of snapshot file per `SaveSnapshot` message.
+const SNAPSHOT_CHUNK_BYTES: usize = 1024 * 1024;
+/// Messages buffered ahead of a slow `SaveSnapshot` reader.
+const SNAPSHOT_CHUNKS_IN_FLIGHT: usize = 4;
+
+type SnapshotStream = ReceiverStream<Result<pb::SaveSnapshotResponse, Status>>;
+
+/// Writes a backup file and sends it in chunks, then the metadata.
+fn stream_backup(node: &Node, tx: &mpsc::Sender<Result<pb::SaveSnapshotResponse, Status>>) -> Result<(), Status> {
+    use std::io::Read as _;
+    let backup = node.write_backup().map_err(|e| from_node(node, e))?;
+    let internal = |e: std::io::Error| reason(tonic::Code::Internal, "INTERNAL", format!("reading the backup: {e}"));
+    let mut file = std::fs::File::open(&backup.path).map_err(internal)?;
+    loop {
+        let mut chunk = vec![0u8; SNAPSHOT_CHUNK_BYTES];
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match file.read(&mut chunk[filled..]).map_err(internal)? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        chunk.truncate(filled);
+        if tx.blocking_send(Ok(pb::SaveSnapshotResponse { chunk, ..Default::default() })).is_err() {
+            return Ok(()); // the client went away
+        }
+    }
+    let Some(info) = backup.info() else { return Err(reason(tonic::Code::Internal, "INTERNAL", "backup incomplete")) };
+    let last = pb::SaveSnapshotResponse {
+        applied_index: info.applied.applied_index,
+        tree_size: info.applied.tree_size,
+        root_hash: info.applied.root.as_bytes().to_vec(),
+        chunk: Vec::new(),
+    };
+    let _ = tx.blocking_send(Ok(last));
+    Ok(())
+}
+
 #[tonic::async_trait]
 impl ClusterService for ClusterApi {
+    type SaveSnapshotStream = SnapshotStream;
+
+    async fn save_snapshot(
+        &self,
+        _: Request<pb::SaveSnapshotRequest>,
+    ) -> Result<Response<Self::SaveSnapshotStream>, Status> {
+        let (tx, rx) = mpsc::channel(SNAPSHOT_CHUNKS_IN_FLIGHT);
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(status) = stream_backup(&node, &tx) {
+                let _ = tx.blocking_send(Err(status));
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn audit(&self, request: Request<pb::AuditRequest>) -> Result<Response<pb::AuditResponse>, Status> {
+        let req = request.into_inner();
+        let (applied_index, report) =
+            self.node.audit(!req.skip_signatures).await.map_err(|e| from_node(&self.node, e))?;
+        let tree_size = self.node.ledger().tree_head().tree_size;
+        let root_at_size = match req.at_size {
+            0 => Vec::new(),
+            n if n > tree_size => {
+                return Err(reason(
+                    tonic::Code::OutOfRange,
+                    "OUT_OF_RANGE",
+                    format!("at_size {n} is beyond this node's {tree_size} leaves"),
+                ));
+            }
+            n => self.node.ledger().root_at(n).map_err(|e| from_node(&self.node, e.into()))?.as_bytes().to_vec(),
+        };
+        let (first_bad_leaf, problem) =
+            report.first_problem.as_ref().map(|p| (p.leaf_index, p.what.clone())).unwrap_or_default();
+        Ok(Response::new(pb::AuditResponse {
+            node_id: self.node.id(),
+            applied_index,
+            leaves_checked: report.leaves_checked,
+            recomputed_root: report.recomputed_root.as_bytes().to_vec(),
+            recorded_root: report.recorded_root.as_bytes().to_vec(),
+            clean: report.is_clean(),
+            first_bad_leaf,
+            problem,
+            at_size: req.at_size,
+            root_at_size,
+        }))
+    }
+
     async fn get_status(&self, _: Request<pb::GetStatusRequest>) -> Result<Response<pb::GetStatusResponse>, Status> {
         Ok(Response::new(self.node.status().await.map_err(|e| from_node(&self.node, e))?))
     }

@@ -11,7 +11,7 @@ use veritrace_proto::v1::ledger_service_server::LedgerService;
 
 use veritrace_ledger::PartyFilter;
 
-use crate::status::{from_node, invalid, reason, unimplemented};
+use crate::status::{from_node, invalid, reason};
 use crate::verification::{offset_token, page_size};
 
 /// The ledger service over a running node.
@@ -54,29 +54,28 @@ impl LedgerApi {
             n => Ok(n),
         }
     }
+}
 
-    fn entry(&self, leaf: &LeafRecord) -> Result<pb::LedgerEntry, Status> {
-        let envelope = pb::SignedEnvelope::decode(leaf.envelope.as_slice())
-            .map_err(|e| reason(Code::DataLoss, "CORRUPT", format!("stored envelope does not decode: {e}")))?;
-        let receipt = pb::Receipt {
-            envelope_id: Hash::digest(&leaf.envelope).as_bytes().to_vec(),
-            outcome: pb::Outcome::Applied as i32,
-            leaf_index: leaf.leaf_index,
-            log_index: leaf.log_index,
-            commit_time: Some(veritrace_proto::timestamp_from_ms(leaf.commit_time_ms)),
-            shard_id: leaf.shard_id,
-            batch_position: leaf.batch_position,
-            ..Default::default()
-        };
-        Ok(pb::LedgerEntry { envelope: Some(envelope), receipt: Some(receipt) })
-    }
+/// A stored leaf as a `LedgerEntry`: the envelope and its receipt.
+pub(crate) fn ledger_entry(leaf: &LeafRecord) -> Result<pb::LedgerEntry, Status> {
+    let envelope = pb::SignedEnvelope::decode(leaf.envelope.as_slice())
+        .map_err(|e| reason(Code::DataLoss, "CORRUPT", format!("stored envelope does not decode: {e}")))?;
+    let receipt = pb::Receipt {
+        envelope_id: Hash::digest(&leaf.envelope).as_bytes().to_vec(),
+        outcome: pb::Outcome::Applied as i32,
+        leaf_index: leaf.leaf_index,
+        log_index: leaf.log_index,
+        commit_time: Some(veritrace_proto::timestamp_from_ms(leaf.commit_time_ms)),
+        shard_id: leaf.shard_id,
+        batch_position: leaf.batch_position,
+        ..Default::default()
+    };
+    Ok(pb::LedgerEntry { envelope: Some(envelope), receipt: Some(receipt) })
 }
 
 fn envelope_id(bytes: &[u8], field: &str) -> Result<Hash, Status> {
     Hash::from_slice(bytes).map_err(|_| invalid(field, format!("{field} must be 32 bytes, got {}", bytes.len())))
 }
-
-type WatchStream = tokio_stream::Empty<Result<pb::WatchResponse, Status>>;
 
 #[tonic::async_trait]
 impl LedgerService for LedgerApi {
@@ -110,7 +109,7 @@ impl LedgerService for LedgerApi {
             return Err(reason(Code::NotFound, "NOT_FOUND", format!("no envelope {id} in the ledger")));
         };
         let leaf = ledger.leaf(index).map_err(|e| self.ledger_err(e))?;
-        let mut entry = self.entry(&leaf)?;
+        let mut entry = ledger_entry(&leaf)?;
         if req.include_proof {
             let size = self.tree_size(req.tree_size)?;
             if index >= size {
@@ -141,7 +140,7 @@ impl LedgerService for LedgerApi {
         let head = req.include_proofs.then(|| self.node.signed_tree_head());
         let mut entries = Vec::with_capacity(leaves.len());
         for leaf in &leaves {
-            let mut entry = self.entry(leaf)?;
+            let mut entry = ledger_entry(leaf)?;
             if let (Some(h), Some(r)) = (&head, entry.receipt.as_mut()) {
                 r.inclusion = Some(self.inclusion(leaf.leaf_index, h.tree_size)?);
                 r.tree_head = Some(h.clone());
@@ -218,10 +217,10 @@ impl LedgerService for LedgerApi {
         }))
     }
 
-    type WatchStream = WatchStream;
+    type WatchStream = crate::watch::WatchStream;
 
-    async fn watch(&self, _: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
-        Err(unimplemented("Watch"))
+    async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        Ok(Response::new(crate::watch::start(self.node.clone(), request.into_inner())?))
     }
 
     async fn get_genesis(&self, _: Request<pb::GetGenesisRequest>) -> Result<Response<pb::GetGenesisResponse>, Status> {

@@ -1,33 +1,51 @@
-//! Veritrace's gRPC services (tonic) over a running [`Node`].
+//! Veritrace's gRPC services (tonic) over a running [`Node`], and the
+//! node's ops HTTP listener.
 //!
-//! * `ledger::LedgerApi`: `veritrace.v1.LedgerService`;
+//! * `ledger::LedgerApi`: `veritrace.v1.LedgerService` ([`watch`] streams it);
 //! * `cluster::ClusterApi`: `veritrace.v1.ClusterService`;
 //! * `verification::VerificationApi`: `veritrace.v1.VerificationService`;
+//! * `grpc.health.v1.Health` (tracks the node's readiness) and gRPC server
+//!   reflection (`grpc.reflection.v1`), so grpcurl needs no proto files;
+//! * [`edge`]: the per-client rate limit and request accounting around them;
 //! * [`status`]: errors as gRPC statuses with a machine-readable reason
-//!   in a `google.rpc.ErrorInfo` detail (domain `veritrace.io`).
+//!   in a `google.rpc.ErrorInfo` detail (domain `veritrace.io`);
+//! * [`ops_http`]: `/livez`, `/readyz`, `/metrics`.
 //!
-//! [`serve`] runs them on a TCP listener until a shutdown future resolves.
+//! [`serve`] runs the gRPC services on a TCP listener until a shutdown
+//! future resolves, configured from the node's `[api]` section.
 
 pub mod cluster;
+pub mod edge;
 pub mod ledger;
 pub mod listing;
+pub mod ops_http;
 pub mod status;
 pub mod verification;
+pub mod watch;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use veritrace_node::Node;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tonic_health::ServingStatus;
+use veritrace_node::{ApiSection, Node};
 use veritrace_proto::v1::cluster_service_server::ClusterServiceServer;
 use veritrace_proto::v1::ledger_service_server::LedgerServiceServer;
 use veritrace_proto::v1::verification_service_server::VerificationServiceServer;
 
-/// Largest gRPC message accepted, in bytes (a submission of envelopes).
+pub use edge::RequestObserver;
+
+/// Largest gRPC message accepted by default, in bytes (a submission of envelopes).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// Why the API server stopped.
+/// How often the gRPC health status follows the node's readiness.
+const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Why a listener stopped or could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The listen address could not be bound.
@@ -38,9 +56,18 @@ pub enum ServeError {
         /// What failed.
         source: std::io::Error,
     },
-    /// The server failed.
+    /// A TLS file could not be read or used.
+    #[error("TLS: {what}")]
+    Tls {
+        /// The file and the problem.
+        what: String,
+    },
+    /// The gRPC server failed.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The ops HTTP server failed.
+    #[error("ops HTTP server: {0}")]
+    Ops(std::io::Error),
 }
 
 /// Binds `addr` (port 0 picks one; see the returned address).
@@ -50,19 +77,136 @@ pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServeEr
     Ok((listener, local))
 }
 
-/// Serves the ledger, verification and cluster services of `node` on `listener` until
-/// `shutdown` resolves; in-flight requests finish first.
-pub async fn serve(node: Node, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+/// What [`serve`] needs beyond the node's configuration.
+#[derive(Clone, Default)]
+pub struct ServeOptions {
+    /// Receives every finished request; default: the node's gRPC metrics.
+    pub observer: Option<RequestObserver>,
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions").field("observer", &self.observer.is_some()).finish()
+    }
+}
+
+fn read_pem(path: &std::path::Path, what: &str) -> Result<Vec<u8>, ServeError> {
+    std::fs::read(path).map_err(|e| ServeError::Tls { what: format!("cannot read {what} {}: {e}", path.display()) })
+}
+
+/// The TLS configuration of `[api.tls]`, if any, and whether the admin
+/// service requires a client certificate.
+fn tls_config(api: &ApiSection) -> Result<(Option<ServerTlsConfig>, bool), ServeError> {
+    let Some(tls) = &api.tls else { return Ok((None, false)) };
+    let identity = Identity::from_pem(
+        read_pem(&tls.cert_file, "api.tls.cert_file")?,
+        read_pem(&tls.key_file, "api.tls.key_file")?,
+    );
+    let mut config = ServerTlsConfig::new().identity(identity);
+    let mut admin_requires = false;
+    if let Some(ca) = &tls.client_ca_file {
+        config = config
+            .client_ca_root(Certificate::from_pem(read_pem(ca, "api.tls.client_ca_file")?))
+            .client_auth_optional(true);
+        admin_requires = tls.admin_requires_client_cert;
+    }
+    Ok((Some(config), admin_requires))
+}
+
+/// Refuses calls without a verified client certificate
+/// (`UNAUTHENTICATED`, reason `CLIENT_CERT_REQUIRED`).
+#[derive(Debug, Clone, Copy)]
+pub struct RequireClientCert(pub bool);
+
+impl tonic::service::Interceptor for RequireClientCert {
+    fn call(&mut self, req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if !self.0 || req.peer_certs().is_some_and(|c| !c.is_empty()) {
+            return Ok(req);
+        }
+        Err(status::reason(
+            tonic::Code::Unauthenticated,
+            "CLIENT_CERT_REQUIRED",
+            "ClusterService needs a client certificate signed by the node's api.tls.client_ca_file",
+        ))
+    }
+}
+
+/// Serves the ledger, verification, cluster, health and reflection
+/// services of `node` on `listener` until `shutdown` resolves (in-flight
+/// requests finish first), with the message size limit, rate limit and TLS
+/// of the node's `[api]` section.
+pub async fn serve(
+    node: Node,
+    listener: TcpListener,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let api = node.config().api.clone();
+    let max = api.max_message_bytes;
     let ledger = LedgerServiceServer::new(ledger::LedgerApi::new(node.clone()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES * 2);
-    let verification = VerificationServiceServer::new(verification::VerificationApi::new(node.clone()));
-    let cluster = ClusterServiceServer::new(cluster::ClusterApi::new(node));
-    tonic::transport::Server::builder()
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max.saturating_mul(2));
+    let verification = VerificationServiceServer::new(verification::VerificationApi::new(node.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max.saturating_mul(2));
+    let (tls, admin_requires_cert) = tls_config(&api)?;
+    let cluster = ClusterServiceServer::with_interceptor(
+        cluster::ClusterApi::new(node.clone()),
+        RequireClientCert(admin_requires_cert),
+    );
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(veritrace_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServeError::Tls { what: format!("reflection descriptors: {e}") })?;
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let follower = tokio::spawn(follow_readiness(node.clone(), health));
+
+    let limiter = (api.requests_per_second > 0)
+        .then(|| Arc::new(edge::RateLimiter::new(api.requests_per_second, api.request_burst)));
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let metrics = node.metrics().clone();
+    let observer = options.observer.unwrap_or_else(|| {
+        Arc::new(move |method: &str, code: &str, seconds: f64| metrics.observe_grpc(method, code, seconds))
+    });
+    let served = builder
+        .layer(edge::EdgeLayer::new(limiter, Some(observer)))
+        .add_service(health_service)
+        .add_service(reflection)
         .add_service(ledger)
         .add_service(verification)
         .add_service(cluster)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .await;
+    follower.abort();
+    served?;
     Ok(())
+}
+
+/// Keeps `grpc.health.v1` in step with the node's readiness: the overall
+/// status ("") and every Veritrace service are SERVING when the node is
+/// ready, NOT_SERVING otherwise.
+async fn follow_readiness(node: Node, health: tonic_health::server::HealthReporter) {
+    let names = [
+        "",
+        <LedgerServiceServer<ledger::LedgerApi> as tonic::server::NamedService>::NAME,
+        <VerificationServiceServer<verification::VerificationApi> as tonic::server::NamedService>::NAME,
+        <ClusterServiceServer<cluster::ClusterApi> as tonic::server::NamedService>::NAME,
+    ];
+    let mut last = None;
+    loop {
+        let ready = node.readiness().await.ready;
+        if last != Some(ready) {
+            let status = if ready { ServingStatus::Serving } else { ServingStatus::NotServing };
+            for name in names {
+                health.set_service_status(name, status).await;
+            }
+            tracing::info!(ready, "readiness changed");
+            last = Some(ready);
+        }
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+    }
 }

@@ -36,13 +36,13 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// A base port whose gRPC (base + k) and peer (base + 100 + k) ports are
-/// free for `n` nodes.
-fn free_base_port(n: u16) -> u16 {
+/// A base port whose gRPC (base + k), peer (base + 100 + k) and ops
+/// (base + 200 + k) ports are free for `n` nodes.
+pub fn free_base_port(n: u16) -> u16 {
     let seed = std::process::id() as u64 ^ Instant::now().elapsed().as_nanos() as u64;
     for attempt in 0..200u64 {
         let base = 20_000 + ((seed.wrapping_mul(7919) + attempt * 211) % 400) as u16 * 100;
-        let ports = (1..=n).flat_map(|k| [base + k, base + 100 + k]);
+        let ports = (1..=n).flat_map(|k| [base + k, base + 100 + k, base + 200 + k]);
         if ports.clone().all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
@@ -54,6 +54,8 @@ pub struct Proc {
     pub child: Option<Child>,
     pub config: PathBuf,
     pub api: String,
+    /// Ops HTTP base URL, e.g. `http://127.0.0.1:20201`.
+    pub ops: String,
     pub log: PathBuf,
 }
 
@@ -83,8 +85,9 @@ impl TestCluster {
             c.node.genesis_file = "genesis.pb".into();
             std::fs::write(&config, c.to_toml().unwrap()).unwrap();
             let api = format!("http://{}", c.api.listen);
+            let ops = c.ops.listen.map(|a| format!("http://{a}")).unwrap_or_default();
             let log = out.join(format!("node{k}.log"));
-            nodes.insert(k, Proc { child: None, config, api, log });
+            nodes.insert(k, Proc { child: None, config, api, ops, log });
         }
         TestCluster { dir, nodes, network_id: "veritrace-local".into() }
     }
@@ -133,6 +136,10 @@ impl TestCluster {
 
     pub fn api(&self, id: u64) -> &str {
         &self.nodes[&id].api
+    }
+
+    pub fn ops(&self, id: u64) -> &str {
+        &self.nodes[&id].ops
     }
 
     /// A client of node `id`, once it answers.
@@ -253,4 +260,29 @@ impl Party {
 /// The path of a file in a node's directory.
 pub fn in_dir(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
+}
+
+/// A plain HTTP/1.0 GET of an ops endpoint: (status code, body), or `None`
+/// when nothing answers.
+pub fn http_get(base: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read as _, Write as _};
+    let authority = base.strip_prefix("http://")?;
+    let mut stream = std::net::TcpStream::connect(authority).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, body.to_owned()))
+}
+
+/// Polls `check` every 100 ms until it holds; fails the test naming `what`
+/// after `secs` seconds.
+pub async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -41,6 +41,7 @@ fn member(m: &Member) -> Value {
         "party_id": m.party_id,
         "kind": member_kind_name(m.kind()),
         "addresses": m.addresses,
+        "api_endpoint": m.api_endpoint,
         "match_index": m.match_index,
         "reachable": m.reachable,
     })

@@ -13,7 +13,8 @@
 //!   [`role_name`]), `leader_id` (0: none known), `term`, `commit_index`, `applied_index`,
 //!   `snapshot_index`, `tree_size`, `root_hash`, `shard_id`, `version`, `members` (member objects).
 //! - Member: `node_id`, `peer_id`, `party_id`, `kind` (see [`member_kind_name`]), `addresses`
-//!   (array of multiaddr strings), `match_index`, `reachable` (boolean).
+//!   (array of multiaddr strings), `api_endpoint` (its gRPC URL, empty if unknown), `match_index`,
+//!   `reachable` (boolean).
 //! - Members ([`render_members`]): `{"members": [member, ...]}`.
 //! - Receipt: `envelope_id`, `outcome` (see [`outcome_name`]), `reason` and `message` (empty
 //!   unless rejected), `leaf_index`, `log_index`, `commit_time` (RFC 3339 text or null),
@@ -131,4 +132,10 @@ pub fn outcome_name(outcome: Outcome) -> &'static str {
         Outcome::Rejected => "rejected",
         Outcome::Unspecified => "unknown",
     }
+}
+
+/// Columns padded to their widest cell, two spaces apart, no trailing
+/// spaces: the table style of every command, for tables built elsewhere.
+pub fn text_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    table::table(headers, rows)
 }

@@ -105,7 +105,7 @@ fn key_values(pairs: &[(&str, String)]) -> String {
 }
 
 /// Columns padded to their widest cell, two spaces apart, no trailing spaces.
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -54,6 +54,7 @@ pub fn canned_members() -> Vec<pb::Member> {
         addresses: vec![format!("/ip4/10.0.0.{node_id}/tcp/7400"), format!("/dns4/n{node_id}.example.org/tcp/7400")],
         match_index,
         reachable,
+        api_endpoint: format!("http://10.0.0.{node_id}:7401"),
     };
     vec![
         member(1, pb::MemberKind::Voter, 42, true),
@@ -76,6 +77,19 @@ pub struct FakeNode {
 
 #[tonic::async_trait]
 impl ClusterService for FakeNode {
+    type SaveSnapshotStream = tokio_stream::Empty<Result<pb::SaveSnapshotResponse, Status>>;
+
+    async fn save_snapshot(
+        &self,
+        _: Request<pb::SaveSnapshotRequest>,
+    ) -> Result<Response<Self::SaveSnapshotStream>, Status> {
+        Err(Status::unimplemented("SaveSnapshot"))
+    }
+
+    async fn audit(&self, _: Request<pb::AuditRequest>) -> Result<Response<pb::AuditResponse>, Status> {
+        Err(Status::unimplemented("Audit"))
+    }
+
     async fn get_status(&self, _: Request<pb::GetStatusRequest>) -> Result<Response<pb::GetStatusResponse>, Status> {
         Ok(Response::new(canned_status()))
     }

@@ -18,6 +18,14 @@ pub(super) fn bad(field: impl Into<String>, reason: impl Into<String>) -> Bad {
 }
 
 impl Bad {
+    pub(super) fn field(&self) -> &str {
+        &self.field
+    }
+
+    pub(super) fn reason(&self) -> &str {
+        &self.reason
+    }
+
     pub(super) fn in_file(self, file: &Path) -> ConfigError {
         ConfigError::Invalid { file: file.to_path_buf(), field: self.field, reason: self.reason }
     }
@@ -55,9 +63,37 @@ impl NodeConfig {
         if self.network.request_timeout_ms == 0 {
             return Err(bad("network.request_timeout_ms", "must be positive"));
         }
+        self.check_api()?;
         self.check_raft()?;
         self.check_peers()?;
         self.check_voters()
+    }
+
+    fn check_api(&self) -> Result<(), Bad> {
+        let api = &self.api;
+        if api.max_message_bytes < 64 * 1024 {
+            return Err(bad("api.max_message_bytes", format!("{} is below the minimum 65536", api.max_message_bytes)));
+        }
+        if api.requests_per_second > 0 && api.request_burst == 0 {
+            return Err(bad("api.request_burst", "must be positive when api.requests_per_second is set"));
+        }
+        if let Some(tls) = &api.tls {
+            for (field, p) in [("api.tls.cert_file", &tls.cert_file), ("api.tls.key_file", &tls.key_file)] {
+                if p.as_os_str().is_empty() {
+                    return Err(bad(field, "must not be empty"));
+                }
+            }
+        }
+        if let Some(ops) = self.ops.listen
+            && ops == api.listen
+            && ops.port() != 0
+        {
+            return Err(bad("ops.listen", format!("{ops} is also api.listen; give the ops listener its own port")));
+        }
+        if self.log.level.trim().is_empty() {
+            return Err(bad("log.level", "must not be empty (e.g. info)"));
+        }
+        Ok(())
     }
 
     fn check_raft(&self) -> Result<(), Bad> {

@@ -26,6 +26,9 @@ pub struct ClusterFileNode {
     pub api: String,
     /// libp2p multiaddr.
     pub p2p: String,
+    /// Ops HTTP base URL (`/livez`, `/readyz`, `/metrics`), e.g. `http://127.0.0.1:7601`.
+    #[serde(default)]
+    pub ops: String,
     /// libp2p `PeerId`.
     pub peer_id: String,
     /// The founding party it operates, or null.
@@ -46,6 +49,7 @@ pub(super) fn write_cluster_file(opts: &InitOptions, plans: &[Planned]) -> Resul
                 name: p.layout.name.clone(),
                 api: format!("http://{}", p.layout.api_addr),
                 p2p: p.layout.p2p_addr.clone(),
+                ops: format!("http://{}", p.layout.ops_addr),
                 peer_id: p.layout.peer_id.clone(),
                 party_id: p.layout.party_id.clone(),
                 voter: p.layout.voter,

@@ -18,6 +18,11 @@ const ROLES: [pb::PartyRole; 6] = [
     pb::PartyRole::Platform,
 ];
 
+/// The business role of the `i`-th founding party (0-based).
+fn business_role(opts: &InitOptions, i: usize) -> pb::PartyRole {
+    opts.roles.get(i).copied().unwrap_or(ROLES[i % ROLES.len()])
+}
+
 /// GS1 Company Prefix given to the first brand owner of a generated
 /// cluster (the prefix GS1 uses in its own examples).
 pub const DEMO_COMPANY_PREFIX: &str = "0614141";
@@ -36,8 +41,10 @@ pub(super) fn build_genesis(opts: &InitOptions, plans: &[Planned]) -> Result<pb:
             party_id: party_id.clone(),
             display_name: format!("Local party {}", p.layout.id),
             country: "FR".to_owned(),
-            roles: vec![pb::PartyRole::Admin as i32, ROLES[founding_parties.len() % ROLES.len()] as i32],
-            gs1_company_prefixes: if founding_parties.is_empty() {
+            roles: vec![pb::PartyRole::Admin as i32, business_role(opts, founding_parties.len()) as i32],
+            gs1_company_prefixes: if business_role(opts, founding_parties.len()) == pb::PartyRole::BrandOwner
+                && founding_parties.iter().all(|f: &pb::Party| f.gs1_company_prefixes.is_empty())
+            {
                 vec![DEMO_COMPANY_PREFIX.to_owned()]
             } else {
                 Vec::new()

@@ -1,0 +1,415 @@
+//! Operating a cluster of real `veritrace node start` processes: probes
+//! that turn not-ready when a node loses its leader, a backup / restore
+//! round trip that keeps the root, a member replacement, `cluster status`
+//! and `audit` naming a bad member, and the API's edge (Watch, reflection,
+//! rate and size limits, metrics) on a single node. Outcomes only; every
+//! wait has a deadline.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{Party, TestCluster, eventually, free_base_port, http_get, ok, veritrace};
+use veritrace_client::Client;
+use veritrace_proto::v1 as pb;
+
+/// One cluster at a time on a 2-core machine.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn code(out: &std::process::Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Submits events `from..to` of party-1 through `client`, each applied.
+async fn submit_events(cluster: &TestCluster, client: &Client, from: u64, to: u64) {
+    let party = Party::of_node(cluster, 1);
+    for nonce in from..to {
+        let (env, _) = party.event(nonce);
+        let receipts = client.submit(vec![env]).await.unwrap();
+        assert_eq!(receipts[0].outcome, pb::Outcome::Applied as i32, "{:?}", receipts[0]);
+    }
+}
+
+fn ready(ops: &str) -> bool {
+    http_get(ops, "/readyz").is_some_and(|(c, _)| c == 200)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_loses_its_leader_turns_not_ready_and_back() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = TestCluster::init(3, 0, |_| {});
+    for id in 1..=3 {
+        cluster.start(id);
+    }
+    cluster.leader(&[1, 2, 3]).await;
+    let (ops1, api1) = (cluster.ops(1).to_owned(), cluster.api(1).to_owned());
+    eventually(60, "node 1 ready", || ready(&ops1)).await;
+    assert_eq!(http_get(&ops1, "/livez").map(|r| r.0), Some(200));
+    let out = ok(&["health", "--endpoint", &api1]);
+    assert!(out.contains("SERVING"), "{out}");
+
+    cluster.kill(2);
+    cluster.kill(3);
+    eventually(30, "node 1's /readyz says 503 without a leader", || {
+        http_get(&ops1, "/readyz").is_some_and(|(c, body)| c == 503 && body.contains("\"has_leader\":false"))
+    })
+    .await;
+    // Not ready, but alive: restarting it would not help.
+    assert_eq!(http_get(&ops1, "/livez").map(|r| r.0), Some(200));
+    eventually(10, "grpc.health.v1 NOT_SERVING (exit 3)", || {
+        code(&veritrace(&["health", "--endpoint", &api1])) == Some(3)
+    })
+    .await;
+
+    cluster.start(2);
+    eventually(60, "node 1 ready again once a quorum is back", || ready(&ops1)).await;
+    eventually(10, "grpc.health.v1 SERVING again", || code(&veritrace(&["health", "--endpoint", &api1])) == Some(0))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_streamed_from_a_node_restores_to_the_same_root() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = TestCluster::init(3, 0, |_| {});
+    for id in 1..=3 {
+        cluster.start(id);
+    }
+    cluster.leader(&[1, 2, 3]).await;
+    let client = cluster.client(1).await;
+    submit_events(&cluster, &client, 1, 21).await;
+    let size = cluster.converge(&[1, 2, 3], 20).await;
+    let status = client.status().await.unwrap();
+    let root = hex::encode(&status.root_hash);
+
+    let dir = cluster.dir.path().to_path_buf();
+    let file = dir.join("backup.snap");
+    let out = ok(&["snapshot", "save", "--endpoint", cluster.api(2), "-o", "json", file.to_str().unwrap()]);
+    let saved: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(saved["root_hash"], root.as_str(), "{out}");
+    assert_eq!(saved["tree_size"], size);
+    assert!(!dir.join("backup.partial").exists(), "the partial file is renamed into place");
+
+    let restored = dir.join("restored");
+    let out = ok(&["snapshot", "restore", "--data-dir", restored.to_str().unwrap(), file.to_str().unwrap()]);
+    assert!(out.contains("verified"), "{out}");
+    let head = ok(&["tree-head", "--data-dir", restored.to_str().unwrap()]);
+    assert!(head.contains(&root), "restored root differs: {head} vs {root}");
+    let audit = ok(&["audit", "--data-dir", restored.to_str().unwrap()]);
+    assert!(audit.contains("audit: clean"), "{audit}");
+
+    // A damaged backup is refused and leaves nothing behind.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    let bad = dir.join("bad.snap");
+    std::fs::write(&bad, bytes).unwrap();
+    let target = dir.join("restored-bad");
+    let o = veritrace(&["snapshot", "restore", "--data-dir", target.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+    assert!(!target.join("ledger").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voter_is_replaced_by_a_new_member() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = TestCluster::init(3, 1, |_| {});
+    for id in 1..=3 {
+        cluster.start(id);
+    }
+    cluster.leader(&[1, 2, 3]).await;
+    let client = cluster.client(1).await;
+    submit_events(&cluster, &client, 1, 11).await;
+    cluster.start(4);
+    let api1 = cluster.api(1).to_owned();
+    let config4 = cluster.nodes[&4].config.to_str().unwrap().to_owned();
+    let out = ok(&["member", "add", "--learner", "--endpoint", &api1, "--config", &config4, "-o", "json"]);
+    assert!(out.contains("\"kind\":\"learner\""), "{out}");
+    cluster.converge(&[1, 2, 3, 4], 10).await;
+    ok(&["member", "promote", "--endpoint", &api1, "4"]);
+
+    // Node 3 fails for good; the operator removes it.
+    cluster.kill(3);
+    let out = ok(&["member", "remove", "--endpoint", &api1, "3", "-o", "json"]);
+    assert!(out.contains("\"node_id\":3"), "{out}");
+    let client = cluster.client(1).await;
+    submit_events(&cluster, &client, 11, 16).await;
+    cluster.converge(&[1, 2, 4], 15).await;
+
+    let out = ok(&["cluster", "status", "--endpoint", &api1, "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let members = v["members"].as_array().unwrap();
+    let ids: Vec<u64> = members.iter().map(|m| m["node_id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, vec![1, 2, 4], "{out}");
+    assert!(members.iter().all(|m| m["healthy"] == true), "{out}");
+    assert!(members.iter().all(|m| m["kind"] == "voter"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_status_and_audit_name_the_bad_member() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = TestCluster::init(3, 0, |_| {});
+    for id in 1..=3 {
+        cluster.start(id);
+    }
+    cluster.leader(&[1, 2, 3]).await;
+    let client = cluster.client(1).await;
+    submit_events(&cluster, &client, 1, 11).await;
+    cluster.converge(&[1, 2, 3], 10).await;
+    let api1 = cluster.api(1).to_owned();
+
+    let out = ok(&["cluster", "status", "--endpoint", &api1, "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let members = v["members"].as_array().unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(members.iter().all(|m| m["healthy"] == true && m["root_hash"] == members[0]["root_hash"]), "{out}");
+    assert_eq!(members.iter().filter(|m| m["role"] == "leader").count(), 1, "{out}");
+    let table = ok(&["cluster", "status", "--endpoint", &api1]);
+    assert!(table.contains("HEALTHY") && table.contains("LAG"), "{table}");
+    let audit = ok(&["audit", "--endpoint", &api1]);
+    assert_eq!(audit.matches(" ok").count(), 3, "{audit}");
+
+    // Tamper with one envelope on node 3's disk while it is stopped.
+    assert!(cluster.terminate(3), "node 3 stops cleanly on SIGTERM");
+    {
+        use veritrace_storage::{KvEngine as _, WriteBatch, WriteOptions};
+        let db = cluster.node_dir(3).join("data").join("db");
+        let cfs: Vec<&str> = veritrace_ledger::ALL_CFS.iter().chain(veritrace_consensus::RAFT_CFS).copied().collect();
+        let engine = veritrace_store_rocksdb::RocksEngine::open(&db, &cfs).unwrap();
+        let key = 3u64.to_be_bytes();
+        let mut leaf = engine.get("leaves", &key).unwrap().expect("leaf 3");
+        let at = leaf.len() - 20;
+        leaf[at] ^= 1;
+        let mut b = WriteBatch::new();
+        b.put("leaves", key.to_vec(), leaf);
+        engine.write(b, WriteOptions::SYNC).unwrap();
+    }
+    cluster.start(3);
+    cluster.client(3).await;
+    let o = veritrace(&["audit", "--endpoint", &api1]);
+    assert_eq!(code(&o), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("node 3 (CORRUPT at leaf 3"), "{}", stderr(&o));
+
+    // A member that is down makes `cluster status` exit 3 naming it.
+    cluster.kill(2);
+    let o = veritrace(&["cluster", "status", "--endpoint", &api1]);
+    assert_eq!(code(&o), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unhealthy member(s): 2"), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_streams_resumes_and_filters() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = TestCluster::init(3, 0, |_| {});
+    for id in 1..=3 {
+        cluster.start(id);
+    }
+    cluster.leader(&[1, 2, 3]).await;
+    let client = cluster.client(1).await;
+    submit_events(&cluster, &client, 1, 6).await;
+    let follower = cluster.client(2).await;
+    cluster.converge(&[1, 2, 3], 5).await;
+
+    // From leaf 0 on a follower: the five entries in order, then a tree head.
+    let mut stream = follower.watch(pb::WatchRequest::default()).await.unwrap();
+    let mut leaves = Vec::new();
+    let head = loop {
+        match stream.message().await.unwrap().unwrap().event.unwrap() {
+            pb::watch_response::Event::Entry(e) => leaves.push(e.receipt.unwrap().leaf_index),
+            pb::watch_response::Event::TreeHead(h) => break h,
+        }
+    };
+    assert_eq!(leaves, vec![0, 1, 2, 3, 4]);
+    assert_eq!(head.tree_size, 5);
+    // New commits arrive on the open stream.
+    submit_events(&cluster, &client, 6, 7).await;
+    let next = stream.message().await.unwrap().unwrap();
+    let Some(pb::watch_response::Event::Entry(e)) = next.event else { panic!("expected an entry: {next:?}") };
+    assert_eq!(e.receipt.unwrap().leaf_index, 5);
+
+    // Resuming at leaf 3 with a party filter that matches, and one that does not.
+    let request = pb::WatchRequest { start_leaf_index: 3, party_ids: vec!["party-1".into()], ..Default::default() };
+    let mut stream = follower.watch(request).await.unwrap();
+    let first = stream.message().await.unwrap().unwrap();
+    let Some(pb::watch_response::Event::Entry(e)) = first.event else { panic!("expected an entry: {first:?}") };
+    assert_eq!(e.receipt.unwrap().leaf_index, 3);
+    let request = pb::WatchRequest { party_ids: vec!["party-2".into()], ..Default::default() };
+    let mut stream = follower.watch(request).await.unwrap();
+    let only = stream.message().await.unwrap().unwrap();
+    assert!(matches!(only.event, Some(pb::watch_response::Event::TreeHead(_))), "party-2 sent nothing: {only:?}");
+
+    // Bad filters are refused with the field named.
+    let err = follower
+        .watch(pb::WatchRequest { actions: vec!["no_such_action".into()], ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason(), Some("INVALID_ARGUMENT"), "{err}");
+    let out = ok(&["watch", "--endpoint", cluster.api(3), "--limit", "2", "-o", "json"]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edge_limits_rates_and_sizes_and_serves_reflection_and_metrics() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = TestCluster::init(1, 0, |c| {
+        c.api.requests_per_second = 20;
+        c.api.request_burst = 20;
+        c.api.max_message_bytes = 64 * 1024;
+    });
+    cluster.start(1);
+    cluster.leader(&[1]).await;
+    let client = cluster.client(1).await;
+    let ops = cluster.ops(1).to_owned();
+
+    // Reflection: grpcurl can list the services without proto files.
+    let channel = tonic::transport::Endpoint::from_shared(cluster.api(1).to_owned()).unwrap().connect().await.unwrap();
+    let mut reflection = tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel);
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let request = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = reflection.server_reflection_info(tokio_stream::iter(vec![request])).await.unwrap().into_inner();
+    let answer = answers.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else { panic!("{answer:?}") };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for wanted in ["veritrace.v1.LedgerService", "veritrace.v1.ClusterService", "grpc.health.v1.Health"] {
+        assert!(names.iter().any(|n| n == wanted), "{wanted} missing from {names:?}");
+    }
+
+    // A request above api.max_message_bytes: RESOURCE_EXHAUSTED, MESSAGE_TOO_LARGE.
+    let party = Party::of_node(&cluster, 1);
+    let (mut env, _) = party.event(1);
+    env.payload.extend(std::iter::repeat_n(0u8, 100 * 1024));
+    let err = client.submit(vec![env]).await.unwrap_err();
+    assert_eq!(err.reason(), Some("MESSAGE_TOO_LARGE"), "{err}");
+    assert_eq!(err.code(), Some(tonic::Code::ResourceExhausted), "{err}");
+
+    // Metrics, in Prometheus naming.
+    let (status, text) = http_get(&ops, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    for family in [
+        "veritrace_raft_has_leader 1",
+        "veritrace_raft_leader_changes_total",
+        "veritrace_raft_proposals_committed_total",
+        "veritrace_raft_apply_duration_seconds_bucket",
+        "veritrace_raft_log_fsync_duration_seconds_count",
+        "veritrace_grpc_server_handled_total{",
+        "veritrace_ledger_tree_size",
+    ] {
+        assert!(text.contains(family), "{family} missing from /metrics:\n{text}");
+    }
+    assert!(text.contains("code=\"RESOURCE_EXHAUSTED\""), "the refused request is counted:\n{text}");
+
+    // More than the burst at once: some are refused with a retry delay.
+    let mut limited = None;
+    for _ in 0..60 {
+        if let Err(e) = client.status().await {
+            limited = Some(e);
+            break;
+        }
+    }
+    let err = limited.expect("60 requests at once exceed a burst of 20");
+    assert_eq!(err.reason(), Some("RATE_LIMITED"), "{err}");
+    assert!(err.retry_delay().is_some_and(|d| d > std::time::Duration::ZERO), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veritrace_dev_runs_the_four_party_network_and_its_demo() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let base = free_base_port(4);
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = ["dev", "--data-dir", data.to_str().unwrap(), "--base-port", &base.to_string()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        ok(&refs)
+    };
+    let first = run(&["--exit-after-demo"]);
+    for needle in [
+        "created a 4-party network",
+        "GENUINE_FIRST_SCAN",
+        "SUSPECTED_CLONE",
+        "receipt verified offline",
+        "BRAND_OWNER",
+        "INSPECTION",
+        "CUSTOMS",
+        "PLATFORM",
+        &format!("http://127.0.0.1:{}", base + 1),
+        &format!("http://127.0.0.1:{}/metrics", base + 201),
+    ] {
+        assert!(first.contains(needle), "{needle:?} missing from the first run:\n{first}");
+    }
+    // Every node stopped cleanly: nothing listens any more.
+    assert!(http_get(&format!("http://127.0.0.1:{}", base + 201), "/livez").is_none());
+
+    let second = run(&["--exit-after-demo"]);
+    assert!(second.contains("reusing the network"), "{second}");
+    assert!(second.contains("GENUINE_FIRST_SCAN"), "a second journey runs on the same network:\n{second}");
+    let fresh = run(&["--exit-after-demo", "--fresh", "--no-demo"]);
+    assert!(fresh.contains("created a 4-party network"), "{fresh}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_at_the_edge_with_client_certificates_for_the_admin_service() {
+    let _serial = SERIAL.lock().await;
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path().to_str().unwrap().to_owned();
+    ok(&["cert", "create-ca", "--out", &dir]);
+    ok(&["cert", "create-node", "--ca-dir", &dir, "--name", "node1", "--host", "127.0.0.1", "--host", "localhost"]);
+    ok(&["cert", "create-client", "--ca-dir", &dir, "--name", "admin"]);
+    let again = veritrace(&["cert", "create-ca", "--out", &dir]);
+    assert_eq!(code(&again), Some(1), "an existing CA is never overwritten silently");
+    let path = |f: &str| certs.path().join(f);
+    let (ca, node_crt, node_key) = (path("ca.crt"), path("node1.crt"), path("node1.key"));
+    let mut cluster = TestCluster::init(1, 0, move |c| {
+        c.api.tls = Some(veritrace_node::TlsSection {
+            cert_file: node_crt.clone(),
+            key_file: node_key.clone(),
+            client_ca_file: Some(ca.clone()),
+            admin_requires_client_cert: true,
+        });
+    });
+    cluster.start(1);
+    let ops = cluster.ops(1).to_owned();
+    eventually(60, "the TLS node is ready", || ready(&ops)).await;
+    let https = cluster.api(1).replace("http://", "https://");
+    let cacert = path("ca.crt");
+    let cacert = cacert.to_str().unwrap();
+
+    // The public services need only the CA.
+    let out = ok(&["party", "list", "--endpoint", &https, "--cacert", cacert]);
+    assert!(out.contains("party-1"), "{out}");
+    // ClusterService needs a client certificate signed by the CA.
+    let o = veritrace(&["status", "--endpoint", &https, "--cacert", cacert]);
+    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("CLIENT_CERT_REQUIRED"), "{}", stderr(&o));
+    let (crt, key) = (path("admin.crt"), path("admin.key"));
+    let out = ok(&[
+        "status",
+        "--endpoint",
+        &https,
+        "--cacert",
+        cacert,
+        "--client-cert",
+        crt.to_str().unwrap(),
+        "--client-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(out.contains("leader"), "{out}");
+    // Plaintext to a TLS node fails with a message, not a hang.
+    let o = veritrace(&["party", "list", "--endpoint", cluster.api(1)]);
+    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+}

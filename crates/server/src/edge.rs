@@ -1,0 +1,298 @@
+//! The API's edge, as one tower layer around every gRPC service: a
+//! per-client-IP request rate limit, and request accounting (method,
+//! status code, duration) for metrics.
+//!
+//! The limit is a token bucket per client IP address: `requests_per_second`
+//! tokens a second, at most `burst` saved up. A request without a token is
+//! answered `RESOURCE_EXHAUSTED` (reason `RATE_LIMITED`) with a
+//! `google.rpc.RetryInfo` delay saying when the next token arrives, and
+//! never reaches the service. The table of buckets is bounded
+//! ([`MAX_TRACKED_CLIENTS`]): when full, buckets that have refilled (clients
+//! that went quiet) are dropped first.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tonic::Code;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::status::DOMAIN;
+
+/// Most client addresses whose buckets are kept at once.
+pub const MAX_TRACKED_CLIENTS: usize = 10_000;
+
+/// Receives one finished request: full method path (e.g.
+/// `/veritrace.v1.LedgerService/SubmitEnvelopes`), status code name (e.g.
+/// `OK`, `RESOURCE_EXHAUSTED`) and seconds taken until the response head.
+pub type RequestObserver = Arc<dyn Fn(&str, &str, f64) + Send + Sync>;
+
+/// A per-IP token-bucket rate limit.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl RateLimiter {
+    /// `per_second` requests a second on average, `burst` at once.
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        RateLimiter { rate: f64::from(per_second.max(1)), burst: f64::from(burst.max(1)), buckets: Mutex::default() }
+    }
+
+    /// Takes a token for `ip`: `Ok` when allowed, otherwise how long until
+    /// the next token.
+    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&ip) {
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
+            if buckets.len() >= MAX_TRACKED_CLIENTS {
+                // Every tracked client is active: refuse the newcomer rather than grow.
+                return Err(Duration::from_secs(1));
+            }
+        }
+        let b = buckets.entry(ip).or_insert(Bucket { tokens: self.burst, at: now });
+        let refill = now.saturating_duration_since(b.at).as_secs_f64() * self.rate;
+        b.tokens = (b.tokens + refill).min(self.burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.tokens) / self.rate).max(Duration::from_millis(1)))
+        }
+    }
+}
+
+/// The edge layer: see the module docs.
+#[derive(Clone, Default)]
+pub struct EdgeLayer {
+    limiter: Option<Arc<RateLimiter>>,
+    observer: Option<RequestObserver>,
+}
+
+impl std::fmt::Debug for EdgeLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeLayer").field("limiter", &self.limiter).finish_non_exhaustive()
+    }
+}
+
+impl EdgeLayer {
+    /// A layer with an optional rate limit and request observer.
+    pub fn new(limiter: Option<Arc<RateLimiter>>, observer: Option<RequestObserver>) -> Self {
+        EdgeLayer { limiter, observer }
+    }
+}
+
+impl<S> tower::Layer<S> for EdgeLayer {
+    type Service = Edge<S>;
+
+    fn layer(&self, inner: S) -> Edge<S> {
+        Edge { inner, layer: self.clone() }
+    }
+}
+
+/// The service [`EdgeLayer`] wraps around the gRPC routes.
+#[derive(Clone, Debug)]
+pub struct Edge<S> {
+    inner: S,
+    layer: EdgeLayer,
+}
+
+fn client_ip<B>(req: &http::Request<B>) -> Option<IpAddr> {
+    let ext = req.extensions();
+    let addr: Option<SocketAddr> = ext
+        .get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| ext.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|t| t.get_ref().remote_addr()));
+    addr.map(|a| a.ip())
+}
+
+/// The gRPC status code a response head carries (`OK` when the status is
+/// only in the trailers, as for every successful unary call).
+fn code_of<B>(resp: &http::Response<B>) -> Code {
+    resp.headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(Code::from_i32)
+        .unwrap_or(Code::Ok)
+}
+
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// The status of a refused request: RESOURCE_EXHAUSTED, reason
+/// `RATE_LIMITED`, with the delay in a RetryInfo.
+pub fn rate_limited(wait: Duration) -> tonic::Status {
+    let mut details = ErrorDetails::with_error_info(
+        "RATE_LIMITED",
+        DOMAIN,
+        HashMap::from([("retry_after_ms".to_string(), wait.as_millis().to_string())]),
+    );
+    details.set_retry_info(Some(wait));
+    tonic::Status::with_error_details(
+        Code::ResourceExhausted,
+        format!("too many requests from this address; retry in {} ms", wait.as_millis().max(1)),
+        details,
+    )
+}
+
+/// tonic refuses an oversized request with OUT_OF_RANGE ("decoded message
+/// length too large ... the limit is: N bytes"); the gRPC spec asks for
+/// RESOURCE_EXHAUSTED. Returns the limit when `resp` is that refusal.
+fn decode_limit_hit<B>(resp: &http::Response<B>) -> Option<u64> {
+    if code_of(resp) != Code::OutOfRange {
+        return None;
+    }
+    let message = resp.headers().get("grpc-message")?.to_str().ok()?;
+    let message = percent_decode(message);
+    if !message.contains("decoded message length too large") {
+        return None;
+    }
+    message.rsplit("the limit is: ").next()?.split_whitespace().next()?.parse().ok()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(v) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// RESOURCE_EXHAUSTED, reason `MESSAGE_TOO_LARGE`, naming the limit.
+pub fn message_too_large(limit: u64) -> tonic::Status {
+    let details = ErrorDetails::with_error_info(
+        "MESSAGE_TOO_LARGE",
+        DOMAIN,
+        HashMap::from([("limit_bytes".to_string(), limit.to_string())]),
+    );
+    tonic::Status::with_error_details(
+        Code::ResourceExhausted,
+        format!("the request is larger than this node's limit of {limit} bytes (api.max_message_bytes)"),
+        details,
+    )
+}
+
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Edge<S>
+where
+    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = http::Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
+        let method = req.uri().path().to_owned();
+        let observer = self.layer.observer.clone();
+        let observe = move |code: Code| {
+            if let Some(o) = &observer {
+                o(&method, code_name(code), started.elapsed().as_secs_f64());
+            }
+        };
+        if let (Some(limiter), Some(ip)) = (&self.layer.limiter, client_ip(&req))
+            && let Err(wait) = limiter.check(ip, started)
+        {
+            observe(Code::ResourceExhausted);
+            return Box::pin(async move { Ok(rate_limited(wait).into_http()) });
+        }
+        // The clone is ready only if `self.inner` was; swap so the polled one serves this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let mut result = inner.call(req).await;
+            if let Ok(resp) = &result
+                && let Some(limit) = decode_limit_hit(resp)
+            {
+                result = Ok(message_too_large(limit).into_http());
+            }
+            match &result {
+                Ok(resp) => observe(code_of(resp)),
+                Err(_) => observe(Code::Internal),
+            }
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_the_rate() {
+        let limiter = RateLimiter::new(10, 3);
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(limiter.check(ip, t0).is_ok());
+        }
+        let wait = limiter.check(ip, t0).expect_err("the fourth request at once is over the burst");
+        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(100), "{wait:?}");
+        // Another client has its own bucket.
+        assert!(limiter.check([10, 0, 0, 2].into(), t0).is_ok());
+        // 100 ms later one token has arrived.
+        assert!(limiter.check(ip, t0 + Duration::from_millis(100)).is_ok());
+        assert!(limiter.check(ip, t0 + Duration::from_millis(100)).is_err());
+    }
+
+    #[test]
+    fn a_rate_limited_status_carries_the_reason_and_retry_info() {
+        let status = rate_limited(Duration::from_millis(250));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().map(|i| i.reason.as_str()), Some("RATE_LIMITED"));
+        assert_eq!(details.retry_info().and_then(|r| r.retry_delay), Some(Duration::from_millis(250)));
+    }
+}
