@@ -12,7 +12,8 @@ use veritrace_certs::{CertificateAuthority, Existing};
 pub enum CertCommand {
     /// Makes the network's CA: DIR/ca.crt (give it to every node and
     /// client) and DIR/ca.key (keep it off the nodes).
-    CreateCa {
+    #[command(name = "create-ca")]
+    Ca {
         /// Directory to write into (created if missing).
         #[arg(long)]
         out: PathBuf,
@@ -24,7 +25,8 @@ pub enum CertCommand {
     },
     /// Issues a node certificate (server and client auth): OUT/NAME.crt and
     /// OUT/NAME.key. List every host name and IP clients dial it by.
-    CreateNode {
+    #[command(name = "create-node")]
+    Node {
         #[command(flatten)]
         ca: CaArgs,
         /// The node's name (common name and file stem), e.g. node1.
@@ -38,7 +40,8 @@ pub enum CertCommand {
     },
     /// Issues a client certificate (client auth only), e.g. for an operator
     /// calling ClusterService: OUT/NAME.crt and OUT/NAME.key.
-    CreateClient {
+    #[command(name = "create-client")]
+    Client {
         #[command(flatten)]
         ca: CaArgs,
         /// The client's name (common name and file stem), e.g. admin.
@@ -81,15 +84,15 @@ fn load_ca(ca: &CaArgs) -> anyhow::Result<CertificateAuthority> {
 /// Runs a `cert` subcommand.
 pub fn run(cmd: CertCommand) -> anyhow::Result<()> {
     let written = match cmd {
-        CertCommand::CreateCa { out, name, common } => {
+        CertCommand::Ca { out, name, common } => {
             CertificateAuthority::generate(&name)?.write_pem_pair(&out, "ca", common.existing())?
         }
-        CertCommand::CreateNode { ca, name, hosts, common } => {
+        CertCommand::Node { ca, name, hosts, common } => {
             let authority = load_ca(&ca)?;
             let out = ca.out.clone().unwrap_or_else(|| ca.ca_dir.clone());
             authority.issue_node(&name, &hosts)?.write_pem_pair(&out, &name, common.existing())?
         }
-        CertCommand::CreateClient { ca, name, common } => {
+        CertCommand::Client { ca, name, common } => {
             let authority = load_ca(&ca)?;
             let out = ca.out.clone().unwrap_or_else(|| ca.ca_dir.clone());
             authority.issue_client(&name)?.write_pem_pair(&out, &name, common.existing())?

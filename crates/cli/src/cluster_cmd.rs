@@ -273,12 +273,10 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
                         return Ok(());
                     }
                 }
-                Some(pb::watch_response::Event::TreeHead(head)) => {
-                    if args.target.output == OutputFormat::Table {
-                        println!("-- tree size {} root {}", head.tree_size, hex::encode(&head.root_hash));
-                    }
+                Some(pb::watch_response::Event::TreeHead(head)) if args.target.output == OutputFormat::Table => {
+                    println!("-- tree size {} root {}", head.tree_size, hex::encode(&head.root_hash));
                 }
-                None => {}
+                Some(pb::watch_response::Event::TreeHead(_)) | None => {}
             }
         }
         Ok(())

@@ -189,7 +189,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        other => (Run::Other(other), cli.log.clone().unwrap_or_else(|| "warn".into()), false),
+        other => (Run::Other(Box::new(other)), cli.log.clone().unwrap_or_else(|| "warn".into()), false),
     };
     let filter = match tracing_subscriber::EnvFilter::try_new(&level) {
         Ok(f) => f,
@@ -206,7 +206,7 @@ fn main() -> ExitCode {
     }
     let result = match command {
         Run::Start(config) => node_cmd::start(*config),
-        Run::Other(command) => run(command),
+        Run::Other(command) => run(*command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -220,7 +220,7 @@ fn main() -> ExitCode {
 /// What `main` runs once logging is set up.
 enum Run {
     Start(Box<veritrace_node::NodeConfig>),
-    Other(Command),
+    Other(Box<Command>),
 }
 
 /// The error and its causes on one line, skipping a cause whose text the

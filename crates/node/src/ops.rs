@@ -289,10 +289,10 @@ impl BackupFile {
 
 impl Drop for BackupFile {
     fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_file(&self.path) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(file = %self.path.display(), cause = %e, "cannot delete a backup file");
-            }
+        if let Err(e) = std::fs::remove_file(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(file = %self.path.display(), cause = %e, "cannot delete a backup file");
         }
     }
 }
