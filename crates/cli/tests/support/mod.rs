@@ -92,6 +92,18 @@ impl TestCluster {
         TestCluster { dir, nodes, network_id: "veritrace-local".into() }
     }
 
+    /// `init` with default configurations, every founding node started,
+    /// once they have elected a leader.
+    pub async fn running(voters: u16, learners: u16) -> TestCluster {
+        let mut cluster = TestCluster::init(voters, learners, |_| {});
+        let ids: Vec<u64> = (1..=u64::from(voters)).collect();
+        for id in &ids {
+            cluster.start(*id);
+        }
+        cluster.leader(&ids).await;
+        cluster
+    }
+
     pub fn node_dir(&self, id: u64) -> PathBuf {
         self.nodes[&id].config.parent().unwrap().to_path_buf()
     }
