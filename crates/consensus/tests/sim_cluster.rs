@@ -115,6 +115,26 @@ async fn follower_read_index_sees_acknowledged_writes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_read_index_on_every_node_all_complete() {
+    // Regression: read contexts were per-node counters; the leader drops a
+    // context it already holds, so equal counters on two nodes lost a read.
+    let c = Cluster::start(3, 16, no_tweak);
+    c.leader(&[]).await;
+    c.propose(&item(0), None, &[]).await;
+    let mut reads = tokio::task::JoinSet::new();
+    for round in 0..20 {
+        for id in 1..=3u64 {
+            let handle = c.handle(id).clone();
+            reads.spawn(async move { (id, round, handle.read_index().await) });
+        }
+    }
+    while let Some(done) = reads.join_next().await {
+        let (id, round, result) = done.unwrap();
+        assert!(result.is_ok_and(|i| i > 0), "read {round} on node {id} failed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolated_follower_catches_up_through_a_snapshot() {
     let c = Cluster::start(3, 15, small_snapshots);
     c.propose(&item(0), None, &[]).await;

@@ -266,7 +266,13 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             Command::Propose { data, reply } => self.on_propose(data, reply),
             Command::Read { reply } => {
                 let ctx = self.next_request();
-                self.node.read_index(ctx.to_be_bytes().to_vec());
+                // The leader keys pending reads by context and ignores a
+                // context it already holds: prefix this node's id so two
+                // nodes' counters never collide (a collision silently
+                // dropped a follower's read until it timed out).
+                let mut context = self.cfg.id.to_be_bytes().to_vec();
+                context.extend_from_slice(&ctx.to_be_bytes());
+                self.node.read_index(context);
                 let deadline = self.ticks + 2 * self.cfg.election_ticks as u64;
                 self.reads.insert(ctx, PendingRead { reply, index: None, deadline });
             }
@@ -553,7 +559,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             self.cfg.metrics.raft().log_fsync_duration.observe(started.elapsed().as_secs_f64());
         }
         for rs in ready.take_read_states() {
-            if let Ok(ctx) = rs.request_ctx.as_slice().try_into().map(u64::from_be_bytes)
+            let (node, ctx) = rs.request_ctx.split_at(rs.request_ctx.len().min(8));
+            if node == self.cfg.id.to_be_bytes()
+                && let Ok(ctx) = ctx.try_into().map(u64::from_be_bytes)
                 && let Some(read) = self.reads.get_mut(&ctx)
             {
                 read.index = Some(rs.index);

@@ -1,0 +1,301 @@
+//! `veritrace bench`: a load generator over gRPC against a running
+//! cluster. It prepares everything before the timed window (signed
+//! envelopes, and for the read paths a product with coded items and their
+//! journeys), then runs one operation at a fixed concurrency for a count
+//! or a duration after a warm-up, and reports ops/s and latency
+//! percentiles, ending with one machine-readable line:
+//!
+//! `RESULT op=submit ops=12000 secs=10.01 ops_per_s=1199.2 p50_ms=... p90_ms=... p99_ms=... max_ms=...`
+//!
+//! * `submit`: signed events (one per request, or `--batch` per request),
+//!   measured until their receipts: committed on a quorum (fsync) and applied.
+//! * `verify`: `VerifyItem` with the right code: a read barrier, the code
+//!   check and the consumer scan recorded through consensus.
+//! * `history`: `GetItemHistory` of items with `--history` steps each (read only).
+
+mod workload;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+use veritrace_client::Client;
+use veritrace_client::render::OutputFormat;
+use veritrace_core::SecretKey;
+use veritrace_node::ClusterFile;
+use veritrace_proto::v1 as pb;
+
+/// The operation a bench run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Op {
+    /// Submit signed events (LedgerService.SubmitEnvelopes).
+    Submit,
+    /// Verify an item and its code (VerificationService.VerifyItem).
+    Verify,
+    /// Read an item's history (VerificationService.GetItemHistory).
+    History,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Submit => "submit",
+            Op::Verify => "verify",
+            Op::History => "history",
+        }
+    }
+}
+
+/// `veritrace bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Directory made by `veritrace init` or `veritrace dev` (cluster.json, party keys).
+    #[arg(long)]
+    cluster: PathBuf,
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "submit")]
+    op: Op,
+    /// Requests to send, warm-up included (ignored with --duration).
+    #[arg(long, default_value_t = 5000)]
+    count: usize,
+    /// Run for this many seconds instead of a fixed count (submit: at most
+    /// --presign events are signed beforehand).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Seconds of load before the timed window (not counted).
+    #[arg(long, default_value_t = 0.0)]
+    warmup: f64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// gRPC connections (spread over the endpoints; default: one per endpoint).
+    #[arg(long)]
+    connections: Option<usize>,
+    /// Events per submit request.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Approximate size of each signed event, in bytes.
+    #[arg(long, default_value_t = 256)]
+    payload: usize,
+    /// Events signed beforehand for a --duration submit run.
+    #[arg(long, default_value_t = 200_000)]
+    presign: usize,
+    /// Coded items prepared for verify / history.
+    #[arg(long, default_value_t = 200)]
+    items: usize,
+    /// Steps in each prepared item's history (history op).
+    #[arg(long, default_value_t = 10)]
+    history: usize,
+    /// Send only to this endpoint (default: spread over every node of the
+    /// cluster; followers forward writes to the leader).
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Output format: table or json (the RESULT line is printed either way).
+    #[arg(short = 'o', long, default_value = "table")]
+    output: OutputFormat,
+}
+
+/// A founding party of a local cluster, with its signing key.
+pub(crate) struct Signer {
+    pub party_id: String,
+    pub key: SecretKey,
+}
+
+/// Reads `cluster.json` and the founding parties' keys of a local cluster.
+pub(crate) fn load(cluster: &Path) -> anyhow::Result<(ClusterFile, Vec<Signer>)> {
+    let path = cluster.join("cluster.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: ClusterFile = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let mut signers = Vec::new();
+    for n in &file.nodes {
+        if let Some(party_id) = &n.party_id {
+            let key_path = cluster.join(&n.name).join("party.key");
+            let seed = veritrace_node::read_seed_file(&key_path)?;
+            signers.push(Signer { party_id: party_id.clone(), key: veritrace_node::party_key(&seed)? });
+        }
+    }
+    if signers.is_empty() {
+        bail!("{} names no party with a key", path.display());
+    }
+    Ok((file, signers))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// One request of the run, prepared before the timed window.
+enum Request {
+    Submit(Vec<pb::SignedEnvelope>),
+    Verify(pb::VerifyItemRequest),
+    History(String),
+}
+
+/// Sends one request; returns (operations done, envelopes not applied).
+async fn send(client: &Client, request: &Request) -> Result<(usize, usize), veritrace_client::ClientError> {
+    match request {
+        Request::Submit(envelopes) => {
+            let receipts = client.submit(envelopes.clone()).await?;
+            let applied = receipts.iter().filter(|r| r.outcome == pb::Outcome::Applied as i32).count();
+            Ok((receipts.len(), receipts.len() - applied))
+        }
+        Request::Verify(req) => client.verify_item(req.clone()).await.map(|_| (1, 0)),
+        Request::History(uri) => client.item_history(uri).await.map(|_| (1, 0)),
+    }
+}
+
+async fn prepare(
+    args: &BenchArgs,
+    client: &Client,
+    signers: &[Signer],
+    network_id: &str,
+) -> anyhow::Result<Vec<Request>> {
+    let brand = &signers[0];
+    let requests = match args.op {
+        Op::Submit => {
+            let n = if args.duration.is_some() { args.presign } else { args.count * args.batch };
+            let events = workload::sign_events(brand, network_id, n, args.payload);
+            events.chunks(args.batch).map(|c| Request::Submit(c.to_vec())).collect()
+        }
+        Op::Verify | Op::History => {
+            let history = if args.op == Op::History { args.history.max(1) } else { 1 };
+            let prepared = workload::prepare_items(client, brand, network_id, args.items.max(1), history).await?;
+            prepared
+                .items
+                .into_iter()
+                .map(|(uri, code)| match args.op {
+                    Op::History => Request::History(uri),
+                    _ => Request::Verify(pb::VerifyItemRequest {
+                        item: Some(pb::verify_item_request::Item::ItemUri(uri)),
+                        code,
+                        place: Some(pb::Place { country: "FR".into(), city: "Paris".into(), ..Default::default() }),
+                        channel: "bench".into(),
+                        scanner_digest: vec![],
+                    }),
+                })
+                .collect()
+        }
+    };
+    Ok(requests)
+}
+
+/// Runs the benchmark.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.count == 0 || args.concurrency == 0 || args.batch == 0 || args.batch > 1000 {
+        bail!("--count, --concurrency and --batch must be positive (batch at most 1000)");
+    }
+    if args.duration.is_some_and(|d| !(d > 0.0)) || !(args.warmup >= 0.0) {
+        bail!("--duration must be positive and --warmup not negative");
+    }
+    let (file, signers) = load(&args.cluster)?;
+    let endpoints: Vec<String> = match &args.endpoint {
+        Some(e) => vec![e.clone()],
+        None => file.nodes.iter().map(|n| n.api.clone()).collect(),
+    };
+    let connections = args.connections.unwrap_or(endpoints.len()).max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let mut clients = Vec::new();
+        for i in 0..connections {
+            let e = &endpoints[i % endpoints.len()];
+            clients.push(Client::connect(e).await.with_context(|| format!("connecting to {e}"))?);
+        }
+        let requests = Arc::new(prepare(&args, &clients[0], &signers, &file.network_id).await?);
+        // Verify and history cycle over their prepared items; submit uses each envelope once.
+        let cycle = args.op != Op::Submit;
+        let limit = if cycle { usize::MAX } else { requests.len() };
+        let next = Arc::new(AtomicUsize::new(0));
+        let warmup = Duration::from_secs_f64(args.warmup);
+        let window = args.duration.map(Duration::from_secs_f64);
+        let count = if cycle && window.is_none() { args.count } else { limit };
+        let started = Instant::now();
+        let measure_from = started + warmup;
+        let mut workers = Vec::new();
+        for w in 0..args.concurrency {
+            let client = clients[w % clients.len()].clone();
+            let (requests, next) = (Arc::clone(&requests), Arc::clone(&next));
+            workers.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let (mut ops, mut not_applied) = (0usize, 0usize);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let now = Instant::now();
+                    if i >= count || window.is_some_and(|d| now >= measure_from + d) {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let (n, bad) = send(&client, &requests[i % requests.len()]).await?;
+                    if t >= measure_from {
+                        latencies.push(t.elapsed());
+                        ops += n;
+                        not_applied += bad;
+                    }
+                }
+                Ok::<_, veritrace_client::ClientError>((latencies, ops, not_applied))
+            }));
+        }
+        let mut latencies = Vec::new();
+        let (mut ops, mut not_applied) = (0, 0);
+        for w in workers {
+            let (l, n, bad) = w.await.context("bench worker")??;
+            latencies.extend(l);
+            ops += n;
+            not_applied += bad;
+        }
+        let elapsed = started.elapsed().saturating_sub(warmup);
+        latencies.sort();
+        let status = clients[0].status().await?;
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let (p50, p90, p99) =
+            (ms(percentile(&latencies, 50.0)), ms(percentile(&latencies, 90.0)), ms(percentile(&latencies, 99.0)));
+        let max = ms(latencies.last().copied().unwrap_or_default());
+        let report = serde_json::json!({
+            "op": args.op.name(),
+            "ops": ops,
+            "not_applied": not_applied,
+            "requests": latencies.len(),
+            "batch": args.batch,
+            "payload_bytes": args.payload,
+            "concurrency": args.concurrency,
+            "connections": connections,
+            "endpoints": endpoints.len(),
+            "warmup_seconds": args.warmup,
+            "seconds": secs,
+            "ops_per_second": ops as f64 / secs,
+            "latency_ms": { "p50": p50, "p90": p90, "p99": p99, "max": max },
+            "raft_entries": status.commit_index,
+            "tree_size": status.tree_size,
+        });
+        match args.output {
+            OutputFormat::Json => println!("{report:#}"),
+            OutputFormat::Table => {
+                println!("operation:     {} ({} requests, {} per request)", args.op.name(), latencies.len(), if args.op == Op::Submit { args.batch } else { 1 });
+                println!("concurrency:   {} in flight over {connections} connection(s) to {} endpoint(s)", args.concurrency, endpoints.len());
+                println!("elapsed:       {secs:.2} s (after {:.1} s of warm-up)", args.warmup);
+                println!("throughput:    {:.0} ops/s", ops as f64 / secs);
+                println!("latency:       p50 {p50:.2} ms  p90 {p90:.2} ms  p99 {p99:.2} ms  max {max:.2} ms");
+                println!("cluster:       tree size {}, commit index {}", status.tree_size, status.commit_index);
+            }
+        }
+        println!(
+            "RESULT op={} ops={ops} secs={secs:.3} ops_per_s={:.1} p50_ms={p50:.3} p90_ms={p90:.3} p99_ms={p99:.3} max_ms={max:.3}",
+            args.op.name(),
+            ops as f64 / secs
+        );
+        if not_applied > 0 {
+            bail!("{not_applied} events were not applied (duplicates or refusals): the measurement is not clean");
+        }
+        if window.is_some() && args.op == Op::Submit && next.load(Ordering::Relaxed) >= requests.len() {
+            eprintln!("note: every pre-signed event was used before the window ended; raise --presign");
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,157 @@
+//! What `veritrace bench` sends, prepared before the timed window: signed
+//! events padded to a payload size, and for the read and verify paths the
+//! product, coded items and journeys they need.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+use prost::Message as _;
+use veritrace_client::Client;
+use veritrace_core::Envelope;
+use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
+use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_proto::v1 as pb;
+use veritrace_proto::v1::transaction::Action;
+
+use super::Signer;
+
+/// A run-unique number: nonces, serials and asset ids never repeat across runs.
+pub fn run_id() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+fn observe(epcs: Vec<String>, pad: usize) -> Action {
+    let extensions = if pad == 0 {
+        Vec::new()
+    } else {
+        vec![pb::Extension {
+            namespace_uri: "https://veritrace.example/bench/".into(),
+            name: "pad".into(),
+            json_value: format!("\"{}\"", "x".repeat(pad)),
+        }]
+    };
+    Action::EpcisEvent(pb::EpcisEvent {
+        event_time: Some(veritrace_proto::timestamp_from_ms(veritrace_node::now_ms())),
+        event_time_zone_offset: "+00:00".into(),
+        extensions,
+        event: Some(pb::epcis_event::Event::ObjectEvent(pb::ObjectEvent {
+            action: pb::EpcisAction::Observe as i32,
+            epc_list: epcs,
+            ..Default::default()
+        })),
+        ..Default::default()
+    })
+}
+
+/// Signs `action` as `signer` with `nonce`.
+pub fn sign(signer: &Signer, network_id: &str, nonce: u64, action: Action) -> pb::SignedEnvelope {
+    let tx = pb::Transaction {
+        party_id: signer.party_id.clone(),
+        nonce,
+        client_time: Some(veritrace_proto::timestamp_from_ms(veritrace_node::now_ms())),
+        network_id: network_id.to_string(),
+        action: Some(action),
+    };
+    let env = Envelope::sign_transaction(&tx, &signer.key);
+    pb::SignedEnvelope::decode(env.bytes()).unwrap_or_default()
+}
+
+/// Pre-signs `n` EPCIS observations of returnable assets (GIAI, no
+/// bizStep: allowed to the brand owner, the first founding party of a
+/// generated cluster, and free of custody rules), each envelope padded to
+/// about `payload` bytes.
+pub fn sign_events(signer: &Signer, network_id: &str, n: usize, payload: usize) -> Vec<pb::SignedEnvelope> {
+    let base = run_id() * 1000;
+    let bare = sign(signer, network_id, base, observe(vec![format!("urn:epc:id:giai:0614141.B{base}-0")], 0));
+    // The pad's own framing (extension fields, quotes) costs about 60 bytes.
+    let pad = payload.saturating_sub(bare.encoded_len() + 60);
+    (0..n)
+        .map(|i| {
+            let epc = format!("urn:epc:id:giai:0614141.B{base}-{i}");
+            sign(signer, network_id, base + i as u64, observe(vec![epc], pad))
+        })
+        .collect()
+}
+
+/// Coded items on the ledger, for the verify and history paths.
+pub struct Items {
+    /// Each item's Digital Link and its code.
+    pub items: Vec<(String, String)>,
+}
+
+async fn submit_all(client: &Client, envelopes: Vec<pb::SignedEnvelope>, what: &str) -> anyhow::Result<()> {
+    for chunk in envelopes.chunks(500) {
+        let receipts = client.submit(chunk.to_vec()).await.with_context(|| format!("bench setup: {what}"))?;
+        if let Some(r) = receipts.iter().find(|r| r.outcome == pb::Outcome::Rejected as i32) {
+            bail!("bench setup: {what} refused: {}: {}", r.reason, r.message);
+        }
+    }
+    Ok(())
+}
+
+/// Registers a product of `brand` (a fresh GTIN under 0614141), commissions
+/// `count` coded items and records `history - 1` observations of each, so
+/// an item's history holds `history` steps. Runs before the timed window.
+pub async fn prepare_items(
+    client: &Client,
+    brand: &Signer,
+    network_id: &str,
+    count: usize,
+    history: usize,
+) -> anyhow::Result<Items> {
+    let run = run_id();
+    let item_ref = format!("{:05}", run % 100_000);
+    let gtin = Gtin::from_body(&format!("0614141{item_ref}")).context("bench GTIN")?;
+    let mut nonce = run * 1000;
+    let mut next = || {
+        nonce += 1;
+        nonce
+    };
+    let product = Action::RegisterProduct(pb::RegisterProduct {
+        gtin: gtin.to_string(),
+        brand_party_id: brand.party_id.clone(),
+        name: format!("Bench product {item_ref}"),
+        brand_name: "Bench".into(),
+        category: "cosmetics".into(),
+        origin_country: "FR".into(),
+        ..Default::default()
+    });
+    submit_all(client, vec![sign(brand, network_id, next(), product)], "register product").await?;
+    let policy = CodePolicy::default();
+    let salt = CodeSalt::generate(&mut rand::rng());
+    let mut items = Vec::with_capacity(count);
+    let mut commissioned = Vec::with_capacity(count);
+    for i in 0..count {
+        // Serials are at most 20 characters: the run's low digits keep them unique enough.
+        let sgtin = Sgtin::new(gtin, Serial::parse(&format!("B{}-{i}", run % 1_000_000_000)).context("bench serial")?);
+        let code = generate_code(&policy, &mut rand::rng())?;
+        let digest = code_digest(&salt, &sgtin.key_bytes(), &code);
+        commissioned.push(pb::CommissionedItem {
+            serial: sgtin.serial.to_string(),
+            code_digest: digest.as_bytes().to_vec(),
+            salt: vec![],
+        });
+        items.push((sgtin.to_digital_link(), code));
+    }
+    let mut envelopes = Vec::new();
+    for chunk in commissioned.chunks(1000) {
+        let action = Action::CommissionItems(pb::CommissionItems {
+            gtin: gtin.to_string(),
+            lot: format!("BENCH-{}", run % 1_000_000_000),
+            batch_salt: salt.as_bytes().to_vec(),
+            items: chunk.to_vec(),
+            digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
+            ..Default::default()
+        });
+        envelopes.push(sign(brand, network_id, next(), action));
+    }
+    submit_all(client, envelopes, "commission items").await?;
+    let mut observations = Vec::new();
+    for _ in 1..history {
+        for (uri, _) in &items {
+            observations.push(sign(brand, network_id, next(), observe(vec![uri.clone()], 0)));
+        }
+    }
+    submit_all(client, observations, "observations").await?;
+    Ok(Items { items })
+}
