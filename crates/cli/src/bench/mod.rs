@@ -191,7 +191,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.count == 0 || args.concurrency == 0 || args.batch == 0 || args.batch > 1000 {
         bail!("--count, --concurrency and --batch must be positive (batch at most 1000)");
     }
-    if args.duration.is_some_and(|d| !(d > 0.0)) || !(args.warmup >= 0.0) {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if args.duration.is_some_and(|d| !positive(d)) || !(args.warmup == 0.0 || positive(args.warmup)) {
         bail!("--duration must be positive and --warmup not negative");
     }
     let (file, signers) = load(&args.cluster)?;
