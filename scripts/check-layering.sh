@@ -22,12 +22,13 @@ layer = {
     "veritrace-node": 4,
     "veritrace-server": 5,
     "veritrace-client": 5,
+    "veritrace-etcd-kv": 5,
     "veritrace-sdk": 6,
     "veritrace": 9,
     "veritrace-tests": 10,
 }
 # Heavy external crates and the only workspace crates that may use them directly.
-owners = {"rocksdb": {"veritrace-store-rocksdb"}, "tonic": {"veritrace-proto", "veritrace-server", "veritrace-client"},
+owners = {"rocksdb": {"veritrace-store-rocksdb"}, "tonic": {"veritrace-proto", "veritrace-server", "veritrace-client", "veritrace-etcd-kv"},
           "libp2p": {"veritrace-net"}, "raft": {"veritrace-consensus"}}
 bad = []
 for pkg in meta["packages"]:

@@ -253,7 +253,7 @@ async fn watch_streams_resumes_and_filters() {
     {
         let out = ok(&["bench", "--cluster", dir, "--op", op, "--count", count, "--concurrency", "4", "--items", "5"]);
         let result = out.lines().last().unwrap_or_default();
-        assert!(result.starts_with(&format!("RESULT op={op} ")) && result.contains(expect), "{out}");
+        assert!(result.starts_with(&format!("RESULT target=veritrace op={op} ")) && result.contains(expect), "{out}");
     }
 }
 

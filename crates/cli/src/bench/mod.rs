@@ -5,7 +5,10 @@
 //! or a duration after a warm-up, and reports ops/s and latency
 //! percentiles, ending with one machine-readable line:
 //!
-//! `RESULT op=submit ops=12000 secs=10.01 ops_per_s=1199.2 p50_ms=... p90_ms=... p99_ms=... max_ms=...`
+//! `RESULT target=veritrace op=submit ops=12000 secs=10.01 ops_per_s=1199.2 p50_ms=... p90_ms=... p99_ms=... max_ms=...`
+//!
+//! `--target etcd --etcd-endpoints ...` drives an etcd cluster the same way
+//! (puts, or a Txn of `--batch` puts), for `scripts/bench/compare.sh`.
 //!
 //! * `submit`: signed events (one per request, or `--batch` per request),
 //!   measured until their receipts: committed on a quorum (fsync) and applied.
@@ -49,12 +52,29 @@ impl Op {
     }
 }
 
+/// The system a bench run drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// A Veritrace cluster (--cluster).
+    Veritrace,
+    /// An etcd cluster (--etcd-endpoints), for the side-by-side table:
+    /// `submit` becomes one Put per request, or a Txn of --batch puts, of
+    /// --payload-byte values.
+    Etcd,
+}
+
 /// `veritrace bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Directory made by `veritrace init` or `veritrace dev` (cluster.json, party keys).
-    #[arg(long)]
-    cluster: PathBuf,
+    #[arg(long, required_if_eq("target", "veritrace"))]
+    cluster: Option<PathBuf>,
+    /// The system to drive.
+    #[arg(long, value_enum, default_value = "veritrace")]
+    target: Target,
+    /// etcd client URLs, comma separated (with --target etcd).
+    #[arg(long, value_delimiter = ',', required_if_eq("target", "etcd"))]
+    etcd_endpoints: Vec<String>,
     /// What to measure.
     #[arg(long, value_enum, default_value = "submit")]
     op: Op,
@@ -136,19 +156,44 @@ enum Request {
     Submit(Vec<pb::SignedEnvelope>),
     Verify(pb::VerifyItemRequest),
     History(String),
+    /// etcd: the (key, value) pairs of one Put (one pair) or Txn.
+    Put(Vec<(Vec<u8>, Vec<u8>)>),
+}
+
+/// A connection to the system under test.
+#[derive(Clone)]
+enum Conn {
+    Veritrace(Box<Client>),
+    Etcd(veritrace_etcd_kv::EtcdKv),
 }
 
 /// Sends one request; returns (operations done, envelopes not applied).
-async fn send(client: &Client, request: &Request) -> Result<(usize, usize), veritrace_client::ClientError> {
-    match request {
-        Request::Submit(envelopes) => {
+async fn send(conn: &Conn, request: &Request) -> anyhow::Result<(usize, usize)> {
+    Ok(match (conn, request) {
+        (Conn::Veritrace(client), Request::Submit(envelopes)) => {
             let receipts = client.submit(envelopes.clone()).await?;
             let applied = receipts.iter().filter(|r| r.outcome == pb::Outcome::Applied as i32).count();
-            Ok((receipts.len(), receipts.len() - applied))
+            (receipts.len(), receipts.len() - applied)
         }
-        Request::Verify(req) => client.verify_item(req.clone()).await.map(|_| (1, 0)),
-        Request::History(uri) => client.item_history(uri).await.map(|_| (1, 0)),
-    }
+        (Conn::Veritrace(client), Request::Verify(req)) => client.verify_item(req.clone()).await.map(|_| (1, 0))?,
+        (Conn::Veritrace(client), Request::History(uri)) => client.item_history(uri).await.map(|_| (1, 0))?,
+        (Conn::Etcd(kv), Request::Put(pairs)) if pairs.len() == 1 => {
+            let (k, v) = pairs[0].clone();
+            kv.put(k, v).await.map(|_| (1, 0))?
+        }
+        (Conn::Etcd(kv), Request::Put(pairs)) => kv.txn_puts(pairs.clone()).await.map(|_| (pairs.len(), 0))?,
+        _ => bail!("internal: request and target do not match"),
+    })
+}
+
+/// etcd puts of `payload`-byte values, `batch` per request, keys unique to the run.
+fn etcd_requests(args: &BenchArgs) -> Vec<Request> {
+    let run = workload::run_id();
+    let n = if args.duration.is_some() { args.presign } else { args.count * args.batch };
+    let value = vec![b'v'; args.payload];
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..n).map(|i| (format!("bench/{run}/{i:09}").into_bytes(), value.clone())).collect();
+    pairs.chunks(args.batch).map(|c| Request::Put(c.to_vec())).collect()
 }
 
 async fn prepare(
@@ -195,20 +240,40 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.duration.is_some_and(|d| !positive(d)) || !(args.warmup == 0.0 || positive(args.warmup)) {
         bail!("--duration must be positive and --warmup not negative");
     }
-    let (file, signers) = load(&args.cluster)?;
-    let endpoints: Vec<String> = match &args.endpoint {
-        Some(e) => vec![e.clone()],
-        None => file.nodes.iter().map(|n| n.api.clone()).collect(),
+    if args.target == Target::Etcd && args.op != Op::Submit {
+        bail!("--target etcd measures --op submit (puts) only");
+    }
+    let cluster = match (&args.cluster, args.target) {
+        (Some(dir), Target::Veritrace) => Some(load(dir)?),
+        _ => None,
     };
+    let endpoints: Vec<String> = match (&args.endpoint, &cluster) {
+        (Some(e), _) => vec![e.clone()],
+        (None, Some((file, _))) => file.nodes.iter().map(|n| n.api.clone()).collect(),
+        (None, None) => args.etcd_endpoints.clone(),
+    };
+    if endpoints.is_empty() {
+        bail!("no endpoint to drive: give --cluster, --endpoint or --etcd-endpoints");
+    }
     let connections = args.connections.unwrap_or(endpoints.len()).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let mut clients = Vec::new();
         for i in 0..connections {
             let e = &endpoints[i % endpoints.len()];
-            clients.push(Client::connect(e).await.with_context(|| format!("connecting to {e}"))?);
+            let conn = match args.target {
+                Target::Veritrace => {
+                    Conn::Veritrace(Box::new(Client::connect(e).await.with_context(|| format!("connecting to {e}"))?))
+                }
+                Target::Etcd => Conn::Etcd(veritrace_etcd_kv::EtcdKv::connect(e).await?),
+            };
+            clients.push(conn);
         }
-        let requests = Arc::new(prepare(&args, &clients[0], &signers, &file.network_id).await?);
+        let requests = match (&cluster, &clients[0]) {
+            (Some((file, signers)), Conn::Veritrace(client)) => prepare(&args, client, signers, &file.network_id).await?,
+            _ => etcd_requests(&args),
+        };
+        let requests = Arc::new(requests);
         // Verify and history cycle over their prepared items; submit uses each envelope once.
         let cycle = args.op != Op::Submit;
         let limit = if cycle { usize::MAX } else { requests.len() };
@@ -239,7 +304,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                         not_applied += bad;
                     }
                 }
-                Ok::<_, veritrace_client::ClientError>((latencies, ops, not_applied))
+                Ok::<_, anyhow::Error>((latencies, ops, not_applied))
             }));
         }
         let mut latencies = Vec::new();
@@ -252,7 +317,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         let elapsed = started.elapsed().saturating_sub(warmup);
         latencies.sort();
-        let status = clients[0].status().await?;
+        let status = match &clients[0] {
+            Conn::Veritrace(c) => Some(c.status().await?),
+            Conn::Etcd(_) => None,
+        };
         let secs = elapsed.as_secs_f64().max(1e-9);
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let (p50, p90, p99) =
@@ -272,8 +340,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "seconds": secs,
             "ops_per_second": ops as f64 / secs,
             "latency_ms": { "p50": p50, "p90": p90, "p99": p99, "max": max },
-            "raft_entries": status.commit_index,
-            "tree_size": status.tree_size,
+            "target": if args.target == Target::Etcd { "etcd" } else { "veritrace" },
+            "raft_entries": status.as_ref().map(|s| s.commit_index),
+            "tree_size": status.as_ref().map(|s| s.tree_size),
         });
         match args.output {
             OutputFormat::Json => println!("{report:#}"),
@@ -283,11 +352,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 println!("elapsed:       {secs:.2} s (after {:.1} s of warm-up)", args.warmup);
                 println!("throughput:    {:.0} ops/s", ops as f64 / secs);
                 println!("latency:       p50 {p50:.2} ms  p90 {p90:.2} ms  p99 {p99:.2} ms  max {max:.2} ms");
-                println!("cluster:       tree size {}, commit index {}", status.tree_size, status.commit_index);
+                if let Some(status) = &status {
+                    println!("cluster:       tree size {}, commit index {}", status.tree_size, status.commit_index);
+                }
             }
         }
         println!(
-            "RESULT op={} ops={ops} secs={secs:.3} ops_per_s={:.1} p50_ms={p50:.3} p90_ms={p90:.3} p99_ms={p99:.3} max_ms={max:.3}",
+            "RESULT target={} op={} ops={ops} secs={secs:.3} ops_per_s={:.1} p50_ms={p50:.3} p90_ms={p90:.3} p99_ms={p99:.3} max_ms={max:.3}",
+            if args.target == Target::Etcd { "etcd" } else { "veritrace" },
             args.op.name(),
             ops as f64 / secs
         );
