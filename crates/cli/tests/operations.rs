@@ -45,8 +45,10 @@ async fn a_node_that_loses_its_leader_turns_not_ready_and_back() {
     let (ops1, api1) = (cluster.ops(1).to_owned(), cluster.api(1).to_owned());
     eventually(60, "node 1 ready", || ready(&ops1)).await;
     assert_eq!(http_get(&ops1, "/livez").map(|r| r.0), Some(200));
-    let out = ok(&["health", "--endpoint", &api1]);
-    assert!(out.contains("SERVING"), "{out}");
+    // grpc.health follows readiness within its 500 ms polling interval.
+    eventually(10, "grpc.health.v1 SERVING", || code(&veritrace(&["health", "--endpoint", &api1])) == Some(0)).await;
+    let out = ok(&["health", "--endpoint", &api1, "-o", "json"]);
+    assert!(out.contains("\"status\":\"SERVING\""), "{out}");
 
     cluster.kill(2);
     cluster.kill(3);
