@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use veritrace_node::ConfigSource;
-use veritrace_node::config::{SETTABLE_KEYS, env_var_of};
+use veritrace_node::config::{env_var_of, settable_keys};
 
 use crate::node_cmd::ConfigArgs;
 
@@ -30,7 +30,7 @@ pub struct ShowArgs {
 pub fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
     match cmd {
         ConfigCommand::Keys => {
-            for key in SETTABLE_KEYS {
+            for key in settable_keys() {
                 println!("{key:<40} {}", env_var_of(key));
             }
             Ok(())

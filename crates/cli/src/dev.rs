@@ -145,22 +145,6 @@ fn wait_ready(file: &ClusterFile, nodes: &mut Nodes) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn interrupted() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
 /// Runs `veritrace dev`.
 pub fn run(args: DevArgs) -> anyhow::Result<()> {
     let file = prepare(&args)?;
@@ -198,7 +182,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let exited = runtime.block_on(async {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
-        let stop = interrupted();
+        let stop = crate::node_cmd::shutdown_signal();
         tokio::pin!(stop);
         loop {
             tokio::select! {

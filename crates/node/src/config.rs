@@ -16,7 +16,7 @@ use self::validate::{parse_multiaddr, parse_peer_id};
 mod layers;
 mod validate;
 
-pub use layers::{ConfigSource, ENV_PREFIX, LayeredConfig, SETTABLE_KEYS, env_var_of};
+pub use layers::{ConfigSource, ENV_PREFIX, LayeredConfig, env_var_of, settable_keys};
 
 /// The file name `veritrace init` writes and the CLI looks for by default.
 pub const CONFIG_FILE_NAME: &str = "veritrace.toml";

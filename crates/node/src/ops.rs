@@ -320,26 +320,12 @@ impl Node {
     /// an election and forgets the leader).
     pub async fn readiness(&self) -> Readiness {
         let max_lag = self.inner.config.ops.ready_max_lag();
+        let not_ready =
+            |reason: String| Readiness { has_leader: false, commit_index: 0, applied_index: 0, ready: false, reason };
         let status = match tokio::time::timeout(std::time::Duration::from_secs(2), self.raft_status()).await {
             Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                return Readiness {
-                    has_leader: false,
-                    commit_index: 0,
-                    applied_index: 0,
-                    ready: false,
-                    reason: format!("raft driver: {e}"),
-                };
-            }
-            Err(_) => {
-                return Readiness {
-                    has_leader: false,
-                    commit_index: 0,
-                    applied_index: 0,
-                    ready: false,
-                    reason: "raft driver did not answer within 2 s".into(),
-                };
-            }
+            Ok(Err(e)) => return not_ready(format!("raft driver: {e}")),
+            Err(_) => return not_ready("raft driver did not answer within 2 s".into()),
         };
         let has_leader = status.leader != 0;
         let lag = status.commit.saturating_sub(status.applied);

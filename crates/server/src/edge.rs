@@ -132,28 +132,6 @@ fn code_of<B>(resp: &http::Response<B>) -> Code {
         .unwrap_or(Code::Ok)
 }
 
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
 /// The status of a refused request: RESOURCE_EXHAUSTED, reason
 /// `RATE_LIMITED`, with the delay in a RetryInfo.
 pub fn rate_limited(wait: Duration) -> tonic::Status {
@@ -238,7 +216,7 @@ where
         let observer = self.layer.observer.clone();
         let observe = move |code: Code| {
             if let Some(o) = &observer {
-                o(&method, code_name(code), started.elapsed().as_secs_f64());
+                o(&method, veritrace_metrics::grpc_code_name(code as i32), started.elapsed().as_secs_f64());
             }
         };
         if let (Some(limiter), Some(ip)) = (&self.layer.limiter, client_ip(&req))

@@ -38,13 +38,9 @@ pub fn envelope_page<E: KvEngine>(
     req: &pb::ListEnvelopesRequest,
     size: usize,
 ) -> Result<(Vec<LeafRecord>, Option<u64>), ListError> {
-    for a in &req.actions {
-        if !ACTION_NAMES.contains(&a.as_str()) {
-            return Err(ListError::Invalid("actions", format!("unknown action {a:?}")));
-        }
-    }
-    if !req.gtin.is_empty() && (req.gtin.len() != 14 || Gtin::parse(&req.gtin).is_err()) {
-        return Err(ListError::Invalid("gtin", format!("{:?} is not a 14-digit GTIN", req.gtin)));
+    check_actions(&req.actions).map_err(|m| ListError::Invalid("actions", m))?;
+    if !req.gtin.is_empty() {
+        check_gtin14(&req.gtin).map_err(|m| ListError::Invalid("gtin", m))?;
     }
     let primary = if let Some(item) = &req.item {
         let gtin = Gtin::parse(&item.gtin).map_err(|e| ListError::Invalid("item.gtin", e.to_string()))?;
@@ -84,7 +80,7 @@ pub fn envelope_page<E: KvEngine>(
         let Some(action) = tx.action.as_ref() else { return false };
         (req.party_id.is_empty() || tx.party_id == req.party_id)
             && (req.actions.is_empty() || req.actions.iter().any(|a| a == action_name(action)))
-            && (req.gtin.is_empty() || names_gtin(ledger, leaf.leaf_index, &req.gtin))
+            && (req.gtin.is_empty() || names_gtin(ledger, leaf.leaf_index, &req.gtin).unwrap_or(false))
     };
     if req.newest_first {
         let mut all = fetch(None, usize::MAX)?;
@@ -132,6 +128,20 @@ fn take(
     None
 }
 
-fn names_gtin<E: KvEngine>(ledger: &Ledger<E>, leaf: u64, gtin: &str) -> bool {
-    ledger.leaves_by_gtin(gtin, leaf.checked_sub(1), 1).is_ok_and(|v| v.first() == Some(&leaf))
+/// Every name in `actions` is a `Transaction.action` field name.
+pub(crate) fn check_actions(actions: &[String]) -> Result<(), String> {
+    match actions.iter().find(|a| !ACTION_NAMES.contains(&a.as_str())) {
+        Some(a) => Err(format!("unknown action {a:?}")),
+        None => Ok(()),
+    }
+}
+
+/// `gtin` is a GTIN-14 (the form the GTIN index is keyed by).
+pub(crate) fn check_gtin14(gtin: &str) -> Result<(), String> {
+    if gtin.len() == 14 && Gtin::parse(gtin).is_ok() { Ok(()) } else { Err(format!("{gtin:?} is not a 14-digit GTIN")) }
+}
+
+/// Whether leaf `leaf` names `gtin`, by the GTIN index.
+pub(crate) fn names_gtin<E: KvEngine>(ledger: &Ledger<E>, leaf: u64, gtin: &str) -> Result<bool, LedgerError> {
+    Ok(ledger.leaves_by_gtin(gtin, leaf.checked_sub(1), 1)?.first() == Some(&leaf))
 }

@@ -17,12 +17,13 @@ use std::collections::BTreeSet;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
-use veritrace_core::gs1::{EpcId, Gtin, Sgtin};
+use veritrace_core::gs1::{EpcId, Sgtin};
 use veritrace_core::{Envelope, LeafRecord};
-use veritrace_ledger::{ACTION_NAMES, action_name};
+use veritrace_ledger::action_name;
 use veritrace_node::Node;
 use veritrace_proto::v1 as pb;
 
+use crate::listing::{check_actions, check_gtin14, names_gtin};
 use crate::status::{from_node, invalid};
 
 /// Messages buffered ahead of a slow client.
@@ -50,15 +51,9 @@ impl Filter {
                 format!("shard {} does not exist; the log has one shard, 0", req.shard_id),
             ));
         }
-        for a in &req.actions {
-            if !ACTION_NAMES.contains(&a.as_str()) {
-                return Err(invalid("actions", format!("unknown action {a:?}; see Transaction.action")));
-            }
-        }
+        check_actions(&req.actions).map_err(|m| invalid("actions", m))?;
         for g in &req.gtins {
-            if g.len() != 14 || Gtin::parse(g).is_err() {
-                return Err(invalid("gtins", format!("{g:?} is not a 14-digit GTIN")));
-            }
+            check_gtin14(g).map_err(|m| invalid("gtins", m))?;
         }
         let mut items = Vec::with_capacity(req.item_ids.len());
         for id in &req.item_ids {
@@ -179,8 +174,7 @@ fn passes<E: veritrace_storage::KvEngine>(
         }
     }
     for g in &filter.gtins {
-        let i = leaf.leaf_index;
-        if ledger.leaves_by_gtin(g, i.checked_sub(1), 1)?.first() == Some(&i) {
+        if names_gtin(ledger, leaf.leaf_index, g)? {
             return Ok(true);
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Every scalar key of the file can be overridden: key `api.listen` is
 //! `VERITRACE_API_LISTEN` in the environment and `--set api.listen=...` on
-//! the command line (see [`SETTABLE_KEYS`]). The `[[peers]]` list comes
+//! the command line (see [`settable_keys`]). The `[[peers]]` list comes
 //! from the file only. Relative paths resolve against the configuration
 //! file's directory when they come from the file, and against the working
 //! directory when they come from the environment or a flag.
@@ -59,37 +59,9 @@ const KEYS: &[(&str, Kind)] = &[
 ];
 
 /// Every key settable from the environment or a flag, in file order.
-pub const SETTABLE_KEYS: &[&str] = &[
-    "node.id",
-    "node.name",
-    "node.data_dir",
-    "node.key_file",
-    "node.genesis_file",
-    "node.party_id",
-    "node.party_key_file",
-    "network.listen",
-    "network.request_timeout_ms",
-    "api.listen",
-    "api.max_message_bytes",
-    "api.requests_per_second",
-    "api.request_burst",
-    "api.tls.cert_file",
-    "api.tls.key_file",
-    "api.tls.client_ca_file",
-    "api.tls.admin_requires_client_cert",
-    "ops.listen",
-    "ops.ready_max_lag",
-    "log.format",
-    "log.level",
-    "raft.tick_ms",
-    "raft.election_ticks",
-    "raft.heartbeat_ticks",
-    "raft.snapshot_interval",
-    "raft.snapshot_keep_entries",
-    "raft.max_batch_envelopes",
-    "raft.max_batch_bytes",
-    "cluster.initial_voters",
-];
+pub fn settable_keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|(key, _)| *key)
+}
 
 /// Where a key's effective value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,7 +229,7 @@ impl LayeredConfig {
                 return Err(override_err(
                     &source,
                     key,
-                    format!("unknown key; settable keys: {}", SETTABLE_KEYS.join(", ")),
+                    format!("unknown key; settable keys: {}", settable_keys().collect::<Vec<_>>().join(", ")),
                 ));
             };
             set(&mut table, key, parse_value(key, kind, text, &source, cwd)?);
