@@ -9,7 +9,9 @@
 #
 #   scripts/bench/compare.sh                      # ~10 s per cell
 #   BENCH_SECS=5 BENCH_CONCURRENCY="1 64" scripts/bench/compare.sh
-#   VERITRACE_BIN=target/release/veritrace scripts/bench/compare.sh   # another build
+#   VERITRACE_BIN=target/debug/veritrace scripts/bench/compare.sh   # another build
+#
+# Builds the release binary first (VERITRACE_BIN skips that).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${BENCH_SECS:-10}"
@@ -23,8 +25,10 @@ if ! command -v etcd >/dev/null; then
 fi
 bin="${VERITRACE_BIN:-}"
 if [[ -z "$bin" ]]; then
-  cargo test --locked --workspace --no-run -q >/dev/null 2>&1 || cargo test --locked --workspace --no-run
-  bin="${CARGO_TARGET_DIR:-target}/debug/veritrace"
+  # The release build (RocksDB's C++ at -O3: ~25 min cold on 2 cores, then
+  # incremental). The dev profile would measure unoptimised code.
+  cargo build --locked --release --workspace --bins -q
+  bin="${CARGO_TARGET_DIR:-target}/release/veritrace"
 fi
 
 work="$(mktemp -d /tmp/veritrace-bench.XXXXXX)"

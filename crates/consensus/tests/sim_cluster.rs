@@ -135,6 +135,44 @@ async fn concurrent_read_index_on_every_node_all_complete() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_reads_share_read_index_requests_and_all_complete() {
+    let c = Cluster::start(3, 17, no_tweak);
+    let l = c.leader(&[]).await;
+    c.propose(&item(0), None, &[]).await;
+    let f = (1..=3).find(|id| *id != l).unwrap();
+    let (before, _) = c.net.counters();
+    let mut reads = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let handle = c.handle(f).clone();
+        reads.spawn(async move { handle.read_index().await });
+    }
+    while let Some(done) = reads.join_next().await {
+        assert!(done.unwrap().is_ok_and(|i| i > 0), "a read on follower {f} failed");
+    }
+    // Each ReadIndex costs a forward, a heartbeat round to both followers
+    // and an answer: 200 uncoalesced reads need at least 1,200 messages.
+    let (after, _) = c.net.counters();
+    assert!(after - before < 600, "{} messages for 200 reads: reads were not coalesced", after - before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replica_prepares_an_entry_before_applying_it() {
+    let c = Cluster::start(3, 18, no_tweak);
+    c.leader(&[]).await;
+    for i in 0..30 {
+        let via = 1 + u64::from(i) % 3;
+        c.propose(&item(i), Some(via), &[]).await;
+    }
+    let want: Vec<Vec<u8>> = (0..30).map(item).collect();
+    c.converge(&[1, 2, 3], &want).await;
+    for id in 1..=3u64 {
+        let (seen, unseen) = c.nodes[&id].log.prepared();
+        assert!(unseen.is_empty(), "node {id} applied {} proposals it never prepared", unseen.len());
+        assert!((0..30).all(|i| seen.contains(&item(i))), "node {id} did not prepare every proposal");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolated_follower_catches_up_through_a_snapshot() {
     let c = Cluster::start(3, 15, small_snapshots);
     c.propose(&item(0), None, &[]).await;

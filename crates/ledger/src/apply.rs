@@ -8,12 +8,13 @@
 
 use std::collections::HashMap;
 
-use veritrace_core::{Envelope, Hash, LeafRecord, Reason};
+use veritrace_core::{Hash, LeafRecord, Reason};
 use veritrace_proto::v1 as pb;
 use veritrace_storage::{KvEngine, WriteBatch, WriteOptions};
 
 use crate::domain::{self, Ctx, Fail};
 use crate::ledger::Head;
+use crate::precheck::{Checked, Prechecked, precheck_all};
 use crate::schema::*;
 use crate::state::{Overlay, StateView, keys};
 use crate::{Ledger, LedgerError};
@@ -121,6 +122,22 @@ impl<E: KvEngine> Ledger<E> {
     /// the applied index (a replayed batch; nothing changes). Storage
     /// failures are fatal for the caller: stop applying.
     pub fn apply(&self, header: &BatchHeader, envelopes: &[Vec<u8>]) -> Result<Vec<Receipt>, LedgerError> {
+        self.apply_prechecked(header, precheck_all(envelopes))
+    }
+
+    /// [`Ledger::apply`] of envelopes whose stateless checks already ran
+    /// ([`Prechecked`], e.g. on other threads while the batch was being
+    /// replicated). The receipts are exactly those `apply` gives for the
+    /// same bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Ledger::apply`].
+    pub fn apply_prechecked(
+        &self,
+        header: &BatchHeader,
+        envelopes: Vec<Prechecked>,
+    ) -> Result<Vec<Receipt>, LedgerError> {
         let _writer = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
         let head = self.head.read().unwrap_or_else(|e| e.into_inner()).clone();
         if header.log_index <= head.applied.applied_index {
@@ -135,8 +152,8 @@ impl<E: KvEngine> Ledger<E> {
             state: Overlay::default(),
         };
         let mut receipts = Vec::with_capacity(envelopes.len());
-        for (position, bytes) in envelopes.iter().enumerate() {
-            receipts.push(self.apply_one(header, position as u32, bytes, &mut p)?);
+        for (position, checked) in envelopes.into_iter().enumerate() {
+            receipts.push(self.apply_one(header, position as u32, checked, &mut p)?);
         }
         std::mem::take(&mut p.state).drain_into(&mut p.batch);
         p.head.applied.applied_index = header.log_index;
@@ -154,25 +171,24 @@ impl<E: KvEngine> Ledger<E> {
         &self,
         header: &BatchHeader,
         position: u32,
-        bytes: &[u8],
+        checked: Prechecked,
         p: &mut Pending,
     ) -> Result<Receipt, LedgerError> {
-        let env = match Envelope::decode(bytes) {
-            Ok(env) => env,
-            Err(e) => return Ok(Receipt::rejected(None, Reason::from(&e), e.to_string(), header)),
+        // The order of the checks is the rule: an undecodable envelope has
+        // no id; a copy of a stored envelope is a duplicate before anything
+        // else is looked at; then signature, then transaction.
+        let (id, checks) = match checked.0 {
+            Checked::Undecodable(e) => return Ok(Receipt::rejected(None, Reason::from(&e), e.to_string(), header)),
+            Checked::Refused { id, error } => (id, Err(error)),
+            Checked::Valid { env, signer, tx } => (env.id(), Ok((env, signer, *tx))),
         };
-        let id = env.id();
         if let Some(leaf) = self.lookup_id(&id, p)? {
             return self.duplicate(id, leaf, p);
         }
         let reject = |reason: Reason, msg: String| Ok(Receipt::rejected(Some(id), reason, msg, header));
-        let signer = match env.verify() {
-            Ok(k) => k,
-            Err(e) => return reject(Reason::from(&e), e.to_string()),
-        };
-        let tx = match env.transaction() {
-            Ok(tx) => tx,
-            Err(e) => return reject(Reason::from(&e), e.to_string()),
+        let (env, signer, tx) = match checks {
+            Ok(valid) => valid,
+            Err(error) => return reject(Reason::from(&error), error.to_string()),
         };
         let Some(action) = tx.action.as_ref() else {
             return reject(Reason::MissingAction, "transaction has no action".into());

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod members;
 pub mod node;
 pub mod ops;
+mod prechecks;
 pub mod state_machine;
 pub mod verify;
 

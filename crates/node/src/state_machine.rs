@@ -21,6 +21,8 @@ use veritrace_ledger::{BatchHeader, Ledger, LedgerError, LedgerOptions, Outcome}
 use veritrace_proto::v1 as pb;
 use veritrace_store_rocksdb::RocksEngine;
 
+use crate::prechecks::Prechecks;
+
 /// The storage engine of a node: RocksDB shared by the ledger and the Raft log.
 pub type Engine = Arc<RocksEngine>;
 
@@ -138,6 +140,7 @@ pub struct LedgerStateMachine {
     engine: Engine,
     genesis_id: Hash,
     metrics: veritrace_metrics::Metrics,
+    prechecks: Prechecks,
 }
 
 impl LedgerStateMachine {
@@ -145,7 +148,7 @@ impl LedgerStateMachine {
     /// envelopes and the tree size in `metrics`.
     pub fn new(cell: LedgerCell, engine: Engine, metrics: veritrace_metrics::Metrics) -> Self {
         let genesis_id = cell.get().genesis().id();
-        LedgerStateMachine { cell, engine, genesis_id, metrics }
+        LedgerStateMachine { cell, engine, genesis_id, metrics, prechecks: Prechecks::per_core() }
     }
 }
 
@@ -173,7 +176,7 @@ impl StateMachine for LedgerStateMachine {
         let decoded: Vec<Option<Vec<Vec<u8>>>> = proposals.iter().map(|p| decode_proposal(p)).collect();
         let all: Vec<Vec<u8>> = decoded.iter().flatten().flatten().cloned().collect();
         let header = BatchHeader { log_index: index, commit_time_ms };
-        let applied = ledger.apply(&header, &all)?;
+        let applied = ledger.apply_prechecked(&header, self.prechecks.take(&all))?;
         let count = |f: fn(&Outcome) -> bool| applied.iter().filter(|r| f(&r.outcome)).count() as u64;
         self.metrics.ledger().count_envelopes(
             count(|o| matches!(o, Outcome::Applied)),
@@ -191,6 +194,13 @@ impl StateMachine for LedgerStateMachine {
         self.cell.applied(size);
         self.metrics.ledger().set_tree_size(size);
         Ok(answers)
+    }
+
+    /// Starts the signature checks of the entry's envelopes on the
+    /// precheck workers (see the `prechecks` module).
+    fn prepare(&mut self, proposals: &[&[u8]]) {
+        let envelopes: Vec<Vec<u8>> = proposals.iter().filter_map(|p| decode_proposal(p)).flatten().collect();
+        self.prechecks.start(envelopes);
     }
 
     fn applied_index(&self) -> u64 {

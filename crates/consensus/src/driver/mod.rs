@@ -10,10 +10,15 @@
 //!
 //! 1. send `messages` (the leader may send before it persists);
 //! 2. install a `snapshot` (state machine first, then Raft metadata);
-//! 3. apply `committed_entries`;
-//! 4. append `entries` and persist the `hard_state`, both synced;
-//! 5. send `persisted_messages` (votes and append responses report
-//!    state that is now durable);
+//! 3. hand the new normal `entries` to [`StateMachine::prepare`] (checks
+//!    that depend only on their bytes start now, on other threads, while
+//!    the entries are fsynced and replicated), then append them and
+//!    persist the `hard_state`, both synced;
+//! 4. send `persisted_messages` (votes and append responses report
+//!    state that is now durable) **before** applying, so a follower's
+//!    acknowledgement never waits for its state machine;
+//! 5. apply `committed_entries` (raft-rs hands out only entries this
+//!    node has persisted);
 //! 6. `advance`; persist the light ready's commit index; send its
 //!    messages; apply its committed entries; `advance_apply`.
 //!
@@ -72,10 +77,17 @@ pub use snapshots::{SNAPSHOT_RETRY_TICKS, SnapshotInfo, snapshot_path};
 /// * `apply` must be deterministic: the same entries in the same order give
 ///   the same state and answers on every replica (no clock but
 ///   `proposed_at_ms`, no randomness, no local configuration).
-/// * `apply` must make its effects durable before it returns, together
-///   with `index` as the applied index, atomically: after a crash the
-///   driver restarts from [`StateMachine::applied_index`], and entries
-///   after it are applied again.
+/// * `apply` must store its effects together with `index` as the applied
+///   index, atomically: after a crash the driver restarts from
+///   [`StateMachine::applied_index`], and entries after it are applied
+///   again. The write need not be synced if it shares its write-ahead log
+///   with the [`RaftLogStore`]: the driver's next synced write (entries,
+///   or the compaction a snapshot makes) syncs it before any entry it
+///   depends on can leave the log.
+/// * `prepare` must not change state: an entry it sees may be overwritten
+///   by a new leader and never applied. Whatever it computes must be a pure
+///   function of the proposal bytes, so `apply` gives the same answer with
+///   or without it.
 /// * An `Err` from any method is fatal: the driver stops and the node must
 ///   restart from disk. Refusing bad input is an *answer*, not an error.
 pub trait StateMachine: Send + 'static {
@@ -86,7 +98,16 @@ pub trait StateMachine: Send + 'static {
     /// leader at `proposed_at_ms`; returns one answer per proposal, in order.
     fn apply(&mut self, index: u64, proposed_at_ms: i64, proposals: &[&[u8]]) -> Result<Vec<Vec<u8>>, Self::Error>;
 
-    /// The last index `apply` made durable (0 for a fresh state machine).
+    /// A hint that `proposals` were just appended to this node's log and
+    /// will probably be applied soon: start the checks that depend on
+    /// nothing but their bytes (e.g. signatures), so `apply` finds them
+    /// done. Must be cheap on the calling thread (hand work to others).
+    /// The default does nothing.
+    fn prepare(&mut self, proposals: &[&[u8]]) {
+        let _ = proposals;
+    }
+
+    /// The last index `apply` stored (0 for a fresh state machine).
     fn applied_index(&self) -> u64;
 
     /// Writes the whole state to the file `path` and returns a descriptor

@@ -37,8 +37,11 @@ pub(super) enum Fatal {
     Snapshot(String),
 }
 
+/// One ReadIndex request in flight and every caller it answers: reads
+/// that arrive in the same turn of the loop share one request (one
+/// heartbeat round to a quorum instead of one per caller).
 pub(super) struct PendingRead {
-    pub reply: Reply,
+    pub replies: Vec<Reply>,
     pub index: Option<u64>,
     pub deadline: u64,
 }
@@ -63,6 +66,8 @@ pub(super) struct Driver<E: KvEngine, S, T> {
     pub batch_bytes: usize,
     pub next_request: u64,
     pub reads: HashMap<u64, PendingRead>,
+    /// Reads asked for in this turn of the loop, not yet sent to Raft.
+    pub read_batch: Vec<Reply>,
     pub transfers: Vec<PendingTransfer>,
     pub metadata: BTreeMap<NodeId, Vec<u8>>,
     pub membership_tx: watch::Sender<Membership>,
@@ -142,6 +147,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             batch_bytes: 0,
             next_request: 1,
             reads: HashMap::new(),
+            read_batch: Vec::new(),
             transfers: Vec::new(),
             metadata,
             membership_tx,
@@ -210,6 +216,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                 Some(event) = internal.recv() => self.handle_internal(event),
             }
             self.flush_batch();
+            self.flush_reads();
             if let Err(e) = self.on_ready() {
                 tracing::error!(node = self.id, cause = %e, "raft driver failed; stopping");
                 break;
@@ -264,18 +271,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                 let _ = reply.send(self.status());
             }
             Command::Propose { data, reply } => self.on_propose(data, reply),
-            Command::Read { reply } => {
-                let ctx = self.next_request();
-                // The leader keys pending reads by context and ignores a
-                // context it already holds: prefix this node's id so two
-                // nodes' counters never collide (a collision silently
-                // dropped a follower's read until it timed out).
-                let mut context = self.cfg.id.to_be_bytes().to_vec();
-                context.extend_from_slice(&ctx.to_be_bytes());
-                self.node.read_index(context);
-                let deadline = self.ticks + 2 * self.cfg.election_ticks as u64;
-                self.reads.insert(ctx, PendingRead { reply, index: None, deadline });
-            }
+            Command::Read { reply } => self.read_batch.push(reply),
             Command::ChangeMembership { changes, reply } => {
                 if self.is_leader() {
                     self.propose_membership(changes, reply);
@@ -338,6 +334,25 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                 }
             }
         }
+    }
+
+    /// Asks Raft for one read index on behalf of every read gathered in
+    /// this turn.
+    fn flush_reads(&mut self) {
+        if self.read_batch.is_empty() {
+            return;
+        }
+        let replies = std::mem::take(&mut self.read_batch);
+        let ctx = self.next_request();
+        // The leader keys pending reads by context and ignores a context it
+        // already holds: prefix this node's id so two nodes' counters never
+        // collide (a collision silently dropped a follower's read until it
+        // timed out).
+        let mut context = self.cfg.id.to_be_bytes().to_vec();
+        context.extend_from_slice(&ctx.to_be_bytes());
+        self.node.read_index(context);
+        let deadline = self.ticks + 2 * self.cfg.election_ticks as u64;
+        self.reads.insert(ctx, PendingRead { replies, index: None, deadline });
     }
 
     /// Sends a request to the leader and relays its answer to `reply`.
@@ -511,6 +526,20 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         Ok(())
     }
 
+    /// Hands the client proposals of newly appended normal entries to the
+    /// state machine's [`StateMachine::prepare`].
+    fn prepare(&mut self, entries: &[Entry]) {
+        for entry in entries {
+            if entry.get_entry_type() == EntryType::EntryNormal
+                && !entry.data.is_empty()
+                && let Ok(batch) = ProposalBatch::decode(&entry.data)
+            {
+                let proposals: Vec<&[u8]> = batch.items.iter().map(|(_, d)| d.as_slice()).collect();
+                self.sm.prepare(&proposals);
+            }
+        }
+    }
+
     fn apply_batch(&mut self, entry: &Entry) -> Result<(), Fatal> {
         let batch = match ProposalBatch::decode(&entry.data) {
             Ok(b) => b,
@@ -550,9 +579,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             let snapshot = ready.snapshot().clone();
             self.install_snapshot(&snapshot)?;
         }
-        self.apply(ready.take_committed_entries())?;
+        self.prepare(ready.entries());
         // Entries and hard state in one synced batch; it also makes the
-        // state machine's unsynced writes of step 3 durable (one WAL).
+        // state machine's earlier unsynced writes durable (one WAL).
         if !ready.entries().is_empty() || ready.hs().is_some() {
             let started = Instant::now();
             self.store.persist(ready.entries(), ready.hs())?;
@@ -569,6 +598,10 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         }
         let persisted = ready.take_persisted_messages();
         self.send(persisted);
+        // After the acknowledgements: committed entries are already
+        // persisted here (raft-rs hands out no others), so applying them
+        // need not delay the leader's next commit.
+        self.apply(ready.take_committed_entries())?;
         let mut light = self.node.advance(ready);
         if let Some(commit) = light.commit_index() {
             self.store.set_commit(commit)?;
@@ -590,7 +623,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         for ctx in done {
             if let Some(read) = self.reads.remove(&ctx) {
                 let index = read.index.unwrap_or(applied);
-                let _ = read.reply.send(Ok(index.to_be_bytes().to_vec()));
+                for reply in read.replies {
+                    let _ = reply.send(Ok(index.to_be_bytes().to_vec()));
+                }
             }
         }
         let leader = self.node.raft.leader_id;
@@ -615,7 +650,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         let expired: Vec<u64> = self.reads.iter().filter(|(_, r)| r.deadline <= now).map(|(c, _)| *c).collect();
         for ctx in expired {
             if let Some(read) = self.reads.remove(&ctx) {
-                let _ = read.reply.send(Err(DriverError::Timeout("no leader confirmed the read index".into())));
+                for reply in read.replies {
+                    let _ = reply.send(Err(DriverError::Timeout("no leader confirmed the read index".into())));
+                }
             }
         }
         let (expired, waiting): (Vec<_>, Vec<_>) =
@@ -630,8 +667,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         for (_, reply) in self.pending.drain() {
             let _ = reply.send(Err(err.clone()));
         }
-        for (_, read) in self.reads.drain() {
-            let _ = read.reply.send(Err(err.clone()));
+        for reply in self.read_batch.drain(..).chain(self.reads.drain().flat_map(|(_, r)| r.replies)) {
+            let _ = reply.send(Err(err.clone()));
         }
         for t in self.transfers.drain(..) {
             let _ = t.reply.send(Err(err.clone()));

@@ -18,7 +18,14 @@ use veritrace_storage::MemEngine;
 /// Applied proposals, deduplicated like ledger envelopes: a proposal seen
 /// before is answered "dup" and changes nothing.
 #[derive(Clone, Default)]
-pub struct Log(Arc<Mutex<(u64, Vec<Vec<u8>>)>>);
+pub struct Log(Arc<Mutex<(u64, Vec<Vec<u8>>)>>, Arc<Mutex<Prepared>>);
+
+/// What `prepare` saw, and what `apply` applied without seeing it first.
+#[derive(Default)]
+pub struct Prepared {
+    pub seen: Vec<Vec<u8>>,
+    pub applied_unseen: Vec<Vec<u8>>,
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -40,7 +47,11 @@ impl StateMachine for Log {
         let mut g = self.0.lock().unwrap();
         g.0 = index;
         let mut answers = Vec::new();
+        let mut prepared = self.1.lock().unwrap();
         for p in proposals {
+            if !prepared.seen.iter().any(|x| x == p) {
+                prepared.applied_unseen.push(p.to_vec());
+            }
             if g.1.iter().any(|x| x == p) {
                 answers.push(b"dup".to_vec());
             } else {
@@ -49,6 +60,10 @@ impl StateMachine for Log {
             }
         }
         Ok(answers)
+    }
+
+    fn prepare(&mut self, proposals: &[&[u8]]) {
+        self.1.lock().unwrap().seen.extend(proposals.iter().map(|p| p.to_vec()));
     }
 
     fn applied_index(&self) -> u64 {
@@ -86,6 +101,12 @@ impl StateMachine for Log {
 impl Log {
     pub fn items(&self) -> Vec<Vec<u8>> {
         self.0.lock().unwrap().1.clone()
+    }
+
+    /// (proposals `prepare` saw, proposals applied without `prepare` first).
+    pub fn prepared(&self) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        let p = self.1.lock().unwrap();
+        (p.seen.clone(), p.applied_unseen.clone())
     }
 }
 
