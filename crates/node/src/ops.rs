@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use veritrace_consensus::{MembershipChange, NodeId, SnapshotInfo, Status};
+use veritrace_consensus::{DriverError, MembershipChange, NodeId, SnapshotInfo, Status};
 use veritrace_ledger::{AuditReport, Ledger};
 use veritrace_net::PeerId;
 use veritrace_proto::v1 as pb;
@@ -95,6 +95,20 @@ impl Node {
     /// (ReadIndex); reads after it are linearizable.
     pub async fn read_barrier(&self) -> Result<u64, NodeError> {
         Ok(self.inner.raft.read_index().await?)
+    }
+
+    /// Waits until this node's ledger holds leaf `leaf_index` (a leaf a
+    /// receipt named, so committed): everything up to it is then readable
+    /// here, without the network round of [`Node::read_barrier`]. Gives up
+    /// with a timeout after five seconds.
+    pub async fn wait_for_leaf(&self, leaf_index: u64) -> Result<(), NodeError> {
+        let mut sizes = self.subscribe_tree_size();
+        let waited = tokio::time::timeout(std::time::Duration::from_secs(5), sizes.wait_for(|s| *s > leaf_index));
+        match waited.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(DriverError::Stopped.into()),
+            Err(_) => Err(DriverError::Timeout(format!("leaf {leaf_index} was not applied on this node")).into()),
+        }
     }
 
     /// The Raft driver's status.

@@ -105,7 +105,10 @@ impl Node {
         if receipt.outcome == pb::Outcome::Rejected as i32 {
             return Err(NodeError::ScanRefused { reason: receipt.reason.clone(), message: receipt.message.clone() });
         }
-        self.read_barrier().await?;
+        // The scan's leaf is committed; once it is applied here, so is
+        // everything before it (no second ReadIndex round).
+        self.wait_for_leaf(receipt.leaf_index).await?;
+        let ledger = self.ledger();
         let after = ledger.item_report(&req.item, now)?;
         let verdict = scan::verdict(&self.verdict_inputs(&after, matched));
         self.prove_receipt(&mut receipt)?;
