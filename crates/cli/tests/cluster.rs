@@ -63,7 +63,18 @@ async fn submit_all(apis: Vec<String>, party: Arc<Party>, nonces: Vec<u64>, acke
 async fn assert_all_present(cluster: &TestCluster, node: u64, ids: &[[u8; 32]]) {
     let c = cluster.client(node).await;
     for id in ids {
-        let entry = c.get_envelope(*id).await.unwrap();
+        // Sequential lookups can outrun the node's per-IP rate limit:
+        // wait as told (RetryInfo), like any well-behaved client.
+        let mut attempts = 0;
+        let entry = loop {
+            match c.get_envelope(*id).await {
+                Err(e) if attempts < 1000 && e.retry_delay().is_some() => {
+                    attempts += 1;
+                    tokio::time::sleep(e.retry_delay().unwrap_or_default()).await;
+                }
+                other => break other.unwrap(),
+            }
+        };
         assert!(entry.is_some(), "acknowledged envelope {} missing on node {node}", hex::encode(id));
     }
 }
