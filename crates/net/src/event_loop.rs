@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use libp2p::futures::StreamExt;
@@ -18,15 +18,12 @@ use veritrace_consensus::transport::MAX_SNAPSHOT_CHUNK;
 use veritrace_consensus::{Inbound, NodeId, SnapshotChunk, TransportError};
 
 use crate::codec::{self, FrameCodec};
+use crate::raft_stream::{self, AllowList, Outboxes, RAFT_STREAM_PROTOCOL};
 use crate::{Counters, NetConfig, NetError, PeerEntry};
 
 /// What handles ask the event loop to do.
 #[derive(Debug)]
 pub(crate) enum Command {
-    SendRaft {
-        to: NodeId,
-        message: Vec<u8>,
-    },
     Forward {
         to: NodeId,
         request: Vec<u8>,
@@ -48,20 +45,18 @@ type RrEvent = request_response::Event<Vec<u8>, Vec<u8>>;
 pub(crate) struct Behaviour {
     allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     limits: connection_limits::Behaviour,
-    raft: Rr,
+    stream: libp2p_stream::Behaviour,
     forward: Rr,
     snapshot: Rr,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Proto {
-    Raft,
     Forward,
     Snapshot,
 }
 
 enum Waiter {
-    Raft,
     Forward(oneshot::Sender<Result<Vec<u8>, TransportError>>),
     Snapshot(oneshot::Sender<Result<SnapshotChunk, TransportError>>),
 }
@@ -109,6 +104,15 @@ pub(crate) struct EventLoop {
     max_connections_per_peer: u32,
     backoff_min: Duration,
     backoff_max: Duration,
+    /// Opens outbound streams; each writer task holds a clone.
+    control: libp2p_stream::Control,
+    /// Inbound Raft streams, until `run` hands them to the acceptor task.
+    raft_streams: Option<libp2p_stream::IncomingStreams>,
+    /// Each peer's outbox: its node id and the queue its writer task drains.
+    writers: HashMap<PeerId, (NodeId, mpsc::Sender<Vec<u8>>)>,
+    outboxes: Arc<Outboxes>,
+    allow_list: AllowList,
+    outbox_depth: usize,
 }
 
 impl EventLoop {
@@ -119,6 +123,7 @@ impl EventLoop {
         shutdown: watch::Receiver<bool>,
         listen_addrs: watch::Sender<Vec<Multiaddr>>,
         counters: Arc<Counters>,
+        outboxes: Arc<Outboxes>,
     ) -> Result<Self, NetError> {
         let rr_config = request_response::Config::default().with_request_timeout(config.request_timeout);
         let max_msg = config.max_message_bytes;
@@ -128,11 +133,7 @@ impl EventLoop {
             limits: connection_limits::Behaviour::new(
                 connection_limits::ConnectionLimits::default().with_max_established_per_peer(Some(max_conn)),
             ),
-            raft: Rr::with_codec(
-                FrameCodec { max_request: max_msg, max_response: 0 },
-                [(codec::RAFT_PROTOCOL, ProtocolSupport::Full)],
-                rr_config.clone(),
-            ),
+            stream: libp2p_stream::Behaviour::new(),
             forward: Rr::with_codec(
                 FrameCodec { max_request: max_msg, max_response: max_msg.saturating_add(1) },
                 [(codec::FORWARD_PROTOCOL, ProtocolSupport::Full)],
@@ -153,6 +154,10 @@ impl EventLoop {
             .map_err(|e| NetError::Build(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build();
+        let mut control = swarm.behaviour().stream.new_control();
+        let raft_streams = control
+            .accept(RAFT_STREAM_PROTOCOL)
+            .map_err(|e| NetError::Build(format!("registering {RAFT_STREAM_PROTOCOL}: {e}")))?;
         let mut this = Self {
             swarm,
             listen: config.listen.clone(),
@@ -172,6 +177,12 @@ impl EventLoop {
             max_connections_per_peer: config.max_connections_per_peer,
             backoff_min: config.dial_backoff_min,
             backoff_max: config.dial_backoff_max,
+            control,
+            raft_streams: Some(raft_streams),
+            writers: HashMap::new(),
+            outboxes,
+            allow_list: AllowList::default(),
+            outbox_depth: config.max_pending_per_peer,
         };
         this.swarm
             .listen_on(config.listen.clone())
@@ -184,6 +195,15 @@ impl EventLoop {
         tracing::info!(node = self.local_node, peer = %self.swarm.local_peer_id(), listen = %self.listen, "network started");
         let mut tick = tokio::time::interval(self.backoff_min.min(Duration::from_millis(100)));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let acceptor = self.raft_streams.take().map(|incoming| {
+            tokio::spawn(raft_stream::run_acceptor(
+                incoming,
+                self.allow_list.clone(),
+                self.inbound.clone(),
+                self.counters.clone(),
+                self.max_message_bytes,
+            ))
+        });
         loop {
             tokio::select! {
                 changed = self.shutdown.changed() => {
@@ -200,9 +220,15 @@ impl EventLoop {
                 _ = tick.tick() => self.redial_due(),
             }
         }
+        // Closing the outboxes ends the writer tasks; aborting the acceptor
+        // stops its readers.
+        self.outboxes.replace(HashMap::new());
+        self.writers.clear();
+        if let Some(acceptor) = acceptor {
+            acceptor.abort();
+        }
         for (_, pending) in self.pending.drain() {
             match pending.waiter {
-                Waiter::Raft => {}
                 Waiter::Forward(tx) => {
                     let _ = tx.send(Err(TransportError::Shutdown));
                 }
@@ -258,7 +284,34 @@ impl EventLoop {
             }
         }
         self.nodes = self.peers.iter().map(|(peer, state)| (state.node, *peer)).collect();
+        self.update_outboxes();
         self.redial_due();
+    }
+
+    /// Gives every peer an outbox with a writer task (and drops those of
+    /// removed peers, which ends their writers), then publishes the
+    /// outboxes and the inbound allow-list.
+    fn update_outboxes(&mut self) {
+        self.writers.retain(|peer, (node, _)| self.peers.get(peer).is_some_and(|s| s.node == *node));
+        for (peer, state) in &self.peers {
+            if self.writers.contains_key(peer) {
+                continue;
+            }
+            let (tx, rx) = mpsc::channel(self.outbox_depth);
+            let config = raft_stream::WriterConfig {
+                peer: *peer,
+                node: state.node,
+                control: self.control.clone(),
+                counters: self.counters.clone(),
+                timeout: self.request_timeout,
+                backoff_min: self.backoff_min,
+            };
+            tokio::spawn(raft_stream::run_writer(config, rx));
+            self.writers.insert(*peer, (state.node, tx));
+        }
+        self.outboxes.replace(self.writers.values().map(|(node, tx)| (*node, tx.clone())).collect());
+        *self.allow_list.write().unwrap_or_else(PoisonError::into_inner) =
+            self.peers.iter().map(|(peer, state)| (*peer, state.node)).collect();
     }
 
     fn redial_due(&mut self) {
@@ -313,19 +366,6 @@ impl EventLoop {
 
     fn handle_command(&mut self, command: Command) {
         match command {
-            Command::SendRaft { to, message } => {
-                let peer = match self.admit_request(to) {
-                    Ok(peer) => peer,
-                    Err(e) => {
-                        Counters::bump(&self.counters.dropped_outbound);
-                        tracing::warn!(to, error = %e, "raft message dropped");
-                        return;
-                    }
-                };
-                let addrs = self.addrs_of(&peer);
-                let id = self.swarm.behaviour_mut().raft.send_request_with_addresses(&peer, message, addrs);
-                self.pending.insert((Proto::Raft, id), Pending { peer, node: to, waiter: Waiter::Raft });
-            }
             Command::Forward { to, request, reply } => {
                 let peer = match self.admit_request(to) {
                     Ok(peer) => peer,
@@ -435,7 +475,7 @@ impl EventLoop {
                     tracing::debug!(from = %send_back_addr, %error, "incoming connection failed");
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Raft(e)) => self.handle_rr(Proto::Raft, e),
+            SwarmEvent::Behaviour(BehaviourEvent::Stream(())) => {}
             SwarmEvent::Behaviour(BehaviourEvent::Forward(e)) => self.handle_rr(Proto::Forward, e),
             SwarmEvent::Behaviour(BehaviourEvent::Snapshot(e)) => self.handle_rr(Proto::Snapshot, e),
             SwarmEvent::Behaviour(BehaviourEvent::Allow(never)) => match never {},
@@ -463,7 +503,6 @@ impl EventLoop {
                 };
                 tracing::debug!(%peer, node, ?proto, %error, "outbound request failed");
                 match pending.waiter {
-                    Waiter::Raft => {}
                     Waiter::Forward(tx) => {
                         let _ = tx.send(Err(err));
                     }
@@ -491,10 +530,6 @@ impl EventLoop {
         };
         let timeout = self.request_timeout;
         match proto {
-            Proto::Raft => {
-                self.deliver(Inbound::Raft { from, message: request });
-                let _ = self.swarm.behaviour_mut().raft.send_response(channel, Vec::new());
-            }
             Proto::Forward => {
                 let (tx, rx) = oneshot::channel();
                 if !self.deliver(Inbound::Forward { from, request, reply: tx }) {
@@ -562,7 +597,6 @@ impl EventLoop {
     fn send_reply(&mut self, reply: Reply) {
         let behaviour = self.swarm.behaviour_mut();
         let rr = match reply.proto {
-            Proto::Raft => &mut behaviour.raft,
             Proto::Forward => &mut behaviour.forward,
             Proto::Snapshot => &mut behaviour.snapshot,
         };
@@ -575,7 +609,6 @@ impl EventLoop {
         let Some(pending) = self.finish(proto, id) else { return };
         let node = pending.node;
         match pending.waiter {
-            Waiter::Raft => {}
             Waiter::Forward(tx) => {
                 let result = match codec::decode_forward_response(&response) {
                     Ok(Ok(answer)) => Ok(answer),

@@ -127,6 +127,37 @@ async fn raft_messages_carry_the_authenticated_sender() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_raft_messages_arrives_complete_and_in_order() {
+    let mut nodes = cluster(2).await;
+    let mut b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    // Once the stream is up, a burst below the outbox bound is neither
+    // dropped nor reordered: one stream per peer carries them back to back.
+    assert_eq!(send_until_received(&a.handle, 2, b"warm", &mut b.rx).await, (1, b"warm".to_vec()));
+    let dropped_before = a.handle.stats().dropped_outbound;
+    let burst: Vec<Vec<u8>> = (0u32..200).map(|i| i.to_be_bytes().to_vec()).collect();
+    for message in &burst {
+        a.handle.send(2, message.clone());
+    }
+    let mut got = Vec::new();
+    timeout(WAIT, async {
+        while got.len() < burst.len() {
+            match b.rx.recv().await {
+                Some(Inbound::Raft { from: 1, message }) if message != b"warm" => got.push(message),
+                Some(Inbound::Raft { .. }) => {}
+                other => panic!("unexpected inbound {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the burst did not arrive in time");
+    assert_eq!(got, burst);
+    assert_eq!(a.handle.stats().dropped_outbound, dropped_before);
+    stop(a).await;
+    stop(b).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn forward_is_answered_by_the_receiving_node() {
     let mut nodes = cluster(2).await;
     let b = nodes.pop().unwrap();
