@@ -13,8 +13,6 @@ use libp2p::request_response;
 use veritrace_consensus::SnapshotChunk;
 use veritrace_consensus::transport::MAX_SNAPSHOT_CHUNK;
 
-/// Protocol carrying forwarded client proposals and their answers.
-pub(crate) const FORWARD_PROTOCOL: StreamProtocol = StreamProtocol::new("/veritrace/forward/1");
 /// Protocol carrying snapshot chunk requests and chunks.
 pub(crate) const SNAPSHOT_PROTOCOL: StreamProtocol = StreamProtocol::new("/veritrace/snapshot/1");
 

@@ -9,28 +9,32 @@
 //! ### Protocols
 //!
 //! Over TCP + Noise + Yamux, every frame length-prefixed with a maximum
-//! size:
+//! size ([`NetConfig::max_message_bytes`]):
 //!
 //! * `/veritrace/raft-stream/1`: one long-lived stream per peer and
 //!   direction carrying Raft messages back to back, without
 //!   acknowledgements (Raft resends what is lost); delivered as
-//!   [`Inbound::Raft`]. `send` queues a message in the peer's outbox and a
+//!   [`Inbound::Raft`]. `send` queues a message in the peer's outbox, and a
 //!   writer task per peer writes whatever is queued in one go.
+//! * `/veritrace/forward-stream/1`: one long-lived stream per peer carrying
+//!   forwarded requests, each tagged with an id, and their answers in any
+//!   order; delivered as [`Inbound::Forward`]. A broken stream fails the
+//!   requests waiting on it.
+//! * `/veritrace/snapshot/1`, request-response: request =
+//!   `(snapshot_index, offset)`, response = a [`SnapshotChunk`] or a
+//!   refusal; delivered as [`Inbound::SnapshotChunk`].
 //!
-//! and two request-response protocols:
-//!
-//! * `/veritrace/forward/1`: request = opaque bytes, response = the node's
-//!   answer or a refusal; delivered as [`Inbound::Forward`].
-//! * `/veritrace/snapshot/1`: request = `(snapshot_index, offset)`,
-//!   response = a [`SnapshotChunk`] or a refusal; delivered as
-//!   [`Inbound::SnapshotChunk`].
+//! Streams bypass the event loop: the handle queues straight into the
+//! peer's outbox, and the tasks that own the streams read and write them.
+//! The event loop keeps the connections (dialing, the allow-list, limits)
+//! and the snapshot protocol.
 //!
 //! ### Permissioning
 //!
 //! Only peers on the allow-list (the `PeerId`s of [`NetConfig::peers`],
 //! replaced by [`NetworkHandle::set_peers`]) may hold a connection: others
 //! are denied during the handshake, disconnected if a connection slips
-//! through, and every inbound request's sender is checked again before it
+//! through, and every inbound stream's and request's sender is checked again before it
 //! is mapped to a [`NodeId`]. Nothing from an unknown peer reaches the node.
 //!
 //! ### Bounds
@@ -43,6 +47,7 @@
 
 mod codec;
 mod event_loop;
+mod forward_stream;
 mod raft_stream;
 
 use std::sync::Arc;
@@ -56,6 +61,7 @@ use tokio::task::JoinHandle;
 pub use veritrace_consensus::{Inbound, NodeId, SnapshotChunk, Transport, TransportError};
 
 use crate::event_loop::{Command, EventLoop};
+use crate::forward_stream::ForwardJob;
 use crate::raft_stream::Outboxes;
 
 /// One validator the network may talk to.
@@ -352,7 +358,7 @@ impl Transport for NetworkHandle {
             tracing::warn!(to, len = message.len(), "raft message exceeds max_message_bytes; dropped");
             return;
         }
-        if let Err(why) = self.inner.outboxes.try_send(to, message) {
+        if let Err(why) = self.inner.outboxes.send_raft(to, message) {
             Counters::bump(&self.inner.counters.dropped_outbound);
             tracing::debug!(to, why, "raft message dropped");
         }
@@ -365,7 +371,13 @@ impl Transport for NetworkHandle {
                 reason: format!("request of {} bytes exceeds max_message_bytes", request.len()),
             });
         }
-        self.request(to, |reply| Command::Forward { to, request, reply }).await
+        let (reply, answer) = oneshot::channel();
+        self.inner.outboxes.send_forward(to, ForwardJob { request, reply })?;
+        match tokio::time::timeout(self.inner.request_timeout, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(TransportError::Shutdown),
+            Err(_) => Err(TransportError::Timeout(to)),
+        }
     }
 
     async fn fetch_snapshot_chunk(

@@ -28,10 +28,11 @@ use libp2p::{PeerId, Stream, StreamProtocol};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
-use veritrace_consensus::{Inbound, NodeId};
+use veritrace_consensus::{Inbound, NodeId, TransportError};
 
 use crate::Counters;
 use crate::codec::read_frame;
+use crate::forward_stream::ForwardJob;
 
 /// Protocol of the long-lived Raft message stream.
 pub(crate) const RAFT_STREAM_PROTOCOL: StreamProtocol = StreamProtocol::new("/veritrace/raft-stream/1");
@@ -42,29 +43,63 @@ const MAX_WRITE_BATCH: usize = 1024 * 1024;
 /// Longest pause before reopening a stream after opening failed.
 const MAX_REOPEN_BACKOFF: Duration = Duration::from_secs(1);
 
+/// One peer's outboxes: the queues its Raft writer task and its forward
+/// caller task drain.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerOutbox {
+    pub(crate) raft: mpsc::Sender<Vec<u8>>,
+    pub(crate) forward: mpsc::Sender<ForwardJob>,
+}
+
 /// The outboxes of all peers, by node id, shared by the handles (which
 /// fill them) and the event loop (which creates and removes them as the
 /// set of peers changes).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Outboxes {
-    by_node: RwLock<HashMap<NodeId, mpsc::Sender<Vec<u8>>>>,
+    /// `None` once the network has shut down.
+    by_node: RwLock<Option<HashMap<NodeId, PeerOutbox>>>,
+}
+
+impl Default for Outboxes {
+    fn default() -> Self {
+        Self { by_node: RwLock::new(Some(HashMap::new())) }
+    }
 }
 
 impl Outboxes {
-    /// Queues `message` for `to`; false when there is no outbox for `to` or
-    /// it is full or closed (the caller counts the drop).
-    pub(crate) fn try_send(&self, to: NodeId, message: Vec<u8>) -> Result<(), &'static str> {
+    /// Queues the Raft `message` for `to`; fails when there is no outbox
+    /// for `to` or it is full or closed (the caller counts the drop).
+    pub(crate) fn send_raft(&self, to: NodeId, message: Vec<u8>) -> Result<(), &'static str> {
         let map = self.by_node.read().unwrap_or_else(PoisonError::into_inner);
-        let outbox = map.get(&to).ok_or("unknown node")?;
-        outbox.try_send(message).map_err(|e| match e {
+        let outbox = map.as_ref().ok_or("network shut down")?.get(&to).ok_or("unknown node")?;
+        outbox.raft.try_send(message).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => "outbox full",
             mpsc::error::TrySendError::Closed(_) => "outbox closed",
         })
     }
 
+    /// Queues a forwarded request for `to`; its answer (or failure) arrives
+    /// on `job.reply`.
+    pub(crate) fn send_forward(&self, to: NodeId, job: ForwardJob) -> Result<(), TransportError> {
+        let map = self.by_node.read().unwrap_or_else(PoisonError::into_inner);
+        let outbox = map.as_ref().ok_or(TransportError::Shutdown)?.get(&to).ok_or(TransportError::UnknownNode(to))?;
+        outbox.forward.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                TransportError::Unreachable { node: to, cause: "too many requests queued".to_owned() }
+            }
+            mpsc::error::TrySendError::Closed(_) => TransportError::Shutdown,
+        })
+    }
+
     /// Replaces every outbox.
-    pub(crate) fn replace(&self, next: HashMap<NodeId, mpsc::Sender<Vec<u8>>>) {
-        *self.by_node.write().unwrap_or_else(PoisonError::into_inner) = next;
+    pub(crate) fn replace(&self, next: HashMap<NodeId, PeerOutbox>) {
+        *self.by_node.write().unwrap_or_else(PoisonError::into_inner) = Some(next);
+    }
+
+    /// Drops every outbox (ending the tasks that drain them) for good:
+    /// later sends fail with [`TransportError::Shutdown`].
+    pub(crate) fn close(&self) {
+        *self.by_node.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 
@@ -161,10 +196,21 @@ fn drop_messages(config: &WriterConfig, messages: u64, why: &str) {
     tracing::debug!(peer = %config.peer, node = config.node, messages, why, "raft messages dropped");
 }
 
-/// The reader tasks of one acceptor, one per peer; dropping it (when the
-/// acceptor ends or is aborted) stops them all.
+/// The tasks serving one acceptor's streams, one per peer; dropping it
+/// (when the acceptor ends or is aborted) stops them all.
 #[derive(Default)]
-struct Readers(HashMap<PeerId, AbortHandle>);
+pub(crate) struct Readers(HashMap<PeerId, AbortHandle>);
+
+impl Readers {
+    /// Records `task` as `peer`'s, stopping the task it replaces: one live
+    /// stream per peer (a reconnecting peer's new stream replaces the old
+    /// one), so tasks stay bounded by the allow-list.
+    pub(crate) fn replace(&mut self, peer: PeerId, task: AbortHandle) {
+        if let Some(old) = self.0.insert(peer, task) {
+            old.abort();
+        }
+    }
+}
 
 impl Drop for Readers {
     fn drop(&mut self) {
@@ -193,11 +239,7 @@ pub(crate) async fn run_acceptor(
             continue;
         };
         let task = tokio::spawn(read_stream(from, peer, stream, inbound.clone(), max_message_bytes));
-        // One live stream per peer: a reconnecting peer's new stream
-        // replaces the old one, so readers stay bounded by the allow-list.
-        if let Some(old) = readers.0.insert(peer, task.abort_handle()) {
-            old.abort();
-        }
+        readers.replace(peer, task.abort_handle());
     }
 }
 

@@ -181,6 +181,45 @@ async fn forward_is_answered_by_the_receiving_node() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn concurrent_forwards_each_get_their_own_answer_even_out_of_order() {
+    let mut nodes = cluster(2).await;
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    let Node { rx: mut b_rx, .. } = b;
+    const N: usize = 100;
+    // B holds every request until all N arrived, then answers them in
+    // reverse order: the answers share one stream and must be matched to
+    // their requests by id.
+    let responder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Some(inbound) = b_rx.recv().await {
+            if let Inbound::Forward { request, reply, .. } = inbound {
+                held.push((request, reply));
+                if held.len() == N {
+                    for (request, reply) in held.drain(..).rev() {
+                        let mut answer = b"re:".to_vec();
+                        answer.extend(request);
+                        let _ = reply.send(answer);
+                    }
+                }
+            }
+        }
+    });
+    let calls = (0..N).map(|i| {
+        let handle = a.handle.clone();
+        tokio::spawn(async move { (i, handle.forward(2, format!("req {i}").into_bytes()).await) })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        let (i, answer) = timeout(WAIT, call).await.unwrap().unwrap();
+        assert_eq!(answer, Ok(format!("re:req {i}").into_bytes()));
+    }
+    stop(a).await;
+    b.handle.shutdown();
+    timeout(WAIT, b.join).await.unwrap().unwrap();
+    responder.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn dropped_reply_fails_the_request_instead_of_hanging() {
     let mut nodes = cluster(2).await;
     let b = nodes.pop().unwrap();
