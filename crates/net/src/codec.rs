@@ -13,10 +13,6 @@ use libp2p::request_response;
 use veritrace_consensus::SnapshotChunk;
 use veritrace_consensus::transport::MAX_SNAPSHOT_CHUNK;
 
-/// Protocol carrying Raft messages; the response is an empty ack.
-pub(crate) const RAFT_PROTOCOL: StreamProtocol = StreamProtocol::new("/veritrace/raft/1");
-/// Protocol carrying forwarded client proposals and their answers.
-pub(crate) const FORWARD_PROTOCOL: StreamProtocol = StreamProtocol::new("/veritrace/forward/1");
 /// Protocol carrying snapshot chunk requests and chunks.
 pub(crate) const SNAPSHOT_PROTOCOL: StreamProtocol = StreamProtocol::new("/veritrace/snapshot/1");
 
@@ -38,7 +34,7 @@ pub(crate) struct FrameCodec {
     pub(crate) max_response: usize,
 }
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
+pub(crate) async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = usize::try_from(u32::from_be_bytes(len))

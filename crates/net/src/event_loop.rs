@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use libp2p::futures::StreamExt;
@@ -18,20 +18,13 @@ use veritrace_consensus::transport::MAX_SNAPSHOT_CHUNK;
 use veritrace_consensus::{Inbound, NodeId, SnapshotChunk, TransportError};
 
 use crate::codec::{self, FrameCodec};
+use crate::forward_stream::{self, FORWARD_STREAM_PROTOCOL};
+use crate::raft_stream::{self, AllowList, Outboxes, PeerOutbox, RAFT_STREAM_PROTOCOL};
 use crate::{Counters, NetConfig, NetError, PeerEntry};
 
 /// What handles ask the event loop to do.
 #[derive(Debug)]
 pub(crate) enum Command {
-    SendRaft {
-        to: NodeId,
-        message: Vec<u8>,
-    },
-    Forward {
-        to: NodeId,
-        request: Vec<u8>,
-        reply: oneshot::Sender<Result<Vec<u8>, TransportError>>,
-    },
     FetchChunk {
         from: NodeId,
         snapshot_index: u64,
@@ -48,28 +41,15 @@ type RrEvent = request_response::Event<Vec<u8>, Vec<u8>>;
 pub(crate) struct Behaviour {
     allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     limits: connection_limits::Behaviour,
-    raft: Rr,
-    forward: Rr,
+    stream: libp2p_stream::Behaviour,
     snapshot: Rr,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Proto {
-    Raft,
-    Forward,
-    Snapshot,
-}
-
-enum Waiter {
-    Raft,
-    Forward(oneshot::Sender<Result<Vec<u8>, TransportError>>),
-    Snapshot(oneshot::Sender<Result<SnapshotChunk, TransportError>>),
-}
-
+/// A snapshot chunk request waiting for its answer.
 struct Pending {
     peer: PeerId,
     node: NodeId,
-    waiter: Waiter,
+    reply: oneshot::Sender<Result<SnapshotChunk, TransportError>>,
 }
 
 struct PeerState {
@@ -80,10 +60,9 @@ struct PeerState {
     in_flight: usize,
 }
 
-/// An answer the local node produced for an inbound request, ready to go
-/// back to the peer.
+/// An answer the local node produced for an inbound snapshot chunk request,
+/// ready to go back to the peer.
 struct Reply {
-    proto: Proto,
     channel: ResponseChannel<Vec<u8>>,
     bytes: Vec<u8>,
 }
@@ -101,7 +80,7 @@ pub(crate) struct EventLoop {
     counters: Arc<Counters>,
     peers: HashMap<PeerId, PeerState>,
     nodes: HashMap<NodeId, PeerId>,
-    pending: HashMap<(Proto, OutboundRequestId), Pending>,
+    pending: HashMap<OutboundRequestId, Pending>,
     replies: FuturesUnordered<ReplyFuture>,
     request_timeout: Duration,
     max_message_bytes: usize,
@@ -109,6 +88,16 @@ pub(crate) struct EventLoop {
     max_connections_per_peer: u32,
     backoff_min: Duration,
     backoff_max: Duration,
+    /// Opens outbound streams; each writer and caller task holds a clone.
+    control: libp2p_stream::Control,
+    /// Inbound Raft and forward streams, until `run` hands them to the
+    /// acceptor tasks.
+    incoming: Option<(libp2p_stream::IncomingStreams, libp2p_stream::IncomingStreams)>,
+    /// Each peer's outboxes, with the node id they were made for.
+    links: HashMap<PeerId, (NodeId, PeerOutbox)>,
+    outboxes: Arc<Outboxes>,
+    allow_list: AllowList,
+    outbox_depth: usize,
 }
 
 impl EventLoop {
@@ -119,25 +108,16 @@ impl EventLoop {
         shutdown: watch::Receiver<bool>,
         listen_addrs: watch::Sender<Vec<Multiaddr>>,
         counters: Arc<Counters>,
+        outboxes: Arc<Outboxes>,
     ) -> Result<Self, NetError> {
         let rr_config = request_response::Config::default().with_request_timeout(config.request_timeout);
-        let max_msg = config.max_message_bytes;
         let max_conn = config.max_connections_per_peer;
         let behaviour = move |_: &libp2p::identity::Keypair| Behaviour {
             allow: allow_block_list::Behaviour::default(),
             limits: connection_limits::Behaviour::new(
                 connection_limits::ConnectionLimits::default().with_max_established_per_peer(Some(max_conn)),
             ),
-            raft: Rr::with_codec(
-                FrameCodec { max_request: max_msg, max_response: 0 },
-                [(codec::RAFT_PROTOCOL, ProtocolSupport::Full)],
-                rr_config.clone(),
-            ),
-            forward: Rr::with_codec(
-                FrameCodec { max_request: max_msg, max_response: max_msg.saturating_add(1) },
-                [(codec::FORWARD_PROTOCOL, ProtocolSupport::Full)],
-                rr_config.clone(),
-            ),
+            stream: libp2p_stream::Behaviour::new(),
             snapshot: Rr::with_codec(
                 FrameCodec { max_request: codec::SNAPSHOT_REQUEST_LEN, max_response: codec::SNAPSHOT_RESPONSE_MAX },
                 [(codec::SNAPSHOT_PROTOCOL, ProtocolSupport::Full)],
@@ -153,6 +133,13 @@ impl EventLoop {
             .map_err(|e| NetError::Build(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build();
+        let mut control = swarm.behaviour().stream.new_control();
+        let raft_streams = control
+            .accept(RAFT_STREAM_PROTOCOL)
+            .map_err(|e| NetError::Build(format!("registering {RAFT_STREAM_PROTOCOL}: {e}")))?;
+        let forward_streams = control
+            .accept(FORWARD_STREAM_PROTOCOL)
+            .map_err(|e| NetError::Build(format!("registering {FORWARD_STREAM_PROTOCOL}: {e}")))?;
         let mut this = Self {
             swarm,
             listen: config.listen.clone(),
@@ -172,6 +159,12 @@ impl EventLoop {
             max_connections_per_peer: config.max_connections_per_peer,
             backoff_min: config.dial_backoff_min,
             backoff_max: config.dial_backoff_max,
+            control,
+            incoming: Some((raft_streams, forward_streams)),
+            links: HashMap::new(),
+            outboxes,
+            allow_list: AllowList::default(),
+            outbox_depth: config.max_pending_per_peer,
         };
         this.swarm
             .listen_on(config.listen.clone())
@@ -184,6 +177,23 @@ impl EventLoop {
         tracing::info!(node = self.local_node, peer = %self.swarm.local_peer_id(), listen = %self.listen, "network started");
         let mut tick = tokio::time::interval(self.backoff_min.min(Duration::from_millis(100)));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut acceptors = Vec::new();
+        if let Some((raft, forward)) = self.incoming.take() {
+            acceptors.push(tokio::spawn(raft_stream::run_acceptor(
+                raft,
+                self.allow_list.clone(),
+                self.inbound.clone(),
+                self.counters.clone(),
+                self.max_message_bytes,
+            )));
+            let callee = forward_stream::CalleeConfig {
+                inbound: self.inbound.clone(),
+                counters: self.counters.clone(),
+                timeout: self.request_timeout,
+                max_message_bytes: self.max_message_bytes,
+            };
+            acceptors.push(tokio::spawn(forward_stream::run_acceptor(forward, self.allow_list.clone(), callee)));
+        }
         loop {
             tokio::select! {
                 changed = self.shutdown.changed() => {
@@ -200,16 +210,16 @@ impl EventLoop {
                 _ = tick.tick() => self.redial_due(),
             }
         }
+        // Closing the outboxes ends the writer and caller tasks (callers
+        // fail what they still wait for); aborting the acceptors stops the
+        // tasks serving inbound streams.
+        self.outboxes.close();
+        self.links.clear();
+        for acceptor in acceptors {
+            acceptor.abort();
+        }
         for (_, pending) in self.pending.drain() {
-            match pending.waiter {
-                Waiter::Raft => {}
-                Waiter::Forward(tx) => {
-                    let _ = tx.send(Err(TransportError::Shutdown));
-                }
-                Waiter::Snapshot(tx) => {
-                    let _ = tx.send(Err(TransportError::Shutdown));
-                }
-            }
+            let _ = pending.reply.send(Err(TransportError::Shutdown));
         }
         tracing::info!(node = self.local_node, "network stopped");
     }
@@ -258,7 +268,44 @@ impl EventLoop {
             }
         }
         self.nodes = self.peers.iter().map(|(peer, state)| (state.node, *peer)).collect();
+        self.update_outboxes();
         self.redial_due();
+    }
+
+    /// Gives every peer an outbox with a writer task (and drops those of
+    /// removed peers, which ends their writers), then publishes the
+    /// outboxes and the inbound allow-list.
+    fn update_outboxes(&mut self) {
+        self.links.retain(|peer, (node, _)| self.peers.get(peer).is_some_and(|s| s.node == *node));
+        for (peer, state) in &self.peers {
+            if self.links.contains_key(peer) {
+                continue;
+            }
+            let (raft_tx, raft_rx) = mpsc::channel(self.outbox_depth);
+            let writer = raft_stream::WriterConfig {
+                peer: *peer,
+                node: state.node,
+                control: self.control.clone(),
+                counters: self.counters.clone(),
+                timeout: self.request_timeout,
+                backoff_min: self.backoff_min,
+            };
+            tokio::spawn(raft_stream::run_writer(writer, raft_rx));
+            let (forward_tx, forward_rx) = mpsc::channel(self.outbox_depth);
+            let caller = forward_stream::CallerConfig {
+                peer: *peer,
+                node: state.node,
+                control: self.control.clone(),
+                timeout: self.request_timeout,
+                max_message_bytes: self.max_message_bytes,
+                max_in_flight: self.max_pending_per_peer,
+            };
+            tokio::spawn(forward_stream::run_caller(caller, forward_rx));
+            self.links.insert(*peer, (state.node, PeerOutbox { raft: raft_tx, forward: forward_tx }));
+        }
+        self.outboxes.replace(self.links.values().map(|(node, outbox)| (*node, outbox.clone())).collect());
+        *self.allow_list.write().unwrap_or_else(PoisonError::into_inner) =
+            self.peers.iter().map(|(peer, state)| (*peer, state.node)).collect();
     }
 
     fn redial_due(&mut self) {
@@ -313,31 +360,6 @@ impl EventLoop {
 
     fn handle_command(&mut self, command: Command) {
         match command {
-            Command::SendRaft { to, message } => {
-                let peer = match self.admit_request(to) {
-                    Ok(peer) => peer,
-                    Err(e) => {
-                        Counters::bump(&self.counters.dropped_outbound);
-                        tracing::warn!(to, error = %e, "raft message dropped");
-                        return;
-                    }
-                };
-                let addrs = self.addrs_of(&peer);
-                let id = self.swarm.behaviour_mut().raft.send_request_with_addresses(&peer, message, addrs);
-                self.pending.insert((Proto::Raft, id), Pending { peer, node: to, waiter: Waiter::Raft });
-            }
-            Command::Forward { to, request, reply } => {
-                let peer = match self.admit_request(to) {
-                    Ok(peer) => peer,
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                        return;
-                    }
-                };
-                let addrs = self.addrs_of(&peer);
-                let id = self.swarm.behaviour_mut().forward.send_request_with_addresses(&peer, request, addrs);
-                self.pending.insert((Proto::Forward, id), Pending { peer, node: to, waiter: Waiter::Forward(reply) });
-            }
             Command::FetchChunk { from, snapshot_index, offset, reply } => {
                 let peer = match self.admit_request(from) {
                     Ok(peer) => peer,
@@ -349,8 +371,7 @@ impl EventLoop {
                 let addrs = self.addrs_of(&peer);
                 let request = codec::encode_snapshot_request(snapshot_index, offset);
                 let id = self.swarm.behaviour_mut().snapshot.send_request_with_addresses(&peer, request, addrs);
-                self.pending
-                    .insert((Proto::Snapshot, id), Pending { peer, node: from, waiter: Waiter::Snapshot(reply) });
+                self.pending.insert(id, Pending { peer, node: from, reply });
             }
             Command::SetPeers(entries) => self.set_peers(entries),
         }
@@ -376,8 +397,8 @@ impl EventLoop {
         self.peers.get(peer).map(|s| s.addrs.clone()).unwrap_or_default()
     }
 
-    fn finish(&mut self, proto: Proto, id: OutboundRequestId) -> Option<Pending> {
-        let pending = self.pending.remove(&(proto, id))?;
+    fn finish(&mut self, id: OutboundRequestId) -> Option<Pending> {
+        let pending = self.pending.remove(&id)?;
         if let Some(state) = self.peers.get_mut(&pending.peer) {
             state.in_flight = state.in_flight.saturating_sub(1);
         }
@@ -435,111 +456,74 @@ impl EventLoop {
                     tracing::debug!(from = %send_back_addr, %error, "incoming connection failed");
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Raft(e)) => self.handle_rr(Proto::Raft, e),
-            SwarmEvent::Behaviour(BehaviourEvent::Forward(e)) => self.handle_rr(Proto::Forward, e),
-            SwarmEvent::Behaviour(BehaviourEvent::Snapshot(e)) => self.handle_rr(Proto::Snapshot, e),
+            SwarmEvent::Behaviour(BehaviourEvent::Stream(())) => {}
+            SwarmEvent::Behaviour(BehaviourEvent::Snapshot(e)) => self.handle_snapshot(e),
             SwarmEvent::Behaviour(BehaviourEvent::Allow(never)) => match never {},
             SwarmEvent::Behaviour(BehaviourEvent::Limits(never)) => match never {},
             _ => {}
         }
     }
 
-    fn handle_rr(&mut self, proto: Proto, event: RrEvent) {
+    fn handle_snapshot(&mut self, event: RrEvent) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request { request, channel, .. } => {
-                    self.handle_request(proto, peer, request, channel);
+                    self.handle_request(peer, request, channel);
                 }
                 request_response::Message::Response { request_id, response } => {
-                    self.handle_response(proto, request_id, response);
+                    self.handle_response(request_id, response);
                 }
             },
             request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
-                let Some(pending) = self.finish(proto, request_id) else { return };
+                let Some(pending) = self.finish(request_id) else { return };
                 let node = pending.node;
                 let err = match &error {
                     OutboundFailure::Timeout => TransportError::Timeout(node),
                     other => TransportError::Unreachable { node, cause: other.to_string() },
                 };
-                tracing::debug!(%peer, node, ?proto, %error, "outbound request failed");
-                match pending.waiter {
-                    Waiter::Raft => {}
-                    Waiter::Forward(tx) => {
-                        let _ = tx.send(Err(err));
-                    }
-                    Waiter::Snapshot(tx) => {
-                        let _ = tx.send(Err(err));
-                    }
-                }
+                tracing::debug!(%peer, node, %error, "snapshot chunk request failed");
+                let _ = pending.reply.send(Err(err));
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
-                tracing::debug!(%peer, ?proto, %error, "inbound request failed");
+                tracing::debug!(%peer, %error, "inbound snapshot chunk request failed");
             }
             request_response::Event::ResponseSent { .. } => {}
         }
     }
 
-    fn handle_request(&mut self, proto: Proto, peer: PeerId, request: Vec<u8>, channel: ResponseChannel<Vec<u8>>) {
+    fn handle_request(&mut self, peer: PeerId, request: Vec<u8>, channel: ResponseChannel<Vec<u8>>) {
         // Authenticate before anything else: the Noise handshake proved
         // `peer`; only allow-listed peers map to a NodeId.
         let Some(from) = self.peers.get(&peer).map(|s| s.node) else {
             Counters::bump(&self.counters.rejected_requests);
-            tracing::warn!(%peer, ?proto, "request from a peer not on the allow-list; dropped");
+            tracing::warn!(%peer, "request from a peer not on the allow-list; dropped");
             drop(channel);
             let _ = self.swarm.disconnect_peer_id(peer);
             return;
         };
         let timeout = self.request_timeout;
-        match proto {
-            Proto::Raft => {
-                self.deliver(Inbound::Raft { from, message: request });
-                let _ = self.swarm.behaviour_mut().raft.send_response(channel, Vec::new());
-            }
-            Proto::Forward => {
-                let (tx, rx) = oneshot::channel();
-                if !self.deliver(Inbound::Forward { from, request, reply: tx }) {
-                    let bytes = codec::encode_forward_response(Err("node is busy".to_owned()));
-                    let _ = self.swarm.behaviour_mut().forward.send_response(channel, bytes);
-                    return;
-                }
-                let max = self.max_message_bytes;
-                self.replies.push(Box::pin(async move {
-                    let answer = match tokio::time::timeout(timeout, rx).await {
-                        Ok(Ok(answer)) if answer.len() > max => {
-                            Err(format!("answer of {} bytes exceeds the message limit", answer.len()))
-                        }
-                        Ok(Ok(answer)) => Ok(answer),
-                        Ok(Err(_)) => Err("the node dropped the request".to_owned()),
-                        Err(_) => Err("the node did not answer in time".to_owned()),
-                    };
-                    Reply { proto: Proto::Forward, channel, bytes: codec::encode_forward_response(answer) }
-                }));
-            }
-            Proto::Snapshot => {
-                let Some((snapshot_index, offset)) = codec::decode_snapshot_request(&request) else {
-                    let bytes = codec::encode_snapshot_response(Err("malformed snapshot request".to_owned()));
-                    let _ = self.swarm.behaviour_mut().snapshot.send_response(channel, bytes);
-                    return;
-                };
-                let (tx, rx) = oneshot::channel();
-                if !self.deliver(Inbound::SnapshotChunk { from, snapshot_index, offset, reply: tx }) {
-                    let bytes = codec::encode_snapshot_response(Err("node is busy".to_owned()));
-                    let _ = self.swarm.behaviour_mut().snapshot.send_response(channel, bytes);
-                    return;
-                }
-                self.replies.push(Box::pin(async move {
-                    let answer = match tokio::time::timeout(timeout, rx).await {
-                        Ok(Ok(Ok(chunk))) if chunk.data.len() > MAX_SNAPSHOT_CHUNK => {
-                            Err(format!("chunk of {} bytes exceeds {MAX_SNAPSHOT_CHUNK}", chunk.data.len()))
-                        }
-                        Ok(Ok(answer)) => answer,
-                        Ok(Err(_)) => Err("the node dropped the request".to_owned()),
-                        Err(_) => Err("the node did not answer in time".to_owned()),
-                    };
-                    Reply { proto: Proto::Snapshot, channel, bytes: codec::encode_snapshot_response(answer) }
-                }));
-            }
+        let Some((snapshot_index, offset)) = codec::decode_snapshot_request(&request) else {
+            let bytes = codec::encode_snapshot_response(Err("malformed snapshot request".to_owned()));
+            let _ = self.swarm.behaviour_mut().snapshot.send_response(channel, bytes);
+            return;
+        };
+        let (tx, rx) = oneshot::channel();
+        if !self.deliver(Inbound::SnapshotChunk { from, snapshot_index, offset, reply: tx }) {
+            let bytes = codec::encode_snapshot_response(Err("node is busy".to_owned()));
+            let _ = self.swarm.behaviour_mut().snapshot.send_response(channel, bytes);
+            return;
         }
+        self.replies.push(Box::pin(async move {
+            let answer = match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(Ok(chunk))) if chunk.data.len() > MAX_SNAPSHOT_CHUNK => {
+                    Err(format!("chunk of {} bytes exceeds {MAX_SNAPSHOT_CHUNK}", chunk.data.len()))
+                }
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_)) => Err("the node dropped the request".to_owned()),
+                Err(_) => Err("the node did not answer in time".to_owned()),
+            };
+            Reply { channel, bytes: codec::encode_snapshot_response(answer) }
+        }));
     }
 
     /// Hands `inbound` to the node without waiting; false when it was dropped.
@@ -560,38 +544,19 @@ impl EventLoop {
     }
 
     fn send_reply(&mut self, reply: Reply) {
-        let behaviour = self.swarm.behaviour_mut();
-        let rr = match reply.proto {
-            Proto::Raft => &mut behaviour.raft,
-            Proto::Forward => &mut behaviour.forward,
-            Proto::Snapshot => &mut behaviour.snapshot,
-        };
-        if rr.send_response(reply.channel, reply.bytes).is_err() {
-            tracing::debug!(proto = ?reply.proto, "peer gave up before the answer was ready");
+        if self.swarm.behaviour_mut().snapshot.send_response(reply.channel, reply.bytes).is_err() {
+            tracing::debug!("peer gave up before the snapshot chunk was ready");
         }
     }
 
-    fn handle_response(&mut self, proto: Proto, id: OutboundRequestId, response: Vec<u8>) {
-        let Some(pending) = self.finish(proto, id) else { return };
+    fn handle_response(&mut self, id: OutboundRequestId, response: Vec<u8>) {
+        let Some(pending) = self.finish(id) else { return };
         let node = pending.node;
-        match pending.waiter {
-            Waiter::Raft => {}
-            Waiter::Forward(tx) => {
-                let result = match codec::decode_forward_response(&response) {
-                    Ok(Ok(answer)) => Ok(answer),
-                    Ok(Err(reason)) => Err(TransportError::Refused { node, reason }),
-                    Err(cause) => Err(TransportError::Unreachable { node, cause }),
-                };
-                let _ = tx.send(result);
-            }
-            Waiter::Snapshot(tx) => {
-                let result = match codec::decode_snapshot_response(&response) {
-                    Ok(Ok(chunk)) => Ok(chunk),
-                    Ok(Err(reason)) => Err(TransportError::Refused { node, reason }),
-                    Err(cause) => Err(TransportError::Unreachable { node, cause }),
-                };
-                let _ = tx.send(result);
-            }
-        }
+        let result = match codec::decode_snapshot_response(&response) {
+            Ok(Ok(chunk)) => Ok(chunk),
+            Ok(Err(reason)) => Err(TransportError::Refused { node, reason }),
+            Err(cause) => Err(TransportError::Unreachable { node, cause }),
+        };
+        let _ = pending.reply.send(result);
     }
 }

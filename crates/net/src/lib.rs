@@ -8,35 +8,47 @@
 //!
 //! ### Protocols
 //!
-//! Three request-response protocols over TCP + Noise + Yamux, each with a
-//! length-prefixed frame and a maximum size:
+//! Over TCP + Noise + Yamux, every frame length-prefixed with a maximum
+//! size ([`NetConfig::max_message_bytes`]):
 //!
-//! * `/veritrace/raft/1`: request = Raft message bytes, response = empty ack;
-//!   delivered as [`Inbound::Raft`].
-//! * `/veritrace/forward/1`: request = opaque bytes, response = the node's
-//!   answer or a refusal; delivered as [`Inbound::Forward`].
-//! * `/veritrace/snapshot/1`: request = `(snapshot_index, offset)`,
-//!   response = a [`SnapshotChunk`] or a refusal; delivered as
-//!   [`Inbound::SnapshotChunk`].
+//! * `/veritrace/raft-stream/1`: one long-lived stream per peer and
+//!   direction carrying Raft messages back to back, without
+//!   acknowledgements (Raft resends what is lost); delivered as
+//!   [`Inbound::Raft`]. `send` queues a message in the peer's outbox, and a
+//!   writer task per peer writes whatever is queued in one go.
+//! * `/veritrace/forward-stream/1`: one long-lived stream per peer carrying
+//!   forwarded requests, each tagged with an id, and their answers in any
+//!   order; delivered as [`Inbound::Forward`]. A broken stream fails the
+//!   requests waiting on it.
+//! * `/veritrace/snapshot/1`, request-response: request =
+//!   `(snapshot_index, offset)`, response = a [`SnapshotChunk`] or a
+//!   refusal; delivered as [`Inbound::SnapshotChunk`].
+//!
+//! Streams bypass the event loop: the handle queues straight into the
+//! peer's outbox, and the tasks that own the streams read and write them.
+//! The event loop keeps the connections (dialing, the allow-list, limits)
+//! and the snapshot protocol.
 //!
 //! ### Permissioning
 //!
 //! Only peers on the allow-list (the `PeerId`s of [`NetConfig::peers`],
 //! replaced by [`NetworkHandle::set_peers`]) may hold a connection: others
 //! are denied during the handshake, disconnected if a connection slips
-//! through, and every inbound request's sender is checked again before it
+//! through, and every inbound stream's and request's sender is checked again before it
 //! is mapped to a [`NodeId`]. Nothing from an unknown peer reaches the node.
 //!
 //! ### Bounds
 //!
-//! Every channel is bounded; outbound requests in flight are capped per
-//! peer ([`NetConfig::max_pending_per_peer`]); connections are capped per
+//! Every channel is bounded; outbound requests in flight and Raft messages
+//! queued are capped per peer ([`NetConfig::max_pending_per_peer`]); connections are capped per
 //! peer ([`NetConfig::max_connections_per_peer`]); frames are capped by
 //! [`NetConfig::max_message_bytes`]. What does not fit is dropped and
 //! counted ([`NetStats`]), or fails with a [`TransportError`].
 
 mod codec;
 mod event_loop;
+mod forward_stream;
+mod raft_stream;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +61,8 @@ use tokio::task::JoinHandle;
 pub use veritrace_consensus::{Inbound, NodeId, SnapshotChunk, Transport, TransportError};
 
 use crate::event_loop::{Command, EventLoop};
+use crate::forward_stream::ForwardJob;
+use crate::raft_stream::Outboxes;
 
 /// One validator the network may talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,9 +103,10 @@ pub struct NetConfig {
     /// Capacity of the command channel from handles to the event loop, in
     /// commands; `send` drops messages when it is full.
     pub queue_depth: usize,
-    /// Most outbound requests in flight to one peer (all three protocols
-    /// together), in requests; beyond it `send` drops and requests fail with
-    /// [`TransportError::Unreachable`].
+    /// Most outbound requests in flight to one peer (forwards and snapshot
+    /// chunks together), in requests, beyond which requests fail with
+    /// [`TransportError::Unreachable`]; also the most Raft messages queued
+    /// for one peer, beyond which `send` drops them.
     pub max_pending_per_peer: usize,
     /// Most established connections to one peer, in connections.
     pub max_connections_per_peer: u32,
@@ -184,8 +199,8 @@ pub enum NetError {
 /// Counters of what the network dropped or refused, since start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NetStats {
-    /// Outbound Raft messages dropped (queue full, peer over its in-flight
-    /// cap, unknown node, too large).
+    /// Outbound Raft messages dropped (peer's outbox full, unknown node, too
+    /// large, or the peer's stream could not be opened or written).
     pub dropped_outbound: u64,
     /// Inbound messages and requests dropped because the inbound channel
     /// was full.
@@ -232,10 +247,12 @@ impl Network {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (listen_tx, listen_rx) = watch::channel(Vec::new());
         let counters = Arc::new(Counters::default());
+        let outboxes = Arc::new(Outboxes::default());
         let local_peer_id = config.keypair.public().to_peer_id();
         let request_timeout = config.request_timeout;
         let max_message_bytes = config.max_message_bytes;
-        let event_loop = EventLoop::new(config, commands_rx, inbound, shutdown_rx, listen_tx, counters.clone())?;
+        let event_loop =
+            EventLoop::new(config, commands_rx, inbound, shutdown_rx, listen_tx, counters.clone(), outboxes.clone())?;
         let join = runtime.spawn(event_loop.run());
         let handle = NetworkHandle {
             inner: Arc::new(Inner {
@@ -243,6 +260,7 @@ impl Network {
                 shutdown: shutdown_tx,
                 listen_addrs: listen_rx,
                 counters,
+                outboxes,
                 local_peer_id,
                 request_timeout,
                 max_message_bytes,
@@ -258,6 +276,7 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     listen_addrs: watch::Receiver<Vec<Multiaddr>>,
     counters: Arc<Counters>,
+    outboxes: Arc<Outboxes>,
     local_peer_id: PeerId,
     request_timeout: Duration,
     max_message_bytes: usize,
@@ -339,16 +358,9 @@ impl Transport for NetworkHandle {
             tracing::warn!(to, len = message.len(), "raft message exceeds max_message_bytes; dropped");
             return;
         }
-        match self.inner.commands.try_send(Command::SendRaft { to, message }) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                Counters::bump(&self.inner.counters.dropped_outbound);
-                tracing::warn!(to, "network command queue full; raft message dropped");
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                Counters::bump(&self.inner.counters.dropped_outbound);
-                tracing::debug!(to, "network shut down; raft message dropped");
-            }
+        if let Err(why) = self.inner.outboxes.send_raft(to, message) {
+            Counters::bump(&self.inner.counters.dropped_outbound);
+            tracing::debug!(to, why, "raft message dropped");
         }
     }
 
@@ -359,7 +371,13 @@ impl Transport for NetworkHandle {
                 reason: format!("request of {} bytes exceeds max_message_bytes", request.len()),
             });
         }
-        self.request(to, |reply| Command::Forward { to, request, reply }).await
+        let (reply, answer) = oneshot::channel();
+        self.inner.outboxes.send_forward(to, ForwardJob { request, reply })?;
+        match tokio::time::timeout(self.inner.request_timeout, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(TransportError::Shutdown),
+            Err(_) => Err(TransportError::Timeout(to)),
+        }
     }
 
     async fn fetch_snapshot_chunk(

@@ -127,6 +127,37 @@ async fn raft_messages_carry_the_authenticated_sender() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_raft_messages_arrives_complete_and_in_order() {
+    let mut nodes = cluster(2).await;
+    let mut b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    // Once the stream is up, a burst below the outbox bound is neither
+    // dropped nor reordered: one stream per peer carries them back to back.
+    assert_eq!(send_until_received(&a.handle, 2, b"warm", &mut b.rx).await, (1, b"warm".to_vec()));
+    let dropped_before = a.handle.stats().dropped_outbound;
+    let burst: Vec<Vec<u8>> = (0u32..200).map(|i| i.to_be_bytes().to_vec()).collect();
+    for message in &burst {
+        a.handle.send(2, message.clone());
+    }
+    let mut got = Vec::new();
+    timeout(WAIT, async {
+        while got.len() < burst.len() {
+            match b.rx.recv().await {
+                Some(Inbound::Raft { from: 1, message }) if message != b"warm" => got.push(message),
+                Some(Inbound::Raft { .. }) => {}
+                other => panic!("unexpected inbound {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the burst did not arrive in time");
+    assert_eq!(got, burst);
+    assert_eq!(a.handle.stats().dropped_outbound, dropped_before);
+    stop(a).await;
+    stop(b).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn forward_is_answered_by_the_receiving_node() {
     let mut nodes = cluster(2).await;
     let b = nodes.pop().unwrap();
@@ -143,6 +174,45 @@ async fn forward_is_answered_by_the_receiving_node() {
     });
     let answer = timeout(WAIT, a.handle.forward(2, b"propose".to_vec())).await.unwrap().unwrap();
     assert_eq!(answer, b"from 1: propose".to_vec());
+    stop(a).await;
+    b.handle.shutdown();
+    timeout(WAIT, b.join).await.unwrap().unwrap();
+    responder.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_forwards_each_get_their_own_answer_even_out_of_order() {
+    let mut nodes = cluster(2).await;
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    let Node { rx: mut b_rx, .. } = b;
+    const N: usize = 100;
+    // B holds every request until all N arrived, then answers them in
+    // reverse order: the answers share one stream and must be matched to
+    // their requests by id.
+    let responder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Some(inbound) = b_rx.recv().await {
+            if let Inbound::Forward { request, reply, .. } = inbound {
+                held.push((request, reply));
+                if held.len() == N {
+                    for (request, reply) in held.drain(..).rev() {
+                        let mut answer = b"re:".to_vec();
+                        answer.extend(request);
+                        let _ = reply.send(answer);
+                    }
+                }
+            }
+        }
+    });
+    let calls = (0..N).map(|i| {
+        let handle = a.handle.clone();
+        tokio::spawn(async move { (i, handle.forward(2, format!("req {i}").into_bytes()).await) })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        let (i, answer) = timeout(WAIT, call).await.unwrap().unwrap();
+        assert_eq!(answer, Ok(format!("re:req {i}").into_bytes()));
+    }
     stop(a).await;
     b.handle.shutdown();
     timeout(WAIT, b.join).await.unwrap().unwrap();

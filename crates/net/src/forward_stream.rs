@@ -1,0 +1,310 @@
+//! Forwarded requests and their answers, multiplexed over one long-lived
+//! stream per peer.
+//!
+//! A follower forwards every client proposal it receives to the leader and
+//! relays the answer; at load that is thousands of exchanges a second.
+//! Each one used to open its own Yamux substream and negotiate the protocol
+//! before the request could go out. Here the caller keeps one stream of
+//! [`FORWARD_STREAM_PROTOCOL`] per peer and tags each request with an id;
+//! the callee answers on the same stream, in any order, with the same id.
+//!
+//! Frames are length-prefixed (like every frame of this crate) and start
+//! with the 8-byte big-endian request id; an answer's remaining bytes are
+//! [`codec::encode_forward_response`]'s encoding.
+//!
+//! When a stream breaks, every request waiting on it fails with
+//! [`TransportError::Unreachable`] and the next request opens a new one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use libp2p::futures::io::{ReadHalf, WriteHalf};
+use libp2p::futures::{AsyncReadExt, AsyncWriteExt};
+use libp2p::{PeerId, Stream, StreamProtocol};
+use tokio::sync::{mpsc, oneshot};
+use veritrace_consensus::{Inbound, NodeId, TransportError};
+
+use crate::Counters;
+use crate::codec::{self, read_frame};
+use crate::raft_stream::{AllowList, Readers};
+
+/// Protocol of the long-lived forwarding stream.
+pub(crate) const FORWARD_STREAM_PROTOCOL: StreamProtocol = StreamProtocol::new("/veritrace/forward-stream/1");
+
+/// Most bytes gathered into one write before it is flushed.
+const MAX_WRITE_BATCH: usize = 1024 * 1024;
+
+/// Where a forwarded request's answer goes.
+pub(crate) type AnswerTx = oneshot::Sender<Result<Vec<u8>, TransportError>>;
+
+/// A request waiting in a peer's forward outbox.
+pub(crate) struct ForwardJob {
+    pub(crate) request: Vec<u8>,
+    pub(crate) reply: AnswerTx,
+}
+
+/// Requests sent on one stream and not yet answered, by id. Each stream has
+/// its own map, so a broken stream fails exactly the requests sent on it.
+type InFlight = Arc<Mutex<HashMap<u64, AnswerTx>>>;
+
+fn lock(in_flight: &InFlight) -> std::sync::MutexGuard<'_, HashMap<u64, AnswerTx>> {
+    in_flight.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn fail_all(in_flight: &InFlight, node: NodeId, cause: &str) {
+    for (_, reply) in lock(in_flight).drain() {
+        let _ = reply.send(Err(TransportError::Unreachable { node, cause: cause.to_owned() }));
+    }
+}
+
+/// What a caller task needs besides its queue.
+pub(crate) struct CallerConfig {
+    pub(crate) peer: PeerId,
+    pub(crate) node: NodeId,
+    pub(crate) control: libp2p_stream::Control,
+    pub(crate) timeout: Duration,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) max_in_flight: usize,
+}
+
+struct Link {
+    writer: WriteHalf<Stream>,
+    in_flight: InFlight,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Sends the requests queued on `queue` to `config.peer` and routes the
+/// answers back, until the queue closes.
+pub(crate) async fn run_caller(mut config: CallerConfig, mut queue: mpsc::Receiver<ForwardJob>) {
+    let mut link: Option<Link> = None;
+    let mut next_id: u64 = 0;
+    let mut batch = Vec::new();
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < 1024 {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        if link.as_ref().is_some_and(|l| l.reader.is_finished()) {
+            link = None; // the reader saw the stream end and failed its requests
+        }
+        if link.is_none() {
+            match open(&mut config).await {
+                Ok(l) => link = Some(l),
+                Err(cause) => {
+                    for job in jobs {
+                        let _ = job
+                            .reply
+                            .send(Err(TransportError::Unreachable { node: config.node, cause: cause.clone() }));
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(l) = link.as_mut() else { continue };
+        batch.clear();
+        {
+            let mut in_flight = lock(&l.in_flight);
+            if in_flight.len() + jobs.len() > config.max_in_flight {
+                // Requests whose caller gave up (timed out) still hold a slot.
+                in_flight.retain(|_, reply| !reply.is_closed());
+            }
+            for job in jobs {
+                if in_flight.len() >= config.max_in_flight {
+                    let cause = format!("{} requests already in flight", config.max_in_flight);
+                    let _ = job.reply.send(Err(TransportError::Unreachable { node: config.node, cause }));
+                    continue;
+                }
+                next_id = next_id.wrapping_add(1);
+                push_frame(&mut batch, next_id, &job.request);
+                in_flight.insert(next_id, job.reply);
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let written = tokio::time::timeout(config.timeout, async {
+            l.writer.write_all(&batch).await?;
+            l.writer.flush().await
+        })
+        .await;
+        if !matches!(written, Ok(Ok(()))) {
+            fail_all(&l.in_flight, config.node, "writing to the forward stream failed");
+            link = None;
+        }
+    }
+    if let Some(l) = link.as_ref() {
+        fail_all(&l.in_flight, config.node, "the network is shutting down");
+    }
+}
+
+async fn open(config: &mut CallerConfig) -> Result<Link, String> {
+    let opened =
+        tokio::time::timeout(config.timeout, config.control.open_stream(config.peer, FORWARD_STREAM_PROTOCOL)).await;
+    let stream = match opened {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return Err(format!("opening the forward stream failed: {e}")),
+        Err(_) => return Err("opening the forward stream timed out".to_owned()),
+    };
+    let (reader, writer) = stream.split();
+    let in_flight = InFlight::default();
+    // An answer carries the id, a tag, and at most max_message_bytes.
+    let max = config.max_message_bytes.saturating_add(9);
+    let reader = tokio::spawn(read_answers(config.node, reader, in_flight.clone(), max));
+    Ok(Link { writer, in_flight, reader })
+}
+
+async fn read_answers(node: NodeId, mut reader: ReadHalf<Stream>, in_flight: InFlight, max: usize) {
+    loop {
+        let frame = match read_frame(&mut reader, max).await {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::debug!(node, error = %e, "forward stream ended");
+                fail_all(&in_flight, node, &format!("forward stream ended: {e}"));
+                return;
+            }
+        };
+        let Some((id, body)) = split_id(&frame) else {
+            fail_all(&in_flight, node, "malformed forward answer");
+            return;
+        };
+        let Some(reply) = lock(&in_flight).remove(&id) else { continue };
+        let result = match codec::decode_forward_response(body) {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(reason)) => Err(TransportError::Refused { node, reason }),
+            Err(cause) => Err(TransportError::Unreachable { node, cause }),
+        };
+        let _ = reply.send(result);
+    }
+}
+
+fn push_frame(batch: &mut Vec<u8>, id: u64, body: &[u8]) {
+    // Bodies are capped by max_message_bytes (<= u32::MAX - 9) upstream.
+    let len = u32::try_from(body.len() + 8).unwrap_or(u32::MAX);
+    batch.extend_from_slice(&len.to_be_bytes());
+    batch.extend_from_slice(&id.to_be_bytes());
+    batch.extend_from_slice(body);
+}
+
+fn split_id(frame: &[u8]) -> Option<(u64, &[u8])> {
+    let (id, body) = frame.split_at_checked(8)?;
+    Some((u64::from_be_bytes(id.try_into().ok()?), body))
+}
+
+/// What the callee side needs to serve forwarded requests.
+#[derive(Clone)]
+pub(crate) struct CalleeConfig {
+    pub(crate) inbound: mpsc::Sender<Inbound>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) timeout: Duration,
+    pub(crate) max_message_bytes: usize,
+}
+
+/// Accepts inbound forward streams from allow-listed peers and serves each.
+/// Runs until `incoming` ends or the task is aborted, which stops the
+/// streams' tasks too.
+pub(crate) async fn run_acceptor(mut incoming: libp2p_stream::IncomingStreams, allow: AllowList, config: CalleeConfig) {
+    use libp2p::futures::StreamExt;
+    let mut servers = Readers::default();
+    while let Some((peer, stream)) = incoming.next().await {
+        let from = allow.read().unwrap_or_else(PoisonError::into_inner).get(&peer).copied();
+        let Some(from) = from else {
+            Counters::bump(&config.counters.rejected_requests);
+            tracing::warn!(%peer, "forward stream from a peer not on the allow-list; dropped");
+            continue;
+        };
+        let task = tokio::spawn(serve(from, stream, config.clone()));
+        servers.replace(peer, task.abort_handle());
+    }
+}
+
+/// Reads requests from one stream, hands each to the node, and writes the
+/// answers back as they come.
+async fn serve(from: NodeId, stream: Stream, config: CalleeConfig) {
+    let (mut reader, mut writer) = stream.split();
+    let (answers_tx, mut answers_rx) = mpsc::channel::<(u64, Vec<u8>)>(1024);
+    let write_answers = async move {
+        let mut batch = Vec::new();
+        while let Some((id, bytes)) = answers_rx.recv().await {
+            batch.clear();
+            push_frame(&mut batch, id, &bytes);
+            while batch.len() < MAX_WRITE_BATCH {
+                match answers_rx.try_recv() {
+                    Ok((id, bytes)) => push_frame(&mut batch, id, &bytes),
+                    Err(_) => break,
+                }
+            }
+            if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
+                return;
+            }
+        }
+    };
+    let read_requests = async move {
+        // A request carries its id and at most max_message_bytes.
+        let max = config.max_message_bytes.saturating_add(8);
+        loop {
+            let frame = match read_frame(&mut reader, max).await {
+                Ok(frame) => frame,
+                Err(e) => {
+                    tracing::debug!(from, error = %e, "inbound forward stream ended");
+                    return;
+                }
+            };
+            let Some((id, request)) = split_id(&frame) else {
+                tracing::warn!(from, "malformed forward request; closing the stream");
+                return;
+            };
+            let (tx, rx) = oneshot::channel();
+            let delivered = config.inbound.try_send(Inbound::Forward { from, request: request.to_vec(), reply: tx });
+            let answers = answers_tx.clone();
+            if delivered.is_err() {
+                Counters::bump(&config.counters.dropped_inbound);
+                let busy = codec::encode_forward_response(Err("node is busy".to_owned()));
+                if answers.send((id, busy)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            let (timeout, max_answer) = (config.timeout, config.max_message_bytes);
+            tokio::spawn(async move {
+                let answer = match tokio::time::timeout(timeout, rx).await {
+                    Ok(Ok(answer)) if answer.len() > max_answer => {
+                        Err(format!("answer of {} bytes exceeds the message limit", answer.len()))
+                    }
+                    Ok(Ok(answer)) => Ok(answer),
+                    Ok(Err(_)) => Err("the node dropped the request".to_owned()),
+                    Err(_) => Err("the node did not answer in time".to_owned()),
+                };
+                let _ = answers.send((id, codec::encode_forward_response(answer))).await;
+            });
+        }
+    };
+    // Either half ending ends the stream; the caller fails what it waits for.
+    tokio::select! {
+        () = write_answers => {}
+        () = read_requests => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_carry_the_id() {
+        let mut batch = Vec::new();
+        push_frame(&mut batch, 7, b"abc");
+        assert_eq!(&batch[..4], &11u32.to_be_bytes());
+        assert_eq!(split_id(&batch[4..]), Some((7, &b"abc"[..])));
+        assert_eq!(split_id(&[1, 2, 3]), None);
+    }
+}
