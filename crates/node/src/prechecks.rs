@@ -1,15 +1,17 @@
-//! Envelope prechecks (decode, strict signature check, transaction decode)
+//! Envelope prechecks (decode, batch signature check, transaction decode)
 //! run ahead of apply on worker threads.
 //!
 //! The Raft driver calls [`StateMachine::prepare`] when an entry is
 //! appended to this node's log, before it is fsynced and while it is being
-//! replicated. [`Prechecks::start`] hands its envelopes to the workers;
-//! when the entry commits, [`Prechecks::take`] collects the results (waiting
-//! for a check still running, doing inline whatever was never started).
-//! The checks are a pure function of the bytes
-//! ([`veritrace_ledger::Prechecked`]), so apply's answer is the same
-//! whichever thread computed them, and every replica still checks every
-//! signature itself.
+//! replicated. [`Prechecks::start`] cuts its envelopes into the ledger's
+//! signature chunks ([`veritrace_ledger::SIGNATURE_CHUNK`]) and hands them
+//! to the workers; when the entry commits, [`Prechecks::take`] cuts the
+//! same envelopes the same way and collects the results (waiting for a
+//! chunk still running, doing inline whatever was never started). A chunk's
+//! checks are a pure function of its bytes
+//! ([`veritrace_ledger::precheck_chunk`]), and results are keyed by a hash
+//! of the whole chunk, so apply's answer is the same whichever thread
+//! computed them, and every replica still checks every signature itself.
 //!
 //! Everything is bounded: the job queue (a full queue means the work is
 //! done at apply instead), and the results kept (the oldest are dropped,
@@ -23,18 +25,28 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use veritrace_core::Hash;
-use veritrace_ledger::{Prechecked, precheck_all};
+use veritrace_ledger::{Prechecked, SIGNATURE_CHUNK, precheck_chunk, precheck_chunks};
 
-/// Envelopes per job: small enough that one entry spreads over every worker.
-const JOB_ENVELOPES: usize = 16;
-/// Jobs waiting for a worker.
+/// Jobs (chunks) waiting for a worker.
 const QUEUE_JOBS: usize = 1024;
-/// Results kept for apply.
-const MAX_RESULTS: usize = 100_000;
+/// Chunk results kept for apply (at most 64 envelopes each).
+const MAX_RESULTS: usize = 2048;
 /// Longest apply waits for a running check before doing it itself.
 const WAIT_LIMIT: Duration = Duration::from_secs(2);
 
-type Job = Vec<(Hash, Vec<u8>)>;
+/// One chunk to check: its key and its envelopes.
+type Job = (Hash, Vec<Vec<u8>>);
+
+/// The key of a chunk: blake3 over its envelopes, each length-prefixed.
+fn chunk_key<B: AsRef<[u8]>>(chunk: &[B]) -> Hash {
+    let mut h = blake3::Hasher::new();
+    for bytes in chunk {
+        let bytes = bytes.as_ref();
+        h.update(&(bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    }
+    Hash::from(h.finalize())
+}
 
 /// A pool of precheck workers and the results they hand to apply.
 pub struct Prechecks {
@@ -50,7 +62,7 @@ struct Shared {
 
 #[derive(Default)]
 struct Results {
-    done: HashMap<Hash, Prechecked>,
+    done: HashMap<Hash, Vec<Prechecked>>,
     /// Insertion order of `done`, for dropping the oldest.
     order: VecDeque<Hash>,
     running: HashSet<Hash>,
@@ -87,43 +99,43 @@ impl Prechecks {
         Self::new(std::thread::available_parallelism().map_or(1, usize::from))
     }
 
-    /// Starts checking `envelopes` in the background. Envelopes already
-    /// checked or being checked are skipped.
+    /// Starts checking `envelopes` (an entry's, in order) in the
+    /// background, chunk by chunk. Chunks already checked or being checked
+    /// are skipped.
     pub fn start(&self, envelopes: Vec<Vec<u8>>) {
         let Some(jobs) = &self.jobs else { return };
-        let mut fresh: Job = Vec::with_capacity(envelopes.len());
+        let mut fresh: Vec<Job> = Vec::new();
         {
             let mut r = self.shared.lock();
-            for bytes in envelopes {
-                let key = Hash::digest(&bytes);
+            let mut rest = envelopes;
+            while !rest.is_empty() {
+                let tail = rest.split_off(rest.len().min(SIGNATURE_CHUNK));
+                let chunk = std::mem::replace(&mut rest, tail);
+                let key = chunk_key(&chunk);
                 if !r.done.contains_key(&key) && r.running.insert(key) {
-                    fresh.push((key, bytes));
+                    fresh.push((key, chunk));
                 }
             }
         }
-        let mut rest = fresh;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(JOB_ENVELOPES));
-            let job = std::mem::replace(&mut rest, tail);
+        for job in fresh {
             match jobs.try_send(job) {
                 Ok(()) => {}
-                Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
-                    // Overloaded: apply will check these itself.
-                    let mut r = self.shared.lock();
-                    for (key, _) in job {
-                        r.running.remove(&key);
-                    }
+                Err(TrySendError::Full((key, _)) | TrySendError::Disconnected((key, _))) => {
+                    // Overloaded: apply will check this chunk itself.
+                    self.shared.lock().running.remove(&key);
                     self.shared.finished.notify_all();
                 }
             }
         }
     }
 
-    /// The prechecks of `envelopes`, in order: those computed ahead, after
-    /// waiting for any still running, and the rest computed now.
+    /// The prechecks of `envelopes` (the same list `start` was given), in
+    /// order: chunks computed ahead, after waiting for any still running,
+    /// and the rest computed now.
     pub fn take(&self, envelopes: &[Vec<u8>]) -> Vec<Prechecked> {
-        let keys: Vec<Hash> = envelopes.iter().map(|b| Hash::digest(b)).collect();
-        let mut found: Vec<Option<Prechecked>> = Vec::with_capacity(envelopes.len());
+        let chunks: Vec<&[Vec<u8>]> = envelopes.chunks(SIGNATURE_CHUNK).collect();
+        let keys: Vec<Hash> = chunks.iter().map(|c| chunk_key(c)).collect();
+        let mut found: Vec<Option<Vec<Prechecked>>> = Vec::with_capacity(chunks.len());
         {
             let deadline = Instant::now() + WAIT_LIMIT;
             let mut r = self.shared.lock();
@@ -138,10 +150,14 @@ impl Prechecks {
                 found.push(r.done.remove(key));
             }
         }
-        let missing: Vec<&Vec<u8>> =
-            envelopes.iter().zip(&found).filter(|(_, f)| f.is_none()).map(|(b, _)| b).collect();
-        let mut computed = precheck_all(&missing).into_iter();
-        found.into_iter().map(|f| f.or_else(|| computed.next()).unwrap_or_else(|| Prechecked::new(&[]))).collect()
+        let missing: Vec<&[Vec<u8>]> =
+            chunks.iter().zip(&found).filter(|(_, f)| f.is_none()).map(|(c, _)| *c).collect();
+        let mut computed = precheck_chunks(&missing).into_iter();
+        chunks
+            .iter()
+            .zip(found)
+            .flat_map(|(chunk, f)| f.or_else(|| computed.next()).unwrap_or_else(|| precheck_chunk(chunk)))
+            .collect()
     }
 }
 
@@ -158,14 +174,12 @@ fn work(jobs: &Mutex<Receiver<Job>>, shared: &Shared) {
             Ok(job) => job,
             Err(_) => return,
         };
-        let checked: Vec<(Hash, Prechecked)> =
-            job.into_iter().map(|(key, bytes)| (key, Prechecked::new(&bytes))).collect();
+        let (key, chunk) = job;
+        let checked = precheck_chunk(&chunk);
         let mut r = shared.lock();
-        for (key, result) in checked {
-            r.running.remove(&key);
-            if r.done.insert(key, result).is_none() {
-                r.order.push_back(key);
-            }
+        r.running.remove(&key);
+        if r.done.insert(key, checked).is_none() {
+            r.order.push_back(key);
         }
         while r.order.len() > shared.max_results {
             if let Some(old) = r.order.pop_front() {
@@ -196,14 +210,15 @@ mod tests {
     #[test]
     fn results_started_ahead_equal_results_computed_at_take() {
         let pool = Prechecks::new(2);
-        let mut batch: Vec<Vec<u8>> = (0..50).map(signed).collect();
+        // Three chunks; the first two are started ahead.
+        let mut batch: Vec<Vec<u8>> = (0..150).map(signed).collect();
         batch[9] = b"junk".to_vec();
-        pool.start(batch[..30].to_vec());
+        pool.start(batch[..2 * SIGNATURE_CHUNK].to_vec());
         let taken = pool.take(&batch);
         let direct: Vec<Prechecked> = batch.iter().map(|b| Prechecked::new(b)).collect();
         assert_eq!(summary(&taken), summary(&direct));
         assert!(!taken[9].is_valid());
-        assert_eq!(taken.iter().filter(|c| c.is_valid()).count(), 49);
+        assert_eq!(taken.iter().filter(|c| c.is_valid()).count(), 149);
         // Taking removes the results; a second take recomputes them.
         assert_eq!(summary(&pool.take(&batch[..5])), summary(&direct[..5]));
         assert!(pool.shared.lock().done.is_empty());
@@ -225,7 +240,7 @@ mod tests {
         let r = pool.shared.lock();
         assert_eq!(r.done.len(), 4);
         let kept: HashSet<Hash> = r.done.keys().copied().collect();
-        let newest: HashSet<Hash> = batch[6..].iter().map(|b| Hash::digest(b)).collect();
+        let newest: HashSet<Hash> = batch[6..].iter().map(|b| chunk_key(std::slice::from_ref(b))).collect();
         assert_eq!(kept, newest);
     }
 }
