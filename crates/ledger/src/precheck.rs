@@ -26,7 +26,7 @@
 
 use std::num::NonZeroUsize;
 
-use veritrace_core::keys::{SigningContext, verify_batch};
+use veritrace_core::keys::{KeyError, SigningContext, verify_batch};
 use veritrace_core::{Envelope, EnvelopeError, Hash, PublicKey};
 use veritrace_proto::v1 as pb;
 
@@ -91,41 +91,50 @@ fn cores() -> usize {
 /// [`SIGNATURE_CHUNK`] envelopes, cut by position from the batch), with
 /// the chunk's signatures batch-verified. Results are in order.
 pub fn precheck_chunk<B: AsRef<[u8]>>(chunk: &[B]) -> Vec<Prechecked> {
+    /// An envelope between the stages: waiting for its signature check, or
+    /// already refused.
+    enum Stage {
+        Signed(Box<Envelope>, PublicKey),
+        Done(Checked),
+    }
     // Decode and parse the signer key first: the strict path reports those
     // errors before the signature's.
-    let mut staged: Vec<Result<(Envelope, PublicKey), Checked>> = chunk
+    let mut staged: Vec<Stage> = chunk
         .iter()
-        .map(|bytes| {
-            let env = Envelope::decode(bytes.as_ref()).map_err(Checked::Undecodable)?;
-            match PublicKey::from_slice(env.signer_key()) {
-                Ok(key) => Ok((env, key)),
-                Err(e) => Err(Checked::Refused { id: env.id(), error: e.into() }),
-            }
+        .map(|bytes| match Envelope::decode(bytes.as_ref()) {
+            Err(error) => Stage::Done(Checked::Undecodable(error)),
+            Ok(env) => match PublicKey::from_slice(env.signer_key()) {
+                Ok(key) => Stage::Signed(Box::new(env), key),
+                Err(e) => Stage::Done(Checked::Refused { id: env.id(), error: e.into() }),
+            },
         })
         .collect();
-    let candidates: Vec<usize> = staged.iter().enumerate().filter(|(_, s)| s.is_ok()).map(|(i, _)| i).collect();
-    let items: Vec<(&PublicKey, &[u8], &[u8])> = candidates
+    let signed: Vec<usize> =
+        staged.iter().enumerate().filter(|(_, s)| matches!(s, Stage::Signed(..))).map(|(i, _)| i).collect();
+    let items: Vec<(&PublicKey, &[u8], &[u8])> = staged
         .iter()
-        .filter_map(|&i| staged[i].as_ref().ok())
-        .map(|(env, key)| (key, env.payload(), env.signature()))
+        .filter_map(|s| match s {
+            Stage::Signed(env, key) => Some((key, env.payload(), env.signature())),
+            Stage::Done(_) => None,
+        })
         .collect();
     let bad: Vec<usize> =
-        verify_batch(SigningContext::Transaction, &items).into_iter().filter_map(|k| candidates.get(k).copied()).collect();
+        verify_batch(SigningContext::Transaction, &items).into_iter().filter_map(|k| signed.get(k).copied()).collect();
     for i in bad {
-        if let Some(Ok((env, _))) = staged.get(i) {
+        if let Some(Stage::Signed(env, _)) = staged.get(i) {
             // Name the failure exactly as the strict check does.
-            let error = env.verify().err().unwrap_or(EnvelopeError::Signature(veritrace_core::keys::KeyError::BadSignature));
-            staged[i] = Err(Checked::Refused { id: env.id(), error });
+            let error = env.verify().err().unwrap_or(EnvelopeError::Signature(KeyError::BadSignature));
+            staged[i] = Stage::Done(Checked::Refused { id: env.id(), error });
         }
     }
     staged
         .into_iter()
         .map(|s| match s {
-            Ok((env, signer)) => match env.transaction() {
-                Ok(tx) => Prechecked(Checked::Valid { env: Box::new(env), signer, tx: Box::new(tx) }),
+            Stage::Signed(env, signer) => match env.transaction() {
+                Ok(tx) => Prechecked(Checked::Valid { env, signer, tx: Box::new(tx) }),
                 Err(error) => Prechecked(Checked::Refused { id: env.id(), error }),
             },
-            Err(checked) => Prechecked(checked),
+            Stage::Done(checked) => Prechecked(checked),
         })
         .collect()
 }
@@ -142,9 +151,8 @@ pub fn precheck_chunks<B: AsRef<[u8]> + Sync>(chunks: &[&[B]]) -> Vec<Vec<Preche
         let mut parts = chunks.chunks(per_thread);
         // The calling thread takes the first part itself.
         let first = parts.next().unwrap_or_default();
-        let handles: Vec<_> = parts
-            .map(|part| scope.spawn(move || part.iter().map(|c| precheck_chunk(c)).collect::<Vec<_>>()))
-            .collect();
+        let handles: Vec<_> =
+            parts.map(|part| scope.spawn(move || part.iter().map(|c| precheck_chunk(c)).collect::<Vec<_>>())).collect();
         let mut out: Vec<Vec<Prechecked>> = first.iter().map(|c| precheck_chunk(c)).collect();
         for (handle, part) in handles.into_iter().zip(chunks.chunks(per_thread).skip(1)) {
             // A panicking check (it has none) would be redone here rather
