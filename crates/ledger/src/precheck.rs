@@ -221,7 +221,7 @@ mod tests {
             assert_eq!(c.is_valid(), !broken.contains(&i), "envelope {i}");
         }
         // Each chunk alone gives the same as the whole batch.
-        let by_chunk: Vec<Prechecked> = batch.chunks(SIGNATURE_CHUNK).flat_map(|c| precheck_chunk(c)).collect();
+        let by_chunk: Vec<Prechecked> = batch.chunks(SIGNATURE_CHUNK).flat_map(precheck_chunk).collect();
         let render = |v: &[Prechecked]| v.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>();
         assert_eq!(render(&by_chunk), render(&chunked));
     }
