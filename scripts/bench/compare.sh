@@ -78,12 +78,15 @@ fields() { sed -n 's/^RESULT .*ops_per_s=\([0-9.]*\) p50_ms=\([0-9.]*\) p90_ms=[
 } >"$out"
 for batch in 1 100; do
   presign=$(( batch == 1 ? 60000 : 400000 ))
+  # etcd's values cost nothing to prepare, and its batched runs outpace
+  # 400,000 in 11 s.
+  etcd_presign=$(( batch == 1 ? 300000 : 1000000 ))
   shape=$([ "$batch" -eq 1 ] && echo "1 event / 1 put per request" || echo "100 events / Txn of 100 puts")
   for c in $concurrencies; do
     vt=$("$bin" bench --cluster "$work/vt" --op submit --duration "$secs" --warmup 1 --concurrency "$c" \
           --batch "$batch" --payload 256 --presign "$presign" | fields)
     et=$("$bin" bench --target etcd --etcd-endpoints "$etcd_eps" --duration "$secs" --warmup 1 --concurrency "$c" \
-          --batch "$batch" --payload 256 --presign "$presign" | fields)
+          --batch "$batch" --payload 256 --presign "$etcd_presign" | fields)
     read -r vo vp50 vp99 <<<"$vt"
     read -r eo ep50 ep99 <<<"$et"
     ratio=$(awk -v a="$vo" -v b="$eo" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
