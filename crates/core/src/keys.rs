@@ -171,9 +171,9 @@ impl std::fmt::Debug for SecretKey {
 /// When the batch fails, each signature is re-checked with `verify_strict`
 /// to name the bad ones. Note that the batch equation is not bit-for-bit the
 /// strict rule (it can accept a signature whose R carries a small-order
-/// component, which only the signer can make). The ledger's validity rule
-/// applies this to fixed chunks of an entry's envelopes, so every replica
-/// evaluates the same equation (`veritrace_ledger::precheck_chunk`).
+/// component, which only the signer can make, and a signer filling a whole
+/// batch can grind for it); the ledger's validity rule is therefore the
+/// strict check, and this path is at most an admission filter.
 pub fn verify_batch(ctx: SigningContext, items: &[(&PublicKey, &[u8], &[u8])]) -> Vec<usize> {
     let mut bad = Vec::new();
     let mut messages = Vec::with_capacity(items.len());

@@ -41,7 +41,7 @@ pub use domain::{ACTION_NAMES, MAX_ITEMS_PER_COMMISSION, action_name};
 pub use error::LedgerError;
 pub use genesis::Genesis;
 pub use ledger::{Ledger, LedgerOptions};
-pub use precheck::{Prechecked, SIGNATURE_CHUNK, precheck_all, precheck_chunk, precheck_chunks};
+pub use precheck::{PRECHECK_CHUNK, Prechecked, precheck_all, precheck_chunk, precheck_chunks};
 pub use query::{ItemReport, JOURNEY_ACTIONS, PartyFilter, certificate, party_summary, product_summary, validity};
 pub use schema::{ALL_CFS, AppliedState};
 pub use snapshot::SnapshotInfo;

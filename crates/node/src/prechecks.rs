@@ -1,10 +1,10 @@
-//! Envelope prechecks (decode, batch signature check, transaction decode)
+//! Envelope prechecks (decode, strict signature check, transaction decode)
 //! run ahead of apply on worker threads.
 //!
 //! The Raft driver calls [`StateMachine::prepare`] when an entry is
 //! appended to this node's log, before it is fsynced and while it is being
 //! replicated. [`Prechecks::start`] cuts its envelopes into the ledger's
-//! signature chunks ([`veritrace_ledger::SIGNATURE_CHUNK`]) and hands them
+//! precheck chunks ([`veritrace_ledger::PRECHECK_CHUNK`]) and hands them
 //! to the workers; when the entry commits, [`Prechecks::take`] cuts the
 //! same envelopes the same way and collects the results (waiting for a
 //! chunk still running, doing inline whatever was never started). A chunk's
@@ -25,7 +25,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use veritrace_core::Hash;
-use veritrace_ledger::{Prechecked, SIGNATURE_CHUNK, precheck_chunk, precheck_chunks};
+use veritrace_ledger::{PRECHECK_CHUNK, Prechecked, precheck_chunk, precheck_chunks};
 
 /// Jobs (chunks) waiting for a worker.
 const QUEUE_JOBS: usize = 1024;
@@ -109,7 +109,7 @@ impl Prechecks {
             let mut r = self.shared.lock();
             let mut rest = envelopes;
             while !rest.is_empty() {
-                let tail = rest.split_off(rest.len().min(SIGNATURE_CHUNK));
+                let tail = rest.split_off(rest.len().min(PRECHECK_CHUNK));
                 let chunk = std::mem::replace(&mut rest, tail);
                 let key = chunk_key(&chunk);
                 if !r.done.contains_key(&key) && r.running.insert(key) {
@@ -133,7 +133,7 @@ impl Prechecks {
     /// order: chunks computed ahead, after waiting for any still running,
     /// and the rest computed now.
     pub fn take(&self, envelopes: &[Vec<u8>]) -> Vec<Prechecked> {
-        let chunks: Vec<&[Vec<u8>]> = envelopes.chunks(SIGNATURE_CHUNK).collect();
+        let chunks: Vec<&[Vec<u8>]> = envelopes.chunks(PRECHECK_CHUNK).collect();
         let keys: Vec<Hash> = chunks.iter().map(|c| chunk_key(c)).collect();
         let mut found: Vec<Option<Vec<Prechecked>>> = Vec::with_capacity(chunks.len());
         {
@@ -213,7 +213,7 @@ mod tests {
         // Three chunks; the first two are started ahead.
         let mut batch: Vec<Vec<u8>> = (0..150).map(signed).collect();
         batch[9] = b"junk".to_vec();
-        pool.start(batch[..2 * SIGNATURE_CHUNK].to_vec());
+        pool.start(batch[..2 * PRECHECK_CHUNK].to_vec());
         let taken = pool.take(&batch);
         let direct: Vec<Prechecked> = batch.iter().map(|b| Prechecked::new(b)).collect();
         assert_eq!(summary(&taken), summary(&direct));
