@@ -191,6 +191,7 @@ impl EventLoop {
                 counters: self.counters.clone(),
                 timeout: self.request_timeout,
                 max_message_bytes: self.max_message_bytes,
+                max_in_flight: self.max_pending_per_peer,
             };
             acceptors.push(tokio::spawn(forward_stream::run_acceptor(forward, self.allow_list.clone(), callee)));
         }
@@ -249,6 +250,13 @@ impl EventLoop {
             }
             match self.peers.get_mut(&peer) {
                 Some(state) => {
+                    if state.node != entry.node {
+                        // Stream tasks label what they read with the node id
+                        // of their peer at accept time: reconnect so they
+                        // start again under the new id.
+                        tracing::info!(%peer, from = state.node, to = entry.node, "peer's node id changed; reconnecting");
+                        let _ = self.swarm.disconnect_peer_id(peer);
+                    }
                     state.node = entry.node;
                     state.addrs = entry.addrs;
                 }

@@ -46,14 +46,18 @@ pub(crate) struct ForwardJob {
 
 /// Requests sent on one stream and not yet answered, by id. Each stream has
 /// its own map, so a broken stream fails exactly the requests sent on it.
-type InFlight = Arc<Mutex<HashMap<u64, AnswerTx>>>;
+/// `None` once the stream has failed: nothing may wait on it any more.
+type InFlight = Arc<Mutex<Option<HashMap<u64, AnswerTx>>>>;
 
-fn lock(in_flight: &InFlight) -> std::sync::MutexGuard<'_, HashMap<u64, AnswerTx>> {
+fn lock(in_flight: &InFlight) -> std::sync::MutexGuard<'_, Option<HashMap<u64, AnswerTx>>> {
     in_flight.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Fails every request waiting on the stream and marks it failed, under
+/// one lock, so no request can be added after the last answer was read.
 fn fail_all(in_flight: &InFlight, node: NodeId, cause: &str) {
-    for (_, reply) in lock(in_flight).drain() {
+    let waiting = lock(in_flight).take().unwrap_or_default();
+    for (_, reply) in waiting {
         let _ = reply.send(Err(TransportError::Unreachable { node, cause: cause.to_owned() }));
     }
 }
@@ -113,7 +117,18 @@ pub(crate) async fn run_caller(mut config: CallerConfig, mut queue: mpsc::Receiv
         let Some(l) = link.as_mut() else { continue };
         batch.clear();
         {
-            let mut in_flight = lock(&l.in_flight);
+            let mut guard = lock(&l.in_flight);
+            let Some(in_flight) = guard.as_mut() else {
+                // The stream failed since the check above; the next batch
+                // opens a new one.
+                drop(guard);
+                for job in jobs {
+                    let cause = "the forward stream ended".to_owned();
+                    let _ = job.reply.send(Err(TransportError::Unreachable { node: config.node, cause }));
+                }
+                link = None;
+                continue;
+            };
             if in_flight.len() + jobs.len() > config.max_in_flight {
                 // Requests whose caller gave up (timed out) still hold a slot.
                 in_flight.retain(|_, reply| !reply.is_closed());
@@ -156,7 +171,7 @@ async fn open(config: &mut CallerConfig) -> Result<Link, String> {
         Err(_) => return Err("opening the forward stream timed out".to_owned()),
     };
     let (reader, writer) = stream.split();
-    let in_flight = InFlight::default();
+    let in_flight: InFlight = Arc::new(Mutex::new(Some(HashMap::new())));
     // An answer carries the id, a tag, and at most max_message_bytes.
     let max = config.max_message_bytes.saturating_add(9);
     let reader = tokio::spawn(read_answers(config.node, reader, in_flight.clone(), max));
@@ -177,7 +192,7 @@ async fn read_answers(node: NodeId, mut reader: ReadHalf<Stream>, in_flight: InF
             fail_all(&in_flight, node, "malformed forward answer");
             return;
         };
-        let Some(reply) = lock(&in_flight).remove(&id) else { continue };
+        let Some(reply) = lock(&in_flight).as_mut().and_then(|m| m.remove(&id)) else { continue };
         let result = match codec::decode_forward_response(body) {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(reason)) => Err(TransportError::Refused { node, reason }),
@@ -207,6 +222,9 @@ pub(crate) struct CalleeConfig {
     pub(crate) counters: Arc<Counters>,
     pub(crate) timeout: Duration,
     pub(crate) max_message_bytes: usize,
+    /// Most requests of one stream handed to the node and not yet answered;
+    /// beyond it the stream is not read (the peer's writes back up).
+    pub(crate) max_in_flight: usize,
 }
 
 /// Accepts inbound forward streams from allow-listed peers and serves each.
@@ -232,6 +250,8 @@ pub(crate) async fn run_acceptor(mut incoming: libp2p_stream::IncomingStreams, a
 async fn serve(from: NodeId, stream: Stream, config: CalleeConfig) {
     let (mut reader, mut writer) = stream.split();
     let (answers_tx, mut answers_rx) = mpsc::channel::<(u64, Vec<u8>)>(1024);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1)));
+    let config_timeout = config.timeout;
     let write_answers = async move {
         let mut batch = Vec::new();
         while let Some((id, bytes)) = answers_rx.recv().await {
@@ -243,7 +263,14 @@ async fn serve(from: NodeId, stream: Stream, config: CalleeConfig) {
                     Err(_) => break,
                 }
             }
-            if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
+            // A peer that sends but never reads must not hold this task
+            // (and, through the answer queue, every request's) forever.
+            let written = tokio::time::timeout(config_timeout, async {
+                writer.write_all(&batch).await?;
+                writer.flush().await
+            })
+            .await;
+            if !matches!(written, Ok(Ok(()))) {
                 return;
             }
         }
@@ -263,6 +290,8 @@ async fn serve(from: NodeId, stream: Stream, config: CalleeConfig) {
                 tracing::warn!(from, "malformed forward request; closing the stream");
                 return;
             };
+            // Bounded work per stream: wait for a slot before taking on more.
+            let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else { return };
             let (tx, rx) = oneshot::channel();
             let delivered = config.inbound.try_send(Inbound::Forward { from, request: request.to_vec(), reply: tx });
             let answers = answers_tx.clone();
@@ -285,6 +314,7 @@ async fn serve(from: NodeId, stream: Stream, config: CalleeConfig) {
                     Err(_) => Err("the node did not answer in time".to_owned()),
                 };
                 let _ = answers.send((id, codec::encode_forward_response(answer))).await;
+                drop(permit);
             });
         }
     };
