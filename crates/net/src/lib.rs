@@ -77,6 +77,10 @@ pub struct PeerEntry {
     pub addrs: Vec<Multiaddr>,
 }
 
+/// Largest [`NetConfig::max_message_bytes`]: a frame's u32 length prefix
+/// must also hold a forwarded answer's id and tag.
+pub const MAX_MESSAGE_BYTES: usize = u32::MAX as usize - 9;
+
 /// Configuration of a [`Network`].
 #[derive(Debug, Clone)]
 pub struct NetConfig {
@@ -146,8 +150,10 @@ impl NetConfig {
         if self.request_timeout.is_zero() {
             return bad("request_timeout must be positive");
         }
-        if self.max_message_bytes == 0 || u32::try_from(self.max_message_bytes).is_err() {
-            return bad("max_message_bytes must be in 1..=u32::MAX");
+        // A forward frame adds an 8-byte id and a 1-byte tag to a message,
+        // and its length must fit the frame's u32 prefix.
+        if self.max_message_bytes == 0 || self.max_message_bytes > MAX_MESSAGE_BYTES {
+            return bad("max_message_bytes must be in 1..=4294967286 (u32::MAX - 9)");
         }
         if self.queue_depth == 0 {
             return bad("queue_depth must be positive");

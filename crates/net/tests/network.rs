@@ -395,4 +395,11 @@ async fn invalid_config_is_rejected() {
     config.queue_depth = 0;
     let (tx, _rx) = mpsc::channel(1);
     assert!(Network::start(config, tx).is_err());
+    // Frames carry a u32 length: a message limit whose forward frame
+    // (id + tag + message) would overflow it is refused.
+    let mut config = NetConfig::new(any_port(), Keypair::generate_ed25519(), 1, Vec::new());
+    config.max_message_bytes = veritrace_net::MAX_MESSAGE_BYTES + 1;
+    let (tx, _rx) = mpsc::channel(1);
+    let err = Network::start(config, tx).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("max_message_bytes"), "{err}");
 }
