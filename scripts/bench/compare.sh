@@ -31,23 +31,11 @@ if [[ -z "$bin" ]]; then
   bin="${CARGO_TARGET_DIR:-target}/release/veritrace"
 fi
 
-work="$(mktemp -d /tmp/veritrace-bench.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
+# shellcheck source=cluster.sh
+source scripts/bench/cluster.sh
+bench_workdir /tmp/veritrace-bench
 # Veritrace: 3 nodes, gRPC 17401-17403, ops HTTP 17601-17603.
-"$bin" init --nodes 3 --out "$work/vt" --base-port 17400 >/dev/null
-for k in 1 2 3; do
-  # The per-client-IP rate limit is off: every client here is 127.0.0.1.
-  "$bin" node start --config "$work/vt/node$k/veritrace.toml" --set api.requests_per_second=0 \
-    >"$work/vt/node$k.log" 2>&1 &
-  pids+=($!)
-done
+start_veritrace "$bin" || exit 1
 # etcd: 3 members, clients 12379/22379/32379, peers 12380/22380/32380.
 cluster="e1=http://127.0.0.1:12380,e2=http://127.0.0.1:22380,e3=http://127.0.0.1:32380"
 for k in 1 2 3; do
@@ -60,14 +48,11 @@ for k in 1 2 3; do
 done
 etcd_eps="http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379"
 
-ready() {
-  for k in 1 2 3; do
-    curl -sf "http://127.0.0.1:1760$k/readyz" >/dev/null || return 1
-  done
-  "$bin" bench --target etcd --etcd-endpoints "$etcd_eps" --count 1 --concurrency 1 >/dev/null 2>&1 || return 1
+etcd_ready() {
+  "$bin" bench --target etcd --etcd-endpoints "$etcd_eps" --count 1 --concurrency 1 >/dev/null 2>&1
 }
-for _ in $(seq 1 300); do ready && break; sleep 0.2; done
-ready || { echo "compare.sh: clusters not ready; logs in $work" >&2; exit 1; }
+for _ in $(seq 1 300); do etcd_ready && break; sleep 0.2; done
+etcd_ready || { echo "compare.sh: etcd cluster not ready; logs in $work" >&2; exit 1; }
 
 # RESULT line -> "ops_per_s p50_ms p99_ms"
 fields() { sed -n 's/^RESULT .*ops_per_s=\([0-9.]*\) p50_ms=\([0-9.]*\) p90_ms=[0-9.]* p99_ms=\([0-9.]*\).*/\1 \2 \3/p'; }

@@ -29,24 +29,10 @@ if ! command -v perf >/dev/null; then
 fi
 mkdir -p "$out"
 
-work="$(mktemp -d /tmp/veritrace-profile.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$bin" init --nodes 3 --out "$work/vt" --base-port 17400 >/dev/null
-for k in 1 2 3; do
-  "$bin" node start --config "$work/vt/node$k/veritrace.toml" --set api.requests_per_second=0 \
-    >"$work/vt/node$k.log" 2>&1 &
-  pids+=($!)
-done
-ready() { for k in 1 2 3; do curl -sf "http://127.0.0.1:1760$k/readyz" >/dev/null || return 1; done; }
-for _ in $(seq 1 300); do ready && break; sleep 0.2; done
-ready || { echo "profile.sh: cluster not ready; logs in $work" >&2; exit 1; }
+# shellcheck source=cluster.sh
+source scripts/bench/cluster.sh
+bench_workdir /tmp/veritrace-profile
+start_veritrace "$bin" || exit 1
 
 # shellcheck disable=SC2086 # PROFILE_ARGS is a list of flags
 "$bin" bench --cluster "$work/vt" --duration "$((secs + 3))" --warmup 2 $args >"$out/bench.txt" 2>&1 &

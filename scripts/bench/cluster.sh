@@ -1,0 +1,41 @@
+# Sourced by the bench scripts: a fresh 3-node Veritrace cluster on
+# loopback (gRPC 17401-17403, ops HTTP 17601-17603), stopped and removed
+# when the sourcing script exits.
+#
+#   source scripts/bench/cluster.sh
+#   bench_workdir /tmp/veritrace-bench     # sets $work, traps cleanup
+#   start_veritrace "$bin"                 # $work/vt holds the cluster
+#   pids+=(...)                            # more processes to stop at exit
+
+pids=()
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+
+# bench_workdir PREFIX: a fresh work directory, removed at exit.
+bench_workdir() {
+  work="$(mktemp -d "$1.XXXXXX")"
+  trap bench_cleanup EXIT
+}
+
+veritrace_ready() {
+  for k in 1 2 3; do curl -sf "http://127.0.0.1:1760$k/readyz" >/dev/null || return 1; done
+}
+
+# start_veritrace BIN: init and start 3 nodes under $work/vt (the per-IP
+# rate limit off: every bench client is 127.0.0.1); returns once each
+# serves (/readyz), or fails after 60 s.
+start_veritrace() {
+  local bin=$1
+  "$bin" init --nodes 3 --out "$work/vt" --base-port 17400 >/dev/null
+  for k in 1 2 3; do
+    "$bin" node start --config "$work/vt/node$k/veritrace.toml" --set api.requests_per_second=0 \
+      >"$work/vt/node$k.log" 2>&1 &
+    pids+=($!)
+  done
+  for _ in $(seq 1 300); do veritrace_ready && return 0; sleep 0.2; done
+  echo "$(basename "$0"): Veritrace cluster not ready; logs in $work" >&2
+  return 1
+}
