@@ -27,7 +27,7 @@ use veritrace_consensus::{Inbound, NodeId, TransportError};
 
 use crate::Counters;
 use crate::codec::{self, read_frame};
-use crate::raft_stream::{AllowList, Readers};
+use crate::raft_stream::{AllowList, accept_streams};
 
 /// Protocol of the long-lived forwarding stream.
 pub(crate) const FORWARD_STREAM_PROTOCOL: StreamProtocol = StreamProtocol::new("/veritrace/forward-stream/1");
@@ -230,19 +230,12 @@ pub(crate) struct CalleeConfig {
 /// Accepts inbound forward streams from allow-listed peers and serves each.
 /// Runs until `incoming` ends or the task is aborted, which stops the
 /// streams' tasks too.
-pub(crate) async fn run_acceptor(mut incoming: libp2p_stream::IncomingStreams, allow: AllowList, config: CalleeConfig) {
-    use libp2p::futures::StreamExt;
-    let mut servers = Readers::default();
-    while let Some((peer, stream)) = incoming.next().await {
-        let from = allow.read().unwrap_or_else(PoisonError::into_inner).get(&peer).copied();
-        let Some(from) = from else {
-            Counters::bump(&config.counters.rejected_requests);
-            tracing::warn!(%peer, "forward stream from a peer not on the allow-list; dropped");
-            continue;
-        };
-        let task = tokio::spawn(serve(from, stream, config.clone()));
-        servers.replace(peer, task.abort_handle());
-    }
+pub(crate) async fn run_acceptor(incoming: libp2p_stream::IncomingStreams, allow: AllowList, config: CalleeConfig) {
+    let counters = Arc::clone(&config.counters);
+    accept_streams(incoming, allow, counters, "forward", |from, _, stream| {
+        tokio::spawn(serve(from, stream, config.clone()))
+    })
+    .await;
 }
 
 /// Reads requests from one stream, hands each to the node, and writes the

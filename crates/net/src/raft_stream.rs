@@ -199,13 +199,13 @@ fn drop_messages(config: &WriterConfig, messages: u64, why: &str) {
 /// The tasks serving one acceptor's streams, one per peer; dropping it
 /// (when the acceptor ends or is aborted) stops them all.
 #[derive(Default)]
-pub(crate) struct Readers(HashMap<PeerId, AbortHandle>);
+struct Readers(HashMap<PeerId, AbortHandle>);
 
 impl Readers {
     /// Records `task` as `peer`'s, stopping the task it replaces: one live
     /// stream per peer (a reconnecting peer's new stream replaces the old
     /// one), so tasks stay bounded by the allow-list.
-    pub(crate) fn replace(&mut self, peer: PeerId, task: AbortHandle) {
+    fn replace(&mut self, peer: PeerId, task: AbortHandle) {
         if let Some(old) = self.0.insert(peer, task) {
             old.abort();
         }
@@ -224,22 +224,38 @@ impl Drop for Readers {
 /// allow-listed peer. Runs until `incoming` ends or the task is aborted
 /// (the event loop does so when it stops), which stops the readers too.
 pub(crate) async fn run_acceptor(
-    mut incoming: libp2p_stream::IncomingStreams,
+    incoming: libp2p_stream::IncomingStreams,
     allow: AllowList,
     inbound: mpsc::Sender<Inbound>,
     counters: Arc<Counters>,
     max_message_bytes: usize,
 ) {
-    let mut readers = Readers::default();
+    accept_streams(incoming, allow, counters, "raft", |from, peer, stream| {
+        tokio::spawn(read_stream(from, peer, stream, inbound.clone(), max_message_bytes))
+    })
+    .await;
+}
+
+/// Accepts inbound streams of one protocol until `incoming` ends or the
+/// task is aborted: a stream of an allow-listed peer gets the task `serve`
+/// starts (replacing that peer's previous one), any other is dropped and
+/// counted. Ending or aborting stops the started tasks too.
+pub(crate) async fn accept_streams(
+    mut incoming: libp2p_stream::IncomingStreams,
+    allow: AllowList,
+    counters: Arc<Counters>,
+    protocol: &'static str,
+    mut serve: impl FnMut(NodeId, PeerId, Stream) -> tokio::task::JoinHandle<()>,
+) {
+    let mut tasks = Readers::default();
     while let Some((peer, stream)) = incoming.next().await {
         let from = allow.read().unwrap_or_else(PoisonError::into_inner).get(&peer).copied();
         let Some(from) = from else {
             Counters::bump(&counters.rejected_requests);
-            tracing::warn!(%peer, "raft stream from a peer not on the allow-list; dropped");
+            tracing::warn!(%peer, protocol, "stream from a peer not on the allow-list; dropped");
             continue;
         };
-        let task = tokio::spawn(read_stream(from, peer, stream, inbound.clone(), max_message_bytes));
-        readers.replace(peer, task.abort_handle());
+        tasks.replace(peer, serve(from, peer, stream).abort_handle());
     }
 }
 
