@@ -90,8 +90,10 @@ fn merkle(c: &mut Criterion) {
     group.finish();
 }
 
-/// Group "signatures": one transaction signature made, checked strictly,
-/// and checked in batches of 64 (per signature), over 256-byte payloads.
+/// Group "signatures": one transaction signature made, checked alone (the
+/// cofactored rule), and checked in batches of 64 (per signature) from 64
+/// signers and from one, over 256-byte payloads; plus ed25519-dalek's
+/// `verify_strict`, the rule before 0.5.0, for comparison.
 fn signatures(c: &mut Criterion) {
     let keys: Vec<SecretKey> = (0..64).map(|i| SecretKey::from_seed_label(&format!("bench/{i}"))).collect();
     let payloads: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 256]).collect();
@@ -101,12 +103,27 @@ fn signatures(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group
         .bench_function("sign_256b", |b| b.iter(|| black_box(keys[0].sign(SigningContext::Transaction, &payloads[0]))));
-    group.bench_function("verify_strict_256b", |b| {
+    group.bench_function("verify_256b", |b| {
         b.iter(|| black_box(pubs[0].verify(SigningContext::Transaction, &payloads[0], &sigs[0])))
+    });
+    group.bench_function("dalek_verify_strict_256b", |b| {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&pubs[0].to_bytes()).expect("point");
+        let sig = ed25519_dalek::Signature::from_bytes(&sigs[0]);
+        let mut msg = SigningContext::Transaction.prefix().to_vec();
+        msg.extend_from_slice(&payloads[0]);
+        b.iter(|| black_box(key.verify_strict(black_box(&msg), &sig)))
     });
     group.throughput(Throughput::Elements(64));
     group.bench_function("verify_batch_64x256b", |b| {
         let items: Vec<_> = (0..64).map(|i| (&pubs[i], payloads[i].as_slice(), sigs[i].as_slice())).collect();
+        b.iter(|| {
+            let bad = verify_batch(SigningContext::Transaction, black_box(&items));
+            assert!(bad.is_empty());
+        })
+    });
+    group.bench_function("verify_batch_64x256b_one_signer", |b| {
+        let one: Vec<[u8; 64]> = payloads.iter().map(|p| keys[0].sign(SigningContext::Transaction, p)).collect();
+        let items: Vec<_> = (0..64).map(|i| (&pubs[0], payloads[i].as_slice(), one[i].as_slice())).collect();
         b.iter(|| {
             let bad = verify_batch(SigningContext::Transaction, black_box(&items));
             assert!(bad.is_empty());

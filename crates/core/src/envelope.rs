@@ -127,7 +127,8 @@ impl Envelope {
         Ok(env)
     }
 
-    /// Checks the signature strictly against the signer key in the envelope.
+    /// Checks the signature against the signer key in the envelope, by the
+    /// cofactored rule ([`crate::cofactored`]).
     pub fn verify(&self) -> Result<PublicKey, EnvelopeError> {
         let key = PublicKey::from_slice(&self.signer_key)?;
         key.verify(SigningContext::Transaction, &self.payload, &self.signature)?;

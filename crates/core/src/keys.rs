@@ -5,7 +5,10 @@
 //! for one purpose (a transaction, a tree head) is never valid for another,
 //! nor in another protocol that uses the same key.
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use curve25519_dalek::edwards::EdwardsPoint;
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+
+pub use crate::cofactored::verify_batch;
 
 /// Length of a raw ed25519 public key.
 pub const PUBLIC_KEY_LEN: usize = 32;
@@ -28,6 +31,12 @@ impl SigningContext {
             SigningContext::Transaction => b"veritrace.v1.Transaction\0",
             SigningContext::TreeHead => b"veritrace.v1.SignedTreeHead\0",
         }
+    }
+
+    /// The prefix followed by `msg`, for tests that call ed25519-dalek.
+    #[cfg(test)]
+    pub(crate) fn message_for_tests(self, msg: &[u8]) -> Vec<u8> {
+        self.message(msg)
     }
 
     fn message(self, msg: &[u8]) -> Vec<u8> {
@@ -57,7 +66,8 @@ pub enum KeyError {
         /// The length found.
         len: usize,
     },
-    /// The signature does not verify (strictly) for this key and message.
+    /// The signature does not verify for this key and message (the
+    /// cofactored rule of [`crate::cofactored`]).
     #[error("signature does not verify")]
     BadSignature,
     /// A secret key was not 32 bytes.
@@ -88,16 +98,18 @@ impl PublicKey {
         self.0.to_bytes()
     }
 
-    /// Checks `signature` over `ctx`'s prefix and `msg` with `verify_strict`
-    /// (rejects non-canonical and small-order components, so a signature
-    /// cannot be altered into another valid one by a third party).
+    /// Checks `signature` over `ctx`'s prefix and `msg` by Veritrace's
+    /// signature rule: cofactored verification with a canonical `s`
+    /// ([`crate::cofactored`] says why). Every signature RFC 8032's strict
+    /// check accepts passes; a third party cannot alter a valid signature
+    /// into another valid one.
     pub fn verify(&self, ctx: SigningContext, msg: &[u8], signature: &[u8]) -> Result<(), KeyError> {
-        let sig = parse_signature(signature)?;
-        self.0.verify_strict(&ctx.message(msg), &sig).map_err(|_| KeyError::BadSignature)
+        crate::cofactored::verify_one(self, ctx, msg, signature)
     }
 
-    pub(crate) fn inner(&self) -> &VerifyingKey {
-        &self.0
+    /// The key as a curve point.
+    pub(crate) fn point(&self) -> EdwardsPoint {
+        self.0.to_edwards()
     }
 }
 
@@ -111,11 +123,6 @@ impl std::fmt::Display for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&hex::encode(self.to_bytes()))
     }
-}
-
-pub(crate) fn parse_signature(bytes: &[u8]) -> Result<Signature, KeyError> {
-    let arr: [u8; 64] = bytes.try_into().map_err(|_| KeyError::SignatureLength { len: bytes.len() })?;
-    Ok(Signature::from_bytes(&arr))
 }
 
 /// An ed25519 signing key. Its `Debug` output never shows the secret.
@@ -161,44 +168,6 @@ impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SecretKey(public={})", self.public())
     }
-}
-
-/// Checks many signatures of one context at once with ed25519 batch
-/// verification (deterministic: its random weights are derived from the
-/// inputs). Returns the index of every signature that fails.
-///
-/// Batch verification is cheaper than one `verify_strict` per signature.
-/// When the batch fails, each signature is re-checked with `verify_strict`
-/// to name the bad ones. Note that the batch equation is not bit-for-bit the
-/// strict rule (it can accept a signature whose R carries a small-order
-/// component, which only the signer can make, and a signer filling a whole
-/// batch can grind for it); the ledger's validity rule is therefore the
-/// strict check, and this path is at most an admission filter.
-pub fn verify_batch(ctx: SigningContext, items: &[(&PublicKey, &[u8], &[u8])]) -> Vec<usize> {
-    let mut bad = Vec::new();
-    let mut messages = Vec::with_capacity(items.len());
-    let mut sigs = Vec::with_capacity(items.len());
-    let mut keys = Vec::with_capacity(items.len());
-    for (i, (key, msg, sig)) in items.iter().enumerate() {
-        match parse_signature(sig) {
-            Ok(s) => {
-                messages.push((i, ctx.message(msg)));
-                sigs.push(s);
-                keys.push(*key.inner());
-            }
-            Err(_) => bad.push(i),
-        }
-    }
-    let refs: Vec<&[u8]> = messages.iter().map(|(_, m)| m.as_slice()).collect();
-    if !refs.is_empty() && ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_err() {
-        for (((i, m), s), k) in messages.iter().zip(&sigs).zip(&keys) {
-            if k.verify_strict(m, s).is_err() {
-                bad.push(*i);
-            }
-        }
-        bad.sort_unstable();
-    }
-    bad
 }
 
 #[cfg(test)]

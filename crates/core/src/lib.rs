@@ -6,7 +6,8 @@
 //!
 //! * [`hash`]: the blake3 [`Hash`] type.
 //! * [`keys`], [`envelope`]: ed25519 keys with signing contexts, signed
-//!   envelopes with canonical bytes and ids.
+//!   envelopes with canonical bytes and ids; [`cofactored`]: the signature
+//!   rule, one at a time or batched.
 //! * [`leaf`], [`tree_head`]: what a ledger leaf is and a node's signed
 //!   statement of the root.
 //! * [`reason`]: stable machine-readable refusal codes.
@@ -19,6 +20,7 @@
 //! * [`receipt`]: offline checking of a receipt, its proof and tree head.
 
 pub mod code;
+pub mod cofactored;
 pub mod envelope;
 pub mod gs1;
 pub mod hash;

@@ -1,5 +1,6 @@
-//! Envelope prechecks (decode, strict signature check, transaction decode)
-//! run ahead of apply on worker threads.
+//! Envelope prechecks (decode, signature check by the cofactored rule,
+//! batched per chunk, transaction decode) run ahead of apply on worker
+//! threads.
 //!
 //! The Raft driver calls [`StateMachine::prepare`] when an entry is
 //! appended to this node's log, before it is fsynced and while it is being

@@ -31,7 +31,7 @@ fn a_signed_envelope_decodes_and_verifies_with_core() {
     let after = now_ms();
 
     // The ledger's path: decode canonical bytes (refusing any other encoding), check the id,
-    // check the signature strictly, decode the transaction.
+    // check the signature, decode the transaction.
     let decoded = Envelope::decode(envelope.bytes()).expect("canonical envelope");
     assert_eq!(decoded.id(), Hash::digest(envelope.bytes()));
     assert_eq!(decoded.id(), envelope.id());
