@@ -43,6 +43,10 @@ pub(crate) struct Inner {
     pub engine: Engine,
     /// Signs the tree heads this node serves (derived from the node key).
     pub signer: veritrace_core::SecretKey,
+    /// The last tree head signed and its signature: concurrent reads of
+    /// the same tree share one signing (~20 µs each). ed25519 signing is
+    /// deterministic, so a cached answer is the one signing would give.
+    pub signed_head: Mutex<Option<(veritrace_core::TreeHead, pb::SignedTreeHead)>>,
     /// Signs the consumer scans this node records as its operator party.
     pub party_signer: Option<veritrace_core::SecretKey>,
     /// Low digits of consumer-scan nonces (the high ones are the time).
@@ -223,6 +227,7 @@ impl Node {
                 signer,
                 party_signer,
                 scan_nonce: std::sync::atomic::AtomicU64::new(0),
+                signed_head: Mutex::new(None),
                 tasks: Mutex::new(vec![driver_task, net_task, watcher, gauges]),
                 metrics,
                 config,

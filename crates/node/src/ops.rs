@@ -56,17 +56,24 @@ impl Node {
         }))
     }
 
-    /// Signs `head` with this node's key.
+    /// Signs `head` with this node's key (the last head signed is kept, so
+    /// the reads of one tree share a signing).
     pub fn sign_tree_head(&self, head: veritrace_core::TreeHead) -> pb::SignedTreeHead {
+        let lock = || self.inner.signed_head.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, signed)) = lock().as_ref().filter(|(h, _)| *h == head) {
+            return signed.clone();
+        }
         let sth = head.sign(&self.inner.signer);
-        pb::SignedTreeHead {
+        let signed = pb::SignedTreeHead {
             tree_size: sth.head.tree_size,
             root_hash: sth.head.root.as_bytes().to_vec(),
             timestamp: Some(veritrace_proto::timestamp_from_ms(sth.head.timestamp_ms)),
             shard_id: sth.head.shard_id,
             signer_key_id: sth.signer.to_bytes().to_vec(),
             signature: sth.signature.to_vec(),
-        }
+        };
+        *lock() = Some((head, signed.clone()));
+        signed
     }
 
     /// Submits envelopes (1 to 1,000) and returns one receipt per envelope
