@@ -29,6 +29,8 @@ struct Builder<'v, 'e, E: KvEngine> {
     now_ms: i64,
     /// Attestations covering the item, read once for every step.
     item_attestations: Vec<AttestationRecord>,
+    /// Attestations about each signer met so far, read once per signer.
+    about_signer: HashMap<String, Vec<AttestationRecord>>,
 }
 
 impl<E: KvEngine> Builder<'_, '_, E> {
@@ -46,11 +48,18 @@ impl<E: KvEngine> Builder<'_, '_, E> {
     fn certificates(&mut self, signer: &str, step_ms: i64) -> Result<Vec<pb::CertificateRef>, LedgerError> {
         let mut records: Vec<AttestationRecord> =
             self.item_attestations.iter().filter(|r| r.signer == signer).cloned().collect();
-        let about: RefList =
-            self.view.record(CF_STATE, &keys::attestations_on_party(signer), "attestation list")?.unwrap_or_default();
-        for reference in &about.refs {
-            records.extend(super::attestation_by_ref(self.view, reference)?);
+        if !self.about_signer.contains_key(signer) {
+            let about: RefList = self
+                .view
+                .record(CF_STATE, &keys::attestations_on_party(signer), "attestation list")?
+                .unwrap_or_default();
+            let mut found = Vec::new();
+            for reference in &about.refs {
+                found.extend(super::attestation_by_ref(self.view, reference)?);
+            }
+            self.about_signer.insert(signer.to_owned(), found);
         }
+        records.extend(self.about_signer.get(signer).into_iter().flatten().cloned());
         let mut out = Vec::new();
         for r in records {
             let by = self.party(&r.signer)?;
@@ -174,7 +183,8 @@ impl<E: KvEngine> Ledger<E> {
                 Some(item) => super::item_attestations(view, &item)?,
                 None => Vec::new(),
             };
-            let mut b = Builder { view, parties: HashMap::new(), now_ms, item_attestations };
+            let mut b =
+                Builder { view, parties: HashMap::new(), now_ms, item_attestations, about_signer: HashMap::new() };
             let mut steps = Vec::new();
             for (leaf, via) in entries {
                 let record = self.leaf(leaf)?;
