@@ -257,6 +257,13 @@ async fn watch_streams_resumes_and_filters() {
         let result = out.lines().last().unwrap_or_default();
         assert!(result.starts_with(&format!("RESULT target=veritrace op={op} ")) && result.contains(expect), "{out}");
     }
+    // --preload commissions filler items first: 25,000 items are a product
+    // and five commissioning envelopes (5,000 items each).
+    let before = client.status().await.unwrap().tree_size;
+    let out = ok(&["bench", "--cluster", dir, "--preload", "25000", "--op", "submit", "--count", "2"]);
+    assert!(out.lines().any(|l| l.starts_with("RESULT target=veritrace op=preload items=25000 ")), "{out}");
+    assert!(out.lines().last().unwrap_or_default().starts_with("RESULT target=veritrace op=submit ops=2 "), "{out}");
+    assert_eq!(client.status().await.unwrap().tree_size, before + 1 + 5 + 2, "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,6 +15,9 @@
 //! * `verify`: `VerifyItem` with the right code: a read barrier, the code
 //!   check and the consumer scan recorded through consensus.
 //! * `history`: `GetItemHistory` of items with `--history` steps each (read only).
+//!
+//! `--preload N` first commissions N filler items, so a run measures a
+//! store of that size (`scripts/bench/flatness.sh`).
 
 mod workload;
 
@@ -109,6 +112,10 @@ pub struct BenchArgs {
     /// Steps in each prepared item's history (history op).
     #[arg(long, default_value_t = 10)]
     history: usize,
+    /// Commission this many filler items (5,000 per envelope) before the
+    /// run, to measure a larger store; prints the items/s it took.
+    #[arg(long, default_value_t = 0)]
+    preload: usize,
     /// Send only to this endpoint (default: spread over every node of the
     /// cluster; followers forward writes to the leader).
     #[arg(long)]
@@ -268,6 +275,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 Target::Etcd => Conn::Etcd(veritrace_etcd_kv::EtcdKv::connect(e).await?),
             };
             clients.push(conn);
+        }
+        if let (Some((file, signers)), true) = (&cluster, args.preload > 0) {
+            let veritrace: Vec<Client> = clients
+                .iter()
+                .filter_map(|c| match c {
+                    Conn::Veritrace(client) => Some(Client::clone(client)),
+                    Conn::Etcd(_) => None,
+                })
+                .collect();
+            let rate = workload::preload_items(&veritrace, &signers[0], &file.network_id, args.preload).await?;
+            println!("RESULT target=veritrace op=preload items={} items_per_s={rate:.1}", args.preload);
         }
         let requests = match (&cluster, &clients[0]) {
             (Some((file, signers)), Conn::Veritrace(client)) => prepare(&args, client, signers, &file.network_id).await?,

@@ -155,3 +155,82 @@ pub async fn prepare_items(
     submit_all(client, observations, "observations").await?;
     Ok(Items { items })
 }
+
+/// Items per commissioning envelope when preloading (~280 KB). Apply runs
+/// on the Raft loop: entries of tens of thousands of items would hold up
+/// its heartbeats.
+const PRELOAD_PER_ENVELOPE: usize = 5_000;
+/// Preload envelopes per submission.
+const PRELOAD_PER_REQUEST: usize = 1;
+/// Preload submissions in flight.
+const PRELOAD_IN_FLIGHT: usize = 4;
+
+/// Commissions `count` filler items of a fresh product (random digests:
+/// nobody will verify them), so a run measures a store of that size.
+/// Returns the items per second the cluster committed.
+pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str, count: usize) -> anyhow::Result<f64> {
+    use rand::Rng as _;
+    let run = run_id();
+    let item_ref = format!("{:05}", (run / 7) % 100_000);
+    let gtin = Gtin::from_body(&format!("0614142{item_ref}")).context("preload GTIN")?;
+    let mut nonce = run * 1000 + 500;
+    let product = Action::RegisterProduct(pb::RegisterProduct {
+        gtin: gtin.to_string(),
+        brand_party_id: brand.party_id.clone(),
+        name: format!("Bench filler {item_ref}"),
+        brand_name: "Bench".into(),
+        category: "cosmetics".into(),
+        origin_country: "FR".into(),
+        ..Default::default()
+    });
+    let client = clients.first().context("no connection")?;
+    submit_all(client, vec![sign(brand, network_id, nonce, product)], "register filler product").await?;
+    let started = std::time::Instant::now();
+    let mut rng = rand::rng();
+    let mut requests = Vec::new();
+    let mut done = 0;
+    while done < count {
+        let mut envelopes = Vec::new();
+        while envelopes.len() < PRELOAD_PER_REQUEST && done < count {
+            let n = PRELOAD_PER_ENVELOPE.min(count - done);
+            let items = (done..done + n)
+                .map(|i| {
+                    let mut digest = vec![0u8; 32];
+                    rng.fill_bytes(&mut digest);
+                    pb::CommissionedItem {
+                        serial: format!("F{}-{i}", run % 1_000_000_000),
+                        code_digest: digest,
+                        salt: vec![],
+                    }
+                })
+                .collect();
+            let mut salt = vec![0u8; 16];
+            rng.fill_bytes(&mut salt);
+            nonce += 1;
+            let action = Action::CommissionItems(pb::CommissionItems {
+                gtin: gtin.to_string(),
+                lot: format!("FILL-{}", run % 1_000_000_000),
+                batch_salt: salt,
+                items,
+                digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
+                ..Default::default()
+            });
+            envelopes.push(sign(brand, network_id, nonce, action));
+            done += n;
+        }
+        requests.push(envelopes);
+    }
+    // A few submissions in flight, spread over the connections.
+    let mut in_flight = tokio::task::JoinSet::new();
+    for (i, envelopes) in requests.into_iter().enumerate() {
+        if in_flight.len() >= PRELOAD_IN_FLIGHT {
+            in_flight.join_next().await.context("preload task")???;
+        }
+        let client = clients[i % clients.len()].clone();
+        in_flight.spawn(async move { submit_all(&client, envelopes, "preload items").await.map(|()| i) });
+    }
+    while let Some(r) = in_flight.join_next().await {
+        r.context("preload task")??;
+    }
+    Ok(count as f64 / started.elapsed().as_secs_f64().max(1e-9))
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Does speed hold as the store grows? Starts a fresh 3-node Veritrace
+# cluster on loopback, then for each size in FLAT_SIZES commissions filler
+# items until the ledger holds that many (`veritrace bench --preload`,
+# 5,000 items per envelope) and measures, at FLAT_CONCURRENCY clients for
+# BENCH_SECS seconds each: submit (1 event per request), verify and
+# history. Prints one table (and writes it to $BENCH_OUT, default
+# /tmp/veritrace-flatness.md) with each cell's ratio to the first size.
+#
+#   scripts/bench/flatness.sh                                   # 1e5, 1e6, 1e7 items
+#   FLAT_SIZES="100000 1000000" BENCH_SECS=5 scripts/bench/flatness.sh
+#
+# Needs the release binary (VERITRACE_BIN, default
+# $CARGO_TARGET_DIR/release/veritrace). 1e7 items take several GB of disk
+# per node and some minutes to load on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs="${BENCH_SECS:-10}"
+sizes="${FLAT_SIZES:-100000 1000000 10000000}"
+conc="${FLAT_CONCURRENCY:-64}"
+out="${BENCH_OUT:-/tmp/veritrace-flatness.md}"
+bin="${VERITRACE_BIN:-${CARGO_TARGET_DIR:-target}/release/veritrace}"
+[[ -x "$bin" ]] || { echo "flatness.sh: no binary at $bin (build with cargo build --release)" >&2; exit 1; }
+
+# shellcheck source=cluster.sh
+source scripts/bench/cluster.sh
+bench_workdir /tmp/veritrace-flatness
+start_veritrace "$bin" || exit 1
+
+# field NAME LINE: the value of NAME=... in a RESULT line.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+run() { "$bin" bench --cluster "$work/vt" --duration "$secs" --warmup 1 --concurrency "$conc" "$@" 2>&1 | grep '^RESULT' | tail -1; }
+
+loaded=0
+rows=()
+declare -A first
+for size in $sizes; do
+  if ((size > loaded)); then
+    line="$("$bin" bench --cluster "$work/vt" --preload "$((size - loaded))" --op submit --count 1 --concurrency 1 2>&1 \
+      | grep 'op=preload' || true)"
+    [[ -n "$line" ]] || { echo "flatness.sh: preload to $size failed (logs in $work)" >&2; exit 1; }
+    echo "loaded $size items ($(field items_per_s "$line") items/s)" >&2
+    loaded=$size
+  fi
+  du="$(du -sh "$work/vt/node1" | cut -f1)"
+  row="| $size | $du"
+  for op in submit verify history; do
+    r="$(run --op "$op")"
+    [[ -n "$r" ]] || { echo "flatness.sh: $op at $size items gave no RESULT" >&2; exit 1; }
+    ops="$(field ops_per_s "$r")"; p50="$(field p50_ms "$r")"; p99="$(field p99_ms "$r")"
+    [[ -n "${first[$op]:-}" ]] || first[$op]=$ops
+    ratio="$(awk -v a="$ops" -v b="${first[$op]}" 'BEGIN { printf "%.2f", a / b }')"
+    row+=" | $(printf '%.0f' "$ops")/s ($ratio), p50 $p50 ms, p99 $p99 ms"
+    echo "$size items: $r" >&2
+  done
+  rows+=("$row |")
+done
+
+{
+  echo "Flatness: 3 nodes on loopback, $conc clients, ${secs} s per cell; ratio to the first size"
+  echo "(\`FLAT_SIZES=\"$sizes\" BENCH_SECS=$secs scripts/bench/flatness.sh\`, $(nproc) vCPU)"
+  echo
+  echo "| items stored | node1 on disk | submit (1 event/request) | verify | history (10 steps) |"
+  echo "|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} | tee "$out"
