@@ -100,9 +100,9 @@ impl PublicKey {
 
     /// Checks `signature` over `ctx`'s prefix and `msg` by Veritrace's
     /// signature rule: cofactored verification with a canonical `s`
-    /// ([`crate::cofactored`] says why). Every signature RFC 8032's strict
-    /// check accepts passes; a third party cannot alter a valid signature
-    /// into another valid one.
+    /// ([`crate::cofactored`] says why). Every signature ed25519-dalek's
+    /// `verify_strict` (the rule before 0.5) accepts passes; a third party
+    /// cannot alter a valid signature into another valid one.
     pub fn verify(&self, ctx: SigningContext, msg: &[u8], signature: &[u8]) -> Result<(), KeyError> {
         crate::cofactored::verify_one(self, ctx, msg, signature)
     }
@@ -216,7 +216,8 @@ mod tests {
             keys.iter().zip(&msgs).map(|(k, m)| k.sign(SigningContext::Transaction, m).to_vec()).collect();
         let items = |sigs: &Vec<Vec<u8>>| -> Vec<usize> {
             let v: Vec<_> = (0..8).map(|i| (&pks[i], msgs[i].as_slice(), sigs[i].as_slice())).collect();
-            verify_batch(SigningContext::Transaction, &v)
+            let results = verify_batch(SigningContext::Transaction, &v);
+            results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect()
         };
         assert!(items(&sigs).is_empty());
         sigs[2][5] ^= 1;

@@ -112,25 +112,21 @@ pub fn precheck_chunk<B: AsRef<[u8]>>(chunk: &[B]) -> Vec<Prechecked> {
     // Then every signature, in one batch.
     let items: Vec<(&PublicKey, &[u8], &[u8])> =
         decoded.iter().flatten().map(|(env, key)| (key, env.payload(), env.signature())).collect();
-    let mut bad = verify_batch(SigningContext::Transaction, &items).into_iter().peekable();
-    let mut signed = 0;
+    // One result per signed envelope, in order; a missing one (never: the
+    // batch answers every item) counts as a bad signature, never as good.
+    let mut signatures = verify_batch(SigningContext::Transaction, &items).into_iter();
     decoded
         .into_iter()
         .map(|d| {
             let checked = match d {
                 Err(checked) => checked,
-                Ok((env, signer)) => {
-                    let index = signed;
-                    signed += 1;
-                    if bad.next_if_eq(&index).is_some() {
-                        Checked::Refused { id: env.id(), error: KeyError::BadSignature.into() }
-                    } else {
-                        match env.transaction() {
-                            Ok(tx) => Checked::Valid { env: Box::new(env), signer, tx: Box::new(tx) },
-                            Err(error) => Checked::Refused { id: env.id(), error },
-                        }
-                    }
-                }
+                Ok((env, signer)) => match signatures.next().unwrap_or(Err(KeyError::BadSignature)) {
+                    Err(error) => Checked::Refused { id: env.id(), error: error.into() },
+                    Ok(()) => match env.transaction() {
+                        Ok(tx) => Checked::Valid { env: Box::new(env), signer, tx: Box::new(tx) },
+                        Err(error) => Checked::Refused { id: env.id(), error },
+                    },
+                },
             };
             Prechecked(checked)
         })

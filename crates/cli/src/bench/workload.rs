@@ -100,7 +100,8 @@ pub async fn prepare_items(
     history: usize,
 ) -> anyhow::Result<Items> {
     let run = run_id();
-    let item_ref = format!("{:05}", run % 100_000);
+    // Item references 00000-49999 (the filler products of --preload take the rest).
+    let item_ref = format!("{:05}", run % 50_000);
     let gtin = Gtin::from_body(&format!("0614141{item_ref}")).context("bench GTIN")?;
     let mut nonce = run * 1000;
     let mut next = || {
@@ -171,8 +172,9 @@ const PRELOAD_IN_FLIGHT: usize = 4;
 pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str, count: usize) -> anyhow::Result<f64> {
     use rand::Rng as _;
     let run = run_id();
-    let item_ref = format!("{:05}", (run / 7) % 100_000);
-    let gtin = Gtin::from_body(&format!("0614142{item_ref}")).context("preload GTIN")?;
+    // Under the brand's company prefix, apart from `prepare_items`' products.
+    let item_ref = format!("{:05}", 50_000 + run % 50_000);
+    let gtin = Gtin::from_body(&format!("0614141{item_ref}")).context("preload GTIN")?;
     let mut nonce = run * 1000 + 500;
     let product = Action::RegisterProduct(pb::RegisterProduct {
         gtin: gtin.to_string(),
