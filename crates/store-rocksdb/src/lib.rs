@@ -13,21 +13,8 @@
 
 use std::path::Path;
 
-use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, DBRecoveryMode, Direction, IteratorMode,
-    Options,
-};
+use rocksdb::{ColumnFamilyDescriptor, DB, DBCompressionType, DBRecoveryMode, Direction, IteratorMode, Options};
 use veritrace_storage::{BatchOp, KvEngine, KvIter, StorageError, WriteBatch, WriteOptions};
-
-/// Capacity of the block cache all column families share (data blocks,
-/// index and bloom filter blocks). Reads of a store much larger than it
-/// (10^7 items) then cost about one block read per missing key level, not
-/// one per file (TiKV's `block-cache.capacity` is the same knob).
-pub const BLOCK_CACHE_BYTES: usize = 256 * 1024 * 1024;
-
-/// Memory all column families' memtables may take together before the
-/// largest is flushed.
-pub const MEMTABLES_BYTES: usize = 256 * 1024 * 1024;
 
 /// A RocksDB database opened with a fixed set of column families.
 pub struct RocksEngine {
@@ -55,9 +42,6 @@ impl RocksEngine {
         opts.set_bottommost_compression_type(DBCompressionType::Zstd);
         // Keep file handles bounded; a node runs next to other services.
         opts.set_max_open_files(512);
-        // Bound the memtables of all column families together (each could
-        // otherwise grow to 2 x 64 MiB): the busiest are flushed first.
-        opts.set_db_write_buffer_size(MEMTABLES_BYTES);
 
         let open_err =
             |e: rocksdb::Error| StorageError::Open { path: path.display().to_string(), cause: e.to_string() };
@@ -69,8 +53,7 @@ impl RocksEngine {
                 }
             }
         }
-        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
-        let descriptors = names.iter().map(|name| ColumnFamilyDescriptor::new(name, cf_options(&cache)));
+        let descriptors = names.iter().map(|name| ColumnFamilyDescriptor::new(name, cf_options()));
         let db = DB::open_cf_descriptors(&opts, path, descriptors).map_err(open_err)?;
         Ok(Self { db, cfs: cfs.iter().map(|s| s.to_string()).collect() })
     }
@@ -93,21 +76,9 @@ impl RocksEngine {
     }
 }
 
-/// Every column family: LZ4, the shared block cache, and a full bloom
-/// filter (10 bits per key, ~1% false positives) in each table file, so a
-/// point read of an absent key (a duplicate or nonce check, a first scan)
-/// skips every file that cannot hold it. Filters are built in the
-/// background (flush, compaction); the memtable has none (tried: ~20%
-/// slower writes).
-fn cf_options(cache: &Cache) -> Options {
-    let mut table = BlockBasedOptions::default();
-    table.set_block_cache(cache);
-    table.set_bloom_filter(10.0, false);
-    table.set_cache_index_and_filter_blocks(true);
-    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+fn cf_options() -> Options {
     let mut o = Options::default();
     o.set_compression_type(DBCompressionType::Lz4);
-    o.set_block_based_table_factory(&table);
     o
 }
 
