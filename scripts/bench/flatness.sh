@@ -10,6 +10,10 @@
 #   scripts/bench/flatness.sh                                   # 1e5, 1e6, 1e7 items
 #   FLAT_SIZES="100000 1000000" BENCH_SECS=5 scripts/bench/flatness.sh
 #
+# After each load it waits FLAT_SETTLE seconds (default 60) so the
+# compactions the bulk load queued do not land in the measurement (set 0
+# to measure them too).
+#
 # Needs the release binary (VERITRACE_BIN, default
 # $CARGO_TARGET_DIR/release/veritrace). 1e7 items take several GB of disk
 # per node and some minutes to load on 2 cores.
@@ -18,6 +22,7 @@ cd "$(dirname "$0")/../.."
 secs="${BENCH_SECS:-10}"
 sizes="${FLAT_SIZES:-100000 1000000 10000000}"
 conc="${FLAT_CONCURRENCY:-64}"
+settle="${FLAT_SETTLE:-60}"
 out="${BENCH_OUT:-/tmp/veritrace-flatness.md}"
 bin="${VERITRACE_BIN:-${CARGO_TARGET_DIR:-target}/release/veritrace}"
 [[ -x "$bin" ]] || { echo "flatness.sh: no binary at $bin (build with cargo build --release)" >&2; exit 1; }
@@ -29,24 +34,41 @@ start_veritrace "$bin" || exit 1
 
 # field NAME LINE: the value of NAME=... in a RESULT line.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
-run() { "$bin" bench --cluster "$work/vt" --duration "$secs" --warmup 1 --concurrency "$conc" "$@" 2>&1 | grep '^RESULT' | tail -1; }
+# run ARGS...: one bench run; its whole output is kept in $work/last-run.txt.
+run() {
+  "$bin" bench --cluster "$work/vt" --duration "$secs" --warmup 1 --concurrency "$conc" "$@" >"$work/last-run.txt" 2>&1 || true
+  grep '^RESULT' "$work/last-run.txt" | tail -1 || true
+}
 
 loaded=0
 rows=()
 declare -A first
 for size in $sizes; do
   if ((size > loaded)); then
-    line="$("$bin" bench --cluster "$work/vt" --preload "$((size - loaded))" --op submit --count 1 --concurrency 1 2>&1 \
-      | grep 'op=preload' || true)"
-    [[ -n "$line" ]] || { echo "flatness.sh: preload to $size failed (logs in $work)" >&2; exit 1; }
+    "$bin" bench --cluster "$work/vt" --preload "$((size - loaded))" --op submit --count 1 --concurrency 1 \
+      >"$work/preload.txt" 2>&1 || true
+    line="$(grep 'op=preload' "$work/preload.txt" || true)"
+    if [[ -z "$line" ]]; then
+      echo "flatness.sh: preload to $size failed:" >&2
+      tail -5 "$work/preload.txt" >&2
+      for k in 1 2 3; do echo "-- node$k log, last lines:" >&2; tail -5 "$work/vt/node$k.log" >&2; done
+      exit 1
+    fi
     echo "loaded $size items ($(field items_per_s "$line") items/s)" >&2
     loaded=$size
+    sleep "$settle"
   fi
   du="$(du -sh "$work/vt/node1" | cut -f1)"
   row="| $size | $du"
   for op in submit verify history; do
     r="$(run --op "$op")"
-    [[ -n "$r" ]] || { echo "flatness.sh: $op at $size items gave no RESULT" >&2; exit 1; }
+    if [[ -z "$r" ]]; then
+      # A failed run is a result too: its error goes in the cell.
+      err="$(grep -m1 -i 'error' "$work/last-run.txt" | cut -c1-120 || true)"
+      echo "$size items: $op failed: $(tail -3 "$work/last-run.txt")" >&2
+      row+=" | failed: ${err:-no RESULT line}"
+      continue
+    fi
     ops="$(field ops_per_s "$r")"; p50="$(field p50_ms "$r")"; p99="$(field p99_ms "$r")"
     [[ -n "${first[$op]:-}" ]] || first[$op]=$ops
     ratio="$(awk -v a="$ops" -v b="${first[$op]}" 'BEGIN { printf "%.2f", a / b }')"
@@ -57,7 +79,7 @@ for size in $sizes; do
 done
 
 {
-  echo "Flatness: 3 nodes on loopback, $conc clients, ${secs} s per cell; ratio to the first size"
+  echo "Flatness: 3 nodes on loopback, $conc clients, ${secs} s per cell, ${settle} s of rest after each load; ratio to the first size"
   echo "(\`FLAT_SIZES=\"$sizes\" BENCH_SECS=$secs scripts/bench/flatness.sh\`, $(nproc) vCPU)"
   echo
   echo "| items stored | node1 on disk | submit (1 event/request) | verify | history (10 steps) |"
