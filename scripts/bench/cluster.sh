@@ -25,14 +25,16 @@ veritrace_ready() {
 }
 
 # start_veritrace BIN: init and start 3 nodes under $work/vt (the per-IP
-# rate limit off: every bench client is 127.0.0.1); returns once each
-# serves (/readyz), or fails after 60 s.
+# rate limit off: every bench client is 127.0.0.1, plus any flags in
+# $VERITRACE_NODE_ARGS, e.g. "--set raft.snapshot_interval=100000");
+# returns once each serves (/readyz), or fails after 60 s.
 start_veritrace() {
   local bin=$1
   "$bin" init --nodes 3 --out "$work/vt" --base-port 17400 >/dev/null
   for k in 1 2 3; do
+    # shellcheck disable=SC2086 # VERITRACE_NODE_ARGS is a list of flags
     "$bin" node start --config "$work/vt/node$k/veritrace.toml" --set api.requests_per_second=0 \
-      >"$work/vt/node$k.log" 2>&1 &
+      ${VERITRACE_NODE_ARGS:-} >"$work/vt/node$k.log" 2>&1 &
     pids+=($!)
   done
   for _ in $(seq 1 300); do veritrace_ready && return 0; sleep 0.2; done

@@ -10,6 +10,9 @@
 #   scripts/bench/flatness.sh                                   # 1e5, 1e6, 1e7 items
 #   FLAT_SIZES="100000 1000000" BENCH_SECS=5 scripts/bench/flatness.sh
 #
+# Node flags go in VERITRACE_NODE_ARGS (scripts/bench/cluster.sh), e.g.
+#   VERITRACE_NODE_ARGS="--set raft.snapshot_interval=100000" scripts/bench/flatness.sh
+#
 # After each load it waits FLAT_SETTLE seconds (default 60) so the
 # compactions the bulk load queued do not land in the measurement (set 0
 # to measure them too).
