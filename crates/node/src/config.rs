@@ -186,7 +186,10 @@ pub struct RaftSection {
     pub election_ticks: usize,
     /// Ticks between leader heartbeats (default 3); less than `election_ticks`.
     pub heartbeat_ticks: usize,
-    /// Applied entries between snapshots (default 5000).
+    /// Applied entries between snapshots (default 100,000, etcd's
+    /// `snapshot-count`). A snapshot exports the whole ledger on the Raft
+    /// loop, which answers nothing meanwhile (~4.6 s at 10^6 items on 2
+    /// vCPU): at 5,000 that stalled a loaded node every few seconds.
     pub snapshot_interval: u64,
     /// Entries kept in the log behind a snapshot, for slightly lagging
     /// followers (default 1000).
@@ -203,7 +206,7 @@ impl Default for RaftSection {
             tick_ms: 100,
             election_ticks: 10,
             heartbeat_ticks: 3,
-            snapshot_interval: 5000,
+            snapshot_interval: 100_000,
             snapshot_keep_entries: 1000,
             max_batch_envelopes: 1000,
             max_batch_bytes: 4 * 1024 * 1024,

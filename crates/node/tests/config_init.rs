@@ -212,7 +212,7 @@ fn load_applies_defaults_and_resolves_paths() {
     assert_eq!(config.raft.tick_ms, 100);
     assert_eq!(config.raft.election_ticks, 10);
     assert_eq!(config.raft.heartbeat_ticks, 3);
-    assert_eq!(config.raft.snapshot_interval, 5000);
+    assert_eq!(config.raft.snapshot_interval, 100_000);
     assert_eq!(config.raft.snapshot_keep_entries, 1000);
     assert_eq!(config.raft.max_batch_envelopes, 1000);
     assert_eq!(config.raft.max_batch_bytes, 4_194_304);

@@ -170,7 +170,7 @@ impl DriverConfig {
             max_batch_bytes: 1024 * 1024,
             max_proposal_bytes: 3 * 1024 * 1024,
             snapshot_dir,
-            snapshot_interval: 5000,
+            snapshot_interval: 100_000,
             snapshot_keep_entries: 1000,
             initial_metadata: BTreeMap::new(),
             metrics: Metrics::new(),
