@@ -213,6 +213,21 @@ mod tests {
         verify_batch(ctx, items).iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect()
     }
 
+    /// `batch_bad` of 32 batches, each an honest signature over a different
+    /// message (so different weights) followed by `(pk, msg, sig)`.
+    fn batches_with_honest_neighbours(pk: &PublicKey, msg: &[u8], sig: &[u8]) -> Vec<(u8, Vec<usize>)> {
+        let honest = SecretKey::from_seed_label("neighbour");
+        let honest_pk = honest.public();
+        (0..32u8)
+            .map(|round| {
+                let other = vec![round; 32];
+                let other_sig = honest.sign(CTX, &other);
+                let items = [(&honest_pk, other.as_slice(), other_sig.as_slice()), (pk, msg, sig)];
+                (round, batch_bad(CTX, &items))
+            })
+            .collect()
+    }
+
     #[test]
     fn honest_signatures_pass_one_by_one_and_batched() {
         let keys: Vec<SecretKey> = (0..3).map(|i| SecretKey::from_seed_label(&format!("honest {i}"))).collect();
@@ -237,13 +252,8 @@ mod tests {
         assert_eq!(pk.verify(CTX, msg, &sig), Ok(()));
         // Whatever its neighbours (and so whatever the weights), the batch
         // agrees: the cofactorless batch check passed one batch in eight.
-        let honest = SecretKey::from_seed_label("neighbour");
-        let honest_pk = honest.public();
-        for round in 0..32u8 {
-            let other = vec![round; 32];
-            let other_sig = honest.sign(CTX, &other);
-            let items = [(&honest_pk, other.as_slice(), other_sig.as_slice()), (&pk, msg, sig.as_slice())];
-            assert!(batch_bad(CTX, &items).is_empty(), "round {round}");
+        for (round, bad) in batches_with_honest_neighbours(&pk, msg, &sig) {
+            assert!(bad.is_empty(), "round {round}");
         }
     }
 
@@ -255,13 +265,8 @@ mod tests {
         assert_eq!(pk.verify(CTX, msg, &sig), Ok(()));
         let s = Scalar::from_canonical_bytes(sig[32..].try_into().expect("32")).expect("canonical") + Scalar::ONE;
         sig[32..].copy_from_slice(s.as_bytes());
-        let honest = SecretKey::from_seed_label("neighbour");
-        let honest_pk = honest.public();
-        for round in 0..32u8 {
-            let other = vec![round; 32];
-            let other_sig = honest.sign(CTX, &other);
-            let items = [(&honest_pk, other.as_slice(), other_sig.as_slice()), (&pk, msg, sig.as_slice())];
-            assert_eq!(batch_bad(CTX, &items), vec![1], "round {round}");
+        for (round, bad) in batches_with_honest_neighbours(&pk, msg, &sig) {
+            assert_eq!(bad, vec![1], "round {round}");
         }
     }
 

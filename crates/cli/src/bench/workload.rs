@@ -89,6 +89,27 @@ async fn submit_all(client: &Client, envelopes: Vec<pb::SignedEnvelope>, what: &
     Ok(())
 }
 
+/// Registers product `gtin` of `brand` as `name`.
+async fn register_product(
+    client: &Client,
+    brand: &Signer,
+    network_id: &str,
+    nonce: u64,
+    gtin: &Gtin,
+    name: &str,
+) -> anyhow::Result<()> {
+    let product = Action::RegisterProduct(pb::RegisterProduct {
+        gtin: gtin.to_string(),
+        brand_party_id: brand.party_id.clone(),
+        name: name.to_owned(),
+        brand_name: "Bench".into(),
+        category: "cosmetics".into(),
+        origin_country: "FR".into(),
+        ..Default::default()
+    });
+    submit_all(client, vec![sign(brand, network_id, nonce, product)], &format!("register product {name}")).await
+}
+
 /// Registers a product of `brand` (a fresh GTIN under 0614141), commissions
 /// `count` coded items and records `history - 1` observations of each, so
 /// an item's history holds `history` steps. Runs before the timed window.
@@ -108,16 +129,7 @@ pub async fn prepare_items(
         nonce += 1;
         nonce
     };
-    let product = Action::RegisterProduct(pb::RegisterProduct {
-        gtin: gtin.to_string(),
-        brand_party_id: brand.party_id.clone(),
-        name: format!("Bench product {item_ref}"),
-        brand_name: "Bench".into(),
-        category: "cosmetics".into(),
-        origin_country: "FR".into(),
-        ..Default::default()
-    });
-    submit_all(client, vec![sign(brand, network_id, next(), product)], "register product").await?;
+    register_product(client, brand, network_id, next(), &gtin, &format!("Bench product {item_ref}")).await?;
     let policy = CodePolicy::default();
     let salt = CodeSalt::generate(&mut rand::rng());
     let mut items = Vec::with_capacity(count);
@@ -176,17 +188,8 @@ pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str,
     let item_ref = format!("{:05}", 50_000 + run % 50_000);
     let gtin = Gtin::from_body(&format!("0614141{item_ref}")).context("preload GTIN")?;
     let mut nonce = run * 1000 + 500;
-    let product = Action::RegisterProduct(pb::RegisterProduct {
-        gtin: gtin.to_string(),
-        brand_party_id: brand.party_id.clone(),
-        name: format!("Bench filler {item_ref}"),
-        brand_name: "Bench".into(),
-        category: "cosmetics".into(),
-        origin_country: "FR".into(),
-        ..Default::default()
-    });
     let client = clients.first().context("no connection")?;
-    submit_all(client, vec![sign(brand, network_id, nonce, product)], "register filler product").await?;
+    register_product(client, brand, network_id, nonce, &gtin, &format!("Bench filler {item_ref}")).await?;
     let started = std::time::Instant::now();
     let mut rng = rand::rng();
     let mut requests = Vec::new();
