@@ -173,8 +173,6 @@ pub async fn prepare_items(
 /// on the Raft loop: entries of tens of thousands of items would hold up
 /// its heartbeats.
 const PRELOAD_PER_ENVELOPE: usize = 5_000;
-/// Preload envelopes per submission.
-const PRELOAD_PER_REQUEST: usize = 1;
 /// Preload submissions in flight.
 const PRELOAD_IN_FLIGHT: usize = 4;
 
@@ -192,13 +190,11 @@ pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str,
     register_product(client, brand, network_id, nonce, &gtin, &format!("Bench filler {item_ref}")).await?;
     let started = std::time::Instant::now();
     let mut rng = rand::rng();
-    let mut requests = Vec::new();
-    let mut done = 0;
-    while done < count {
-        let mut envelopes = Vec::new();
-        while envelopes.len() < PRELOAD_PER_REQUEST && done < count {
-            let n = PRELOAD_PER_ENVELOPE.min(count - done);
-            let items = (done..done + n)
+    // One envelope per submission.
+    let envelopes: Vec<pb::SignedEnvelope> = (0..count)
+        .step_by(PRELOAD_PER_ENVELOPE)
+        .map(|first| {
+            let items = (first..count.min(first + PRELOAD_PER_ENVELOPE))
                 .map(|i| {
                     let mut digest = vec![0u8; 32];
                     rng.fill_bytes(&mut digest);
@@ -220,19 +216,17 @@ pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str,
                 digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
                 ..Default::default()
             });
-            envelopes.push(sign(brand, network_id, nonce, action));
-            done += n;
-        }
-        requests.push(envelopes);
-    }
+            sign(brand, network_id, nonce, action)
+        })
+        .collect();
     // A few submissions in flight, spread over the connections.
     let mut in_flight = tokio::task::JoinSet::new();
-    for (i, envelopes) in requests.into_iter().enumerate() {
+    for (i, envelope) in envelopes.into_iter().enumerate() {
         if in_flight.len() >= PRELOAD_IN_FLIGHT {
             in_flight.join_next().await.context("preload task")???;
         }
         let client = clients[i % clients.len()].clone();
-        in_flight.spawn(async move { submit_all(&client, envelopes, "preload items").await.map(|()| i) });
+        in_flight.spawn(async move { submit_all(&client, vec![envelope], "preload items").await });
     }
     while let Some(r) = in_flight.join_next().await {
         r.context("preload task")??;
