@@ -14,13 +14,17 @@
 //!
 //! When a stream breaks, every request waiting on it fails with
 //! [`TransportError::Unreachable`] and the next request opens a new one.
+//! A batch the broken stream refused outright (not a byte written) cannot
+//! have reached the peer: it is sent once more on a new stream instead of
+//! failing, so a connection that died while idle costs no request. A batch
+//! written in part is never resent (the peer may hold some of it).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use libp2p::futures::io::{ReadHalf, WriteHalf};
-use libp2p::futures::{AsyncReadExt, AsyncWriteExt};
+use libp2p::futures::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{PeerId, Stream, StreamProtocol};
 use tokio::sync::{mpsc, oneshot};
 use veritrace_consensus::{Inbound, NodeId, TransportError};
@@ -116,6 +120,7 @@ pub(crate) async fn run_caller(mut config: CallerConfig, mut queue: mpsc::Receiv
         }
         let Some(l) = link.as_mut() else { continue };
         batch.clear();
+        let mut ids = Vec::with_capacity(jobs.len());
         {
             let mut guard = lock(&l.in_flight);
             let Some(in_flight) = guard.as_mut() else {
@@ -142,19 +147,27 @@ pub(crate) async fn run_caller(mut config: CallerConfig, mut queue: mpsc::Receiv
                 next_id = next_id.wrapping_add(1);
                 push_frame(&mut batch, next_id, &job.request);
                 in_flight.insert(next_id, job.reply);
+                ids.push(next_id);
             }
         }
         if batch.is_empty() {
             continue;
         }
-        let written = tokio::time::timeout(config.timeout, async {
-            l.writer.write_all(&batch).await?;
-            l.writer.flush().await
-        })
-        .await;
-        if !matches!(written, Ok(Ok(()))) {
-            fail_all(&l.in_flight, config.node, "writing to the forward stream failed");
-            link = None;
+        match write_batch(&mut l.writer, &batch, config.timeout).await {
+            Written::All => {}
+            Written::Nothing => {
+                // Not a byte of this batch left: the stream was dead before
+                // this write (its reader may not have seen it yet). Its
+                // requests were never delivered, so a new stream may carry
+                // them without any risk of delivering one twice.
+                let moved = take_waiting(&l.in_flight, &ids);
+                fail_all(&l.in_flight, config.node, "the forward stream ended");
+                link = resend(&mut config, &batch, moved).await;
+            }
+            Written::Part => {
+                fail_all(&l.in_flight, config.node, "writing to the forward stream failed");
+                link = None;
+            }
         }
     }
     if let Some(l) = link.as_ref() {
@@ -176,6 +189,80 @@ async fn open(config: &mut CallerConfig) -> Result<Link, String> {
     let max = config.max_message_bytes.saturating_add(9);
     let reader = tokio::spawn(read_answers(config.node, reader, in_flight.clone(), max));
     Ok(Link { writer, in_flight, reader })
+}
+
+/// How much of a batch a write handed to the stream.
+enum Written {
+    /// All of it, flushed.
+    All,
+    /// Not a byte: the stream refused the first write (or stayed blocked
+    /// until the deadline), so the peer cannot have received any of it.
+    Nothing,
+    /// Some of it: the peer may have received a part.
+    Part,
+}
+
+async fn write_batch<W: AsyncWrite + Unpin>(writer: &mut W, batch: &[u8], timeout: Duration) -> Written {
+    let mut sent = 0usize;
+    let result = tokio::time::timeout(timeout, async {
+        while sent < batch.len() {
+            match writer.write(&batch[sent..]).await? {
+                0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                n => sent += n,
+            }
+        }
+        writer.flush().await
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => Written::All,
+        _ if sent == 0 => Written::Nothing,
+        _ => Written::Part,
+    }
+}
+
+/// Takes the answer slots of `ids` out of a stream's waiting requests
+/// (those its reader has not failed already).
+fn take_waiting(in_flight: &InFlight, ids: &[u64]) -> Vec<(u64, AnswerTx)> {
+    let mut guard = lock(in_flight);
+    let Some(map) = guard.as_mut() else { return Vec::new() };
+    ids.iter().filter_map(|id| map.remove(id).map(|reply| (*id, reply))).collect()
+}
+
+/// Opens a new stream and sends `batch` on it once, for the requests in
+/// `moved` (their ids are already in the batch's frames). Requests it
+/// cannot deliver fail; returns the new stream if it is usable.
+async fn resend(config: &mut CallerConfig, batch: &[u8], moved: Vec<(u64, AnswerTx)>) -> Option<Link> {
+    if moved.is_empty() {
+        return None;
+    }
+    let node = config.node;
+    let fail = |moved: Vec<(u64, AnswerTx)>, cause: &str| {
+        for (_, reply) in moved {
+            let _ = reply.send(Err(TransportError::Unreachable { node, cause: cause.to_owned() }));
+        }
+    };
+    let mut link = match open(config).await {
+        Ok(link) => link,
+        Err(cause) => {
+            fail(moved, &cause);
+            return None;
+        }
+    };
+    tracing::debug!(node, requests = moved.len(), "forward stream was dead; resending on a new one");
+    if let Some(map) = lock(&link.in_flight).as_mut() {
+        map.extend(moved);
+    } else {
+        fail(moved, "the forward stream ended");
+        return None;
+    }
+    match write_batch(&mut link.writer, batch, config.timeout).await {
+        Written::All => Some(link),
+        Written::Nothing | Written::Part => {
+            fail_all(&link.in_flight, node, "writing to the forward stream failed");
+            None
+        }
+    }
 }
 
 async fn read_answers(node: NodeId, mut reader: ReadHalf<Stream>, in_flight: InFlight, max: usize) {
@@ -321,6 +408,46 @@ async fn serve(from: NodeId, stream: Stream, config: CalleeConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Accepts `accept` bytes, then fails every write.
+    struct BreaksAfter {
+        accept: usize,
+    }
+
+    impl AsyncWrite for BreaksAfter {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            let n = buf.len().min(self.accept);
+            self.accept -= n;
+            std::task::Poll::Ready(if n == 0 { Err(std::io::ErrorKind::BrokenPipe.into()) } else { Ok(n) })
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Only a batch of which not a byte was written may be resent.
+    #[tokio::test]
+    async fn a_write_is_classed_by_what_left() {
+        let batch = [7u8; 100];
+        let t = Duration::from_secs(5);
+        assert!(matches!(write_batch(&mut BreaksAfter { accept: 0 }, &batch, t).await, Written::Nothing));
+        assert!(matches!(write_batch(&mut BreaksAfter { accept: 1 }, &batch, t).await, Written::Part));
+        assert!(matches!(write_batch(&mut BreaksAfter { accept: 99 }, &batch, t).await, Written::Part));
+        assert!(matches!(write_batch(&mut BreaksAfter { accept: 100 }, &batch, t).await, Written::All));
+    }
 
     #[test]
     fn frames_carry_the_id() {

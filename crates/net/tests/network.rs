@@ -373,6 +373,48 @@ async fn messages_flow_again_after_the_receiver_restarts() {
     stop(b).await;
 }
 
+/// Answers every forward `to` receives with `tag` and the request.
+fn answer_forwards(mut rx: mpsc::Receiver<Inbound>, tag: &'static str) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(inbound) = rx.recv().await {
+            if let Inbound::Forward { request, reply, .. } = inbound {
+                let mut answer = tag.as_bytes().to_vec();
+                answer.extend(request);
+                let _ = reply.send(answer);
+            }
+        }
+    })
+}
+
+/// The forward stream a request used dies with its peer; the next request
+/// goes out on a new stream, once the peer is back, and is answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forward_after_the_peer_restarted_uses_a_new_stream() {
+    let mut nodes = cluster(2).await;
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    let (b_key, b_addr) = (b.key.clone(), b.addr.clone());
+    let Node { rx, handle, join, .. } = b;
+    let responder = answer_forwards(rx, "first ");
+    let answer = timeout(WAIT, a.handle.forward(2, b"one".to_vec())).await.unwrap().unwrap();
+    assert_eq!(answer, b"first one".to_vec());
+    handle.shutdown();
+    timeout(WAIT, join).await.unwrap().unwrap();
+    responder.abort();
+
+    let mut b = start(2, b_key, b_addr, vec![a.entry()]).await;
+    // Let the nodes find each other again before forwarding.
+    assert_eq!(send_until_received(&a.handle, 2, b"back", &mut b.rx).await, (1, b"back".to_vec()));
+    let Node { rx, handle, join, .. } = b;
+    let responder = answer_forwards(rx, "second ");
+    let answer = timeout(WAIT, a.handle.forward(2, b"two".to_vec())).await.unwrap();
+    assert_eq!(answer.unwrap(), b"second two".to_vec());
+    stop(a).await;
+    handle.shutdown();
+    timeout(WAIT, join).await.unwrap().unwrap();
+    responder.abort();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_stops_the_loop_and_fails_requests() {
     let mut nodes = cluster(2).await;
