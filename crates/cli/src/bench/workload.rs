@@ -189,39 +189,36 @@ pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str,
     let client = clients.first().context("no connection")?;
     register_product(client, brand, network_id, nonce, &gtin, &format!("Bench filler {item_ref}")).await?;
     let started = std::time::Instant::now();
-    let mut rng = rand::rng();
-    // One envelope per submission.
-    let envelopes: Vec<pb::SignedEnvelope> = (0..count)
-        .step_by(PRELOAD_PER_ENVELOPE)
-        .map(|first| {
-            let items = (first..count.min(first + PRELOAD_PER_ENVELOPE))
-                .map(|i| {
-                    let mut digest = vec![0u8; 32];
-                    rng.fill_bytes(&mut digest);
-                    pb::CommissionedItem {
-                        serial: format!("F{}-{i}", run % 1_000_000_000),
-                        code_digest: digest,
-                        salt: vec![],
-                    }
-                })
-                .collect();
-            let mut salt = vec![0u8; 16];
-            rng.fill_bytes(&mut salt);
-            nonce += 1;
-            let action = Action::CommissionItems(pb::CommissionItems {
-                gtin: gtin.to_string(),
-                lot: format!("FILL-{}", run % 1_000_000_000),
-                batch_salt: salt,
-                items,
-                digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
-                ..Default::default()
-            });
-            sign(brand, network_id, nonce, action)
-        })
-        .collect();
-    // A few submissions in flight, spread over the connections.
+    // Seeded once from the thread's generator; unlike it, Send across awaits.
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng());
+    // One envelope per submission, signed just before it is sent: at 10^7
+    // items, signing them all first held ~560 MB in this process.
     let mut in_flight = tokio::task::JoinSet::new();
-    for (i, envelope) in envelopes.into_iter().enumerate() {
+    for (i, first) in (0..count).step_by(PRELOAD_PER_ENVELOPE).enumerate() {
+        let items = (first..count.min(first + PRELOAD_PER_ENVELOPE))
+            .map(|i| {
+                let mut digest = vec![0u8; 32];
+                rng.fill_bytes(&mut digest);
+                pb::CommissionedItem {
+                    serial: format!("F{}-{i}", run % 1_000_000_000),
+                    code_digest: digest,
+                    salt: vec![],
+                }
+            })
+            .collect();
+        let mut salt = vec![0u8; 16];
+        rng.fill_bytes(&mut salt);
+        nonce += 1;
+        let action = Action::CommissionItems(pb::CommissionItems {
+            gtin: gtin.to_string(),
+            lot: format!("FILL-{}", run % 1_000_000_000),
+            batch_salt: salt,
+            items,
+            digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
+            ..Default::default()
+        });
+        let envelope = sign(brand, network_id, nonce, action);
+        // A few submissions in flight, spread over the connections.
         if in_flight.len() >= PRELOAD_IN_FLIGHT {
             in_flight.join_next().await.context("preload task")???;
         }
