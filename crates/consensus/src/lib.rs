@@ -23,7 +23,8 @@ pub mod transport;
 pub mod wire;
 
 pub use driver::{
-    DriverConfig, DriverError, Membership, MembershipChange, RaftHandle, SnapshotInfo, StartError, StateMachine, Status,
+    DriverConfig, DriverError, Membership, MembershipChange, RaftHandle, SnapshotInfo, SnapshotWrite, StartError,
+    StateMachine, Status,
 };
 pub use log_store::{BOOTSTRAP_INDEX, LogStoreError, RAFT_CFS, RaftLogStore, SnapshotDescriptor};
 pub use transport::{Inbound, NodeId, SnapshotChunk, Transport, TransportError};

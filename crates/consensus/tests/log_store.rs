@@ -524,6 +524,12 @@ impl KvEngine for FlakyEngine {
     fn column_families(&self) -> Vec<String> {
         self.inner.column_families()
     }
+    fn read_view(
+        &self,
+        read: &mut dyn FnMut(&dyn veritrace_storage::KvView),
+    ) -> Result<(), veritrace_storage::StorageError> {
+        self.inner.read_view(read)
+    }
 }
 
 #[test]

@@ -184,13 +184,58 @@ async fn isolated_follower_catches_up_through_a_snapshot() {
         c.propose(&item(i), None, &[lagging]).await;
         want.push(item(i));
     }
-    let leader_status = c.handle(c.leader(&[lagging]).await).status().await.unwrap();
+    // Snapshot files are written off the loop: wait for one to be recorded.
+    let leader = c.leader(&[lagging]).await;
+    let leader_status = c.wait_status(leader, "a recorded snapshot", |s| s.snapshot_index >= 40).await;
     assert!(leader_status.snapshot_index >= 40, "the leader snapshotted: {leader_status:?}");
     c.net.heal();
     c.converge(&[1, 2, 3], &want).await;
     let s = c.handle(lagging).status().await.unwrap();
     assert!(s.snapshot_index >= 40, "node {lagging} caught up by snapshot: {s:?}");
     assert_eq!(s.membership.metadata.len(), 3, "members' metadata came with the snapshot");
+}
+
+/// A snapshot's file is written on a thread of its own: while the leader's
+/// writer is held, the cluster goes on committing and applying, and the
+/// log is not compacted behind the unfinished file; once released, the
+/// snapshot is recorded and a lagging follower installs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applies_go_on_while_a_snapshot_is_written() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let c = Cluster::start(3, 17, small_snapshots);
+    c.propose(&item(0), None, &[]).await;
+    let l = c.leader(&[]).await;
+    let lagging = (1..=3).find(|id| *id != l).unwrap();
+    c.net.isolate(lagging);
+    let gate = c.nodes[&l].log.snapshot_gate();
+    gate.close();
+    let mut want = vec![item(0)];
+    let mut next = 1;
+    while gate.waited.load(SeqCst) == 0 {
+        assert!(next < 200, "the leader never started a snapshot");
+        c.propose(&item(next), Some(l), &[lagging]).await;
+        want.push(item(next));
+        next += 1;
+    }
+    let held = c.handle(l).status().await.unwrap();
+    for i in next..next + 60 {
+        c.propose(&item(i), Some(l), &[lagging]).await;
+        want.push(item(i));
+    }
+    let up = [l, (1..=3).find(|id| *id != l && *id != lagging).unwrap()];
+    c.converge(&up, &want).await;
+    let s = c.handle(l).status().await.unwrap();
+    assert_eq!(s.leader, l, "the leader stayed: {s:?}");
+    assert!(s.applied >= held.applied + 60, "applies went on while the writer was held: {s:?}");
+    assert_eq!(s.snapshot_index, held.snapshot_index, "an unfinished snapshot is not recorded: {s:?}");
+
+    gate.open();
+    let s = c.wait_status(l, "the written snapshot", |s| s.snapshot_index > held.snapshot_index).await;
+    assert!(s.snapshot_index > held.snapshot_index, "the written snapshot was recorded: {s:?}");
+    c.net.heal();
+    c.converge(&[1, 2, 3], &want).await;
+    let f = c.handle(lagging).status().await.unwrap();
+    assert!(f.snapshot_index > held.snapshot_index, "node {lagging} caught up by snapshot: {f:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

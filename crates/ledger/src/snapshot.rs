@@ -20,7 +20,7 @@
 
 use std::io::{Read, Write};
 
-use veritrace_storage::{KvEngine, WriteBatch, WriteOptions};
+use veritrace_storage::{KvEngine, KvView, WriteBatch, WriteOptions};
 
 use crate::schema::*;
 use crate::{Ledger, LedgerError, LedgerOptions};
@@ -55,33 +55,60 @@ fn snap_err(what: impl Into<String>) -> LedgerError {
     LedgerError::Snapshot { what: what.into() }
 }
 
-impl<E: KvEngine> Ledger<E> {
-    /// Writes the whole state to `out`. Holds the apply lock so the state
-    /// cannot move while it is read.
-    pub fn export_snapshot<W: Write>(&self, out: W) -> Result<SnapshotInfo, LedgerError> {
-        let _writer = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let applied = self.applied();
-        let io = |e: std::io::Error| snap_err(format!("write: {e}"));
-        let mut w = HashingWriter { inner: out, hasher: blake3::Hasher::new() };
-        w.put(MAGIC).map_err(io)?;
-        w.put(&header_bytes(&applied)).map_err(io)?;
-        let mut records = 0u64;
-        for (i, cf) in ALL_CFS.iter().enumerate() {
-            for kv in self.engine.scan(cf, &[], None)? {
-                let (k, v) = kv?;
-                w.put(&[(i + 1) as u8]).map_err(io)?;
-                w.put(&(k.len() as u32).to_be_bytes()).map_err(io)?;
-                w.put(&k).map_err(io)?;
-                w.put(&(v.len() as u32).to_be_bytes()).map_err(io)?;
-                w.put(&v).map_err(io)?;
-                records += 1;
-            }
+/// Writes `view` (which holds exactly `applied`) in the snapshot format.
+fn write_snapshot<W: Write>(view: &dyn KvView, applied: &AppliedState, out: W) -> Result<SnapshotInfo, LedgerError> {
+    let io = |e: std::io::Error| snap_err(format!("write: {e}"));
+    let mut w = HashingWriter { inner: out, hasher: blake3::Hasher::new() };
+    w.put(MAGIC).map_err(io)?;
+    w.put(&header_bytes(applied)).map_err(io)?;
+    let mut records = 0u64;
+    for (i, cf) in ALL_CFS.iter().enumerate() {
+        for kv in view.scan(cf, &[], None)? {
+            let (k, v) = kv?;
+            w.put(&[(i + 1) as u8]).map_err(io)?;
+            w.put(&(k.len() as u32).to_be_bytes()).map_err(io)?;
+            w.put(&k).map_err(io)?;
+            w.put(&(v.len() as u32).to_be_bytes()).map_err(io)?;
+            w.put(&v).map_err(io)?;
+            records += 1;
         }
-        w.put(&[0]).map_err(io)?;
-        let sum = w.hasher.finalize();
-        w.inner.write_all(sum.as_bytes()).map_err(io)?;
-        w.inner.flush().map_err(io)?;
-        Ok(SnapshotInfo { applied, records })
+    }
+    w.put(&[0]).map_err(io)?;
+    let sum = w.hasher.finalize();
+    w.inner.write_all(sum.as_bytes()).map_err(io)?;
+    w.inner.flush().map_err(io)?;
+    Ok(SnapshotInfo { applied: *applied, records })
+}
+
+impl<E: KvEngine> Ledger<E> {
+    /// Writes the whole state to `out`. The state is fixed first, under the
+    /// apply lock; see [`Ledger::export_snapshot_pinned`].
+    pub fn export_snapshot<W: Write>(&self, out: W) -> Result<SnapshotInfo, LedgerError> {
+        self.export_snapshot_pinned(out, || {})
+    }
+
+    /// Writes the whole state to `out`, calling `pinned` as soon as the state
+    /// it writes is fixed: the apply lock is held only while a point-in-time
+    /// view of the engine is taken ([`KvEngine::read_view`]), so applies can
+    /// go on (on another thread) while the view is written out. A caller that
+    /// must know which applies the file holds waits for `pinned`; the file
+    /// then holds exactly what was applied before it.
+    pub fn export_snapshot_pinned<W: Write>(&self, out: W, pinned: impl FnOnce()) -> Result<SnapshotInfo, LedgerError> {
+        let mut writer = Some(self.apply_lock.lock().unwrap_or_else(|e| e.into_inner()));
+        let applied = self.applied();
+        let (mut out, mut pinned) = (Some(out), Some(pinned));
+        let mut result = None;
+        self.engine.read_view(&mut |view| {
+            drop(writer.take());
+            if let Some(pinned) = pinned.take() {
+                pinned();
+            }
+            if let Some(out) = out.take() {
+                result = Some(write_snapshot(view, &applied, out));
+            }
+        })?;
+        drop(writer);
+        result.unwrap_or_else(|| Err(snap_err("the engine gave no view to export")))
     }
 
     /// Deletes every ledger key from `engine` (in bounded, synced batches),

@@ -55,6 +55,26 @@ fn snapshot_round_trip_restores_the_same_state() {
     assert!(restored.audit(true).expect("audit").is_clean());
 }
 
+/// The export fixes its state under the apply lock, then lets applies go
+/// on while it writes: what they apply is not in the file.
+#[test]
+fn applies_after_the_pin_do_not_show_in_the_snapshot() {
+    let (ledger, p) = mem_ledger(3);
+    ledger.apply(&header(1), &[signed(&p[0], 1, observe(&[ITEM], 0))]).expect("apply");
+    let before = ledger.applied();
+    let expected = export(&ledger);
+    let mut out = Vec::new();
+    let info = ledger
+        .export_snapshot_pinned(&mut out, || {
+            // Would deadlock if the export still held the apply lock.
+            ledger.apply(&header(2), &[signed(&p[1], 2, observe(&[ITEM], 1))]).expect("apply during the export");
+        })
+        .expect("export");
+    assert_eq!(info.applied, before);
+    assert_eq!(out, expected, "the file holds the state at the pin, byte for byte");
+    assert_eq!(ledger.applied().tree_size, before.tree_size + 1, "the apply during the export landed");
+}
+
 #[test]
 fn every_corrupted_or_truncated_snapshot_is_refused_and_never_opens() {
     let source = filled(&[4, 4]);

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use prost::Message as _;
-use veritrace_consensus::StateMachine;
+use veritrace_consensus::{SnapshotWrite, StateMachine};
 use veritrace_core::Hash;
 use veritrace_ledger::{BatchHeader, Ledger, LedgerError, LedgerOptions, Outcome};
 use veritrace_proto::v1 as pb;
@@ -207,14 +207,30 @@ impl StateMachine for LedgerStateMachine {
         self.cell.get().applied().applied_index
     }
 
-    fn snapshot(&mut self, path: &Path) -> Result<Vec<u8>, StateMachineError> {
-        let io = |source| StateMachineError::Io { path: path.display().to_string(), source };
-        let file = std::fs::File::create(path).map_err(io)?;
-        let mut out = std::io::BufWriter::new(file);
-        let info = self.cell.get().export_snapshot(&mut out)?;
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        Ok(descriptor(&info.applied))
+    /// Writes the ledger on a thread of its own, from a RocksDB snapshot
+    /// taken under the apply lock; returns once that snapshot is taken, so
+    /// the Raft loop goes on applying while the file is written.
+    fn snapshot(&mut self, path: &Path) -> Result<SnapshotWrite<StateMachineError>, StateMachineError> {
+        let ledger = self.cell.get();
+        let path = path.to_path_buf();
+        let (pinned_tx, pinned_rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new().name("ledger-snapshot".into()).spawn(move || {
+            let io = |source| StateMachineError::Io { path: path.display().to_string(), source };
+            let file = std::fs::File::create(&path).map_err(io)?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            let info = ledger.export_snapshot_pinned(&mut out, || {
+                let _ = pinned_tx.send(());
+            })?;
+            let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+            file.sync_all().map_err(io)?;
+            Ok(descriptor(&info.applied))
+        });
+        let thread =
+            thread.map_err(|source| StateMachineError::Io { path: "snapshot writer thread".into(), source })?;
+        // Returns when the state is fixed, or the writer failed before
+        // (its error comes out of the write).
+        let _ = pinned_rx.recv();
+        Ok(SnapshotWrite::background(thread))
     }
 
     fn restore(&mut self, path: &Path, expected: &[u8], index: u64) -> Result<(), StateMachineError> {

@@ -69,6 +69,24 @@ pub trait KvEngine: Send + Sync + 'static {
 
     /// The column families this engine was opened with.
     fn column_families(&self) -> Vec<String>;
+
+    /// Calls `read` with a point-in-time view of the engine: writes made
+    /// after the view was taken, by any thread, are invisible to it, so a
+    /// long scan (a snapshot export) sees one consistent state while
+    /// writers go on. The view lives only for the call.
+    fn read_view(&self, read: &mut dyn FnMut(&dyn KvView)) -> Result<(), StorageError>;
+}
+
+/// A consistent, read-only view of an engine at one moment (see
+/// [`KvEngine::read_view`]). Reads follow the engine's rules: unknown
+/// column families are errors, scans are in key order.
+pub trait KvView {
+    /// Reads one key as it was when the view was taken.
+    fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Yields the pairs with `start <= key < end` as they were when the view
+    /// was taken, in key order.
+    fn scan<'a>(&'a self, cf: &str, start: &[u8], end: Option<&[u8]>) -> Result<KvIter<'a>, StorageError>;
 }
 
 impl<E: KvEngine + ?Sized> KvEngine for std::sync::Arc<E> {
@@ -83,6 +101,9 @@ impl<E: KvEngine + ?Sized> KvEngine for std::sync::Arc<E> {
     }
     fn column_families(&self) -> Vec<String> {
         (**self).column_families()
+    }
+    fn read_view(&self, read: &mut dyn FnMut(&dyn KvView)) -> Result<(), StorageError> {
+        (**self).read_view(read)
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::RwLock;
 
-use crate::{BatchOp, KvEngine, KvIter, StorageError, WriteBatch, WriteOptions};
+use crate::{BatchOp, KvEngine, KvIter, KvView, StorageError, WriteBatch, WriteOptions};
 
 type Table = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -84,5 +84,21 @@ impl KvEngine for MemEngine {
 
     fn column_families(&self) -> Vec<String> {
         self.tables.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+    }
+
+    fn read_view(&self, read: &mut dyn FnMut(&dyn KvView)) -> Result<(), StorageError> {
+        // A copy is a point-in-time view; tests and simulations hold little.
+        read(&self.deep_clone());
+        Ok(())
+    }
+}
+
+impl KvView for MemEngine {
+    fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        KvEngine::get(self, cf, key)
+    }
+
+    fn scan<'a>(&'a self, cf: &str, start: &[u8], end: Option<&[u8]>) -> Result<KvIter<'a>, StorageError> {
+        KvEngine::scan(self, cf, start, end)
     }
 }

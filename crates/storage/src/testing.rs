@@ -19,6 +19,7 @@ pub fn conformance<E: KvEngine>(open: impl Fn(&[&str]) -> E) {
     unknown_cf_is_error_and_changes_nothing(&open(SUITE_CFS));
     scan_is_ordered_and_bounded(&open(SUITE_CFS));
     column_families_are_separate(&open(SUITE_CFS));
+    view_is_point_in_time(&open(SUITE_CFS));
 }
 
 fn get_missing_is_none<E: KvEngine>(e: &E) {
@@ -72,4 +73,32 @@ fn column_families_are_separate<E: KvEngine>(e: &E) {
     cfs.retain(|c| c != "default");
     cfs.sort();
     assert_eq!(cfs, vec!["a".to_string(), "b".to_string()]);
+}
+
+fn view_is_point_in_time<E: KvEngine>(e: &E) {
+    let mut b = WriteBatch::new();
+    b.put("a", b"k".to_vec(), b"old".to_vec());
+    b.put("a", b"gone".to_vec(), b"x".to_vec());
+    e.write(b, WriteOptions::SYNC).expect("write");
+    let mut seen = None;
+    e.read_view(&mut |view| {
+        // Writes after the view was taken change the engine, not the view.
+        let mut b = WriteBatch::new();
+        b.put("a", b"k".to_vec(), b"new".to_vec());
+        b.put("a", b"added".to_vec(), b"y".to_vec());
+        b.delete("a", b"gone".to_vec());
+        e.write(b, WriteOptions::SYNC).expect("write during the view");
+        let keys: Vec<Vec<u8>> = view.scan("a", b"", None).expect("scan").map(|r| r.expect("item").0).collect();
+        let bounded: Vec<Vec<u8>> =
+            view.scan("a", b"h", Some(b"z")).expect("scan").map(|r| r.expect("item").0).collect();
+        seen = Some((view.get("a", b"k").expect("get"), keys, bounded, view.get("zzz", b"k").is_err()));
+    })
+    .expect("read_view");
+    let (k, keys, bounded, unknown_is_error) = seen.expect("the view was called");
+    assert_eq!(k, Some(b"old".to_vec()));
+    assert_eq!(keys, vec![b"gone".to_vec(), b"k".to_vec()]);
+    assert_eq!(bounded, vec![b"k".to_vec()]);
+    assert!(unknown_is_error, "an unknown column family is an error in a view too");
+    assert_eq!(e.get("a", b"k").expect("get"), Some(b"new".to_vec()));
+    assert_eq!(e.get("a", b"gone").expect("get"), None);
 }

@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use rocksdb::{ColumnFamilyDescriptor, DB, DBCompressionType, DBRecoveryMode, Direction, IteratorMode, Options};
-use veritrace_storage::{BatchOp, KvEngine, KvIter, StorageError, WriteBatch, WriteOptions};
+use veritrace_storage::{BatchOp, KvEngine, KvIter, KvView, StorageError, WriteBatch, WriteOptions};
 
 /// A RocksDB database opened with a fixed set of column families.
 pub struct RocksEngine {
@@ -110,21 +110,54 @@ impl KvEngine for RocksEngine {
 
     fn scan<'a>(&'a self, cf: &str, start: &[u8], end: Option<&[u8]>) -> Result<KvIter<'a>, StorageError> {
         let handle = self.cf(cf)?;
-        let end = end.map(|e| e.to_vec());
-        let iter = self
-            .db
-            .iterator_cf(handle, IteratorMode::From(start, Direction::Forward))
-            .map(|r| r.map(|(k, v)| (k.into_vec(), v.into_vec())).map_err(|e| engine_err("scan", e)))
-            .take_while(move |r| match (r, &end) {
-                (Ok((k, _)), Some(end)) => k.as_slice() < end.as_slice(),
-                _ => true,
-            });
-        Ok(Box::new(iter))
+        Ok(bounded(self.db.iterator_cf(handle, IteratorMode::From(start, Direction::Forward)), end))
     }
 
     fn column_families(&self) -> Vec<String> {
         self.cfs.clone()
     }
+
+    fn read_view(&self, read: &mut dyn FnMut(&dyn KvView)) -> Result<(), StorageError> {
+        // A RocksDB snapshot pins a sequence number: reads through it skip
+        // every later write, and compactions keep the versions it needs.
+        let snapshot = self.db.snapshot();
+        read(&RocksView { engine: self, snapshot });
+        Ok(())
+    }
+}
+
+/// A [`KvView`] over a RocksDB snapshot.
+struct RocksView<'a> {
+    engine: &'a RocksEngine,
+    snapshot: rocksdb::Snapshot<'a>,
+}
+
+impl KvView for RocksView<'_> {
+    fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let handle = self.engine.cf(cf)?;
+        self.snapshot.get_cf(handle, key).map_err(|e| engine_err("get", e))
+    }
+
+    fn scan<'a>(&'a self, cf: &str, start: &[u8], end: Option<&[u8]>) -> Result<KvIter<'a>, StorageError> {
+        let handle = self.engine.cf(cf)?;
+        Ok(bounded(self.snapshot.iterator_cf(handle, IteratorMode::From(start, Direction::Forward)), end))
+    }
+}
+
+/// Turns a forward RocksDB iterator into a [`KvIter`] that stops before
+/// `end`.
+fn bounded<'a>(
+    iter: impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>> + 'a,
+    end: Option<&[u8]>,
+) -> KvIter<'a> {
+    let end = end.map(|e| e.to_vec());
+    let iter = iter
+        .map(|r| r.map(|(k, v)| (k.into_vec(), v.into_vec())).map_err(|e| engine_err("scan", e)))
+        .take_while(move |r| match (r, &end) {
+            (Ok((k, _)), Some(end)) => k.as_slice() < end.as_slice(),
+            _ => true,
+        });
+    Box::new(iter)
 }
 
 #[cfg(test)]

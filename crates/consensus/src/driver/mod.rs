@@ -23,6 +23,10 @@
 //!    messages; apply its committed entries; `advance_apply`.
 //!
 //! Then it serves ReadIndex states, leadership transfers and snapshots.
+//! A snapshot is written on a thread of its own: the loop only fixes the
+//! state to write ([`StateMachine::snapshot`]) and later records the
+//! finished file and compacts the log, so neither applies nor heartbeats
+//! wait for a large state to be exported.
 //!
 //! ### Proposals resolve by request id
 //!
@@ -68,7 +72,7 @@ use crate::log_store::RaftLogStore;
 use crate::transport::{Inbound, NodeId, Transport};
 use crate::wire::{Reader, WireError, read_str};
 
-pub use snapshots::{SNAPSHOT_RETRY_TICKS, SnapshotInfo, snapshot_path};
+pub use snapshots::{SNAPSHOT_RETRY_TICKS, SnapshotInfo, SnapshotWrite, snapshot_path};
 
 /// The replicated state machine the driver applies committed entries to.
 ///
@@ -88,6 +92,12 @@ pub use snapshots::{SNAPSHOT_RETRY_TICKS, SnapshotInfo, snapshot_path};
 ///   by a new leader and never applied. Whatever it computes must be a pure
 ///   function of the proposal bytes, so `apply` gives the same answer with
 ///   or without it.
+/// * `snapshot` must fix the state it writes before it returns (the driver
+///   records the snapshot at the index applied at the call, and compacts
+///   the log behind it once the write is done), and `restore` may be called
+///   while an earlier snapshot is still being written: the writer must keep
+///   reading the state it fixed (e.g. a storage engine's point-in-time
+///   view), not the restored one.
 /// * An `Err` from any method is fatal: the driver stops and the node must
 ///   restart from disk. Refusing bad input is an *answer*, not an error.
 pub trait StateMachine: Send + 'static {
@@ -110,9 +120,16 @@ pub trait StateMachine: Send + 'static {
     /// The last index `apply` stored (0 for a fresh state machine).
     fn applied_index(&self) -> u64;
 
-    /// Writes the whole state to the file `path` and returns a descriptor
-    /// (e.g. tree size and root) that [`StateMachine::restore`] checks.
-    fn snapshot(&mut self, path: &std::path::Path) -> Result<Vec<u8>, Self::Error>;
+    /// Starts writing the whole state, as it is now, to the file `path`.
+    ///
+    /// Returns once that state is fixed: whatever `apply` changes after
+    /// the call returns must not show in the file. The file itself may be
+    /// written afterwards, on another thread ([`SnapshotWrite::background`]),
+    /// while the driver goes on applying; the write finishes with the file
+    /// complete and synced, and a descriptor (e.g. tree size and root) that
+    /// [`StateMachine::restore`] checks. A state small enough to write at
+    /// once returns [`SnapshotWrite::done`].
+    fn snapshot(&mut self, path: &std::path::Path) -> Result<SnapshotWrite<Self::Error>, Self::Error>;
 
     /// Replaces the whole state with the snapshot in `path`, checking it
     /// against `descriptor`; `index` is the Raft index it covers.

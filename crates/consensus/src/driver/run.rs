@@ -12,6 +12,7 @@ use raft::{Config, RawNode, StateRole};
 use tokio::sync::{mpsc, watch};
 use veritrace_storage::KvEngine;
 
+use super::snapshots::{SnapshotJob, WrittenFile};
 use super::{Command, DriverConfig, DriverError, Membership, Reply, StartError, StateMachine, Status};
 use crate::LogStoreError;
 use crate::log_store::RaftLogStore;
@@ -22,6 +23,8 @@ use crate::wire::{self, ForwardRequest, ProposalBatch};
 pub(super) enum Internal {
     /// A snapshot announced by `msg` was downloaded to `path` (or not).
     SnapshotFetched { msg: Box<Message>, index: u64, result: Result<PathBuf, String> },
+    /// The file of the snapshot started at `index` is written (or not).
+    SnapshotWritten { index: u64, result: Result<WrittenFile, String> },
 }
 
 /// A fatal error: the driver stops.
@@ -68,6 +71,10 @@ pub(super) struct Driver<E: KvEngine, S, T> {
     pub reads: HashMap<u64, PendingRead>,
     /// Reads asked for in this turn of the loop, not yet sent to Raft.
     pub read_batch: Vec<Reply>,
+    /// The snapshot whose file is being written, if one is.
+    pub snapshot_job: Option<SnapshotJob>,
+    /// A fatal error met outside the ready handling; the loop stops on it.
+    pub failed: Option<Fatal>,
     pub transfers: Vec<PendingTransfer>,
     pub metadata: BTreeMap<NodeId, Vec<u8>>,
     pub membership_tx: watch::Sender<Membership>,
@@ -148,6 +155,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             next_request: 1,
             reads: HashMap::new(),
             read_batch: Vec::new(),
+            snapshot_job: None,
+            failed: None,
             transfers: Vec::new(),
             metadata,
             membership_tx,
@@ -163,11 +172,12 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             last_leader: 0,
         };
         driver.publish_membership();
+        driver.remove_unfinished_snapshots();
         // A founding node must be able to hand a snapshot to a node that
         // joins later: make sure one exists at or past the truncation point.
         let has_conf = !driver.store.conf_state().voters.is_empty();
         if has_conf && driver.snapshot_index < truncated.max(1) {
-            driver.create_snapshot().map_err(|e| StartError::Snapshot(e.to_string()))?;
+            driver.create_snapshot_now().map_err(|e| StartError::Snapshot(e.to_string()))?;
         }
         Ok((driver, membership_rx))
     }
@@ -217,7 +227,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             }
             self.flush_batch();
             self.flush_reads();
-            if let Err(e) = self.on_ready() {
+            if let Err(e) = self.failed.take().map_or_else(|| self.on_ready(), Err) {
                 tracing::error!(node = self.id, cause = %e, "raft driver failed; stopping");
                 break;
             }
@@ -287,7 +297,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                 }
             }
             Command::Snapshot { reply } => {
-                let _ = reply.send(self.create_snapshot().map_err(|e| DriverError::Dropped(e.to_string())));
+                if let Err(e) = self.start_snapshot(Some(reply)) {
+                    self.failed.get_or_insert(e);
+                }
             }
         }
     }
@@ -431,6 +443,11 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                         }
                     }
                     Err(e) => tracing::warn!(node = self.id, index, cause = %e, "snapshot download failed"),
+                }
+            }
+            Internal::SnapshotWritten { index, result } => {
+                if let Err(e) = self.on_snapshot_written(index, result) {
+                    self.failed.get_or_insert(e);
                 }
             }
         }

@@ -11,14 +11,46 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use veritrace_consensus::sim::SimNetwork;
-use veritrace_consensus::{DriverConfig, DriverError, RAFT_CFS, RaftHandle, RaftLogStore, StateMachine, driver};
+use veritrace_consensus::{
+    DriverConfig, DriverError, RAFT_CFS, RaftHandle, RaftLogStore, SnapshotWrite, StateMachine, Status, driver,
+};
 use veritrace_metrics::Metrics;
 use veritrace_storage::MemEngine;
 
 /// Applied proposals, deduplicated like ledger envelopes: a proposal seen
 /// before is answered "dup" and changes nothing.
 #[derive(Clone, Default)]
-pub struct Log(Arc<Mutex<(u64, Vec<Vec<u8>>)>>, Arc<Mutex<Prepared>>);
+pub struct Log(Arc<Mutex<(u64, Vec<Vec<u8>>)>>, Arc<Mutex<Prepared>>, Arc<Gate>);
+
+/// Holds snapshot writers while closed; open unless a test closes it.
+#[derive(Default)]
+pub struct Gate {
+    closed: Mutex<bool>,
+    opened: std::sync::Condvar,
+    /// Writers that waited at the gate so far.
+    pub waited: std::sync::atomic::AtomicU64,
+}
+
+impl Gate {
+    pub fn close(&self) {
+        *self.closed.lock().unwrap() = true;
+    }
+
+    pub fn open(&self) {
+        *self.closed.lock().unwrap() = false;
+        self.opened.notify_all();
+    }
+
+    fn pass(&self) {
+        let mut closed = self.closed.lock().unwrap();
+        if *closed {
+            self.waited.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        while *closed {
+            closed = self.opened.wait(closed).unwrap();
+        }
+    }
+}
 
 /// What `prepare` saw, and what `apply` applied without seeing it first.
 #[derive(Default)]
@@ -70,15 +102,22 @@ impl StateMachine for Log {
         self.0.lock().unwrap().0
     }
 
-    fn snapshot(&mut self, path: &Path) -> Result<Vec<u8>, LogError> {
-        let g = self.0.lock().unwrap();
-        let mut out = Vec::new();
-        for i in &g.1 {
-            out.extend_from_slice(&(i.len() as u32).to_be_bytes());
-            out.extend_from_slice(i);
-        }
-        std::fs::write(path, out).map_err(|e| LogError(e.to_string()))?;
-        Ok(state_hash(&g.1))
+    /// Copies the items (the state is fixed) and writes them on a thread,
+    /// after the test's gate opens: the driver must go on meanwhile.
+    fn snapshot(&mut self, path: &Path) -> Result<SnapshotWrite<LogError>, LogError> {
+        let items = self.0.lock().unwrap().1.clone();
+        let (path, gate) = (path.to_path_buf(), Arc::clone(&self.2));
+        let thread = std::thread::spawn(move || {
+            gate.pass();
+            let mut out = Vec::new();
+            for i in &items {
+                out.extend_from_slice(&(i.len() as u32).to_be_bytes());
+                out.extend_from_slice(i);
+            }
+            std::fs::write(path, out).map_err(|e| LogError(e.to_string()))?;
+            Ok(state_hash(&items))
+        });
+        Ok(SnapshotWrite::background(thread))
     }
 
     fn restore(&mut self, path: &Path, descriptor: &[u8], index: u64) -> Result<(), LogError> {
@@ -99,6 +138,11 @@ impl StateMachine for Log {
 }
 
 impl Log {
+    /// The gate snapshot writers pass before writing.
+    pub fn snapshot_gate(&self) -> &Gate {
+        &self.2
+    }
+
     pub fn items(&self) -> Vec<Vec<u8>> {
         self.0.lock().unwrap().1.clone()
     }
@@ -180,6 +224,21 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("node {id}: {what} never held; metrics:\n{}", self.metrics(id).encode());
+    }
+
+    /// Waits until node `id`'s status satisfies `check`, and returns it.
+    pub async fn wait_status(&self, id: u64, what: &str, check: impl Fn(&Status) -> bool) -> Status {
+        let mut last = None;
+        for _ in 0..3000 {
+            if let Ok(s) = self.handle(id).status().await {
+                if check(&s) {
+                    return s;
+                }
+                last = Some(s);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("node {id}: {what} never came; last status: {last:?}");
     }
 
     /// The id of a leader other than `except`, once one is elected.
