@@ -164,7 +164,17 @@ async fn node_stopped_while_10000_entries_pass_catches_up_through_a_snapshot() {
         }
     }
     let leader = cluster.leader(&[1, 2]).await;
-    let leader_status = cluster.client(leader).await.status().await.unwrap();
+    // Snapshot files are written off the Raft loop: the last one may still
+    // be in progress when the load stops.
+    let client = cluster.client(leader).await;
+    let mut leader_status = client.status().await.unwrap();
+    for _ in 0..300 {
+        if leader_status.snapshot_index >= 9_000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        leader_status = client.status().await.unwrap();
+    }
     assert!(leader_status.snapshot_index >= 9_000, "the leader compacted its log: {leader_status:?}");
 
     cluster.start(3);

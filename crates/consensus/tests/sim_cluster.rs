@@ -197,8 +197,8 @@ async fn isolated_follower_catches_up_through_a_snapshot() {
 
 /// A snapshot's file is written on a thread of its own: while the leader's
 /// writer is held, the cluster goes on committing and applying, and the
-/// log is not compacted behind the unfinished file; once released, the
-/// snapshot is recorded and a lagging follower installs it.
+/// unfinished snapshot is not recorded; once released, it is recorded and
+/// a lagging follower installs it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applies_go_on_while_a_snapshot_is_written() {
     use std::sync::atomic::Ordering::SeqCst;
@@ -228,8 +228,19 @@ async fn applies_go_on_while_a_snapshot_is_written() {
     assert_eq!(s.leader, l, "the leader stayed: {s:?}");
     assert!(s.applied >= held.applied + 60, "applies went on while the writer was held: {s:?}");
     assert_eq!(s.snapshot_index, held.snapshot_index, "an unfinished snapshot is not recorded: {s:?}");
+    // Asked for now, a snapshot must cover what is applied now, not only
+    // what the held one covers.
+    let asked = tokio::spawn({
+        let handle = c.handle(l).clone();
+        async move { handle.create_snapshot().await }
+    });
+    // Give the request time to reach the driver while the writer is held
+    // (if it came later it would start a fresh snapshot: same assertion).
+    tokio::time::sleep(Duration::from_millis(100)).await;
 
     gate.open();
+    let covered = asked.await.unwrap().unwrap();
+    assert!(covered.index >= s.applied, "create_snapshot covers {} < applied {}", covered.index, s.applied);
     let s = c.wait_status(l, "the written snapshot", |s| s.snapshot_index > held.snapshot_index).await;
     assert!(s.snapshot_index > held.snapshot_index, "the written snapshot was recorded: {s:?}");
     c.net.heal();

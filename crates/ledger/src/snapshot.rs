@@ -55,6 +55,16 @@ fn snap_err(what: impl Into<String>) -> LedgerError {
     LedgerError::Snapshot { what: what.into() }
 }
 
+/// Refuses a view whose stored applied state is not `applied`: the store
+/// was being replaced under this ledger (a snapshot install clears and
+/// re-imports the engine without this ledger's apply lock).
+fn check_view(view: &dyn KvView, applied: &AppliedState) -> Result<(), LedgerError> {
+    match view.get(CF_META, KEY_APPLIED)?.as_deref().and_then(AppliedState::decode) {
+        Some(stored) if stored == *applied => Ok(()),
+        _ => Err(snap_err("the store no longer holds this ledger's state (a snapshot is being installed)")),
+    }
+}
+
 /// Writes `view` (which holds exactly `applied`) in the snapshot format.
 fn write_snapshot<W: Write>(view: &dyn KvView, applied: &AppliedState, out: W) -> Result<SnapshotInfo, LedgerError> {
     let io = |e: std::io::Error| snap_err(format!("write: {e}"));
@@ -104,7 +114,7 @@ impl<E: KvEngine> Ledger<E> {
                 pinned();
             }
             if let Some(out) = out.take() {
-                result = Some(write_snapshot(view, &applied, out));
+                result = Some(check_view(view, &applied).and_then(|()| write_snapshot(view, &applied, out)));
             }
         })?;
         drop(writer);

@@ -14,10 +14,11 @@
 //!
 //! When a stream breaks, every request waiting on it fails with
 //! [`TransportError::Unreachable`] and the next request opens a new one.
-//! A batch the broken stream refused outright (not a byte written) cannot
-//! have reached the peer: it is sent once more on a new stream instead of
-//! failing, so a connection that died while idle costs no request. A batch
-//! written in part is never resent (the peer may hold some of it).
+//! A batch the broken stream refused outright (an error before a byte was
+//! written) cannot have reached the peer: its requests whose callers still
+//! wait are sent once more on a new stream instead of failing, so a
+//! connection that died while idle costs no request. A batch written in
+//! part, or blocked until the deadline, is never resent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -145,9 +146,10 @@ pub(crate) async fn run_caller(mut config: CallerConfig, mut queue: mpsc::Receiv
                     continue;
                 }
                 next_id = next_id.wrapping_add(1);
+                let start = batch.len();
                 push_frame(&mut batch, next_id, &job.request);
                 in_flight.insert(next_id, job.reply);
-                ids.push(next_id);
+                ids.push((next_id, start..batch.len()));
             }
         }
         if batch.is_empty() {
@@ -155,16 +157,16 @@ pub(crate) async fn run_caller(mut config: CallerConfig, mut queue: mpsc::Receiv
         }
         match write_batch(&mut l.writer, &batch, config.timeout).await {
             Written::All => {}
-            Written::Nothing => {
+            Written::Refused => {
                 // Not a byte of this batch left: the stream was dead before
                 // this write (its reader may not have seen it yet). Its
                 // requests were never delivered, so a new stream may carry
                 // them without any risk of delivering one twice.
-                let moved = take_waiting(&l.in_flight, &ids);
+                let moved = take_waiting(&l.in_flight, &ids, &batch);
                 fail_all(&l.in_flight, config.node, "the forward stream ended");
-                link = resend(&mut config, &batch, moved).await;
+                link = resend(&mut config, moved).await;
             }
-            Written::Part => {
+            Written::Part | Written::TimedOut => {
                 fail_all(&l.in_flight, config.node, "writing to the forward stream failed");
                 link = None;
             }
@@ -195,9 +197,12 @@ async fn open(config: &mut CallerConfig) -> Result<Link, String> {
 enum Written {
     /// All of it, flushed.
     All,
-    /// Not a byte: the stream refused the first write (or stayed blocked
-    /// until the deadline), so the peer cannot have received any of it.
-    Nothing,
+    /// Not a byte: the stream refused the first write with an error, so
+    /// the peer cannot have received any of it.
+    Refused,
+    /// Not a byte by the deadline (the stream stayed blocked). Not resent:
+    /// the callers were told of a timeout by then.
+    TimedOut,
     /// Some of it: the peer may have received a part.
     Part,
 }
@@ -216,29 +221,38 @@ async fn write_batch<W: AsyncWrite + Unpin>(writer: &mut W, batch: &[u8], timeou
     .await;
     match result {
         Ok(Ok(())) => Written::All,
-        _ if sent == 0 => Written::Nothing,
+        Ok(Err(_)) if sent == 0 => Written::Refused,
+        Err(_) if sent == 0 => Written::TimedOut,
         _ => Written::Part,
     }
 }
 
-/// Takes the answer slots of `ids` out of a stream's waiting requests
-/// (those its reader has not failed already).
-fn take_waiting(in_flight: &InFlight, ids: &[u64]) -> Vec<(u64, AnswerTx)> {
+/// A request moved to a new stream: its id, its frame, where its answer goes.
+type Moved = (u64, Vec<u8>, AnswerTx);
+
+/// Takes the requests `ids` (with their frames' ranges in `batch`) out of
+/// a stream's waiting requests: those its reader has not failed already
+/// and whose caller still waits.
+fn take_waiting(in_flight: &InFlight, ids: &[(u64, std::ops::Range<usize>)], batch: &[u8]) -> Vec<Moved> {
     let mut guard = lock(in_flight);
     let Some(map) = guard.as_mut() else { return Vec::new() };
-    ids.iter().filter_map(|id| map.remove(id).map(|reply| (*id, reply))).collect()
+    ids.iter()
+        .filter_map(|(id, range)| {
+            let reply = map.remove(id).filter(|reply| !reply.is_closed())?;
+            Some((*id, batch.get(range.clone())?.to_vec(), reply))
+        })
+        .collect()
 }
 
-/// Opens a new stream and sends `batch` on it once, for the requests in
-/// `moved` (their ids are already in the batch's frames). Requests it
-/// cannot deliver fail; returns the new stream if it is usable.
-async fn resend(config: &mut CallerConfig, batch: &[u8], moved: Vec<(u64, AnswerTx)>) -> Option<Link> {
+/// Opens a new stream and sends the `moved` requests on it once. Requests
+/// it cannot deliver fail; returns the new stream if it is usable.
+async fn resend(config: &mut CallerConfig, moved: Vec<Moved>) -> Option<Link> {
     if moved.is_empty() {
         return None;
     }
     let node = config.node;
-    let fail = |moved: Vec<(u64, AnswerTx)>, cause: &str| {
-        for (_, reply) in moved {
+    let fail = |moved: Vec<Moved>, cause: &str| {
+        for (_, _, reply) in moved {
             let _ = reply.send(Err(TransportError::Unreachable { node, cause: cause.to_owned() }));
         }
     };
@@ -249,16 +263,28 @@ async fn resend(config: &mut CallerConfig, batch: &[u8], moved: Vec<(u64, Answer
             return None;
         }
     };
+    // Callers that gave up while the stream opened are not sent for.
+    let moved: Vec<Moved> = moved.into_iter().filter(|(_, _, reply)| !reply.is_closed()).collect();
     tracing::debug!(node, requests = moved.len(), "forward stream was dead; resending on a new one");
-    if let Some(map) = lock(&link.in_flight).as_mut() {
-        map.extend(moved);
-    } else {
-        fail(moved, "the forward stream ended");
-        return None;
+    let mut batch = Vec::new();
+    {
+        let mut guard = lock(&link.in_flight);
+        let Some(map) = guard.as_mut() else {
+            drop(guard);
+            fail(moved, "the forward stream ended");
+            return None;
+        };
+        for (id, frame, reply) in moved {
+            batch.extend_from_slice(&frame);
+            map.insert(id, reply);
+        }
     }
-    match write_batch(&mut link.writer, batch, config.timeout).await {
+    if batch.is_empty() {
+        return Some(link);
+    }
+    match write_batch(&mut link.writer, &batch, config.timeout).await {
         Written::All => Some(link),
-        Written::Nothing | Written::Part => {
+        Written::Refused | Written::TimedOut | Written::Part => {
             fail_all(&link.in_flight, node, "writing to the forward stream failed");
             None
         }
@@ -438,15 +464,67 @@ mod tests {
         }
     }
 
-    /// Only a batch of which not a byte was written may be resent.
+    /// Never accepts a byte nor fails: a stream blocked by flow control.
+    struct Blocked;
+
+    impl AsyncWrite for Blocked {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            _: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::task::Poll::Pending
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Pending
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Pending
+        }
+    }
+
+    /// Only a batch the stream refused before a byte was written may be
+    /// resent; not one blocked until the deadline, nor one written in part.
     #[tokio::test]
     async fn a_write_is_classed_by_what_left() {
         let batch = [7u8; 100];
         let t = Duration::from_secs(5);
-        assert!(matches!(write_batch(&mut BreaksAfter { accept: 0 }, &batch, t).await, Written::Nothing));
+        assert!(matches!(write_batch(&mut BreaksAfter { accept: 0 }, &batch, t).await, Written::Refused));
+        let blocked = write_batch(&mut Blocked, &batch, Duration::from_millis(20)).await;
+        assert!(matches!(blocked, Written::TimedOut));
         assert!(matches!(write_batch(&mut BreaksAfter { accept: 1 }, &batch, t).await, Written::Part));
         assert!(matches!(write_batch(&mut BreaksAfter { accept: 99 }, &batch, t).await, Written::Part));
         assert!(matches!(write_batch(&mut BreaksAfter { accept: 100 }, &batch, t).await, Written::All));
+    }
+
+    /// A dead stream's requests move with their own frames, except those
+    /// whose caller gave up or that the reader failed already.
+    #[test]
+    fn only_requests_whose_callers_wait_are_moved() {
+        let in_flight: InFlight = Arc::new(Mutex::new(Some(HashMap::new())));
+        let (mut batch, mut ids, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
+        for id in 1..=3u64 {
+            let (tx, rx) = oneshot::channel();
+            let start = batch.len();
+            push_frame(&mut batch, id, format!("req{id}").as_bytes());
+            ids.push((id, start..batch.len()));
+            lock(&in_flight).as_mut().expect("open").insert(id, tx);
+            waiting.push(rx);
+        }
+        drop(waiting.remove(1)); // the caller of request 2 gave up
+        let moved = take_waiting(&in_flight, &ids, &batch);
+        let got: Vec<(u64, Vec<u8>)> =
+            moved.iter().map(|(id, frame, _)| (*id, split_id(&frame[4..]).expect("frame").1.to_vec())).collect();
+        assert_eq!(got, vec![(1, b"req1".to_vec()), (3, b"req3".to_vec())]);
+        assert!(lock(&in_flight).as_ref().expect("open").is_empty(), "moved requests leave the old stream");
+        fail_all(&in_flight, 9, "gone");
+        assert!(take_waiting(&in_flight, &ids, &batch).is_empty(), "a failed stream has nothing to move");
     }
 
     #[test]

@@ -238,6 +238,13 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         let m = self.cfg.metrics.raft();
         m.has_leader.set(0);
         m.is_leader.set(0);
+        // A snapshot writer must not outlive the driver (it would write into
+        // the node's directories after shutdown). Closing the channel first
+        // keeps its last send from blocking.
+        drop(internal);
+        if let Some(job) = self.snapshot_job.take() {
+            let _ = tokio::task::spawn_blocking(move || job.join()).await;
+        }
     }
 
     fn on_tick(&mut self) {

@@ -85,6 +85,21 @@ pub(super) struct SnapshotJob {
     metadata: BTreeMap<NodeId, Vec<u8>>,
     /// Callers of [`crate::RaftHandle::create_snapshot`] waiting for it.
     waiters: Vec<SnapshotReply>,
+    /// Callers that asked once more had been applied than it covers: they
+    /// get a new snapshot when it is done.
+    later: Vec<SnapshotReply>,
+    /// The thread finishing the file (joined when the driver stops).
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SnapshotJob {
+    /// Waits for the writer thread (the driver is stopping: nothing may
+    /// keep writing into the node's directories after it).
+    pub(super) fn join(self) {
+        if let Some(thread) = self.thread {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Where an asked-for snapshot's outcome goes.
@@ -97,13 +112,26 @@ pub(super) struct WrittenFile {
     hash: [u8; 32],
 }
 
-/// Waits for `write` to finish `tmp`, then hashes it and moves it to
-/// `path`, durably. Runs off the Raft loop: at 10^7 items this is seconds.
 fn text<'a>(what: &'a str, p: &'a Path) -> impl Fn(std::io::Error) -> String + 'a {
     move |e| format!("{what} {}: {e}", p.display())
 }
 
+/// Waits for `write` to finish `tmp`, then hashes it and moves it to
+/// `path`, durably; removes `tmp` if that fails. Runs off the Raft loop:
+/// at 10^7 items this is seconds.
 fn finish_file<E: std::fmt::Display>(write: SnapshotWrite<E>, tmp: &Path, path: &Path) -> Result<WrittenFile, String> {
+    let written = write_and_move(write, tmp, path);
+    if written.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    written
+}
+
+fn write_and_move<E: std::fmt::Display>(
+    write: SnapshotWrite<E>,
+    tmp: &Path,
+    path: &Path,
+) -> Result<WrittenFile, String> {
     let descriptor = write.wait()?;
     std::fs::File::open(tmp).and_then(|f| f.sync_all()).map_err(text("sync", tmp))?;
     let (size, hash) = hash_file(tmp).map_err(text("read", tmp))?;
@@ -307,8 +335,13 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
     /// arriving while a snapshot is being written waits for that one. An
     /// error is fatal (the waiter hears of it first).
     pub(super) fn start_snapshot(&mut self, waiter: Option<SnapshotReply>) -> Result<(), Fatal> {
+        let applied = self.node.raft.raft_log.applied;
         if let Some(job) = self.snapshot_job.as_mut() {
-            job.waiters.extend(waiter);
+            if job.index >= applied {
+                job.waiters.extend(waiter);
+            } else {
+                job.later.extend(waiter);
+            }
             return Ok(());
         }
         let answer = |waiter: Option<SnapshotReply>, result: Result<SnapshotInfo, DriverError>| {
@@ -351,6 +384,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             conf_state: self.node.raft.prs().conf().to_conf_state(),
             metadata: self.metadata.clone(),
             waiters: waiter.into_iter().collect(),
+            later: Vec::new(),
+            thread: None,
         });
         tracing::debug!(node = self.id, index = applied, "writing a snapshot");
         let done = self.internal_tx.clone();
@@ -359,12 +394,16 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             // The loop may have stopped meanwhile; nothing waits then.
             let _ = done.blocking_send(Internal::SnapshotWritten { index: applied, result });
         });
-        if let Err(e) = spawned {
-            let e = Fatal::Snapshot(format!("starting the snapshot writer: {e}"));
-            for w in self.snapshot_job.take().map(|j| j.waiters).unwrap_or_default() {
-                let _ = w.send(Err(DriverError::Dropped(e.to_string())));
+        match (spawned, self.snapshot_job.as_mut()) {
+            (Ok(thread), Some(job)) => job.thread = Some(thread),
+            (Ok(_), None) => {}
+            (Err(e), _) => {
+                let e = Fatal::Snapshot(format!("starting the snapshot writer: {e}"));
+                for w in self.snapshot_job.take().map(|j| j.waiters).unwrap_or_default() {
+                    let _ = w.send(Err(DriverError::Dropped(e.to_string())));
+                }
+                return Err(e);
             }
-            return Err(e);
         }
         Ok(())
     }
@@ -374,16 +413,35 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
     /// meanwhile. A failed write is fatal, like any failed state-machine
     /// write.
     pub(super) fn on_snapshot_written(&mut self, index: u64, result: Result<WrittenFile, String>) -> Result<(), Fatal> {
-        let Some(job) = self.snapshot_job.take_if(|j| j.index == index) else {
+        let Some(mut job) = self.snapshot_job.take_if(|j| j.index == index) else {
             return Err(Fatal::Snapshot(format!("snapshot {index} was written but not started")));
         };
+        // The thread has sent its last word: it is done or about to be.
+        job.thread.take();
+        let later = std::mem::take(&mut job.later);
+        self.finish_job(job, result)?;
+        // Callers that asked for more than the job covered get a new one.
+        for w in later {
+            self.start_snapshot(Some(w))?;
+        }
+        Ok(())
+    }
+
+    fn finish_job(&mut self, job: SnapshotJob, result: Result<WrittenFile, String>) -> Result<(), Fatal> {
+        let index = job.index;
         if index <= self.snapshot_index {
             // A leader's snapshot was installed while this one was written
-            // (and may have removed its file): drop it, whatever the outcome.
+            // (and may have removed its file): drop it, whatever the
+            // outcome, and give its waiters the installed one.
             let _ = std::fs::remove_file(snapshot_path(&self.cfg.snapshot_dir, index));
+            let installed = self.store.snapshot_descriptor().filter(|d| d.index == self.snapshot_index);
+            let info = installed.and_then(|d| {
+                let data = SnapshotData::decode(&d.data).ok()?;
+                Some(SnapshotInfo { index: d.index, term: d.term, size_bytes: data.size, descriptor: data.descriptor })
+            });
             for w in job.waiters {
                 let cause = format!("snapshot {index} was superseded by snapshot {}", self.snapshot_index);
-                let _ = w.send(Err(DriverError::Dropped(cause)));
+                let _ = w.send(info.clone().ok_or(DriverError::Dropped(cause)));
             }
             return Ok(());
         }
