@@ -30,12 +30,23 @@ pub struct ConnectOptions {
     /// Calls that change state (submit, membership) wait for a Raft commit, so keep this above the
     /// cluster's election timeout.
     pub request_timeout: Option<Duration>,
+    /// How many times [`Client::submit`] calls again when the node answers that the cluster is
+    /// briefly unavailable ([`ClientError::is_transient`]: no leader reachable, leader changing,
+    /// proposal dropped), waiting 50 ms, then twice as long each time (or what the node asked
+    /// for). Safe because envelopes are idempotent: one that reached the ledger on an earlier
+    /// attempt comes back DUPLICATE, with the receipt of its first copy. 0: never retry.
+    pub submit_retries: u32,
 }
 
 impl Default for ConnectOptions {
-    /// No TLS, connect timeout 5 s, request timeout 30 s.
+    /// No TLS, connect timeout 5 s, request timeout 30 s, 3 submit retries.
     fn default() -> Self {
-        Self { tls: None, connect_timeout: Duration::from_secs(5), request_timeout: Some(Duration::from_secs(30)) }
+        Self {
+            tls: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Some(Duration::from_secs(30)),
+            submit_retries: 3,
+        }
     }
 }
 
@@ -82,6 +93,7 @@ pub struct Client {
     ledger: LedgerServiceClient<Channel>,
     verification: VerificationServiceClient<Channel>,
     health: HealthClient<Channel>,
+    submit_retries: u32,
 }
 
 impl Client {
@@ -130,6 +142,7 @@ impl Client {
             verification: VerificationServiceClient::new(channel.clone()),
             health: HealthClient::new(channel.clone()),
             ledger: LedgerServiceClient::new(channel),
+            submit_retries: options.submit_retries,
         })
     }
 
@@ -245,8 +258,22 @@ impl Client {
         include_proofs: bool,
     ) -> Result<Vec<pb::Receipt>, ClientError> {
         let sent = envelopes.len();
-        let request = pb::SubmitEnvelopesRequest { envelopes, include_proofs };
-        let receipts = self.ledger.clone().submit_envelopes(request).await?.into_inner().receipts;
+        let mut request = pb::SubmitEnvelopesRequest { envelopes, include_proofs };
+        let mut attempt = 0;
+        let receipts = loop {
+            // The last attempt sends the request itself; earlier ones a copy.
+            let call = if attempt < self.submit_retries { request.clone() } else { std::mem::take(&mut request) };
+            let err = match self.ledger.clone().submit_envelopes(call).await {
+                Ok(response) => break response.into_inner().receipts,
+                Err(status) => ClientError::from(status),
+            };
+            if attempt >= self.submit_retries || !err.is_transient() {
+                return Err(err);
+            }
+            let backoff = Duration::from_millis(50u64 << attempt.min(6));
+            tokio::time::sleep(err.retry_delay().unwrap_or(backoff)).await;
+            attempt += 1;
+        };
         if receipts.len() != sent {
             return Err(invalid("SubmitEnvelopes", format!("{} receipts for {sent} envelopes", receipts.len())));
         }

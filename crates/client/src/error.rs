@@ -135,6 +135,15 @@ impl ClientError {
         }
     }
 
+    /// Whether the call may succeed if made again in a moment: code `UNAVAILABLE` with reason
+    /// LEADER_UNREACHABLE (the node could not reach the leader), NOT_LEADER (leadership is
+    /// changing) or PROPOSAL_DROPPED (raft dropped the proposal). Not SHUTTING_DOWN: that node
+    /// is going away.
+    pub fn is_transient(&self) -> bool {
+        self.code() == Some(tonic::Code::Unavailable)
+            && matches!(self.reason(), Some("LEADER_UNREACHABLE" | REASON_NOT_LEADER | "PROPOSAL_DROPPED"))
+    }
+
     /// Whether the node refused because it is not the leader (reason "NOT_LEADER").
     pub fn is_not_leader(&self) -> bool {
         self.reason() == Some(REASON_NOT_LEADER)

@@ -113,6 +113,38 @@ async fn submit_returns_one_receipt_per_envelope_in_order() {
     assert_eq!(*node.received.lock().expect("lock"), sent, "the server got the envelopes as sent");
 }
 
+/// A transiently unavailable cluster is retried (envelopes are idempotent); other refusals, or
+/// a client with retries off, fail at once.
+#[tokio::test]
+async fn submit_retries_transient_unavailability_only() {
+    let (client, node) = client().await;
+    let env = Envelope::sign(b"payload".to_vec(), &SecretKey::from_seed_label("brand-a")).to_proto();
+    *node.submit_failures.lock().expect("lock") = vec!["LEADER_UNREACHABLE", "NOT_LEADER", "PROPOSAL_DROPPED"];
+    let receipts = client.submit(vec![env.clone()]).await.expect("the fourth attempt succeeds");
+    assert_eq!(receipts[0].outcome(), pb::Outcome::Applied);
+    assert_eq!(node.received.lock().expect("lock").len(), 4, "three refused attempts, then one that landed");
+
+    *node.submit_failures.lock().expect("lock") = vec!["LEADER_UNREACHABLE"; 4];
+    let err = client.submit(vec![env.clone()]).await.expect_err("retries run out");
+    assert_eq!(err.reason(), Some("LEADER_UNREACHABLE"));
+    assert!(err.is_transient());
+
+    node.received.lock().expect("lock").clear();
+    *node.submit_failures.lock().expect("lock") = vec!["SHUTTING_DOWN"];
+    let err = client.submit(vec![env.clone()]).await.expect_err("not retried");
+    assert_eq!((err.reason(), err.is_transient()), (Some("SHUTTING_DOWN"), false));
+    assert_eq!(node.received.lock().expect("lock").len(), 1, "one attempt only");
+
+    let addr = client.endpoint().to_owned();
+    let no_retries = Client::connect_with(&addr, &ConnectOptions { submit_retries: 0, ..ConnectOptions::default() })
+        .await
+        .expect("connect");
+    *node.submit_failures.lock().expect("lock") = vec!["LEADER_UNREACHABLE"];
+    let err = no_retries.submit(vec![env]).await.expect_err("retries off");
+    assert_eq!(err.reason(), Some("LEADER_UNREACHABLE"));
+    assert_eq!(node.received.lock().expect("lock").len(), 2, "one more attempt only");
+}
+
 #[tokio::test]
 async fn get_envelope_found_and_not_found() {
     let (client, _) = client().await;

@@ -35,8 +35,10 @@
 //! ```
 //!
 //! Any node of the cluster answers; a call that must run on the leader fails on a follower with
-//! reason "NOT_LEADER", and [`ClientError::leader_api`] names where to retry. Timeouts are set
-//! with [`Veritrace::connect_with`] and [`ConnectOptions`].
+//! reason "NOT_LEADER", and [`ClientError::leader_api`] names where to retry. Submissions the
+//! cluster refuses as briefly unavailable (no leader reachable, leadership changing) are retried
+//! for you, 3 times with backoff ([`ConnectOptions::submit_retries`]). Timeouts and retries are
+//! set with [`Veritrace::connect_with`] and [`ConnectOptions`].
 //!
 //! # Signing
 //!

@@ -69,10 +69,13 @@ pub fn error_status(code: Code, message: &str, reason: &str, metadata: &[(&str, 
     Status::with_error_details(code, message, ErrorDetails::with_error_info(reason, "veritrace.io", metadata))
 }
 
-/// The fake node. `received` records the envelopes of every SubmitEnvelopes call.
+/// The fake node. `received` records the envelopes of every SubmitEnvelopes call;
+/// `submit_failures` holds reasons the next SubmitEnvelopes calls fail with, one per call, as
+/// code UNAVAILABLE (recorded in `received` all the same, as if the node had got them).
 #[derive(Default, Clone)]
 pub struct FakeNode {
     pub received: Arc<Mutex<Vec<pb::SignedEnvelope>>>,
+    pub submit_failures: Arc<Mutex<Vec<&'static str>>>,
 }
 
 #[tonic::async_trait]
@@ -177,6 +180,14 @@ impl LedgerService for FakeNode {
         request: Request<pb::SubmitEnvelopesRequest>,
     ) -> Result<Response<pb::SubmitEnvelopesResponse>, Status> {
         let envelopes = request.into_inner().envelopes;
+        let failure = {
+            let mut failures = self.submit_failures.lock().map_err(|_| Status::internal("poisoned"))?;
+            (!failures.is_empty()).then(|| failures.remove(0))
+        };
+        if let Some(reason) = failure {
+            self.received.lock().map_err(|_| Status::internal("poisoned"))?.extend(envelopes);
+            return Err(error_status(Code::Unavailable, "cannot right now", reason, &[]));
+        }
         let mut next_leaf = 120;
         let receipts = envelopes
             .iter()
