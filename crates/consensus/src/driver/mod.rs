@@ -57,6 +57,7 @@
 
 mod membership;
 mod run;
+mod snapshot_write;
 mod snapshots;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,7 +73,8 @@ use crate::log_store::RaftLogStore;
 use crate::transport::{Inbound, NodeId, Transport};
 use crate::wire::{Reader, WireError, read_str};
 
-pub use snapshots::{SNAPSHOT_RETRY_TICKS, SnapshotInfo, SnapshotWrite, snapshot_path};
+pub use snapshot_write::SnapshotWrite;
+pub use snapshots::{SNAPSHOT_RETRY_TICKS, SnapshotInfo, snapshot_path};
 
 /// The replicated state machine the driver applies committed entries to.
 ///

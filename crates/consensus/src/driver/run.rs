@@ -12,7 +12,7 @@ use raft::{Config, RawNode, StateRole};
 use tokio::sync::{mpsc, watch};
 use veritrace_storage::KvEngine;
 
-use super::snapshots::{SnapshotJob, WrittenFile};
+use super::snapshot_write::{SnapshotJob, WrittenFile};
 use super::{Command, DriverConfig, DriverError, Membership, Reply, StartError, StateMachine, Status};
 use crate::LogStoreError;
 use crate::log_store::RaftLogStore;
