@@ -251,8 +251,12 @@ async fn watch_streams_resumes_and_filters() {
     // The load generator drives each path and ends with its RESULT line.
     let dir = cluster.dir.path().join("cluster");
     let dir = dir.to_str().unwrap();
-    for (op, count, expect) in [("submit", "20", "ops=20 "), ("verify", "10", "ops=10 "), ("history", "10", "ops=10 ")]
-    {
+    for (op, count, expect) in [
+        ("submit", "20", "ops=20 "),
+        ("verify", "10", "ops=10 "),
+        ("history", "10", "ops=10 "),
+        ("health", "10", "ops=10 "),
+    ] {
         let out = ok(&["bench", "--cluster", dir, "--op", op, "--count", count, "--concurrency", "4", "--items", "5"]);
         let result = out.lines().last().unwrap_or_default();
         assert!(result.starts_with(&format!("RESULT target=veritrace op={op} ")) && result.contains(expect), "{out}");

@@ -141,13 +141,27 @@ async fn many_concurrent_reads_share_read_index_requests_and_all_complete() {
     c.propose(&item(0), None, &[]).await;
     let f = (1..=3).find(|id| *id != l).unwrap();
     let (before, _) = c.net.counters();
-    let mut reads = tokio::task::JoinSet::new();
-    for _ in 0..200 {
-        let handle = c.handle(f).clone();
-        reads.spawn(async move { handle.read_index().await });
-    }
-    while let Some(done) = reads.join_next().await {
-        assert!(done.unwrap().is_ok_and(|i| i > 0), "a read on follower {f} failed");
+    // All 200 reads are asked in one poll pass of this task (a join of
+    // their futures), so they reach the driver together whatever the load
+    // on the machine; tasks spawned one by one could each meet a turn of
+    // the loop of their own on a busy machine.
+    let handle = c.handle(f).clone();
+    let mut reads: Vec<_> = (0..200).map(|_| Some(Box::pin(handle.read_index()))).collect();
+    let mut results = Vec::new();
+    std::future::poll_fn(|cx| {
+        for slot in reads.iter_mut() {
+            if let Some(read) = slot
+                && let std::task::Poll::Ready(result) = read.as_mut().poll(cx)
+            {
+                results.push(result);
+                *slot = None;
+            }
+        }
+        if results.len() == 200 { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    for result in results {
+        assert!(result.is_ok_and(|i| i > 0), "a read on follower {f} failed");
     }
     // Each ReadIndex costs a forward, a heartbeat round to both followers
     // and an answer: 200 uncoalesced reads need at least 1,200 messages.

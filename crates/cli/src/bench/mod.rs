@@ -15,6 +15,8 @@
 //! * `verify`: `VerifyItem` with the right code: a read barrier, the code
 //!   check and the consumer scan recorded through consensus.
 //! * `history`: `GetItemHistory` of items with `--history` steps each (read only).
+//! * `health`: `grpc.health.v1.Health/Check`, which does no work on the node:
+//!   the floor of one gRPC round trip on the machine, to read the others against.
 //!
 //! `--preload N` first commissions N filler items, so a run measures a
 //! store of that size (`scripts/bench/flatness.sh`).
@@ -43,6 +45,8 @@ pub enum Op {
     Verify,
     /// Read an item's history (VerificationService.GetItemHistory).
     History,
+    /// Ask the standard health service (no work on the node: the gRPC floor).
+    Health,
 }
 
 impl Op {
@@ -51,6 +55,7 @@ impl Op {
             Op::Submit => "submit",
             Op::Verify => "verify",
             Op::History => "history",
+            Op::Health => "health",
         }
     }
 }
@@ -163,6 +168,7 @@ enum Request {
     Submit(Vec<pb::SignedEnvelope>),
     Verify(pb::VerifyItemRequest),
     History(String),
+    Health,
     /// etcd: the (key, value) pairs of one Put (one pair) or Txn.
     Put(Vec<(Vec<u8>, Vec<u8>)>),
 }
@@ -184,6 +190,7 @@ async fn send(conn: &Conn, request: &Request) -> anyhow::Result<(usize, usize)> 
         }
         (Conn::Veritrace(client), Request::Verify(req)) => client.verify_item(req.clone()).await.map(|_| (1, 0))?,
         (Conn::Veritrace(client), Request::History(uri)) => client.item_history(uri).await.map(|_| (1, 0))?,
+        (Conn::Veritrace(client), Request::Health) => client.health("").await.map(|_| (1, 0))?,
         (Conn::Etcd(kv), Request::Put(pairs)) if pairs.len() == 1 => {
             let (k, v) = pairs[0].clone();
             kv.put(k, v).await.map(|_| (1, 0))?
@@ -216,6 +223,7 @@ async fn prepare(
             let events = workload::sign_events(brand, network_id, n, args.payload);
             events.chunks(args.batch).map(|c| Request::Submit(c.to_vec())).collect()
         }
+        Op::Health => vec![Request::Health],
         Op::Verify | Op::History => {
             let history = if args.op == Op::History { args.history.max(1) } else { 1 };
             let prepared = workload::prepare_items(client, brand, network_id, args.items.max(1), history).await?;
@@ -292,7 +300,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             _ => etcd_requests(&args),
         };
         let requests = Arc::new(requests);
-        // Verify and history cycle over their prepared items; submit uses each envelope once.
+        // Verify, history and health cycle over their prepared requests; submit uses each envelope once.
         let cycle = args.op != Op::Submit;
         let limit = if cycle { usize::MAX } else { requests.len() };
         let next = Arc::new(AtomicUsize::new(0));

@@ -21,8 +21,8 @@ use raft::eraftpb::{Message, Snapshot};
 use raft::{ProgressState, SnapshotStatus};
 use veritrace_storage::KvEngine;
 
-use super::run::{Driver, Fatal, Internal};
 use super::StateMachine;
+use super::run::{Driver, Fatal, Internal};
 use crate::transport::{MAX_SNAPSHOT_CHUNK, NodeId, SnapshotChunk, Transport};
 use crate::wire::{self, Reader, WireError};
 
