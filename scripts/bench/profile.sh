@@ -51,7 +51,7 @@ perf record -e cpu-clock -F 499 -g -o "$out/perf.data" -p "$(IFS=,; echo "${pids
   -- sleep "$secs" 2>"$out/perf-record.log" || true
 wait "$bench" || true
 
-perf report -i "$out/perf.data" --no-children --sort comm,pid --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
+perf report -i "$out/perf.data" --no-children --sort comm,pid --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' \
   | head -40 >"$out/by-process.txt" || true
 perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' \
   | grep -v '^$' | head -80 >"$out/top-symbols.txt" || true

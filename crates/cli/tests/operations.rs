@@ -261,6 +261,14 @@ async fn watch_streams_resumes_and_filters() {
         let result = out.lines().last().unwrap_or_default();
         assert!(result.starts_with(&format!("RESULT target=veritrace op={op} ")) && result.contains(expect), "{out}");
     }
+    // --endpoint alone (no cluster directory) measures the health check,
+    // and names what is missing for an operation that signs.
+    let api = cluster.api(2);
+    let out = ok(&["bench", "--endpoint", api, "--op", "health", "--count", "10", "--concurrency", "2"]);
+    assert!(out.lines().last().unwrap_or_default().starts_with("RESULT target=veritrace op=health ops=10 "), "{out}");
+    let o = veritrace(&["bench", "--endpoint", api, "--op", "submit", "--count", "1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--op submit needs --cluster DIR"), "{err}");
     // --preload commissions filler items first: 25,000 items are a product
     // and five commissioning envelopes (5,000 items each).
     let before = client.status().await.unwrap().tree_size;

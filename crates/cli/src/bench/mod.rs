@@ -297,7 +297,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         let requests = match (&cluster, &clients[0]) {
             (Some((file, signers)), Conn::Veritrace(client)) => prepare(&args, client, signers, &file.network_id).await?,
-            _ => etcd_requests(&args),
+            (None, Conn::Veritrace(_)) if args.op == Op::Health => vec![Request::Health],
+            (None, Conn::Veritrace(_)) => {
+                bail!("--op {} needs --cluster DIR (the keys that sign its requests); --endpoint alone serves --op health", args.op.name())
+            }
+            (_, Conn::Etcd(_)) => etcd_requests(&args),
         };
         let requests = Arc::new(requests);
         // Verify, history and health cycle over their prepared requests; submit uses each envelope once.
