@@ -41,3 +41,6 @@ start_veritrace() {
   echo "$(basename "$0"): Veritrace cluster not ready; logs in $work" >&2
   return 1
 }
+
+# field NAME LINE: the value of NAME=... in a `veritrace bench` RESULT line.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }

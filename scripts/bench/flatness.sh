@@ -35,8 +35,6 @@ source scripts/bench/cluster.sh
 bench_workdir /tmp/veritrace-flatness
 start_veritrace "$bin" || exit 1
 
-# field NAME LINE: the value of NAME=... in a RESULT line.
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # run ARGS...: one bench run; its whole output is kept in $work/last-run.txt.
 run() {
   "$bin" bench --cluster "$work/vt" --duration "$secs" --warmup 1 --concurrency "$conc" "$@" >"$work/last-run.txt" 2>&1 || true

@@ -28,7 +28,6 @@ bin="${VERITRACE_BIN:-${CARGO_TARGET_DIR:-target}/release/veritrace}"
 # shellcheck source=cluster.sh
 source scripts/bench/cluster.sh
 
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # Snapshots written so far by all three nodes.
 snapshots() {
   local total=0 n
