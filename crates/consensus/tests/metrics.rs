@@ -126,10 +126,7 @@ fn small_snapshots(cfg: &mut DriverConfig) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_created_and_installed_are_counted() {
     let c = Cluster::start(3, 24, small_snapshots);
-    c.propose(&item(0), None, &[]).await;
-    let l = c.leader(&[]).await;
-    let lagging = (1..=3).find(|id| *id != l).unwrap();
-    c.net.isolate(lagging);
+    let (l, lagging) = c.isolate_a_follower().await;
     let created = c.metrics(l).raft().snapshots.get();
     let mut want = vec![item(0)];
     for i in 1..60 {

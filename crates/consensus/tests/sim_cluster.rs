@@ -189,10 +189,7 @@ async fn every_replica_prepares_an_entry_before_applying_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolated_follower_catches_up_through_a_snapshot() {
     let c = Cluster::start(3, 15, small_snapshots);
-    c.propose(&item(0), None, &[]).await;
-    let l = c.leader(&[]).await;
-    let lagging = (1..=3).find(|id| *id != l).unwrap();
-    c.net.isolate(lagging);
+    let (_, lagging) = c.isolate_a_follower().await;
     let mut want = vec![item(0)];
     for i in 1..150 {
         c.propose(&item(i), None, &[lagging]).await;
@@ -217,10 +214,7 @@ async fn isolated_follower_catches_up_through_a_snapshot() {
 async fn applies_go_on_while_a_snapshot_is_written() {
     use std::sync::atomic::Ordering::SeqCst;
     let c = Cluster::start(3, 17, small_snapshots);
-    c.propose(&item(0), None, &[]).await;
-    let l = c.leader(&[]).await;
-    let lagging = (1..=3).find(|id| *id != l).unwrap();
-    c.net.isolate(lagging);
+    let (l, lagging) = c.isolate_a_follower().await;
     let gate = c.nodes[&l].log.snapshot_gate();
     gate.close();
     let mut want = vec![item(0)];

@@ -226,6 +226,16 @@ impl Cluster {
         panic!("node {id}: {what} never held; metrics:\n{}", self.metrics(id).encode());
     }
 
+    /// Commits `item(0)` (so a leader is elected and known), then cuts one
+    /// follower off the network; returns (leader, isolated follower).
+    pub async fn isolate_a_follower(&self) -> (u64, u64) {
+        self.propose(&item(0), None, &[]).await;
+        let leader = self.leader(&[]).await;
+        let follower = self.nodes.keys().copied().find(|id| *id != leader).unwrap();
+        self.net.isolate(follower);
+        (leader, follower)
+    }
+
     /// Waits until node `id`'s status satisfies `check`, and returns it.
     pub async fn wait_status(&self, id: u64, what: &str, check: impl Fn(&Status) -> bool) -> Status {
         let mut last = None;
