@@ -44,3 +44,12 @@ start_veritrace() {
 
 # field NAME LINE: the value of NAME=... in a `veritrace bench` RESULT line.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# release_binary SCRIPT: the veritrace binary to measure ($VERITRACE_BIN,
+# else the release build under $CARGO_TARGET_DIR); fails, naming SCRIPT,
+# when there is none.
+release_binary() {
+  local bin="${VERITRACE_BIN:-${CARGO_TARGET_DIR:-target}/release/veritrace}"
+  [[ -x "$bin" ]] || { echo "$1: no binary at $bin (build with cargo build --release)" >&2; return 1; }
+  echo "$bin"
+}

@@ -27,11 +27,10 @@ sizes="${FLAT_SIZES:-100000 1000000 10000000}"
 conc="${FLAT_CONCURRENCY:-64}"
 settle="${FLAT_SETTLE:-60}"
 out="${BENCH_OUT:-/tmp/veritrace-flatness.md}"
-bin="${VERITRACE_BIN:-${CARGO_TARGET_DIR:-target}/release/veritrace}"
-[[ -x "$bin" ]] || { echo "flatness.sh: no binary at $bin (build with cargo build --release)" >&2; exit 1; }
-
 # shellcheck source=cluster.sh
 source scripts/bench/cluster.sh
+bin="$(release_binary flatness.sh)" || exit 1
+
 bench_workdir /tmp/veritrace-flatness
 start_veritrace "$bin" || exit 1
 

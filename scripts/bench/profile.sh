@@ -21,16 +21,15 @@ cd "$(dirname "$0")/../.."
 secs="${PROFILE_SECS:-10}"
 args="${PROFILE_ARGS:---op submit --concurrency 64}"
 out="${PROFILE_OUT:-/tmp/veritrace-profile}"
-bin="${VERITRACE_BIN:-${CARGO_TARGET_DIR:-target}/release/veritrace}"
-[[ -x "$bin" ]] || { echo "profile.sh: no binary at $bin (build with cargo build --release)" >&2; exit 1; }
+# shellcheck source=cluster.sh
+source scripts/bench/cluster.sh
+bin="$(release_binary profile.sh)" || exit 1
 if ! command -v perf >/dev/null; then
   [ "$(id -u)" -eq 0 ] || { echo "profile.sh: install perf (apt-get install linux-perf)" >&2; exit 1; }
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null
 fi
 mkdir -p "$out"
 
-# shellcheck source=cluster.sh
-source scripts/bench/cluster.sh
 bench_workdir /tmp/veritrace-profile
 start_veritrace "$bin" || exit 1
 

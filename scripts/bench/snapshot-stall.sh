@@ -22,11 +22,10 @@ items="${SNAP_ITEMS:-1000000}"
 settle="${SNAP_SETTLE:-60}"
 conc="${SNAP_CONCURRENCY:-64}"
 out="${BENCH_OUT:-/tmp/veritrace-snapshot-stall.md}"
-bin="${VERITRACE_BIN:-${CARGO_TARGET_DIR:-target}/release/veritrace}"
-[[ -x "$bin" ]] || { echo "snapshot-stall.sh: no binary at $bin (build with cargo build --release)" >&2; exit 1; }
-
 # shellcheck source=cluster.sh
 source scripts/bench/cluster.sh
+bin="$(release_binary snapshot-stall.sh)" || exit 1
+
 
 # Snapshots written so far by all three nodes.
 snapshots() {
