@@ -19,17 +19,35 @@ layer = {
     "veritrace-ledger": 2,
     "veritrace-consensus": 2,
     "veritrace-net": 3,
-    "veritrace-node": 4,
+    "veritrace-service": 4,
     "veritrace-server": 5,
     "veritrace-client": 5,
     "veritrace-etcd-kv": 5,
+    "veritrace-node": 6,
     "veritrace-sdk": 6,
+    "veritrace-testkit": 7,
     "veritrace": 9,
+    "veritrace-bench": 9,
     "veritrace-tests": 10,
 }
 # Heavy external crates and the only workspace crates that may use them directly.
-owners = {"rocksdb": {"veritrace-store-rocksdb"}, "tonic": {"veritrace-proto", "veritrace-server", "veritrace-client", "veritrace-etcd-kv"},
+owners = {"rocksdb": {"veritrace-store-rocksdb"}, "tonic": {"veritrace-proto", "veritrace-server", "veritrace-client", "veritrace-etcd-kv", "veritrace-testkit"},
           "libp2p": {"veritrace-net"}, "raft": {"veritrace-consensus"}}
+# Workspace crates a crate must not depend on although they sit below it:
+# the application layer and the edge never reach the process wiring, the
+# network stack or RocksDB, so a test kit can run them in-process on the
+# in-memory engine and the simulated network.
+forbidden = {
+    "veritrace-service": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-server", "veritrace-client"},
+    "veritrace-server": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-node"},
+    "veritrace-testkit": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-node"},
+    "veritrace": {"veritrace-etcd-kv"},
+}
+# Crates that may only ever be dev-dependencies (test tools).
+dev_only = {"veritrace-testkit"}
+# Features of workspace crates a crate must not enable: the generated gRPC
+# stubs pull tonic.
+forbidden_features = {"veritrace-service": {("veritrace-proto", "grpc")}}
 bad = []
 for pkg in meta["packages"]:
     name = pkg["name"]
@@ -42,6 +60,13 @@ for pkg in meta["packages"]:
             bad.append(f"{name} (layer {layer[name]}) depends on {d} (layer {layer[d]})")
         if d in owners and name not in owners[d] and dep.get("kind") != "dev":
             bad.append(f"{name} depends on {d}, which only {sorted(owners[d])} may use")
+        if d in forbidden.get(name, ()) and dep.get("kind") != "dev":
+            bad.append(f"{name} must not depend on {d}")
+        if d in dev_only and dep.get("kind") != "dev":
+            bad.append(f"{name} depends on {d}, which is for tests only (a dev-dependency)")
+        for feat in dep.get("features", []):
+            if (d, feat) in forbidden_features.get(name, ()):
+                bad.append(f"{name} enables feature {feat!r} of {d}, which pulls a dependency it must not have")
 if bad:
     print("layering violations:\n  " + "\n  ".join(bad))
     sys.exit(1)

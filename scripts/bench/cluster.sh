@@ -42,7 +42,7 @@ start_veritrace() {
   return 1
 }
 
-# field NAME LINE: the value of NAME=... in a `veritrace bench` RESULT line.
+# field NAME LINE: the value of NAME=... in a `veritrace-bench` RESULT line.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 # release_binary SCRIPT: the veritrace binary to measure ($VERITRACE_BIN,
@@ -52,4 +52,13 @@ release_binary() {
   local bin="${VERITRACE_BIN:-${CARGO_TARGET_DIR:-target}/release/veritrace}"
   [[ -x "$bin" ]] || { echo "$1: no binary at $bin (build with cargo build --release)" >&2; return 1; }
   echo "$bin"
+}
+
+# bench_binary SCRIPT BIN: the load generator ($VERITRACE_BENCH_BIN, else
+# veritrace-bench beside BIN: `cargo build --release --workspace --bins`
+# builds both); fails, naming SCRIPT, when there is none.
+bench_binary() {
+  local bench="${VERITRACE_BENCH_BIN:-$(dirname "$2")/veritrace-bench}"
+  [[ -x "$bench" ]] || { echo "$1: no load generator at $bench (build with cargo build --release --workspace --bins)" >&2; return 1; }
+  echo "$bench"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side by side, on loopback: a fresh 3-node Veritrace cluster and a fresh
 # 3-member etcd cluster (Debian's etcd-server, installed here if missing,
-# fsync left on), driven by the same client (`veritrace bench`, tonic) with
+# fsync left on), driven by the same client (`veritrace-bench`, tonic) with
 # the same shape: 256-byte signed events against 256-byte values; client
 # concurrency 1, 16, 64, 256; one op per request, then batches of 100 (an
 # etcd Txn of 100 puts). Prints one markdown table with both systems and
@@ -33,6 +33,7 @@ fi
 
 # shellcheck source=cluster.sh
 source scripts/bench/cluster.sh
+bench="$(bench_binary compare.sh "$bin")" || exit 1
 bench_workdir /tmp/veritrace-bench
 # Veritrace: 3 nodes, gRPC 17401-17403, ops HTTP 17601-17603.
 start_veritrace "$bin" || exit 1
@@ -49,7 +50,7 @@ done
 etcd_eps="http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379"
 
 etcd_ready() {
-  "$bin" bench --target etcd --etcd-endpoints "$etcd_eps" --count 1 --concurrency 1 >/dev/null 2>&1
+  "$bench" --target etcd --etcd-endpoints "$etcd_eps" --count 1 --concurrency 1 >/dev/null 2>&1
 }
 for _ in $(seq 1 300); do etcd_ready && break; sleep 0.2; done
 etcd_ready || { echo "compare.sh: etcd cluster not ready; logs in $work" >&2; exit 1; }
@@ -68,9 +69,9 @@ for batch in 1 100; do
   etcd_presign=$(( batch == 1 ? 300000 : 1000000 ))
   shape=$([ "$batch" -eq 1 ] && echo "1 event / 1 put per request" || echo "100 events / Txn of 100 puts")
   for c in $concurrencies; do
-    vt=$("$bin" bench --cluster "$work/vt" --op submit --duration "$secs" --warmup 1 --concurrency "$c" \
+    vt=$("$bench" --cluster "$work/vt" --op submit --duration "$secs" --warmup 1 --concurrency "$c" \
           --batch "$batch" --payload 256 --presign "$presign" | fields)
-    et=$("$bin" bench --target etcd --etcd-endpoints "$etcd_eps" --duration "$secs" --warmup 1 --concurrency "$c" \
+    et=$("$bench" --target etcd --etcd-endpoints "$etcd_eps" --duration "$secs" --warmup 1 --concurrency "$c" \
           --batch "$batch" --payload 256 --presign "$etcd_presign" | fields)
     read -r vo vp50 vp99 <<<"$vt"
     read -r eo ep50 ep99 <<<"$et"

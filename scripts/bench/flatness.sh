@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Does speed hold as the store grows? Starts a fresh 3-node Veritrace
 # cluster on loopback, then for each size in FLAT_SIZES commissions filler
-# items until the ledger holds that many (`veritrace bench --preload`,
+# items until the ledger holds that many (`veritrace-bench --preload`,
 # 5,000 items per envelope) and measures, at FLAT_CONCURRENCY clients for
 # BENCH_SECS seconds each: submit (1 event per request), verify and
 # history. Prints one table (and writes it to $BENCH_OUT, default
@@ -30,13 +30,14 @@ out="${BENCH_OUT:-/tmp/veritrace-flatness.md}"
 # shellcheck source=cluster.sh
 source scripts/bench/cluster.sh
 bin="$(release_binary flatness.sh)" || exit 1
+bench="$(bench_binary flatness.sh "$bin")" || exit 1
 
 bench_workdir /tmp/veritrace-flatness
 start_veritrace "$bin" || exit 1
 
 # run ARGS...: one bench run; its whole output is kept in $work/last-run.txt.
 run() {
-  "$bin" bench --cluster "$work/vt" --duration "$secs" --warmup 1 --concurrency "$conc" "$@" >"$work/last-run.txt" 2>&1 || true
+  "$bench" --cluster "$work/vt" --duration "$secs" --warmup 1 --concurrency "$conc" "$@" >"$work/last-run.txt" 2>&1 || true
   grep '^RESULT' "$work/last-run.txt" | tail -1 || true
 }
 
@@ -45,7 +46,7 @@ rows=()
 declare -A first
 for size in $sizes; do
   if ((size > loaded)); then
-    "$bin" bench --cluster "$work/vt" --preload "$((size - loaded))" --op submit --count 1 --concurrency 1 \
+    "$bench" --cluster "$work/vt" --preload "$((size - loaded))" --op submit --count 1 --concurrency 1 \
       >"$work/preload.txt" 2>&1 || true
     line="$(grep 'op=preload' "$work/preload.txt" || true)"
     if [[ -z "$line" ]]; then

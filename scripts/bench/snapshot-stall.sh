@@ -25,6 +25,7 @@ out="${BENCH_OUT:-/tmp/veritrace-snapshot-stall.md}"
 # shellcheck source=cluster.sh
 source scripts/bench/cluster.sh
 bin="$(release_binary snapshot-stall.sh)" || exit 1
+bench="$(bench_binary snapshot-stall.sh "$bin")" || exit 1
 
 
 # Snapshots written so far by all three nodes.
@@ -46,14 +47,14 @@ for interval in $intervals; do
     VERITRACE_NODE_ARGS="${VERITRACE_NODE_ARGS:-} --set raft.snapshot_interval=$interval"
     bench_workdir /tmp/veritrace-snapstall
     start_veritrace "$bin" || exit 1
-    "$bin" bench --cluster "$work/vt" --preload "$items" --op submit --count 1 >"$work/preload.txt" 2>&1 || {
+    "$bench" --cluster "$work/vt" --preload "$items" --op submit --count 1 >"$work/preload.txt" 2>&1 || {
       echo "snapshot-stall.sh: preload failed:" >&2
       tail -5 "$work/preload.txt" >&2
       exit 1
     }
     sleep "$settle"
     before="$(snapshots)"
-    "$bin" bench --cluster "$work/vt" --op submit --duration "$secs" --warmup 1 --concurrency "$conc" \
+    "$bench" --cluster "$work/vt" --op submit --duration "$secs" --warmup 1 --concurrency "$conc" \
       >"$work/run.txt" 2>&1 || true
     line="$(grep '^RESULT' "$work/run.txt" | tail -1 || true)"
     if [[ -z "$line" ]]; then

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use clap::Args;
 use serde_json::json;
 use veritrace_client::Client;
-use veritrace_client::render::{OutputFormat, role_name};
+use veritrace_client::render::{OutputFormat, render_json, role_name};
 use veritrace_proto::v1 as pb;
 
 use crate::cluster_cmd::{EndpointArgs, TlsArgs, connect, runtime};
@@ -105,7 +105,9 @@ pub fn cluster_status(args: EndpointArgs) -> anyhow::Result<()> {
             out.push(v);
         }
         match args.output {
-            OutputFormat::Json => println!("{}", json!({ "members": out, "leader_commit_index": leader_commit })),
+            OutputFormat::Json => {
+                print!("{}", render_json(&json!({ "members": out, "leader_commit_index": leader_commit })))
+            }
             OutputFormat::Table => print!("{}", status_table(&out)),
         }
         if unhealthy.is_empty() {
@@ -182,35 +184,38 @@ pub fn audit_cluster(args: AuditArgs) -> anyhow::Result<()> {
             }
         }
         let majority = counts.iter().max_by_key(|(_, n)| **n).map(|(r, _)| r.clone()).unwrap_or_default();
+        // JSON rows: `verdict` is a word (ok, corrupt, divergent, not_audited), `problem` says
+        // what is wrong ("" when ok); a member not audited has null figures.
         let mut out = Vec::new();
         let mut bad = Vec::new();
         for (id, a) in &results {
             let v = match a {
                 Ok(a) => {
                     let agrees = a.root_at_size == majority;
-                    let verdict = if !a.clean {
-                        format!("CORRUPT at leaf {}: {}", a.first_bad_leaf, a.problem)
+                    let (verdict, problem) = if !a.clean {
+                        ("corrupt", format!("leaf {}: {}", a.first_bad_leaf, a.problem))
                     } else if !agrees {
-                        format!("DIVERGENT: root at size {common} differs from the majority")
+                        ("divergent", format!("root at size {common} differs from the majority"))
                     } else {
-                        "ok".to_owned()
+                        ("ok", String::new())
                     };
-                    if verdict != "ok" {
-                        bad.push(format!("node {id} ({verdict})"));
-                    }
                     json!({"node_id": id, "leaves_checked": a.leaves_checked, "clean": a.clean,
+                           "first_bad_leaf": if a.clean { None } else { Some(a.first_bad_leaf) },
                            "recomputed_root": hex::encode(&a.recomputed_root), "agrees": agrees,
-                           "root_at_common_size": hex::encode(&a.root_at_size), "verdict": verdict})
+                           "root_at_common_size": hex::encode(&a.root_at_size), "verdict": verdict,
+                           "problem": problem})
                 }
-                Err(e) => {
-                    bad.push(format!("node {id} (not audited: {e})"));
-                    json!({"node_id": id, "verdict": format!("not audited: {e}")})
-                }
+                Err(e) => json!({"node_id": id, "leaves_checked": null, "clean": null, "first_bad_leaf": null,
+                                 "recomputed_root": null, "agrees": null, "root_at_common_size": null,
+                                 "verdict": "not_audited", "problem": e}),
             };
+            if v["verdict"] != "ok" {
+                bad.push(format!("node {id} ({})", verdict_text(&v)));
+            }
             out.push(v);
         }
         match args.target.output {
-            OutputFormat::Json => println!("{}", json!({"common_tree_size": common, "members": out})),
+            OutputFormat::Json => print!("{}", render_json(&json!({"common_tree_size": common, "members": out}))),
             OutputFormat::Table => {
                 let mut lines = Vec::new();
                 for v in &out {
@@ -219,7 +224,7 @@ pub fn audit_cluster(args: AuditArgs) -> anyhow::Result<()> {
                         v["node_id"].to_string(),
                         v["leaves_checked"].as_u64().map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
                         root.get(..16).unwrap_or(&root).to_owned(),
-                        v["verdict"].as_str().unwrap_or("").to_owned(),
+                        verdict_text(v),
                     ]);
                 }
                 println!("compared at tree size {common}");
@@ -228,6 +233,18 @@ pub fn audit_cluster(args: AuditArgs) -> anyhow::Result<()> {
         }
         if bad.is_empty() { Ok(()) } else { Err(CheckFailed(format!("audit failed: {}", bad.join("; "))).into()) }
     })
+}
+
+/// An audit row's verdict for people: "ok", "CORRUPT at leaf N: ...",
+/// "DIVERGENT: ..." or "not audited: ...".
+fn verdict_text(row: &serde_json::Value) -> String {
+    let problem = row["problem"].as_str().unwrap_or("");
+    match row["verdict"].as_str().unwrap_or("") {
+        "ok" => "ok".to_owned(),
+        "corrupt" => format!("CORRUPT at {problem}"),
+        "divergent" => format!("DIVERGENT: {problem}"),
+        _ => format!("not audited: {problem}"),
+    }
 }
 
 /// `veritrace snapshot save FILE` against a running node: streams a
@@ -251,10 +268,10 @@ pub fn snapshot_save_online(target: EndpointArgs, file: PathBuf) -> anyhow::Resu
         std::fs::rename(&tmp, &file).with_context(|| format!("renaming to {}", file.display()))?;
         let root = hex::encode(&meta.root_hash);
         match target.output {
-            OutputFormat::Json => println!(
+            OutputFormat::Json => print!(
                 "{}",
-                json!({"file": file.display().to_string(), "applied_index": meta.applied_index,
-                       "tree_size": meta.tree_size, "root_hash": root})
+                render_json(&json!({"file": file.display().to_string(), "applied_index": meta.applied_index,
+                                    "tree_size": meta.tree_size, "root_hash": root}))
             ),
             OutputFormat::Table => println!(
                 "saved snapshot {}: applied index {}, tree size {}, root {root}",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
-use veritrace_client::render::{OutputFormat, render_members, render_status};
+use veritrace_client::render::{OutputFormat, render_json, render_members, render_status};
 use veritrace_client::{Client, ConnectOptions, TlsOptions};
 use veritrace_proto::v1 as pb;
 
@@ -140,9 +140,11 @@ pub fn member(cmd: MemberCommand) -> anyhow::Result<()> {
                 let added = client.add_learner(node_id, &peer_id, addr, &api).await?;
                 let member = added.member.unwrap_or_default();
                 match target.output {
-                    OutputFormat::Json => println!(
+                    OutputFormat::Json => print!(
                         "{}",
-                        json!({"node_id": member.node_id, "kind": "learner", "log_index": added.log_index})
+                        render_json(
+                            &json!({"node_id": member.node_id, "kind": "learner", "log_index": added.log_index})
+                        )
                     ),
                     OutputFormat::Table => {
                         println!("added node {} as a learner at log index {}", member.node_id, added.log_index)
@@ -153,7 +155,10 @@ pub fn member(cmd: MemberCommand) -> anyhow::Result<()> {
                 let r = connect(&target).await?.promote_member(node_id).await?;
                 match target.output {
                     OutputFormat::Json => {
-                        println!("{}", json!({"node_id": node_id, "kind": "voter", "log_index": r.log_index}))
+                        print!(
+                            "{}",
+                            render_json(&json!({"node_id": node_id, "kind": "voter", "log_index": r.log_index}))
+                        )
                     }
                     OutputFormat::Table => println!("promoted node {node_id} to voter at log index {}", r.log_index),
                 }
@@ -161,7 +166,9 @@ pub fn member(cmd: MemberCommand) -> anyhow::Result<()> {
             MemberCommand::Remove { target, node_id } => {
                 let r = connect(&target).await?.remove_member(node_id).await?;
                 match target.output {
-                    OutputFormat::Json => println!("{}", json!({"node_id": node_id, "log_index": r.log_index})),
+                    OutputFormat::Json => {
+                        print!("{}", render_json(&json!({"node_id": node_id, "log_index": r.log_index})))
+                    }
                     OutputFormat::Table => println!("removed node {node_id} at log index {}", r.log_index),
                 }
             }
@@ -183,7 +190,7 @@ pub fn transfer_leader(target: EndpointArgs, to: u64) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let r = connect(&target).await?.transfer_leader(to).await?;
         match target.output {
-            OutputFormat::Json => println!("{}", json!({"leader_id": r.leader_id, "term": r.term})),
+            OutputFormat::Json => print!("{}", render_json(&json!({"leader_id": r.leader_id, "term": r.term}))),
             OutputFormat::Table => println!("node {} leads (term {})", r.leader_id, r.term),
         }
         Ok(())
@@ -195,9 +202,11 @@ pub fn snapshot_create(target: EndpointArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let r = connect(&target).await?.create_snapshot().await?;
         match target.output {
-            OutputFormat::Json => println!(
+            OutputFormat::Json => print!(
                 "{}",
-                json!({"index": r.index, "term": r.term, "tree_size": r.tree_size, "size_bytes": r.size_bytes})
+                render_json(
+                    &json!({"index": r.index, "term": r.term, "tree_size": r.tree_size, "size_bytes": r.size_bytes})
+                )
             ),
             OutputFormat::Table => println!(
                 "snapshot at index {} (term {}): {} leaves, {} bytes",
@@ -233,8 +242,9 @@ pub struct WatchArgs {
     pub limit: u64,
 }
 
-/// Prints ledger entries as they come: one line (or JSON object) each;
-/// tree heads as `-- tree size N root R`.
+/// Prints ledger entries as they come: one line each, or with `-o json` one
+/// JSON object a line (`leaf_index`, `log_index`, `party_id`, `action`,
+/// `envelope_id` in hex); tree heads as `-- tree size N root R` (tables only).
 pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let client = connect(&args.target).await?;
@@ -288,7 +298,11 @@ pub fn health(args: EndpointArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let status = connect(&args).await?.health("").await?;
         match args.output {
-            OutputFormat::Json => println!("{}", json!({ "endpoint": args.endpoint, "status": status.as_str() })),
+            // grpc.health.v1 names its values SERVING, NOT_SERVING...: lowercase words in JSON.
+            OutputFormat::Json => print!(
+                "{}",
+                render_json(&json!({ "endpoint": args.endpoint, "status": status.as_str().to_ascii_lowercase() }))
+            ),
             OutputFormat::Table => println!("{}: {}", args.endpoint, status.as_str()),
         }
         if status == veritrace_client::ServingStatus::Serving {

@@ -61,7 +61,9 @@ pub fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
                         })
                         .collect();
                     let config = serde_json::to_value(&layered.config)?;
-                    println!("{}", serde_json::json!({ "config": config, "sources": sources }));
+                    // The configuration file's own keys (snake_case, as in TOML); see render::render_json.
+                    let document = serde_json::json!({ "config": config, "sources": sources });
+                    print!("{}", veritrace_client::render::render_json(&document));
                 }
                 other => anyhow::bail!("unknown output format {other:?} (expected toml or json)"),
             }

@@ -3,13 +3,12 @@
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use veritrace_client::render::OutputFormat;
+use veritrace_client::render::{OutputFormat, render_message};
 use veritrace_core::receipt::verify_receipt;
 use veritrace_proto::ms_from_timestamp;
 use veritrace_proto::v1 as pb;
 
 use crate::cluster_cmd::{EndpointArgs, runtime};
-use crate::proto_json::to_json;
 
 /// Arguments of `veritrace verify`.
 #[derive(Debug, Args)]
@@ -159,7 +158,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         _ => None,
     };
     if args.target.output == OutputFormat::Json {
-        println!("{}", to_json("veritrace.v1.VerifyItemResponse", &answer)?);
+        print!("{}", render_message("veritrace.v1.VerifyItemResponse", &answer)?);
         return Ok(());
     }
     println!("verdict: {}", name(answer.verdict, pb::Verdict::as_str_name));
@@ -209,7 +208,7 @@ pub fn history(target: EndpointArgs, item: String) -> anyhow::Result<()> {
         anyhow::Ok(client.item_history(&item).await?)
     })?;
     if target.output == OutputFormat::Json {
-        println!("{}", to_json("veritrace.v1.GetItemHistoryResponse", &h)?);
+        print!("{}", render_message("veritrace.v1.GetItemHistoryResponse", &h)?);
         return Ok(());
     }
     println!("state: {}", name(h.state, pb::ItemState::as_str_name));
@@ -228,7 +227,8 @@ pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
                 let client = crate::cluster_cmd::connect(&target).await?;
                 anyhow::Ok(client.party_profile(&party_id).await?)
             })?;
-            println!("{}", to_json("veritrace.v1.GetPartyProfileResponse", &p)?);
+            // JSON whatever -o says: there is no table of a profile.
+            print!("{}", render_message("veritrace.v1.GetPartyProfileResponse", &p)?);
             Ok(())
         }
         PartyCommand::List { target, role, include_suspended } => {
@@ -257,7 +257,7 @@ pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
                 anyhow::Ok(client.list_parties(req).await?)
             })?;
             if target.output == OutputFormat::Json {
-                println!("{}", to_json("veritrace.v1.ListPartiesResponse", &list)?);
+                print!("{}", render_message("veritrace.v1.ListPartiesResponse", &list)?);
                 return Ok(());
             }
             for p in &list.parties {

@@ -7,13 +7,10 @@
 //! divergent member, a node not serving).
 
 mod admin_cmd;
-mod bench;
 mod cert_cmd;
 mod cluster_cmd;
 mod config_cmd;
 mod consumer_cmd;
-mod demo;
-mod demo_cluster;
 mod dev;
 mod http_probe;
 mod node_cmd;
@@ -79,9 +76,6 @@ enum Command {
     /// TLS certificates for a test network: a CA, node and client certificates.
     #[command(subcommand)]
     Cert(cert_cmd::CertCommand),
-    /// Measures a running cluster: signed events submitted concurrently,
-    /// events/s and commit latency percentiles.
-    Bench(bench::BenchArgs),
     /// Hands leadership to another voter (same as `leader transfer`).
     #[command(hide = true)]
     TransferLeader {
@@ -91,9 +85,10 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         to: u64,
     },
-    /// Runs a single-node demo: a product's journey as signed events in a
-    /// RocksDB ledger, then an offline check of its Merkle proofs.
-    Demo(demo::DemoArgs),
+    /// Runs a single-node demo: starts a real one-node network in this
+    /// process (loopback, ports the system picks), submits a product's
+    /// journey over gRPC, checks its Merkle proofs offline, then stops it.
+    Demo(dev::demo::DemoArgs),
     /// Signs and submits transactions (integrators).
     #[command(subcommand)]
     Tx(tx_cmd::TxCommand),
@@ -248,7 +243,6 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Dev(args) => dev::run(args),
         Command::Init(args) => node_cmd::init(args),
-        Command::Bench(args) => bench::run(args),
         Command::Node(NodeCommand::Start(_)) => unreachable_start(),
         Command::Config(cmd) => config_cmd::run(cmd),
         Command::Status(args) => cluster_cmd::status(args),
@@ -261,7 +255,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Watch(args) => cluster_cmd::watch(args),
         Command::Cert(cmd) => cert_cmd::run(cmd),
         Command::Snapshot(SnapshotCommand::Create(args)) => cluster_cmd::snapshot_create(args),
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => dev::demo::run(args),
         Command::Tx(cmd) => tx_cmd::tx(cmd),
         Command::Items(cmd) => tx_cmd::items(cmd),
         Command::Verify(args) => consumer_cmd::verify(args),

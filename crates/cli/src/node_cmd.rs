@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use veritrace_node::{InitOptions, LayeredConfig, Node, NodeConfig, generate_local_cluster};
+use veritrace_node::{InitOptions, LayeredConfig, Listeners, NodeConfig, generate_local_cluster};
 
 /// `veritrace init`.
 #[derive(Debug, Args)]
@@ -108,37 +108,8 @@ pub struct StartArgs {
 pub fn start(config: NodeConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
-        let api = config.api.listen;
-        let ops = config.ops.listen;
-        let node = Node::start(config).await?;
-        let (listener, addr) = veritrace_server::bind(api).await?;
-        let ops_listener = match ops {
-            Some(addr) => Some(veritrace_server::bind(addr).await?),
-            None => None,
-        };
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let ops_task = ops_listener.map(|(listener, addr)| {
-            tracing::info!(ops = %addr, "serving /livez, /readyz, /metrics");
-            let mut rx = stop_rx.clone();
-            let stopped = async move {
-                let _ = rx.wait_for(|s| *s).await;
-            };
-            tokio::spawn(veritrace_server::ops_http::serve_ops(node.clone(), listener, stopped))
-        });
-        tracing::info!(node = node.id(), api = %addr, peer_id = node.peer_id(), "serving gRPC");
-        let options = veritrace_server::ServeOptions::default();
-        let served = veritrace_server::serve(node.clone(), listener, options, async move {
-            shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        })
-        .await;
-        if let Some(task) = ops_task
-            && let Ok(Err(e)) = task.await
-        {
-            tracing::warn!(cause = %e, "ops listener failed");
-        }
-        node.shutdown().await;
-        served?;
+        let listeners = Listeners::bind(&config).await?;
+        veritrace_node::run(config, listeners, shutdown_signal()).await?;
         Ok(())
     })
 }

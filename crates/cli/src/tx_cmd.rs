@@ -4,7 +4,7 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use veritrace_node::now_ms;
+use veritrace_service::now_ms;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
@@ -182,7 +182,12 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
         let path = args.out.join(format!("labels-{:03}.svg", i + 1));
         std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
     }
-    println!("wrote {} and {} label sheet(s) to {}", csv.display(), pages.len(), args.out.display());
+    let wrote = format!("wrote {} and {} label sheet(s) to {}", csv.display(), pages.len(), args.out.display());
+    match args.signer.output {
+        // stdout is the receipts' JSON document alone.
+        OutputFormat::Json => eprintln!("{wrote}"),
+        OutputFormat::Table => println!("{wrote}"),
+    }
     let actions: Vec<Action> = batch.actions.into_iter().map(Action::CommissionItems).collect();
     runtime()?.block_on(async {
         let client = crate::cluster_cmd::connect_to(&args.signer.endpoint, &args.signer.tls).await?;

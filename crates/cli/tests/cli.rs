@@ -40,7 +40,7 @@ fn demo_runs_twice_and_proves_append_only_history() {
         "APPLIED",
         "DUPLICATE",
         "REJECTED   BAD_SIGNATURE",
-        "REJECTED   MALFORMED_ENVELOPE",
+        "REJECTED   MALFORMED_TRANSACTION",
         "verified offline",
         "Audit: 11 leaves",
         "clean",
@@ -48,6 +48,11 @@ fn demo_runs_twice_and_proves_append_only_history() {
         assert!(first.contains(needle), "first run lacks {needle:?}:\n{first}");
     }
     assert!(first.contains("Journey of https://id.gs1.org/01/"), "{first}");
+    assert!(first.contains("Node stopped"), "{first}");
+    // A real node's data directory: genesis, node key, its RocksDB.
+    for file in ["genesis.pb", "node.key", "db"] {
+        assert!(data.join(file).exists(), "no {file} in {}", data.display());
+    }
     let second = ok(&["demo", "--data-dir", s(&data)]);
     assert!(second.contains("Consistency proof from the previous run (size 11 -> 22): verified"), "{second}");
     let fresh = ok(&["demo", "--data-dir", s(&data), "--fresh"]);
@@ -91,7 +96,8 @@ fn audit_names_a_tampered_leaf_and_exits_3() {
     let data = dir.path().join("demo");
     ok(&["demo", "--data-dir", s(&data)]);
     {
-        let engine = veritrace_store_rocksdb::RocksEngine::open(&data.join("ledger"), veritrace_ledger::ALL_CFS)
+        // The stopped node's store; the Raft log's column families open too.
+        let engine = veritrace_store_rocksdb::RocksEngine::open(&data.join("db"), veritrace_ledger::ALL_CFS)
             .expect("open store");
         let key = 5u64.to_be_bytes();
         let mut leaf = engine.get("leaves", &key).expect("get").expect("leaf 5");

@@ -48,7 +48,8 @@ async fn a_node_that_loses_its_leader_turns_not_ready_and_back() {
     // grpc.health follows readiness within its 500 ms polling interval.
     eventually(10, "grpc.health.v1 SERVING", || code(&veritrace(&["health", "--endpoint", &api1])) == Some(0)).await;
     let out = ok(&["health", "--endpoint", &api1, "-o", "json"]);
-    assert!(out.contains("\"status\":\"SERVING\""), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["endpoint"].as_str(), v["status"].as_str()), (Some(api1.as_str()), Some("serving")), "{out}");
 
     cluster.kill(2);
     cluster.kill(3);
@@ -117,7 +118,8 @@ async fn a_voter_is_replaced_by_a_new_member() {
     let api1 = cluster.api(1).to_owned();
     let config4 = cluster.nodes[&4].config.to_str().unwrap().to_owned();
     let out = ok(&["member", "add", "--learner", "--endpoint", &api1, "--config", &config4, "-o", "json"]);
-    assert!(out.contains("\"kind\":\"learner\""), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["node_id"].as_u64(), v["kind"].as_str()), (Some(4), Some("learner")), "{out}");
     cluster.converge(&[1, 2, 3, 4], 10).await;
     ok(&["member", "promote", "--endpoint", &api1, "4"]);
 
@@ -126,7 +128,8 @@ async fn a_voter_is_replaced_by_a_new_member() {
     cluster.kill(3);
     cluster.leader(&[1, 2, 4]).await;
     let out = ok(&["member", "remove", "--endpoint", &api1, "3", "-o", "json"]);
-    assert!(out.contains("\"node_id\":3"), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["node_id"], 3, "{out}");
     let client = cluster.client(1).await;
     submit_events(&cluster, &client, 11, 16).await;
     cluster.converge(&[1, 2, 4], 15).await;
@@ -194,6 +197,16 @@ async fn cluster_status_and_audit_name_the_bad_member() {
     let o = veritrace(&["audit", "--endpoint", &api1]);
     assert_eq!(code(&o), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("node 3 (CORRUPT at leaf 3"), "{}", stderr(&o));
+    let o = veritrace(&["audit", "--endpoint", &api1, "-o", "json"]);
+    assert_eq!(code(&o), Some(3), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap();
+    let members = v["members"].as_array().unwrap();
+    let verdicts: Vec<(u64, &str)> =
+        members.iter().map(|m| (m["node_id"].as_u64().unwrap(), m["verdict"].as_str().unwrap())).collect();
+    assert_eq!(verdicts, [(1, "ok"), (2, "ok"), (3, "corrupt")], "{v}");
+    assert_eq!(members[2]["first_bad_leaf"], 3, "{v}");
+    assert_eq!(members[0]["first_bad_leaf"], serde_json::Value::Null, "{v}");
+    assert_eq!(members[0]["root_at_common_size"].as_str().map(str::len), Some(64), "hex: {v}");
 
     // A member that is down makes `cluster status` exit 3 naming it.
     cluster.kill(2);
@@ -246,7 +259,12 @@ async fn watch_streams_resumes_and_filters() {
         .unwrap_err();
     assert_eq!(err.reason(), Some("INVALID_ARGUMENT"), "{err}");
     let out = ok(&["watch", "--endpoint", cluster.api(3), "--limit", "2", "-o", "json"]);
-    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(out.lines().count(), 2, "one JSON object a line: {out}");
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["envelope_id"].as_str().is_some_and(|id| id.len() == 64 && hex::decode(id).is_ok()), "{line}");
+        assert!(v["leaf_index"].is_u64() && v["party_id"].is_string(), "{line}");
+    }
 
     // The load generator drives each path and ends with its RESULT line.
     let dir = cluster.dir.path().join("cluster");

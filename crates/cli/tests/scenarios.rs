@@ -431,4 +431,67 @@ async fn seed_stories_on_a_three_node_cluster() {
     assert_eq!(e.reason(), Some("INVALID_ITEM_ID"));
     let unknown = Sgtin::new(gtin, Serial::parse("NEVER").unwrap());
     assert_eq!(net.verify(&unknown, "123456", "", "").await.unwrap().verdict, pb::Verdict::UnknownItem as i32);
+
+    // The integrator commands' `-o json` is the one dialect: snake_case names, hex bytes, enum
+    // words without their type prefix, numbers, RFC 3339 times, null for what is not set.
+    let api = cluster.api(follower).to_owned();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = support::ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("veritrace {args:?}: not JSON ({e}):\n{out}"))
+    };
+    let v = json(&[
+        "verify",
+        "--endpoint",
+        &api,
+        "--item",
+        &recalled.to_digital_link(),
+        "--code",
+        recalled_code,
+        "--country",
+        "CN",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(v["verdict"], "recalled", "{v}");
+    assert_eq!(v["recalls"][0]["recall"]["recall_id"], "R-1", "{v}");
+    assert_eq!(v["recalls"][0]["recall"]["severity"], "serious", "{v}");
+    assert_eq!(v["item"]["serial"], recalled.serial.to_string(), "{v}");
+    let receipt = &v["receipt"];
+    assert_eq!(receipt["outcome"], "applied", "{v}");
+    assert_eq!(hex::decode(receipt["envelope_id"].as_str().unwrap()).map(|id| id.len()), Ok(32), "{v}");
+    assert!(receipt["leaf_index"].is_u64() && receipt["inclusion"]["tree_size"].is_u64(), "{v}");
+    let committed: prost_types::Timestamp = receipt["commit_time"].as_str().unwrap().parse().expect("RFC 3339");
+    assert!(committed.seconds > 1_700_000_000, "{v}");
+    assert!(hex::decode(v["scan_envelope"]["payload"].as_str().unwrap()).is_ok(), "{v}");
+
+    // History round-trips against the gRPC answer.
+    let uri = item.to_digital_link();
+    let h = json(&["history", "--endpoint", &api, "--item", &uri, "-o", "json"]);
+    let want = net.client.item_history(&uri).await.unwrap();
+    assert_eq!(h["state"], "recalled", "{h}");
+    let steps = h["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), want.steps.len(), "{h}");
+    for (got, want) in steps.iter().zip(&want.steps) {
+        assert_eq!(got["envelope_id"], hex::encode(&want.envelope_id), "{h}");
+        assert_eq!(got["leaf_index"].as_u64(), Some(want.leaf_index), "{h}");
+        assert_eq!(got["biz_step"], want.biz_step.as_str(), "{h}");
+        assert_eq!(got["party"]["party_id"], want.party.as_ref().unwrap().party_id.as_str(), "{h}");
+    }
+
+    let p = json(&["party", "show", "--endpoint", &api, "rogue-seller"]);
+    assert_eq!(p["party"]["status"], "suspended", "{p}");
+    assert_eq!(p["party"]["roles"], serde_json::json!(["retailer"]), "{p}");
+    assert_eq!(p["suspensions"][0]["reason"], "sold counterfeits", "{p}");
+    assert_eq!(p["suspensions"][0]["reinstated_at"], serde_json::Value::Null, "{p}");
+    assert!(p["joined_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{p}");
+
+    let list = json(&["party", "list", "--endpoint", &api, "--include-suspended", "-o", "json"]);
+    let parties = list["parties"].as_array().unwrap();
+    let carrier = parties.iter().find(|p| p["party_id"] == "swift-logistics").expect("the carrier is listed");
+    assert_eq!(carrier["roles"], serde_json::json!(["logistics"]), "{list}");
+    assert_eq!(carrier["status"], "active", "{list}");
+    let key = carrier["signing_keys"][0]["public_key"].as_str().unwrap();
+    assert_eq!(hex::decode(key).map(|k| k.len()), Ok(32), "{list}");
+    assert!(carrier["signing_keys"][0]["status"].as_str().is_some_and(|w| w == w.to_lowercase()), "{list}");
+    assert!(parties.iter().any(|p| p["party_id"] == "rogue-seller" && p["status"] == "suspended"), "{list}");
 }

@@ -1,182 +1,341 @@
-//! The client against an in-test gRPC server over real TCP.
+//! The client against a real in-process cluster (veritrace-testkit): the real ledger, application
+//! layer and gRPC server of every replica, on loopback TCP.
 
-mod support;
-
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use support::{FOLLOWER_ONLY_NODE, FakeNode, KNOWN_ID, LEADER_API};
+use tokio::net::TcpListener;
 use tonic::Code;
+use tonic_types::{ErrorDetails, StatusExt};
 use veritrace_client::proto as pb;
 use veritrace_client::{Client, ClientError, ConnectOptions};
-use veritrace_core::{Envelope, SecretKey};
+use veritrace_core::Envelope;
+use veritrace_testkit::{TestCluster, fixture, product};
 
-async fn client() -> (Client, FakeNode) {
-    let node = FakeNode::default();
-    let addr = support::serve(node.clone()).await;
-    let client = Client::connect(&format!("http://{addr}")).await.expect("connect");
-    (client, node)
+/// A cluster of `voters` replicas with a leader, the leader's id and a client of it.
+async fn with_leader(voters: u64) -> (TestCluster, u64, Client) {
+    let cluster = TestCluster::start(voters).await;
+    let leader = cluster.leader(&[]).await;
+    let client = cluster.client(leader).await;
+    (cluster, leader, client)
 }
 
-#[tokio::test]
+/// The leaves replica `id` holds.
+fn tree_size(cluster: &TestCluster, id: u64) -> u64 {
+    cluster.service(id).ledger().tree_head().tree_size
+}
+
+fn envelope_id(envelope: &pb::SignedEnvelope) -> [u8; 32] {
+    *Envelope::from_proto(envelope.clone()).expect("an envelope").id().as_bytes()
+}
+
+/// An UNAVAILABLE status with `reason` in a `google.rpc.ErrorInfo`, as the server builds them.
+fn unavailable(reason: &str) -> tonic::Status {
+    let info = ErrorDetails::with_error_info(reason, "veritrace.io", HashMap::new());
+    tonic::Status::with_error_details(Code::Unavailable, "injected at the edge", info)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_comes_back_whole() {
-    let (client, _) = client().await;
-    let status = client.status().await.expect("status");
-    assert_eq!(status, support::canned_status());
+    let (cluster, leader, client) = with_leader(3).await;
+    let receipts = client.submit(vec![product(1), product(2)]).await.expect("submit");
+    assert!(receipts.iter().all(|r| r.outcome() == pb::Outcome::Applied), "{receipts:?}");
+    assert_eq!(cluster.converge().await, 2);
+    // What GetStatus carries is the replica's own status, every field (polled: match indexes and
+    // reachability settle after the writes).
+    let status = cluster
+        .eventually("GetStatus to equal the replica's status", || async {
+            let answered = client.status().await.ok()?;
+            let own = cluster.service(leader).status().await.ok()?;
+            (answered == own).then_some(answered)
+        })
+        .await;
     assert_eq!(status.role(), pb::RaftRole::Leader);
-    assert_eq!(status.members.len(), 3);
+    assert_eq!((status.node_id, status.leader_id, status.tree_size), (leader, leader, 2));
+    assert_eq!(status.root_hash, cluster.service(leader).ledger().tree_head().root.as_bytes().to_vec());
+    assert_eq!(status.peer_id, format!("sim-{leader}"));
+    assert_eq!((status.party_id.as_str(), status.network_id.as_str()), ("app", fixture::NETWORK));
+    assert!(status.term > 0 && status.commit_index >= status.applied_index && status.applied_index > 0, "{status:?}");
+    let members: Vec<(u64, pb::MemberKind, String)> =
+        status.members.iter().map(|m| (m.node_id, m.kind(), m.api_endpoint.clone())).collect();
+    let expected: Vec<(u64, pb::MemberKind, String)> =
+        (1..=3).map(|id| (id, pb::MemberKind::Voter, cluster.api(id))).collect();
+    assert_eq!(members, expected);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bare_host_port_gets_http_and_clones_share_the_connection() {
-    let addr = support::serve(FakeNode::default()).await;
-    let client = Client::connect(&addr.to_string()).await.expect("connect without scheme");
-    assert_eq!(client.endpoint(), format!("http://{addr}"));
+    let (cluster, leader, client) = with_leader(1).await;
+    client.submit(vec![product(1)]).await.expect("submit");
+    let endpoint = cluster.api(leader);
+    let bare = endpoint.strip_prefix("http://").expect("a plaintext endpoint");
+    let client = Client::connect(bare).await.expect("connect without scheme");
+    assert_eq!(client.endpoint(), endpoint);
     let other = client.clone();
     let (a, b) = tokio::join!(client.status(), other.tree_head());
-    assert_eq!(a.expect("status").tree_size, 120);
-    assert_eq!(b.expect("tree head").tree_size, 120);
+    assert_eq!(a.expect("status").tree_size, 1);
+    assert_eq!(b.expect("tree head").tree_size, tree_size(&cluster, leader));
 }
 
-#[tokio::test]
-async fn list_members_follows_every_page() {
-    let (client, _) = client().await;
-    let members = client.list_members().await.expect("members");
-    assert_eq!(members, support::canned_members());
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_members_returns_every_member() {
+    let (cluster, leader, client) = with_leader(3).await;
+    let members = cluster
+        .eventually("ListMembers to equal the members of GetStatus", || async {
+            let listed = client.list_members().await.ok()?;
+            let status = cluster.service(leader).status().await.ok()?;
+            (listed == status.members).then_some(listed)
+        })
+        .await;
+    let ids: Vec<u64> = members.iter().map(|m| m.node_id).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    for m in &members {
+        assert_eq!(m.kind(), pb::MemberKind::Voter);
+        assert_eq!(
+            (m.peer_id.clone(), m.addresses.clone()),
+            (format!("sim-{}", m.node_id), vec![format!("sim/{}", m.node_id)])
+        );
+    }
 }
 
-#[tokio::test]
-async fn membership_calls_return_the_node_answers() {
-    let (client, _) = client().await;
-    let addresses = vec!["/ip4/10.0.0.4/tcp/7400".to_owned()];
-    let added = client.add_learner(4, "12D3KooWNode4", addresses.clone(), "").await.expect("add learner");
+/// A learner joins, catches up and becomes a voter; a founding follower leaves; leadership moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_calls_return_the_cluster_answers() {
+    // Replica 4 runs with an empty log until it is added.
+    let cluster = TestCluster::builder(3).learners(1).start().await;
+    let leader = cluster.leader(&[4]).await;
+    let client = cluster.client(leader).await;
+    client.submit(vec![product(1)]).await.expect("submit");
+
+    let addresses = vec!["sim/4".to_owned()];
+    let added = client.add_learner(4, "sim-4", addresses.clone(), &cluster.api(4)).await.expect("add learner");
     let member = added.member.expect("member");
-    assert_eq!((member.node_id, member.peer_id.as_str(), member.kind()), (4, "12D3KooWNode4", pb::MemberKind::Learner));
+    assert_eq!((member.node_id, member.peer_id.as_str(), member.kind()), (4, "sim-4", pb::MemberKind::Learner));
     assert_eq!(member.addresses, addresses);
-    assert_eq!(added.log_index, 43);
+    assert!(added.log_index > 0);
+    let listed = client.list_members().await.expect("members");
+    let learner = listed.iter().find(|m| m.node_id == 4).expect("the learner is listed");
+    assert_eq!((learner.kind(), learner.api_endpoint.clone()), (pb::MemberKind::Learner, cluster.api(4)));
 
+    // The learner receives the log (it is caught up once it holds the envelope).
+    assert_eq!(cluster.converge().await, 1);
     let promoted = client.promote_member(4).await.expect("promote");
-    assert_eq!(promoted.member.map(|m| m.kind()), Some(pb::MemberKind::Voter));
-    assert_eq!(client.remove_member(3).await.expect("remove").log_index, 45);
+    assert_eq!(promoted.member.map(|m| (m.node_id, m.kind())), Some((4, pb::MemberKind::Voter)));
+    assert!(promoted.log_index > added.log_index);
+
+    let gone = (1..=3).find(|id| *id != leader).expect("a follower");
+    let removed = client.remove_member(gone).await.expect("remove");
+    assert!(removed.log_index > promoted.log_index);
+    let listed = client.list_members().await.expect("members");
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|m| m.node_id != gone && m.kind() == pb::MemberKind::Voter), "{listed:?}");
+
+    let term = cluster.service(leader).raft_status().await.expect("raft status").term;
     let transferred = client.transfer_leader(0).await.expect("transfer");
-    assert_eq!((transferred.leader_id, transferred.term), (2, 8));
+    assert_ne!(transferred.leader_id, leader);
+    assert!(listed.iter().any(|m| m.node_id == transferred.leader_id), "the new leader is a voter");
+    assert!(transferred.term > term, "{} after {term}", transferred.term);
+    assert_eq!(cluster.leader(&[gone]).await, transferred.leader_id);
 }
 
-#[tokio::test]
+/// A follower forwards membership calls to the leader it knows; NOT_LEADER comes back when that
+/// one has stepped down. Here `stale` misses a leadership transfer from `old` to `new`, then can
+/// reach only `old`, which names `new`. Ticks of 100 ms (elections after 1-2 s) leave `stale`
+/// believing in `old` for the few calls this takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_leader_carries_reason_and_leader_metadata() {
-    let (client, _) = client().await;
-    let err = client.promote_member(FOLLOWER_ONLY_NODE).await.expect_err("a follower refuses");
+    let cluster = TestCluster::builder(3).tick(Duration::from_millis(100)).start().await;
+    let old = cluster.leader(&[]).await;
+    let followers: Vec<u64> = (1..=3).filter(|id| *id != old).collect();
+    let (new, stale) = (followers[0], followers[1]);
+    let client = cluster.client(stale).await;
+
+    cluster.partition(&[&[old, new], &[stale]]);
+    let moved = cluster.client(old).await.transfer_leader(new).await.expect("transfer");
+    assert_eq!(moved.leader_id, new);
+    cluster
+        .eventually("the old leader to follow the new one", || async {
+            (cluster.service(old).raft_status().await.ok()?.leader == new).then_some(())
+        })
+        .await;
+    cluster.partition(&[&[old, stale], &[new]]);
+    let believed = cluster.service(stale).raft_status().await.expect("raft status").leader;
+    assert_eq!(believed, old, "the cut-off follower still believes in the old leader");
+
+    let err = client.promote_member(stale).await.expect_err("the old leader refuses");
     assert_eq!(err.reason(), Some("NOT_LEADER"));
     assert!(err.is_not_leader());
     assert_eq!(err.code(), Some(Code::Unavailable));
-    assert_eq!(err.leader_id(), Some(2));
-    assert_eq!(err.leader_api(), Some(LEADER_API));
-    assert_eq!(err.to_string(), "NOT_LEADER: not the leader (code Unavailable)");
+    assert_eq!(err.leader_id(), Some(new));
+    assert_eq!(err.leader_api(), Some(cluster.api(new).as_str()));
     let ClientError::Rpc { metadata, message, .. } = &err else { panic!("not an Rpc error: {err:?}") };
-    assert_eq!(message, "not the leader");
-    assert_eq!(metadata.get("leader_id").map(String::as_str), Some("2"));
+    assert!(message.contains("not the leader"), "{message}");
+    assert_eq!(err.to_string(), format!("NOT_LEADER: {message} (code Unavailable)"));
+    assert_eq!(metadata.get("leader_id"), Some(&new.to_string()));
     assert_eq!(metadata.len(), 2);
+    cluster.heal();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_reasons_and_bare_statuses() {
-    let (client, _) = client().await;
-    let err = client.remove_member(1).await.expect_err("quorum at risk");
+    let mut cluster = TestCluster::start(3).await;
+    let leader = cluster.leader(&[]).await;
+    let client = cluster.client(leader).await;
+    let followers: Vec<u64> = (1..=3).filter(|id| *id != leader).collect();
+    // With one follower down, removing the other would leave one voter of two heard from.
+    cluster.crash(followers[0]).await;
+    cluster
+        .eventually("the leader to count the crashed follower unreachable", || async {
+            let members = cluster.service(leader).status().await.ok()?.members;
+            members.iter().any(|m| m.node_id == followers[0] && !m.reachable).then_some(())
+        })
+        .await;
+    let err = client.remove_member(followers[1]).await.expect_err("quorum at risk");
     assert_eq!((err.code(), err.reason()), (Some(Code::FailedPrecondition), Some("QUORUM_AT_RISK")));
-    assert_eq!(err.metadata("voters"), Some("2"));
     assert!(!err.is_not_leader());
+    assert_eq!(err.leader_id(), None);
 
     let err = client.add_learner(0, "", Vec::new(), "").await.expect_err("no peer id");
     assert_eq!((err.code(), err.reason()), (Some(Code::InvalidArgument), Some("INVALID_ARGUMENT")));
+    assert_eq!(err.metadata("field"), Some("peer_id"));
+    let err = client.remove_member(0).await.expect_err("no node id");
+    assert_eq!(
+        (err.code(), err.reason(), err.metadata("field")),
+        (Some(Code::InvalidArgument), Some("INVALID_ARGUMENT"), Some("node_id"))
+    );
 
+    // The server gives every refusal a reason; a bare status (a proxy's, say) is injected at its edge.
+    cluster.inject(leader).fail_next("RemoveMember", tonic::Status::invalid_argument("node_id is required"));
     let err = client.remove_member(0).await.expect_err("bare status");
     assert_eq!((err.code(), err.reason()), (Some(Code::InvalidArgument), None));
     assert_eq!(err.to_string(), "node_id is required (code InvalidArgument)");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submit_returns_one_receipt_per_envelope_in_order() {
-    let (client, node) = client().await;
-    let key = SecretKey::from_seed_label("brand-a");
-    let good = Envelope::sign(b"payload one".to_vec(), &key);
-    let other = Envelope::sign(b"payload two".to_vec(), &key);
-    let mut forged = good.to_proto();
-    forged.payload = b"tampered".to_vec();
-    let sent = vec![good.to_proto(), forged, other.to_proto()];
+    let (cluster, leader, client) = with_leader(1).await;
+    let (good, other) = (product(1), product(2));
+    // A brand's real signature over another payload of the brand's.
+    let mut forged = product(3);
+    forged.payload = product(4).payload;
+    let sent = vec![good.clone(), forged.clone(), other.clone()];
 
-    let receipts = client.submit(sent.clone()).await.expect("submit");
+    let receipts = client.submit(sent).await.expect("submit");
     assert_eq!(receipts.len(), 3);
-    assert_eq!(receipts[0].envelope_id, good.id().as_bytes().to_vec());
-    assert_eq!((receipts[0].outcome(), receipts[0].leaf_index), (pb::Outcome::Applied, 120));
+    assert_eq!(receipts[0].envelope_id, envelope_id(&good).to_vec());
+    assert_eq!((receipts[0].outcome(), receipts[0].leaf_index), (pb::Outcome::Applied, 0));
     assert_eq!((receipts[1].outcome(), receipts[1].reason.as_str()), (pb::Outcome::Rejected, "BAD_SIGNATURE"));
-    assert_eq!(receipts[2].envelope_id, other.id().as_bytes().to_vec());
-    assert_eq!(receipts[2].leaf_index, 121);
-    assert_eq!(*node.received.lock().expect("lock"), sent, "the server got the envelopes as sent");
+    assert_eq!(receipts[2].envelope_id, envelope_id(&other).to_vec());
+    assert_eq!((receipts[2].outcome(), receipts[2].leaf_index), (pb::Outcome::Applied, 1));
+    assert!(
+        receipts.iter().all(|r| r.log_index == receipts[0].log_index && r.log_index > 0),
+        "one entry: {receipts:?}"
+    );
+
+    // The ledger holds the envelopes as sent, and not the forgery.
+    assert_eq!(tree_size(&cluster, leader), 2);
+    for envelope in [good, other] {
+        let entry = client.get_envelope(envelope_id(&envelope)).await.expect("get").expect("in the ledger");
+        assert_eq!(entry.envelope, Some(envelope));
+    }
+    assert_eq!(client.get_envelope(envelope_id(&forged)).await.expect("get"), None);
 }
 
 /// A transiently unavailable cluster is retried (envelopes are idempotent); other refusals, or
-/// a client with retries off, fail at once.
-#[tokio::test]
+/// a client with retries off, fail at once. The refusals replace the answers after the replica
+/// handled the calls, as lost answers would: the first attempt lands, the retries find it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submit_retries_transient_unavailability_only() {
-    let (client, node) = client().await;
-    let env = Envelope::sign(b"payload".to_vec(), &SecretKey::from_seed_label("brand-a")).to_proto();
-    *node.submit_failures.lock().expect("lock") = vec!["LEADER_UNREACHABLE", "NOT_LEADER", "PROPOSAL_DROPPED"];
-    let receipts = client.submit(vec![env.clone()]).await.expect("the fourth attempt succeeds");
-    assert_eq!(receipts[0].outcome(), pb::Outcome::Applied);
-    assert_eq!(node.received.lock().expect("lock").len(), 4, "three refused attempts, then one that landed");
+    let (cluster, leader, client) = with_leader(1).await;
+    let faults = cluster.inject(leader);
+    let refuse = |reasons: &[&str]| reasons.iter().for_each(|r| faults.fail_next("SubmitEnvelopes", unavailable(r)));
+    let calls = || faults.calls("SubmitEnvelopes");
+    let envelopes: Vec<pb::SignedEnvelope> = (1..=4).map(product).collect();
 
-    *node.submit_failures.lock().expect("lock") = vec!["LEADER_UNREACHABLE"; 4];
-    let err = client.submit(vec![env.clone()]).await.expect_err("retries run out");
+    refuse(&["LEADER_UNREACHABLE", "NOT_LEADER", "PROPOSAL_DROPPED"]);
+    let receipts = client.submit(vec![envelopes[0].clone()]).await.expect("the fourth attempt succeeds");
+    assert_eq!((receipts[0].outcome(), receipts[0].leaf_index), (pb::Outcome::Duplicate, 0));
+    assert_eq!(calls(), 4, "three refused attempts, then one answered");
+
+    refuse(&["LEADER_UNREACHABLE"; 4]);
+    let err = client.submit(vec![envelopes[1].clone()]).await.expect_err("retries run out");
     assert_eq!(err.reason(), Some("LEADER_UNREACHABLE"));
     assert!(err.is_transient());
+    assert_eq!(calls(), 8);
 
-    node.received.lock().expect("lock").clear();
-    *node.submit_failures.lock().expect("lock") = vec!["SHUTTING_DOWN"];
-    let err = client.submit(vec![env.clone()]).await.expect_err("not retried");
+    refuse(&["SHUTTING_DOWN"]);
+    let err = client.submit(vec![envelopes[2].clone()]).await.expect_err("not retried");
     assert_eq!((err.reason(), err.is_transient()), (Some("SHUTTING_DOWN"), false));
-    assert_eq!(node.received.lock().expect("lock").len(), 1, "one attempt only");
+    assert_eq!(calls(), 9, "one attempt only");
 
-    let addr = client.endpoint().to_owned();
-    let no_retries = Client::connect_with(&addr, &ConnectOptions { submit_retries: 0, ..ConnectOptions::default() })
-        .await
-        .expect("connect");
-    *node.submit_failures.lock().expect("lock") = vec!["LEADER_UNREACHABLE"];
-    let err = no_retries.submit(vec![env]).await.expect_err("retries off");
+    let options = ConnectOptions { submit_retries: 0, ..ConnectOptions::default() };
+    let no_retries = Client::connect_with(client.endpoint(), &options).await.expect("connect");
+    refuse(&["LEADER_UNREACHABLE"]);
+    let err = no_retries.submit(vec![envelopes[3].clone()]).await.expect_err("retries off");
     assert_eq!(err.reason(), Some("LEADER_UNREACHABLE"));
-    assert_eq!(node.received.lock().expect("lock").len(), 2, "one more attempt only");
+    assert_eq!(calls(), 10, "one more attempt only");
+    assert_eq!(faults.pending(), 0);
+
+    // Every envelope is in the ledger exactly once, in the order sent.
+    assert_eq!(tree_size(&cluster, leader), 4);
+    for (leaf, envelope) in (0..).zip(&envelopes) {
+        let entry = client.get_envelope(envelope_id(envelope)).await.expect("get").expect("in the ledger");
+        assert_eq!(entry.receipt.map(|r| r.leaf_index), Some(leaf));
+    }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_envelope_found_and_not_found() {
-    let (client, _) = client().await;
-    let entry = client.get_envelope(KNOWN_ID).await.expect("get").expect("known id");
-    assert_eq!(entry.receipt.map(|r| (r.envelope_id, r.leaf_index)), Some((KNOWN_ID.to_vec(), 5)));
+    let (_cluster, _, client) = with_leader(1).await;
+    let envelope = product(1);
+    client.submit(vec![envelope.clone()]).await.expect("submit");
+    let id = envelope_id(&envelope);
+    let entry = client.get_envelope(id).await.expect("get").expect("known id");
+    assert_eq!(
+        entry.receipt.map(|r| (r.outcome(), r.envelope_id, r.leaf_index)),
+        Some((pb::Outcome::Applied, id.to_vec(), 0))
+    );
+    assert_eq!(entry.envelope, Some(envelope));
     assert_eq!(client.get_envelope([1; 32]).await.expect("not found is not an error"), None);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_timeout_fails_slow_calls() {
-    // The fake CreateSnapshot takes 1.5 s.
-    let addr = support::serve(FakeNode::default()).await;
+    let (cluster, leader, _) = with_leader(1).await;
+    cluster.inject(leader).delay_next("CreateSnapshot", Duration::from_millis(1500));
     let options = ConnectOptions { request_timeout: Some(Duration::from_millis(300)), ..ConnectOptions::default() };
-    let client = Client::connect_with(&addr.to_string(), &options).await.expect("connect");
+    let client = Client::connect_with(&cluster.api(leader), &options).await.expect("connect");
     let started = Instant::now();
     let err = client.create_snapshot().await.expect_err("times out");
     assert!(started.elapsed() < Duration::from_millis(1200), "took {:?}", started.elapsed());
     assert!(matches!(err.code(), Some(Code::Cancelled | Code::DeadlineExceeded)), "{err:?}");
+    assert_eq!(cluster.inject(leader).calls("CreateSnapshot"), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_snapshot_without_timeout_waits() {
-    let addr = support::serve(FakeNode::default()).await;
+    let (cluster, leader, client) = with_leader(1).await;
+    client.submit(vec![product(1), product(2)]).await.expect("submit");
+    cluster.inject(leader).delay_next("CreateSnapshot", Duration::from_millis(1500));
     let options = ConnectOptions { request_timeout: None, ..ConnectOptions::default() };
-    let client = Client::connect_with(&addr.to_string(), &options).await.expect("connect");
+    let client = Client::connect_with(&cluster.api(leader), &options).await.expect("connect");
+    let started = Instant::now();
     let snapshot = client.create_snapshot().await.expect("snapshot");
-    assert_eq!((snapshot.index, snapshot.tree_size, snapshot.size_bytes), (42, 120, 4096));
+    assert!(started.elapsed() >= Duration::from_millis(1500), "took {:?}", started.elapsed());
+    let raft = cluster.service(leader).raft_status().await.expect("raft status");
+    assert_eq!((snapshot.index, snapshot.term, snapshot.tree_size), (raft.snapshot_index, raft.term, 2));
+    assert!(snapshot.index > 0 && snapshot.size_bytes > 0, "{snapshot:?}");
+}
+
+/// A local port with nothing listening on it (bound, then released).
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("local addr").port()
 }
 
 #[tokio::test]
 async fn closed_port_is_a_connect_error_naming_the_endpoint() {
-    let port = support::closed_port().await;
+    let port = closed_port().await;
     let err = Client::connect(&format!("127.0.0.1:{port}")).await.expect_err("nothing listens");
     let ClientError::Connect { endpoint, .. } = &err else { panic!("not a Connect error: {err:?}") };
     assert_eq!(endpoint, &format!("http://127.0.0.1:{port}"));

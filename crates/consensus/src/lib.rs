@@ -10,6 +10,12 @@
 //!   an in-memory simulated network.
 //! * [`sim`] (feature `sim`): that simulated network, with drop, delay,
 //!   duplicate, reorder, partition and isolate.
+//! * [`raft_logger`]: raft-rs's own log lines (it logs through `slog`),
+//!   bridged into `tracing` under the target `raft` with the node's id:
+//!   errors and warnings keep their level, raft-rs's `Info` (every
+//!   election step) becomes `DEBUG` and its `Debug` and `Trace` become
+//!   `TRACE`, so a node at the default `info` filter is not flooded. The
+//!   driver itself logs each change of leader or term at `INFO`.
 //!
 //! Raft messages are rust-protobuf 2 `eraftpb::Message`s (raft-rs's
 //! codec). They cross the transport as opaque bytes, so no other crate
@@ -17,6 +23,7 @@
 
 pub mod driver;
 pub mod log_store;
+pub mod raft_logger;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod transport;

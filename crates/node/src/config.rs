@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use veritrace_net::{Multiaddr, NodeId, PeerEntry};
+pub use veritrace_server::{ApiSection, TlsSection};
 
 use self::validate::{parse_multiaddr, parse_peer_id};
 
@@ -83,50 +84,6 @@ pub struct NetworkSection {
     /// Deadline of one request to a peer, in milliseconds (default 5000).
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
-}
-
-/// The `[api]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiSection {
-    /// Socket address the gRPC API listens on, e.g. `127.0.0.1:7401`.
-    pub listen: SocketAddr,
-    /// Largest gRPC request message accepted, in bytes (default 4 MiB; at
-    /// least 64 KiB). Larger requests get RESOURCE_EXHAUSTED.
-    #[serde(default = "default_max_message_bytes")]
-    pub max_message_bytes: usize,
-    /// Requests per second allowed from one client IP address, on average
-    /// (default 1000; 0 disables the limit). Beyond it the node answers
-    /// RESOURCE_EXHAUSTED with a `google.rpc.RetryInfo` delay.
-    #[serde(default = "default_requests_per_second")]
-    pub requests_per_second: u32,
-    /// Requests one client IP may send at once above the average rate
-    /// (token bucket size; default 200).
-    #[serde(default = "default_request_burst")]
-    pub request_burst: u32,
-    /// TLS for the gRPC API; absent means plaintext (loopback and tests only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<TlsSection>,
-}
-
-/// The `[api.tls]` section: PEM files, by path (relative paths resolve
-/// against the configuration file's directory).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSection {
-    /// The node's certificate chain.
-    pub cert_file: PathBuf,
-    /// The node's private key.
-    pub key_file: PathBuf,
-    /// CA whose client certificates the node accepts. When set, clients
-    /// may present a certificate; see `admin_requires_client_cert`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_ca_file: Option<PathBuf>,
-    /// Refuse `ClusterService` calls (membership, snapshots, audit) from
-    /// clients without a certificate signed by `client_ca_file`
-    /// (UNAUTHENTICATED). Default true when `client_ca_file` is set.
-    #[serde(default = "default_true")]
-    pub admin_requires_client_cert: bool,
 }
 
 /// The `[ops]` section: the HTTP listener for probes and metrics.
@@ -242,35 +199,6 @@ pub struct PeerConfig {
 
 fn default_request_timeout_ms() -> u64 {
     5000
-}
-
-fn default_max_message_bytes() -> usize {
-    4 * 1024 * 1024
-}
-
-fn default_requests_per_second() -> u32 {
-    1000
-}
-
-fn default_request_burst() -> u32 {
-    200
-}
-
-fn default_true() -> bool {
-    true
-}
-
-impl ApiSection {
-    /// An API section listening on `listen` with every default.
-    pub fn new(listen: SocketAddr) -> Self {
-        ApiSection {
-            listen,
-            max_message_bytes: default_max_message_bytes(),
-            requests_per_second: default_requests_per_second(),
-            request_burst: default_request_burst(),
-            tls: None,
-        }
-    }
 }
 
 /// Why a configuration file cannot be used.

@@ -1,15 +1,15 @@
-//! Errors of a running node.
+//! Errors of starting and running a node process.
 
 use std::path::PathBuf;
 
-use veritrace_consensus::{DriverError, LogStoreError, StartError};
-use veritrace_ledger::LedgerError;
 use veritrace_net::NetError;
+use veritrace_server::ServeError;
+use veritrace_service::ServiceError;
 use veritrace_storage::StorageError;
 
 use crate::{ConfigError, KeyFileError};
 
-/// Why a node could not start or a request to it failed.
+/// Why a node could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     /// The configuration file is unusable.
@@ -26,32 +26,18 @@ pub enum NodeError {
         /// What is wrong.
         reason: String,
     },
-    /// The storage engine failed.
+    /// The storage engine could not be opened.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The ledger failed.
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
-    /// The Raft log store failed.
-    #[error(transparent)]
-    LogStore(#[from] LogStoreError),
-    /// The network failed.
+    /// The network could not start.
     #[error(transparent)]
     Net(#[from] NetError),
-    /// The Raft driver could not start.
+    /// The application layer could not start (ledger, Raft log, driver).
     #[error(transparent)]
-    Start(#[from] StartError),
-    /// The Raft driver refused or failed the request.
+    Service(#[from] ServiceError),
+    /// A listener could not start or failed.
     #[error(transparent)]
-    Driver(#[from] DriverError),
-    /// A request argument is invalid; nothing changed.
-    #[error("invalid {field}: {reason}")]
-    InvalidArgument {
-        /// The argument.
-        field: String,
-        /// What is wrong.
-        reason: String,
-    },
+    Serve(#[from] ServeError),
     /// A file or directory could not be used.
     #[error("{path}: {source}")]
     Io {
@@ -60,30 +46,4 @@ pub enum NodeError {
         /// What failed.
         source: std::io::Error,
     },
-    /// Wrong codes lock this serial until `until_ms` (unix ms).
-    #[error("too many wrong codes for this item; try again after {until_ms} (unix ms)")]
-    LockedOut {
-        /// When the lock-out ends.
-        until_ms: i64,
-    },
-    /// The node lacks configuration the request needs.
-    #[error("node is not configured for this: {0}")]
-    NotConfigured(String),
-    /// The ledger refused the consumer scan the node tried to record.
-    #[error("the ledger refused the scan record: {reason}: {message}")]
-    ScanRefused {
-        /// Machine-readable reason.
-        reason: String,
-        /// Detail.
-        message: String,
-    },
-    /// The leader's answer did not decode (a version mismatch).
-    #[error("malformed answer from the cluster: {0}")]
-    Answer(String),
-}
-
-impl NodeError {
-    pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
-        NodeError::InvalidArgument { field: field.into(), reason: reason.into() }
-    }
 }

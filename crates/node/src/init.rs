@@ -28,7 +28,7 @@ use crate::keys::{self, KeyFileError};
 mod cluster_file;
 mod genesis;
 
-pub use self::cluster_file::{ClusterFile, ClusterFileNode};
+pub use self::cluster_file::{ClusterFile, ClusterFileNode, PartySigner};
 
 /// Most nodes (founding and learners together) `init` generates.
 pub const MAX_NODES: usize = 64;
@@ -157,7 +157,7 @@ pub enum InitError {
         /// The ledger's message.
         reason: String,
     },
-    /// `cluster.json` could not be encoded.
+    /// `cluster.json` could not be encoded or decoded.
     #[error("{}: {message}", .path.display())]
     Json {
         /// The file.

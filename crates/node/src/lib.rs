@@ -1,12 +1,11 @@
-//! A Veritrace validator node: the ledger, the Raft driver and the libp2p
-//! network assembled ([`Node`]), with its configuration file, key files and
-//! the local-cluster generator behind `veritrace init`.
+//! A Veritrace validator node process: wiring only. It opens RocksDB,
+//! starts libp2p, starts the application layer (`veritrace-service`) over
+//! both and serves it through the edge (`veritrace-server`).
 //!
+//! * [`run`]: the whole process, `run(config, listeners, shutdown)`, called
+//!   by `veritrace node start` and by tests alike.
 //! * [`node`]: [`Node::start`] assembles a node from a [`NodeConfig`];
-//!   [`Node::shutdown`] stops it. [`ops`] holds what it does for the API.
-//! * [`state_machine`]: the ledger as the Raft state machine, and the
-//!   proposal format (a client request's envelopes).
-//! * [`members`]: the identity and addresses replicated for each member.
+//!   [`Node::shutdown`] stops it.
 //! * [`config`]: `veritrace.toml`, [`NodeConfig`], loaded and validated with
 //!   errors that name the file and the field.
 //! * [`keys`]: key files (hex of a 32-byte ed25519 seed, mode 0600) and the
@@ -18,12 +17,8 @@ pub mod config;
 mod error;
 pub mod init;
 pub mod keys;
-pub mod members;
 pub mod node;
-pub mod ops;
-mod prechecks;
-pub mod state_machine;
-pub mod verify;
+mod run;
 
 pub use config::{
     ApiSection, CONFIG_FILE_NAME, ClusterSection, ConfigError, ConfigSource, LayeredConfig, LogFormat, LogSection,
@@ -31,10 +26,9 @@ pub use config::{
 };
 pub use error::NodeError;
 pub use init::{
-    ClusterFile, ClusterFileNode, ClusterLayout, InitError, InitOptions, NodeLayout, generate_local_cluster,
+    ClusterFile, ClusterFileNode, ClusterLayout, InitError, InitOptions, NodeLayout, PartySigner,
+    generate_local_cluster,
 };
 pub use keys::{KeyFileError, generate_seed, node_keypair, party_key, peer_id_of, read_seed_file, write_seed_file};
-pub use members::MemberInfo;
-pub use node::Node;
-pub use ops::{BackupFile, Readiness};
-pub use verify::{VerifyRequest, now_ms};
+pub use node::{Libp2pPeers, Node};
+pub use run::{Listeners, run};

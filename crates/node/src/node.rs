@@ -1,11 +1,12 @@
 //! Assembling a node: one RocksDB for the ledger and the Raft log, the
-//! ledger state machine, the libp2p network and the Raft driver.
+//! libp2p network, the application layer started over both, and a task
+//! that keeps the network's allow-list equal to the configured peers plus
+//! the current members.
 //!
-//! Start-up order: keys and genesis, storage, ledger (recovering from an
-//! interrupted snapshot install if needed), Raft log (bootstrapped on
-//! first start for a founding node, empty for a joining one), network,
-//! driver, and a task that keeps the network's allow-list equal to the
-//! configured peers plus the current members.
+//! Start-up order: keys and genesis, storage, network, then
+//! [`veritrace_service::start`] (ledger, Raft log, driver), then the
+//! background tasks. Everything a request does lives in the service; this
+//! module only wires.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,14 +15,13 @@ use std::sync::{Arc, Mutex};
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use veritrace_consensus::{DriverConfig, Membership, RAFT_CFS, RaftHandle, RaftLogStore, driver};
-use veritrace_ledger::{ALL_CFS, Ledger, LedgerError};
-use veritrace_net::{NetConfig, Network, NetworkHandle, PeerEntry};
+use veritrace_consensus::{DriverConfig, Membership, RAFT_CFS, RaftHandle};
+use veritrace_ledger::ALL_CFS;
+use veritrace_net::{Multiaddr, NetConfig, Network, NetworkHandle, PeerEntry, PeerId};
 use veritrace_proto::v1 as pb;
+use veritrace_service::{Bootstrap, Engine, MemberInfo, PeerControl, PeerIdentity, Service, ServiceConfig};
 use veritrace_store_rocksdb::RocksEngine;
 
-use crate::members::MemberInfo;
-use crate::state_machine::{Engine, LedgerCell, LedgerStateMachine};
 use crate::{NodeConfig, NodeError, keys};
 
 /// Depth of the channel from the network to the driver.
@@ -30,35 +30,21 @@ const INBOUND_DEPTH: usize = 4096;
 /// A running node. Cheap to clone; [`Node::shutdown`] stops it.
 #[derive(Clone)]
 pub struct Node {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub config: NodeConfig,
-    pub peer_id: String,
-    pub network_id: String,
-    pub raft: RaftHandle,
-    pub ledger: LedgerCell,
-    pub net: NetworkHandle,
-    pub engine: Engine,
-    /// Signs the tree heads this node serves (derived from the node key).
-    pub signer: veritrace_core::SecretKey,
-    /// The last tree head signed and its signature: concurrent reads of
-    /// the same tree share one signing (~20 µs each). ed25519 signing is
-    /// deterministic, so a cached answer is the one signing would give.
-    pub signed_head: Mutex<Option<(veritrace_core::TreeHead, pb::SignedTreeHead)>>,
-    /// Signs the consumer scans this node records as its operator party.
-    pub party_signer: Option<veritrace_core::SecretKey>,
-    /// Low digits of consumer-scan nonces (the high ones are the time).
-    pub scan_nonce: std::sync::atomic::AtomicU64,
-    pub tasks: Mutex<Vec<JoinHandle<()>>>,
-    /// The node's metric catalogue (`/metrics`).
-    pub metrics: veritrace_metrics::Metrics,
+struct Inner {
+    config: NodeConfig,
+    service: Service,
+    net: NetworkHandle,
+    /// The concrete engine, kept to flush it at shutdown.
+    rocks: Arc<RocksEngine>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("id", &self.inner.config.node.id).field("peer_id", &self.inner.peer_id).finish()
+        f.debug_struct("Node").field("id", &self.inner.config.node.id).field("service", &self.inner.service).finish()
     }
 }
 
@@ -84,43 +70,6 @@ fn read_genesis(path: &Path) -> Result<pb::Genesis, NodeError> {
     })
 }
 
-/// Opens the ledger, creating it from `genesis` on first start. A ledger
-/// left uninitialised by an interrupted snapshot install is re-imported
-/// from this node's own latest snapshot, which Raft's state matches.
-fn open_ledger(
-    config: &NodeConfig,
-    engine: &Engine,
-    store: &RaftLogStore<Engine>,
-    genesis: &pb::Genesis,
-) -> Result<Ledger<Engine>, NodeError> {
-    let opts = crate::state_machine::ledger_options();
-    let ledger = match Ledger::open(Arc::clone(engine), opts) {
-        Ok(l) => l,
-        Err(LedgerError::NotInitialised) => match store.snapshot_descriptor() {
-            Some(d) => {
-                let path = driver::snapshot_path(&snapshot_dir(config), d.index);
-                tracing::warn!(index = d.index, file = %path.display(), "ledger incomplete; restoring it from the last snapshot");
-                let file = std::fs::File::open(&path).map_err(io_err(&path))?;
-                Ledger::clear(engine)?;
-                Ledger::import_snapshot(Arc::clone(engine), std::io::BufReader::new(file), opts)?.0
-            }
-            None => {
-                Ledger::clear(engine)?;
-                Ledger::create(Arc::clone(engine), genesis, opts)?
-            }
-        },
-        Err(e) => return Err(e.into()),
-    };
-    let expected = veritrace_ledger::Genesis::from_proto(genesis.clone())?.id();
-    if ledger.genesis().id() != expected {
-        return Err(NodeError::Genesis {
-            path: config.node.genesis_file.clone(),
-            reason: format!("the data directory {} holds another network's ledger", config.node.data_dir.display()),
-        });
-    }
-    Ok(ledger)
-}
-
 /// The metadata of every member the configuration knows: this node and
 /// its peers.
 fn configured_members(config: &NodeConfig, peer_id: &str) -> BTreeMap<u64, Vec<u8>> {
@@ -144,6 +93,13 @@ fn configured_members(config: &NodeConfig, peer_id: &str) -> BTreeMap<u64, Vec<u
     members
 }
 
+/// The network's view of member `node`, when its identity parses.
+fn peer_entry(info: &MemberInfo, node: u64) -> Option<PeerEntry> {
+    let peer_id: PeerId = info.peer_id.parse().ok()?;
+    let addrs = info.addrs.iter().filter_map(|a| a.parse::<Multiaddr>().ok()).collect();
+    Some(PeerEntry { node, peer_id, addrs })
+}
+
 /// Configured peers plus every current member, this node excepted.
 fn allowed_peers(config_peers: &[PeerEntry], membership: &Membership, me: u64) -> Vec<PeerEntry> {
     let mut peers: BTreeMap<u64, PeerEntry> = config_peers.iter().map(|p| (p.node, p.clone())).collect();
@@ -151,11 +107,26 @@ fn allowed_peers(config_peers: &[PeerEntry], membership: &Membership, me: u64) -
         if *node == me {
             continue;
         }
-        if let Some(entry) = MemberInfo::decode(bytes).and_then(|m| m.peer_entry(*node)) {
+        if let Some(entry) = MemberInfo::decode(bytes).and_then(|m| peer_entry(&m, *node)) {
             peers.entry(*node).or_insert(entry);
         }
     }
     peers.into_values().collect()
+}
+
+/// Peer identities and addresses as libp2p parses them.
+#[derive(Debug, Clone, Copy)]
+pub struct Libp2pPeers;
+
+impl PeerControl for Libp2pPeers {
+    fn parse_peer_id(&self, text: &str) -> Result<PeerIdentity, String> {
+        let peer: PeerId = text.parse().map_err(|e| format!("{e}"))?;
+        Ok(PeerIdentity { text: peer.to_string(), bytes: peer.to_bytes() })
+    }
+
+    fn check_address(&self, text: &str) -> Result<(), String> {
+        text.parse::<Multiaddr>().map(|_| ()).map_err(|e| e.to_string())
+    }
 }
 
 impl Node {
@@ -164,7 +135,6 @@ impl Node {
         let seed = keys::read_seed_file(&config.node.key_file)?;
         let keypair = keys::node_keypair(&seed)?;
         let peer_id = keypair.public().to_peer_id().to_string();
-        let signer = keys::party_key(&seed)?;
         let party_signer = match &config.node.party_key_file {
             Some(path) => Some(keys::party_key(&keys::read_seed_file(path)?)?),
             None => None,
@@ -173,26 +143,8 @@ impl Node {
         let data_dir = &config.node.data_dir;
         std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
         let cfs: Vec<&str> = ALL_CFS.iter().chain(RAFT_CFS).copied().collect();
-        let engine: Engine = Arc::new(RocksEngine::open(&db_dir(&config), &cfs)?);
-
-        let members = configured_members(&config, &peer_id);
-        let store = if RaftLogStore::is_bootstrapped(&engine)? {
-            RaftLogStore::open(Arc::clone(&engine))?
-        } else if config.cluster.initial_voters.is_empty() {
-            tracing::info!("empty Raft log: waiting to be added to a cluster");
-            RaftLogStore::create(Arc::clone(&engine), Default::default())?
-        } else {
-            let voters = &config.cluster.initial_voters;
-            let founding: BTreeMap<u64, Vec<u8>> =
-                members.iter().filter(|(id, _)| voters.contains(id)).map(|(k, v)| (*k, v.clone())).collect();
-            let blob = veritrace_consensus::wire::encode_metadata(&founding);
-            tracing::info!(voters = ?voters, "bootstrapping the Raft log");
-            RaftLogStore::bootstrap(Arc::clone(&engine), voters, &blob)?
-        };
-        let ledger = LedgerCell::new(open_ledger(&config, &engine, &store, &genesis)?);
-        let metrics = veritrace_metrics::Metrics::new();
-        metrics.ledger().set_tree_size(ledger.get().tree_head().tree_size);
-        let sm = LedgerStateMachine::new(ledger.clone(), Arc::clone(&engine), metrics.clone());
+        let rocks = Arc::new(RocksEngine::open(&db_dir(&config), &cfs)?);
+        let engine: Engine = rocks.clone();
 
         let config_peers = config.peer_entries()?;
         let mut net_config = NetConfig::new(config.listen_multiaddr()?, keypair, config.node.id, config_peers.clone());
@@ -200,43 +152,65 @@ impl Node {
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_DEPTH);
         let (net, net_task) = Network::start(net_config, inbound_tx)?;
 
-        let raft = &config.raft;
-        let mut dcfg = DriverConfig::new(config.node.id, snapshot_dir(&config));
-        dcfg.tick = config.tick();
-        dcfg.election_ticks = raft.election_ticks;
-        dcfg.heartbeat_ticks = raft.heartbeat_ticks;
-        dcfg.snapshot_interval = raft.snapshot_interval;
-        dcfg.snapshot_keep_entries = raft.snapshot_keep_entries;
-        dcfg.max_batch_proposals = raft.max_batch_envelopes;
-        dcfg.max_batch_bytes = raft.max_batch_bytes;
-        dcfg.initial_metadata = members;
-        dcfg.metrics = metrics.clone();
-        let (handle, driver_task) = driver::start(dcfg, store, sm, Arc::new(net.clone()), inbound_rx)?;
-
-        let watcher = tokio::spawn(keep_peers_in_sync(handle.membership(), net.clone(), config_peers, config.node.id));
-        let gauges = tokio::spawn(sample_gauges(handle.clone(), db_dir(&config), metrics.clone()));
+        let service_config = ServiceConfig {
+            node_id: config.node.id,
+            peer_id: peer_id.clone(),
+            network_id: genesis.network_id.clone(),
+            party_id: config.node.party_id.clone(),
+            party_signer,
+            head_signer: Arc::new(keys::party_key(&seed)?),
+            backup_dir: snapshot_dir(&config),
+            ready_max_lag: config.ops.ready_max_lag(),
+            peers: Arc::new(Libp2pPeers),
+        };
+        let boot = Bootstrap {
+            initial_voters: config.cluster.initial_voters.clone(),
+            members: configured_members(&config, &peer_id),
+        };
+        let started = veritrace_service::start(
+            service_config,
+            driver_config(&config),
+            engine,
+            &genesis,
+            boot,
+            Arc::new(net.clone()),
+            inbound_rx,
+        )
+        .map_err(|e| match e {
+            veritrace_service::ServiceError::Genesis(_) => NodeError::Genesis {
+                path: config.node.genesis_file.clone(),
+                reason: format!("the data directory {} holds another network's ledger", config.node.data_dir.display()),
+            },
+            other => other.into(),
+        })?;
+        let service = started.service;
+        let raft = service.raft().clone();
+        let watcher = tokio::spawn(keep_peers_in_sync(raft.membership(), net.clone(), config_peers, config.node.id));
+        let gauges = tokio::spawn(sample_gauges(raft, db_dir(&config), service.metrics().clone()));
         tracing::info!(node = config.node.id, peer_id = %peer_id, listen = %config.network.listen, "node started");
         Ok(Node {
             inner: Arc::new(Inner {
-                network_id: genesis.network_id.clone(),
-                peer_id,
-                raft: handle,
-                ledger,
+                service,
                 net,
-                engine,
-                signer,
-                party_signer,
-                scan_nonce: std::sync::atomic::AtomicU64::new(0),
-                signed_head: Mutex::new(None),
-                tasks: Mutex::new(vec![driver_task, net_task, watcher, gauges]),
-                metrics,
+                rocks,
+                tasks: Mutex::new(vec![started.driver_task, net_task, watcher, gauges]),
                 config,
             }),
         })
     }
 
-    /// Stops the network and the driver and flushes storage. Other clones
-    /// of this node fail their requests afterwards.
+    /// The application operations the edge serves.
+    pub fn service(&self) -> &Service {
+        &self.inner.service
+    }
+
+    /// The node's configuration as it started.
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.config
+    }
+
+    /// Stops the network and the driver and flushes storage. Requests to
+    /// the service fail afterwards.
     pub async fn shutdown(&self) {
         self.inner.net.shutdown();
         let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
@@ -249,11 +223,25 @@ impl Node {
                 abort.abort();
             }
         }
-        if let Err(e) = self.inner.engine.flush() {
+        if let Err(e) = self.inner.rocks.flush() {
             tracing::warn!(cause = %e, "flushing storage at shutdown failed");
         }
         tracing::info!(node = self.inner.config.node.id, "node stopped");
     }
+}
+
+/// The Raft driver's settings from the `[raft]` section.
+fn driver_config(config: &NodeConfig) -> DriverConfig {
+    let raft = &config.raft;
+    let mut d = DriverConfig::new(config.node.id, snapshot_dir(config));
+    d.tick = config.tick();
+    d.election_ticks = raft.election_ticks;
+    d.heartbeat_ticks = raft.heartbeat_ticks;
+    d.snapshot_interval = raft.snapshot_interval;
+    d.snapshot_keep_entries = raft.snapshot_keep_entries;
+    d.max_batch_proposals = raft.max_batch_envelopes;
+    d.max_batch_bytes = raft.max_batch_bytes;
+    d
 }
 
 /// How often the sampled gauges (connected peers, store size) refresh.
@@ -297,5 +285,33 @@ async fn keep_peers_in_sync(
         if membership.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libp2p_peers_parse_ids_and_addresses_and_name_the_problem() {
+        let peers = Libp2pPeers;
+        let key = veritrace_net::Keypair::generate_ed25519();
+        let id = key.public().to_peer_id();
+        let parsed = peers.parse_peer_id(&id.to_string()).expect("a real peer id parses");
+        assert_eq!(parsed.text, id.to_string());
+        assert_eq!(parsed.bytes, id.to_bytes());
+        assert!(peers.parse_peer_id("node-1").is_err());
+        assert!(peers.check_address("/ip4/127.0.0.1/tcp/7501").is_ok());
+        assert!(peers.check_address("127.0.0.1:7501").is_err());
+    }
+
+    #[test]
+    fn member_info_of_a_real_peer_becomes_an_allow_list_entry() {
+        let id = veritrace_net::Keypair::generate_ed25519().public().to_peer_id();
+        let info =
+            MemberInfo { peer_id: id.to_string(), api: String::new(), addrs: vec!["/ip4/127.0.0.1/tcp/1".into()] };
+        let entry = peer_entry(&info, 7).expect("parses");
+        assert_eq!((entry.node, entry.peer_id, entry.addrs.len()), (7, id, 1));
+        assert!(peer_entry(&MemberInfo { peer_id: "bad".into(), ..info }, 7).is_none());
     }
 }

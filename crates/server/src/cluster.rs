@@ -3,26 +3,26 @@
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
-use veritrace_node::Node;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::cluster_service_server::ClusterService;
+use veritrace_service::Service;
 
-use crate::status::{from_node, invalid, reason};
+use crate::status::{from_service, invalid, reason};
 
 /// The cluster service over a running node.
 #[derive(Debug, Clone)]
 pub struct ClusterApi {
-    node: Node,
+    service: Service,
 }
 
 impl ClusterApi {
     /// Serves `node`.
-    pub fn new(node: Node) -> Self {
-        ClusterApi { node }
+    pub fn new(service: Service) -> Self {
+        ClusterApi { service }
     }
 
     async fn member(&self, id: u64) -> Result<pb::Member, Status> {
-        let status = self.node.status().await.map_err(|e| from_node(&self.node, e))?;
+        let status = self.service.status().await.map_err(|e| from_service(&self.service, e))?;
         Ok(status
             .members
             .into_iter()
@@ -43,9 +43,9 @@ const SNAPSHOT_CHUNKS_IN_FLIGHT: usize = 4;
 type SnapshotStream = ReceiverStream<Result<pb::SaveSnapshotResponse, Status>>;
 
 /// Writes a backup file and sends it in chunks, then the metadata.
-fn stream_backup(node: &Node, tx: &mpsc::Sender<Result<pb::SaveSnapshotResponse, Status>>) -> Result<(), Status> {
+fn stream_backup(service: &Service, tx: &mpsc::Sender<Result<pb::SaveSnapshotResponse, Status>>) -> Result<(), Status> {
     use std::io::Read as _;
-    let backup = node.write_backup().map_err(|e| from_node(node, e))?;
+    let backup = service.write_backup().map_err(|e| from_service(service, e))?;
     let internal = |e: std::io::Error| reason(tonic::Code::Internal, "INTERNAL", format!("reading the backup: {e}"));
     let mut file = std::fs::File::open(&backup.path).map_err(internal)?;
     loop {
@@ -85,9 +85,9 @@ impl ClusterService for ClusterApi {
         _: Request<pb::SaveSnapshotRequest>,
     ) -> Result<Response<Self::SaveSnapshotStream>, Status> {
         let (tx, rx) = mpsc::channel(SNAPSHOT_CHUNKS_IN_FLIGHT);
-        let node = self.node.clone();
+        let service = self.service.clone();
         tokio::task::spawn_blocking(move || {
-            if let Err(status) = stream_backup(&node, &tx) {
+            if let Err(status) = stream_backup(&service, &tx) {
                 let _ = tx.blocking_send(Err(status));
             }
         });
@@ -97,8 +97,8 @@ impl ClusterService for ClusterApi {
     async fn audit(&self, request: Request<pb::AuditRequest>) -> Result<Response<pb::AuditResponse>, Status> {
         let req = request.into_inner();
         let (applied_index, report) =
-            self.node.audit(!req.skip_signatures).await.map_err(|e| from_node(&self.node, e))?;
-        let tree_size = self.node.ledger().tree_head().tree_size;
+            self.service.audit(!req.skip_signatures).await.map_err(|e| from_service(&self.service, e))?;
+        let tree_size = self.service.ledger().tree_head().tree_size;
         let root_at_size = match req.at_size {
             0 => Vec::new(),
             n if n > tree_size => {
@@ -108,12 +108,14 @@ impl ClusterService for ClusterApi {
                     format!("at_size {n} is beyond this node's {tree_size} leaves"),
                 ));
             }
-            n => self.node.ledger().root_at(n).map_err(|e| from_node(&self.node, e.into()))?.as_bytes().to_vec(),
+            n => {
+                self.service.ledger().root_at(n).map_err(|e| from_service(&self.service, e.into()))?.as_bytes().to_vec()
+            }
         };
         let (first_bad_leaf, problem) =
             report.first_problem.as_ref().map(|p| (p.leaf_index, p.what.clone())).unwrap_or_default();
         Ok(Response::new(pb::AuditResponse {
-            node_id: self.node.id(),
+            node_id: self.service.id(),
             applied_index,
             leaves_checked: report.leaves_checked,
             recomputed_root: report.recomputed_root.as_bytes().to_vec(),
@@ -127,7 +129,7 @@ impl ClusterService for ClusterApi {
     }
 
     async fn get_status(&self, _: Request<pb::GetStatusRequest>) -> Result<Response<pb::GetStatusResponse>, Status> {
-        Ok(Response::new(self.node.status().await.map_err(|e| from_node(&self.node, e))?))
+        Ok(Response::new(self.service.status().await.map_err(|e| from_service(&self.service, e))?))
     }
 
     async fn list_members(
@@ -144,7 +146,7 @@ impl ClusterService for ClusterApi {
             req.page_token.parse().map_err(|_| invalid("page_token", "not a token this node issued"))?
         };
         let size = if req.page_size == 0 { 1000 } else { req.page_size.min(1000) as usize };
-        let status = self.node.status().await.map_err(|e| from_node(&self.node, e))?;
+        let status = self.service.status().await.map_err(|e| from_service(&self.service, e))?;
         let rest: Vec<pb::Member> = status.members.into_iter().filter(|m| m.node_id > after).collect();
         let next_page_token = if rest.len() > size { rest[size - 1].node_id.to_string() } else { String::new() };
         Ok(Response::new(pb::ListMembersResponse { members: rest.into_iter().take(size).collect(), next_page_token }))
@@ -159,10 +161,10 @@ impl ClusterService for ClusterApi {
             return Err(invalid("peer_id", "peer_id is required"));
         }
         let (member, log_index) = self
-            .node
+            .service
             .add_learner(req.node_id, &req.peer_id, req.addresses, req.api_endpoint)
             .await
-            .map_err(|e| from_node(&self.node, e))?;
+            .map_err(|e| from_service(&self.service, e))?;
         Ok(Response::new(pb::AddLearnerResponse { member: Some(member), log_index }))
     }
 
@@ -171,7 +173,7 @@ impl ClusterService for ClusterApi {
         request: Request<pb::PromoteMemberRequest>,
     ) -> Result<Response<pb::PromoteMemberResponse>, Status> {
         let id = require_node(request.into_inner().node_id)?;
-        let log_index = self.node.promote(id).await.map_err(|e| from_node(&self.node, e))?;
+        let log_index = self.service.promote(id).await.map_err(|e| from_service(&self.service, e))?;
         Ok(Response::new(pb::PromoteMemberResponse { member: Some(self.member(id).await?), log_index }))
     }
 
@@ -180,7 +182,7 @@ impl ClusterService for ClusterApi {
         request: Request<pb::RemoveMemberRequest>,
     ) -> Result<Response<pb::RemoveMemberResponse>, Status> {
         let id = require_node(request.into_inner().node_id)?;
-        let log_index = self.node.remove(id).await.map_err(|e| from_node(&self.node, e))?;
+        let log_index = self.service.remove(id).await.map_err(|e| from_service(&self.service, e))?;
         Ok(Response::new(pb::RemoveMemberResponse { log_index }))
     }
 
@@ -188,9 +190,12 @@ impl ClusterService for ClusterApi {
         &self,
         request: Request<pb::TransferLeaderRequest>,
     ) -> Result<Response<pb::TransferLeaderResponse>, Status> {
-        let leader_id =
-            self.node.transfer_leader(request.into_inner().node_id).await.map_err(|e| from_node(&self.node, e))?;
-        let term = self.node.raft_status().await.map_err(|e| from_node(&self.node, e))?.term;
+        let leader_id = self
+            .service
+            .transfer_leader(request.into_inner().node_id)
+            .await
+            .map_err(|e| from_service(&self.service, e))?;
+        let term = self.service.raft_status().await.map_err(|e| from_service(&self.service, e))?.term;
         Ok(Response::new(pb::TransferLeaderResponse { leader_id, term }))
     }
 
@@ -198,7 +203,7 @@ impl ClusterService for ClusterApi {
         &self,
         _: Request<pb::CreateSnapshotRequest>,
     ) -> Result<Response<pb::CreateSnapshotResponse>, Status> {
-        let info = self.node.create_snapshot().await.map_err(|e| from_node(&self.node, e))?;
+        let info = self.service.create_snapshot().await.map_err(|e| from_service(&self.service, e))?;
         let tree_size = info.descriptor.get(8..16).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0);
         Ok(Response::new(pb::CreateSnapshotResponse {
             index: info.index,

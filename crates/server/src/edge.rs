@@ -1,6 +1,9 @@
 //! The API's edge, as one tower layer around every gRPC service: a
-//! per-client-IP request rate limit, and request accounting (method,
-//! status code, duration) for metrics.
+//! per-client-IP request rate limit, request accounting (method, status
+//! code, duration) for metrics, and a tracing span per request carrying
+//! the method and a request id (the client's `x-request-id` header, else
+//! one made here), inside which the service's own spans (`submit`,
+//! `verify`) nest.
 //!
 //! The limit is a token bucket per client IP address: `requests_per_second`
 //! tokens a second, at most `burst` saved up. A request without a token is
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 use tonic::Code;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tonic_types::{ErrorDetails, StatusExt};
+use tracing::Instrument as _;
 
 use crate::status::DOMAIN;
 
@@ -77,11 +81,27 @@ impl RateLimiter {
     }
 }
 
+/// A fault injected into one call, after the service handled it.
+#[derive(Debug, Default)]
+pub struct InjectedFault {
+    /// Held back this long before the service sees it (a slow node).
+    pub delay: Duration,
+    /// Answered with this status instead of the service's answer. The
+    /// service did its work, so the client sees what a lost answer looks
+    /// like.
+    pub status: Option<tonic::Status>,
+}
+
+/// Decides, from the full method path of each call, the fault to inject,
+/// if any. The test kit's hook: a node never sets one.
+pub type AnswerFault = Arc<dyn Fn(&str) -> Option<InjectedFault> + Send + Sync>;
+
 /// The edge layer: see the module docs.
 #[derive(Clone, Default)]
 pub struct EdgeLayer {
     limiter: Option<Arc<RateLimiter>>,
     observer: Option<RequestObserver>,
+    fault: Option<AnswerFault>,
 }
 
 impl std::fmt::Debug for EdgeLayer {
@@ -93,7 +113,13 @@ impl std::fmt::Debug for EdgeLayer {
 impl EdgeLayer {
     /// A layer with an optional rate limit and request observer.
     pub fn new(limiter: Option<Arc<RateLimiter>>, observer: Option<RequestObserver>) -> Self {
-        EdgeLayer { limiter, observer }
+        EdgeLayer { limiter, observer, fault: None }
+    }
+
+    /// The same layer, replacing answers as `fault` says (tests only).
+    pub fn with_fault(mut self, fault: Option<AnswerFault>) -> Self {
+        self.fault = fault;
+        self
     }
 }
 
@@ -213,6 +239,8 @@ where
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
         let method = req.uri().path().to_owned();
+        let span = tracing::info_span!("grpc", method = %method, request_id = %request_id(&req));
+        let fault = self.layer.fault.clone().and_then(|f| f(&method));
         let observer = self.layer.observer.clone();
         let observe = move |code: Code| {
             if let Some(o) = &observer {
@@ -228,19 +256,41 @@ where
         // The clone is ready only if `self.inner` was; swap so the polled one serves this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let mut result = inner.call(req).await;
-            if let Ok(resp) = &result
-                && let Some(limit) = decode_limit_hit(resp)
-            {
-                result = Ok(message_too_large(limit).into_http());
+        Box::pin(
+            async move {
+                let (delay, replacement) = fault.map_or((Duration::ZERO, None), |f| (f.delay, f.status));
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                let mut result = inner.call(req).await;
+                if let Ok(resp) = &result
+                    && let Some(limit) = decode_limit_hit(resp)
+                {
+                    result = Ok(message_too_large(limit).into_http());
+                }
+                if let (Ok(_), Some(status)) = (&result, replacement) {
+                    result = Ok(status.into_http());
+                }
+                match &result {
+                    Ok(resp) => observe(code_of(resp)),
+                    Err(_) => observe(Code::Internal),
+                }
+                result
             }
-            match &result {
-                Ok(resp) => observe(code_of(resp)),
-                Err(_) => observe(Code::Internal),
-            }
-            result
-        })
+            .instrument(span),
+        )
+    }
+}
+
+/// The request id of a call: the client's `x-request-id` header when it is
+/// short printable ASCII, else a new one (this process's counter), so log
+/// lines of one request can be found together.
+fn request_id<B>(req: &http::Request<B>) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let given = req.headers().get("x-request-id").and_then(|v| v.to_str().ok());
+    match given {
+        Some(id) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()) => id.to_owned(),
+        _ => format!("r{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
     }
 }
 

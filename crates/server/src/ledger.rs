@@ -5,37 +5,37 @@ use prost::Message as _;
 use tonic::{Code, Request, Response, Status};
 use veritrace_core::{Hash, LeafRecord};
 use veritrace_ledger::LedgerError;
-use veritrace_node::Node;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::ledger_service_server::LedgerService;
+use veritrace_service::Service;
 
 use veritrace_ledger::PartyFilter;
 
-use crate::status::{from_node, invalid, reason};
+use crate::status::{from_service, invalid, reason};
 use crate::verification::{offset_token, page_size};
 
 /// The ledger service over a running node.
 #[derive(Debug, Clone)]
 pub struct LedgerApi {
-    node: Node,
+    service: Service,
 }
 
 impl LedgerApi {
     /// Serves `node`.
-    pub fn new(node: Node) -> Self {
-        LedgerApi { node }
+    pub fn new(service: Service) -> Self {
+        LedgerApi { service }
     }
 
     fn ledger_err(&self, e: LedgerError) -> Status {
         match e {
             LedgerError::OutOfRange { what } => reason(Code::OutOfRange, "OUT_OF_RANGE", what),
-            other => from_node(&self.node, other.into()),
+            other => from_service(&self.service, other.into()),
         }
     }
 
     /// The inclusion proof of `leaf_index` in the tree of `size` leaves.
     fn inclusion(&self, leaf_index: u64, size: u64) -> Result<pb::InclusionProof, Status> {
-        let hashes = self.node.ledger().inclusion_proof(leaf_index, size).map_err(|e| self.ledger_err(e))?;
+        let hashes = self.service.ledger().inclusion_proof(leaf_index, size).map_err(|e| self.ledger_err(e))?;
         Ok(pb::InclusionProof {
             leaf_index,
             tree_size: size,
@@ -45,7 +45,7 @@ impl LedgerApi {
 
     /// Resolves a requested tree size (0 = current) against the ledger.
     fn tree_size(&self, requested: u64) -> Result<u64, Status> {
-        let current = self.node.ledger().tree_head().tree_size;
+        let current = self.service.ledger().tree_head().tree_size;
         match requested {
             0 => Ok(current),
             n if n > current => {
@@ -85,9 +85,9 @@ impl LedgerService for LedgerApi {
     ) -> Result<Response<pb::SubmitEnvelopesResponse>, Status> {
         let req = request.into_inner();
         let envelopes: Vec<Vec<u8>> = req.envelopes.iter().map(|e| e.encode_to_vec()).collect();
-        let mut receipts = self.node.submit(envelopes).await.map_err(|e| from_node(&self.node, e))?;
+        let mut receipts = self.service.submit(envelopes).await.map_err(|e| from_service(&self.service, e))?;
         if req.include_proofs {
-            let head = self.node.signed_tree_head();
+            let head = self.service.signed_tree_head();
             for r in receipts.iter_mut().filter(|r| r.outcome != pb::Outcome::Rejected as i32) {
                 if r.leaf_index < head.tree_size {
                     r.inclusion = Some(self.inclusion(r.leaf_index, head.tree_size)?);
@@ -104,7 +104,7 @@ impl LedgerService for LedgerApi {
     ) -> Result<Response<pb::GetEnvelopeResponse>, Status> {
         let req = request.into_inner();
         let id = envelope_id(&req.envelope_id, "envelope_id")?;
-        let ledger = self.node.ledger();
+        let ledger = self.service.ledger();
         let Some(index) = ledger.find_envelope(&id).map_err(|e| self.ledger_err(e))? else {
             return Err(reason(Code::NotFound, "NOT_FOUND", format!("no envelope {id} in the ledger")));
         };
@@ -121,7 +121,7 @@ impl LedgerService for LedgerApi {
             }
             if let Some(r) = entry.receipt.as_mut() {
                 r.inclusion = Some(self.inclusion(index, size)?);
-                r.tree_head = Some(self.node.signed_tree_head_at(size).map_err(|e| from_node(&self.node, e))?);
+                r.tree_head = Some(self.service.signed_tree_head_at(size).map_err(|e| from_service(&self.service, e))?);
             }
         }
         Ok(Response::new(pb::GetEnvelopeResponse { entry: Some(entry) }))
@@ -133,11 +133,12 @@ impl LedgerService for LedgerApi {
     ) -> Result<Response<pb::ListEnvelopesResponse>, Status> {
         let req = request.into_inner();
         let size = page_size(req.page_size)?;
-        let (leaves, next) = crate::listing::envelope_page(&self.node.ledger(), &req, size).map_err(|e| match e {
-            crate::listing::ListError::Invalid(field, m) => invalid(field, m),
-            crate::listing::ListError::Ledger(e) => self.ledger_err(e),
-        })?;
-        let head = req.include_proofs.then(|| self.node.signed_tree_head());
+        let (leaves, next) =
+            crate::listing::envelope_page(&self.service.ledger(), &req, size).map_err(|e| match e {
+                crate::listing::ListError::Invalid(field, m) => invalid(field, m),
+                crate::listing::ListError::Ledger(e) => self.ledger_err(e),
+            })?;
+        let head = req.include_proofs.then(|| self.service.signed_tree_head());
         let mut entries = Vec::with_capacity(leaves.len());
         for leaf in &leaves {
             let mut entry = ledger_entry(leaf)?;
@@ -163,9 +164,9 @@ impl LedgerService for LedgerApi {
             return Err(invalid("shard_id", "this network has one shard, 0"));
         }
         if req.linearizable {
-            self.node.read_barrier().await.map_err(|e| from_node(&self.node, e))?;
+            self.service.read_barrier().await.map_err(|e| from_service(&self.service, e))?;
         }
-        Ok(Response::new(pb::GetTreeHeadResponse { tree_head: Some(self.node.signed_tree_head()) }))
+        Ok(Response::new(pb::GetTreeHeadResponse { tree_head: Some(self.service.signed_tree_head()) }))
     }
 
     async fn get_inclusion_proof(
@@ -173,7 +174,7 @@ impl LedgerService for LedgerApi {
         request: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
         let req = request.into_inner();
-        let ledger = self.node.ledger();
+        let ledger = self.service.ledger();
         let index = match req.leaf {
             Some(pb::get_inclusion_proof_request::Leaf::LeafIndex(i)) => i,
             Some(pb::get_inclusion_proof_request::Leaf::EnvelopeId(id)) => {
@@ -192,7 +193,7 @@ impl LedgerService for LedgerApi {
         let leaf = ledger.leaf(index).map_err(|e| self.ledger_err(e))?;
         Ok(Response::new(pb::GetInclusionProofResponse {
             proof: Some(self.inclusion(index, size)?),
-            tree_head: Some(self.node.signed_tree_head_at(size).map_err(|e| from_node(&self.node, e))?),
+            tree_head: Some(self.service.signed_tree_head_at(size).map_err(|e| from_service(&self.service, e))?),
             leaf_hash: leaf.hash().as_bytes().to_vec(),
         }))
     }
@@ -206,25 +207,27 @@ impl LedgerService for LedgerApi {
         if req.first_size > second {
             return Err(invalid("first_size", format!("first_size {} exceeds second_size {second}", req.first_size)));
         }
-        let hashes = self.node.ledger().consistency_proof(req.first_size, second).map_err(|e| self.ledger_err(e))?;
+        let hashes = self.service.ledger().consistency_proof(req.first_size, second).map_err(|e| self.ledger_err(e))?;
         Ok(Response::new(pb::GetConsistencyProofResponse {
             proof: Some(pb::ConsistencyProof {
                 first_size: req.first_size,
                 second_size: second,
                 hashes: hashes.iter().map(|h| h.as_bytes().to_vec()).collect(),
             }),
-            second_tree_head: Some(self.node.signed_tree_head_at(second).map_err(|e| from_node(&self.node, e))?),
+            second_tree_head: Some(
+                self.service.signed_tree_head_at(second).map_err(|e| from_service(&self.service, e))?,
+            ),
         }))
     }
 
     type WatchStream = crate::watch::WatchStream;
 
     async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
-        Ok(Response::new(crate::watch::start(self.node.clone(), request.into_inner())?))
+        Ok(Response::new(crate::watch::start(self.service.clone(), request.into_inner())?))
     }
 
     async fn get_genesis(&self, _: Request<pb::GetGenesisRequest>) -> Result<Response<pb::GetGenesisResponse>, Status> {
-        let ledger = self.node.ledger();
+        let ledger = self.service.ledger();
         let genesis = ledger.genesis();
         Ok(Response::new(pb::GetGenesisResponse {
             genesis_bytes: genesis.bytes().to_vec(),
@@ -243,7 +246,8 @@ impl LedgerService for LedgerApi {
             pb::PartyRole::try_from(req.role).map_err(|_| invalid("role", format!("unknown role {}", req.role)))?;
         let filter = PartyFilter { role, include_suspended: req.include_suspended };
         let after = (!req.page_token.is_empty()).then_some(req.page_token.as_str());
-        let (parties, next) = self.node.ledger().list_parties(filter, after, size).map_err(|e| self.ledger_err(e))?;
+        let (parties, next) =
+            self.service.ledger().list_parties(filter, after, size).map_err(|e| self.ledger_err(e))?;
         Ok(Response::new(pb::ListPartiesResponse { parties, next_page_token: next.unwrap_or_default() }))
     }
 
@@ -256,9 +260,9 @@ impl LedgerService for LedgerApi {
         let offset = offset_token(&req.page_token)?;
         let status = pb::ProposalStatus::try_from(req.status)
             .map_err(|_| invalid("status", format!("unknown status {}", req.status)))?;
-        let now = veritrace_node::now_ms();
+        let now = veritrace_service::now_ms();
         let (proposals, next) =
-            self.node.ledger().list_proposals(status, offset, size, now).map_err(|e| self.ledger_err(e))?;
+            self.service.ledger().list_proposals(status, offset, size, now).map_err(|e| self.ledger_err(e))?;
         Ok(Response::new(pb::ListProposalsResponse {
             proposals,
             next_page_token: next.map(|n| n.to_string()).unwrap_or_default(),

@@ -1,4 +1,4 @@
-//! Veritrace's gRPC services (tonic) over a running [`Node`], and the
+//! Veritrace's gRPC services (tonic) over a running [`Service`], and the
 //! node's ops HTTP listener.
 //!
 //! * `ledger::LedgerApi`: `veritrace.v1.LedgerService` ([`watch`] streams it);
@@ -12,9 +12,10 @@
 //! * [`ops_http`]: `/livez`, `/readyz`, `/metrics`.
 //!
 //! [`serve`] runs the gRPC services on a TCP listener until a shutdown
-//! future resolves, configured from the node's `[api]` section.
+//! future resolves, configured by the `[api]` section ([`ApiSection`]).
 
 pub mod cluster;
+pub mod config;
 pub mod edge;
 pub mod ledger;
 pub mod listing;
@@ -33,11 +34,12 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
-use veritrace_node::{ApiSection, Node};
 use veritrace_proto::v1::cluster_service_server::ClusterServiceServer;
 use veritrace_proto::v1::ledger_service_server::LedgerServiceServer;
 use veritrace_proto::v1::verification_service_server::VerificationServiceServer;
+use veritrace_service::Service;
 
+pub use config::{ApiSection, TlsSection};
 pub use edge::RequestObserver;
 
 /// Largest gRPC message accepted by default, in bytes (a submission of envelopes).
@@ -89,16 +91,33 @@ pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServeEr
     Ok((listener, local))
 }
 
-/// What [`serve`] needs beyond the node's configuration.
-#[derive(Clone, Default)]
+/// How [`serve`] serves: the `[api]` section and an optional observer.
+#[derive(Clone)]
 pub struct ServeOptions {
-    /// Receives every finished request; default: the node's gRPC metrics.
+    /// Message size, rate limit and TLS (its `listen` address is the
+    /// caller's to bind; [`serve`] takes a bound listener).
+    pub api: ApiSection,
+    /// Receives every finished request; default: the service's gRPC metrics.
     pub observer: Option<RequestObserver>,
+    /// Replaces answers after the service handled them (the test kit's
+    /// fault hook; `None` in a node).
+    pub fault: Option<edge::AnswerFault>,
+}
+
+impl ServeOptions {
+    /// Serves with `api`'s settings and the default observer.
+    pub fn new(api: ApiSection) -> Self {
+        ServeOptions { api, observer: None, fault: None }
+    }
 }
 
 impl std::fmt::Debug for ServeOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServeOptions").field("observer", &self.observer.is_some()).finish()
+        f.debug_struct("ServeOptions")
+            .field("api", &self.api)
+            .field("observer", &self.observer.is_some())
+            .field("fault", &self.fault.is_some())
+            .finish()
     }
 }
 
@@ -144,26 +163,26 @@ impl tonic::service::Interceptor for RequireClientCert {
 }
 
 /// Serves the ledger, verification, cluster, health and reflection
-/// services of `node` on `listener` until `shutdown` resolves (in-flight
+/// services of `service` on `listener` until `shutdown` resolves (in-flight
 /// requests finish first), with the message size limit, rate limit and TLS
-/// of the node's `[api]` section.
+/// of `options.api`.
 pub async fn serve(
-    node: Node,
+    service: Service,
     listener: TcpListener,
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let api = node.config().api.clone();
+    let api = options.api;
     let max = api.max_message_bytes;
-    let ledger = LedgerServiceServer::new(ledger::LedgerApi::new(node.clone()))
+    let ledger = LedgerServiceServer::new(ledger::LedgerApi::new(service.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max.saturating_mul(2));
-    let verification = VerificationServiceServer::new(verification::VerificationApi::new(node.clone()))
+    let verification = VerificationServiceServer::new(verification::VerificationApi::new(service.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max.saturating_mul(2));
     let (tls, admin_requires_cert) = tls_config(&api)?;
     let cluster = ClusterServiceServer::with_interceptor(
-        cluster::ClusterApi::new(node.clone()),
+        cluster::ClusterApi::new(service.clone()),
         RequireClientCert(admin_requires_cert),
     );
     let reflection = tonic_reflection::server::Builder::configure()
@@ -172,7 +191,7 @@ pub async fn serve(
         .build_v1()
         .map_err(|e| ServeError::Tls { what: format!("reflection descriptors: {e}") })?;
     let (health, health_service) = tonic_health::server::health_reporter();
-    let follower = tokio::spawn(follow_readiness(node.clone(), health));
+    let follower = tokio::spawn(follow_readiness(service.clone(), health));
 
     let limiter = (api.requests_per_second > 0)
         .then(|| Arc::new(edge::RateLimiter::new(api.requests_per_second, api.request_burst)));
@@ -180,12 +199,12 @@ pub async fn serve(
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
-    let metrics = node.metrics().clone();
+    let metrics = service.metrics().clone();
     let observer = options.observer.unwrap_or_else(|| {
         Arc::new(move |method: &str, code: &str, seconds: f64| metrics.observe_grpc(method, code, seconds))
     });
     let served = builder
-        .layer(edge::EdgeLayer::new(limiter, Some(observer)))
+        .layer(edge::EdgeLayer::new(limiter, Some(observer)).with_fault(options.fault))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(ledger)
@@ -201,7 +220,7 @@ pub async fn serve(
 /// Keeps `grpc.health.v1` in step with the node's readiness: the overall
 /// status ("") and every Veritrace service are SERVING when the node is
 /// ready, NOT_SERVING otherwise.
-async fn follow_readiness(node: Node, health: tonic_health::server::HealthReporter) {
+async fn follow_readiness(service: Service, health: tonic_health::server::HealthReporter) {
     let names = [
         "",
         <LedgerServiceServer<ledger::LedgerApi> as tonic::server::NamedService>::NAME,
@@ -210,7 +229,7 @@ async fn follow_readiness(node: Node, health: tonic_health::server::HealthReport
     ];
     let mut last = None;
     loop {
-        let ready = node.readiness().await.ready;
+        let ready = service.readiness().await.ready;
         if last != Some(ready) {
             let status = if ready { ServingStatus::Serving } else { ServingStatus::NotServing };
             for name in names {

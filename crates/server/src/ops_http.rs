@@ -19,18 +19,18 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
-use veritrace_node::Node;
+use veritrace_service::Service;
 
 use crate::ServeError;
 
 #[derive(Clone)]
 struct OpsState {
-    node: Node,
+    service: Service,
 }
 
 /// Serves the ops endpoints of `node` on `listener` until `shutdown`.
 pub async fn serve_ops(
-    node: Node,
+    service: Service,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
@@ -38,12 +38,12 @@ pub async fn serve_ops(
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
-        .with_state(OpsState { node });
+        .with_state(OpsState { service });
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServeError::Ops)
 }
 
 async fn livez(State(s): State<OpsState>) -> Response {
-    match tokio::time::timeout(std::time::Duration::from_secs(2), s.node.raft_status()).await {
+    match tokio::time::timeout(std::time::Duration::from_secs(2), s.service.raft_status()).await {
         Ok(Ok(_)) => (StatusCode::OK, "ok\n").into_response(),
         Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("raft driver: {e}\n")).into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "raft driver did not answer within 2 s\n").into_response(),
@@ -51,7 +51,7 @@ async fn livez(State(s): State<OpsState>) -> Response {
 }
 
 async fn readyz(State(s): State<OpsState>) -> Response {
-    let r = s.node.readiness().await;
+    let r = s.service.readiness().await;
     let body = serde_json::json!({
         "ready": r.ready,
         "has_leader": r.has_leader,
@@ -65,5 +65,5 @@ async fn readyz(State(s): State<OpsState>) -> Response {
 
 async fn render_metrics(State(s): State<OpsState>) -> Response {
     // OpenMetrics text: Prometheus negotiates and reads it; counters' samples end in `_total`.
-    ([(header::CONTENT_TYPE, veritrace_metrics::CONTENT_TYPE)], s.node.metrics().encode()).into_response()
+    ([(header::CONTENT_TYPE, veritrace_metrics::CONTENT_TYPE)], s.service.metrics().encode()).into_response()
 }

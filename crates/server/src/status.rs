@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use veritrace_consensus::DriverError;
-use veritrace_node::{Node, NodeError};
+use veritrace_service::{Service, ServiceError};
 
 /// The `ErrorInfo.domain` of every Veritrace error.
 pub const DOMAIN: &str = "veritrace.io";
@@ -29,11 +29,11 @@ pub fn invalid(field: &str, message: impl Into<String>) -> Status {
 
 /// The status for a failed node request. `NOT_LEADER` carries the leader's
 /// id and gRPC endpoint when known, so clients can retry there.
-pub fn from_node(node: &Node, e: NodeError) -> Status {
+pub fn from_service(service: &Service, e: ServiceError) -> Status {
     match e {
-        NodeError::InvalidArgument { field, reason } => invalid(&field, format!("{field}: {reason}")),
-        NodeError::Driver(d) => from_driver(node, d),
-        NodeError::Answer(m) => reason(Code::Internal, "MALFORMED_ANSWER", m),
+        ServiceError::InvalidArgument { field, reason } => invalid(&field, format!("{field}: {reason}")),
+        ServiceError::Driver(d) => from_driver(service, d),
+        ServiceError::Answer(m) => reason(Code::Internal, "MALFORMED_ANSWER", m),
         other => {
             tracing::error!(cause = %other, "request failed inside the node");
             reason(Code::Internal, "INTERNAL", other.to_string())
@@ -41,14 +41,14 @@ pub fn from_node(node: &Node, e: NodeError) -> Status {
     }
 }
 
-fn from_driver(node: &Node, e: DriverError) -> Status {
+fn from_driver(service: &Service, e: DriverError) -> Status {
     let message = e.to_string();
     match e {
         DriverError::NotLeader { leader } => {
             let mut metadata = HashMap::new();
             if let Some(l) = leader {
                 metadata.insert("leader_id".to_string(), l.to_string());
-                if let Some(api) = node.member_api(l) {
+                if let Some(api) = service.member_api(l) {
                     metadata.insert("leader_api".to_string(), api);
                 }
             }

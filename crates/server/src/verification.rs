@@ -6,27 +6,27 @@ use std::collections::HashMap;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
-use veritrace_node::{Node, NodeError, VerifyRequest, now_ms};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::verification_service_server::VerificationService;
+use veritrace_service::{Service, ServiceError, VerifyRequest, now_ms};
 
-use crate::status::{DOMAIN, from_node, invalid, reason, with_reason};
+use crate::status::{DOMAIN, from_service, invalid, reason, with_reason};
 
 /// The verification service over a running node.
 #[derive(Debug, Clone)]
 pub struct VerificationApi {
-    node: Node,
+    service: Service,
 }
 
 impl VerificationApi {
     /// Serves `node`.
-    pub fn new(node: Node) -> Self {
-        VerificationApi { node }
+    pub fn new(service: Service) -> Self {
+        VerificationApi { service }
     }
 
-    fn err(&self, e: NodeError) -> Status {
+    fn err(&self, e: ServiceError) -> Status {
         match e {
-            NodeError::LockedOut { until_ms } => {
+            ServiceError::LockedOut { until_ms } => {
                 let left_ms = (until_ms - now_ms()).max(0);
                 let wait = std::time::Duration::from_millis(left_ms.unsigned_abs());
                 let mut details = ErrorDetails::with_error_info(
@@ -41,9 +41,9 @@ impl VerificationApi {
                     details,
                 )
             }
-            NodeError::NotConfigured(m) => reason(Code::FailedPrecondition, "NODE_NOT_CONFIGURED", m),
-            NodeError::ScanRefused { reason: r, message } => reason(Code::FailedPrecondition, &r, message),
-            other => from_node(&self.node, other),
+            ServiceError::NotConfigured(m) => reason(Code::FailedPrecondition, "NODE_NOT_CONFIGURED", m),
+            ServiceError::ScanRefused { reason: r, message } => reason(Code::FailedPrecondition, &r, message),
+            other => from_service(&self.service, other),
         }
     }
 }
@@ -117,7 +117,7 @@ impl VerificationService for VerificationApi {
             channel: req.channel,
             scanner_digest: req.scanner_digest,
         };
-        let answer = self.node.verify_item(verify).await.map_err(|e| self.err(e))?;
+        let answer = self.service.verify_item(verify).await.map_err(|e| self.err(e))?;
         Ok(Response::new(answer))
     }
 
@@ -135,12 +135,12 @@ impl VerificationService for VerificationApi {
         let size = page_size(req.page_size)?;
         let offset = offset_token(&req.page_token)?;
         // Read-your-writes: include everything committed before this call.
-        self.node.read_barrier().await.map_err(|e| self.err(e))?;
+        self.service.read_barrier().await.map_err(|e| self.err(e))?;
         let now = now_ms();
-        let ledger = self.node.ledger();
-        let report = ledger.item_report(&item, now).map_err(|e| from_node(&self.node, e.into()))?;
+        let ledger = self.service.ledger();
+        let report = ledger.item_report(&item, now).map_err(|e| from_service(&self.service, e.into()))?;
         let steps = if report.record.is_some() {
-            ledger.journey(&item, now).map_err(|e| from_node(&self.node, e.into()))?
+            ledger.journey(&item, now).map_err(|e| from_service(&self.service, e.into()))?
         } else {
             Vec::new()
         };
@@ -163,8 +163,8 @@ impl VerificationService for VerificationApi {
         let Some(id) = name.strip_prefix("parties/").filter(|id| !id.is_empty()) else {
             return Err(invalid("name", format!("name {name:?} is not \"parties/{{party_id}}\"")));
         };
-        self.node.read_barrier().await.map_err(|e| self.err(e))?;
-        match self.node.ledger().party_profile(id, now_ms()).map_err(|e| from_node(&self.node, e.into()))? {
+        self.service.read_barrier().await.map_err(|e| self.err(e))?;
+        match self.service.ledger().party_profile(id, now_ms()).map_err(|e| from_service(&self.service, e.into()))? {
             Some(p) => Ok(Response::new(p)),
             None => Err(reason(Code::NotFound, "PARTY_NOT_FOUND", format!("no party {id:?}"))),
         }

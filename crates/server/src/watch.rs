@@ -20,11 +20,11 @@ use tonic::Status;
 use veritrace_core::gs1::{EpcId, Sgtin};
 use veritrace_core::{Envelope, LeafRecord};
 use veritrace_ledger::action_name;
-use veritrace_node::Node;
 use veritrace_proto::v1 as pb;
+use veritrace_service::Service;
 
 use crate::listing::{check_actions, check_gtin14, names_gtin};
-use crate::status::{from_node, invalid};
+use crate::status::{from_service, invalid};
 
 /// Messages buffered ahead of a slow client.
 pub const WATCH_BUFFER: usize = 256;
@@ -65,24 +65,24 @@ impl Filter {
 }
 
 /// Validates `req` and starts the stream.
-pub fn start(node: Node, req: pb::WatchRequest) -> Result<WatchStream, Status> {
+pub fn start(service: Service, req: pb::WatchRequest) -> Result<WatchStream, Status> {
     let filter = Filter::from_request(&req)?;
     let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-    tokio::spawn(follow(node, filter, req.start_leaf_index, tx));
+    tokio::spawn(follow(service, filter, req.start_leaf_index, tx));
     Ok(ReceiverStream::new(rx))
 }
 
 type Sender = mpsc::Sender<Result<pb::WatchResponse, Status>>;
 
-async fn follow(node: Node, filter: Filter, start: u64, tx: Sender) {
-    let mut sizes = node.subscribe_tree_size();
+async fn follow(service: Service, filter: Filter, start: u64, tx: Sender) {
+    let mut sizes = service.subscribe_tree_size();
     let mut cursor = start;
     let mut head_sent: Option<u64> = None;
     loop {
         let size = *sizes.borrow_and_update();
         while cursor < size {
             let end = size.min(cursor + CHUNK);
-            let (n, f) = (node.clone(), filter.clone());
+            let (n, f) = (service.clone(), filter.clone());
             let read = tokio::task::spawn_blocking(move || read_chunk(&n, &f, cursor, end)).await;
             let entries = match read {
                 Ok(Ok(entries)) => entries,
@@ -107,10 +107,10 @@ async fn follow(node: Node, filter: Filter, start: u64, tx: Sender) {
             cursor = end;
         }
         if head_sent != Some(size) && size > 0 {
-            let head = match node.signed_tree_head_at(size) {
+            let head = match service.signed_tree_head_at(size) {
                 Ok(h) => h,
                 Err(e) => {
-                    let _ = tx.send(Err(from_node(&node, e))).await;
+                    let _ = tx.send(Err(from_service(&service, e))).await;
                     return;
                 }
             };
@@ -128,9 +128,9 @@ async fn follow(node: Node, filter: Filter, start: u64, tx: Sender) {
 }
 
 /// Reads leaves `[from, to)` and keeps those that pass `filter`.
-fn read_chunk(node: &Node, filter: &Filter, from: u64, to: u64) -> Result<Vec<pb::LedgerEntry>, Status> {
-    let ledger = node.ledger();
-    let ledger_err = |e| from_node(node, veritrace_node::NodeError::from(e));
+fn read_chunk(service: &Service, filter: &Filter, from: u64, to: u64) -> Result<Vec<pb::LedgerEntry>, Status> {
+    let ledger = service.ledger();
+    let ledger_err = |e| from_service(service, veritrace_service::ServiceError::from(e));
     // Leaves naming any wanted item, from the item index (small per item).
     let item_leaves: Option<BTreeSet<u64>> = if filter.items.is_empty() {
         None

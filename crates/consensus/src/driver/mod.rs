@@ -54,6 +54,17 @@
 //! 4) and of each apply (steps 3 and 6), and snapshots created and
 //! installed. [`RaftHandle::propose`] counts the proposals answered with
 //! an error.
+//!
+//! ### Logging
+//!
+//! The driver logs each change of the term or of the leader it knows once,
+//! at `INFO`, with the fields `node`, `term`, `leader` (0 = none), `role`,
+//! `previous_term` and `previous_leader`: "became the leader" when this
+//! node wins, "leader changed" when it learns of another leader, "leader
+//! lost" when it knows none any more, and "term changed, no leader yet".
+//! Nothing is logged per tick or per message. raft-rs's own lines go to
+//! `tracing` under the target `raft`, its `Info` (each election step) at
+//! `DEBUG`: see [`crate::raft_logger`].
 
 mod membership;
 mod run;

@@ -93,6 +93,8 @@ pub(super) struct Driver<E: KvEngine, S, T> {
     pub last_heard: HashMap<NodeId, u64>,
     /// The last non-zero leader id seen, for `leader_changes_total`.
     pub last_leader: NodeId,
+    /// The term and leader (0 = none) last logged by `log_leadership`.
+    pub logged: (u64, NodeId),
 }
 
 fn now_ms() -> i64 {
@@ -135,8 +137,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             max_size_per_msg: 1024 * 1024,
             ..Default::default()
         };
-        let logger = slog::Logger::root(slog::Discard, slog::o!());
-        let node = RawNode::new(&config, store.clone(), &logger)?;
+        let node = RawNode::new(&config, store.clone(), &crate::raft_logger::logger(cfg.id))?;
+        // Changes are logged from here on: a restart is not a new term.
+        let logged = (node.raft.term, node.raft.leader_id);
         let stored = store.members()?;
         let metadata = if stored.is_empty() { cfg.initial_metadata.clone() } else { wire::decode_metadata(&stored)? };
         let (membership_tx, membership_rx) = watch::channel(Membership::default());
@@ -170,6 +173,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             last_proposed_ms: 0,
             last_heard: HashMap::new(),
             last_leader: 0,
+            logged,
         };
         driver.publish_membership();
         driver.remove_unfinished_snapshots();
@@ -262,8 +266,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         Some(self.node.raft.leader_id).filter(|l| *l != 0)
     }
 
-    /// Updates the state gauges and counts a change of leader: a few
-    /// atomic stores, once per turn of the loop.
+    /// Updates the state gauges, counts a change of leader and logs a
+    /// change of leader or term: a few atomic stores and two comparisons,
+    /// once per turn of the loop.
     fn report_state(&mut self) {
         let raft = &self.node.raft;
         let m = self.cfg.metrics.raft();
@@ -274,6 +279,46 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         }
         m.set_state(leader, self.is_leader(), raft.term, raft.raft_log.committed, raft.raft_log.applied);
         m.set_pending(self.pending.len());
+        self.log_leadership();
+    }
+
+    /// Logs at `INFO`, once, each change of the term or of the leader this
+    /// node knows: "became the leader" (this node), "leader changed"
+    /// (another node), "leader lost" (none known any more, e.g. a vote
+    /// request of a higher term, or a leader stepping down without a
+    /// quorum) or "term changed, no leader yet". raft-rs's own lines on
+    /// each election step are at `DEBUG` (see [`crate::raft_logger`]).
+    fn log_leadership(&mut self) {
+        let (term, leader) = (self.node.raft.term, self.node.raft.leader_id);
+        let (previous_term, previous_leader) = self.logged;
+        if (term, leader) == self.logged {
+            return;
+        }
+        self.logged = (term, leader);
+        let (node, role) = (self.id, self.role());
+        let message = if leader == node {
+            "became the leader"
+        } else if leader != 0 {
+            "leader changed"
+        } else if previous_leader != 0 {
+            "leader lost"
+        } else {
+            "term changed, no leader yet"
+        };
+        tracing::info!(node, term, leader, role, previous_term, previous_leader, "{message}");
+    }
+
+    /// This node's role: `leader`, `follower`, `candidate`,
+    /// `pre-candidate` or `learner`.
+    fn role(&self) -> &'static str {
+        let raft = &self.node.raft;
+        match raft.state {
+            StateRole::Leader => "leader",
+            StateRole::Candidate => "candidate",
+            StateRole::PreCandidate => "pre-candidate",
+            StateRole::Follower if raft.prs().conf().learners().contains(&self.id) => "learner",
+            StateRole::Follower => "follower",
+        }
     }
 
     fn next_request(&mut self) -> u64 {
@@ -462,13 +507,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
 
     pub(super) fn status(&self) -> Status {
         let raft = &self.node.raft;
-        let role = match raft.state {
-            StateRole::Leader => "leader",
-            StateRole::Candidate => "candidate",
-            StateRole::PreCandidate => "pre-candidate",
-            StateRole::Follower if raft.prs().conf().learners().contains(&self.id) => "learner",
-            StateRole::Follower => "follower",
-        };
+        let role = self.role();
         let progress = if self.is_leader() {
             raft.prs().iter().map(|(id, pr)| (*id, pr.matched)).collect()
         } else {

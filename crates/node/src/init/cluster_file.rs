@@ -39,6 +39,44 @@ pub struct ClusterFileNode {
     pub config: String,
 }
 
+/// A founding party of a local cluster with its signing key, read from
+/// the cluster directory (`nodeK/party.key`). Demo and benchmark use only:
+/// in a real network no one holds another party's key.
+pub struct PartySigner {
+    /// The party id.
+    pub party_id: String,
+    /// Its signing key.
+    pub key: veritrace_core::SecretKey,
+}
+
+impl std::fmt::Debug for PartySigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartySigner").field("party_id", &self.party_id).finish_non_exhaustive()
+    }
+}
+
+impl ClusterFile {
+    /// Reads `DIR/cluster.json`, as `veritrace init` wrote it.
+    pub fn load(dir: &std::path::Path) -> Result<ClusterFile, InitError> {
+        let path = dir.join(CLUSTER_FILE_NAME);
+        let text = std::fs::read_to_string(&path).map_err(io_at(&path))?;
+        serde_json::from_str(&text).map_err(|e| InitError::Json { path, message: e.to_string() })
+    }
+
+    /// The founding parties of the nodes that name one, with the keys
+    /// `veritrace init` wrote into `DIR/nodeK/party.key`, in node order.
+    pub fn party_signers(&self, dir: &std::path::Path) -> Result<Vec<PartySigner>, InitError> {
+        let mut signers = Vec::new();
+        for n in &self.nodes {
+            if let Some(party_id) = &n.party_id {
+                let seed = crate::keys::read_seed_file(&dir.join(&n.name).join(super::PARTY_KEY_FILE))?;
+                signers.push(PartySigner { party_id: party_id.clone(), key: crate::keys::party_key(&seed)? });
+            }
+        }
+        Ok(signers)
+    }
+}
+
 pub(super) fn write_cluster_file(opts: &InitOptions, plans: &[Planned]) -> Result<(), InitError> {
     let file = ClusterFile {
         network_id: opts.network_id.clone(),

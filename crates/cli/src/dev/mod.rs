@@ -8,6 +8,16 @@
 //! Re-running reuses the data directory (the network and its ledger carry
 //! on; the demo runs a new journey with new serials); `--fresh` deletes it
 //! first.
+//!
+//! The developer tools of the production binary live here and only here:
+//! [`demo`] (`veritrace demo`) and [`journey`] (the journey `dev` and
+//! `demo --cluster` run over gRPC). They use the node's public files
+//! (`cluster.json`, the party keys `init` wrote) and its gRPC API; load
+//! generation is `veritrace-bench`'s, a binary of its own.
+
+pub mod demo;
+mod demo_node;
+pub mod journey;
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -153,7 +163,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     wait_ready(&file, &mut nodes)?;
     println!("- all ready\n");
     if !args.no_demo {
-        crate::demo_cluster::run(&args.data_dir)?;
+        journey::run(&args.data_dir)?;
     }
     println!("\nThe network ({}), one node per party:", file.network_id);
     let mut rows = Vec::new();

@@ -17,8 +17,10 @@ use veritrace_proto::timestamp_from_ms;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 
-use crate::NodeError;
-use crate::node::Node;
+use tracing::Instrument as _;
+
+use crate::ServiceError;
+use crate::service::Service;
 
 /// A consumer's verification request, validated.
 #[derive(Debug, Clone)]
@@ -45,10 +47,10 @@ fn gtin_serial(item: &Sgtin) -> pb::GtinSerial {
     pb::GtinSerial { gtin: item.gtin.as_str().to_owned(), serial: item.serial.as_str().to_owned() }
 }
 
-impl Node {
+impl Service {
     /// Fills a receipt's inclusion proof and signed tree head, relative to
     /// the current tree.
-    pub fn prove_receipt(&self, receipt: &mut pb::Receipt) -> Result<(), NodeError> {
+    pub fn prove_receipt(&self, receipt: &mut pb::Receipt) -> Result<(), ServiceError> {
         let ledger = self.ledger();
         let size = ledger.applied().tree_size;
         let hashes = ledger.inclusion_proof(receipt.leaf_index, size)?;
@@ -62,11 +64,17 @@ impl Node {
     }
 
     /// Verifies an item and its code and records the scan (see the module
-    /// docs). Fails with [`NodeError::LockedOut`] while wrong codes lock the
-    /// serial, [`NodeError::InvalidArgument`] for a code that cannot be one
+    /// docs). Fails with [`ServiceError::LockedOut`] while wrong codes lock the
+    /// serial, [`ServiceError::InvalidArgument`] for a code that cannot be one
     /// of the product's (wrong length or characters: not recorded), and
-    /// [`NodeError::NotConfigured`] on a node without a party key.
-    pub async fn verify_item(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, NodeError> {
+    /// [`ServiceError::NotConfigured`] on a node without a party key.
+    pub async fn verify_item(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, ServiceError> {
+        // The scan's envelope id is recorded on the span once it is signed.
+        let span = tracing::debug_span!("verify", item = %req.item, scan = tracing::field::Empty);
+        self.verify_item_in_span(req).instrument(span).await
+    }
+
+    async fn verify_item_in_span(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, ServiceError> {
         self.read_barrier().await?;
         let now = now_ms();
         let ledger = self.ledger();
@@ -80,30 +88,31 @@ impl Node {
             });
         };
         if let Some(until_ms) = report.locked_until_ms {
-            return Err(NodeError::LockedOut { until_ms });
+            return Err(ServiceError::LockedOut { until_ms });
         }
         let policy = veritrace_ledger::core_policy(record.code_length, &record.code_alphabet).ok_or_else(|| {
-            NodeError::Answer(format!("item has an unsupported code policy ({})", record.code_length))
+            ServiceError::Answer(format!("item has an unsupported code policy ({})", record.code_length))
         })?;
-        let salt = CodeSalt::from_slice(&record.salt).map_err(|e| NodeError::Answer(format!("stored salt: {e}")))?;
+        let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
         let digest =
-            Hash::from_slice(&record.code_digest).map_err(|e| NodeError::Answer(format!("stored digest: {e}")))?;
+            Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
         let sgtin_key = req.item.key_bytes();
         let matched = verify_code(&salt, &sgtin_key, &policy, &req.code, &digest)
-            .map_err(|e| NodeError::invalid("code", e.to_string()))?;
+            .map_err(|e| ServiceError::invalid("code", e.to_string()))?;
 
         let mut provisional = self.verdict_inputs(&report, matched);
         provisional.scan_count += 1;
         let shown = scan::verdict(&provisional);
         let envelope = self.sign_scan(&req, item.clone(), matched, shown, &report.clone_signals)?;
+        tracing::Span::current().record("scan", crate::service::envelope_id(envelope.bytes()));
         let mut receipt = self
             .submit(vec![envelope.bytes().to_vec()])
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| NodeError::Answer("no receipt for the recorded scan".into()))?;
+            .ok_or_else(|| ServiceError::Answer("no receipt for the recorded scan".into()))?;
         if receipt.outcome == pb::Outcome::Rejected as i32 {
-            return Err(NodeError::ScanRefused { reason: receipt.reason.clone(), message: receipt.message.clone() });
+            return Err(ServiceError::ScanRefused { reason: receipt.reason.clone(), message: receipt.message.clone() });
         }
         // The scan's leaf is committed; once it is applied here, so is
         // everything before it (no second ReadIndex round).
@@ -145,9 +154,9 @@ impl Node {
         matched: bool,
         shown: pb::Verdict,
         signals: &[String],
-    ) -> Result<Envelope, NodeError> {
-        let (Some(party_id), Some(key)) = (&self.inner.config.node.party_id, &self.inner.party_signer) else {
-            return Err(NodeError::NotConfigured(
+    ) -> Result<Envelope, ServiceError> {
+        let (Some(party_id), Some(key)) = (&self.inner.config.party_id, &self.inner.config.party_signer) else {
+            return Err(ServiceError::NotConfigured(
                 "this node has no party_id / party_key_file to sign consumer scans with".into(),
             ));
         };
@@ -160,7 +169,7 @@ impl Node {
             party_id: party_id.clone(),
             nonce: (now as u64).wrapping_mul(1_000_000).wrapping_add(counter % 1_000_000),
             client_time: Some(timestamp_from_ms(now)),
-            network_id: self.inner.network_id.clone(),
+            network_id: self.inner.config.network_id.clone(),
             action: Some(Action::ConsumerScan(pb::ConsumerScan {
                 item: Some(item),
                 code_check: if matched { pb::CodeCheck::Matched } else { pb::CodeCheck::Mismatched } as i32,

@@ -1,4 +1,4 @@
-//! What `veritrace bench` sends, prepared before the timed window: signed
+//! What `veritrace-bench` sends, prepared before the timed window: signed
 //! events padded to a payload size, and for the read and verify paths the
 //! product, coded items and journeys they need.
 
@@ -13,7 +13,7 @@ use veritrace_core::gs1::{Gtin, Serial, Sgtin};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 
-use super::Signer;
+use veritrace_node::PartySigner as Signer;
 
 /// A run-unique number: nonces, serials and asset ids never repeat across runs.
 pub fn run_id() -> u64 {
@@ -31,7 +31,7 @@ fn observe(epcs: Vec<String>, pad: usize) -> Action {
         }]
     };
     Action::EpcisEvent(pb::EpcisEvent {
-        event_time: Some(veritrace_proto::timestamp_from_ms(veritrace_node::now_ms())),
+        event_time: Some(veritrace_proto::timestamp_from_ms(veritrace_service::now_ms())),
         event_time_zone_offset: "+00:00".into(),
         extensions,
         event: Some(pb::epcis_event::Event::ObjectEvent(pb::ObjectEvent {
@@ -48,7 +48,7 @@ pub fn sign(signer: &Signer, network_id: &str, nonce: u64, action: Action) -> pb
     let tx = pb::Transaction {
         party_id: signer.party_id.clone(),
         nonce,
-        client_time: Some(veritrace_proto::timestamp_from_ms(veritrace_node::now_ms())),
+        client_time: Some(veritrace_proto::timestamp_from_ms(veritrace_service::now_ms())),
         network_id: network_id.to_string(),
         action: Some(action),
     };

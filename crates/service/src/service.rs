@@ -1,34 +1,147 @@
-//! What a running node does for its API: submit envelopes, linearizable
-//! read barriers, status, and membership operations.
+//! What a replica does for its API: submit envelopes, linearizable read
+//! barriers, status, audit, backup, membership operations and readiness.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
-use veritrace_consensus::{DriverError, MembershipChange, NodeId, SnapshotInfo, Status};
+use tracing::Instrument as _;
+use veritrace_consensus::{DriverError, MembershipChange, NodeId, RaftHandle, SnapshotInfo, Status};
 use veritrace_ledger::{AuditReport, Ledger};
-use veritrace_net::PeerId;
 use veritrace_proto::v1 as pb;
 
-use crate::NodeError;
-use crate::members::{MemberInfo, node_id_from_peer_id};
-use crate::node::Node;
-use crate::state_machine::{Engine, MAX_ENVELOPES_PER_PROPOSAL, decode_answer, encode_proposal};
+use crate::ServiceError;
+use crate::members::{MemberInfo, PeerControl, node_id_from_peer_bytes};
+use crate::state_machine::{Engine, LedgerCell, MAX_ENVELOPES_PER_PROPOSAL, decode_answer, encode_proposal};
 
 /// Largest total size of the envelopes of one submission.
 pub const MAX_SUBMISSION_BYTES: usize = 3 * 1024 * 1024 - 64 * 1024;
 
-impl Node {
-    /// This node's Raft id.
-    pub fn id(&self) -> NodeId {
-        self.inner.config.node.id
+/// Signs the tree heads a replica serves.
+///
+/// Contract: `sign` returns a head signed over exactly `head` (the same
+/// head in, the same bytes out: callers cache the last answer); the
+/// signature must verify under the key it names, or clients reject the
+/// receipts it vouches for. A node signs with its node key (the impl for
+/// [`SecretKey`](veritrace_core::SecretKey)); the test kit adds a lying
+/// signer to prove that clients catch one. Co-signing by a quorum of
+/// validators will plug in here.
+pub trait HeadSigner: Send + Sync + 'static {
+    /// Signs `head`.
+    fn sign(&self, head: &veritrace_core::TreeHead) -> veritrace_core::SignedTreeHead;
+}
+
+impl HeadSigner for veritrace_core::SecretKey {
+    fn sign(&self, head: &veritrace_core::TreeHead) -> veritrace_core::SignedTreeHead {
+        head.sign(self)
+    }
+}
+
+/// What a [`Service`] needs to know about the replica it serves.
+pub struct ServiceConfig {
+    /// This replica's Raft node id.
+    pub node_id: NodeId,
+    /// This replica's network identity (libp2p `PeerId`, base58), shown in
+    /// the status.
+    pub peer_id: String,
+    /// The network id of the genesis.
+    pub network_id: String,
+    /// The party operating this replica, if any.
+    pub party_id: Option<String>,
+    /// Signs the consumer scans this replica records as its operator party.
+    pub party_signer: Option<veritrace_core::SecretKey>,
+    /// Signs the tree heads this replica serves (the node key in a node).
+    pub head_signer: Arc<dyn HeadSigner>,
+    /// Where backups are written while they stream (the snapshot directory).
+    pub backup_dir: PathBuf,
+    /// Ready when at most this many committed entries wait to be applied.
+    pub ready_max_lag: u64,
+    /// Checks peer identities and addresses of membership requests.
+    pub peers: Arc<dyn PeerControl>,
+}
+
+impl std::fmt::Debug for ServiceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceConfig")
+            .field("node_id", &self.node_id)
+            .field("peer_id", &self.peer_id)
+            .field("network_id", &self.network_id)
+            .field("party_id", &self.party_id)
+            .field("backup_dir", &self.backup_dir)
+            .field("ready_max_lag", &self.ready_max_lag)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The application operations of one replica. Cheap to clone; the edge
+/// (gRPC, HTTP) holds one per listener.
+#[derive(Clone)]
+pub struct Service {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub config: ServiceConfig,
+    pub raft: RaftHandle,
+    pub ledger: LedgerCell,
+    /// The last tree head signed and its signature: concurrent reads of
+    /// the same tree share one signing (~20 µs each). ed25519 signing is
+    /// deterministic, so a cached answer is the one signing would give.
+    pub signed_head: Mutex<Option<(veritrace_core::TreeHead, pb::SignedTreeHead)>>,
+    /// Low digits of consumer-scan nonces (the high ones are the time).
+    pub scan_nonce: AtomicU64,
+    /// The replica's metric catalogue (`/metrics`).
+    pub metrics: veritrace_metrics::Metrics,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("id", &self.inner.config.node_id)
+            .field("peer_id", &self.inner.config.peer_id)
+            .finish()
+    }
+}
+
+impl Service {
+    /// The service of a replica whose Raft driver answers on `raft` and
+    /// applies to `ledger`, counting in `metrics` ([`crate::start`] builds
+    /// all three).
+    pub fn new(
+        config: ServiceConfig,
+        raft: RaftHandle,
+        ledger: LedgerCell,
+        metrics: veritrace_metrics::Metrics,
+    ) -> Service {
+        Service {
+            inner: Arc::new(Inner {
+                config,
+                raft,
+                ledger,
+                signed_head: Mutex::new(None),
+                scan_nonce: AtomicU64::new(0),
+                metrics,
+            }),
+        }
     }
 
-    /// This node's libp2p `PeerId`.
+    /// This replica's Raft id.
+    pub fn id(&self) -> NodeId {
+        self.inner.config.node_id
+    }
+
+    /// This replica's libp2p `PeerId`.
     pub fn peer_id(&self) -> &str {
-        &self.inner.peer_id
+        &self.inner.config.peer_id
+    }
+
+    /// The Raft driver's handle (membership changes, status).
+    pub fn raft(&self) -> &RaftHandle {
+        &self.inner.raft
     }
 
     /// The ledger as applied on this node now (may trail the leader; call
-    /// [`Node::read_barrier`] first for a linearizable read).
+    /// [`Service::read_barrier`] first for a linearizable read).
     pub fn ledger(&self) -> Arc<Ledger<Engine>> {
         self.inner.ledger.get()
     }
@@ -40,7 +153,7 @@ impl Node {
 
     /// The tree head of the first `size` leaves, signed with the node key
     /// (its timestamp is the commit time of leaf `size - 1`).
-    pub fn signed_tree_head_at(&self, size: u64) -> Result<pb::SignedTreeHead, NodeError> {
+    pub fn signed_tree_head_at(&self, size: u64) -> Result<pb::SignedTreeHead, ServiceError> {
         let ledger = self.ledger();
         let current = ledger.tree_head();
         if size == current.tree_size {
@@ -63,7 +176,7 @@ impl Node {
         if let Some((_, signed)) = lock().as_ref().filter(|(h, _)| *h == head) {
             return signed.clone();
         }
-        let sth = head.sign(&self.inner.signer);
+        let sth = self.inner.config.head_signer.sign(&head);
         let signed = pb::SignedTreeHead {
             tree_size: sth.head.tree_size,
             root_hash: sth.head.root.as_bytes().to_vec(),
@@ -78,37 +191,39 @@ impl Node {
 
     /// Submits envelopes (1 to 1,000) and returns one receipt per envelope
     /// once they are committed and applied. Followers forward to the leader.
-    pub async fn submit(&self, envelopes: Vec<Vec<u8>>) -> Result<Vec<pb::Receipt>, NodeError> {
+    pub async fn submit(&self, envelopes: Vec<Vec<u8>>) -> Result<Vec<pb::Receipt>, ServiceError> {
         if envelopes.is_empty() || envelopes.len() > MAX_ENVELOPES_PER_PROPOSAL {
-            return Err(NodeError::invalid(
+            return Err(ServiceError::invalid(
                 "envelopes",
                 format!("{} envelopes; send 1 to {MAX_ENVELOPES_PER_PROPOSAL}", envelopes.len()),
             ));
         }
         let size: usize = envelopes.iter().map(Vec::len).sum();
         if size > MAX_SUBMISSION_BYTES {
-            return Err(NodeError::invalid("envelopes", format!("{size} bytes; at most {MAX_SUBMISSION_BYTES}")));
+            return Err(ServiceError::invalid("envelopes", format!("{size} bytes; at most {MAX_SUBMISSION_BYTES}")));
         }
         let n = envelopes.len();
-        let answer = self.inner.raft.propose(encode_proposal(&envelopes)).await?;
-        let receipts = decode_answer(&answer).map_err(|e| NodeError::Answer(e.to_string()))?;
+        let proposal = encode_proposal(&envelopes);
+        let span = tracing::debug_span!("submit", envelopes = n, first = %envelope_id(&envelopes[0]));
+        let answer = self.inner.raft.propose(proposal).instrument(span).await?;
+        let receipts = decode_answer(&answer).map_err(|e| ServiceError::Answer(e.to_string()))?;
         if receipts.len() != n {
-            return Err(NodeError::Answer(format!("{} receipts for {n} envelopes", receipts.len())));
+            return Err(ServiceError::Answer(format!("{} receipts for {n} envelopes", receipts.len())));
         }
         Ok(receipts)
     }
 
     /// Waits until this node has applied everything committed when called
     /// (ReadIndex); reads after it are linearizable.
-    pub async fn read_barrier(&self) -> Result<u64, NodeError> {
+    pub async fn read_barrier(&self) -> Result<u64, ServiceError> {
         Ok(self.inner.raft.read_index().await?)
     }
 
     /// Waits until this node's ledger holds leaf `leaf_index` (a leaf a
     /// receipt named, so committed): everything up to it is then readable
-    /// here, without the network round of [`Node::read_barrier`]. Gives up
+    /// here, without the network round of [`Service::read_barrier`]. Gives up
     /// with a timeout after five seconds.
-    pub async fn wait_for_leaf(&self, leaf_index: u64) -> Result<(), NodeError> {
+    pub async fn wait_for_leaf(&self, leaf_index: u64) -> Result<(), ServiceError> {
         let mut sizes = self.subscribe_tree_size();
         let waited = tokio::time::timeout(std::time::Duration::from_secs(5), sizes.wait_for(|s| *s > leaf_index));
         match waited.await {
@@ -119,7 +234,7 @@ impl Node {
     }
 
     /// The Raft driver's status.
-    pub async fn raft_status(&self) -> Result<Status, NodeError> {
+    pub async fn raft_status(&self) -> Result<Status, ServiceError> {
         Ok(self.inner.raft.status().await?)
     }
 
@@ -131,11 +246,11 @@ impl Node {
     }
 
     /// `ClusterService.GetStatus`.
-    pub async fn status(&self) -> Result<pb::GetStatusResponse, NodeError> {
+    pub async fn status(&self) -> Result<pb::GetStatusResponse, ServiceError> {
         let s = self.raft_status().await?;
         let ledger = self.ledger();
         let head = ledger.tree_head();
-        let mut members = members(&s);
+        let mut members = members_of(&s);
         // Name the founding party operating each validator, by its PeerId.
         for m in &mut members {
             if let Some(p) = ledger
@@ -157,8 +272,8 @@ impl Node {
         };
         Ok(pb::GetStatusResponse {
             node_id: s.id,
-            peer_id: self.inner.peer_id.clone(),
-            party_id: self.inner.config.node.party_id.clone().unwrap_or_default(),
+            peer_id: self.inner.config.peer_id.clone(),
+            party_id: self.inner.config.party_id.clone().unwrap_or_default(),
             role: role as i32,
             leader_id: s.leader,
             term: s.term,
@@ -170,7 +285,7 @@ impl Node {
             shard_id: 0,
             members,
             version: env!("CARGO_PKG_VERSION").to_string(),
-            network_id: self.inner.network_id.clone(),
+            network_id: self.inner.config.network_id.clone(),
         })
     }
 
@@ -182,14 +297,16 @@ impl Node {
         peer_id: &str,
         addresses: Vec<String>,
         api: String,
-    ) -> Result<(pb::Member, u64), NodeError> {
-        let parsed: PeerId = peer_id.parse().map_err(|e| NodeError::invalid("peer_id", format!("{e}")))?;
+    ) -> Result<(pb::Member, u64), ServiceError> {
+        let peers = &self.inner.config.peers;
+        let parsed = peers.parse_peer_id(peer_id).map_err(|e| ServiceError::invalid("peer_id", e))?;
         for (i, a) in addresses.iter().enumerate() {
-            a.parse::<veritrace_net::Multiaddr>()
-                .map_err(|e| NodeError::invalid(&format!("addresses[{i}]"), format!("{a:?}: {e}")))?;
+            peers
+                .check_address(a)
+                .map_err(|e| ServiceError::invalid(&format!("addresses[{i}]"), format!("{a:?}: {e}")))?;
         }
-        let node = if node_id == 0 { node_id_from_peer_id(&parsed) } else { node_id };
-        let info = MemberInfo { peer_id: parsed.to_string(), api, addrs: addresses.clone() };
+        let node = if node_id == 0 { node_id_from_peer_bytes(&parsed.bytes) } else { node_id };
+        let info = MemberInfo { peer_id: parsed.text, api, addrs: addresses.clone() };
         let index = self
             .inner
             .raft
@@ -206,17 +323,17 @@ impl Node {
     }
 
     /// Promotes learner `node` to voter; returns the log index of the change.
-    pub async fn promote(&self, node: NodeId) -> Result<u64, NodeError> {
+    pub async fn promote(&self, node: NodeId) -> Result<u64, ServiceError> {
         Ok(self.inner.raft.change_membership(vec![MembershipChange::Promote { node }]).await?)
     }
 
     /// Removes member `node`; returns the log index of the change.
-    pub async fn remove(&self, node: NodeId) -> Result<u64, NodeError> {
+    pub async fn remove(&self, node: NodeId) -> Result<u64, ServiceError> {
         Ok(self.inner.raft.change_membership(vec![MembershipChange::Remove { node }]).await?)
     }
 
     /// Hands leadership to `node` (0: the most up-to-date voter).
-    pub async fn transfer_leader(&self, node: NodeId) -> Result<NodeId, NodeError> {
+    pub async fn transfer_leader(&self, node: NodeId) -> Result<NodeId, ServiceError> {
         Ok(self.inner.raft.transfer_leader(node).await?)
     }
 
@@ -229,7 +346,7 @@ impl Node {
     /// Re-derives the Merkle root from the stored envelopes (see
     /// [`Ledger::audit`]) on a blocking thread; also returns the applied
     /// index the audit saw.
-    pub async fn audit(&self, check_signatures: bool) -> Result<(u64, AuditReport), NodeError> {
+    pub async fn audit(&self, check_signatures: bool) -> Result<(u64, AuditReport), ServiceError> {
         let ledger = self.ledger();
         let joined = tokio::task::spawn_blocking(move || {
             let applied = ledger.applied().applied_index;
@@ -238,7 +355,7 @@ impl Node {
         .await;
         match joined {
             Ok(result) => Ok(result?),
-            Err(e) => Err(NodeError::Answer(format!("audit task failed: {e}"))),
+            Err(e) => Err(ServiceError::Answer(format!("audit task failed: {e}"))),
         }
     }
 
@@ -248,12 +365,12 @@ impl Node {
     /// from a blocking thread. The ledger's apply lock is held only while
     /// the local file is written, never while a client reads it; the file
     /// is deleted when the returned [`BackupFile`] is dropped.
-    pub fn write_backup(&self) -> Result<BackupFile, NodeError> {
+    pub fn write_backup(&self) -> Result<BackupFile, ServiceError> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let dir = crate::node::snapshot_dir(&self.inner.config);
+        let dir = self.inner.config.backup_dir.clone();
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = dir.join(format!("backup-{}-{n}.tmp", std::process::id()));
-        let io = |source: std::io::Error| NodeError::Io { path: path.clone(), source };
+        let io = |source: std::io::Error| ServiceError::Io { path: path.clone(), source };
         std::fs::create_dir_all(&dir).map_err(io)?;
         let mut file = BackupFile { path: path.clone(), info: None };
         let out = std::fs::File::create(&path).map_err(io)?;
@@ -265,13 +382,13 @@ impl Node {
     }
 
     /// Writes a snapshot now and compacts the log.
-    pub async fn create_snapshot(&self) -> Result<SnapshotInfo, NodeError> {
+    pub async fn create_snapshot(&self) -> Result<SnapshotInfo, ServiceError> {
         Ok(self.inner.raft.create_snapshot().await?)
     }
 }
 
 /// The members as `pb::Member`s, by node id.
-pub fn members(s: &Status) -> Vec<pb::Member> {
+pub fn members_of(s: &Status) -> Vec<pb::Member> {
     s.membership
         .all()
         .into_iter()
@@ -293,7 +410,7 @@ pub fn members(s: &Status) -> Vec<pb::Member> {
         .collect()
 }
 
-/// A backup written by [`Node::write_backup`]; deleted on drop.
+/// A backup written by [`Service::write_backup`]; deleted on drop.
 #[derive(Debug)]
 pub struct BackupFile {
     /// Where it is.
@@ -334,13 +451,13 @@ pub struct Readiness {
     pub reason: String,
 }
 
-impl Node {
+impl Service {
     /// The node's readiness: it knows a leader and has applied all but at
     /// most `ops.ready_max_lag` committed entries. A node cut off from the
     /// leader turns not-ready once its election timeout passes (it starts
     /// an election and forgets the leader).
     pub async fn readiness(&self) -> Readiness {
-        let max_lag = self.inner.config.ops.ready_max_lag();
+        let max_lag = self.inner.config.ready_max_lag;
         let not_ready =
             |reason: String| Readiness { has_leader: false, commit_index: 0, applied_index: 0, ready: false, reason };
         let status = match tokio::time::timeout(std::time::Duration::from_secs(2), self.raft_status()).await {
@@ -366,13 +483,14 @@ impl Node {
         }
     }
 
-    /// The node's metric catalogue: render it with `encode()` for `/metrics`.
+    /// The replica's metric catalogue: render it with `encode()` for `/metrics`.
     pub fn metrics(&self) -> &veritrace_metrics::Metrics {
         &self.inner.metrics
     }
+}
 
-    /// The node's configuration as it started.
-    pub fn config(&self) -> &crate::NodeConfig {
-        &self.inner.config
-    }
+/// The id of an envelope (blake3 of its bytes, as receipts show it), for
+/// log spans.
+pub(crate) fn envelope_id(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
 }

@@ -19,12 +19,15 @@ use veritrace_consensus::{SnapshotWrite, StateMachine};
 use veritrace_core::Hash;
 use veritrace_ledger::{BatchHeader, Ledger, LedgerError, LedgerOptions, Outcome};
 use veritrace_proto::v1 as pb;
-use veritrace_store_rocksdb::RocksEngine;
+use veritrace_storage::KvEngine;
 
 use crate::prechecks::Prechecks;
 
-/// The storage engine of a node: RocksDB shared by the ledger and the Raft log.
-pub type Engine = Arc<RocksEngine>;
+/// The storage engine of a replica, shared by the ledger and the Raft log:
+/// RocksDB in a node process, the in-memory engine in the test kit. A trait
+/// object, so the layers above never name the engine (one virtual call per
+/// storage operation, nothing next to the operation itself).
+pub type Engine = Arc<dyn KvEngine>;
 
 /// The ledger currently served, replaceable as a whole by a snapshot, and
 /// a notifier of its tree size for readers that follow new commits
@@ -66,7 +69,7 @@ impl LedgerCell {
     }
 }
 
-/// How a node opens its ledger: batches are written to RocksDB's WAL
+/// How a replica opens its ledger: batches are written to RocksDB's WAL
 /// without their own fsync. The Raft driver's next synced write (entries
 /// and hard state, in the same ready) syncs the shared WAL, and anything
 /// lost before it is re-applied from the Raft log after a crash (the

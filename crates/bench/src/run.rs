@@ -1,4 +1,4 @@
-//! `veritrace bench`: a load generator over gRPC against a running
+//! `veritrace-bench`: a load generator over gRPC against a running
 //! cluster. It prepares everything before the timed window (signed
 //! envelopes, and for the read paths a product with coded items and their
 //! journeys), then runs one operation at a fixed concurrency for a count
@@ -21,20 +21,19 @@
 //! `--preload N` first commissions N filler items, so a run measures a
 //! store of that size (`scripts/bench/flatness.sh`).
 
-mod workload;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use clap::{Args, ValueEnum};
+use clap::{Parser, ValueEnum};
 use veritrace_client::Client;
 use veritrace_client::render::OutputFormat;
-use veritrace_core::SecretKey;
-use veritrace_node::ClusterFile;
+use veritrace_node::{ClusterFile, PartySigner as Signer};
 use veritrace_proto::v1 as pb;
+
+use crate::workload;
 
 /// The operation a bench run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,8 +70,10 @@ pub enum Target {
     Etcd,
 }
 
-/// `veritrace bench`.
-#[derive(Debug, Args)]
+/// `veritrace-bench`: measures a running Veritrace cluster, or etcd with the
+/// same client, and prints events/s and latency percentiles.
+#[derive(Debug, Parser)]
+#[command(name = "veritrace-bench", version, about)]
 pub struct BenchArgs {
     /// Directory made by `veritrace init` or `veritrace dev` (cluster.json, party keys).
     #[arg(long, required_if_eq("target", "veritrace"))]
@@ -130,27 +131,12 @@ pub struct BenchArgs {
     output: OutputFormat,
 }
 
-/// A founding party of a local cluster, with its signing key.
-pub(crate) struct Signer {
-    pub party_id: String,
-    pub key: SecretKey,
-}
-
 /// Reads `cluster.json` and the founding parties' keys of a local cluster.
-pub(crate) fn load(cluster: &Path) -> anyhow::Result<(ClusterFile, Vec<Signer>)> {
-    let path = cluster.join("cluster.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let file: ClusterFile = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    let mut signers = Vec::new();
-    for n in &file.nodes {
-        if let Some(party_id) = &n.party_id {
-            let key_path = cluster.join(&n.name).join("party.key");
-            let seed = veritrace_node::read_seed_file(&key_path)?;
-            signers.push(Signer { party_id: party_id.clone(), key: veritrace_node::party_key(&seed)? });
-        }
-    }
+fn load(cluster: &Path) -> anyhow::Result<(ClusterFile, Vec<Signer>)> {
+    let file = ClusterFile::load(cluster)?;
+    let signers = file.party_signers(cluster)?;
     if signers.is_empty() {
-        bail!("{} names no party with a key", path.display());
+        bail!("{} names no party with a key", cluster.join("cluster.json").display());
     }
     Ok((file, signers))
 }

@@ -19,8 +19,9 @@ use veritrace_core::{Envelope, SecretKey, vocab};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 
-use crate::bench::{Signer, load};
-use crate::demo::object_event;
+use veritrace_node::{ClusterFile, PartySigner as Signer};
+
+use super::demo::object_event;
 
 fn sign(signer: &Signer, network_id: &str, nonce: u64, action: Action) -> (pb::SignedEnvelope, [u8; 32]) {
     let tx = pb::Transaction {
@@ -54,7 +55,8 @@ async fn wait_for_leader(clients: &[(String, Client)]) -> anyhow::Result<usize> 
 
 /// Runs the cluster demo against the nodes listed in `DIR/cluster.json`.
 pub fn run(dir: &Path) -> anyhow::Result<()> {
-    let (file, signers) = load(dir)?;
+    let file = ClusterFile::load(dir)?;
+    let signers = file.party_signers(dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let mut clients = Vec::new();

@@ -3,9 +3,35 @@
 //!
 //! Format, UTF-8 lines: `v1`, the base58 `PeerId`, the gRPC endpoint (may
 //! be empty), then one libp2p multiaddr per line.
+//!
+//! The strings are checked by a [`PeerControl`] that the node process
+//! implements with libp2p: this crate never parses a `PeerId` itself.
 
 use veritrace_consensus::NodeId;
-use veritrace_net::{Multiaddr, PeerEntry, PeerId};
+
+/// A peer identity as the network layer understands it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerIdentity {
+    /// The canonical text form (base58 `PeerId`).
+    pub text: String,
+    /// The identity's bytes (the `PeerId` multihash), from which a node id
+    /// is derived when a request names none ([`node_id_from_peer_bytes`]).
+    pub bytes: Vec<u8>,
+}
+
+/// How the application layer checks the peer identities and addresses of
+/// membership requests without linking the network stack.
+///
+/// Contract: both methods are pure functions of their argument (no I/O,
+/// no state), so every replica given the same request checks it the same
+/// way; an `Err` carries a message for the client naming what is wrong.
+pub trait PeerControl: Send + Sync + 'static {
+    /// Parses a peer identity (`12D3KooW...`).
+    fn parse_peer_id(&self, text: &str) -> Result<PeerIdentity, String>;
+
+    /// Checks a dialable address of a peer (a libp2p multiaddr).
+    fn check_address(&self, text: &str) -> Result<(), String>;
+}
 
 /// One member's identity and addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,19 +63,12 @@ impl MemberInfo {
         let api = lines.next()?.to_string();
         Some(MemberInfo { peer_id, api, addrs: lines.map(str::to_string).collect() })
     }
-
-    /// The network's view of member `node`, when its identity parses.
-    pub fn peer_entry(&self, node: NodeId) -> Option<PeerEntry> {
-        let peer_id: PeerId = self.peer_id.parse().ok()?;
-        let addrs = self.addrs.iter().filter_map(|a| a.parse::<Multiaddr>().ok()).collect();
-        Some(PeerEntry { node, peer_id, addrs })
-    }
 }
 
-/// A Raft node id derived from a `PeerId` (for members added without one):
-/// the first 8 bytes of blake3 of its bytes, never 0.
-pub fn node_id_from_peer_id(peer_id: &PeerId) -> NodeId {
-    let h = blake3::hash(&peer_id.to_bytes());
+/// A Raft node id derived from a peer identity's bytes (for members added
+/// without one): the first 8 bytes of blake3 of them, never 0.
+pub fn node_id_from_peer_bytes(peer_id: &[u8]) -> NodeId {
+    let h = blake3::hash(peer_id);
     let mut b = [0u8; 8];
     b.copy_from_slice(&h.as_bytes()[..8]);
     // Keep ids below 2^53 so JSON tools read them exactly.

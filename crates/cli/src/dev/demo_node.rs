@@ -1,0 +1,166 @@
+//! The single node `veritrace demo` runs in its own process: a real
+//! `veritrace_node::run` (RocksDB, Raft, libp2p, gRPC) on loopback ports
+//! the system picks, so it never collides with a running `veritrace dev`.
+//!
+//! Its data directory holds what `veritrace init` would write for a
+//! one-node network, minus the configuration file (built here in code):
+//! `genesis.pb` (binary `veritrace.v1.Genesis`), `node.key` (the node's
+//! identity seed, which also signs its tree heads), and the node's own
+//! `db/` and `snapshots/`. A second run restarts the node on the same
+//! ledger.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use prost::Message as _;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use veritrace_client::Client;
+use veritrace_core::PublicKey;
+use veritrace_node::init::{GENESIS_FILE, NODE_KEY_FILE};
+use veritrace_node::{
+    ApiSection, ClusterSection, Listeners, LogSection, NetworkSection, NodeConfig, NodeError, NodeSection, OpsSection,
+    RaftSection,
+};
+use veritrace_proto::v1 as pb;
+
+/// The demo node's Raft id (its only voter).
+const NODE_ID: u64 = 1;
+
+/// Makes `dir` ready for the node: with `fresh`, deletes it first; when it
+/// holds no genesis yet, writes `genesis` and a new node key. Returns
+/// whether it created the network.
+pub fn prepare(dir: &Path, genesis: &pb::Genesis, fresh: bool) -> anyhow::Result<bool> {
+    if fresh && dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("deleting {}", dir.display()))?;
+    }
+    let genesis_file = dir.join(GENESIS_FILE);
+    if genesis_file.exists() {
+        return Ok(false);
+    }
+    if dir.join("ledger").exists() || dir.join("db").exists() {
+        bail!(
+            "{} holds a ledger without the demo's {GENESIS_FILE} (an older demo?); run `veritrace demo --fresh` to start over",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let key_file = dir.join(NODE_KEY_FILE);
+    if !key_file.exists() {
+        veritrace_node::write_seed_file(&key_file, &veritrace_node::generate_seed())?;
+    }
+    // The genesis last: its presence marks a prepared directory.
+    std::fs::write(&genesis_file, genesis.encode_to_vec())
+        .with_context(|| format!("writing {}", genesis_file.display()))?;
+    Ok(true)
+}
+
+/// The node's configuration: the only voter of its own cluster, no peers,
+/// gRPC on `api`, libp2p on a loopback port the system picks, no ops
+/// listener.
+fn config(dir: &Path, api: SocketAddr) -> NodeConfig {
+    NodeConfig {
+        node: NodeSection {
+            id: NODE_ID,
+            name: "demo".into(),
+            data_dir: dir.to_path_buf(),
+            key_file: dir.join(NODE_KEY_FILE),
+            genesis_file: dir.join(GENESIS_FILE),
+            party_id: None,
+            party_key_file: None,
+        },
+        network: NetworkSection { listen: "/ip4/127.0.0.1/tcp/0".into(), request_timeout_ms: 5000 },
+        api: ApiSection::new(api),
+        ops: OpsSection::default(),
+        log: LogSection::default(),
+        raft: RaftSection::default(),
+        cluster: ClusterSection { initial_voters: vec![NODE_ID] },
+        peers: Vec::new(),
+    }
+}
+
+/// A running demo node; [`DemoNode::stop`] stops it.
+pub struct DemoNode {
+    /// A client connected to its gRPC API.
+    pub client: Client,
+    /// The key it signs tree heads with (from `node.key`), for checking
+    /// them offline.
+    pub head_signer: PublicKey,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), NodeError>>,
+}
+
+impl DemoNode {
+    /// Starts the node prepared in `dir` and waits until it leads.
+    pub async fn start(dir: &Path) -> anyhow::Result<DemoNode> {
+        let seed = veritrace_node::read_seed_file(&dir.join(NODE_KEY_FILE))?;
+        let head_signer = veritrace_node::party_key(&seed)?.public();
+        let api = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.context("binding the gRPC port")?;
+        let addr = api.local_addr().context("reading the gRPC port")?;
+        let config = config(dir, addr);
+        config.validate()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(veritrace_node::run(config, Listeners { api, ops: None }, async move {
+            let _ = stopped.await;
+        }));
+        let endpoint = format!("http://{addr}");
+        let client = match Client::connect(&endpoint).await {
+            Ok(c) => c,
+            Err(e) => return Err(abandon(stop, task, e.into()).await),
+        };
+        if let Err(e) = wait_until_leader(&client, &task).await {
+            return Err(abandon(stop, task, e).await);
+        }
+        Ok(DemoNode { client, head_signer, stop, task })
+    }
+
+    /// Stops the node cleanly: in-flight requests finish, the network and
+    /// Raft stop, storage is flushed.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let DemoNode { client, stop, task, .. } = self;
+        drop(client);
+        let _ = stop.send(());
+        match tokio::time::timeout(Duration::from_secs(30), task).await {
+            Ok(Ok(result)) => result.context("the demo node"),
+            Ok(Err(e)) => Err(e).context("the demo node's task"),
+            Err(_) => bail!("the demo node did not stop within 30 s"),
+        }
+    }
+}
+
+/// Waits until the node has elected itself (a second or two).
+async fn wait_until_leader(client: &Client, task: &JoinHandle<Result<(), NodeError>>) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if task.is_finished() {
+            bail!("the node stopped during start-up");
+        }
+        let status = tokio::time::timeout(Duration::from_secs(2), client.status()).await;
+        if let Ok(Ok(s)) = status
+            && s.role == pb::RaftRole::Leader as i32
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the node did not become leader within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Stops a node that failed to start and returns the error to report:
+/// the node's own when it stopped on one (it names the problem), else
+/// `cause`.
+async fn abandon(
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), NodeError>>,
+    cause: anyhow::Error,
+) -> anyhow::Error {
+    let _ = stop.send(());
+    match tokio::time::timeout(Duration::from_secs(30), task).await {
+        Ok(Ok(Err(e))) => anyhow::Error::new(e).context("starting the demo node"),
+        _ => cause.context("starting the demo node"),
+    }
+}

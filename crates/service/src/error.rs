@@ -1,0 +1,76 @@
+//! Errors of the application operations.
+
+use std::path::PathBuf;
+
+use veritrace_consensus::{DriverError, LogStoreError, StartError};
+use veritrace_ledger::LedgerError;
+use veritrace_storage::StorageError;
+
+/// Why a replica could not start or a request to it failed.
+///
+/// The edge maps each variant to a gRPC status with a machine-readable
+/// reason (`veritrace-server`'s `status` module); nothing here names a
+/// transport.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The storage engine failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The Raft log store failed.
+    #[error(transparent)]
+    LogStore(#[from] LogStoreError),
+    /// The Raft driver could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The Raft driver refused or failed the request.
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+    /// The stored ledger belongs to another network than the genesis given.
+    #[error("genesis: {0}")]
+    Genesis(String),
+    /// A request argument is invalid; nothing changed.
+    #[error("invalid {field}: {reason}")]
+    InvalidArgument {
+        /// The argument.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file or directory could not be used.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// Wrong codes lock this serial until `until_ms` (unix ms).
+    #[error("too many wrong codes for this item; try again after {until_ms} (unix ms)")]
+    LockedOut {
+        /// When the lock-out ends.
+        until_ms: i64,
+    },
+    /// The replica lacks configuration the request needs.
+    #[error("node is not configured for this: {0}")]
+    NotConfigured(String),
+    /// The ledger refused the consumer scan the replica tried to record.
+    #[error("the ledger refused the scan record: {reason}: {message}")]
+    ScanRefused {
+        /// Machine-readable reason.
+        reason: String,
+        /// Detail.
+        message: String,
+    },
+    /// The leader's answer did not decode (a version mismatch).
+    #[error("malformed answer from the cluster: {0}")]
+    Answer(String),
+}
+
+impl ServiceError {
+    pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        ServiceError::InvalidArgument { field: field.into(), reason: reason.into() }
+    }
+}

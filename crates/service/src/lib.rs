@@ -1,0 +1,36 @@
+//! Veritrace's application layer: what a replica does for its clients,
+//! between the edge (`veritrace-server`: gRPC, HTTP) and the ledger and
+//! consensus below.
+//!
+//! * [`Service`]: submit, verify, status, audit, backup, membership and
+//!   readiness, over a [`RaftHandle`](veritrace_consensus::RaftHandle) and
+//!   the ledger. [`start`] opens the ledger and the Raft log on any
+//!   [`KvEngine`](veritrace_storage::KvEngine), starts the Raft driver on
+//!   any [`Transport`](veritrace_consensus::Transport) and returns the
+//!   service: the node process calls it with RocksDB and libp2p, the test
+//!   kit with the in-memory engine and the simulated network.
+//! * [`state_machine`]: the ledger as the Raft state machine, and the
+//!   proposal format (a client request's envelopes); [`prechecks`] runs
+//!   signature checks ahead of apply.
+//! * [`verify`]: the consumer path (verdict, journey, recorded scan).
+//! * [`members`]: the identity and addresses replicated for each member.
+//! * [`PeerControl`]: how membership requests check peer identities and
+//!   addresses without this crate linking the network stack.
+//!
+//! This crate depends on traits and handles only: never on RocksDB,
+//! libp2p or tonic (`scripts/check-layering.sh` enforces it).
+
+mod error;
+pub mod members;
+pub mod prechecks;
+mod service;
+mod start;
+pub mod state_machine;
+pub mod verify;
+
+pub use error::ServiceError;
+pub use members::{MemberInfo, PeerControl, PeerIdentity};
+pub use service::{BackupFile, HeadSigner, MAX_SUBMISSION_BYTES, Readiness, Service, ServiceConfig, members_of};
+pub use start::{Bootstrap, Started, open_ledger, start};
+pub use state_machine::{Engine, LedgerCell, LedgerStateMachine, MAX_ENVELOPES_PER_PROPOSAL, ledger_options};
+pub use verify::{VerifyRequest, now_ms};

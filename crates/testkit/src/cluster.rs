@@ -1,0 +1,364 @@
+//! [`TestCluster`]: N in-process replicas serving gRPC on loopback.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use veritrace_consensus::sim::{self, SimNetwork};
+use veritrace_consensus::{DriverConfig, NodeId, RAFT_CFS};
+use veritrace_core::SecretKey;
+use veritrace_ledger::ALL_CFS;
+use veritrace_ledger::testing as fx;
+use veritrace_proto::v1 as pb;
+use veritrace_server::{ApiSection, ServeOptions, TlsSection};
+use veritrace_service::{Bootstrap, Engine, HeadSigner, MemberInfo, Service, ServiceConfig};
+use veritrace_storage::MemEngine;
+
+use crate::faults::{Faults, LyingHeadSigner};
+use crate::peers::SimPeers;
+
+/// How long the waiting helpers wait before they fail the test.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The key replica `id` signs tree heads with (derived from a label;
+/// never for real use). Tests trust its public half.
+pub fn node_key(id: NodeId) -> SecretKey {
+    SecretKey::from_seed_label(&format!("testkit/node-{id}"))
+}
+
+/// How to start a [`TestCluster`].
+#[derive(Debug, Clone)]
+pub struct ClusterBuilder {
+    voters: u64,
+    learners: u64,
+    seed: u64,
+    tick: Duration,
+    snapshot_interval: Option<u64>,
+    lying: BTreeSet<NodeId>,
+    tls: Option<TlsSection>,
+}
+
+impl ClusterBuilder {
+    /// Replicas that join later (ids after the voters' ids): they start
+    /// with an empty log and wait to be added with `AddLearner`.
+    pub fn learners(mut self, n: u64) -> Self {
+        self.learners = n;
+        self
+    }
+
+    /// The simulated network's seed (default 1).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The Raft tick (default 20 ms: an election within ~200-400 ms).
+    pub fn tick(mut self, tick: Duration) -> Self {
+        self.tick = tick;
+        self
+    }
+
+    /// Applied entries between snapshots (default: the driver's).
+    pub fn snapshot_interval(mut self, entries: u64) -> Self {
+        self.snapshot_interval = Some(entries);
+        self
+    }
+
+    /// Replica `id` signs tree heads that do not verify.
+    pub fn lying_head_signer(mut self, id: NodeId) -> Self {
+        self.lying.insert(id);
+        self
+    }
+
+    /// Serves every replica's gRPC API over TLS with these PEM files (the
+    /// node's `[api.tls]` section: with a `client_ca_file`, ClusterService
+    /// calls need a client certificate unless `admin_requires_client_cert`
+    /// is false). [`TestCluster::api`] then names `https://` endpoints;
+    /// connect with `veritrace_client::Client::connect_with` and TLS
+    /// options ([`TestCluster::client`] speaks plaintext only).
+    pub fn tls(mut self, tls: TlsSection) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Starts every replica (inside a Tokio runtime).
+    pub async fn start(self) -> TestCluster {
+        let ids: Vec<NodeId> = (1..=self.voters + self.learners).collect();
+        let mut addrs = BTreeMap::new();
+        let mut listeners = BTreeMap::new();
+        for id in &ids {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+            addrs.insert(*id, listener.local_addr().expect("local address"));
+            listeners.insert(*id, listener);
+        }
+        let mut cluster = TestCluster {
+            net: SimNetwork::new(self.seed),
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            genesis: fx::network_genesis(),
+            engines: ids.iter().map(|id| (*id, new_engine())).collect(),
+            faults: ids.iter().map(|id| (*id, Faults::default())).collect(),
+            running: BTreeMap::new(),
+            addrs,
+            builder: self,
+        };
+        for (id, listener) in listeners {
+            cluster.launch(id, listener);
+        }
+        cluster
+    }
+}
+
+fn new_engine() -> Engine {
+    let cfs: Vec<&str> = ALL_CFS.iter().chain(RAFT_CFS).copied().collect();
+    Arc::new(MemEngine::new(&cfs))
+}
+
+/// One running replica.
+struct Running {
+    service: Service,
+    driver: JoinHandle<()>,
+    server: JoinHandle<()>,
+    stop_server: oneshot::Sender<()>,
+}
+
+/// N replicas in one process (see the crate docs). Dropping it stops them.
+pub struct TestCluster {
+    net: SimNetwork,
+    dir: tempfile::TempDir,
+    genesis: pb::Genesis,
+    engines: BTreeMap<NodeId, Engine>,
+    faults: BTreeMap<NodeId, Faults>,
+    running: BTreeMap<NodeId, Running>,
+    addrs: BTreeMap<NodeId, SocketAddr>,
+    builder: ClusterBuilder,
+}
+
+impl std::fmt::Debug for TestCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCluster")
+            .field("addrs", &self.addrs)
+            .field("running", &self.running.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestCluster {
+    /// A builder for `voters` founding voters (ids 1..=voters).
+    pub fn builder(voters: u64) -> ClusterBuilder {
+        ClusterBuilder {
+            voters,
+            learners: 0,
+            seed: 1,
+            tick: Duration::from_millis(20),
+            snapshot_interval: None,
+            lying: BTreeSet::new(),
+            tls: None,
+        }
+    }
+
+    /// `voters` founding voters with every default, started.
+    pub async fn start(voters: u64) -> TestCluster {
+        Self::builder(voters).start().await
+    }
+
+    fn member_info(&self, id: NodeId) -> MemberInfo {
+        MemberInfo { peer_id: format!("sim-{id}"), api: self.api(id), addrs: vec![format!("sim/{id}")] }
+    }
+
+    fn launch(&mut self, id: NodeId, listener: TcpListener) {
+        let b = &self.builder;
+        let (tx, rx) = mpsc::channel(4096);
+        let transport = Arc::new(self.net.attach(id, tx));
+        let mut driver = DriverConfig::new(id, self.dir.path().join(format!("node{id}")).join("snapshots"));
+        driver.tick = b.tick;
+        if let Some(n) = b.snapshot_interval {
+            driver.snapshot_interval = n;
+        }
+        let head_signer: Arc<dyn HeadSigner> =
+            if b.lying.contains(&id) { Arc::new(LyingHeadSigner(node_key(id))) } else { Arc::new(node_key(id)) };
+        let config = ServiceConfig {
+            node_id: id,
+            peer_id: format!("sim-{id}"),
+            network_id: self.genesis.network_id.clone(),
+            party_id: Some("app".into()),
+            party_signer: Some(fx::party_key("app")),
+            head_signer,
+            backup_dir: driver.snapshot_dir.clone(),
+            ready_max_lag: 100,
+            peers: Arc::new(SimPeers),
+        };
+        let founding = id <= b.voters;
+        let boot = Bootstrap {
+            initial_voters: if founding { (1..=b.voters).collect() } else { Vec::new() },
+            members: (1..=b.voters).chain([id]).map(|k| (k, self.member_info(k).encode())).collect(),
+        };
+        let engine = Arc::clone(&self.engines[&id]);
+        let started = veritrace_service::start(config, driver, engine, &self.genesis, boot, transport, rx)
+            .unwrap_or_else(|e| panic!("replica {id} does not start: {e}"));
+        let mut api = ApiSection::new(self.addrs[&id]);
+        // Every test client is 127.0.0.1: no per-IP limit.
+        api.requests_per_second = 0;
+        api.tls = b.tls.clone();
+        let options = ServeOptions { api, observer: None, fault: Some(self.faults[&id].hook()) };
+        let (stop_server, stopped) = oneshot::channel::<()>();
+        let service = started.service.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) = veritrace_server::serve(service, listener, options, shutdown).await {
+                tracing::warn!(node = id, cause = %e, "test replica's server stopped");
+            }
+        });
+        self.running.insert(id, Running { service: started.service, driver: started.driver_task, server, stop_server });
+    }
+
+    /// Replica `id`'s gRPC endpoint, `http://127.0.0.1:PORT`, or
+    /// `https://127.0.0.1:PORT` with [`ClusterBuilder::tls`] (kept across
+    /// restarts).
+    pub fn api(&self, id: NodeId) -> String {
+        let scheme = if self.builder.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addrs[&id])
+    }
+
+    /// Replica `id`'s application layer. Panics when it is not running.
+    pub fn service(&self, id: NodeId) -> &Service {
+        &self.running.get(&id).unwrap_or_else(|| panic!("replica {id} is not running")).service
+    }
+
+    /// The ids of the running replicas.
+    pub fn running(&self) -> Vec<NodeId> {
+        self.running.keys().copied().collect()
+    }
+
+    /// The genesis every replica started from (the ledger's fixture network).
+    pub fn genesis(&self) -> &pb::Genesis {
+        &self.genesis
+    }
+
+    /// Replica `id`'s edge faults (see [`Faults`]).
+    pub fn inject(&self, id: NodeId) -> &Faults {
+        &self.faults[&id]
+    }
+
+    /// A plaintext client of replica `id` (not for a cluster with
+    /// [`ClusterBuilder::tls`]).
+    pub async fn client(&self, id: NodeId) -> veritrace_client::Client {
+        veritrace_client::Client::connect(&self.api(id)).await.expect("connect to a test replica")
+    }
+
+    /// Stops replica `id` as a crash would: its Raft driver first (nothing
+    /// more is applied), then its gRPC server; it leaves the network. Its
+    /// engine is kept for [`TestCluster::restart`].
+    pub async fn crash(&mut self, id: NodeId) {
+        let Some(r) = self.running.remove(&id) else { return };
+        r.driver.abort();
+        let _ = r.driver.await;
+        self.net.detach(id);
+        let _ = r.stop_server.send(());
+        if tokio::time::timeout(Duration::from_secs(10), r.server).await.is_err() {
+            tracing::warn!(node = id, "a crashed replica's server did not stop within 10 s");
+        }
+    }
+
+    /// Starts a crashed replica again on the engine it left and its port.
+    pub async fn restart(&mut self, id: NodeId) {
+        assert!(!self.running.contains_key(&id), "replica {id} is running");
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addrs[&id]).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    tracing::debug!(cause = %e, "port not free yet");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot bind replica {id}'s port again: {e}"),
+            }
+        };
+        self.launch(id, listener);
+    }
+
+    /// Cuts the network into `groups`: replicas in different groups (or in
+    /// none, when others are in one) cannot reach each other.
+    pub fn partition(&self, groups: &[&[NodeId]]) {
+        let partitions = groups.iter().map(|g| g.iter().copied().collect()).collect();
+        self.net.set_faults(sim::Faults { partitions, ..sim::Faults::default() });
+    }
+
+    /// Cuts replica `id` off from every other.
+    pub fn isolate(&self, id: NodeId) {
+        self.net.isolate(id);
+    }
+
+    /// Message loss, duplication and delay on the simulated network
+    /// (seeded: see [`ClusterBuilder::seed`]).
+    pub fn set_faults(&self, faults: sim::Faults) {
+        self.net.set_faults(faults);
+    }
+
+    /// A fully connected, loss-free network again.
+    pub fn heal(&self) {
+        self.net.set_faults(sim::Faults::default());
+    }
+
+    /// Waits until a running replica not in `except` is leader, as it and
+    /// every other running replica not in `except` agree; returns its id.
+    pub async fn leader(&self, except: &[NodeId]) -> NodeId {
+        let ids: Vec<NodeId> = self.running().into_iter().filter(|id| !except.contains(id)).collect();
+        self.eventually("a leader all agree on", || async {
+            let mut leaders = BTreeSet::new();
+            for id in &ids {
+                let s = self.service(*id).raft_status().await.ok()?;
+                leaders.insert(s.leader);
+            }
+            let leader = *leaders.first()?;
+            (leaders.len() == 1 && leader != 0 && ids.contains(&leader)).then_some(leader)
+        })
+        .await
+    }
+
+    /// Waits until every running replica has applied the same tree (size
+    /// and root) and returns its size.
+    pub async fn converge(&self) -> u64 {
+        self.eventually("equal trees on every running replica", || async {
+            let mut heads = BTreeSet::new();
+            for id in self.running() {
+                let head = self.service(id).ledger().tree_head();
+                heads.insert((head.tree_size, head.root));
+            }
+            (heads.len() == 1).then(|| heads.first().map(|h| h.0)).flatten()
+        })
+        .await
+    }
+
+    /// Polls `check` every 20 ms until it answers, or fails the test after
+    /// 20 s naming `what`.
+    pub async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for (_, r) in std::mem::take(&mut self.running) {
+            r.driver.abort();
+            r.server.abort();
+        }
+    }
+}
