@@ -6,8 +6,8 @@ use anyhow::{Context, bail};
 use veritrace_ledger::{ALL_CFS, Ledger, LedgerOptions};
 use veritrace_store_rocksdb::RocksEngine;
 
-/// The store of a data directory: `db` for a cluster node (ledger and
-/// Raft log together), `ledger` for the single-node demo.
+/// The store of a data directory: `db` for a node (ledger and Raft log
+/// together), `ledger` for a ledger made by `snapshot restore`.
 fn store_path(data_dir: &Path) -> std::path::PathBuf {
     let node = data_dir.join("db");
     if node.exists() { node } else { data_dir.join("ledger") }

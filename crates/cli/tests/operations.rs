@@ -266,34 +266,7 @@ async fn watch_streams_resumes_and_filters() {
         assert!(v["leaf_index"].is_u64() && v["party_id"].is_string(), "{line}");
     }
 
-    // The load generator drives each path and ends with its RESULT line.
-    let dir = cluster.dir.path().join("cluster");
-    let dir = dir.to_str().unwrap();
-    for (op, count, expect) in [
-        ("submit", "20", "ops=20 "),
-        ("verify", "10", "ops=10 "),
-        ("history", "10", "ops=10 "),
-        ("health", "10", "ops=10 "),
-    ] {
-        let out = ok(&["bench", "--cluster", dir, "--op", op, "--count", count, "--concurrency", "4", "--items", "5"]);
-        let result = out.lines().last().unwrap_or_default();
-        assert!(result.starts_with(&format!("RESULT target=veritrace op={op} ")) && result.contains(expect), "{out}");
-    }
-    // --endpoint alone (no cluster directory) measures the health check,
-    // and names what is missing for an operation that signs.
-    let api = cluster.api(2);
-    let out = ok(&["bench", "--endpoint", api, "--op", "health", "--count", "10", "--concurrency", "2"]);
-    assert!(out.lines().last().unwrap_or_default().starts_with("RESULT target=veritrace op=health ops=10 "), "{out}");
-    let o = veritrace(&["bench", "--endpoint", api, "--op", "submit", "--count", "1"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("--op submit needs --cluster DIR"), "{err}");
-    // --preload commissions filler items first: 25,000 items are a product
-    // and five commissioning envelopes (5,000 items each).
-    let before = client.status().await.unwrap().tree_size;
-    let out = ok(&["bench", "--cluster", dir, "--preload", "25000", "--op", "submit", "--count", "2"]);
-    assert!(out.lines().any(|l| l.starts_with("RESULT target=veritrace op=preload items=25000 ")), "{out}");
-    assert!(out.lines().last().unwrap_or_default().starts_with("RESULT target=veritrace op=submit ops=2 "), "{out}");
-    assert_eq!(client.status().await.unwrap().tree_size, before + 1 + 5 + 2, "{out}");
+    // The load generator (veritrace-bench) has its own tests: crates/bench/tests.
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

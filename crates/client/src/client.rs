@@ -307,6 +307,19 @@ impl Client {
         Ok(self.ledger.clone().get_inclusion_proof(request).await?.into_inner())
     }
 
+    /// A proof that the node's tree of `second_size` leaves (0: its current
+    /// tree) extends its tree of `first_size`, with the signed head of the
+    /// larger tree (LedgerService.GetConsistencyProof). Check it with
+    /// `veritrace_core::merkle::verify_consistency`.
+    pub async fn consistency_proof(
+        &self,
+        first_size: u64,
+        second_size: u64,
+    ) -> Result<pb::GetConsistencyProofResponse, ClientError> {
+        let request = pb::GetConsistencyProofRequest { first_size, second_size, shard_id: 0 };
+        Ok(self.ledger.clone().get_consistency_proof(request).await?.into_inner())
+    }
+
     /// The node's current signed tree head of shard 0, from its applied state
     /// (LedgerService.GetTreeHead).
     pub async fn tree_head(&self) -> Result<pb::SignedTreeHead, ClientError> {

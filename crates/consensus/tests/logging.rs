@@ -11,12 +11,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use raft::storage::MemStorage;
+use raft::{Config, RawNode, StateRole};
 use support::{Cluster, item};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::{EnvFilter, Layer};
 use veritrace_consensus::DriverConfig;
-use veritrace_consensus::raft_logger::TARGET;
+use veritrace_consensus::raft_logger::{self, TARGET};
 
 fn no_tweak(_: &mut DriverConfig) {}
 
@@ -68,6 +70,13 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
 impl Capture {
     fn events(&self) -> Vec<Captured> {
         self.0.lock().unwrap().clone()
+    }
+
+    /// The one event with `message`.
+    fn one(&self, message: &str) -> Captured {
+        let found: Vec<_> = self.events().into_iter().filter(|e| e.field("message") == message).collect();
+        assert_eq!(found.len(), 1, "want one {message:?} in {:#?}", self.events());
+        found[0].clone()
     }
 
     /// Waits until an event satisfies `check`, and returns it.
@@ -165,4 +174,81 @@ async fn raft_rs_lines_and_leader_changes_reach_tracing() {
         assert!(!lines.is_empty(), "node {node} logged no leadership line");
         assert!(lines.windows(2).all(|w| w[0] != w[1]), "node {node} repeated a line: {lines:?}");
     }
+}
+
+/// Captures this thread's events under `filter`, applied to the whole
+/// subscriber as a node does (so `enabled!` answers exactly; a per-layer
+/// filter would let it say yes and drop the event later).
+fn capturing(filter: &str) -> (Capture, tracing::subscriber::DefaultGuard) {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(EnvFilter::new(filter)).with(capture.clone());
+    (capture, tracing::subscriber::set_default(subscriber))
+}
+
+#[test]
+fn every_slog_level_arrives_at_its_mapped_level_with_the_node_and_key_values() {
+    let (capture, _guard) = capturing("trace");
+    let log = raft_logger::logger(7).new(slog::o!("raft_id" => 7u64));
+    slog::crit!(log, "crit line"; "term" => 3u64);
+    slog::error!(log, "error line"; "to" => 2u64, "reason" => "a reason");
+    slog::warn!(log, "warn line");
+    slog::info!(log, "became follower at term {term}", term = 4u64;);
+    slog::debug!(log, "debug line"; "msg type" => ?raft::eraftpb::MessageType::MsgAppend);
+
+    let want = [
+        ("crit line", tracing::Level::ERROR),
+        ("error line", tracing::Level::ERROR),
+        ("warn line", tracing::Level::WARN),
+        ("became follower at term 4", tracing::Level::DEBUG),
+        ("debug line", tracing::Level::TRACE),
+    ];
+    for (message, level) in want {
+        let e = capture.one(message);
+        assert_eq!((e.level, e.target.as_str()), (level, TARGET), "{message}");
+        assert_eq!(e.field("node"), "7", "{message}");
+        assert!(!e.field("kv").contains("raft_id"), "node says it: {e:?}");
+    }
+    assert_eq!(capture.one("crit line").field("term"), "3");
+    assert_eq!(capture.one("crit line").field("kv"), "", "no other key-values");
+    assert_eq!(capture.one("error line").field("kv"), "reason=a reason to=2");
+    assert_eq!(capture.one("became follower at term 4").field("term"), "4");
+    assert_eq!(capture.one("debug line").field("kv"), "msg_type=MsgAppend");
+    assert_eq!(capture.events().len(), want.len());
+}
+
+#[test]
+fn the_default_info_filter_keeps_warnings_and_drops_raft_rs_info() {
+    let (capture, guard) = capturing("info");
+    let log = raft_logger::logger(1);
+    slog::warn!(log, "warn line");
+    slog::info!(log, "starting a new election"; "term" => 2u64);
+    slog::debug!(log, "debug line");
+    let messages: Vec<_> = capture.events().iter().map(|e| e.field("message").to_string()).collect();
+    assert_eq!(messages, ["warn line"]);
+
+    // An operator turns them on for the `raft` target alone.
+    drop(guard);
+    let (capture, _guard) = capturing("info,raft=debug");
+    slog::info!(raft_logger::logger(1), "starting a new election"; "term" => 2u64);
+    assert_eq!(capture.one("starting a new election").level, tracing::Level::DEBUG);
+}
+
+#[test]
+fn a_raw_node_logs_its_election_through_the_bridge() {
+    let (capture, _guard) = capturing("raft=debug");
+    let storage = MemStorage::new_with_conf_state((vec![5], vec![]));
+    let config = Config { id: 5, ..Default::default() };
+    let mut node = RawNode::new(&config, storage, &raft_logger::logger(5)).unwrap();
+    node.campaign().unwrap();
+    assert_eq!(node.raft.state, StateRole::Leader, "a single voter elects itself");
+    let term = node.raft.term;
+
+    let e = capture.one(&format!("became leader at term {term}"));
+    assert_eq!((e.level, e.target.as_str()), (tracing::Level::DEBUG, "raft"));
+    assert_eq!(e.field("node"), "5");
+    assert_eq!(e.field("term"), term.to_string());
+    capture.one(&format!("became candidate at term {term}"));
+    let created = capture.one("newRaft");
+    assert_eq!(created.field("node"), "5");
+    assert!(created.field("kv").contains("peers="), "{created:?}");
 }

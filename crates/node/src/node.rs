@@ -40,6 +40,9 @@ struct Inner {
     /// The concrete engine, kept to flush it at shutdown.
     rocks: Arc<RocksEngine>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The gauge sampler sleeps between samples: stopped by abort, so a
+    /// shutdown does not wait out its sleep.
+    gauges: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Node {
@@ -193,7 +196,8 @@ impl Node {
                 service,
                 net,
                 rocks,
-                tasks: Mutex::new(vec![started.driver_task, net_task, watcher, gauges]),
+                tasks: Mutex::new(vec![started.driver_task, net_task, watcher]),
+                gauges,
                 config,
             }),
         })
@@ -212,6 +216,7 @@ impl Node {
     /// Stops the network and the driver and flushes storage. Requests to
     /// the service fail afterwards.
     pub async fn shutdown(&self) {
+        self.inner.gauges.abort();
         self.inner.net.shutdown();
         let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         // The network's event loop ends, which closes the driver's inbound

@@ -299,6 +299,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_request_id_is_the_client_s_when_printable_else_made_here() {
+        let with = |id: &str| http::Request::builder().header("x-request-id", id).body(()).expect("request");
+        assert_eq!(request_id(&with("order-4711/attempt-2")), "order-4711/attempt-2");
+        for bad in ["", "has space", &"x".repeat(65)] {
+            let made = request_id(&with(bad));
+            assert!(made.starts_with('r') && made[1..].parse::<u64>().is_ok(), "{bad:?} -> {made}");
+        }
+        let a = request_id(&http::Request::new(()));
+        let b = request_id(&http::Request::new(()));
+        assert_ne!(a, b, "made ids are unique");
+    }
+
+    #[test]
     fn the_bucket_allows_a_burst_then_the_rate() {
         let limiter = RateLimiter::new(10, 3);
         let ip: IpAddr = [10, 0, 0, 1].into();

@@ -19,12 +19,12 @@ use anyhow::{Context, bail};
 use veritrace_client::Client;
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code, normalize_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
-use veritrace_core::receipt::{tree_head_from_proto, verify_receipt};
-use veritrace_core::{Envelope, Hash, SecretKey, SignedTreeHead, merkle, vocab};
+use veritrace_core::{Envelope, SecretKey, vocab};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 use veritrace_service::now_ms;
 
+use super::demo_checks as checks;
 use super::demo_node::{self, DemoNode};
 
 /// Arguments of `veritrace demo`.
@@ -178,7 +178,7 @@ async fn walk(node: &DemoNode, parties: &[Party], data_dir: &Path) -> anyhow::Re
     let [brand, inspection, customs, carrier, platform] = parties else {
         bail!("the demo needs exactly five parties");
     };
-    let before = checked_head(&client.tree_head().await?, node).context("the node's tree head")?;
+    let before = checks::tree_head(&client.tree_head().await?, &node.head_signer).context("the node's tree head")?;
     println!(
         "Node 1 leads its one-node network, gRPC on {}, data in {}\nLedger: {} leaves, root {}\n",
         client.endpoint(),
@@ -294,7 +294,7 @@ async fn walk(node: &DemoNode, parties: &[Party], data_dir: &Path) -> anyhow::Re
         ),
     ];
     let receipts = submit(client, "customs, carrier, platform, consumer", &second_batch, true).await?;
-    let scan = (receipts.last(), &second_batch[second_batch.len() - 1]);
+    let (scan, scan_receipt) = (&second_batch[7], receipts.last().context("no receipt for the consumer scan")?);
 
     // Bad input the ledger must refuse without changing anything else: a
     // resubmission (idempotent), a forged signature, and a payload that is
@@ -307,19 +307,20 @@ async fn walk(node: &DemoNode, parties: &[Party], data_dir: &Path) -> anyhow::Re
         Envelope::sign(b"not a transaction".to_vec(), &platform.key),
     ];
     submit(client, "resubmission, forgery, garbage payload", &third, false).await?;
-    check_scan_receipt(node, scan.0, scan.1)?;
+
+    // The scan's receipt, checked as the consumer's app would, offline.
+    let checked = checks::receipt(scan_receipt, scan, &node.head_signer).context("the consumer scan's receipt")?;
+    let (head, leaf) = (&checked.tree_head.head, checked.leaf.leaf_index);
+    println!(
+        "Signed tree head: size {}, root {}, signed by node 1 ({})",
+        head.tree_size, head.root, checked.tree_head.signer
+    );
+    let hashes = scan_receipt.inclusion.as_ref().map_or(0, |p| p.hashes.len());
+    let plural = if hashes == 1 { "" } else { "es" };
+    println!("Inclusion proof of the consumer scan (leaf {leaf}, {hashes} hash{plural}): verified offline");
 
     if before.head.tree_size > 0 {
-        let (proof, after) = consistency_proof(client.endpoint(), before.head.tree_size).await?;
-        let after = checked_head(&after, node).context("the node's tree head")?;
-        merkle::verify_consistency(
-            before.head.tree_size,
-            after.head.tree_size,
-            &before.head.root,
-            &after.head.root,
-            &proof,
-        )
-        .context("consistency proof")?;
+        let after = checks::consistency(client, &before, &node.head_signer).await?;
         println!(
             "Consistency proof from the previous run (size {} -> {}): verified, history was only appended",
             before.head.tree_size, after.head.tree_size
@@ -337,13 +338,6 @@ async fn walk(node: &DemoNode, parties: &[Party], data_dir: &Path) -> anyhow::Re
     for step in &history.steps {
         let who = step.party.as_ref().map_or("?", |p| p.party_id.as_str());
         println!("  leaf {:>4}  {who:<22} {}", step.leaf_index, describe(step));
-        eprintln!(
-            "DEBUG {:?}",
-            step.certificates
-                .iter()
-                .map(|c| (&c.certificate_number, &c.attestation_id, c.validity_at_step))
-                .collect::<Vec<_>>()
-        );
     }
 
     let audit = client.audit(false, 0).await.context("the node's audit")?;
@@ -379,61 +373,7 @@ async fn submit(
     Ok(receipts)
 }
 
-/// Checks the consumer scan's receipt offline: the envelope's signature,
-/// the leaf rebuilt from the receipt, its inclusion proof up to the root of
-/// the signed tree head, and that the demo node signed that head.
-fn check_scan_receipt(node: &DemoNode, receipt: Option<&pb::Receipt>, scan: &Envelope) -> anyhow::Result<()> {
-    let receipt = receipt.context("the consumer scan has no receipt")?;
-    let checked = verify_receipt(receipt, scan.bytes()).context("the consumer scan's receipt")?;
-    trusted(&checked.tree_head, node)?;
-    let head = &checked.tree_head.head;
-    println!(
-        "Signed tree head: size {}, root {}, signed by node 1 ({})",
-        head.tree_size, head.root, checked.tree_head.signer
-    );
-    let hashes = receipt.inclusion.as_ref().map_or(0, |p| p.hashes.len());
-    println!(
-        "Inclusion proof of the consumer scan (leaf {}, {hashes} hashes): verified offline",
-        checked.leaf.leaf_index
-    );
-    Ok(())
-}
-
-/// A tree head from the node, checked offline: well formed, validly
-/// signed, by the demo node's key.
-fn checked_head(sth: &pb::SignedTreeHead, node: &DemoNode) -> anyhow::Result<SignedTreeHead> {
-    let head = tree_head_from_proto(sth)?;
-    head.verify().context("tree head signature")?;
-    trusted(&head, node)?;
-    Ok(head)
-}
-
-/// The one key a client of this network trusts: the node's.
-fn trusted(head: &SignedTreeHead, node: &DemoNode) -> anyhow::Result<()> {
-    if head.signer != node.head_signer {
-        bail!("the tree head is signed by {}, not by the demo node ({})", head.signer, node.head_signer);
-    }
-    Ok(())
-}
-
-/// LedgerService.GetConsistencyProof from `first_size` to the node's
-/// current tree: the proof and the signed head of the larger tree.
-/// `veritrace_client::Client` has no call for it (yet), so this request
-/// goes through the generated stub.
-async fn consistency_proof(endpoint: &str, first_size: u64) -> anyhow::Result<(Vec<Hash>, pb::SignedTreeHead)> {
-    let mut ledger = pb::ledger_service_client::LedgerServiceClient::connect(endpoint.to_owned()).await?;
-    let request = pb::GetConsistencyProofRequest { first_size, second_size: 0, shard_id: 0 };
-    let answer = ledger.get_consistency_proof(request).await.context("GetConsistencyProof")?.into_inner();
-    let (Some(proof), Some(head)) = (answer.proof, answer.second_tree_head) else {
-        bail!("GetConsistencyProof answered without a proof or a tree head");
-    };
-    if proof.first_size != first_size || proof.second_size != head.tree_size {
-        bail!("GetConsistencyProof answered for sizes {} -> {}", proof.first_size, proof.second_size);
-    }
-    let hashes = proof.hashes.iter().map(|h| Hash::from_slice(h)).collect::<Result<Vec<_>, _>>();
-    Ok((hashes.map_err(|_| anyhow::anyhow!("a consistency proof hash is not 32 bytes"))?, head))
-}
-
+/// Prints one receipt as a line.
 fn print_receipt(r: &pb::Receipt) {
     let id =
         if r.envelope_id.is_empty() { "-".repeat(16) } else { hex::encode(&r.envelope_id).chars().take(16).collect() };

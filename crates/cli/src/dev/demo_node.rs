@@ -40,17 +40,17 @@ pub fn prepare(dir: &Path, genesis: &pb::Genesis, fresh: bool) -> anyhow::Result
     if genesis_file.exists() {
         return Ok(false);
     }
-    if dir.join("ledger").exists() || dir.join("db").exists() {
+    // Never mix the demo's files into another directory (or an older
+    // demo's ledger, kept in `ledger/` without a genesis file).
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
         bail!(
-            "{} holds a ledger without the demo's {GENESIS_FILE} (an older demo?); run `veritrace demo --fresh` to start over",
+            "{} is not empty and holds no {GENESIS_FILE}, so it is not a demo node's directory; \
+             pass another --data-dir, or --fresh to delete it and start over",
             dir.display()
         );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let key_file = dir.join(NODE_KEY_FILE);
-    if !key_file.exists() {
-        veritrace_node::write_seed_file(&key_file, &veritrace_node::generate_seed())?;
-    }
+    veritrace_node::write_seed_file(&dir.join(NODE_KEY_FILE), &veritrace_node::generate_seed())?;
     // The genesis last: its presence marks a prepared directory.
     std::fs::write(&genesis_file, genesis.encode_to_vec())
         .with_context(|| format!("writing {}", genesis_file.display()))?;

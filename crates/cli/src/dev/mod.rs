@@ -16,6 +16,7 @@
 //! generation is `veritrace-bench`'s, a binary of its own.
 
 pub mod demo;
+mod demo_checks;
 mod demo_node;
 pub mod journey;
 

@@ -32,6 +32,9 @@
 //!   either `"entry"` or `"tree_head"`); nothing when none is set.
 //! - **Repeated fields** are arrays, **maps** objects (keys as text).
 //!
+//! A command prints one pretty-printed document ([`render_message`], or [`render_json`] for a
+//! view built elsewhere); a stream (`watch`) prints one compact object a line.
+//!
 //! [`render_status`] writes a `GetStatusResponse`, [`render_members`] `{"members": [Member, ...]}`,
 //! [`render_receipts`] `{"receipts": [Receipt, ...]}`; the fields of each message are those of
 //! `proto/veritrace/v1/*.proto`. A receipt, for example:
