@@ -17,8 +17,9 @@
 # compactions the bulk load queued do not land in the measurement (set 0
 # to measure them too).
 #
-# Needs the release binary (VERITRACE_BIN, default
-# $CARGO_TARGET_DIR/release/veritrace). 1e7 items take several GB of disk
+# Needs the release binaries (`cargo build --release --workspace --bins`):
+# veritrace (VERITRACE_BIN, default $CARGO_TARGET_DIR/release/veritrace)
+# and veritrace-bench beside it (VERITRACE_BENCH_BIN). 1e7 items take several GB of disk
 # per node and some minutes to load on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -13,8 +13,9 @@
 #   PROFILE_ARGS="--op submit --batch 100 --concurrency 16" scripts/bench/profile.sh
 #   PROFILE_ARGS="--op verify --concurrency 64" scripts/bench/profile.sh
 #
-# Needs the release binary (VERITRACE_BIN, default $CARGO_TARGET_DIR/release/veritrace;
-# `cargo build --locked --release --workspace --bins` makes it) and perf
+# Needs the release binaries (VERITRACE_BIN, default $CARGO_TARGET_DIR/release/veritrace,
+# and veritrace-bench beside it or VERITRACE_BENCH_BIN;
+# `cargo build --locked --release --workspace --bins` makes both) and perf
 # (installed here if missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -11,8 +11,9 @@
 #   scripts/bench/snapshot-stall.sh
 #   SNAP_ITEMS=200000 BENCH_SECS=8 scripts/bench/snapshot-stall.sh
 #
-# Needs the release binary (VERITRACE_BIN, default
-# $CARGO_TARGET_DIR/release/veritrace). Writes the table to $BENCH_OUT
+# Needs the release binaries (`cargo build --release --workspace --bins`):
+# veritrace (VERITRACE_BIN, default $CARGO_TARGET_DIR/release/veritrace)
+# and veritrace-bench beside it (VERITRACE_BENCH_BIN). Writes the table to $BENCH_OUT
 # (default /tmp/veritrace-snapshot-stall.md) too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

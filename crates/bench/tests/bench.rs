@@ -29,7 +29,8 @@ fn last_line(out: &str) -> &str {
 fn free_base_port() -> u16 {
     let seed = u64::from(std::process::id());
     for attempt in 0..200u64 {
-        let base = 30_000 + ((seed.wrapping_mul(7919) + attempt * 211) % 300) as u16 * 100;
+        // Below Linux's ephemeral range (32768-), so no outgoing connection takes one meanwhile.
+        let base = 20_000 + ((seed.wrapping_mul(7919) + attempt * 211) % 120) as u16 * 100;
         let mut ports = (1..=3).flat_map(|k| [base + k, base + 100 + k, base + 200 + k]);
         if ports.all(|p| StdListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
@@ -55,13 +56,12 @@ impl Nodes {
             let mut config = NodeConfig::load(&n.config_path).expect("load config");
             // Every bench client is 127.0.0.1: no per-IP limit (as scripts/bench/cluster.sh).
             config.api.requests_per_second = 0;
-            let listeners = Listeners::bind(&config).await.expect("bind");
             let (stop, stopped) = oneshot::channel::<()>();
             let shutdown = async move {
                 let _ = stopped.await;
             };
             tasks.push(tokio::spawn(async move {
-                veritrace_node::run(config, listeners, shutdown).await.expect("node runs");
+                veritrace_node::run(config, Listeners::FromConfig, shutdown).await.expect("node runs");
             }));
             stops.push(stop);
         }
@@ -84,13 +84,18 @@ async fn every_operation_runs_and_ends_with_its_result_line() {
     let dir = tmp.path().join("cluster");
     let nodes = Nodes::start(&dir).await;
     let file = veritrace_node::ClusterFile::load(&dir).expect("cluster.json");
-    let client = veritrace_client::Client::connect(&file.nodes[0].api).await.expect("connect");
+    // A node binds its port once started: connection refused until then.
+    let mut client = None;
     for _ in 0..300 {
-        if client.status().await.is_ok_and(|s| s.leader_id != 0) {
+        if let Ok(c) = veritrace_client::Client::connect(&file.nodes[0].api).await
+            && c.status().await.is_ok_and(|s| s.leader_id != 0)
+        {
+            client = Some(c);
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let client = client.expect("node 1 serves and knows a leader within 30 s");
     let dir_arg = dir.to_str().expect("utf-8");
 
     // The commands block; run them off the runtime's workers, which serve the nodes.

@@ -108,8 +108,7 @@ pub struct StartArgs {
 pub fn start(config: NodeConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
-        let listeners = Listeners::bind(&config).await?;
-        veritrace_node::run(config, listeners, shutdown_signal()).await?;
+        veritrace_node::run(config, Listeners::FromConfig, shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -1,5 +1,5 @@
 //! A minimal etcd v3 KV client: `Put` and a `Txn` of puts, over the same
-//! tonic stack as Veritrace's own client, so `veritrace bench --target
+//! tonic stack as Veritrace's own client, so `veritrace-bench --target
 //! etcd` compares the two systems with clients of the same kind (the
 //! benchmark's only use).
 //!

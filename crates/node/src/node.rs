@@ -142,12 +142,29 @@ impl Node {
             Some(path) => Some(keys::party_key(&keys::read_seed_file(path)?)?),
             None => None,
         };
+        // Tree heads are signed with the key derived from the node seed.
+        let head_signer = keys::party_key(&seed)?;
         let genesis = read_genesis(&config.node.genesis_file)?;
         let data_dir = &config.node.data_dir;
         std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
         let cfs: Vec<&str> = ALL_CFS.iter().chain(RAFT_CFS).copied().collect();
         let rocks = Arc::new(RocksEngine::open(&db_dir(&config), &cfs)?);
         let engine: Engine = rocks.clone();
+
+        let boot = Bootstrap {
+            initial_voters: config.cluster.initial_voters.clone(),
+            members: configured_members(&config, &peer_id),
+        };
+        // The stores first (as before the split): another network's ledger,
+        // or one rebuilt from a snapshot, is dealt with before the node is
+        // reachable on its peer port.
+        let opened = veritrace_service::open(engine, &snapshot_dir(&config), &genesis, boot).map_err(|e| match e {
+            veritrace_service::ServiceError::Genesis(_) => NodeError::Genesis {
+                path: config.node.genesis_file.clone(),
+                reason: format!("the data directory {} holds another network's ledger", config.node.data_dir.display()),
+            },
+            other => other.into(),
+        })?;
 
         let config_peers = config.peer_entries()?;
         let mut net_config = NetConfig::new(config.listen_multiaddr()?, keypair, config.node.id, config_peers.clone());
@@ -161,31 +178,18 @@ impl Node {
             network_id: genesis.network_id.clone(),
             party_id: config.node.party_id.clone(),
             party_signer,
-            head_signer: Arc::new(keys::party_key(&seed)?),
+            head_signer: Arc::new(head_signer),
             backup_dir: snapshot_dir(&config),
             ready_max_lag: config.ops.ready_max_lag(),
             peers: Arc::new(Libp2pPeers),
         };
-        let boot = Bootstrap {
-            initial_voters: config.cluster.initial_voters.clone(),
-            members: configured_members(&config, &peer_id),
+        let started = match opened.start(service_config, driver_config(&config), Arc::new(net.clone()), inbound_rx) {
+            Ok(started) => started,
+            Err(e) => {
+                net.shutdown();
+                return Err(e.into());
+            }
         };
-        let started = veritrace_service::start(
-            service_config,
-            driver_config(&config),
-            engine,
-            &genesis,
-            boot,
-            Arc::new(net.clone()),
-            inbound_rx,
-        )
-        .map_err(|e| match e {
-            veritrace_service::ServiceError::Genesis(_) => NodeError::Genesis {
-                path: config.node.genesis_file.clone(),
-                reason: format!("the data directory {} holds another network's ledger", config.node.data_dir.display()),
-            },
-            other => other.into(),
-        })?;
         let service = started.service;
         let raft = service.raft().clone();
         let watcher = tokio::spawn(keep_peers_in_sync(raft.membership(), net.clone(), config_peers, config.node.id));
@@ -297,6 +301,9 @@ async fn keep_peers_in_sync(
 mod tests {
     use super::*;
 
+    /// `node_id_from_peer_bytes` of the PeerId of node key `[7; 32]`.
+    const GOLDEN_NODE_ID: u64 = 1_542_018_135_220_195;
+
     #[test]
     fn libp2p_peers_parse_ids_and_addresses_and_name_the_problem() {
         let peers = Libp2pPeers;
@@ -308,6 +315,17 @@ mod tests {
         assert!(peers.parse_peer_id("node-1").is_err());
         assert!(peers.check_address("/ip4/127.0.0.1/tcp/7501").is_ok());
         assert!(peers.check_address("127.0.0.1:7501").is_err());
+    }
+
+    #[test]
+    fn node_ids_derived_from_peer_ids_do_not_drift() {
+        // Members added without a node id keep the id derived from their
+        // PeerId across versions: pinned for a fixed node key.
+        let peer = crate::keys::node_keypair(&[7; 32]).expect("key").public().to_peer_id();
+        let parsed = Libp2pPeers.parse_peer_id(&peer.to_string()).expect("parses");
+        let id = veritrace_service::members::node_id_from_peer_bytes(&parsed.bytes);
+        assert_eq!(id, GOLDEN_NODE_ID, "{peer}");
+        assert!(id > 0 && id < 1 << 53);
     }
 
     #[test]

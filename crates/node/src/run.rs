@@ -1,8 +1,8 @@
 //! [`run`]: a whole node process, from configuration to shutdown.
 //!
-//! mini-redis's shape: the caller binds the listeners and passes a
-//! shutdown future, so the binary (`veritrace node start`, with SIGTERM)
-//! and tests (with a channel) run exactly the same code.
+//! mini-redis's shape: the caller passes the listeners and a shutdown
+//! future, so the binary (`veritrace node start`, with SIGTERM) and tests
+//! (with a channel) run exactly the same code.
 
 use std::future::Future;
 
@@ -10,25 +10,37 @@ use tokio::net::TcpListener;
 
 use crate::{Node, NodeConfig, NodeError};
 
-/// The sockets a node serves on, bound by the caller (port 0 works: read
-/// the address back from the listener).
+/// The sockets a node serves on.
 #[derive(Debug)]
-pub struct Listeners {
-    /// The gRPC API (`api.listen`).
-    pub api: TcpListener,
-    /// The ops HTTP listener (`/livez`, `/readyz`, `/metrics`), if any.
-    pub ops: Option<TcpListener>,
+pub enum Listeners {
+    /// Bind `api.listen` and, when set, `ops.listen` once the node has
+    /// started (its stores opened, its driver running), so clients and
+    /// probes are refused rather than kept waiting while it starts. What
+    /// `veritrace node start` uses.
+    FromConfig,
+    /// Sockets the caller bound (port 0 works: read the address back from
+    /// the listener).
+    Bound {
+        /// The gRPC API.
+        api: TcpListener,
+        /// The ops HTTP listener (`/livez`, `/readyz`, `/metrics`), if any.
+        ops: Option<TcpListener>,
+    },
 }
 
 impl Listeners {
-    /// Binds `api.listen` and, when set, `ops.listen` of `config`.
-    pub async fn bind(config: &NodeConfig) -> Result<Listeners, NodeError> {
-        let (api, _) = veritrace_server::bind(config.api.listen).await?;
-        let ops = match config.ops.listen {
-            Some(addr) => Some(veritrace_server::bind(addr).await?.0),
-            None => None,
-        };
-        Ok(Listeners { api, ops })
+    async fn open(self, config: &NodeConfig) -> Result<(TcpListener, Option<TcpListener>), NodeError> {
+        match self {
+            Listeners::Bound { api, ops } => Ok((api, ops)),
+            Listeners::FromConfig => {
+                let (api, _) = veritrace_server::bind(config.api.listen).await?;
+                let ops = match config.ops.listen {
+                    Some(addr) => Some(veritrace_server::bind(addr).await?.0),
+                    None => None,
+                };
+                Ok((api, ops))
+            }
+        }
     }
 }
 
@@ -40,11 +52,18 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeError> {
-    let api = config.api.clone();
+    let api_section = config.api.clone();
     let node = Node::start(config).await?;
+    let (api, ops) = match listeners.open(node.config()).await {
+        Ok(sockets) => sockets,
+        Err(e) => {
+            node.shutdown().await;
+            return Err(e);
+        }
+    };
     let service = node.service().clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ops_task = listeners.ops.map(|listener| {
+    let ops_task = ops.map(|listener| {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(ops = %addr, "serving /livez, /readyz, /metrics");
         }
@@ -54,11 +73,11 @@ pub async fn run(
         };
         tokio::spawn(veritrace_server::ops_http::serve_ops(service.clone(), listener, stopped))
     });
-    if let Ok(addr) = listeners.api.local_addr() {
+    if let Ok(addr) = api.local_addr() {
         tracing::info!(node = service.id(), api = %addr, peer_id = service.peer_id(), "serving gRPC");
     }
-    let options = veritrace_server::ServeOptions::new(api);
-    let served = veritrace_server::serve(service, listeners.api, options, async move {
+    let options = veritrace_server::ServeOptions::new(api_section);
+    let served = veritrace_server::serve(service, api, options, async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     })

@@ -9,14 +9,14 @@ use veritrace_service::Service;
 
 use crate::status::{from_service, invalid, reason};
 
-/// The cluster service over a running node.
+/// The cluster service over a replica's application layer.
 #[derive(Debug, Clone)]
 pub struct ClusterApi {
     service: Service,
 }
 
 impl ClusterApi {
-    /// Serves `node`.
+    /// Serves `service`.
     pub fn new(service: Service) -> Self {
         ClusterApi { service }
     }

@@ -81,7 +81,8 @@ impl RateLimiter {
     }
 }
 
-/// A fault injected into one call, after the service handled it.
+/// A fault injected into one call: a delay before the service sees it,
+/// and an answer replaced after the service handled it.
 #[derive(Debug, Default)]
 pub struct InjectedFault {
     /// Held back this long before the service sees it (a slow node).
@@ -240,11 +241,11 @@ where
         let started = Instant::now();
         let method = req.uri().path().to_owned();
         let span = tracing::info_span!("grpc", method = %method, request_id = %request_id(&req));
-        let fault = self.layer.fault.clone().and_then(|f| f(&method));
         let observer = self.layer.observer.clone();
+        let observed = method.clone();
         let observe = move |code: Code| {
             if let Some(o) = &observer {
-                o(&method, veritrace_metrics::grpc_code_name(code as i32), started.elapsed().as_secs_f64());
+                o(&observed, veritrace_metrics::grpc_code_name(code as i32), started.elapsed().as_secs_f64());
             }
         };
         if let (Some(limiter), Some(ip)) = (&self.layer.limiter, client_ip(&req))
@@ -253,6 +254,8 @@ where
             observe(Code::ResourceExhausted);
             return Box::pin(async move { Ok(rate_limited(wait).into_http()) });
         }
+        // Faults apply to the calls the service sees (past the rate limit).
+        let fault = self.layer.fault.as_ref().and_then(|f| f(&method));
         // The clone is ready only if `self.inner` was; swap so the polled one serves this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

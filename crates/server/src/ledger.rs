@@ -14,14 +14,14 @@ use veritrace_ledger::PartyFilter;
 use crate::status::{from_service, invalid, reason};
 use crate::verification::{offset_token, page_size};
 
-/// The ledger service over a running node.
+/// The ledger service over a replica's application layer.
 #[derive(Debug, Clone)]
 pub struct LedgerApi {
     service: Service,
 }
 
 impl LedgerApi {
-    /// Serves `node`.
+    /// Serves `service`.
     pub fn new(service: Service) -> Self {
         LedgerApi { service }
     }

@@ -1,12 +1,16 @@
-//! Veritrace's gRPC services (tonic) over a running [`Service`], and the
-//! node's ops HTTP listener.
+//! Veritrace's edge: the gRPC services (tonic) over a replica's
+//! application layer ([`Service`], from `veritrace-service`), and the ops
+//! HTTP listener. It never depends on the node's wiring, so the test kit
+//! serves the same edge over in-process replicas.
 //!
 //! * `ledger::LedgerApi`: `veritrace.v1.LedgerService` ([`watch`] streams it);
 //! * `cluster::ClusterApi`: `veritrace.v1.ClusterService`;
 //! * `verification::VerificationApi`: `veritrace.v1.VerificationService`;
 //! * `grpc.health.v1.Health` (tracks the node's readiness) and gRPC server
 //!   reflection (`grpc.reflection.v1`), so grpcurl needs no proto files;
-//! * [`edge`]: the per-client rate limit and request accounting around them;
+//! * [`edge`]: the per-client rate limit, request accounting and a `grpc`
+//!   span with the request id around them (and the test kit's fault hook);
+//! * [`config`]: the `[api]` section it serves by;
 //! * [`status`]: errors as gRPC statuses with a machine-readable reason
 //!   in a `google.rpc.ErrorInfo` detail (domain `veritrace.io`);
 //! * [`ops_http`]: `/livez`, `/readyz`, `/metrics`.
@@ -191,7 +195,9 @@ pub async fn serve(
         .build_v1()
         .map_err(|e| ServeError::Tls { what: format!("reflection descriptors: {e}") })?;
     let (health, health_service) = tonic_health::server::health_reporter();
-    let follower = tokio::spawn(follow_readiness(service.clone(), health));
+    // Aborted when this future ends or is dropped (a caller that aborts the
+    // server must not leave the follower polling a stopped service).
+    let _follower = AbortOnDrop(tokio::spawn(follow_readiness(service.clone(), health)));
 
     let limiter = (api.requests_per_second > 0)
         .then(|| Arc::new(edge::RateLimiter::new(api.requests_per_second, api.request_burst)));
@@ -212,9 +218,17 @@ pub async fn serve(
         .add_service(cluster)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener).map(no_delay), shutdown)
         .await;
-    follower.abort();
     served?;
     Ok(())
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Keeps `grpc.health.v1` in step with the node's readiness: the overall

@@ -28,7 +28,7 @@ struct OpsState {
     service: Service,
 }
 
-/// Serves the ops endpoints of `node` on `listener` until `shutdown`.
+/// Serves the ops endpoints of `service` on `listener` until `shutdown`.
 pub async fn serve_ops(
     service: Service,
     listener: TcpListener,

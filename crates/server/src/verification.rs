@@ -12,14 +12,14 @@ use veritrace_service::{Service, ServiceError, VerifyRequest, now_ms};
 
 use crate::status::{DOMAIN, from_service, invalid, reason, with_reason};
 
-/// The verification service over a running node.
+/// The verification service over a replica's application layer.
 #[derive(Debug, Clone)]
 pub struct VerificationApi {
     service: Service,
 }
 
 impl VerificationApi {
-    /// Serves `node`.
+    /// Serves `service`.
     pub fn new(service: Service) -> Self {
         VerificationApi { service }
     }

@@ -4,11 +4,12 @@
 //!
 //! * [`Service`]: submit, verify, status, audit, backup, membership and
 //!   readiness, over a [`RaftHandle`](veritrace_consensus::RaftHandle) and
-//!   the ledger. [`start`] opens the ledger and the Raft log on any
-//!   [`KvEngine`](veritrace_storage::KvEngine), starts the Raft driver on
-//!   any [`Transport`](veritrace_consensus::Transport) and returns the
-//!   service: the node process calls it with RocksDB and libp2p, the test
-//!   kit with the in-memory engine and the simulated network.
+//!   the ledger. [`open`] opens the ledger and the Raft log on any
+//!   [`KvEngine`](veritrace_storage::KvEngine), [`Opened::start`] starts
+//!   the Raft driver on any [`Transport`](veritrace_consensus::Transport)
+//!   and returns the service ([`start`] does both): the node process
+//!   opens RocksDB, then starts libp2p, then the driver; the test kit uses
+//!   the in-memory engine and the simulated network.
 //! * [`state_machine`]: the ledger as the Raft state machine, and the
 //!   proposal format (a client request's envelopes); [`prechecks`] runs
 //!   signature checks ahead of apply.
@@ -31,6 +32,6 @@ pub mod verify;
 pub use error::ServiceError;
 pub use members::{MemberInfo, PeerControl, PeerIdentity};
 pub use service::{BackupFile, HeadSigner, MAX_SUBMISSION_BYTES, Readiness, Service, ServiceConfig, members_of};
-pub use start::{Bootstrap, Started, open_ledger, start};
+pub use start::{Bootstrap, Opened, Started, open, open_ledger, start};
 pub use state_machine::{Engine, LedgerCell, LedgerStateMachine, MAX_ENVELOPES_PER_PROPOSAL, ledger_options};
 pub use verify::{VerifyRequest, now_ms};

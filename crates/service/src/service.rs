@@ -204,7 +204,7 @@ impl Service {
         }
         let n = envelopes.len();
         let proposal = encode_proposal(&envelopes);
-        let span = tracing::debug_span!("submit", envelopes = n, first = %envelope_id(&envelopes[0]));
+        let span = tracing::info_span!("submit", envelopes = n, first = %envelope_id(&envelopes[0]));
         let answer = self.inner.raft.propose(proposal).instrument(span).await?;
         let receipts = decode_answer(&answer).map_err(|e| ServiceError::Answer(e.to_string()))?;
         if receipts.len() != n {

@@ -98,28 +98,72 @@ fn open_log(engine: &Engine, boot: &Bootstrap) -> Result<RaftLogStore<Engine>, S
     Ok(RaftLogStore::bootstrap(Arc::clone(engine), voters, &blob)?)
 }
 
-/// Starts a replica (inside a Tokio runtime): opens the Raft log and the
-/// ledger in `engine` (the engine must hold the ledger's and the Raft log's
-/// column families), starts the Raft driver with `driver_config` (its
-/// `initial_metadata` and `metrics` are set here from `boot` and the
-/// service's catalogue) over `transport`, fed by `inbound`.
+/// A replica's stores, opened and checked, before any network exists:
+/// [`open`] makes it, [`Opened::start`] starts the Raft driver on it.
+/// Opening first means a store of another network, or a ledger being
+/// rebuilt from a snapshot, is dealt with before the replica is reachable.
+pub struct Opened {
+    engine: Engine,
+    store: RaftLogStore<Engine>,
+    ledger: LedgerCell,
+    members: BTreeMap<NodeId, Vec<u8>>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened").field("tree_size", &self.ledger.get().tree_head().tree_size).finish_non_exhaustive()
+    }
+}
+
+/// Opens the Raft log and the ledger in `engine` (which must hold the
+/// ledger's and the Raft log's column families): as stored, else
+/// bootstrapped from `boot` and created from `genesis`. Snapshots are read
+/// from `snapshot_dir` (the driver's). Touches no network.
+pub fn open(
+    engine: Engine,
+    snapshot_dir: &Path,
+    genesis: &pb::Genesis,
+    boot: Bootstrap,
+) -> Result<Opened, ServiceError> {
+    let store = open_log(&engine, &boot)?;
+    let ledger = LedgerCell::new(open_ledger(&engine, &store, snapshot_dir, genesis)?);
+    Ok(Opened { engine, store, ledger, members: boot.members })
+}
+
+impl Opened {
+    /// Starts the Raft driver (inside a Tokio runtime) with `driver_config`
+    /// (its `initial_metadata` and `metrics` are set here from the
+    /// bootstrap and the service's catalogue) over `transport`, fed by
+    /// `inbound`, and returns the service.
+    pub fn start<T: Transport>(
+        self,
+        config: ServiceConfig,
+        mut driver_config: DriverConfig,
+        transport: Arc<T>,
+        inbound: mpsc::Receiver<Inbound>,
+    ) -> Result<Started, ServiceError> {
+        let metrics = veritrace_metrics::Metrics::new();
+        metrics.ledger().set_tree_size(self.ledger.get().tree_head().tree_size);
+        let sm = LedgerStateMachine::new(self.ledger.clone(), Arc::clone(&self.engine), metrics.clone());
+        driver_config.initial_metadata = self.members;
+        driver_config.metrics = metrics.clone();
+        let (raft, driver_task) = driver::start(driver_config, self.store, sm, transport, inbound)?;
+        let service = Service::new(config, raft, self.ledger, metrics);
+        Ok(Started { service, driver_task })
+    }
+}
+
+/// [`open`] then [`Opened::start`], for callers whose transport exists
+/// before the stores are opened (the test kit).
 pub fn start<T: Transport>(
     config: ServiceConfig,
-    mut driver_config: DriverConfig,
+    driver_config: DriverConfig,
     engine: Engine,
     genesis: &pb::Genesis,
     boot: Bootstrap,
     transport: Arc<T>,
     inbound: mpsc::Receiver<Inbound>,
 ) -> Result<Started, ServiceError> {
-    let store = open_log(&engine, &boot)?;
-    let ledger = LedgerCell::new(open_ledger(&engine, &store, &driver_config.snapshot_dir, genesis)?);
-    let metrics = veritrace_metrics::Metrics::new();
-    metrics.ledger().set_tree_size(ledger.get().tree_head().tree_size);
-    let sm = LedgerStateMachine::new(ledger.clone(), Arc::clone(&engine), metrics.clone());
-    driver_config.initial_metadata = boot.members;
-    driver_config.metrics = metrics.clone();
-    let (raft, driver_task) = driver::start(driver_config, store, sm, transport, inbound)?;
-    let service = Service::new(config, raft, ledger, metrics);
-    Ok(Started { service, driver_task })
+    let opened = open(engine, &driver_config.snapshot_dir, genesis, boot)?;
+    opened.start(config, driver_config, transport, inbound)
 }

@@ -70,7 +70,7 @@ impl Service {
     /// [`ServiceError::NotConfigured`] on a node without a party key.
     pub async fn verify_item(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, ServiceError> {
         // The scan's envelope id is recorded on the span once it is signed.
-        let span = tracing::debug_span!("verify", item = %req.item, scan = tracing::field::Empty);
+        let span = tracing::info_span!("verify", item = %req.item, scan = tracing::field::Empty);
         self.verify_item_in_span(req).instrument(span).await
     }
 

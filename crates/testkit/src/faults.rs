@@ -10,7 +10,7 @@ use veritrace_server::edge::{AnswerFault, InjectedFault};
 use veritrace_service::HeadSigner;
 
 /// The faults queued for one replica's gRPC edge, and a count of the calls
-/// it saw. Each queued fault applies to the next call whose method path
+/// that passed its rate limit. Each queued fault applies to the next call whose method path
 /// ends with its method name, once.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
@@ -34,7 +34,9 @@ impl Faults {
         self.lock().queued.push_back((method.to_owned(), Duration::ZERO, Some(status)));
     }
 
-    /// Holds the answer of the next call of `method` back for `delay`.
+    /// Holds the next call of `method` back for `delay` before the service
+    /// sees it (a slow node: a client that gives up first leaves nothing
+    /// done).
     pub fn delay_next(&self, method: &str, delay: Duration) {
         self.lock().queued.push_back((method.to_owned(), delay, None));
     }

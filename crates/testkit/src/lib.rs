@@ -13,10 +13,11 @@
 //! deterministic simulation builds on this kit).
 //!
 //! Hooks: [`TestCluster::crash`] and [`TestCluster::restart`] (a replica's
-//! engine survives, as a disk would), [`TestCluster::partition`],
+//! engine survives whole: the in-memory engine has no unsynced writes to
+//! lose, so recovery from a torn write is tested on RocksDB, not here), [`TestCluster::partition`],
 //! [`TestCluster::isolate`], [`TestCluster::heal`],
 //! [`TestCluster::set_faults`] for message loss and delay, and
-//! [`TestCluster::inject`] for answers lost or slowed at the gRPC edge.
+//! [`TestCluster::inject`] for calls slowed or answers lost at the gRPC edge.
 //! [`ClusterBuilder::lying_head_signer`] makes a replica sign tree heads
 //! that do not verify, for tests that clients catch it.
 //! [`ClusterBuilder::tls`] serves the gRPC API over TLS.

@@ -102,7 +102,7 @@ impl DemoNode {
         let config = config(dir, addr);
         config.validate()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(veritrace_node::run(config, Listeners { api, ops: None }, async move {
+        let task = tokio::spawn(veritrace_node::run(config, Listeners::Bound { api, ops: None }, async move {
             let _ = stopped.await;
         }));
         let endpoint = format!("http://{addr}");

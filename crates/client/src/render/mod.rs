@@ -19,9 +19,9 @@
 //!   `RAFT_ROLE_LEADER` is `"leader"`, `VERDICT_GENUINE_FIRST_SCAN` is `"genuine_first_scan"`,
 //!   `OUTCOME_APPLIED` is `"applied"`, an `*_UNSPECIFIED` value is `"unspecified"`. A value the
 //!   descriptors do not name (from a newer node) is written as its number.
-//! - **Integers**, 64-bit ones included, are JSON numbers. Values above 2^53 (such as node ids
-//!   derived from peer ids) lose precision in tools that read numbers as doubles, jq 1.6 among
-//!   them. Floating-point values are numbers too; NaN and the infinities, which JSON has no
+//! - **Integers**, 64-bit ones included, are JSON numbers. Values above 2^53 would lose precision
+//!   in tools that read numbers as doubles, jq 1.6 among them; Veritrace keeps ids, indexes and
+//!   sizes below it (node ids derived from peer ids too). Floating-point values are numbers too; NaN and the infinities, which JSON has no
 //!   numbers for, are the strings `"NaN"`, `"Infinity"` and `"-Infinity"`.
 //! - **`google.protobuf.Timestamp`** is RFC 3339 text in UTC (`"2023-11-14T22:13:20Z"`, with
 //!   3, 6 or 9 fraction digits when needed); **`google.protobuf.Duration`** is seconds with an `s`
