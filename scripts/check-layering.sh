@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fails when a crate depends on a crate of a higher layer, or when a heavy
-# dependency leaks out of the one crate allowed to hold it.
+# Fails when a crate depends on a crate of a higher layer, when a heavy
+# dependency leaks out of the crates allowed to hold it, or when the
+# application layer or the edge reaches the wiring, even indirectly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 - <<'PY'
@@ -67,6 +68,21 @@ for pkg in meta["packages"]:
         for feat in dep.get("features", []):
             if (d, feat) in forbidden_features.get(name, ()):
                 bad.append(f"{name} enables feature {feat!r} of {d}, which pulls a dependency it must not have")
+# The whole normal-dependency closure (as `cargo build -p CRATE` resolves
+# it, features included) of the crates that must stay free of the wiring:
+# a crate pulled in indirectly (libp2p-identity, librocksdb-sys, tonic
+# through proto's `grpc` feature, ...) counts too.
+closure_forbidden = {
+    "veritrace-service": ("rocksdb", "librocksdb", "libp2p", "tonic", "hyper", "veritrace-net",
+                          "veritrace-store-rocksdb", "veritrace-server", "veritrace-node"),
+    "veritrace-server": ("rocksdb", "librocksdb", "libp2p", "veritrace-net", "veritrace-store-rocksdb", "veritrace-node"),
+    "veritrace-testkit": ("rocksdb", "librocksdb", "libp2p", "veritrace-net", "veritrace-store-rocksdb", "veritrace-node"),
+}
+for name, prefixes in closure_forbidden.items():
+    tree = subprocess.check_output(["cargo", "tree", "-p", name, "-e", "normal", "--prefix", "none", "-f", "{p}", "--locked"], text=True)
+    for pkg in sorted({line.split()[0] for line in tree.splitlines() if line.strip()}):
+        if pkg != name and pkg.startswith(prefixes):
+            bad.append(f"{name} reaches {pkg} through its dependencies, which it must not")
 if bad:
     print("layering violations:\n  " + "\n  ".join(bad))
     sys.exit(1)
