@@ -6,20 +6,15 @@
 //! `veritrace_client::render` (snake_case names, hex bytes, lowercase enum
 //! words).
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
-
-fn descriptor(name: &str) -> anyhow::Result<MessageDescriptor> {
-    let pool =
-        DescriptorPool::decode(veritrace_proto::FILE_DESCRIPTOR_SET).context("loading the protobuf descriptors")?;
-    pool.get_message_by_name(name).ok_or_else(|| anyhow!("no message {name} in the descriptors"))
-}
+use prost_reflect::DynamicMessage;
+use veritrace_client::render::message_descriptor;
 
 /// Parses proto3 JSON into message `M` named `name` (e.g. "veritrace.v1.Transaction").
 pub fn from_json<M: Message + Default>(name: &str, json: &str) -> anyhow::Result<M> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let dynamic = DynamicMessage::deserialize(descriptor(name)?, &mut de)
+    let dynamic = DynamicMessage::deserialize(message_descriptor(name)?, &mut de)
         .with_context(|| format!("not a valid {name} in proto3 JSON"))?;
     de.end().context("trailing characters after the JSON value")?;
     M::decode(dynamic.encode_to_vec().as_slice()).context("re-decoding the message")

@@ -1,12 +1,10 @@
 //! The client against a real in-process cluster (veritrace-testkit): the real ledger, application
 //! layer and gRPC server of every replica, on loopback TCP.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tonic::Code;
-use tonic_types::{ErrorDetails, StatusExt};
 use veritrace_client::proto as pb;
 use veritrace_client::{Client, ClientError, ConnectOptions};
 use veritrace_core::Envelope;
@@ -29,10 +27,9 @@ fn envelope_id(envelope: &pb::SignedEnvelope) -> [u8; 32] {
     *Envelope::from_proto(envelope.clone()).expect("an envelope").id().as_bytes()
 }
 
-/// An UNAVAILABLE status with `reason` in a `google.rpc.ErrorInfo`, as the server builds them.
+/// An UNAVAILABLE status with `reason` in a `google.rpc.ErrorInfo`, built by the server's own code.
 fn unavailable(reason: &str) -> tonic::Status {
-    let info = ErrorDetails::with_error_info(reason, "veritrace.io", HashMap::new());
-    tonic::Status::with_error_details(Code::Unavailable, "injected at the edge", info)
+    veritrace_testkit::status::reason(Code::Unavailable, reason, "injected at the edge")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! Faults a test injects: at the gRPC edge ([`Faults`]) and in what a
 //! replica signs ([`LyingHeadSigner`]).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +20,8 @@ pub struct Faults {
 #[derive(Debug, Default)]
 struct State {
     queued: VecDeque<(String, Duration, Option<tonic::Status>)>,
-    calls: Vec<String>,
+    /// Calls seen, by full method path.
+    calls: BTreeMap<String, usize>,
 }
 
 impl Faults {
@@ -44,7 +45,7 @@ impl Faults {
     /// How many calls of `method` the edge has seen (faulted ones included).
     pub fn calls(&self, method: &str) -> usize {
         let suffix = format!("/{method}");
-        self.lock().calls.iter().filter(|c| c.ends_with(&suffix)).count()
+        self.lock().calls.iter().filter(|(path, _)| path.ends_with(&suffix)).map(|(_, n)| n).sum()
     }
 
     /// Faults still queued.
@@ -57,7 +58,7 @@ impl Faults {
         let faults = self.clone();
         Arc::new(move |path: &str| {
             let mut state = faults.lock();
-            state.calls.push(path.to_owned());
+            *state.calls.entry(path.to_owned()).or_default() += 1;
             let at = state.queued.iter().position(|(m, _, _)| path.ends_with(&format!("/{m}")))?;
             let (_, delay, status) = state.queued.remove(at)?;
             Some(InjectedFault { delay, status })

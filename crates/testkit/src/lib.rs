@@ -38,6 +38,9 @@ pub use peers::SimPeers;
 pub use veritrace_ledger::testing as fixture;
 /// The `[api.tls]` section [`ClusterBuilder::tls`] takes.
 pub use veritrace_server::TlsSection;
+/// The server's statuses with machine-readable reasons, for faults that
+/// look exactly like the node's own refusals.
+pub use veritrace_server::status;
 
 use veritrace_proto::v1 as pb;
 

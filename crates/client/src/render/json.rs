@@ -36,10 +36,14 @@ fn pool() -> Result<&'static DescriptorPool, JsonError> {
         .map_err(|e| JsonError::Descriptors(e.clone()))
 }
 
+/// The descriptor of the message named `full_name`, from the pool loaded once.
+pub(super) fn descriptor(full_name: &str) -> Result<prost_reflect::MessageDescriptor, JsonError> {
+    pool()?.get_message_by_name(full_name).ok_or_else(|| JsonError::UnknownMessage(full_name.to_owned()))
+}
+
 /// `message`, whose full protobuf name is `full_name`, as a JSON value of the dialect.
 pub(super) fn message_value<M: Message>(full_name: &str, message: &M) -> Result<Value, JsonError> {
-    let descriptor =
-        pool()?.get_message_by_name(full_name).ok_or_else(|| JsonError::UnknownMessage(full_name.to_owned()))?;
+    let descriptor = descriptor(full_name)?;
     let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
         .map_err(|e| JsonError::Decode { name: full_name.to_owned(), reason: e.to_string() })?;
     Ok(dynamic_value(&dynamic))

@@ -151,6 +151,13 @@ pub fn message_json<M: prost::Message>(full_name: &str, message: &M) -> Result<V
     json::message_value(full_name, message)
 }
 
+/// The descriptor of the `veritrace.v1` (or `google.protobuf`) message named `full_name`, from
+/// the descriptors compiled into `veritrace-proto`, loaded once per process: for readers of other
+/// JSON mappings (`tx submit` parses canonical proto3 JSON with it).
+pub fn message_descriptor(full_name: &str) -> Result<prost_reflect::MessageDescriptor, JsonError> {
+    json::descriptor(full_name)
+}
+
 /// [`message_json`] as a pretty-printed JSON document ending in a newline.
 pub fn render_message<M: prost::Message>(full_name: &str, message: &M) -> Result<String, JsonError> {
     Ok(json::document(&message_json(full_name, message)?))
