@@ -168,7 +168,7 @@ impl EventLoop {
         };
         this.swarm
             .listen_on(config.listen.clone())
-            .map_err(|e| NetError::Listen { addr: config.listen.clone(), cause: e.to_string() })?;
+            .map_err(|e| NetError::Listen { addr: config.listen.clone(), cause: error_chain(&e) })?;
         this.set_peers(config.peers);
         Ok(this)
     }
@@ -567,4 +567,20 @@ impl EventLoop {
         };
         let _ = pending.reply.send(result);
     }
+}
+
+/// An error and its sources, joined by ": ". libp2p's transport errors
+/// print nothing themselves and keep the OS error (e.g. "address in use")
+/// as their source.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    if parts.is_empty() { format!("{error:?}") } else { parts.join(": ") }
 }

@@ -445,3 +445,17 @@ async fn invalid_config_is_rejected() {
     let err = Network::start(config, tx).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("max_message_bytes"), "{err}");
 }
+
+/// A port that is taken gives an error naming the OS's reason, not an
+/// empty one (libp2p's transport error prints nothing by itself).
+#[tokio::test]
+async fn a_taken_listen_port_is_named_in_the_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let listen: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap();
+    let config = NetConfig::new(listen, Keypair::generate_ed25519(), 1, Vec::new());
+    let (tx, _rx) = mpsc::channel(1);
+    let error = Network::start(config, tx).err().expect("a taken port is refused").to_string();
+    assert!(error.contains(&format!("tcp/{port} failed: ")), "{error}");
+    assert!(error.to_lowercase().contains("in use"), "{error}");
+}

@@ -38,10 +38,18 @@ pub fn ok(args: &[&str]) -> String {
 
 /// A base port whose gRPC (base + k), peer (base + 100 + k) and ops
 /// (base + 200 + k) ports are free for `n` nodes.
+///
+/// Every port stays below 32768, where Linux's ephemeral range starts: a
+/// port in that range can be taken by any outgoing connection between this
+/// check and the node's bind (a late-started node once failed exactly so).
+/// Tests of one binary run in parallel, so each call also starts from a
+/// different range than the calls before it.
 pub fn free_base_port(n: u16) -> u16 {
-    let seed = std::process::id() as u64 ^ Instant::now().elapsed().as_nanos() as u64;
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let seed = u64::from(std::process::id()).wrapping_mul(7919) + call * 37;
     for attempt in 0..200u64 {
-        let base = 20_000 + ((seed.wrapping_mul(7919) + attempt * 211) % 400) as u16 * 100;
+        let base = 20_000 + ((seed + attempt * 211) % 120) as u16 * 100;
         let ports = (1..=n).flat_map(|k| [base + k, base + 100 + k, base + 200 + k]);
         if ports.clone().all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
