@@ -223,7 +223,7 @@ async fn prepare(
                         code,
                         place: Some(pb::Place { country: "FR".into(), city: "Paris".into(), ..Default::default() }),
                         channel: "bench".into(),
-                        scanner_digest: vec![],
+                        ..Default::default()
                     }),
                 })
                 .collect()

@@ -10,6 +10,7 @@ use veritrace_client::Client;
 use veritrace_core::Envelope;
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 
@@ -139,12 +140,15 @@ pub async fn prepare_items(
         let sgtin = Sgtin::new(gtin, Serial::parse(&format!("B{}-{i}", run % 1_000_000_000)).context("bench serial")?);
         let code = generate_code(&policy, &mut rand::rng())?;
         let digest = code_digest(&salt, &sgtin.key_bytes(), &code);
+        let token = LabelToken::generate(&mut rand::rng());
         commissioned.push(pb::CommissionedItem {
             serial: sgtin.serial.to_string(),
             code_digest: digest.as_bytes().to_vec(),
             salt: vec![],
+            label_token_digest: token.digest().as_bytes().to_vec(),
         });
-        items.push((sgtin.to_digital_link(), code));
+        // As scanned from the label's QR code: with the token.
+        items.push((format!("{}?{LABEL_TOKEN_PARAM}={token}", sgtin.to_digital_link()), code));
     }
     let mut envelopes = Vec::new();
     for chunk in commissioned.chunks(1000) {
@@ -203,6 +207,7 @@ pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str,
                     serial: format!("F{}-{i}", run % 1_000_000_000),
                     code_digest: digest,
                     salt: vec![],
+                    label_token_digest: vec![],
                 }
             })
             .collect();

@@ -262,10 +262,16 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
             match message.event {
                 Some(pb::watch_response::Event::Entry(entry)) => {
                     let receipt = entry.receipt.unwrap_or_default();
-                    let envelope = entry.envelope.unwrap_or_default();
-                    let tx = veritrace_core::Envelope::decode(&prost::Message::encode_to_vec(&envelope))
-                        .and_then(|e| e.transaction())
-                        .ok();
+                    // An envelope with code material comes withheld, its transaction cleared of it.
+                    let tx = match (entry.envelope, entry.withheld) {
+                        (Some(envelope), _) => {
+                            veritrace_core::Envelope::decode(&prost::Message::encode_to_vec(&envelope))
+                                .and_then(|e| e.transaction())
+                                .ok()
+                        }
+                        (None, Some(withheld)) => withheld.transaction,
+                        (None, None) => None,
+                    };
                     let party = tx.as_ref().map(|t| t.party_id.clone()).unwrap_or_default();
                     let action =
                         tx.as_ref().and_then(|t| t.action.as_ref()).map(veritrace_ledger::action_name).unwrap_or("?");

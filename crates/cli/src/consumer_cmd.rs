@@ -15,9 +15,18 @@ use crate::cluster_cmd::{EndpointArgs, runtime};
 pub struct VerifyArgs {
     #[command(flatten)]
     target: EndpointArgs,
-    /// The item: SGTIN EPC URI or GS1 Digital Link (as in the QR code).
+    /// The item: SGTIN EPC URI or GS1 Digital Link (as in the QR code,
+    /// whose `?t=` parameter is the label token).
     #[arg(long)]
     item: String,
+    /// The label token (32 hex digits), when --item does not carry it.
+    #[arg(long)]
+    token: Option<String>,
+    /// This verification's id (16 to 64 printable characters, e.g. a
+    /// UUID): repeating the command with the same id records no second
+    /// scan and answers as the first time.
+    #[arg(long)]
+    request_id: Option<String>,
     /// The code under the scratch label.
     #[arg(long)]
     code: String,
@@ -138,6 +147,8 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             accuracy_meters: 0,
         }),
         channel: args.channel.clone(),
+        label_token: args.token.clone().unwrap_or_default(),
+        request_id: args.request_id.clone().unwrap_or_default(),
         scanner_digest: Vec::new(),
     };
     let answer = runtime()?.block_on(async {

@@ -2,7 +2,7 @@
 //! action, as proto3 JSON) and `items commission` (serials, codes, label
 //! sheets, and the CommissionItems actions).
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use veritrace_service::now_ms;
 
@@ -81,13 +81,19 @@ pub struct CommissionArgs {
     lot: Option<String>,
     /// Serials are this prefix followed by a 6-digit counter from 1
     /// (e.g. LOT1-000001).
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", conflicts_with = "random_serials")]
     serial_prefix: String,
+    /// Random serials of this many characters (digits 2-9 and letters
+    /// without I, L, O) instead of a counter, so a batch's serials cannot
+    /// be enumerated from one label.
+    #[arg(long, value_name = "LENGTH")]
+    random_serials: Option<usize>,
     /// Code length (the product's code policy; 6 digits by default).
     #[arg(long, default_value_t = 6)]
     code_length: u8,
-    /// Directory for labels.csv and labels-NNN.svg (created; must not hold
-    /// a labels.csv already: the codes are secrets, never overwrite them).
+    /// Directory for labels.csv and labels-NNN.svg (created, readable by
+    /// its owner only, 0700 / 0600; must not hold a labels.csv already:
+    /// the codes are secrets, never overwrite them).
     #[arg(long, default_value = "labels")]
     out: PathBuf,
 }
@@ -159,14 +165,38 @@ pub fn tx(cmd: TxCommand) -> anyhow::Result<()> {
     })
 }
 
+/// Creates `dir` (and missing parents) readable by its owner only (0700):
+/// it will hold clear codes. An existing directory keeps its mode; the
+/// files in it are private anyway.
+fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// A new file readable and writable by its owner only (0600); fails if it
+/// exists.
+fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))
+}
+
 /// `veritrace items ...`.
 pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
     let ItemsCommand::Commission(args) = cmd;
-    let mut spec = BatchSpec::new(
-        &args.gtin,
-        args.count,
-        SerialScheme::Sequential { prefix: args.serial_prefix.clone(), start: 1, width: 6 },
-    )?;
+    let serials = match args.random_serials {
+        Some(length) => SerialScheme::Random { length },
+        None => SerialScheme::Sequential { prefix: args.serial_prefix.clone(), start: 1, width: 6 },
+    };
+    let mut spec = BatchSpec::new(&args.gtin, args.count, serials)?;
     spec.lot = args.lot.clone();
     spec.policy.length = args.code_length;
     let batch = veritrace_labels::generate(&spec, &mut rand::rng())?;
@@ -174,13 +204,13 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
     if csv.exists() {
         bail!("{} exists; refusing to overwrite printed codes (choose another --out)", csv.display());
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let file = std::fs::File::create(&csv).with_context(|| format!("creating {}", csv.display()))?;
-    veritrace_labels::write_csv(&batch.labels, file)?;
+    private_dir(&args.out)?;
+    let file = private_file(&csv)?;
+    veritrace_labels::write_csv(&batch.labels, std::io::BufWriter::new(file))?;
     let pages = veritrace_labels::svg_pages(&batch.labels, &SheetLayout::default())?;
     for (i, page) in pages.iter().enumerate() {
         let path = args.out.join(format!("labels-{:03}.svg", i + 1));
-        std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+        private_file(&path)?.write_all(page.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     }
     let wrote = format!("wrote {} and {} label sheet(s) to {}", csv.display(), pages.len(), args.out.display());
     match args.signer.output {

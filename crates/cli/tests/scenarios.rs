@@ -73,7 +73,7 @@ impl Net {
                 code: code.into(),
                 place: Some(pb::Place { country: country.into(), city: city.into(), ..Default::default() }),
                 channel: "test".into(),
-                scanner_digest: vec![],
+                ..Default::default()
             })
             .await
     }
@@ -153,6 +153,8 @@ fn batch(gtin: Gtin, lot: &str, n: usize) -> Batch {
             serial: sgtin.serial.to_string(),
             code_digest: code_digest(&salt, &sgtin.key_bytes(), &code).as_bytes().to_vec(),
             salt: vec![],
+            // Labels without a token (as before tokens): anyone may try codes.
+            label_token_digest: vec![],
         });
         items.push((sgtin, code));
     }

@@ -26,7 +26,7 @@
 //! Against the public, who can only ask the verification service, guessing
 //! is online and must be limited by rate limits and lock-outs there (not in
 //! this crate). Products worth counterfeiting at scale should use longer or
-//! [`CodeAlphabet::Alphanumeric`] codes: 10 alphanumeric characters give
+//! [`CodeAlphabet::ALPHANUMERIC`] codes: 10 alphanumeric characters give
 //! about 49.5 bits, 16 give about 79 bits ([`CodePolicy::keyspace_bits`]).
 //!
 //! # Digest encoding
@@ -47,41 +47,100 @@ use crate::Hash;
 /// blake3 `derive_key` context of [`code_digest`].
 pub const CODE_DIGEST_CONTEXT: &str = "veritrace.v1 code digest";
 
-/// The characters a code is drawn from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum CodeAlphabet {
-    /// `0123456789` (10 symbols, ~3.32 bits each).
-    #[default]
-    Digits,
+/// The characters a code is drawn from: 2 to 94 distinct printable ASCII
+/// characters (`!` to `~`, no space), kept in ASCII order, so two
+/// alphabets with the same characters are equal whatever order a brand
+/// wrote them in. `Copy`, without allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CodeAlphabet {
+    symbols: [u8; MAX_SYMBOLS],
+    len: u8,
+}
+
+/// Most characters an alphabet may have: every printable ASCII character
+/// but space.
+const MAX_SYMBOLS: usize = 94;
+
+impl CodeAlphabet {
+    /// `0123456789` (10 symbols, ~3.32 bits each), the default.
+    pub const DIGITS: CodeAlphabet = CodeAlphabet::from_sorted(b"0123456789");
     /// `23456789ABCDEFGHJKMNPQRSTUVWXYZ` (31 symbols, ~4.95 bits each): the
     /// digits 2-9 and the upper-case letters without `I`, `L` and `O`, so
     /// no two symbols are easily confused (`0`/`O`, `1`/`I`/`L` are all
     /// out). Input is upper-cased before checking; `0`, `1`, `I`, `L`, `O`
     /// are rejected, not guessed at.
-    Alphanumeric,
-}
+    pub const ALPHANUMERIC: CodeAlphabet = CodeAlphabet::from_sorted(b"23456789ABCDEFGHJKMNPQRSTUVWXYZ");
 
-impl CodeAlphabet {
-    /// The symbols, in ASCII order.
-    pub const fn symbols(self) -> &'static [u8] {
-        match self {
-            CodeAlphabet::Digits => b"0123456789",
-            CodeAlphabet::Alphanumeric => b"23456789ABCDEFGHJKMNPQRSTUVWXYZ",
+    /// An alphabet from symbols already sorted and distinct (checked by
+    /// the tests for the constants above).
+    const fn from_sorted(sorted: &[u8]) -> CodeAlphabet {
+        let mut symbols = [0u8; MAX_SYMBOLS];
+        let mut i = 0;
+        while i < sorted.len() {
+            symbols[i] = sorted[i];
+            i += 1;
         }
+        CodeAlphabet { symbols, len: sorted.len() as u8 }
+    }
+
+    /// The alphabet of the characters of `text`, in any order.
+    ///
+    /// Fails unless `text` has 2 to 94 characters, all printable ASCII
+    /// other than space, none twice.
+    pub fn new(text: &str) -> Result<CodeAlphabet, CodeError> {
+        let bad = |why: &str| CodeError::BadAlphabet { alphabet: text.to_owned(), why: why.to_owned() };
+        let mut sorted: Vec<u8> = text.bytes().collect();
+        if let Some(c) = sorted.iter().find(|c| !(b'!'..=b'~').contains(*c)) {
+            return Err(bad(&format!("byte 0x{c:02x} is not printable ASCII other than space")));
+        }
+        if !(2..=MAX_SYMBOLS).contains(&sorted.len()) {
+            return Err(bad(&format!("{} characters; 2 to {MAX_SYMBOLS} allowed", sorted.len())));
+        }
+        sorted.sort_unstable();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            return Err(bad(&format!("{:?} appears twice", char::from(w[0]))));
+        }
+        Ok(CodeAlphabet::from_sorted(&sorted))
+    }
+
+    /// The symbols, in ASCII order.
+    pub fn symbols(&self) -> &[u8] {
+        &self.symbols[..usize::from(self.len)]
     }
 
     /// Whether `c` is one of the symbols (case-sensitive).
-    pub fn contains(self, c: char) -> bool {
+    pub fn contains(&self, c: char) -> bool {
         u8::try_from(c).is_ok_and(|b| self.symbols().contains(&b))
+    }
+
+    /// Whether input is upper-cased before checking: when the alphabet has
+    /// no lower-case letter, so consumers may type either case.
+    pub fn folds_case(&self) -> bool {
+        !self.symbols().iter().any(u8::is_ascii_lowercase)
+    }
+}
+
+impl Default for CodeAlphabet {
+    fn default() -> Self {
+        CodeAlphabet::DIGITS
     }
 }
 
 impl fmt::Display for CodeAlphabet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CodeAlphabet::Digits => "digits",
-            CodeAlphabet::Alphanumeric => "alphanumeric",
-        })
+        if *self == CodeAlphabet::DIGITS {
+            f.write_str("digits")
+        } else if *self == CodeAlphabet::ALPHANUMERIC {
+            f.write_str("alphanumeric")
+        } else {
+            write!(f, "{:?}", String::from_utf8_lossy(self.symbols()))
+        }
+    }
+}
+
+impl fmt::Debug for CodeAlphabet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CodeAlphabet({:?})", String::from_utf8_lossy(self.symbols()))
     }
 }
 
@@ -98,7 +157,7 @@ pub struct CodePolicy {
 /// Six decimal digits, as printed on the seed systems' labels (~19.9 bits).
 impl Default for CodePolicy {
     fn default() -> Self {
-        CodePolicy { length: 6, alphabet: CodeAlphabet::Digits }
+        CodePolicy { length: 6, alphabet: CodeAlphabet::DIGITS }
     }
 }
 
@@ -154,6 +213,14 @@ pub enum CodeError {
         index: usize,
         /// The policy's alphabet.
         alphabet: CodeAlphabet,
+    },
+    /// An alphabet that is not 2 to 94 distinct printable characters.
+    #[error("code alphabet {alphabet:?}: {why}")]
+    BadAlphabet {
+        /// The alphabet as given.
+        alphabet: String,
+        /// What is wrong with it.
+        why: String,
     },
     /// A salt of the wrong length.
     #[error("a code salt is 16 bytes, got {len}")]
@@ -218,9 +285,11 @@ pub fn generate_code<R: CryptoRng + ?Sized>(policy: &CodePolicy, rng: &mut R) ->
 }
 
 /// Normalises what a person typed: trims surrounding whitespace, drops
-/// spaces and hyphens anywhere (`"123 456"`, `"ABCD-EFGH"`), upper-cases
-/// ASCII letters, then checks every character is in the policy's alphabet
-/// and the count is exactly `policy.length`.
+/// spaces and hyphens anywhere (`"123 456"`, `"ABCD-EFGH"`; a hyphen is
+/// kept when the alphabet has one), upper-cases ASCII letters when the
+/// alphabet has no lower-case letter ([`CodeAlphabet::folds_case`]), then
+/// checks every character is in the policy's alphabet and the count is
+/// exactly `policy.length`.
 ///
 /// Only ASCII space and `-` are dropped inside the code; tabs, other dashes
 /// and anything non-ASCII are rejected as [`CodeError::InvalidChar`].
@@ -230,10 +299,10 @@ pub fn normalize_code(policy: &CodePolicy, input: &str) -> Result<String, CodeEr
     let end = start + input.trim().len();
     let mut out = String::with_capacity(usize::from(policy.length));
     for (index, (at, c)) in input.char_indices().enumerate() {
-        if at < start || at >= end || c == ' ' || c == '-' {
+        if at < start || at >= end || c == ' ' || (c == '-' && !policy.alphabet.contains('-')) {
             continue;
         }
-        let c = c.to_ascii_uppercase();
+        let c = if policy.alphabet.folds_case() { c.to_ascii_uppercase() } else { c };
         if !policy.alphabet.contains(c) {
             return Err(CodeError::InvalidChar { ch: c, index, alphabet: policy.alphabet });
         }
@@ -323,37 +392,57 @@ mod tests {
     #[test]
     fn default_policy_is_six_digits() {
         let p = CodePolicy::default();
-        assert_eq!(p, CodePolicy { length: 6, alphabet: CodeAlphabet::Digits });
+        assert_eq!(p, CodePolicy { length: 6, alphabet: CodeAlphabet::DIGITS });
         assert_eq!(p.validate(), Ok(()));
         assert!((p.keyspace_bits() - 19.93).abs() < 0.01);
-        let a = CodePolicy { length: 10, alphabet: CodeAlphabet::Alphanumeric };
+        let a = CodePolicy { length: 10, alphabet: CodeAlphabet::ALPHANUMERIC };
         assert!((a.keyspace_bits() - 49.54).abs() < 0.01);
     }
 
     #[test]
     fn policy_length_bounds() {
         for length in [0u8, 3, 33, 255] {
-            let p = CodePolicy { length, alphabet: CodeAlphabet::Digits };
+            let p = CodePolicy { length, alphabet: CodeAlphabet::DIGITS };
             assert_eq!(p.validate(), Err(CodeError::PolicyLength { length, min: 4, max: 32 }));
             assert!(generate_code(&p, &mut rand::rng()).is_err());
             assert!(normalize_code(&p, "123456").is_err());
         }
         for length in [4u8, 32] {
-            assert_eq!(CodePolicy { length, alphabet: CodeAlphabet::Alphanumeric }.validate(), Ok(()));
+            assert_eq!(CodePolicy { length, alphabet: CodeAlphabet::ALPHANUMERIC }.validate(), Ok(()));
         }
     }
 
     #[test]
     fn alphabets_are_as_documented() {
-        assert_eq!(CodeAlphabet::Digits.symbols().len(), 10);
-        let alnum = CodeAlphabet::Alphanumeric.symbols();
+        assert_eq!(CodeAlphabet::DIGITS.symbols().len(), 10);
+        let alnum = CodeAlphabet::ALPHANUMERIC.symbols();
         assert_eq!(alnum.len(), 31);
         for c in b"01ILO" {
             assert!(!alnum.contains(c), "{}", char::from(*c));
         }
-        let mut sorted = alnum.to_vec();
-        sorted.dedup();
-        assert_eq!(sorted.len(), 31);
+        for constant in [CodeAlphabet::DIGITS, CodeAlphabet::ALPHANUMERIC] {
+            let text = String::from_utf8_lossy(constant.symbols()).into_owned();
+            assert_eq!(CodeAlphabet::new(&text), Ok(constant), "constants are sorted and distinct");
+        }
+    }
+
+    #[test]
+    fn any_printable_alphabet_works_and_bad_ones_are_named() {
+        // The example of product.proto: no 0, 1, I, O, but with L (32 symbols).
+        let example = CodeAlphabet::new("23456789ABCDEFGHJKLMNPQRSTUVWXYZ").unwrap();
+        assert_eq!(example.symbols().len(), 32);
+        assert_eq!(CodeAlphabet::new("ZYXWVUTSRQPNMLKJHGFEDCBA98765432"), Ok(example), "order does not matter");
+        let p = CodePolicy { length: 6, alphabet: example };
+        assert_eq!(normalize_code(&p, "ab-cd l2"), Ok("ABCDL2".into()));
+        // An alphabet with lower case letters is case-sensitive.
+        let mixed = CodePolicy { length: 4, alphabet: CodeAlphabet::new("abAB").unwrap() };
+        assert_eq!(normalize_code(&mixed, "aAbB"), Ok("aAbB".into()));
+        let code = generate_code(&p, &mut StdRng::seed_from_u64(3)).unwrap();
+        assert!(code.chars().all(|c| example.contains(c)), "{code}");
+        for (text, why) in [("0", "1 characters"), ("0123 5", "0x20"), ("0120", "'0' appears twice"), ("é1", "0xc3")] {
+            let err = CodeAlphabet::new(text).unwrap_err().to_string();
+            assert!(err.contains(why), "{text:?}: {err}");
+        }
     }
 
     #[test]
@@ -377,7 +466,7 @@ mod tests {
     #[test]
     fn generated_codes_follow_policy_and_cover_alphabet() {
         let mut rng = StdRng::seed_from_u64(1);
-        for alphabet in [CodeAlphabet::Digits, CodeAlphabet::Alphanumeric] {
+        for alphabet in [CodeAlphabet::DIGITS, CodeAlphabet::ALPHANUMERIC] {
             let p = CodePolicy { length: 8, alphabet };
             let mut seen = std::collections::BTreeMap::new();
             for _ in 0..2000 {
@@ -445,29 +534,29 @@ mod tests {
         assert_eq!(normalize_code(&d, " - "), Err(CodeError::WrongLength { expected: 6, found: 0 }));
         assert_eq!(
             normalize_code(&d, "12a456"),
-            Err(CodeError::InvalidChar { ch: 'A', index: 2, alphabet: CodeAlphabet::Digits })
+            Err(CodeError::InvalidChar { ch: 'A', index: 2, alphabet: CodeAlphabet::DIGITS })
         );
         assert_eq!(
             normalize_code(&d, "123\t456"),
-            Err(CodeError::InvalidChar { ch: '\t', index: 3, alphabet: CodeAlphabet::Digits })
+            Err(CodeError::InvalidChar { ch: '\t', index: 3, alphabet: CodeAlphabet::DIGITS })
         );
         assert_eq!(
             normalize_code(&d, "123–456"),
-            Err(CodeError::InvalidChar { ch: '–', index: 3, alphabet: CodeAlphabet::Digits })
+            Err(CodeError::InvalidChar { ch: '–', index: 3, alphabet: CodeAlphabet::DIGITS })
         );
         assert_eq!(
             normalize_code(&d, "١٢٣٤٥٦"),
-            Err(CodeError::InvalidChar { ch: '١', index: 0, alphabet: CodeAlphabet::Digits })
+            Err(CodeError::InvalidChar { ch: '١', index: 0, alphabet: CodeAlphabet::DIGITS })
         );
 
-        let a = CodePolicy { length: 8, alphabet: CodeAlphabet::Alphanumeric };
+        let a = CodePolicy { length: 8, alphabet: CodeAlphabet::ALPHANUMERIC };
         assert_eq!(normalize_code(&a, "abcd-efgh").as_deref(), Ok("ABCDEFGH"));
         assert_eq!(normalize_code(&a, " 2345 6789 ").as_deref(), Ok("23456789"));
         for (bad, index) in [("ABCDEFG0", 7), ("oBCDEFGH", 0), ("ABCIEFGH", 3), ("AB1DEFGH", 2), ("ABlDEFGH", 2)] {
             let ch = bad.chars().nth(index).expect("index in range").to_ascii_uppercase();
             assert_eq!(
                 normalize_code(&a, bad),
-                Err(CodeError::InvalidChar { ch, index, alphabet: CodeAlphabet::Alphanumeric }),
+                Err(CodeError::InvalidChar { ch, index, alphabet: CodeAlphabet::ALPHANUMERIC }),
                 "{bad}"
             );
         }

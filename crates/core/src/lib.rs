@@ -26,6 +26,7 @@ pub mod gs1;
 pub mod hash;
 pub mod ids;
 pub mod keys;
+pub mod label_token;
 pub mod leaf;
 pub mod merkle;
 pub mod reason;

@@ -91,6 +91,18 @@ pub enum Reason {
     NotEventOwner,
     /// Only the party that issued a recall, attestation or authorization may end it.
     NotIssuer,
+    /// The item's label carries a token and none was presented.
+    LabelTokenRequired,
+    /// The presented label token is not the item's.
+    LabelTokenMismatch,
+    /// The item's guess budget for the current window is spent.
+    CodeAttemptsExhausted,
+    /// A consumer scan names a request id no code attempt of the signer counted for the item.
+    NoCodeAttempt,
+    /// The request id's scan is already recorded (one scan per verification).
+    ScanAlreadyRecorded,
+    /// A consumer scan's verdict is not the one the ledger derives at its position.
+    VerdictMismatch,
 }
 
 impl Reason {
@@ -137,6 +149,12 @@ impl Reason {
             Reason::UnknownEvent => "UNKNOWN_EVENT",
             Reason::NotEventOwner => "NOT_EVENT_OWNER",
             Reason::NotIssuer => "NOT_ISSUER",
+            Reason::LabelTokenRequired => "LABEL_TOKEN_REQUIRED",
+            Reason::LabelTokenMismatch => "LABEL_TOKEN_MISMATCH",
+            Reason::CodeAttemptsExhausted => "CODE_ATTEMPTS_EXHAUSTED",
+            Reason::NoCodeAttempt => "NO_CODE_ATTEMPT",
+            Reason::ScanAlreadyRecorded => "SCAN_ALREADY_RECORDED",
+            Reason::VerdictMismatch => "VERDICT_MISMATCH",
         }
     }
 }

@@ -34,12 +34,53 @@ pub const MAX_TRAVEL_KMH: f64 = 1000.0;
 pub const MIN_TRAVEL_KM: f64 = 50.0;
 /// Distinct scanner devices above which a weak signal is raised.
 pub const MANY_DEVICES_THRESHOLD: usize = 5;
-/// Wrong codes per serial within [`LOCKOUT_WINDOW_MS`] that lock the
-/// serial.
+/// Code attempts per item that have not matched (wrong codes, and ones
+/// still being checked) within [`LOCKOUT_WINDOW_MS`] after which the item
+/// takes no further guess until the oldest leaves the window.
 pub const LOCKOUT_FAILURES: usize = 5;
-/// The lock-out window and duration: 15 minutes. Five wrong guesses per 15
-/// minutes make walking the 10^6 six-digit codes take about 5.7 years.
+/// The guess-budget window: 15 minutes. Five wrong guesses per 15 minutes
+/// make walking the 10^6 six-digit codes take about 5.7 years.
 pub const LOCKOUT_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Code attempts per item in all (matched or not) within
+/// [`LOCKOUT_WINDOW_MS`]: bounds the scans one label's holder can record.
+pub const MAX_ATTEMPTS_PER_WINDOW: usize = 20;
+
+/// An item's guess budget at some time, from the commit times of its
+/// code attempts and whether each matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuessBudget {
+    /// Attempts that may still be spent now (0: none until `open_at_ms`).
+    pub left: u32,
+    /// When the budget is spent: when the next attempt is possible (unix ms).
+    pub open_at_ms: Option<i64>,
+}
+
+impl GuessBudget {
+    /// The budget at `now_ms` given `attempts` as (commit time, matched).
+    /// Attempts older than the window do not count.
+    pub fn at(attempts: impl IntoIterator<Item = (i64, bool)>, now_ms: i64) -> GuessBudget {
+        let (mut unmatched, mut all) = (Vec::new(), Vec::new());
+        for (t, matched) in attempts {
+            if now_ms - t < LOCKOUT_WINDOW_MS {
+                all.push(t);
+                if !matched {
+                    unmatched.push(t);
+                }
+            }
+        }
+        // Open again when the oldest attempt of the newest `limit` leaves the window.
+        let reopen = |mut times: Vec<i64>, limit: usize| -> (u32, Option<i64>) {
+            if times.len() < limit {
+                return ((limit - times.len()) as u32, None);
+            }
+            times.sort_unstable();
+            (0, Some(times[times.len() - limit] + LOCKOUT_WINDOW_MS))
+        };
+        let (left_unmatched, open_unmatched) = reopen(unmatched, LOCKOUT_FAILURES);
+        let (left_all, open_all) = reopen(all, MAX_ATTEMPTS_PER_WINDOW);
+        GuessBudget { left: left_unmatched.min(left_all), open_at_ms: open_unmatched.max(open_all) }
+    }
+}
 
 /// Whether a signal alone makes the verdict SUSPECTED_CLONE.
 pub fn is_strong_signal(signal: &str) -> bool {
@@ -116,22 +157,6 @@ pub fn impossible_travel(a: &ScanFix, b: &ScanFix) -> bool {
     // A minute's grace so two near-simultaneous scans of one item on either
     // side of a city boundary do not divide by ~0.
     km / hours.max(1.0 / 60.0) > MAX_TRAVEL_KMH
-}
-
-/// When a serial locked by wrong codes opens again: `Some(until_ms)` if
-/// at least [`LOCKOUT_FAILURES`] of `failures_ms` (commit times of recorded
-/// wrong-code scans, any order) fall within [`LOCKOUT_WINDOW_MS`] before
-/// `now_ms`.
-pub fn locked_until(failures_ms: &[i64], now_ms: i64) -> Option<i64> {
-    let mut recent: Vec<i64> = failures_ms.iter().copied().filter(|t| now_ms - t < LOCKOUT_WINDOW_MS).collect();
-    if recent.len() < LOCKOUT_FAILURES {
-        return None;
-    }
-    recent.sort_unstable();
-    // Open again once fewer than LOCKOUT_FAILURES remain in the window:
-    // when the oldest failure of the newest (LOCKOUT_FAILURES) leaves it.
-    let pivot = recent[recent.len() - LOCKOUT_FAILURES];
-    Some(pivot + LOCKOUT_WINDOW_MS)
 }
 
 /// What is known about an item when deciding a verdict.
@@ -216,14 +241,27 @@ mod tests {
     }
 
     #[test]
-    fn lockout_after_five_failures_in_fifteen_minutes() {
+    fn five_wrong_or_twenty_in_all_per_fifteen_minutes() {
         let min = 60_000;
-        assert_eq!(locked_until(&[0, min, 2 * min, 3 * min], 4 * min), None);
-        let five = [0, min, 2 * min, 3 * min, 4 * min];
-        assert_eq!(locked_until(&five, 4 * min), Some(LOCKOUT_WINDOW_MS));
-        assert_eq!(locked_until(&five, LOCKOUT_WINDOW_MS), None, "the oldest left the window");
-        let six = [0, min, 2 * min, 3 * min, 4 * min, 5 * min];
-        assert_eq!(locked_until(&six, 5 * min), Some(min + LOCKOUT_WINDOW_MS));
+        let wrong = |times: &[i64]| times.iter().map(|t| (*t, false)).collect::<Vec<_>>();
+        assert_eq!(
+            GuessBudget::at(wrong(&[0, min, 2 * min, 3 * min]), 4 * min),
+            GuessBudget { left: 1, open_at_ms: None }
+        );
+        let five = wrong(&[0, min, 2 * min, 3 * min, 4 * min]);
+        assert_eq!(
+            GuessBudget::at(five.clone(), 4 * min),
+            GuessBudget { left: 0, open_at_ms: Some(LOCKOUT_WINDOW_MS) }
+        );
+        assert_eq!(GuessBudget::at(five, LOCKOUT_WINDOW_MS).left, 1, "the oldest left the window");
+        let six = wrong(&[5 * min, 0, min, 2 * min, 3 * min, 4 * min]);
+        assert_eq!(GuessBudget::at(six, 5 * min).open_at_ms, Some(min + LOCKOUT_WINDOW_MS), "any order");
+        // Matched attempts do not count as wrong, but twenty in all close the window too.
+        let matched: Vec<(i64, bool)> = (0..19).map(|i| (i * 1000, true)).collect();
+        assert_eq!(GuessBudget::at(matched.clone(), 20_000).left, 1);
+        let mut twenty = matched;
+        twenty.push((19_000, false));
+        assert_eq!(GuessBudget::at(twenty, 20_000), GuessBudget { left: 0, open_at_ms: Some(LOCKOUT_WINDOW_MS) });
     }
 
     #[test]

@@ -8,7 +8,7 @@ use veritrace_core::code::{
 };
 
 fn arb_policy() -> impl Strategy<Value = CodePolicy> {
-    (4u8..=32, prop_oneof![Just(CodeAlphabet::Digits), Just(CodeAlphabet::Alphanumeric)])
+    (4u8..=32, prop_oneof![Just(CodeAlphabet::DIGITS), Just(CodeAlphabet::ALPHANUMERIC)])
         .prop_map(|(length, alphabet)| CodePolicy { length, alphabet })
 }
 
@@ -49,7 +49,7 @@ proptest! {
 
     #[test]
     fn arbitrary_policies_never_panic(length in any::<u8>(), alnum in any::<bool>(), input in ".{0,40}") {
-        let alphabet = if alnum { CodeAlphabet::Alphanumeric } else { CodeAlphabet::Digits };
+        let alphabet = if alnum { CodeAlphabet::ALPHANUMERIC } else { CodeAlphabet::DIGITS };
         let policy = CodePolicy { length, alphabet };
         let ok = policy.validate().is_ok();
         prop_assert_eq!(generate_code(&policy, &mut rand::rng()).is_ok(), ok);

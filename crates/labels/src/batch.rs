@@ -4,6 +4,7 @@
 use rand::CryptoRng;
 use veritrace_core::code::{CodeError, CodeSalt, code_digest, generate_code};
 use veritrace_core::gs1::Sgtin;
+use veritrace_core::label_token::LabelToken;
 use veritrace_proto::v1 as pb;
 
 use crate::{BatchSpec, Label, LabelError, serials};
@@ -29,6 +30,8 @@ pub struct Batch {
 /// `batch_salt` is a fresh 16-byte [`CodeSalt`] and each item's
 /// `code_digest` is `code_digest(salt, Sgtin::key_bytes(), code)`
 /// (`CODE_DIGEST_SCHEME_BLAKE3_V1`); items carry no salt of their own.
+/// Each item also gets a random label token, printed in its Digital Link;
+/// the action carries the token's digest.
 ///
 /// Fails on an invalid spec (see [`BatchSpec::validate`]) before drawing
 /// anything, or with [`LabelError::RngStuck`] if the generator is broken.
@@ -47,12 +50,14 @@ pub fn generate<R: CryptoRng + ?Sized>(spec: &BatchSpec, rng: &mut R) -> Result<
             })?;
             let sgtin = Sgtin::new(spec.gtin, serial.clone());
             let digest = code_digest(&salt, &sgtin.key_bytes(), &code);
+            let token = LabelToken::generate(rng);
             items.push(pb::CommissionedItem {
                 serial: serial.to_string(),
                 code_digest: digest.as_bytes().to_vec(),
                 salt: Vec::new(),
+                label_token_digest: token.digest().as_bytes().to_vec(),
             });
-            labels.push(Label::new(sgtin, spec.lot.as_deref(), code, spec.company_prefix_len)?);
+            labels.push(Label::new(sgtin, spec.lot.as_deref(), code, token, spec.company_prefix_len)?);
         }
         actions.push(pb::CommissionItems {
             gtin: spec.gtin.to_string(),
@@ -104,7 +109,7 @@ mod tests {
 
     #[test]
     fn every_digest_verifies_its_label_code_and_no_other() {
-        for policy in [CodePolicy::default(), CodePolicy { length: 12, alphabet: CodeAlphabet::Alphanumeric }] {
+        for policy in [CodePolicy::default(), CodePolicy { length: 12, alphabet: CodeAlphabet::ALPHANUMERIC }] {
             let batch =
                 generate(&BatchSpec { policy, ..spec(300, 128) }, &mut StdRng::seed_from_u64(7)).expect("batch");
             let items = items(&batch);

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use veritrace_core::gs1::{CANONICAL_DL_HOST, Gtin, Serial, Sgtin};
+use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
 
 use crate::LabelError;
 
@@ -22,10 +23,14 @@ pub struct Label {
     /// [`normalize_code`](veritrace_core::code::normalize_code) returns).
     /// Secret: see the crate docs.
     pub code: String,
+    /// The item's label token: public to whoever sees the label, required
+    /// to verify it (see `veritrace_core::label_token`).
+    pub label_token: LabelToken,
     /// GS1 Digital Link URI for the QR code:
-    /// `https://id.gs1.org/01/{gtin}/10/{lot}/21/{serial}` (no `/10/` part
-    /// without a lot), lot and serial percent-encoded as core's canonical
-    /// Digital Link output does. [`Sgtin::parse_digital_link`] reads it back.
+    /// `https://id.gs1.org/01/{gtin}/10/{lot}/21/{serial}?t={label_token}`
+    /// (no `/10/` part without a lot), lot and serial percent-encoded as
+    /// core's canonical Digital Link output does.
+    /// [`Sgtin::parse_digital_link`] reads it back (ignoring the query).
     pub digital_link: String,
     /// SGTIN EPC pure identity URI (`urn:epc:id:sgtin:...`), if the batch
     /// gave the company prefix length
@@ -41,13 +46,22 @@ impl Label {
         sgtin: Sgtin,
         lot: Option<&str>,
         code: String,
+        label_token: LabelToken,
         company_prefix_len: Option<usize>,
     ) -> Result<Self, LabelError> {
-        let digital_link = digital_link(&sgtin, lot)?;
+        let digital_link = format!("{}?{LABEL_TOKEN_PARAM}={label_token}", digital_link(&sgtin, lot)?);
         let sgtin_uri = company_prefix_len
             .map(|len| sgtin.to_epc_uri(len).map_err(|_| LabelError::InvalidCompanyPrefixLength { len }))
             .transpose()?;
-        Ok(Label { gtin: sgtin.gtin, serial: sgtin.serial, lot: lot.map(str::to_owned), code, digital_link, sgtin_uri })
+        Ok(Label {
+            gtin: sgtin.gtin,
+            serial: sgtin.serial,
+            lot: lot.map(str::to_owned),
+            code,
+            label_token,
+            digital_link,
+            sgtin_uri,
+        })
     }
 
     /// The item's identity, GTIN + serial.
@@ -63,6 +77,7 @@ impl fmt::Debug for Label {
             .field("serial", &self.serial)
             .field("lot", &self.lot)
             .field("code", &"<redacted>")
+            .field("label_token", &self.label_token)
             .field("digital_link", &self.digital_link)
             .field("sgtin_uri", &self.sgtin_uri)
             .finish()
@@ -87,31 +102,37 @@ fn digital_link(sgtin: &Sgtin, lot: Option<&str>) -> Result<String, LabelError> 
 mod tests {
     use super::*;
 
+    const TOKEN: LabelToken = LabelToken::from_bytes([0xab; 16]);
+    const T: &str = "?t=abababababababababababababababab";
+
     fn sgtin(serial: &str) -> Sgtin {
         Sgtin::new(Gtin::parse("09506000134352").expect("valid"), Serial::parse(serial).expect("valid"))
     }
 
     #[test]
     fn digital_link_with_and_without_lot_parses_back() {
-        let plain = Label::new(sgtin("A1"), None, "123456".into(), None).expect("label");
-        assert_eq!(plain.digital_link, "https://id.gs1.org/01/09506000134352/21/A1");
+        let plain = Label::new(sgtin("A1"), None, "123456".into(), TOKEN, None).expect("label");
+        assert_eq!(plain.digital_link, format!("https://id.gs1.org/01/09506000134352/21/A1{T}"));
         assert_eq!(plain.sgtin_uri, None);
 
         let odd = sgtin("x/y?<&>\"%");
-        let label = Label::new(odd.clone(), Some("L"), "123456".into(), Some(7)).expect("label");
-        assert_eq!(label.digital_link, "https://id.gs1.org/01/09506000134352/10/L/21/x%2Fy%3F%3C%26%3E%22%25");
+        let label = Label::new(odd.clone(), Some("L"), "123456".into(), TOKEN, Some(7)).expect("label");
+        assert_eq!(
+            label.digital_link,
+            format!("https://id.gs1.org/01/09506000134352/10/L/21/x%2Fy%3F%3C%26%3E%22%25{T}")
+        );
         assert_eq!(Sgtin::parse_digital_link(&label.digital_link), Ok(odd.clone()));
         assert_eq!(label.sgtin_uri.as_deref(), Some("urn:epc:id:sgtin:9506000.013435.x%2Fy%3F%3C%26%3E%22%25"));
         assert_eq!(label.sgtin_uri.as_deref().map(Sgtin::parse_epc_uri), Some(Ok(odd)));
 
-        let lot = Label::new(sgtin("7"), Some("a/b<&>."), "123456".into(), None).expect("label");
-        assert_eq!(lot.digital_link, "https://id.gs1.org/01/09506000134352/10/a%2Fb%3C%26%3E./21/7");
+        let lot = Label::new(sgtin("7"), Some("a/b<&>."), "123456".into(), TOKEN, None).expect("label");
+        assert_eq!(lot.digital_link, format!("https://id.gs1.org/01/09506000134352/10/a%2Fb%3C%26%3E./21/7{T}"));
         assert_eq!(Sgtin::parse_digital_link(&lot.digital_link), Ok(sgtin("7")));
     }
 
     #[test]
     fn debug_never_shows_the_code() {
-        let label = Label::new(sgtin("A1"), None, "918273".into(), None).expect("label");
+        let label = Label::new(sgtin("A1"), None, "918273".into(), TOKEN, None).expect("label");
         let shown = format!("{label:?}");
         assert!(!shown.contains("918273"), "{shown}");
         assert!(shown.contains("<redacted>") && shown.contains("A1"), "{shown}");

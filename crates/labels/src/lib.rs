@@ -29,7 +29,8 @@
 //! let batch = generate(&spec, &mut rand::rng())?;
 //! assert_eq!(batch.actions.len(), 1); // 30 items fit one action
 //! assert_eq!(batch.labels[0].serial.as_str(), "LOT7-000001");
-//! assert_eq!(batch.labels[0].digital_link, "https://id.gs1.org/01/09506000134352/10/LOT7/21/LOT7-000001");
+//! let link = &batch.labels[0].digital_link; // with the label token as `t`
+//! assert!(link.starts_with("https://id.gs1.org/01/09506000134352/10/LOT7/21/LOT7-000001?t="), "{link}");
 //!
 //! let mut csv = Vec::new();
 //! write_csv(&batch.labels, &mut csv)?;

@@ -76,7 +76,7 @@ fn parse(serial: String) -> Result<Serial, LabelError> {
 
 /// Number of possible random serials of `length` characters.
 fn space(length: usize) -> u128 {
-    let symbols = CodeAlphabet::Alphanumeric.symbols().len() as u128;
+    let symbols = CodeAlphabet::ALPHANUMERIC.symbols().len() as u128;
     u32::try_from(length).ok().and_then(|l| symbols.checked_pow(l)).unwrap_or(u128::MAX)
 }
 
@@ -86,7 +86,7 @@ fn random<R: CryptoRng + ?Sized>(length: usize, count: u32, rng: &mut R) -> Resu
     // The code generator already draws uniform strings over a look-alike-free
     // alphabet; a serial is just a (public) string drawn the same way.
     let policy =
-        CodePolicy { length: u8::try_from(length).map_err(|_| bad_length())?, alphabet: CodeAlphabet::Alphanumeric };
+        CodePolicy { length: u8::try_from(length).map_err(|_| bad_length())?, alphabet: CodeAlphabet::ALPHANUMERIC };
     let wanted = count as usize;
     let max_draws = wanted.saturating_mul(2).saturating_add(64);
     let mut seen = HashSet::with_capacity(wanted);
@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(serials.iter().collect::<HashSet<_>>().len(), 50_000);
         for s in &serials {
             assert_eq!(s.len(), 5);
-            assert!(s.chars().all(|c| CodeAlphabet::Alphanumeric.contains(c)), "{s}");
+            assert!(s.chars().all(|c| CodeAlphabet::ALPHANUMERIC.contains(c)), "{s}");
         }
     }
 

@@ -37,7 +37,7 @@ pub enum SerialScheme {
         width: usize,
     },
     /// `length` random characters from the alphabet of
-    /// [`CodeAlphabet::Alphanumeric`](veritrace_core::code::CodeAlphabet::Alphanumeric)
+    /// [`CodeAlphabet::ALPHANUMERIC`](veritrace_core::code::CodeAlphabet::ALPHANUMERIC)
     /// (digits 2-9 and upper-case letters without `I`, `L`, `O`, so a
     /// printed serial cannot be misread), unique within the batch. Length
     /// 4 to 20, and long enough that the batch fills at most a quarter of

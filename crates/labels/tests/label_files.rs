@@ -158,7 +158,7 @@ fn long_alphanumeric_codes_are_grouped_on_the_sheet() {
     let spec = BatchSpec {
         policy: veritrace_core::code::CodePolicy {
             length: 16,
-            alphabet: veritrace_core::code::CodeAlphabet::Alphanumeric,
+            alphabet: veritrace_core::code::CodeAlphabet::ALPHANUMERIC,
         },
         ..BatchSpec::new("09506000134352", 3, SerialScheme::Random { length: 12 }).expect("GTIN")
     };

@@ -36,6 +36,10 @@ pub enum Outcome {
     Applied,
     /// Already in the ledger; the receipt describes the first copy.
     Duplicate,
+    /// Counted in the state without a leaf: a `CodeAttempt` (an item's
+    /// guess budget is state, not history; wrong guesses cost the log
+    /// nothing).
+    Counted,
     /// Refused; nothing was stored for it.
     Rejected {
         /// Stable reason code.
@@ -68,6 +72,7 @@ impl Receipt {
         let (outcome, reason, message) = match &self.outcome {
             Outcome::Applied => (pb::Outcome::Applied, String::new(), String::new()),
             Outcome::Duplicate => (pb::Outcome::Duplicate, String::new(), String::new()),
+            Outcome::Counted => (pb::Outcome::Counted, String::new(), String::new()),
             Outcome::Rejected { reason, message } => {
                 (pb::Outcome::Rejected, reason.code().to_string(), message.clone())
             }
@@ -210,7 +215,10 @@ impl<E: KvEngine> Ledger<E> {
             if let Err(msg) = self.check_client_time(&tx, header.commit_time_ms) {
                 return reject(Reason::ClientTimeOutOfWindow, msg);
             }
-            if let Some((leaf, first_payload)) = self.lookup_nonce(&tx.party_id, tx.nonce, p)? {
+            let counted_only = matches!(action, pb::transaction::Action::CodeAttempt(_));
+            // A counted action keeps no nonce: its own rule makes a retry harmless.
+            let nonce_seen = if counted_only { None } else { self.lookup_nonce(&tx.party_id, tx.nonce, p)? };
+            if let Some((leaf, first_payload)) = nonce_seen {
                 if first_payload == payload_hash {
                     return self.duplicate(id, leaf, p);
                 }
@@ -225,12 +233,23 @@ impl<E: KvEngine> Ledger<E> {
                 envelope_id: id,
             };
             match domain::execute(&mut ctx, action) {
-                Ok(()) => ctx.view.into_writes(),
+                Ok(()) => (ctx.view.into_writes(), counted_only),
                 Err(Fail::Refused(r)) => return reject(r.reason, r.message),
                 Err(Fail::Storage(e)) => return Err(e),
             }
         };
+        let (writes, counted_only) = writes;
         p.state.absorb(writes);
+        if counted_only {
+            return Ok(Receipt {
+                envelope_id: Some(id),
+                outcome: Outcome::Counted,
+                leaf_index: None,
+                log_index: header.log_index,
+                commit_time_ms: header.commit_time_ms,
+                batch_position: position,
+            });
+        }
 
         // Accepted: append the leaf and every index entry in this batch.
         let record = LeafRecord {

@@ -27,6 +27,7 @@ mod ledger;
 mod precheck;
 mod query;
 pub mod schema;
+mod secrecy;
 mod snapshot;
 pub mod state;
 #[cfg(feature = "testing")]
@@ -44,4 +45,5 @@ pub use ledger::{Ledger, LedgerOptions};
 pub use precheck::{PRECHECK_CHUNK, Prechecked, precheck_all, precheck_chunk, precheck_chunks};
 pub use query::{ItemReport, JOURNEY_ACTIONS, PartyFilter, certificate, party_summary, product_summary, validity};
 pub use schema::{ALL_CFS, AppliedState};
+pub use secrecy::{WITHHELD_CODE_MATERIAL, without_code_material};
 pub use snapshot::SnapshotInfo;

@@ -97,23 +97,21 @@ fn consumer_scans_are_checked_and_counted() {
     assert_eq!(net.refused("app", scan(&g, "S1", half)), Reason::InvalidAction);
     assert_eq!(net.refused("app", scan(&g, "S1", place("FR", "", 91.0, 0.0))), Reason::InvalidAction);
     assert_eq!(net.refused("app", scan(&g, "S99", paris())), Reason::ItemNotCommissioned);
-    assert_eq!(net.refused("app", scan(&gtin(2), "S1", paris())), Reason::ItemNotCommissioned);
-    assert_eq!(net.refused("shop", scan(&g, "S1", paris())), Reason::NotPermitted);
-
-    net.ok("app", scan(&g, "S1", paris()));
-    net.ok("app", scan(&g, "S1", paris()));
-    let mut wrong = match scan(&g, "S1", paris()) {
-        Action::ConsumerScan(s) => s,
-        _ => unreachable!(),
-    };
-    wrong.code_check = pb::CodeCheck::Mismatched as i32;
-    wrong.verdict = pb::Verdict::InvalidCode as i32;
-    net.ok("app", Action::ConsumerScan(wrong));
-    let stats = net.item(&g, "S1").expect("item").scans.expect("scans");
-    assert_eq!((stats.count, stats.invalid_count), (2, 1));
+    let uncounted = consumer_scan(&g, "S1", "request-0000000009", paris(), pb::Verdict::SuspectedClone);
+    assert_eq!(net.refused("app", uncounted), Reason::NoCodeAttempt);
+    net.ok("app", attempt(&g, "S1", "request-0000000001", None));
+    net.ok("app", consumer_scan(&g, "S1", "request-0000000001", paris(), pb::Verdict::SuspectedClone));
+    // A second verification, by another request.
+    net.ok("app", attempt(&g, "S1", "request-0000000002", None));
+    net.ok("app", consumer_scan(&g, "S1", "request-0000000002", paris(), pb::Verdict::SuspectedClone));
+    let item = net.item(&g, "S1").expect("item");
+    let stats = item.scans.expect("scans");
+    assert_eq!(stats.count, 2);
     assert_eq!(stats.places, vec!["FR/paris".to_string()]);
     // Still with the brand: scanned before retail.
     assert!(stats.signals.iter().any(|s| s == rules::SCANNED_BEFORE_RETAIL), "{:?}", stats.signals);
+    let log = item.attempts.expect("attempts");
+    assert_eq!((log.total, log.matched), (2, 2));
 }
 
 #[test]
@@ -124,29 +122,45 @@ fn a_label_scanned_in_three_cities_is_flagged() {
     net.ok("brand", ship(&[&item], "shop", None));
     net.ok("shop", step("receiving", &[&item]));
     net.ok("shop", step("retail_selling", &[&item]));
-    net.ok("app", scan(&g, "S2", place("FR", "Paris", 48.86, 2.35)));
+    let mut n = 0;
+    let mut verify = |net: &mut Network, p: pb::Place, verdict: pb::Verdict| {
+        n += 1;
+        let id = format!("request-{n:010}");
+        net.ok("app", attempt(&g, "S2", &id, None));
+        net.ok("app", consumer_scan(&g, "S2", &id, p, verdict));
+    };
+    verify(&mut net, place("FR", "Paris", 48.86, 2.35), pb::Verdict::GenuineFirstScan);
     net.advance(24 * 3600 * 1000);
-    net.ok("app", scan(&g, "S2", place("FR", "Lyon", 45.76, 4.84)));
+    verify(&mut net, place("FR", "Lyon", 45.76, 4.84), pb::Verdict::GenuineSeenBefore);
     let signals = net.item(&g, "S2").expect("item").scans.expect("scans").signals;
     assert!(signals.is_empty(), "two places are plausible: {signals:?}");
     net.advance(24 * 3600 * 1000);
-    net.ok("app", scan(&g, "S2", place("DE", "Berlin", 52.52, 13.40)));
+    verify(&mut net, place("DE", "Berlin", 52.52, 13.40), pb::Verdict::SuspectedClone);
     let signals = net.item(&g, "S2").expect("item").scans.expect("scans").signals;
     assert_eq!(signals, vec![rules::MANY_PLACES.to_string()]);
     // Ten minutes later in Shanghai: impossible travel.
     net.advance(10 * 60 * 1000);
-    net.ok("app", scan(&g, "S2", place("CN", "Shanghai", 31.23, 121.47)));
+    verify(&mut net, place("CN", "Shanghai", 31.23, 121.47), pb::Verdict::SuspectedClone);
     let signals = net.item(&g, "S2").expect("item").scans.expect("scans").signals;
     assert!(signals.iter().any(|s| s == rules::IMPOSSIBLE_TRAVEL), "{signals:?}");
 }
 
 #[test]
-fn validator_operators_may_record_scans() {
+fn party_reports_are_attributed_and_counted_apart() {
     let (mut net, g) = stocked();
-    // admin-a operates a validator; admin-b does not.
+    // A rival platform "reports" scans of a genuine item in three cities.
+    for (country, city, lat, lon) in
+        [("FR", "Paris", 48.86, 2.35), ("DE", "Berlin", 52.52, 13.40), ("CN", "Shanghai", 31.23, 121.47)]
+    {
+        net.ok("app", scan(&g, "S1", place(country, city, lat, lon)));
+    }
+    // admin-a operates a validator and may report too; admin-b may not.
     net.ok("admin-a", scan(&g, "S1", place("FR", "Paris", 48.86, 2.35)));
     assert_eq!(net.refused("admin-b", scan(&g, "S1", place("FR", "Paris", 48.86, 2.35))), Reason::NotPermitted);
-    assert_eq!(net.item(&g, "S1").expect("item").scans.expect("scans").count, 1);
+    assert_eq!(net.refused("shop", scan(&g, "S1", place("FR", "Paris", 48.86, 2.35))), Reason::NotPermitted);
+    let stats = net.item(&g, "S1").expect("item").scans.expect("scans");
+    assert_eq!((stats.count, stats.party_reported), (0, 4), "reports are not consumer scans");
+    assert!(stats.signals.is_empty(), "reports raise no clone signals: {:?}", stats.signals);
 }
 
 #[test]

@@ -141,8 +141,9 @@ impl Veritrace {
     /// (VerificationService.VerifyItem), recording the scan with channel [`SDK_CHANNEL`]; the
     /// receipt of the recorded scan is checked offline before returning.
     ///
-    /// `item_uri` is an SGTIN EPC URI or a GS1 Digital Link; `place` is where the scan happens,
-    /// if known (coordinates are rounded before recording).
+    /// `item_uri` is an SGTIN EPC URI or a GS1 Digital Link; the link scanned from the label's
+    /// QR code carries the label token (`?t=`) that items with a token require. `place` is
+    /// where the scan happens, if known (coordinates are rounded before recording).
     pub async fn verify_item(
         &self,
         item_uri: &str,
@@ -154,7 +155,7 @@ impl Veritrace {
             code: code.to_owned(),
             place,
             channel: SDK_CHANNEL.to_owned(),
-            scanner_digest: Vec::new(),
+            ..Default::default()
         };
         self.verify_item_request(request).await
     }

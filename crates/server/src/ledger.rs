@@ -56,10 +56,13 @@ impl LedgerApi {
     }
 }
 
-/// A stored leaf as a `LedgerEntry`: the envelope and its receipt.
+/// A stored leaf as a `LedgerEntry`: the envelope and its receipt, or,
+/// when the envelope carries code material, the envelope withheld (see
+/// `veritrace_ledger::without_code_material`): no read serves an item's
+/// code salt or digest.
 pub(crate) fn ledger_entry(leaf: &LeafRecord) -> Result<pb::LedgerEntry, Status> {
-    let envelope = pb::SignedEnvelope::decode(leaf.envelope.as_slice())
-        .map_err(|e| reason(Code::DataLoss, "CORRUPT", format!("stored envelope does not decode: {e}")))?;
+    let corrupt = |e: &dyn std::fmt::Display| reason(Code::DataLoss, "CORRUPT", format!("stored envelope: {e}"));
+    let envelope = pb::SignedEnvelope::decode(leaf.envelope.as_slice()).map_err(|e| corrupt(&e))?;
     let receipt = pb::Receipt {
         envelope_id: Hash::digest(&leaf.envelope).as_bytes().to_vec(),
         outcome: pb::Outcome::Applied as i32,
@@ -70,7 +73,17 @@ pub(crate) fn ledger_entry(leaf: &LeafRecord) -> Result<pb::LedgerEntry, Status>
         batch_position: leaf.batch_position,
         ..Default::default()
     };
-    Ok(pb::LedgerEntry { envelope: Some(envelope), receipt: Some(receipt) })
+    let tx = pb::Transaction::decode(envelope.payload.as_slice()).map_err(|e| corrupt(&e))?;
+    let Some(public) = veritrace_ledger::without_code_material(&tx) else {
+        return Ok(pb::LedgerEntry { envelope: Some(envelope), receipt: Some(receipt), withheld: None });
+    };
+    let withheld = pb::WithheldEnvelope {
+        reason: veritrace_ledger::WITHHELD_CODE_MATERIAL.to_owned(),
+        leaf_hash: veritrace_core::merkle::leaf_hash(&leaf.encode()).as_bytes().to_vec(),
+        signer_key_id: envelope.signer_key_id,
+        transaction: Some(public),
+    };
+    Ok(pb::LedgerEntry { envelope: None, receipt: Some(receipt), withheld: Some(withheld) })
 }
 
 fn envelope_id(bytes: &[u8], field: &str) -> Result<Hash, Status> {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::verification_service_server::VerificationService;
 use veritrace_service::{Service, ServiceError, VerifyRequest, now_ms};
@@ -30,17 +31,18 @@ impl VerificationApi {
                 let left_ms = (until_ms - now_ms()).max(0);
                 let wait = std::time::Duration::from_millis(left_ms.unsigned_abs());
                 let mut details = ErrorDetails::with_error_info(
-                    "CODE_LOCKED_OUT",
+                    "CODE_ATTEMPTS_EXHAUSTED",
                     DOMAIN,
                     HashMap::from([("retry_after_ms".to_string(), left_ms.to_string())]),
                 );
                 details.set_retry_info(Some(wait));
                 Status::with_error_details(
                     Code::ResourceExhausted,
-                    format!("too many wrong codes for this item; try again in {} s", wait.as_secs() + 1),
+                    format!("this item takes no more codes for now; try again in {} s", wait.as_secs() + 1),
                     details,
                 )
             }
+            ServiceError::LabelToken { reason: r, message } => reason(Code::PermissionDenied, r, message),
             ServiceError::NotConfigured(m) => reason(Code::FailedPrecondition, "NODE_NOT_CONFIGURED", m),
             ServiceError::ScanRefused { reason: r, message } => reason(Code::FailedPrecondition, &r, message),
             other => from_service(&self.service, other),
@@ -69,6 +71,28 @@ pub fn parse_item(uri: Option<&str>, pair: Option<&pb::GtinSerial>) -> Result<Sg
         }
         (None, None) => Err(invalid("item", "name the item by item_uri or gtin_serial")),
     }
+}
+
+/// The label token in a Digital Link's query (`?t=...` or `&t=...`), if any.
+fn label_token_param(uri: &str) -> Option<String> {
+    let query = uri.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or_default();
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == LABEL_TOKEN_PARAM).then(|| value.to_owned())
+    })
+}
+
+/// A client-chosen request id: 16 to 64 printable ASCII characters; empty
+/// lets the node pick one.
+fn request_id(text: &str) -> Result<Option<Vec<u8>>, Status> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if !(16..=64).contains(&text.len()) || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid("request_id", "request_id is 16 to 64 printable ASCII characters (e.g. a UUID)"));
+    }
+    Ok(Some(text.as_bytes().to_vec()))
 }
 
 /// Page size rule shared by the list calls: 0 means 100, above 1,000 is 1,000.
@@ -110,12 +134,24 @@ impl VerificationService for VerificationApi {
         if req.channel.len() > 100 {
             return Err(invalid("channel", "channel is at most 100 characters"));
         }
+        let uri_token = match &req.item {
+            Some(Item::ItemUri(u)) => label_token_param(u),
+            _ => None,
+        };
+        let token_text = if req.label_token.is_empty() { uri_token.unwrap_or_default() } else { req.label_token };
+        let label_token = if token_text.is_empty() {
+            None
+        } else {
+            Some(LabelToken::parse(&token_text).map_err(|e| invalid("label_token", e.to_string()))?)
+        };
         let verify = VerifyRequest {
             item,
             code: req.code,
             place: req.place.unwrap_or_default(),
             channel: req.channel,
             scanner_digest: req.scanner_digest,
+            label_token,
+            request_id: request_id(&req.request_id)?,
         };
         let answer = self.service.verify_item(verify).await.map_err(|e| self.err(e))?;
         Ok(Response::new(answer))

@@ -47,11 +47,21 @@ pub enum ServiceError {
         /// What failed.
         source: std::io::Error,
     },
-    /// Wrong codes lock this serial until `until_ms` (unix ms).
-    #[error("too many wrong codes for this item; try again after {until_ms} (unix ms)")]
+    /// The item's guess budget is spent until `until_ms` (unix ms).
+    #[error("this item takes no more codes for now; try again after {until_ms} (unix ms)")]
     LockedOut {
-        /// When the lock-out ends.
+        /// When the next guess is possible.
         until_ms: i64,
+    },
+    /// The item's label carries a token and the request did not present
+    /// it, or presented another (reason `LABEL_TOKEN_REQUIRED` or
+    /// `LABEL_TOKEN_MISMATCH`). Nothing was spent.
+    #[error("{message}")]
+    LabelToken {
+        /// Machine-readable reason.
+        reason: &'static str,
+        /// Detail.
+        message: String,
     },
     /// The replica lacks configuration the request needs.
     #[error("node is not configured for this: {0}")]

@@ -233,6 +233,19 @@ impl Service {
         }
     }
 
+    /// Waits until this node has applied Raft log index `index` (one a
+    /// receipt named, so committed), for entries that append no leaf (a
+    /// counted code attempt). Gives up with a timeout after five seconds.
+    pub async fn wait_for_applied(&self, index: u64) -> Result<(), ServiceError> {
+        let mut applied = self.inner.ledger.subscribe_applied();
+        let waited = tokio::time::timeout(std::time::Duration::from_secs(5), applied.wait_for(|i| *i >= index));
+        match waited.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(DriverError::Stopped.into()),
+            Err(_) => Err(DriverError::Timeout(format!("log index {index} was not applied on this node")).into()),
+        }
+    }
+
     /// The Raft driver's status.
     pub async fn raft_status(&self) -> Result<Status, ServiceError> {
         Ok(self.inner.raft.status().await?)

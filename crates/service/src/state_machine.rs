@@ -38,13 +38,15 @@ pub struct LedgerCell(Arc<CellInner>);
 struct CellInner {
     ledger: RwLock<Arc<Ledger<Engine>>>,
     tree_size: tokio::sync::watch::Sender<u64>,
+    applied_index: tokio::sync::watch::Sender<u64>,
 }
 
 impl LedgerCell {
     /// Wraps an opened ledger.
     pub fn new(ledger: Ledger<Engine>) -> Self {
         let (tree_size, _) = tokio::sync::watch::channel(ledger.tree_head().tree_size);
-        LedgerCell(Arc::new(CellInner { ledger: RwLock::new(Arc::new(ledger)), tree_size }))
+        let (applied_index, _) = tokio::sync::watch::channel(ledger.applied().applied_index);
+        LedgerCell(Arc::new(CellInner { ledger: RwLock::new(Arc::new(ledger)), tree_size, applied_index }))
     }
 
     /// The ledger as of now.
@@ -58,14 +60,24 @@ impl LedgerCell {
         self.0.tree_size.subscribe()
     }
 
-    fn set(&self, ledger: Ledger<Engine>) {
-        let size = ledger.tree_head().tree_size;
-        *self.0.ledger.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ledger);
-        self.0.tree_size.send_replace(size);
+    /// A receiver of the applied Raft log index, updated with the tree
+    /// size (entries that append no leaf, such as code attempts, move it
+    /// alone).
+    pub fn subscribe_applied(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.applied_index.subscribe()
     }
 
-    fn applied(&self, tree_size: u64) {
+    fn set(&self, ledger: Ledger<Engine>) {
+        let size = ledger.tree_head().tree_size;
+        let index = ledger.applied().applied_index;
+        *self.0.ledger.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ledger);
+        self.0.tree_size.send_replace(size);
+        self.0.applied_index.send_replace(index);
+    }
+
+    fn applied(&self, tree_size: u64, applied_index: u64) {
         self.0.tree_size.send_replace(tree_size);
+        self.0.applied_index.send_replace(applied_index);
     }
 }
 
@@ -194,7 +206,7 @@ impl StateMachine for LedgerStateMachine {
             answers.push(pb::SubmitEnvelopesResponse { receipts }.encode_to_vec());
         }
         let size = ledger.tree_head().tree_size;
-        self.cell.applied(size);
+        self.cell.applied(size, index);
         self.metrics.ledger().set_tree_size(size);
         Ok(answers)
     }

@@ -2,17 +2,31 @@
 //! consensus, and answer with the verdict, the journey and a receipt the
 //! app can check offline.
 //!
-//! Wrong codes are recorded too, so the lock-out (five wrong codes per
-//! serial per 15 minutes, `veritrace_core::scan`) is derived from the
-//! ledger: global across nodes, and not resettable by any one of them.
+//! In order, so that nothing is spent or recorded for a request that could
+//! not be one of the item's (ARCHITECTURE.md, "Code secrecy"):
+//!
+//! 1. an unknown item, a code of the wrong shape, or a missing or wrong
+//!    label token is answered at once, from this node's state;
+//! 2. a retry of a verification already recorded (same request id) gets
+//!    the first answer again: the same verdict, the same scan, its receipt;
+//! 3. a `CodeAttempt` spends one of the item's guesses through consensus:
+//!    the ledger decides the budget at apply, so concurrent requests on any
+//!    nodes get at most the budget's worth of code comparisons;
+//! 4. only then is the code compared. A wrong code is answered
+//!    INVALID_CODE with the guesses left, and recorded nowhere but in the
+//!    count; a matching code is recorded as one `ConsumerScan` leaf with
+//!    the verdict the ledger derives at its position, which is the verdict
+//!    answered.
 
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use veritrace_core::code::{CodeSalt, verify_code};
+use veritrace_core::code::{CodeSalt, normalize_code, verify_code};
 use veritrace_core::gs1::Sgtin;
-use veritrace_core::scan::{self, VerdictInputs};
-use veritrace_core::{Envelope, Hash};
+use veritrace_core::label_token::LabelToken;
+use veritrace_core::scan;
+use veritrace_core::{Envelope, Hash, Reason};
+use veritrace_ledger::ItemReport;
 use veritrace_proto::timestamp_from_ms;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
@@ -21,6 +35,10 @@ use tracing::Instrument as _;
 
 use crate::ServiceError;
 use crate::service::Service;
+
+/// Times a matched scan is signed again when a concurrent scan changed the
+/// verdict the ledger derives for it.
+const SCAN_TRIES: usize = 3;
 
 /// A consumer's verification request, validated.
 #[derive(Debug, Clone)]
@@ -35,16 +53,39 @@ pub struct VerifyRequest {
     pub channel: String,
     /// Pseudonymous device digest (32 bytes or empty).
     pub scanner_digest: Vec<u8>,
+    /// The label token presented, if any.
+    pub label_token: Option<LabelToken>,
+    /// The client's id of this verification (16 to 64 bytes), if it chose
+    /// one; else the node picks a random one.
+    pub request_id: Option<Vec<u8>>,
 }
 
 /// The wall clock in unix milliseconds (0 if it reads before 1970): what
-/// a node stamps client times and judges validity and lock-outs by.
+/// a node stamps client times and judges validity and guess budgets by.
 pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn gtin_serial(item: &Sgtin) -> pb::GtinSerial {
     pb::GtinSerial { gtin: item.gtin.as_str().to_owned(), serial: item.serial.as_str().to_owned() }
+}
+
+fn random_request_id() -> Vec<u8> {
+    use rand::Rng as _;
+    let mut id = vec![0u8; 16];
+    rand::rng().fill_bytes(&mut id);
+    id
+}
+
+/// The leaf of the scan already recorded for `request_id`, if any.
+fn recorded_scan(report: &ItemReport, request_id: &[u8]) -> Option<u64> {
+    let log = report.record.as_ref()?.attempts.as_ref()?;
+    log.recent.iter().find(|a| a.request_id == request_id && a.matched).map(|a| a.scan_leaf)
+}
+
+fn counted(report: &ItemReport, request_id: &[u8]) -> bool {
+    let log = report.record.as_ref().and_then(|r| r.attempts.as_ref());
+    log.is_some_and(|l| l.recent.iter().any(|a| a.request_id == request_id))
 }
 
 impl Service {
@@ -63,10 +104,11 @@ impl Service {
         Ok(())
     }
 
-    /// Verifies an item and its code and records the scan (see the module
-    /// docs). Fails with [`ServiceError::LockedOut`] while wrong codes lock the
-    /// serial, [`ServiceError::InvalidArgument`] for a code that cannot be one
-    /// of the product's (wrong length or characters: not recorded), and
+    /// Verifies an item and its code (see the module docs). Fails with
+    /// [`ServiceError::LockedOut`] while the item's guess budget is spent,
+    /// [`ServiceError::LabelToken`] without the item's label token,
+    /// [`ServiceError::InvalidArgument`] for a code that cannot be one of
+    /// the product's (wrong length or characters: nothing spent), and
     /// [`ServiceError::NotConfigured`] on a node without a party key.
     pub async fn verify_item(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, ServiceError> {
         // The scan's envelope id is recorded on the span once it is signed.
@@ -76,9 +118,7 @@ impl Service {
 
     async fn verify_item_in_span(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, ServiceError> {
         self.read_barrier().await?;
-        let now = now_ms();
-        let ledger = self.ledger();
-        let report = ledger.item_report(&req.item, now)?;
+        let report = self.ledger().item_report(&req.item, now_ms())?;
         let item = gtin_serial(&req.item);
         let Some(record) = report.record.clone() else {
             return Ok(pb::VerifyItemResponse {
@@ -87,82 +127,202 @@ impl Service {
                 ..Default::default()
             });
         };
-        if let Some(until_ms) = report.locked_until_ms {
-            return Err(ServiceError::LockedOut { until_ms });
-        }
         let policy = veritrace_ledger::core_policy(record.code_length, &record.code_alphabet).ok_or_else(|| {
             ServiceError::Answer(format!("item has an unsupported code policy ({})", record.code_length))
         })?;
-        let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
-        let digest =
-            Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
-        let sgtin_key = req.item.key_bytes();
-        let matched = verify_code(&salt, &sgtin_key, &policy, &req.code, &digest)
-            .map_err(|e| ServiceError::invalid("code", e.to_string()))?;
-
-        let mut provisional = self.verdict_inputs(&report, matched);
-        provisional.scan_count += 1;
-        let shown = scan::verdict(&provisional);
-        let envelope = self.sign_scan(&req, item.clone(), matched, shown, &report.clone_signals)?;
-        tracing::Span::current().record("scan", crate::service::envelope_id(envelope.bytes()));
-        let mut receipt = self
-            .submit(vec![envelope.bytes().to_vec()])
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| ServiceError::Answer("no receipt for the recorded scan".into()))?;
-        if receipt.outcome == pb::Outcome::Rejected as i32 {
-            return Err(ServiceError::ScanRefused { reason: receipt.reason.clone(), message: receipt.message.clone() });
+        let code = normalize_code(&policy, &req.code).map_err(|e| ServiceError::invalid("code", e.to_string()))?;
+        self.check_label_token(&record, req.label_token.as_ref())?;
+        let request_id = req.request_id.clone().unwrap_or_else(random_request_id);
+        if let Some(leaf) = recorded_scan(&report, &request_id) {
+            return self.answer_recorded(&req.item, leaf).await;
         }
-        // The scan's leaf is committed; once it is applied here, so is
-        // everything before it (no second ReadIndex round).
-        self.wait_for_leaf(receipt.leaf_index).await?;
-        let ledger = self.ledger();
-        let after = ledger.item_report(&req.item, now)?;
-        let verdict = scan::verdict(&self.verdict_inputs(&after, matched));
+        if !counted(&report, &request_id) {
+            self.spend_attempt(&req, &report, &request_id).await?;
+        }
+        let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
+        let expected =
+            Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
+        let matched = verify_code(&salt, &req.item.key_bytes(), &policy, &code, &expected)
+            .map_err(|e| ServiceError::invalid("code", e.to_string()))?;
+        if !matched {
+            let after = self.ledger().item_report(&req.item, now_ms())?;
+            return Ok(pb::VerifyItemResponse {
+                verdict: pb::Verdict::InvalidCode as i32,
+                item: Some(item),
+                product: after.product,
+                scan_stats: after.scan_stats,
+                recalls: after.recalls,
+                attempts_left: after.budget.left,
+                ..Default::default()
+            });
+        }
+        self.record_matched_scan(&req, &request_id).await
+    }
+
+    fn check_label_token(
+        &self,
+        record: &veritrace_ledger::state::records::ItemRecord,
+        token: Option<&LabelToken>,
+    ) -> Result<(), ServiceError> {
+        if record.label_token_digest.is_empty() {
+            return Ok(());
+        }
+        match token {
+            None => Err(ServiceError::LabelToken {
+                reason: Reason::LabelTokenRequired.code(),
+                message: "this item's label carries a token: scan the QR code, or pass its t parameter".into(),
+            }),
+            Some(t) if t.digest().as_bytes()[..] != record.label_token_digest[..] => Err(ServiceError::LabelToken {
+                reason: Reason::LabelTokenMismatch.code(),
+                message: "the label token is not this item's".into(),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Spends one of the item's guesses through consensus (step 3).
+    async fn spend_attempt(&self, req: &VerifyRequest, report: &ItemReport, id: &[u8]) -> Result<(), ServiceError> {
+        if report.budget.left == 0 {
+            return Err(ServiceError::LockedOut { until_ms: report.budget.open_at_ms.unwrap_or_else(now_ms) });
+        }
+        let attempt = pb::CodeAttempt {
+            item: Some(gtin_serial(&req.item)),
+            request_id: id.to_vec(),
+            label_token: req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default(),
+        };
+        let receipt = self.submit_one(self.sign(Action::CodeAttempt(attempt))?).await?;
+        self.wait_for_applied(receipt.log_index).await?;
+        if receipt.outcome == pb::Outcome::Counted as i32 {
+            return Ok(());
+        }
+        if receipt.reason == Reason::CodeAttemptsExhausted.code() {
+            let budget = self.ledger().item_report(&req.item, now_ms())?.budget;
+            return Err(ServiceError::LockedOut { until_ms: budget.open_at_ms.unwrap_or_else(now_ms) });
+        }
+        Err(ServiceError::ScanRefused { reason: receipt.reason, message: receipt.message })
+    }
+
+    /// Records a matched code as one consumer scan, signed with the verdict
+    /// the ledger will derive for it (step 4), and answers with it.
+    async fn record_matched_scan(
+        &self,
+        req: &VerifyRequest,
+        id: &[u8],
+    ) -> Result<pb::VerifyItemResponse, ServiceError> {
+        let mut place = req.place.clone();
+        place.latitude = place.latitude.map(scan::round_coordinate);
+        place.longitude = place.longitude.map(scan::round_coordinate);
+        let mut refusal = None;
+        for _ in 0..SCAN_TRIES {
+            let ledger = self.ledger();
+            let now = now_ms();
+            let Some(verdict) = ledger.preview_matched_scan(&req.item, &place, &req.scanner_digest, now)? else {
+                return Err(ServiceError::Answer("the item disappeared".into()));
+            };
+            let signals = ledger.item_report(&req.item, now)?.clone_signals;
+            let scan = pb::ConsumerScan {
+                item: Some(gtin_serial(&req.item)),
+                code_check: pb::CodeCheck::Matched as i32,
+                verdict: verdict as i32,
+                place: Some(place.clone()),
+                channel: req.channel.clone(),
+                scan_time: Some(timestamp_from_ms(now)),
+                scanner_digest: req.scanner_digest.clone(),
+                clone_signals: signals.into_iter().take(8).collect(),
+                request_id: id.to_vec(),
+            };
+            let envelope = self.sign(Action::ConsumerScan(scan))?;
+            tracing::Span::current().record("scan", crate::service::envelope_id(envelope.bytes()));
+            let mut receipt = self.submit_one(envelope.clone()).await?;
+            if receipt.outcome == pb::Outcome::Applied as i32 || receipt.outcome == pb::Outcome::Duplicate as i32 {
+                self.wait_for_leaf(receipt.leaf_index).await?;
+                self.prove_receipt(&mut receipt)?;
+                return self.answer(&req.item, verdict, receipt, envelope.to_proto());
+            }
+            self.wait_for_applied(receipt.log_index).await?;
+            if receipt.reason == Reason::ScanAlreadyRecorded.code() {
+                // A concurrent retry of the same request recorded it first.
+                let report = self.ledger().item_report(&req.item, now_ms())?;
+                if let Some(leaf) = recorded_scan(&report, id) {
+                    return self.answer_recorded(&req.item, leaf).await;
+                }
+            }
+            if receipt.reason != Reason::VerdictMismatch.code() {
+                return Err(ServiceError::ScanRefused { reason: receipt.reason, message: receipt.message });
+            }
+            refusal = Some(receipt);
+        }
+        let r = refusal.unwrap_or_default();
+        Err(ServiceError::ScanRefused { reason: r.reason, message: format!("{} ({SCAN_TRIES} tries)", r.message) })
+    }
+
+    /// The answer of a verification whose scan is leaf `leaf`: the verdict
+    /// it recorded, its receipt, and the item as it stands now.
+    async fn answer_recorded(&self, item: &Sgtin, leaf: u64) -> Result<pb::VerifyItemResponse, ServiceError> {
+        self.wait_for_leaf(leaf).await?;
+        let record = self.ledger().leaf(leaf)?;
+        let envelope = Envelope::decode(&record.envelope).map_err(|e| ServiceError::Answer(e.to_string()))?;
+        let tx = envelope.transaction().map_err(|e| ServiceError::Answer(e.to_string()))?;
+        let Some(Action::ConsumerScan(scan)) = tx.action else {
+            return Err(ServiceError::Answer(format!("leaf {leaf} is not a consumer scan")));
+        };
+        let verdict = pb::Verdict::try_from(scan.verdict).unwrap_or(pb::Verdict::Unspecified);
+        let mut receipt = pb::Receipt {
+            envelope_id: envelope.id().as_bytes().to_vec(),
+            outcome: pb::Outcome::Duplicate as i32,
+            leaf_index: leaf,
+            log_index: record.log_index,
+            commit_time: Some(timestamp_from_ms(record.commit_time_ms)),
+            shard_id: record.shard_id,
+            batch_position: record.batch_position,
+            ..Default::default()
+        };
         self.prove_receipt(&mut receipt)?;
-        let journey = if matched { ledger.journey(&req.item, now)? } else { Vec::new() };
+        self.answer(item, verdict, receipt, envelope.to_proto())
+    }
+
+    /// The response for a recorded matched scan with `verdict`.
+    fn answer(
+        &self,
+        item: &Sgtin,
+        verdict: pb::Verdict,
+        receipt: pb::Receipt,
+        scan_envelope: pb::SignedEnvelope,
+    ) -> Result<pb::VerifyItemResponse, ServiceError> {
+        let now = now_ms();
+        let ledger = self.ledger();
+        let after = ledger.item_report(item, now)?;
         Ok(pb::VerifyItemResponse {
             verdict: verdict as i32,
-            item: Some(item),
+            item: Some(gtin_serial(item)),
             product: after.product,
             scan_stats: after.scan_stats,
-            clone_signals: if matched { after.clone_signals } else { Vec::new() },
-            journey,
-            certificates: if matched { after.certificates } else { Vec::new() },
+            clone_signals: after.clone_signals,
+            journey: ledger.journey(item, now)?,
+            certificates: after.certificates,
             recalls: after.recalls,
             receipt: Some(receipt),
-            scan_envelope: Some(envelope.to_proto()),
+            scan_envelope: Some(scan_envelope),
+            attempts_left: after.budget.left,
         })
     }
 
-    fn verdict_inputs(&self, r: &veritrace_ledger::ItemReport, matched: bool) -> VerdictInputs {
-        VerdictInputs {
-            known: r.record.is_some(),
-            code_matched: matched,
-            withdrawn: r.decommission_reason != 0,
-            recalled: !r.recalls.is_empty(),
-            clone_signals: r.clone_signals.clone(),
-            scan_count: r.scan_stats.as_ref().map_or(0, |s| s.count),
-        }
+    /// Submits one envelope and returns its receipt.
+    async fn submit_one(&self, envelope: Envelope) -> Result<pb::Receipt, ServiceError> {
+        self.submit(vec![envelope.bytes().to_vec()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::Answer("no receipt for the submitted envelope".into()))
     }
 
-    fn sign_scan(
-        &self,
-        req: &VerifyRequest,
-        item: pb::GtinSerial,
-        matched: bool,
-        shown: pb::Verdict,
-        signals: &[String],
-    ) -> Result<Envelope, ServiceError> {
+    /// Signs `action` with this node's party key.
+    fn sign(&self, action: Action) -> Result<Envelope, ServiceError> {
         let (Some(party_id), Some(key)) = (&self.inner.config.party_id, &self.inner.config.party_signer) else {
             return Err(ServiceError::NotConfigured(
                 "this node has no party_id / party_key_file to sign consumer scans with".into(),
             ));
         };
-        let mut place = req.place.clone();
-        place.latitude = place.latitude.map(scan::round_coordinate);
-        place.longitude = place.longitude.map(scan::round_coordinate);
         let now = now_ms();
         let counter = self.inner.scan_nonce.fetch_add(1, Ordering::Relaxed);
         let tx = pb::Transaction {
@@ -170,17 +330,20 @@ impl Service {
             nonce: (now as u64).wrapping_mul(1_000_000).wrapping_add(counter % 1_000_000),
             client_time: Some(timestamp_from_ms(now)),
             network_id: self.inner.config.network_id.clone(),
-            action: Some(Action::ConsumerScan(pb::ConsumerScan {
-                item: Some(item),
-                code_check: if matched { pb::CodeCheck::Matched } else { pb::CodeCheck::Mismatched } as i32,
-                verdict: shown as i32,
-                place: Some(place),
-                channel: req.channel.clone(),
-                scan_time: Some(timestamp_from_ms(now)),
-                scanner_digest: req.scanner_digest.clone(),
-                clone_signals: signals.iter().take(8).cloned().collect(),
-            })),
+            action: Some(action),
         };
         Ok(Envelope::sign_transaction(&tx, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_random_and_of_the_ledger_length() {
+        let (a, b) = (random_request_id(), random_request_id());
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, b);
     }
 }

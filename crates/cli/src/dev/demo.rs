@@ -19,6 +19,7 @@ use anyhow::{Context, bail};
 use veritrace_client::Client;
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code, normalize_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
 use veritrace_core::{Envelope, SecretKey, vocab};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
@@ -194,20 +195,23 @@ async fn walk(node: &DemoNode, parties: &[Party], data_dir: &Path) -> anyhow::Re
     let policy = CodePolicy::default();
     let salt = CodeSalt::generate(&mut rand::rng());
     let mut items = Vec::new();
+    // Printed in each label's QR code; a verification must present it.
+    let mut tokens = Vec::new();
     for i in 0..3 {
         let serial = Serial::parse(&format!("R{run_no}-{i:04}")).context("demo serial")?;
         let sgtin = Sgtin::new(gtin, serial);
         let code = generate_code(&policy, &mut rand::rng())?;
         let digest = code_digest(&salt, &sgtin.key_bytes(), &normalize_code(&policy, &code)?);
         items.push((sgtin, code, digest));
+        tokens.push(LabelToken::generate(&mut rand::rng()));
     }
     let epcs: Vec<String> = items.iter().map(|(s, _, _)| s.to_digital_link()).collect();
     println!(
         "Commissioning {} items of GTIN {gtin} (codes stay on the labels, only digests go to the ledger):",
         items.len()
     );
-    for (sgtin, code, _) in &items {
-        println!("  {}  code {code}", sgtin.to_digital_link());
+    for ((sgtin, code, _), token) in items.iter().zip(&tokens) {
+        println!("  {}?{LABEL_TOKEN_PARAM}={token}  code {code}", sgtin.to_digital_link());
     }
     println!();
 
@@ -234,10 +238,12 @@ async fn walk(node: &DemoNode, parties: &[Party], data_dir: &Path) -> anyhow::Re
                 batch_salt: salt.as_bytes().to_vec(),
                 items: items
                     .iter()
-                    .map(|(s, _, d)| pb::CommissionedItem {
+                    .zip(&tokens)
+                    .map(|((s, _, d), t)| pb::CommissionedItem {
                         serial: s.serial.to_string(),
                         code_digest: d.as_bytes().to_vec(),
                         salt: vec![],
+                        label_token_digest: t.digest().as_bytes().to_vec(),
                     })
                     .collect(),
                 digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,

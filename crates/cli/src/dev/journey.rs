@@ -14,6 +14,7 @@ use veritrace_client::Client;
 use veritrace_client::render::{OutputFormat, render_receipts};
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
 use veritrace_core::receipt::verify_receipt;
 use veritrace_core::{Envelope, SecretKey, vocab};
 use veritrace_proto::v1 as pb;
@@ -119,11 +120,14 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         let policy = CodePolicy::default();
         let salt = CodeSalt::generate(&mut rand::rng());
         let mut items = Vec::new();
+        // Printed in each label's QR code; a verification must present it.
+        let mut tokens = Vec::new();
         for i in 0..3 {
             let sgtin = Sgtin::new(gtin, Serial::parse(&format!("C{run}-{i:04}")).context("demo serial")?);
             let code = generate_code(&policy, &mut rand::rng())?;
             let digest = code_digest(&salt, &sgtin.key_bytes(), &code);
             items.push((sgtin, code, digest));
+            tokens.push(LabelToken::generate(&mut rand::rng()));
         }
         let epcs: Vec<String> = items.iter().map(|(s, _, _)| s.to_digital_link()).collect();
         let lot = format!("LOT-{run}");
@@ -136,7 +140,7 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
             })),
             step("commission 3 items", brand, Action::CommissionItems(pb::CommissionItems {
                 gtin: gtin.to_string(), lot: lot.clone(), batch_salt: salt.as_bytes().to_vec(),
-                items: items.iter().map(|(s, _, d)| pb::CommissionedItem { serial: s.serial.to_string(), code_digest: d.as_bytes().to_vec(), salt: vec![] }).collect(),
+                items: items.iter().zip(&tokens).map(|((s, _, d), t)| pb::CommissionedItem { serial: s.serial.to_string(), code_digest: d.as_bytes().to_vec(), salt: vec![], label_token_digest: t.digest().as_bytes().to_vec() }).collect(),
                 digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32, ..Default::default()
             })),
             step("certificate (GB/T)", lab, Action::Attestation(pb::Attestation {
@@ -182,11 +186,11 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
 
         // 4. A consumer scans item 1 and checks the answer offline.
         let verify = |i: usize, city: &str, country: &str| pb::VerifyItemRequest {
-            item: Some(pb::verify_item_request::Item::ItemUri(items[i].0.to_digital_link())),
+            item: Some(pb::verify_item_request::Item::ItemUri(format!("{}?{LABEL_TOKEN_PARAM}={}", items[i].0.to_digital_link(), tokens[i]))),
             code: items[i].1.clone(),
             place: Some(pb::Place { country: country.into(), city: city.into(), ..Default::default() }),
             channel: "demo-app".into(),
-            scanner_digest: vec![],
+            ..Default::default()
         };
         let answer = client.verify_item(verify(0, "Hangzhou", "CN")).await?;
         println!("\nConsumer in Hangzhou scans item 1: {}", verdict_name(answer.verdict));

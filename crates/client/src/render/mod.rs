@@ -192,13 +192,14 @@ pub fn member_kind_name(kind: MemberKind) -> &'static str {
     }
 }
 
-/// The word for a receipt outcome: "applied", "duplicate", "rejected" or "unspecified" (the
+/// The word for a receipt outcome: "applied", "duplicate", "rejected", "counted" or "unspecified" (the
 /// [enum rule](self#json)).
 pub fn outcome_name(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Applied => "applied",
         Outcome::Duplicate => "duplicate",
         Outcome::Rejected => "rejected",
+        Outcome::Counted => "counted",
         Outcome::Unspecified => "unspecified",
     }
 }

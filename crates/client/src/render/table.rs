@@ -65,7 +65,7 @@ pub(super) fn receipts(receipts: &[Receipt]) -> String {
             let outcome = r.outcome();
             let leaf = match outcome {
                 Outcome::Applied | Outcome::Duplicate => r.leaf_index.to_string(),
-                Outcome::Rejected | Outcome::Unspecified => NONE.to_owned(),
+                Outcome::Rejected | Outcome::Counted | Outcome::Unspecified => NONE.to_owned(),
             };
             let reason = match (r.reason.is_empty(), r.message.is_empty()) {
                 (true, true) => NONE.to_owned(),

@@ -49,6 +49,7 @@ pub(super) fn commission<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CommissionIt
         let field = format!("items[{i}]");
         let (_, key) = validate::item_key(&field, &a.gtin, &item.serial)?;
         validate::digest(&format!("{field}.code_digest"), &item.code_digest, false)?;
+        validate::digest(&format!("{field}.label_token_digest"), &item.label_token_digest, true)?;
         let salt = if item.salt.is_empty() {
             match batch_salt {
                 Some(s) => s,
@@ -80,6 +81,7 @@ pub(super) fn commission<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CommissionIt
             commissioned_leaf: ctx.leaf,
             state: Some(ObjectState { custodian: ctx.signer_id().to_owned(), ..Default::default() }),
             expiry_date: a.expiry_date.clone(),
+            label_token_digest: item.label_token_digest.clone(),
             ..Default::default()
         };
         ctx.view.put_record(CF_STATE, record_key, &record);

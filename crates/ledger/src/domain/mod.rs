@@ -9,6 +9,7 @@
 //! header (commit time), never a clock, randomness or local settings.
 
 mod assurance;
+pub(crate) mod attempts;
 mod events;
 pub(crate) mod governance;
 mod items;
@@ -16,7 +17,7 @@ pub use items::MAX_ITEMS_PER_COMMISSION;
 pub(crate) mod lifecycle;
 pub(crate) mod policy;
 pub(crate) mod products;
-mod scans;
+pub(crate) mod scans;
 mod validate;
 
 use veritrace_core::{Hash, Reason};
@@ -135,6 +136,7 @@ pub fn action_name(action: &Action) -> &'static str {
         Action::CloseRecall(_) => "close_recall",
         Action::ConsumerScan(_) => "consumer_scan",
         Action::Complaint(_) => "complaint",
+        Action::CodeAttempt(_) => "code_attempt",
     }
 }
 
@@ -155,10 +157,15 @@ pub const ACTION_NAMES: &[&str] = &[
     "close_recall",
     "consumer_scan",
     "complaint",
+    "code_attempt",
 ];
 
 /// Checks the role policy, then runs the action's rules.
 pub(crate) fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Action) -> Rule {
+    if let Action::CodeAttempt(a) = action {
+        // A protocol step of the validator nodes, outside the role policy.
+        return attempts::spend(ctx, a);
+    }
     policy::check(ctx, action)?;
     match action {
         Action::ProposeGovernance(a) => governance::propose(ctx, a),
@@ -176,5 +183,6 @@ pub(crate) fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Action) -> Rul
         Action::CloseRecall(a) => assurance::close_recall(ctx, a),
         Action::ConsumerScan(a) => scans::record(ctx, a),
         Action::Complaint(a) => assurance::complaint(ctx, a),
+        Action::CodeAttempt(_) => refuse(Reason::InvalidAction, "code_attempt is handled above"),
     }
 }

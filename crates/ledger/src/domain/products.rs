@@ -86,18 +86,23 @@ pub(crate) fn code_policy(product: &pb::RegisterProduct, genesis_default: Option
     }
 }
 
-/// The core code policy matching a stored length and alphabet, when core
-/// supports it.
-pub fn core_policy(length: u32, alphabet: &str) -> Option<CodePolicy> {
-    let alphabet = if alphabet == "0123456789" || alphabet.is_empty() {
-        CodeAlphabet::Digits
-    } else if alphabet.as_bytes() == CodeAlphabet::Alphanumeric.symbols() {
-        CodeAlphabet::Alphanumeric
+/// The core code policy of a stored length and alphabet (empty: digits),
+/// or why there is none.
+pub fn core_policy_or_why(length: u32, alphabet: &str) -> Result<CodePolicy, String> {
+    let alphabet = if alphabet.is_empty() {
+        CodeAlphabet::DIGITS
     } else {
-        return None;
+        CodeAlphabet::new(alphabet).map_err(|e| e.to_string())?
     };
-    let policy = CodePolicy { length: u8::try_from(length).ok()?, alphabet };
-    policy.validate().ok().map(|_| policy)
+    let length = u8::try_from(length).map_err(|_| format!("code length {length} is outside 4..=32"))?;
+    let policy = CodePolicy { length, alphabet };
+    policy.validate().map_err(|e| e.to_string())?;
+    Ok(policy)
+}
+
+/// The core code policy of a stored length and alphabet, when valid.
+pub fn core_policy(length: u32, alphabet: &str) -> Option<CodePolicy> {
+    core_policy_or_why(length, alphabet).ok()
 }
 
 fn check_code_policy(p: &pb::CodePolicy) -> Rule {
@@ -105,13 +110,9 @@ fn check_code_policy(p: &pb::CodePolicy) -> Rule {
         return Ok(());
     }
     let length = if p.length == 0 { 6 } else { p.length };
-    require(core_policy(length, &p.alphabet).is_some(), || {
-        format!(
-            "code_policy: length {length} with alphabet {:?} is not supported (4 to 32 characters of \"0123456789\" or {:?})",
-            p.alphabet,
-            String::from_utf8_lossy(CodeAlphabet::Alphanumeric.symbols())
-        )
-    })?;
+    if let Err(why) = core_policy_or_why(length, &p.alphabet) {
+        return refuse(Reason::InvalidAction, format!("code_policy: {why}"));
+    }
     require(p.digest_scheme <= pb::CodeDigestScheme::Blake3V1 as i32, || "code_policy.digest_scheme is unknown".into())
 }
 

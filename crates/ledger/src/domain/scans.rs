@@ -1,14 +1,21 @@
-//! Consumer scans: the ledger's count of correct-code verifications and
-//! wrong-code attempts per item, and the clone signals derived from them in
-//! log order.
+//! Consumer scans: the ledger's count of correct-code verifications per
+//! item, and the clone signals derived from them in log order.
+//!
+//! A scan with a request id is a consumer scan a node recorded for
+//! VerifyItem: it must name a code attempt counted for the item (see
+//! `attempts`), is recorded once per request id, and must state the
+//! verdict the ledger derives at its position, so its receipt proves what
+//! the consumer was shown. A scan without one is a party's own report
+//! (e.g. a platform's app): attributed to its signer by the signature,
+//! counted apart, and never raises clone signals, so a rival cannot make
+//! a genuine item look cloned by reporting scans of it.
 
 use veritrace_core::Reason;
 use veritrace_core::scan::{self, ScanFix};
 use veritrace_proto::v1 as pb;
 use veritrace_storage::KvEngine;
 
-use super::validate;
-use super::{Ctx, Rule, refuse, require};
+use super::{Ctx, Rule, attempts, refuse, require, validate};
 use crate::schema::CF_STATE;
 use crate::state::keys;
 use crate::state::records::{ItemRecord, ScanRecord};
@@ -37,12 +44,15 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) ->
     let Some(item) = &a.item else { return refuse(Reason::InvalidAction, "item is required") };
     let (_, key) = validate::item_key("item", &item.gtin, &item.serial)?;
     let check: pb::CodeCheck = validate::enum_set("code_check", a.code_check)?;
-    validate::enum_set::<pb::Verdict>("verdict", a.verdict)?;
+    let stated: pb::Verdict = validate::enum_set("verdict", a.verdict)?;
     let place = a.place.clone().unwrap_or_default();
     check_place(&place)?;
     validate::text("channel", &a.channel, 100, false)?;
     validate::digest("scanner_digest", &a.scanner_digest, true)?;
     require(a.clone_signals.len() <= 8, || "clone_signals: at most 8".into())?;
+    if !a.request_id.is_empty() {
+        attempts::check_request_id("request_id", &a.request_id)?;
+    }
     let record_key = keys::item(&key);
     let Some(mut rec) = ctx.view.record::<ItemRecord>(CF_STATE, &record_key, "item")? else {
         return refuse(
@@ -50,21 +60,49 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) ->
             format!("item {}/{} was never commissioned", item.gtin, item.serial),
         );
     };
-    let mut stats = rec.scans.take().unwrap_or_default();
-    match check {
-        pb::CodeCheck::Matched => count_match(&mut stats, &rec, &place, &a.scanner_digest, ctx.time_ms, ctx.leaf),
-        pb::CodeCheck::Mismatched => {
-            stats.invalid_count += 1;
-            stats.recent_failures_ms.push(ctx.time_ms);
-            let excess = stats.recent_failures_ms.len().saturating_sub(MAX_DISTINCT);
-            stats.recent_failures_ms.drain(..excess);
+    if a.request_id.is_empty() {
+        // A party's own report: its signature attributes it; counted apart.
+        let mut stats = rec.scans.take().unwrap_or_default();
+        stats.party_reported += 1;
+        rec.scans = Some(stats);
+    } else {
+        require(check == pb::CodeCheck::Matched, || {
+            "code_check: a consumer scan records a matched code (wrong codes are counted by code_attempt)".into()
+        })?;
+        let mut log = rec.attempts.take().unwrap_or_default();
+        let Some(attempt) = log.recent.iter_mut().find(|r| r.request_id == a.request_id) else {
+            return refuse(Reason::NoCodeAttempt, "no code attempt with this request_id is counted for the item");
+        };
+        if attempt.matched {
+            return refuse(
+                Reason::ScanAlreadyRecorded,
+                format!("the scan of this request_id is leaf {}", attempt.scan_leaf),
+            );
         }
-        _ => {}
+        attempt.matched = true;
+        attempt.scan_leaf = ctx.leaf;
+        log.matched += 1;
+        rec.attempts = Some(log);
+        count_consumer_match(&mut rec, &place, &a.scanner_digest, ctx.time_ms, ctx.leaf);
+        let derived = scan::verdict(&crate::query::verdict_inputs(&ctx.view, &rec, true, ctx.time_ms)?);
+        if derived != stated {
+            return refuse(
+                Reason::VerdictMismatch,
+                format!("verdict {} is not the ledger's {} here", stated.as_str_name(), derived.as_str_name()),
+            );
+        }
     }
-    rec.scans = Some(stats);
     ctx.view.put_record(CF_STATE, record_key, &rec);
     ctx.index_object(&key, "");
     Ok(())
+}
+
+/// Counts a consumer scan with a matching code on `item` at `now` (leaf
+/// `leaf`) and raises the clone signals it implies.
+pub(crate) fn count_consumer_match(item: &mut ItemRecord, place: &pb::Place, device: &[u8], now: i64, leaf: u64) {
+    let mut stats = item.scans.take().unwrap_or_default();
+    count_match(&mut stats, item, place, device, now, leaf);
+    item.scans = Some(stats);
 }
 
 fn push_distinct<T: PartialEq>(list: &mut Vec<T>, v: T) {
@@ -85,6 +123,9 @@ fn count_match(stats: &mut ScanRecord, item: &ItemRecord, place: &pb::Place, dev
     if stats.count == 1 {
         stats.first_ms = now;
         stats.first_place = Some(place.clone());
+    } else {
+        stats.previous_ms = stats.last_ms;
+        stats.previous_place = stats.last_place.take();
     }
     stats.last_ms = now;
     stats.last_place = Some(place.clone());

@@ -13,7 +13,7 @@ pub use parties::PartyFilter;
 pub use summaries::{certificate, party_summary, product_summary, validity};
 
 use veritrace_core::gs1::{EpcId, Sgtin};
-use veritrace_core::scan;
+use veritrace_core::scan::{self, GuessBudget, VerdictInputs};
 use veritrace_proto::v1 as pb;
 use veritrace_storage::KvEngine;
 
@@ -24,7 +24,7 @@ use crate::state::{Overlay, StateView, keys};
 use crate::{Ledger, LedgerError};
 
 /// Everything the ledger knows about an item that a verification needs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ItemReport {
     /// The item record; `None` for an item never commissioned.
     pub record: Option<ItemRecord>,
@@ -34,6 +34,8 @@ pub struct ItemReport {
     pub state: pb::ItemState,
     /// Decommission reason (its own or its lot's); 0 when in circulation.
     pub decommission_reason: i32,
+    /// Out of circulation: decommissioned (itself or its lot) or seized.
+    pub withdrawn: bool,
     /// Recalls in force.
     pub recalls: Vec<pb::RecallNotice>,
     /// Attestations covering the item, its lot or its GTIN, valid or not.
@@ -42,8 +44,41 @@ pub struct ItemReport {
     pub scan_stats: Option<pb::ScanStats>,
     /// Clone signals raised so far.
     pub clone_signals: Vec<String>,
-    /// While wrong codes lock the serial: until when (unix ms).
-    pub locked_until_ms: Option<i64>,
+    /// The item's guess budget now.
+    pub budget: GuessBudget,
+}
+
+impl ItemReport {
+    /// The verdict of these facts for a code that `matched` or not,
+    /// counting the scans recorded so far (see
+    /// [`Ledger::preview_matched_scan`] for the verdict a new scan gets).
+    pub fn verdict(&self, matched: bool) -> pb::Verdict {
+        scan::verdict(&VerdictInputs {
+            known: self.record.is_some(),
+            code_matched: matched,
+            withdrawn: self.withdrawn,
+            recalled: !self.recalls.is_empty(),
+            clone_signals: self.clone_signals.clone(),
+            scan_count: self.scan_stats.as_ref().map_or(0, |s| s.count),
+        })
+    }
+}
+
+impl Default for ItemReport {
+    fn default() -> Self {
+        ItemReport {
+            record: None,
+            product: None,
+            state: pb::ItemState::Unspecified,
+            decommission_reason: 0,
+            withdrawn: false,
+            recalls: Vec::new(),
+            certificates: Vec::new(),
+            scan_stats: None,
+            clone_signals: Vec::new(),
+            budget: GuessBudget { left: scan::LOCKOUT_FAILURES as u32, open_at_ms: None },
+        }
+    }
 }
 
 impl<E: KvEngine> Ledger<E> {
@@ -63,56 +98,117 @@ impl<E: KvEngine> Ledger<E> {
     }
 
     /// What a verification of `item` at `now_ms` (the verifier's clock, for
-    /// validity and lock-out) needs to know.
+    /// validity and the guess budget) needs to know.
     pub fn item_report(&self, item: &Sgtin, now_ms: i64) -> Result<ItemReport, LedgerError> {
         let key = EpcId::Sgtin(item.clone()).key_bytes();
         self.with_view(|view| {
             let Some(record) = view.record::<ItemRecord>(CF_STATE, &keys::item(&key), "item")? else {
                 return Ok(ItemReport { state: pb::ItemState::Unknown, ..Default::default() });
             };
-            let gtin = record.gtin.clone();
-            let product = match view.record::<ProductRecord>(CF_STATE, &keys::product(&gtin), "product")? {
-                Some(p) => {
-                    let brand_id = p.product.as_ref().map(|x| x.brand_party_id.clone()).unwrap_or_default();
-                    let brand = view.party(&brand_id)?;
-                    Some(summaries::product_summary(&gtin, &p, brand.as_ref()))
-                }
-                None => None,
-            };
-            let decommission_reason = lifecycle::decommission_reason(view, &record)?;
-            let mut recalls = Vec::new();
-            for r in lifecycle::recalls_in_force(view, &record, now_ms)? {
-                let issuer = view.party(&r.issuer)?;
-                recalls.push(summaries::recall_notice(&r, issuer.as_ref()));
-            }
-            let certificates = item_certificates(view, &record, now_ms)?;
-            let scans = record.scans.clone().unwrap_or_default();
-            let previous = scans.last_place.clone().filter(|_| scans.count > 1).map(|p| (scans.last_ms, p));
-            let locked_until_ms = scan::locked_until(&scans.recent_failures_ms, now_ms);
-            let state = if decommission_reason != 0 {
-                pb::ItemState::Withdrawn
-            } else if !recalls.is_empty() {
-                pb::ItemState::Recalled
-            } else {
-                pb::ItemState::Active
-            };
-            let mut clone_signals = scans.signals.clone();
-            if record.reported_counterfeit && !clone_signals.iter().any(|s| s == scan::REPORTED_COUNTERFEIT) {
-                clone_signals.push(scan::REPORTED_COUNTERFEIT.to_owned());
-            }
-            Ok(ItemReport {
-                product,
-                state,
-                decommission_reason,
-                recalls,
-                certificates,
-                scan_stats: Some(summaries::scan_stats(&scans, previous)),
-                clone_signals,
-                locked_until_ms,
-                record: Some(record),
-            })
+            report_in(view, record, now_ms)
         })
     }
+
+    /// The verdict a consumer scan of `item` with a matching code, stated
+    /// at `place` from `device` at `now_ms`, would be recorded with if it
+    /// were applied now: what a node puts in the scan it signs. Apply
+    /// derives it again at the scan's position and refuses a scan whose
+    /// verdict differs (VERDICT_MISMATCH), so a concurrent scan only costs
+    /// a retry. `None` for an unknown item.
+    pub fn preview_matched_scan(
+        &self,
+        item: &Sgtin,
+        place: &pb::Place,
+        device: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<pb::Verdict>, LedgerError> {
+        let key = EpcId::Sgtin(item.clone()).key_bytes();
+        self.with_view(|view| {
+            let Some(mut record) = view.record::<ItemRecord>(CF_STATE, &keys::item(&key), "item")? else {
+                return Ok(None);
+            };
+            crate::domain::scans::count_consumer_match(&mut record, place, device, now_ms, 0);
+            Ok(Some(scan::verdict(&verdict_inputs(view, &record, true, now_ms)?)))
+        })
+    }
+}
+
+/// The verdict inputs of an item record as of `view` at `now_ms`, for a
+/// code that `matched` or not. Shared by reads and by apply, so both
+/// derive the same verdict.
+pub(crate) fn verdict_inputs<E: KvEngine>(
+    view: &StateView<'_, E>,
+    record: &ItemRecord,
+    matched: bool,
+    now_ms: i64,
+) -> Result<VerdictInputs, LedgerError> {
+    let seized = record.state.as_ref().is_some_and(|s| s.seized);
+    let withdrawn = seized || lifecycle::decommission_reason(view, record)? != 0;
+    let recalled = !lifecycle::recalls_in_force(view, record, now_ms)?.is_empty();
+    Ok(VerdictInputs {
+        known: true,
+        code_matched: matched,
+        withdrawn,
+        recalled,
+        clone_signals: clone_signals(record),
+        scan_count: record.scans.as_ref().map_or(0, |s| s.count),
+    })
+}
+
+fn clone_signals(record: &ItemRecord) -> Vec<String> {
+    let mut signals = record.scans.as_ref().map(|s| s.signals.clone()).unwrap_or_default();
+    if record.reported_counterfeit && !signals.iter().any(|s| s == scan::REPORTED_COUNTERFEIT) {
+        signals.push(scan::REPORTED_COUNTERFEIT.to_owned());
+    }
+    signals
+}
+
+/// The report of a commissioned item as of `view`.
+fn report_in<E: KvEngine>(view: &StateView<'_, E>, record: ItemRecord, now_ms: i64) -> Result<ItemReport, LedgerError> {
+    let gtin = record.gtin.clone();
+    let product = match view.record::<ProductRecord>(CF_STATE, &keys::product(&gtin), "product")? {
+        Some(p) => {
+            let brand_id = p.product.as_ref().map(|x| x.brand_party_id.clone()).unwrap_or_default();
+            let brand = view.party(&brand_id)?;
+            Some(summaries::product_summary(&gtin, &p, brand.as_ref()))
+        }
+        None => None,
+    };
+    let decommission_reason = lifecycle::decommission_reason(view, &record)?;
+    let mut recalls = Vec::new();
+    for r in lifecycle::recalls_in_force(view, &record, now_ms)? {
+        let issuer = view.party(&r.issuer)?;
+        recalls.push(summaries::recall_notice(&r, issuer.as_ref()));
+    }
+    let certificates = item_certificates(view, &record, now_ms)?;
+    let scans = record.scans.clone().unwrap_or_default();
+    let previous = scans.previous_place.clone().filter(|_| scans.count > 1).map(|p| (scans.previous_ms, p));
+    let attempts = record.attempts.clone().unwrap_or_default();
+    let budget = crate::domain::attempts::budget(&record, now_ms);
+    let seized = record.state.as_ref().is_some_and(|s| s.seized);
+    let withdrawn = seized || decommission_reason != 0;
+    let state = if withdrawn {
+        pb::ItemState::Withdrawn
+    } else if !recalls.is_empty() {
+        pb::ItemState::Recalled
+    } else {
+        pb::ItemState::Active
+    };
+    let mut stats = summaries::scan_stats(&scans, previous);
+    stats.invalid_code_count = scans.invalid_count + attempts.total.saturating_sub(attempts.matched);
+    stats.party_reported_count = scans.party_reported;
+    Ok(ItemReport {
+        product,
+        state,
+        decommission_reason,
+        withdrawn,
+        recalls,
+        certificates,
+        scan_stats: Some(stats),
+        clone_signals: clone_signals(&record),
+        budget,
+        record: Some(record),
+    })
 }
 
 /// Attestations on the item's GTIN that cover it (whole GTIN, its lot or

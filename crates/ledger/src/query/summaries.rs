@@ -92,5 +92,6 @@ pub fn scan_stats(s: &ScanRecord, previous: Option<(i64, pb::Place)>) -> pb::Sca
         previous_scan_place: previous.map(|(_, p)| p),
         distinct_countries: u32::try_from(s.countries.len()).unwrap_or(u32::MAX),
         invalid_code_count: s.invalid_count,
+        party_reported_count: s.party_reported,
     }
 }

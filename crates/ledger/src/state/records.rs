@@ -101,6 +101,15 @@ pub struct ScanRecord {
     /// Leaf of the latest correct-code scan.
     #[prost(uint64, tag = "15")]
     pub last_leaf: u64,
+    /// Commit time of the correct-code scan before the latest.
+    #[prost(int64, tag = "16")]
+    pub previous_ms: i64,
+    /// Its place.
+    #[prost(message, optional, tag = "17")]
+    pub previous_place: Option<pb::Place>,
+    /// Scans parties reported themselves (no request id): counted apart.
+    #[prost(uint64, tag = "18")]
+    pub party_reported: u64,
 }
 
 /// A commissioned item.
@@ -151,6 +160,49 @@ pub struct ItemRecord {
     /// Expiry date ("YYYY-MM-DD") from commissioning.
     #[prost(string, tag = "15")]
     pub expiry_date: String,
+    /// Digest of the label token (`veritrace_core::label_token`); empty
+    /// when the label has none.
+    #[prost(bytes = "vec", tag = "16")]
+    pub label_token_digest: Vec<u8>,
+    /// Code attempts of the current window and their totals.
+    #[prost(message, optional, tag = "17")]
+    pub attempts: Option<AttemptLog>,
+}
+
+/// An item's code attempts (`CodeAttempt`): those of the current window,
+/// for the guess budget and for one scan per request id, and totals.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AttemptLog {
+    /// Attempts younger than the window, oldest first, at most
+    /// `MAX_ATTEMPTS_PER_WINDOW`.
+    #[prost(message, repeated, tag = "1")]
+    pub recent: Vec<AttemptRecord>,
+    /// Attempts ever counted.
+    #[prost(uint64, tag = "2")]
+    pub total: u64,
+    /// Of those, matched by a consumer scan.
+    #[prost(uint64, tag = "3")]
+    pub matched: u64,
+}
+
+/// One counted code attempt.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AttemptRecord {
+    /// The verification's request id.
+    #[prost(bytes = "vec", tag = "1")]
+    pub request_id: Vec<u8>,
+    /// Commit time of the attempt.
+    #[prost(int64, tag = "2")]
+    pub time_ms: i64,
+    /// The party (node operator) that counted it.
+    #[prost(string, tag = "3")]
+    pub party_id: String,
+    /// A consumer scan recorded the code as matched.
+    #[prost(bool, tag = "4")]
+    pub matched: bool,
+    /// Leaf of that scan, when matched.
+    #[prost(uint64, tag = "5")]
+    pub scan_leaf: u64,
 }
 
 /// A container (SSCC or other logistic unit) that objects were packed into.

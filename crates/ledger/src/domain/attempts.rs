@@ -1,0 +1,112 @@
+//! Code attempts: an item's guess budget, spent through consensus before a
+//! verification checks the code.
+//!
+//! Deciding the budget at apply makes it one budget for the whole network:
+//! however many requests arrive at once, on whatever nodes, the log orders
+//! their attempts and at most `LOCKOUT_FAILURES` unmatched ones (and
+//! `MAX_ATTEMPTS_PER_WINDOW` in all) per window are counted; the rest are
+//! refused before any code is compared. A counted attempt changes the
+//! item's state and appends no leaf (see `apply`), so wrong guesses cost
+//! the log nothing.
+//!
+//! Items commissioned with a label token take attempts only with the
+//! token, so nobody who has not seen the label can spend its guesses.
+
+use veritrace_core::Reason;
+use veritrace_core::label_token::label_token_digest;
+use veritrace_core::scan::{self, GuessBudget};
+use veritrace_proto::v1 as pb;
+use veritrace_storage::KvEngine;
+
+use super::{Ctx, Rule, refuse, require, validate};
+use crate::schema::CF_STATE;
+use crate::state::keys;
+use crate::state::records::{AttemptLog, AttemptRecord, ItemRecord};
+
+/// Shortest and longest request id.
+pub(crate) const REQUEST_ID_LEN: std::ops::RangeInclusive<usize> = 16..=64;
+
+pub(crate) fn check_request_id(field: &str, id: &[u8]) -> Rule {
+    require(REQUEST_ID_LEN.contains(&id.len()), || {
+        format!("{field}: {} bytes; a request id is 16 to 64 bytes", id.len())
+    })
+}
+
+/// The item's attempts younger than the window at `now_ms`.
+pub(crate) fn recent(log: &AttemptLog, now_ms: i64) -> impl Iterator<Item = &AttemptRecord> {
+    log.recent.iter().filter(move |a| now_ms - a.time_ms < scan::LOCKOUT_WINDOW_MS)
+}
+
+/// The item's guess budget at `now_ms`.
+pub fn budget(item: &ItemRecord, now_ms: i64) -> GuessBudget {
+    let log = item.attempts.clone().unwrap_or_default();
+    GuessBudget::at(recent(&log, now_ms).map(|a| (a.time_ms, a.matched)), now_ms)
+}
+
+/// Checks a presented label token against the item's.
+pub(crate) fn check_label_token(item: &ItemRecord, token: &[u8]) -> Rule {
+    if item.label_token_digest.is_empty() {
+        return Ok(());
+    }
+    if token.is_empty() {
+        return refuse(
+            Reason::LabelTokenRequired,
+            format!("item {}/{} takes verifications only with its label token", item.gtin, item.serial),
+        );
+    }
+    if label_token_digest(token).as_bytes()[..] != item.label_token_digest[..] {
+        return refuse(Reason::LabelTokenMismatch, "the label token is not this item's");
+    }
+    Ok(())
+}
+
+pub(super) fn spend<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CodeAttempt) -> Rule {
+    // Not in the role policy: a protocol step of the parties that serve
+    // verifications to consumers (validator operators' nodes, platforms'
+    // apps), never a business permission to grant.
+    let platform = ctx.signer.roles.contains(&(pb::PartyRole::Platform as i32));
+    if ctx.signer.validator_peer_id.is_empty() && !platform {
+        return refuse(
+            Reason::NotPermitted,
+            "code_attempt is counted by validator operators and platforms only (VerifyItem)",
+        );
+    }
+    let Some(item) = &a.item else { return refuse(Reason::InvalidAction, "item is required") };
+    let (_, key) = validate::item_key("item", &item.gtin, &item.serial)?;
+    check_request_id("request_id", &a.request_id)?;
+    require(a.label_token.len() <= 64, || "label_token: at most 64 bytes".into())?;
+    let record_key = keys::item(&key);
+    let Some(mut rec) = ctx.view.record::<ItemRecord>(CF_STATE, &record_key, "item")? else {
+        return refuse(
+            Reason::ItemNotCommissioned,
+            format!("item {}/{} was never commissioned", item.gtin, item.serial),
+        );
+    };
+    check_label_token(&rec, &a.label_token)?;
+    let now = ctx.time_ms;
+    let mut log = rec.attempts.take().unwrap_or_default();
+    log.recent.retain(|r| now - r.time_ms < scan::LOCKOUT_WINDOW_MS);
+    if log.recent.iter().any(|r| r.request_id == a.request_id) {
+        // A retry of a counted verification: nothing more to spend.
+        return Ok(());
+    }
+    let budget = GuessBudget::at(log.recent.iter().map(|r| (r.time_ms, r.matched)), now);
+    if budget.left == 0 {
+        let open_at = budget.open_at_ms.unwrap_or(now);
+        return refuse(
+            Reason::CodeAttemptsExhausted,
+            format!("item {}/{} takes no guess until {open_at} (unix ms)", item.gtin, item.serial),
+        );
+    }
+    log.recent.push(AttemptRecord {
+        request_id: a.request_id.clone(),
+        time_ms: now,
+        party_id: ctx.signer_id().to_owned(),
+        matched: false,
+        scan_leaf: 0,
+    });
+    log.total += 1;
+    rec.attempts = Some(log);
+    ctx.view.put_record(CF_STATE, record_key, &rec);
+    Ok(())
+}

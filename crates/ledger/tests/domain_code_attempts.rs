@@ -1,0 +1,166 @@
+//! Code attempts: the guess budget decided at apply, label tokens, one
+//! scan per request id, verdicts the ledger stands behind, and no leaf for
+//! a guess.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use veritrace_core::Reason;
+use veritrace_core::gs1::Sgtin;
+use veritrace_core::scan::{LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, MAX_ATTEMPTS_PER_WINDOW};
+use veritrace_core::vocab::{CUSTOMS_SEIZING, DISP_SEIZED};
+use veritrace_ledger::Outcome;
+use veritrace_ledger::testing::*;
+use veritrace_proto::v1 as pb;
+
+fn stocked() -> (Network, String) {
+    let mut net = Network::new();
+    let g = gtin(1);
+    net.ok("brand", register_product(&g, "brand"));
+    net.ok("brand", commission_with_tokens(&g, "L1", &["T1", "T2"]));
+    net.ok("brand", commission(&g, "L2", &["P1"]));
+    (net, g)
+}
+
+fn id(n: usize) -> String {
+    format!("request-{n:010}")
+}
+
+fn paris() -> pb::Place {
+    place("FR", "Paris", 48.86, 2.35)
+}
+
+fn token(g: &str, serial: &str) -> Vec<u8> {
+    token_of(g, serial).as_bytes().to_vec()
+}
+
+fn report(net: &Network, g: &str, serial: &str) -> veritrace_ledger::ItemReport {
+    let item = Sgtin::parse_any(&sgtin(g, serial)).unwrap();
+    net.ledger.item_report(&item, net.next_header().commit_time_ms).unwrap()
+}
+
+#[test]
+fn wrong_guesses_are_budgeted_in_log_order_and_leave_no_leaf() {
+    let (mut net, g) = stocked();
+    let t = token(&g, "T1");
+    let size = net.ledger.tree_head().tree_size;
+    // Two hundred requests at once, in one batch: the log orders them and
+    // apply counts exactly the budget.
+    let envelopes: Vec<Vec<u8>> = (0..200).map(|n| net.sign("app", attempt(&g, "T1", &id(n), Some(&t)))).collect();
+    let receipts = net.apply(envelopes);
+    let counted = receipts.iter().filter(|r| r.outcome == Outcome::Counted).count();
+    assert_eq!(counted, LOCKOUT_FAILURES);
+    assert!(
+        receipts
+            .iter()
+            .filter(|r| r.outcome != Outcome::Counted)
+            .all(|r| reason_of(r) == Some(Reason::CodeAttemptsExhausted))
+    );
+    assert!(receipts.iter().all(|r| r.leaf_index.is_none()), "a guess is never a leaf");
+    assert_eq!(net.ledger.tree_head().tree_size, size, "the log did not grow");
+    let budget = report(&net, &g, "T1").budget;
+    assert_eq!(budget.left, 0);
+    // The window passes: the item takes guesses again; other items never stopped.
+    net.ok("app", attempt(&g, "T2", &id(1000), Some(&token(&g, "T2"))));
+    net.advance(LOCKOUT_WINDOW_MS);
+    net.ok("app", attempt(&g, "T1", &id(1001), Some(&t)));
+    let invalid = report(&net, &g, "T1").scan_stats.unwrap().invalid_code_count;
+    assert_eq!(invalid, LOCKOUT_FAILURES as u64 + 1, "counted, not logged");
+    // Replaying the log gives the same state (apply is deterministic).
+    assert_eq!(net.replay().tree_head().root, net.ledger.tree_head().root);
+}
+
+#[test]
+fn a_retry_spends_nothing_and_records_one_scan() {
+    let (mut net, g) = stocked();
+    let t = token(&g, "T1");
+    for _ in 0..3 {
+        net.ok("app", attempt(&g, "T1", &id(1), Some(&t)));
+    }
+    assert_eq!(report(&net, &g, "T1").budget.left, LOCKOUT_FAILURES as u32 - 1);
+    let first = net.ok("app", consumer_scan(&g, "T1", &id(1), paris(), pb::Verdict::SuspectedClone));
+    assert!(first.leaf_index.is_some());
+    // Another node records the same verification again: refused, naming the first.
+    let again = net.submit("admin-a", consumer_scan(&g, "T1", &id(1), paris(), pb::Verdict::SuspectedClone));
+    assert_eq!(reason_of(&again), Some(Reason::ScanAlreadyRecorded));
+    let stats = report(&net, &g, "T1").scan_stats.unwrap();
+    assert_eq!((stats.count, stats.invalid_code_count), (1, 0));
+    // The matched attempt gave its guess back.
+    assert_eq!(report(&net, &g, "T1").budget.left, LOCKOUT_FAILURES as u32);
+    // A scan for a request id never counted is refused.
+    let forged = net.submit("app", consumer_scan(&g, "T1", &id(9), paris(), pb::Verdict::SuspectedClone));
+    assert_eq!(reason_of(&forged), Some(Reason::NoCodeAttempt));
+}
+
+#[test]
+fn matched_scans_are_bounded_per_window_too() {
+    let (mut net, g) = stocked();
+    for n in 0..MAX_ATTEMPTS_PER_WINDOW {
+        net.ok("app", attempt(&g, "P1", &id(n), None));
+        let verdict = if n == 0 { pb::Verdict::SuspectedClone } else { pb::Verdict::SuspectedClone };
+        net.ok("app", consumer_scan(&g, "P1", &id(n), paris(), verdict));
+    }
+    let over = net.submit("app", attempt(&g, "P1", &id(99), None));
+    assert_eq!(reason_of(&over), Some(Reason::CodeAttemptsExhausted));
+}
+
+#[test]
+fn the_label_token_gates_the_budget() {
+    let (mut net, g) = stocked();
+    assert_eq!(net.refused("app", attempt(&g, "T1", &id(1), None)), Reason::LabelTokenRequired);
+    assert_eq!(net.refused("app", attempt(&g, "T1", &id(2), Some(&token(&g, "T2")))), Reason::LabelTokenMismatch);
+    assert_eq!(net.refused("app", attempt(&g, "T1", &id(3), Some(b"short"))), Reason::LabelTokenMismatch);
+    assert_eq!(report(&net, &g, "T1").budget.left, LOCKOUT_FAILURES as u32, "refusals spend nothing");
+    // A label without a token takes attempts from anyone (older labels).
+    net.ok("app", attempt(&g, "P1", &id(4), None));
+    // Only validator operators and platforms count attempts.
+    assert_eq!(net.refused("shop", attempt(&g, "P1", &id(5), None)), Reason::NotPermitted);
+    assert_eq!(net.refused("admin-b", attempt(&g, "P1", &id(6), None)), Reason::NotPermitted);
+    net.ok("admin-a", attempt(&g, "P1", &id(7), None));
+    // Malformed ids and unknown items.
+    assert_eq!(net.refused("app", attempt(&g, "P1", "short", None)), Reason::InvalidAction);
+    assert_eq!(net.refused("app", attempt(&g, "P9", &id(8), None)), Reason::ItemNotCommissioned);
+}
+
+#[test]
+fn the_recorded_verdict_is_the_ledgers() {
+    let (mut net, g) = stocked();
+    let t = token(&g, "T1");
+    net.ok("app", attempt(&g, "T1", &id(1), Some(&t)));
+    // Still with the brand, so scanned before retail: a clone signal.
+    let wrong = net.submit("app", consumer_scan(&g, "T1", &id(1), paris(), pb::Verdict::GenuineFirstScan));
+    assert_eq!(reason_of(&wrong), Some(Reason::VerdictMismatch));
+    let item = Sgtin::parse_any(&sgtin(&g, "T1")).unwrap();
+    let preview = net.ledger.preview_matched_scan(&item, &paris(), &[], net.next_header().commit_time_ms).unwrap();
+    assert_eq!(preview, Some(pb::Verdict::SuspectedClone));
+    net.ok("app", consumer_scan(&g, "T1", &id(1), paris(), pb::Verdict::SuspectedClone));
+}
+
+#[test]
+fn previous_scan_fields_describe_the_scan_before() {
+    let (mut net, g) = stocked();
+    let t = token(&g, "T1");
+    let lyon = place("FR", "Lyon", 45.76, 4.84);
+    for (n, p) in [(1, paris()), (2, lyon.clone())] {
+        net.ok("app", attempt(&g, "T1", &id(n), Some(&t)));
+        net.ok("app", consumer_scan(&g, "T1", &id(n), p, pb::Verdict::SuspectedClone));
+        net.advance(3_600_000);
+    }
+    let stats = report(&net, &g, "T1").scan_stats.unwrap();
+    assert_eq!(stats.count, 2);
+    assert_eq!(stats.first_scan_place.as_ref().map(|p| p.city.as_str()), Some("Paris"));
+    assert_eq!(
+        stats.previous_scan_place.as_ref().map(|p| p.city.as_str()),
+        Some("Paris"),
+        "the scan before the latest"
+    );
+}
+
+#[test]
+fn a_seized_item_verifies_as_withdrawn() {
+    let (mut net, g) = stocked();
+    net.ok("customs", epcis(object_event(CUSTOMS_SEIZING, DISP_SEIZED, &[&sgtin(&g, "T1")])));
+    let r = report(&net, &g, "T1");
+    assert_eq!(r.state, pb::ItemState::Withdrawn);
+    assert_eq!(r.verdict(true), pb::Verdict::Withdrawn);
+    assert_eq!(r.verdict(false), pb::Verdict::InvalidCode);
+}
