@@ -152,7 +152,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// One request of the run, prepared before the timed window.
 enum Request {
     Submit(Vec<pb::SignedEnvelope>),
-    Verify(pb::VerifyItemRequest),
+    Verify(Box<pb::VerifyItemRequest>),
     History(String),
     Health,
     /// etcd: the (key, value) pairs of one Put (one pair) or Txn.
@@ -174,7 +174,7 @@ async fn send(conn: &Conn, request: &Request) -> anyhow::Result<(usize, usize)> 
             let applied = receipts.iter().filter(|r| r.outcome == pb::Outcome::Applied as i32).count();
             (receipts.len(), receipts.len() - applied)
         }
-        (Conn::Veritrace(client), Request::Verify(req)) => client.verify_item(req.clone()).await.map(|_| (1, 0))?,
+        (Conn::Veritrace(client), Request::Verify(req)) => client.verify_item((**req).clone()).await.map(|_| (1, 0))?,
         (Conn::Veritrace(client), Request::History(uri)) => client.item_history(uri).await.map(|_| (1, 0))?,
         (Conn::Veritrace(client), Request::Health) => client.health("").await.map(|_| (1, 0))?,
         (Conn::Etcd(kv), Request::Put(pairs)) if pairs.len() == 1 => {
@@ -218,13 +218,13 @@ async fn prepare(
                 .into_iter()
                 .map(|(uri, code)| match args.op {
                     Op::History => Request::History(uri),
-                    _ => Request::Verify(pb::VerifyItemRequest {
+                    _ => Request::Verify(Box::new(pb::VerifyItemRequest {
                         item: Some(pb::verify_item_request::Item::ItemUri(uri)),
                         code,
                         place: Some(pb::Place { country: "FR".into(), city: "Paris".into(), ..Default::default() }),
                         channel: "bench".into(),
                         ..Default::default()
-                    }),
+                    })),
                 })
                 .collect()
         }

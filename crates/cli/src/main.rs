@@ -13,6 +13,7 @@ mod config_cmd;
 mod consumer_cmd;
 mod dev;
 mod http_probe;
+mod keygen_cmd;
 mod node_cmd;
 mod proto_json;
 mod store;
@@ -76,6 +77,9 @@ enum Command {
     /// TLS certificates for a test network: a CA, node and client certificates.
     #[command(subcommand)]
     Cert(cert_cmd::CertCommand),
+    /// Generates secrets to hand out: app keys for consumer apps.
+    #[command(subcommand)]
+    Keygen(keygen_cmd::KeygenCommand),
     /// Hands leadership to another voter (same as `leader transfer`).
     #[command(hide = true)]
     TransferLeader {
@@ -255,6 +259,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Watch(args) => cluster_cmd::watch(args),
         Command::Cert(cmd) => cert_cmd::run(cmd),
         Command::Snapshot(SnapshotCommand::Create(args)) => cluster_cmd::snapshot_create(args),
+        Command::Keygen(cmd) => keygen_cmd::keygen(cmd),
         Command::Demo(args) => dev::demo::run(args),
         Command::Tx(cmd) => tx_cmd::tx(cmd),
         Command::Items(cmd) => tx_cmd::items(cmd),

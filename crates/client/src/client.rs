@@ -36,16 +36,20 @@ pub struct ConnectOptions {
     /// for). Safe because envelopes are idempotent: one that reached the ledger on an earlier
     /// attempt comes back DUPLICATE, with the receipt of its first copy. 0: never retry.
     pub submit_retries: u32,
+    /// The local address to connect from (a host with several addresses, or a test
+    /// standing in for two clients); `None` lets the OS choose.
+    pub local_address: Option<std::net::IpAddr>,
 }
 
 impl Default for ConnectOptions {
-    /// No TLS, connect timeout 5 s, request timeout 30 s, 3 submit retries.
+    /// No TLS, connect timeout 5 s, request timeout 30 s, 3 submit retries, any local address.
     fn default() -> Self {
         Self {
             tls: None,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Some(Duration::from_secs(30)),
             submit_retries: 3,
+            local_address: None,
         }
     }
 }
@@ -115,7 +119,8 @@ impl Client {
             |reason: &str| ClientError::InvalidEndpoint { endpoint: endpoint.to_owned(), reason: reason.to_owned() };
         let mut builder = Endpoint::from_shared(url.clone())
             .map_err(|e| bad(&e.to_string()))?
-            .connect_timeout(options.connect_timeout);
+            .connect_timeout(options.connect_timeout)
+            .local_address(options.local_address);
         let https = url.starts_with("https://");
         match (&options.tls, https) {
             (Some(tls), true) => {

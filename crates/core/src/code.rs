@@ -429,18 +429,18 @@ mod tests {
     #[test]
     fn any_printable_alphabet_works_and_bad_ones_are_named() {
         // The example of product.proto: no 0, 1, I, O, but with L (32 symbols).
-        let example = CodeAlphabet::new("23456789ABCDEFGHJKLMNPQRSTUVWXYZ").unwrap();
+        let example = CodeAlphabet::new("23456789ABCDEFGHJKLMNPQRSTUVWXYZ").expect("the proto's example");
         assert_eq!(example.symbols().len(), 32);
         assert_eq!(CodeAlphabet::new("ZYXWVUTSRQPNMLKJHGFEDCBA98765432"), Ok(example), "order does not matter");
         let p = CodePolicy { length: 6, alphabet: example };
         assert_eq!(normalize_code(&p, "ab-cd l2"), Ok("ABCDL2".into()));
         // An alphabet with lower case letters is case-sensitive.
-        let mixed = CodePolicy { length: 4, alphabet: CodeAlphabet::new("abAB").unwrap() };
+        let mixed = CodePolicy { length: 4, alphabet: CodeAlphabet::new("abAB").expect("valid") };
         assert_eq!(normalize_code(&mixed, "aAbB"), Ok("aAbB".into()));
-        let code = generate_code(&p, &mut StdRng::seed_from_u64(3)).unwrap();
+        let code = generate_code(&p, &mut StdRng::seed_from_u64(3)).expect("a code");
         assert!(code.chars().all(|c| example.contains(c)), "{code}");
         for (text, why) in [("0", "1 characters"), ("0123 5", "0x20"), ("0120", "'0' appears twice"), ("é1", "0xc3")] {
-            let err = CodeAlphabet::new(text).unwrap_err().to_string();
+            let err = CodeAlphabet::new(text).expect_err("invalid").to_string();
             assert!(err.contains(why), "{text:?}: {err}");
         }
     }

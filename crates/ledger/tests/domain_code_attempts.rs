@@ -96,8 +96,8 @@ fn matched_scans_are_bounded_per_window_too() {
     let (mut net, g) = stocked();
     for n in 0..MAX_ATTEMPTS_PER_WINDOW {
         net.ok("app", attempt(&g, "P1", &id(n), None));
-        let verdict = if n == 0 { pb::Verdict::SuspectedClone } else { pb::Verdict::SuspectedClone };
-        net.ok("app", consumer_scan(&g, "P1", &id(n), paris(), verdict));
+        // Never sold: every scan is before retail, a clone signal.
+        net.ok("app", consumer_scan(&g, "P1", &id(n), paris(), pb::Verdict::SuspectedClone));
     }
     let over = net.submit("app", attempt(&g, "P1", &id(99), None));
     assert_eq!(reason_of(&over), Some(Reason::CodeAttemptsExhausted));

@@ -29,6 +29,9 @@ pub struct ApiSection {
     /// TLS for the gRPC API; absent means plaintext (loopback and tests only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsSection>,
+    /// Per-client limits of `VerificationService.VerifyItem`.
+    #[serde(default)]
+    pub verification: VerificationSection,
 }
 
 /// The `[api.tls]` section: PEM files, by path (relative paths resolve
@@ -49,6 +52,69 @@ pub struct TlsSection {
     /// (UNAUTHENTICATED). Default true when `client_ca_file` is set.
     #[serde(default = "default_true")]
     pub admin_requires_client_cert: bool,
+}
+
+/// The `[api.verification]` section: how many verifications one client may
+/// ask this node for. These limits are this node's own (each node keeps its
+/// buckets); the guess budget of each item is the network's, decided in the
+/// ledger whatever node is asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationSection {
+    /// VerifyItem calls per minute from one client address without an app
+    /// key, on average (default 30; 0 disables the limit). Beyond it the
+    /// node answers RESOURCE_EXHAUSTED, reason `CLIENT_RATE_LIMITED`, with a
+    /// `google.rpc.RetryInfo` delay.
+    #[serde(default = "default_verify_per_minute")]
+    pub per_address_per_minute: u32,
+    /// VerifyItem calls one address may make at once above that rate
+    /// (default 10).
+    #[serde(default = "default_verify_burst")]
+    pub per_address_burst: u32,
+    /// Consumer apps with a key of their own (sent as the
+    /// `x-veritrace-app-key` header), each with its own limit instead of
+    /// the per-address one: an app's backend verifies for many shoppers
+    /// from few addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<AppKeySection>,
+}
+
+impl Default for VerificationSection {
+    fn default() -> Self {
+        VerificationSection {
+            per_address_per_minute: default_verify_per_minute(),
+            per_address_burst: default_verify_burst(),
+            apps: Vec::new(),
+        }
+    }
+}
+
+/// One `[[api.verification.apps]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppKeySection {
+    /// The app's name (logs and metrics).
+    pub name: String,
+    /// blake3 of the app's key, 64 hex digits (the node never stores the
+    /// key: `veritrace keygen app-key` prints both).
+    pub key_blake3: String,
+    /// VerifyItem calls per minute for the app, on average.
+    pub per_minute: u32,
+    /// Calls at once above that rate (default 100).
+    #[serde(default = "default_app_burst")]
+    pub burst: u32,
+}
+
+fn default_verify_per_minute() -> u32 {
+    30
+}
+
+fn default_verify_burst() -> u32 {
+    10
+}
+
+fn default_app_burst() -> u32 {
+    100
 }
 
 fn default_max_message_bytes() -> usize {
@@ -76,6 +142,7 @@ impl ApiSection {
             requests_per_second: default_requests_per_second(),
             request_burst: default_request_burst(),
             tls: None,
+            verification: VerificationSection::default(),
         }
     }
 }

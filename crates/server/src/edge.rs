@@ -36,12 +36,13 @@ pub const MAX_TRACKED_CLIENTS: usize = 10_000;
 /// `OK`, `RESOURCE_EXHAUSTED`) and seconds taken until the response head.
 pub type RequestObserver = Arc<dyn Fn(&str, &str, f64) + Send + Sync>;
 
-/// A per-IP token-bucket rate limit.
+/// A token-bucket rate limit per client key (the client's IP address by
+/// default), keeping at most [`MAX_TRACKED_CLIENTS`] buckets.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = IpAddr> {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -50,15 +51,24 @@ struct Bucket {
     at: Instant,
 }
 
-impl RateLimiter {
+impl<K: std::hash::Hash + Eq> RateLimiter<K> {
     /// `per_second` requests a second on average, `burst` at once.
     pub fn new(per_second: u32, burst: u32) -> Self {
         RateLimiter { rate: f64::from(per_second.max(1)), burst: f64::from(burst.max(1)), buckets: Mutex::default() }
     }
 
-    /// Takes a token for `ip`: `Ok` when allowed, otherwise how long until
-    /// the next token.
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+    /// `per_minute` requests a minute on average, `burst` at once.
+    pub fn per_minute(per_minute: u32, burst: u32) -> Self {
+        RateLimiter {
+            rate: f64::from(per_minute.max(1)) / 60.0,
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Takes a token for client `ip`: `Ok` when allowed, otherwise how long
+    /// until the next token.
+    pub fn check(&self, ip: K, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&ip) {
             let (rate, burst) = (self.rate, self.burst);

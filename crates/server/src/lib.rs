@@ -18,6 +18,7 @@
 //! [`serve`] runs the gRPC services on a TCP listener until a shutdown
 //! future resolves, configured by the `[api]` section ([`ApiSection`]).
 
+pub mod client_budget;
 pub mod cluster;
 pub mod config;
 pub mod edge;
@@ -43,7 +44,7 @@ use veritrace_proto::v1::ledger_service_server::LedgerServiceServer;
 use veritrace_proto::v1::verification_service_server::VerificationServiceServer;
 use veritrace_service::Service;
 
-pub use config::{ApiSection, TlsSection};
+pub use config::{ApiSection, AppKeySection, TlsSection, VerificationSection};
 pub use edge::RequestObserver;
 
 /// Largest gRPC message accepted by default, in bytes (a submission of envelopes).
@@ -181,9 +182,10 @@ pub async fn serve(
     let ledger = LedgerServiceServer::new(ledger::LedgerApi::new(service.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max.saturating_mul(2));
-    let verification = VerificationServiceServer::new(verification::VerificationApi::new(service.clone()))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max.saturating_mul(2));
+    let verification =
+        VerificationServiceServer::new(verification::VerificationApi::new(service.clone(), &api.verification))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max.saturating_mul(2));
     let (tls, admin_requires_cert) = tls_config(&api)?;
     let cluster = ClusterServiceServer::with_interceptor(
         cluster::ClusterApi::new(service.clone()),

@@ -11,18 +11,21 @@ use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::verification_service_server::VerificationService;
 use veritrace_service::{Service, ServiceError, VerifyRequest, now_ms};
 
+use crate::client_budget::{APP_KEY_HEADER, ClientBudgets};
+use crate::config::VerificationSection;
 use crate::status::{DOMAIN, from_service, invalid, reason, with_reason};
 
 /// The verification service over a replica's application layer.
 #[derive(Debug, Clone)]
 pub struct VerificationApi {
     service: Service,
+    budgets: std::sync::Arc<ClientBudgets>,
 }
 
 impl VerificationApi {
-    /// Serves `service`.
-    pub fn new(service: Service) -> Self {
-        VerificationApi { service }
+    /// Serves `service`, limiting VerifyItem per client as `limits` says.
+    pub fn new(service: Service, limits: &VerificationSection) -> Self {
+        VerificationApi { service, budgets: std::sync::Arc::new(ClientBudgets::new(limits)) }
     }
 
     fn err(&self, e: ServiceError) -> Status {
@@ -119,6 +122,8 @@ impl VerificationService for VerificationApi {
         request: Request<pb::VerifyItemRequest>,
     ) -> Result<Response<pb::VerifyItemResponse>, Status> {
         use pb::verify_item_request::Item;
+        let app_key = request.metadata().get(APP_KEY_HEADER).map(|v| v.as_bytes().to_vec());
+        self.budgets.take(app_key.as_deref(), request.remote_addr().map(|a| a.ip()))?;
         let req = request.into_inner();
         let item = match &req.item {
             Some(Item::ItemUri(u)) => parse_item(Some(u), None)?,

@@ -40,6 +40,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("api.max_message_bytes", Kind::Int),
     ("api.requests_per_second", Kind::Int),
     ("api.request_burst", Kind::Int),
+    ("api.verification.per_address_per_minute", Kind::Int),
+    ("api.verification.per_address_burst", Kind::Int),
     ("api.tls.cert_file", Kind::Path),
     ("api.tls.key_file", Kind::Path),
     ("api.tls.client_ca_file", Kind::Path),

@@ -77,6 +77,25 @@ impl NodeConfig {
         if api.requests_per_second > 0 && api.request_burst == 0 {
             return Err(bad("api.request_burst", "must be positive when api.requests_per_second is set"));
         }
+        let verification = &api.verification;
+        if verification.per_address_per_minute > 0 && verification.per_address_burst == 0 {
+            return Err(bad(
+                "api.verification.per_address_burst",
+                "must be positive when api.verification.per_address_per_minute is set",
+            ));
+        }
+        for (i, app) in verification.apps.iter().enumerate() {
+            let field = format!("api.verification.apps[{i}]");
+            if app.name.trim().is_empty() {
+                return Err(bad(format!("{field}.name"), "must not be empty"));
+            }
+            if app.key_blake3.len() != 64 || !app.key_blake3.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad(format!("{field}.key_blake3"), "must be 64 hex digits (veritrace keygen app-key)"));
+            }
+            if app.per_minute == 0 || app.burst == 0 {
+                return Err(bad(format!("{field}.per_minute"), "per_minute and burst must be positive"));
+            }
+        }
         if let Some(tls) = &api.tls {
             for (field, p) in [("api.tls.cert_file", &tls.cert_file), ("api.tls.key_file", &tls.key_file)] {
                 if p.as_os_str().is_empty() {
