@@ -29,6 +29,7 @@ pub mod keys;
 pub mod label_token;
 pub mod leaf;
 pub mod merkle;
+pub mod oprf;
 pub mod reason;
 pub mod receipt;
 pub mod scan;

@@ -81,6 +81,17 @@ pub enum SdkError {
         /// [`PublicKey::to_bytes`](crate::PublicKey::to_bytes)).
         signer: [u8; 32],
     },
+    /// The receipt checks out, but the recorded scan states another verdict than the answer:
+    /// the node answered something it did not record.
+    #[error("the node answered verdict {answered} but recorded {recorded} (envelope {envelope_id})")]
+    VerdictNotRecorded {
+        /// Id of the scan envelope.
+        envelope_id: Hash,
+        /// The verdict answered.
+        answered: String,
+        /// The verdict in the recorded scan.
+        recorded: String,
+    },
 }
 
 impl From<ClientError> for SdkError {

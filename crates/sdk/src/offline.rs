@@ -97,6 +97,19 @@ pub fn check_receipt(
     Ok(checked)
 }
 
+/// Checks that the scan the node recorded states the verdict it answered.
+fn check_recorded_verdict(envelope: &Envelope, answered: i32) -> Result<(), SdkError> {
+    let name = |v: i32| pb::Verdict::try_from(v).map_or_else(|_| v.to_string(), |v| v.as_str_name().to_owned());
+    let recorded = match envelope.transaction().map(|tx| tx.action) {
+        Ok(Some(pb::transaction::Action::ConsumerScan(scan))) => scan.verdict,
+        _ => -1,
+    };
+    if recorded == answered {
+        return Ok(());
+    }
+    Err(SdkError::VerdictNotRecorded { envelope_id: envelope.id(), answered: name(answered), recorded: name(recorded) })
+}
+
 /// The answer of VerificationService.VerifyItem, with the receipt of the recorded consumer scan
 /// checked offline.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,7 +123,8 @@ pub struct VerifiedItem {
 }
 
 impl VerifiedItem {
-    /// Checks the scan receipt of `response` (see [`check_receipt`]). A response with a receipt
+    /// Checks the scan receipt of `response` (see [`check_receipt`]) and that the recorded scan
+    /// states the verdict answered ([`SdkError::VerdictNotRecorded`]). A response with a receipt
     /// but no scan envelope, or the reverse, fails with [`SdkError::ReceiptCheck`].
     pub fn from_response(response: pb::VerifyItemResponse, trusted_signers: &[PublicKey]) -> Result<Self, SdkError> {
         let receipt_id = |r: &pb::Receipt| Hash::from_slice(&r.envelope_id).ok();
@@ -119,7 +133,9 @@ impl VerifiedItem {
             (Some(receipt), Some(envelope)) => {
                 let envelope = Envelope::from_proto(envelope.clone())
                     .map_err(|e| SdkError::ReceiptCheck { envelope_id: receipt_id(receipt), source: e.into() })?;
-                Some(check_receipt(receipt, &envelope, trusted_signers)?)
+                let checked = check_receipt(receipt, &envelope, trusted_signers)?;
+                check_recorded_verdict(&envelope, response.verdict)?;
+                Some(checked)
             }
             (Some(receipt), None) => {
                 return Err(SdkError::ReceiptCheck {

@@ -200,11 +200,25 @@ fn resubmitting_an_envelope_surfaces_the_original_receipt() {
     assert_eq!(net.ledger.tree_head().tree_size, 3, "nothing was recorded twice");
 }
 
+/// A recorded scan (a platform's report of a matched code, verdict GENUINE_FIRST_SCAN) and its
+/// proven receipt.
+fn scan_applied() -> (Network, Envelope, proto::Receipt) {
+    let mut net = Network::new();
+    let g = fx::gtin(1);
+    for (nonce, action) in [(1, fx::register_product(&g, "brand")), (2, fx::commission(&g, "L1", &["S1"]))] {
+        assert_eq!(net.apply(vec![signed(&brand(), nonce, action).bytes().to_vec()])[0].outcome, Outcome::Applied);
+    }
+    let app = PartySigner::new("app", fx::party_key("app"), fx::NETWORK);
+    let envelope = signed(&app, 3, fx::scan(&g, "S1", fx::place("FR", "Paris", 48.86, 2.35)));
+    let receipt = net.apply(vec![envelope.bytes().to_vec()]).remove(0);
+    assert_eq!(receipt.outcome, Outcome::Applied);
+    let receipt = proven(&net, &receipt, &node_key());
+    (net, envelope, receipt)
+}
+
 #[test]
 fn verify_item_responses_have_their_scan_receipt_checked() {
-    let (_net, envelope, receipt) = applied();
-    // The check only needs a receipt and the envelope it is for; a real node sends the
-    // recorded ConsumerScan envelope.
+    let (_net, envelope, receipt) = scan_applied();
     let response =
         |receipt: Option<proto::Receipt>, envelope: Option<proto::SignedEnvelope>| proto::VerifyItemResponse {
             verdict: proto::Verdict::GenuineFirstScan as i32,
@@ -216,7 +230,20 @@ fn verify_item_responses_have_their_scan_receipt_checked() {
     let ok = VerifiedItem::from_response(response(Some(receipt.clone()), Some(envelope.to_proto())), &[])
         .expect("scan receipt checks out");
     assert_eq!(ok.verdict(), proto::Verdict::GenuineFirstScan);
-    assert_eq!(ok.scan.as_ref().map(|s| s.leaf.leaf_index), Some(1));
+    assert_eq!(ok.scan.as_ref().map(|s| s.leaf.leaf_index), Some(2));
+
+    // A node that answers another verdict than it recorded is caught.
+    let mut other = response(Some(receipt.clone()), Some(envelope.to_proto()));
+    other.verdict = proto::Verdict::GenuineSeenBefore as i32;
+    match VerifiedItem::from_response(other, &[]) {
+        Err(SdkError::VerdictNotRecorded { answered, recorded, .. }) => {
+            assert_eq!(
+                (answered.as_str(), recorded.as_str()),
+                ("VERDICT_GENUINE_SEEN_BEFORE", "VERDICT_GENUINE_FIRST_SCAN")
+            );
+        }
+        other => panic!("expected VerdictNotRecorded, got {other:?}"),
+    }
 
     let nothing = VerifiedItem::from_response(response(None, None), &[]).expect("nothing recorded");
     assert_eq!(nothing.scan, None);

@@ -9,14 +9,19 @@
 //!    label token is answered at once, from this node's state;
 //! 2. a retry of a verification already recorded (same request id) gets
 //!    the first answer again: the same verdict, the same scan, its receipt;
-//! 3. a `CodeAttempt` spends one of the item's guesses through consensus:
-//!    the ledger decides the budget at apply, so concurrent requests on any
-//!    nodes get at most the budget's worth of code comparisons;
-//! 4. only then is the code compared. A wrong code is answered
-//!    INVALID_CODE with the guesses left, and recorded nowhere but in the
-//!    count; a matching code is recorded as one `ConsumerScan` leaf with
-//!    the verdict the ledger derives at its position, which is the verdict
+//! 3. the node compares the code, and submits a `CodeAttempt` (which spends
+//!    one of the item's guesses) in one proposal with, for a matching code,
+//!    the `ConsumerScan` that records it. The ledger decides the budget at
+//!    apply, so concurrent requests on any nodes get at most the budget's
+//!    worth of answers that say whether a code matched; a refused attempt
+//!    takes its scan with it, and the caller learns only
+//!    RESOURCE_EXHAUSTED;
+//! 4. a wrong code is answered INVALID_CODE with the guesses left, and is
+//!    recorded nowhere but in the count; a matching code is one leaf, whose
+//!    verdict is the one the ledger derives at its position and the one
 //!    answered.
+//!
+//! One consensus round per verification, as before attempts existed.
 
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -136,27 +141,37 @@ impl Service {
         if let Some(leaf) = recorded_scan(&report, &request_id) {
             return self.answer_recorded(&req.item, leaf).await;
         }
-        if !counted(&report, &request_id) {
-            self.spend_attempt(&req, &report, &request_id).await?;
+        if report.budget.left == 0 && !counted(&report, &request_id) {
+            return Err(ServiceError::LockedOut { until_ms: report.budget.open_at_ms.unwrap_or_else(now_ms) });
         }
         let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
         let expected =
             Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
         let matched = verify_code(&salt, &req.item.key_bytes(), &policy, &code, &expected)
             .map_err(|e| ServiceError::invalid("code", e.to_string()))?;
-        if !matched {
-            let after = self.ledger().item_report(&req.item, now_ms())?;
-            return Ok(pb::VerifyItemResponse {
-                verdict: pb::Verdict::InvalidCode as i32,
-                item: Some(item),
-                product: after.product,
-                scan_stats: after.scan_stats,
-                recalls: after.recalls,
-                attempts_left: after.budget.left,
-                ..Default::default()
-            });
+        // Nothing below answers whether the code matched unless the ledger
+        // counted the attempt.
+        let attempt = self.sign(Action::CodeAttempt(pb::CodeAttempt {
+            item: Some(item.clone()),
+            request_id: request_id.clone(),
+            label_token: req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default(),
+        }))?;
+        if matched {
+            return self.record_matched_scan(&req, &request_id, attempt).await;
         }
-        self.record_matched_scan(&req, &request_id).await
+        let receipt = self.submit_one(attempt).await?;
+        self.wait_for_applied(receipt.log_index).await?;
+        self.check_counted(&req.item, receipt)?;
+        let after = self.ledger().item_report(&req.item, now_ms())?;
+        Ok(pb::VerifyItemResponse {
+            verdict: pb::Verdict::InvalidCode as i32,
+            item: Some(item),
+            product: after.product,
+            scan_stats: after.scan_stats,
+            recalls: after.recalls,
+            attempts_left: after.budget.left,
+            ..Default::default()
+        })
     }
 
     fn check_label_token(
@@ -180,34 +195,29 @@ impl Service {
         }
     }
 
-    /// Spends one of the item's guesses through consensus (step 3).
-    async fn spend_attempt(&self, req: &VerifyRequest, report: &ItemReport, id: &[u8]) -> Result<(), ServiceError> {
-        if report.budget.left == 0 {
-            return Err(ServiceError::LockedOut { until_ms: report.budget.open_at_ms.unwrap_or_else(now_ms) });
-        }
-        let attempt = pb::CodeAttempt {
-            item: Some(gtin_serial(&req.item)),
-            request_id: id.to_vec(),
-            label_token: req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default(),
-        };
-        let receipt = self.submit_one(self.sign(Action::CodeAttempt(attempt))?).await?;
-        self.wait_for_applied(receipt.log_index).await?;
+    /// The attempt's receipt, applied here: `Ok` when the ledger counted
+    /// it, [`ServiceError::LockedOut`] when the item's guesses are spent.
+    fn check_counted(&self, item: &Sgtin, receipt: pb::Receipt) -> Result<(), ServiceError> {
         if receipt.outcome == pb::Outcome::Counted as i32 {
             return Ok(());
         }
         if receipt.reason == Reason::CodeAttemptsExhausted.code() {
-            let budget = self.ledger().item_report(&req.item, now_ms())?.budget;
+            let budget = self.ledger().item_report(item, now_ms())?.budget;
             return Err(ServiceError::LockedOut { until_ms: budget.open_at_ms.unwrap_or_else(now_ms) });
         }
         Err(ServiceError::ScanRefused { reason: receipt.reason, message: receipt.message })
     }
 
-    /// Records a matched code as one consumer scan, signed with the verdict
-    /// the ledger will derive for it (step 4), and answers with it.
+    /// Records a matched code: the attempt and one consumer scan in one
+    /// proposal (one consensus round, applied in order, so the scan finds
+    /// its attempt counted or is refused with it), the scan signed with
+    /// the verdict the ledger will derive for it. Answers with that
+    /// verdict.
     async fn record_matched_scan(
         &self,
         req: &VerifyRequest,
         id: &[u8],
+        attempt: Envelope,
     ) -> Result<pb::VerifyItemResponse, ServiceError> {
         let mut place = req.place.clone();
         place.latitude = place.latitude.map(scan::round_coordinate);
@@ -233,13 +243,16 @@ impl Service {
             };
             let envelope = self.sign(Action::ConsumerScan(scan))?;
             tracing::Span::current().record("scan", crate::service::envelope_id(envelope.bytes()));
-            let mut receipt = self.submit_one(envelope.clone()).await?;
+            let receipts = self.submit(vec![attempt.bytes().to_vec(), envelope.bytes().to_vec()]).await?;
+            let [counted, mut receipt]: [pb::Receipt; 2] =
+                receipts.try_into().map_err(|_| ServiceError::Answer("two receipts expected".into()))?;
             if receipt.outcome == pb::Outcome::Applied as i32 || receipt.outcome == pb::Outcome::Duplicate as i32 {
                 self.wait_for_leaf(receipt.leaf_index).await?;
                 self.prove_receipt(&mut receipt)?;
                 return self.answer(&req.item, verdict, receipt, envelope.to_proto());
             }
             self.wait_for_applied(receipt.log_index).await?;
+            self.check_counted(&req.item, counted)?;
             if receipt.reason == Reason::ScanAlreadyRecorded.code() {
                 // A concurrent retry of the same request recorded it first.
                 let report = self.ledger().item_report(&req.item, now_ms())?;
