@@ -112,9 +112,11 @@ pub struct BenchArgs {
     /// Events signed beforehand for a --duration submit run.
     #[arg(long, default_value_t = 200_000)]
     presign: usize,
-    /// Coded items prepared for verify / history.
-    #[arg(long, default_value_t = 200)]
-    items: usize,
+    /// Coded items prepared for verify / history (default: 5,000 for
+    /// verify, since each item takes at most 20 verifications per 15
+    /// minutes, its guess budget; 200 for history).
+    #[arg(long)]
+    items: Option<usize>,
     /// Steps in each prepared item's history (history op).
     #[arg(long, default_value_t = 10)]
     history: usize,
@@ -212,7 +214,8 @@ async fn prepare(
         Op::Health => vec![Request::Health],
         Op::Verify | Op::History => {
             let history = if args.op == Op::History { args.history.max(1) } else { 1 };
-            let prepared = workload::prepare_items(client, brand, network_id, args.items.max(1), history).await?;
+            let items = args.items.unwrap_or(if args.op == Op::Verify { 5_000 } else { 200 });
+            let prepared = workload::prepare_items(client, brand, network_id, items.max(1), history).await?;
             prepared
                 .items
                 .into_iter()

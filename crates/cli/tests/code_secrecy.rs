@@ -88,6 +88,13 @@ fn wrong(code: &str) -> String {
     format!("{first}{}", &code[1..])
 }
 
+/// A wrong code other than [`wrong`]'s: its last digit changed too.
+fn other_wrong(code: &str) -> String {
+    let w = wrong(code);
+    let last = if code.ends_with('0') { '1' } else { '0' };
+    format!("{}{last}", &w[..w.len() - 1])
+}
+
 fn reason_of(e: &ClientError) -> (Code, String) {
     let code = e.code().unwrap_or_else(|| panic!("not a status: {e}"));
     (code, e.reason().unwrap_or_default().to_owned())
@@ -229,6 +236,16 @@ async fn scratch_codes_hold_against_a_counterfeiter() {
     let scan = Envelope::from_proto(again.scan_envelope.unwrap()).unwrap().transaction().unwrap();
     let Some(Action::ConsumerScan(scan)) = scan.action else { panic!("not a scan") };
     assert_eq!(scan.verdict, pb::Verdict::GenuineFirstScan as i32);
+
+    // A request id buys no free guesses: the same id with wrong codes spends each time.
+    let spare = &labels[3];
+    let mut left = Vec::new();
+    for code in [wrong(&spare.code), other_wrong(&spare.code)] {
+        let a = cluster.client(2).await.verify_item(verify_request(spare, &code, "reused-000000001")).await.unwrap();
+        assert_eq!(a.verdict, pb::Verdict::InvalidCode as i32);
+        left.push(a.attempts_left);
+    }
+    assert_eq!(left, vec![LOCKOUT_FAILURES as u32 - 1, LOCKOUT_FAILURES as u32 - 2]);
 
     // 6. The shop reports scans of its own: attributed and counted apart;
     // passing one off as a verification is refused.

@@ -70,20 +70,27 @@ fn wrong_guesses_are_budgeted_in_log_order_and_leave_no_leaf() {
 }
 
 #[test]
-fn a_retry_spends_nothing_and_records_one_scan() {
+fn one_request_id_buys_no_extra_guesses_and_records_one_scan() {
     let (mut net, g) = stocked();
     let t = token(&g, "T1");
-    for _ in 0..3 {
+    // The same request id again with another wrong code is another guess.
+    for _ in 0..LOCKOUT_FAILURES {
         net.ok("app", attempt(&g, "T1", &id(1), Some(&t)));
     }
-    assert_eq!(report(&net, &g, "T1").budget.left, LOCKOUT_FAILURES as u32 - 1);
-    let first = net.ok("app", consumer_scan(&g, "T1", &id(1), paris(), pb::Verdict::SuspectedClone));
+    let over = net.submit("app", attempt(&g, "T1", &id(1), Some(&t)));
+    assert_eq!(reason_of(&over), Some(Reason::CodeAttemptsExhausted), "a reused id is no free guess");
+    net.advance(LOCKOUT_WINDOW_MS);
+    net.ok("app", attempt(&g, "T1", &id(2), Some(&t)));
+    let first = net.ok("app", consumer_scan(&g, "T1", &id(2), paris(), pb::Verdict::SuspectedClone));
     assert!(first.leaf_index.is_some());
     // Another node records the same verification again: refused, naming the first.
-    let again = net.submit("admin-a", consumer_scan(&g, "T1", &id(1), paris(), pb::Verdict::SuspectedClone));
+    let again = net.submit("admin-a", consumer_scan(&g, "T1", &id(2), paris(), pb::Verdict::SuspectedClone));
     assert_eq!(reason_of(&again), Some(Reason::ScanAlreadyRecorded));
+    // A verification that is over takes no further guess under its id.
+    let reused = net.submit("app", attempt(&g, "T1", &id(2), Some(&t)));
+    assert_eq!(reason_of(&reused), Some(Reason::ScanAlreadyRecorded));
     let stats = report(&net, &g, "T1").scan_stats.unwrap();
-    assert_eq!((stats.count, stats.invalid_code_count), (1, 0));
+    assert_eq!(stats.count, 1);
     // The matched attempt gave its guess back.
     assert_eq!(report(&net, &g, "T1").budget.left, LOCKOUT_FAILURES as u32);
     // A scan for a request id never counted is refused.

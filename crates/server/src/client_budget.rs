@@ -10,11 +10,10 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use tonic::Code;
-use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::config::VerificationSection;
 use crate::edge::RateLimiter;
-use crate::status::{DOMAIN, reason};
+use crate::status::reason;
 
 /// The request header carrying a consumer app's key.
 pub const APP_KEY_HEADER: &str = "x-veritrace-app-key";
@@ -72,23 +71,14 @@ impl ClientBudgets {
 
 /// RESOURCE_EXHAUSTED, reason `CLIENT_RATE_LIMITED`, with a RetryInfo.
 fn client_rate_limited(who: &str, wait: Duration) -> tonic::Status {
-    let mut details = ErrorDetails::with_error_info(
-        "CLIENT_RATE_LIMITED",
-        DOMAIN,
-        HashMap::from([("retry_after_ms".to_string(), wait.as_millis().to_string())]),
-    );
-    details.set_retry_info(Some(wait));
-    tonic::Status::with_error_details(
-        Code::ResourceExhausted,
-        format!("too many verifications from {who}; retry in {} ms", wait.as_millis().max(1)),
-        details,
-    )
+    crate::edge::limited("CLIENT_RATE_LIMITED", &format!("too many verifications from {who}"), wait)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::AppKeySection;
+    use tonic_types::StatusExt as _;
 
     #[test]
     fn addresses_and_apps_have_budgets_of_their_own() {

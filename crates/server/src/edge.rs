@@ -172,15 +172,21 @@ fn code_of<B>(resp: &http::Response<B>) -> Code {
 /// The status of a refused request: RESOURCE_EXHAUSTED, reason
 /// `RATE_LIMITED`, with the delay in a RetryInfo.
 pub fn rate_limited(wait: Duration) -> tonic::Status {
+    limited("RATE_LIMITED", "too many requests from this address", wait)
+}
+
+/// RESOURCE_EXHAUSTED with `reason`, metadata `retry_after_ms` and a
+/// RetryInfo of `wait`; the message is `what` and when to retry.
+pub fn limited(reason: &str, what: &str, wait: Duration) -> tonic::Status {
     let mut details = ErrorDetails::with_error_info(
-        "RATE_LIMITED",
+        reason,
         DOMAIN,
         HashMap::from([("retry_after_ms".to_string(), wait.as_millis().to_string())]),
     );
     details.set_retry_info(Some(wait));
     tonic::Status::with_error_details(
         Code::ResourceExhausted,
-        format!("too many requests from this address; retry in {} ms", wait.as_millis().max(1)),
+        format!("{what}; retry in {} ms", wait.as_millis().max(1)),
         details,
     )
 }

@@ -8,7 +8,8 @@
 //! 1. an unknown item, a code of the wrong shape, or a missing or wrong
 //!    label token is answered at once, from this node's state;
 //! 2. a retry of a verification already recorded (same request id) gets
-//!    the first answer again: the same verdict, the same scan, its receipt;
+//!    the first answer again: the same verdict, the same scan, its receipt,
+//!    and spends nothing (a retry of a wrong code is a new guess);
 //! 3. the node compares the code, and submits a `CodeAttempt` (which spends
 //!    one of the item's guesses) in one proposal with, for a matching code,
 //!    the `ConsumerScan` that records it. The ledger decides the budget at
@@ -88,11 +89,6 @@ fn recorded_scan(report: &ItemReport, request_id: &[u8]) -> Option<u64> {
     log.recent.iter().find(|a| a.request_id == request_id && a.matched).map(|a| a.scan_leaf)
 }
 
-fn counted(report: &ItemReport, request_id: &[u8]) -> bool {
-    let log = report.record.as_ref().and_then(|r| r.attempts.as_ref());
-    log.is_some_and(|l| l.recent.iter().any(|a| a.request_id == request_id))
-}
-
 impl Service {
     /// Fills a receipt's inclusion proof and signed tree head, relative to
     /// the current tree.
@@ -141,7 +137,7 @@ impl Service {
         if let Some(leaf) = recorded_scan(&report, &request_id) {
             return self.answer_recorded(&req.item, leaf).await;
         }
-        if report.budget.left == 0 && !counted(&report, &request_id) {
+        if report.budget.left == 0 {
             return Err(ServiceError::LockedOut { until_ms: report.budget.open_at_ms.unwrap_or_else(now_ms) });
         }
         let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
@@ -223,6 +219,8 @@ impl Service {
         place.latitude = place.latitude.map(scan::round_coordinate);
         place.longitude = place.longitude.map(scan::round_coordinate);
         let mut refusal = None;
+        // The guess is spent once: after it counted, a retry sends the scan alone.
+        let mut attempt = Some(attempt);
         for _ in 0..SCAN_TRIES {
             let ledger = self.ledger();
             let now = now_ms();
@@ -243,16 +241,23 @@ impl Service {
             };
             let envelope = self.sign(Action::ConsumerScan(scan))?;
             tracing::Span::current().record("scan", crate::service::envelope_id(envelope.bytes()));
-            let receipts = self.submit(vec![attempt.bytes().to_vec(), envelope.bytes().to_vec()]).await?;
-            let [counted, mut receipt]: [pb::Receipt; 2] =
-                receipts.try_into().map_err(|_| ServiceError::Answer("two receipts expected".into()))?;
+            let mut batch: Vec<Vec<u8>> = attempt.iter().map(|a| a.bytes().to_vec()).collect();
+            batch.push(envelope.bytes().to_vec());
+            let mut receipts = self.submit(batch).await?;
+            let mut receipt = receipts.pop().ok_or_else(|| ServiceError::Answer("no receipt for the scan".into()))?;
             if receipt.outcome == pb::Outcome::Applied as i32 || receipt.outcome == pb::Outcome::Duplicate as i32 {
                 self.wait_for_leaf(receipt.leaf_index).await?;
                 self.prove_receipt(&mut receipt)?;
                 return self.answer(&req.item, verdict, receipt, envelope.to_proto());
             }
             self.wait_for_applied(receipt.log_index).await?;
-            self.check_counted(&req.item, counted)?;
+            if let Some(counted) = receipts.pop() {
+                // A concurrent retry that recorded the scan first is answered below.
+                if counted.reason != Reason::ScanAlreadyRecorded.code() {
+                    self.check_counted(&req.item, counted)?;
+                }
+                attempt = None;
+            }
             if receipt.reason == Reason::ScanAlreadyRecorded.code() {
                 // A concurrent retry of the same request recorded it first.
                 let report = self.ledger().item_report(&req.item, now_ms())?;

@@ -86,9 +86,12 @@ pub(super) fn spend<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CodeAttempt) -> R
     let now = ctx.time_ms;
     let mut log = rec.attempts.take().unwrap_or_default();
     log.recent.retain(|r| now - r.time_ms < scan::LOCKOUT_WINDOW_MS);
-    if log.recent.iter().any(|r| r.request_id == a.request_id) {
-        // A retry of a counted verification: nothing more to spend.
-        return Ok(());
+    // A request id names one verification, not one guess: a retry of a
+    // wrong code is a new guess and spends again (else one id would buy
+    // unlimited comparisons). Only a verification whose scan is recorded
+    // is over; the node answers its retries from the scan.
+    if let Some(done) = log.recent.iter().find(|r| r.request_id == a.request_id && r.matched) {
+        return refuse(Reason::ScanAlreadyRecorded, format!("the scan of this request_id is leaf {}", done.scan_leaf));
     }
     let budget = GuessBudget::at(log.recent.iter().map(|r| (r.time_ms, r.matched)), now);
     if budget.left == 0 {

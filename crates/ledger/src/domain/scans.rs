@@ -70,15 +70,16 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) ->
             "code_check: a consumer scan records a matched code (wrong codes are counted by code_attempt)".into()
         })?;
         let mut log = rec.attempts.take().unwrap_or_default();
-        let Some(attempt) = log.recent.iter_mut().find(|r| r.request_id == a.request_id) else {
-            return refuse(Reason::NoCodeAttempt, "no code attempt with this request_id is counted for the item");
-        };
-        if attempt.matched {
+        if let Some(done) = log.recent.iter().find(|r| r.request_id == a.request_id && r.matched) {
             return refuse(
                 Reason::ScanAlreadyRecorded,
-                format!("the scan of this request_id is leaf {}", attempt.scan_leaf),
+                format!("the scan of this request_id is leaf {}", done.scan_leaf),
             );
         }
+        // The latest guess of this verification is the one that matched.
+        let Some(attempt) = log.recent.iter_mut().rev().find(|r| r.request_id == a.request_id) else {
+            return refuse(Reason::NoCodeAttempt, "no code attempt with this request_id is counted for the item");
+        };
         attempt.matched = true;
         attempt.scan_leaf = ctx.leaf;
         log.matched += 1;
