@@ -217,6 +217,7 @@ async fn scratch_codes_hold_against_a_counterfeiter() {
     assert!(refusals.keys().all(|r| r == "LABEL_TOKEN_REQUIRED" || r == "CLIENT_RATE_LIMITED"), "{refusals:?}");
     assert!(refusals.contains_key("CLIENT_RATE_LIMITED"), "the address limit stops the script: {refusals:?}");
     let genuine = buyer.verify_item(verify_request(bought, &bought.code, "buyer-0000000001")).await.unwrap();
+    let genuine_scan = genuine.scan_envelope.clone().expect("the recorded scan");
     assert_eq!(genuine.verdict, pb::Verdict::GenuineFirstScan as i32);
     assert_eq!(genuine.attempts_left, LOCKOUT_FAILURES as u32, "the stranger spent nothing");
 
@@ -252,10 +253,28 @@ async fn scratch_codes_hold_against_a_counterfeiter() {
     let place = fx::place("DE", "Berlin", 52.52, 13.40);
     let report = net.submit(&shop, fx::scan(gtin, bought.serial.as_str(), place.clone())).await;
     assert_eq!(report.outcome, pb::Outcome::Rejected as i32, "a retailer may not report scans");
-    let forged =
-        fx::consumer_scan(gtin, bought.serial.as_str(), "forged-000000001", place, pb::Verdict::GenuineFirstScan);
-    let forged = net.submit(&brand, forged).await;
-    assert_eq!(forged.reason, "NO_CODE_ATTEMPT", "{}", forged.message);
+    // A scan that names the buyer's request id, or a made-up guess: refused.
+    let buyer_scan = Envelope::from_proto(genuine_scan.clone()).unwrap().transaction().unwrap();
+    let Some(Action::ConsumerScan(buyer_scan)) = buyer_scan.action else { panic!("not a scan") };
+    for (request_id, attempt_id) in [
+        ("forged-000000001", vec![7u8; 32]),
+        (std::str::from_utf8(&buyer_scan.request_id).unwrap(), buyer_scan.attempt_id.clone()),
+    ] {
+        let forged = fx::consumer_scan(
+            gtin,
+            bought.serial.as_str(),
+            request_id,
+            &attempt_id,
+            place.clone(),
+            pb::Verdict::GenuineFirstScan,
+            vec![],
+        );
+        let forged = net.submit(&brand, forged).await;
+        assert!(["NO_CODE_ATTEMPT", "SCAN_ALREADY_RECORDED"].contains(&forged.reason.as_str()), "{}", forged.message);
+    }
+    // A platform or retailer cannot count guesses at all.
+    let guess = fx::attempt(gtin, bought.serial.as_str(), "shop-guess-000001", Some(bought.label_token.as_bytes()));
+    assert_eq!(net.submit(&shop, guess).await.reason, "ROLE_NOT_PERMITTED");
     let own = net.ok(&brand, fx::scan(gtin, bought.serial.as_str(), fx::place("FR", "Lyon", 45.76, 4.84))).await;
     assert!(own.leaf_index > 0);
     let stats = cluster.client(2).await.verify_item(verify_request(bought, &bought.code, "buyer-0000000002")).await;

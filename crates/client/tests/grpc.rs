@@ -51,7 +51,7 @@ async fn status_comes_back_whole() {
     assert_eq!((status.node_id, status.leader_id, status.tree_size), (leader, leader, 2));
     assert_eq!(status.root_hash, cluster.service(leader).ledger().tree_head().root.as_bytes().to_vec());
     assert_eq!(status.peer_id, format!("sim-{leader}"));
-    assert_eq!((status.party_id.as_str(), status.network_id.as_str()), ("app", fixture::NETWORK));
+    assert_eq!((status.party_id.as_str(), status.network_id.as_str()), ("admin-a", fixture::NETWORK));
     assert!(status.term > 0 && status.commit_index >= status.applied_index && status.applied_index > 0, "{status:?}");
     let members: Vec<(u64, pb::MemberKind, String)> =
         status.members.iter().map(|m| (m.node_id, m.kind(), m.api_endpoint.clone())).collect();

@@ -230,6 +230,7 @@ impl<E: KvEngine> Ledger<E> {
                 signer: party,
                 leaf: leaf_index,
                 time_ms: header.commit_time_ms,
+                client_time_ms: tx.client_time.as_ref().map(veritrace_proto::ms_from_timestamp),
                 envelope_id: id,
             };
             match domain::execute(&mut ctx, action) {

@@ -38,6 +38,7 @@ pub use apply::{BatchHeader, Outcome, Receipt};
 pub use audit::{AuditProblem, AuditReport};
 pub use domain::policy::default_policy;
 pub use domain::products::core_policy;
+pub use domain::scans::check_consumer_place;
 pub use domain::{ACTION_NAMES, MAX_ITEMS_PER_COMMISSION, action_name};
 pub use error::LedgerError;
 pub use genesis::Genesis;

@@ -310,14 +310,44 @@ impl Network {
     pub fn sign_with(&mut self, id: &str, key: &SecretKey, action: Action) -> Vec<u8> {
         let nonce = self.nonces.entry(id.into()).or_insert(0);
         *nonce += 1;
+        // Code attempts must be fresh: stamped with the next commit time.
+        let client_time = matches!(action, Action::CodeAttempt(_)).then(|| {
+            veritrace_proto::timestamp_from_ms(BASE_TIME_MS + (self.log_index as i64 + 1) * 1000 + self.offset_ms)
+        });
         let t = pb::Transaction {
             party_id: id.into(),
             nonce: *nonce,
             network_id: self.genesis.network_id.clone(),
             action: Some(action),
-            ..Default::default()
+            client_time,
         };
         Envelope::sign_transaction(&t, key).bytes().to_vec()
+    }
+
+    /// What a node does for a verification whose code matched: counts a
+    /// CodeAttempt as `id` for `request_id` (with `token`), then records
+    /// the ConsumerScan at `place` with the verdict and signals the ledger
+    /// previews (or `verdict` if given). Returns (attempt, scan) receipts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn verify_matched(
+        &mut self,
+        id: &str,
+        gtin: &str,
+        serial: &str,
+        request_id: &str,
+        token: Option<&[u8]>,
+        place: pb::Place,
+        verdict: Option<pb::Verdict>,
+    ) -> (Receipt, Receipt) {
+        let counted = self.submit(id, attempt(gtin, serial, request_id, token));
+        let attempt_id = counted.envelope_id.map(|h| h.as_bytes().to_vec()).unwrap_or_default();
+        let item = veritrace_core::gs1::Sgtin::parse_any(&sgtin(gtin, serial)).expect("fixture item");
+        let at = self.next_header().commit_time_ms;
+        let (previewed, signals) =
+            self.ledger.preview_matched_scan(&item, &place, &[], at).expect("preview").unwrap_or_default();
+        let scan = consumer_scan(gtin, serial, request_id, &attempt_id, place, verdict.unwrap_or(previewed), signals);
+        let recorded = self.submit(id, scan);
+        (counted, recorded)
     }
 
     /// Moves the commit clock of later batches forward by `ms`.
@@ -744,9 +774,18 @@ pub fn attempt(gtin: &str, serial: &str, request_id: &str, token: Option<&[u8]>)
     })
 }
 
-/// A consumer scan (matched code) recording verification `request_id`
-/// with `verdict`, as a node signs one for VerifyItem.
-pub fn consumer_scan(gtin: &str, serial: &str, request_id: &str, place: pb::Place, verdict: pb::Verdict) -> Action {
+/// A consumer scan (matched code) recording verification `request_id`,
+/// whose guess was the CodeAttempt with envelope id `attempt_id`, with
+/// `verdict` and `signals`, as a node signs one for VerifyItem.
+pub fn consumer_scan(
+    gtin: &str,
+    serial: &str,
+    request_id: &str,
+    attempt_id: &[u8],
+    place: pb::Place,
+    verdict: pb::Verdict,
+    signals: Vec<String>,
+) -> Action {
     Action::ConsumerScan(pb::ConsumerScan {
         item: Some(pb::GtinSerial { gtin: gtin.into(), serial: serial.into() }),
         code_check: pb::CodeCheck::Matched as i32,
@@ -754,6 +793,8 @@ pub fn consumer_scan(gtin: &str, serial: &str, request_id: &str, place: pb::Plac
         place: Some(place),
         channel: "fixture".into(),
         request_id: request_id.as_bytes().to_vec(),
+        attempt_id: attempt_id.to_vec(),
+        clone_signals: signals,
         ..Default::default()
     })
 }

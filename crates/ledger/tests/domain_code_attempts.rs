@@ -33,6 +33,9 @@ fn token(g: &str, serial: &str) -> Vec<u8> {
     token_of(g, serial).as_bytes().to_vec()
 }
 
+/// The validator operator whose node serves the verifications.
+const NODE: &str = "admin-a";
+
 fn report(net: &Network, g: &str, serial: &str) -> veritrace_ledger::ItemReport {
     let item = Sgtin::parse_any(&sgtin(g, serial)).unwrap();
     net.ledger.item_report(&item, net.next_header().commit_time_ms).unwrap()
@@ -45,7 +48,7 @@ fn wrong_guesses_are_budgeted_in_log_order_and_leave_no_leaf() {
     let size = net.ledger.tree_head().tree_size;
     // Two hundred requests at once, in one batch: the log orders them and
     // apply counts exactly the budget.
-    let envelopes: Vec<Vec<u8>> = (0..200).map(|n| net.sign("app", attempt(&g, "T1", &id(n), Some(&t)))).collect();
+    let envelopes: Vec<Vec<u8>> = (0..200).map(|n| net.sign(NODE, attempt(&g, "T1", &id(n), Some(&t)))).collect();
     let receipts = net.apply(envelopes);
     let counted = receipts.iter().filter(|r| r.outcome == Outcome::Counted).count();
     assert_eq!(counted, LOCKOUT_FAILURES);
@@ -57,16 +60,33 @@ fn wrong_guesses_are_budgeted_in_log_order_and_leave_no_leaf() {
     );
     assert!(receipts.iter().all(|r| r.leaf_index.is_none()), "a guess is never a leaf");
     assert_eq!(net.ledger.tree_head().tree_size, size, "the log did not grow");
-    let budget = report(&net, &g, "T1").budget;
-    assert_eq!(budget.left, 0);
+    assert_eq!(report(&net, &g, "T1").budget.left, 0);
     // The window passes: the item takes guesses again; other items never stopped.
-    net.ok("app", attempt(&g, "T2", &id(1000), Some(&token(&g, "T2"))));
+    net.ok(NODE, attempt(&g, "T2", &id(1000), Some(&token(&g, "T2"))));
     net.advance(LOCKOUT_WINDOW_MS);
-    net.ok("app", attempt(&g, "T1", &id(1001), Some(&t)));
+    net.ok(NODE, attempt(&g, "T1", &id(1001), Some(&t)));
     let invalid = report(&net, &g, "T1").scan_stats.unwrap().invalid_code_count;
     assert_eq!(invalid, LOCKOUT_FAILURES as u64 + 1, "counted, not logged");
     // Replaying the log gives the same state (apply is deterministic).
     assert_eq!(net.replay().tree_head().root, net.ledger.tree_head().root);
+}
+
+#[test]
+fn a_scan_rides_only_on_its_own_counted_guess() {
+    let (mut net, g) = stocked();
+    let t = token(&g, "T1");
+    // Five wrong guesses under one request id are counted; a sixth, carrying
+    // the right code's scan in the same batch, is refused and takes its scan with it.
+    for _ in 0..LOCKOUT_FAILURES {
+        net.ok(NODE, attempt(&g, "T1", &id(1), Some(&t)));
+    }
+    let sixth = net.sign(NODE, attempt(&g, "T1", &id(1), Some(&t)));
+    let sixth_id = veritrace_core::Envelope::decode(&sixth).unwrap().id().as_bytes().to_vec();
+    let scan = net.sign(NODE, consumer_scan(&g, "T1", &id(1), &sixth_id, paris(), pb::Verdict::SuspectedClone, vec![]));
+    let receipts = net.apply(vec![sixth, scan]);
+    assert_eq!(reason_of(&receipts[0]), Some(Reason::CodeAttemptsExhausted));
+    assert_eq!(reason_of(&receipts[1]), Some(Reason::NoCodeAttempt), "no scan without its own guess");
+    assert_eq!(report(&net, &g, "T1").scan_stats.unwrap().count, 0);
 }
 
 #[test]
@@ -75,71 +95,95 @@ fn one_request_id_buys_no_extra_guesses_and_records_one_scan() {
     let t = token(&g, "T1");
     // The same request id again with another wrong code is another guess.
     for _ in 0..LOCKOUT_FAILURES {
-        net.ok("app", attempt(&g, "T1", &id(1), Some(&t)));
+        net.ok(NODE, attempt(&g, "T1", &id(1), Some(&t)));
     }
-    let over = net.submit("app", attempt(&g, "T1", &id(1), Some(&t)));
+    let over = net.submit(NODE, attempt(&g, "T1", &id(1), Some(&t)));
     assert_eq!(reason_of(&over), Some(Reason::CodeAttemptsExhausted), "a reused id is no free guess");
     net.advance(LOCKOUT_WINDOW_MS);
-    net.ok("app", attempt(&g, "T1", &id(2), Some(&t)));
-    let first = net.ok("app", consumer_scan(&g, "T1", &id(2), paris(), pb::Verdict::SuspectedClone));
-    assert!(first.leaf_index.is_some());
-    // Another node records the same verification again: refused, naming the first.
-    let again = net.submit("admin-a", consumer_scan(&g, "T1", &id(2), paris(), pb::Verdict::SuspectedClone));
-    assert_eq!(reason_of(&again), Some(Reason::ScanAlreadyRecorded));
+    let (counted, first) = net.verify_matched(NODE, &g, "T1", &id(2), Some(&t), paris(), None);
+    assert_eq!((counted.outcome, first.outcome), (Outcome::Counted, Outcome::Applied));
+    // The same verification recorded again: refused, naming the first.
+    let attempt_id = counted.envelope_id.unwrap().as_bytes().to_vec();
+    let again = consumer_scan(&g, "T1", &id(2), &attempt_id, paris(), pb::Verdict::SuspectedClone, vec![]);
+    assert_eq!(reason_of(&net.submit(NODE, again)), Some(Reason::ScanAlreadyRecorded));
     // A verification that is over takes no further guess under its id.
-    let reused = net.submit("app", attempt(&g, "T1", &id(2), Some(&t)));
+    let reused = net.submit(NODE, attempt(&g, "T1", &id(2), Some(&t)));
     assert_eq!(reason_of(&reused), Some(Reason::ScanAlreadyRecorded));
-    let stats = report(&net, &g, "T1").scan_stats.unwrap();
-    assert_eq!(stats.count, 1);
+    assert_eq!(report(&net, &g, "T1").scan_stats.unwrap().count, 1);
     // The matched attempt gave its guess back.
     assert_eq!(report(&net, &g, "T1").budget.left, LOCKOUT_FAILURES as u32);
-    // A scan for a request id never counted is refused.
-    let forged = net.submit("app", consumer_scan(&g, "T1", &id(9), paris(), pb::Verdict::SuspectedClone));
-    assert_eq!(reason_of(&forged), Some(Reason::NoCodeAttempt));
+    // A scan naming a request id and attempt never counted is refused.
+    let forged = consumer_scan(&g, "T1", &id(9), &[7; 32], paris(), pb::Verdict::SuspectedClone, vec![]);
+    assert_eq!(reason_of(&net.submit(NODE, forged)), Some(Reason::NoCodeAttempt));
+}
+
+#[test]
+fn attempts_cannot_be_replayed_or_ridden_by_another_signer() {
+    let (mut net, g) = stocked();
+    let t = token(&g, "T1");
+    let envelope = net.sign(NODE, attempt(&g, "T1", &id(1), Some(&t)));
+    assert_eq!(net.apply(vec![envelope.clone()])[0].outcome, Outcome::Counted);
+    let replay = net.apply(vec![envelope.clone()]).remove(0);
+    assert_eq!(reason_of(&replay), Some(Reason::AlreadyExists), "one envelope counts once");
+    // Past the window the attempt's client time is stale.
+    net.advance(LOCKOUT_WINDOW_MS + 1);
+    let stale = net.apply(vec![envelope.clone()]).remove(0);
+    assert_eq!(reason_of(&stale), Some(Reason::ClientTimeOutOfWindow));
+    // A scan by another party on this attempt is refused.
+    let attempt_id = veritrace_core::Envelope::decode(&envelope).unwrap().id().as_bytes().to_vec();
+    let other = consumer_scan(&g, "T1", &id(1), &attempt_id, paris(), pb::Verdict::SuspectedClone, vec![]);
+    assert_eq!(net.refused("app", other), Reason::NoCodeAttempt);
 }
 
 #[test]
 fn matched_scans_are_bounded_per_window_too() {
     let (mut net, g) = stocked();
     for n in 0..MAX_ATTEMPTS_PER_WINDOW {
-        net.ok("app", attempt(&g, "P1", &id(n), None));
-        // Never sold: every scan is before retail, a clone signal.
-        net.ok("app", consumer_scan(&g, "P1", &id(n), paris(), pb::Verdict::SuspectedClone));
+        let (_, scan) = net.verify_matched(NODE, &g, "P1", &id(n), None, paris(), None);
+        assert_eq!(scan.outcome, Outcome::Applied);
     }
-    let over = net.submit("app", attempt(&g, "P1", &id(99), None));
+    let over = net.submit(NODE, attempt(&g, "P1", &id(99), None));
     assert_eq!(reason_of(&over), Some(Reason::CodeAttemptsExhausted));
 }
 
 #[test]
 fn the_label_token_gates_the_budget() {
     let (mut net, g) = stocked();
-    assert_eq!(net.refused("app", attempt(&g, "T1", &id(1), None)), Reason::LabelTokenRequired);
-    assert_eq!(net.refused("app", attempt(&g, "T1", &id(2), Some(&token(&g, "T2")))), Reason::LabelTokenMismatch);
-    assert_eq!(net.refused("app", attempt(&g, "T1", &id(3), Some(b"short"))), Reason::LabelTokenMismatch);
+    assert_eq!(net.refused(NODE, attempt(&g, "T1", &id(1), None)), Reason::LabelTokenRequired);
+    assert_eq!(net.refused(NODE, attempt(&g, "T1", &id(2), Some(&token(&g, "T2")))), Reason::LabelTokenMismatch);
+    assert_eq!(net.refused(NODE, attempt(&g, "T1", &id(3), Some(b"short"))), Reason::LabelTokenMismatch);
     assert_eq!(report(&net, &g, "T1").budget.left, LOCKOUT_FAILURES as u32, "refusals spend nothing");
     // A label without a token takes attempts from anyone (older labels).
-    net.ok("app", attempt(&g, "P1", &id(4), None));
-    // Only validator operators and platforms count attempts.
-    assert_eq!(net.refused("shop", attempt(&g, "P1", &id(5), None)), Reason::NotPermitted);
-    assert_eq!(net.refused("admin-b", attempt(&g, "P1", &id(6), None)), Reason::NotPermitted);
-    net.ok("admin-a", attempt(&g, "P1", &id(7), None));
+    net.ok(NODE, attempt(&g, "P1", &id(4), None));
+    // Only validator operators count attempts: not a platform, not a shop, not an admin without a node.
+    for who in ["app", "shop", "admin-b"] {
+        assert_eq!(net.refused(who, attempt(&g, "P1", &id(5), None)), Reason::NotPermitted, "{who}");
+    }
     // Malformed ids and unknown items.
-    assert_eq!(net.refused("app", attempt(&g, "P1", "short", None)), Reason::InvalidAction);
-    assert_eq!(net.refused("app", attempt(&g, "P9", &id(8), None)), Reason::ItemNotCommissioned);
+    assert_eq!(net.refused(NODE, attempt(&g, "P1", "short", None)), Reason::InvalidAction);
+    assert_eq!(net.refused(NODE, attempt(&g, "P9", &id(8), None)), Reason::ItemNotCommissioned);
 }
 
 #[test]
-fn the_recorded_verdict_is_the_ledgers() {
+fn the_recorded_verdict_and_signals_are_the_ledgers() {
     let (mut net, g) = stocked();
     let t = token(&g, "T1");
-    net.ok("app", attempt(&g, "T1", &id(1), Some(&t)));
     // Still with the brand, so scanned before retail: a clone signal.
-    let wrong = net.submit("app", consumer_scan(&g, "T1", &id(1), paris(), pb::Verdict::GenuineFirstScan));
+    let (_, wrong) = net.verify_matched(NODE, &g, "T1", &id(1), Some(&t), paris(), Some(pb::Verdict::GenuineFirstScan));
     assert_eq!(reason_of(&wrong), Some(Reason::VerdictMismatch));
     let item = Sgtin::parse_any(&sgtin(&g, "T1")).unwrap();
-    let preview = net.ledger.preview_matched_scan(&item, &paris(), &[], net.next_header().commit_time_ms).unwrap();
-    assert_eq!(preview, Some(pb::Verdict::SuspectedClone));
-    net.ok("app", consumer_scan(&g, "T1", &id(1), paris(), pb::Verdict::SuspectedClone));
+    let (verdict, signals) =
+        net.ledger.preview_matched_scan(&item, &paris(), &[], net.next_header().commit_time_ms).unwrap().unwrap();
+    assert_eq!(
+        (verdict, signals.clone()),
+        (pb::Verdict::SuspectedClone, vec![veritrace_core::scan::SCANNED_BEFORE_RETAIL.to_string()])
+    );
+    // The right verdict without its signals is refused too.
+    let (_, unsignalled) = net.verify_matched(NODE, &g, "T1", &id(2), Some(&t), paris(), Some(verdict));
+    assert_eq!(unsignalled.outcome, Outcome::Applied, "the helper fills the previewed signals");
+    let attempt = net.ok(NODE, attempt(&g, "T1", &id(3), Some(&t)));
+    let bare = consumer_scan(&g, "T1", &id(3), attempt.envelope_id.unwrap().as_bytes(), paris(), verdict, vec![]);
+    assert_eq!(net.refused(NODE, bare), Reason::VerdictMismatch);
 }
 
 #[test]
@@ -148,8 +192,8 @@ fn previous_scan_fields_describe_the_scan_before() {
     let t = token(&g, "T1");
     let lyon = place("FR", "Lyon", 45.76, 4.84);
     for (n, p) in [(1, paris()), (2, lyon.clone())] {
-        net.ok("app", attempt(&g, "T1", &id(n), Some(&t)));
-        net.ok("app", consumer_scan(&g, "T1", &id(n), p, pb::Verdict::SuspectedClone));
+        let (_, scan) = net.verify_matched(NODE, &g, "T1", &id(n), Some(&t), p, None);
+        assert_eq!(scan.outcome, Outcome::Applied);
         net.advance(3_600_000);
     }
     let stats = report(&net, &g, "T1").scan_stats.unwrap();

@@ -2,7 +2,7 @@
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::cluster_service_server::ClusterService;
 use veritrace_service::Service;
@@ -13,12 +13,17 @@ use crate::status::{from_service, invalid, reason};
 #[derive(Debug, Clone)]
 pub struct ClusterApi {
     service: Service,
+    /// Callers are authenticated by client certificate. Without that, a
+    /// backup (every item's code salt and digest) goes to loopback callers
+    /// only.
+    certified_callers: bool,
 }
 
 impl ClusterApi {
-    /// Serves `service`.
-    pub fn new(service: Service) -> Self {
-        ClusterApi { service }
+    /// Serves `service`; `certified_callers` when every call carries a
+    /// client certificate the node checked.
+    pub fn new(service: Service, certified_callers: bool) -> Self {
+        ClusterApi { service, certified_callers }
     }
 
     async fn member(&self, id: u64) -> Result<pb::Member, Status> {
@@ -82,8 +87,18 @@ impl ClusterService for ClusterApi {
 
     async fn save_snapshot(
         &self,
-        _: Request<pb::SaveSnapshotRequest>,
+        request: Request<pb::SaveSnapshotRequest>,
     ) -> Result<Response<Self::SaveSnapshotStream>, Status> {
+        // A backup holds the code material no other read serves.
+        let loopback = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
+        if !self.certified_callers && !loopback {
+            return Err(reason(
+                Code::PermissionDenied,
+                "BACKUP_NEEDS_CLIENT_CERT",
+                "a backup holds every item's code digests: it is served to loopback callers, or to clients with a \
+                 certificate when api.tls.client_ca_file is set",
+            ));
+        }
         let (tx, rx) = mpsc::channel(SNAPSHOT_CHUNKS_IN_FLIGHT);
         let service = self.service.clone();
         tokio::task::spawn_blocking(move || {

@@ -101,7 +101,10 @@ impl LedgerService for LedgerApi {
         let mut receipts = self.service.submit(envelopes).await.map_err(|e| from_service(&self.service, e))?;
         if req.include_proofs {
             let head = self.service.signed_tree_head();
-            for r in receipts.iter_mut().filter(|r| r.outcome != pb::Outcome::Rejected as i32) {
+            let in_tree = |r: &pb::Receipt| {
+                r.outcome == pb::Outcome::Applied as i32 || r.outcome == pb::Outcome::Duplicate as i32
+            };
+            for r in receipts.iter_mut().filter(|r| in_tree(r)) {
                 if r.leaf_index < head.tree_size {
                     r.inclusion = Some(self.inclusion(r.leaf_index, head.tree_size)?);
                     r.tree_head = Some(head.clone());

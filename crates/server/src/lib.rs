@@ -188,7 +188,7 @@ pub async fn serve(
             .max_encoding_message_size(max.saturating_mul(2));
     let (tls, admin_requires_cert) = tls_config(&api)?;
     let cluster = ClusterServiceServer::with_interceptor(
-        cluster::ClusterApi::new(service.clone()),
+        cluster::ClusterApi::new(service.clone(), admin_requires_cert),
         RequireClientCert(admin_requires_cert),
     );
     let reflection = tonic_reflection::server::Builder::configure()

@@ -2,7 +2,6 @@
 //! barriers, status, audit, backup, membership operations and readiness.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use tracing::Instrument as _;
@@ -88,8 +87,6 @@ pub(crate) struct Inner {
     /// the same tree share one signing (~20 µs each). ed25519 signing is
     /// deterministic, so a cached answer is the one signing would give.
     pub signed_head: Mutex<Option<(veritrace_core::TreeHead, pb::SignedTreeHead)>>,
-    /// Low digits of consumer-scan nonces (the high ones are the time).
-    pub scan_nonce: AtomicU64,
     /// The replica's metric catalogue (`/metrics`).
     pub metrics: veritrace_metrics::Metrics,
 }
@@ -113,16 +110,7 @@ impl Service {
         ledger: LedgerCell,
         metrics: veritrace_metrics::Metrics,
     ) -> Service {
-        Service {
-            inner: Arc::new(Inner {
-                config,
-                raft,
-                ledger,
-                signed_head: Mutex::new(None),
-                scan_nonce: AtomicU64::new(0),
-                metrics,
-            }),
-        }
+        Service { inner: Arc::new(Inner { config, raft, ledger, signed_head: Mutex::new(None), metrics }) }
     }
 
     /// This replica's Raft id.

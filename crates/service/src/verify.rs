@@ -24,7 +24,6 @@
 //!
 //! One consensus round per verification, as before attempts existed.
 
-use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use veritrace_core::code::{CodeSalt, normalize_code, verify_code};
@@ -74,6 +73,14 @@ pub fn now_ms() -> i64 {
 
 fn gtin_serial(item: &Sgtin) -> pb::GtinSerial {
     pb::GtinSerial { gtin: item.gtin.as_str().to_owned(), serial: item.serial.as_str().to_owned() }
+}
+
+/// `place` with its coordinates rounded as recorded (about 1 km).
+fn rounded(place: &pb::Place) -> pb::Place {
+    let mut place = place.clone();
+    place.latitude = place.latitude.map(scan::round_coordinate);
+    place.longitude = place.longitude.map(scan::round_coordinate);
+    place
 }
 
 fn random_request_id() -> Vec<u8> {
@@ -133,6 +140,11 @@ impl Service {
         })?;
         let code = normalize_code(&policy, &req.code).map_err(|e| ServiceError::invalid("code", e.to_string()))?;
         self.check_label_token(&record, req.label_token.as_ref())?;
+        // Everything the scan will carry is checked before any code is
+        // compared: an input that fails only for a matched code (an
+        // oversized place, say) would answer the comparison uncounted.
+        let place = rounded(&req.place);
+        veritrace_ledger::check_consumer_place(&place).map_err(|e| ServiceError::invalid("place", e))?;
         let request_id = req.request_id.clone().unwrap_or_else(random_request_id);
         if let Some(leaf) = recorded_scan(&report, &request_id) {
             return self.answer_recorded(&req.item, leaf).await;
@@ -140,6 +152,11 @@ impl Service {
         if report.budget.left == 0 {
             return Err(ServiceError::LockedOut { until_ms: report.budget.open_at_ms.unwrap_or_else(now_ms) });
         }
+        let attempt = self.sign(Action::CodeAttempt(pb::CodeAttempt {
+            item: Some(item.clone()),
+            request_id: request_id.clone(),
+            label_token: req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default(),
+        }))?;
         let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
         let expected =
             Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
@@ -147,13 +164,8 @@ impl Service {
             .map_err(|e| ServiceError::invalid("code", e.to_string()))?;
         // Nothing below answers whether the code matched unless the ledger
         // counted the attempt.
-        let attempt = self.sign(Action::CodeAttempt(pb::CodeAttempt {
-            item: Some(item.clone()),
-            request_id: request_id.clone(),
-            label_token: req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default(),
-        }))?;
         if matched {
-            return self.record_matched_scan(&req, &request_id, attempt).await;
+            return self.record_matched_scan(&req, place, &request_id, attempt).await;
         }
         let receipt = self.submit_one(attempt).await?;
         self.wait_for_applied(receipt.log_index).await?;
@@ -192,16 +204,24 @@ impl Service {
     }
 
     /// The attempt's receipt, applied here: `Ok` when the ledger counted
-    /// it, [`ServiceError::LockedOut`] when the item's guesses are spent.
+    /// it, else the error to answer ([`Service::refused`]).
     fn check_counted(&self, item: &Sgtin, receipt: pb::Receipt) -> Result<(), ServiceError> {
         if receipt.outcome == pb::Outcome::Counted as i32 {
             return Ok(());
         }
-        if receipt.reason == Reason::CodeAttemptsExhausted.code() {
-            let budget = self.ledger().item_report(item, now_ms())?.budget;
-            return Err(ServiceError::LockedOut { until_ms: budget.open_at_ms.unwrap_or_else(now_ms) });
+        Err(self.refused(item, receipt))
+    }
+
+    /// The answer to a refused attempt: [`ServiceError::LockedOut`] when the
+    /// item's guesses are spent, else the refusal itself.
+    fn refused(&self, item: &Sgtin, receipt: pb::Receipt) -> ServiceError {
+        if receipt.reason != Reason::CodeAttemptsExhausted.code() {
+            return ServiceError::ScanRefused { reason: receipt.reason, message: receipt.message };
         }
-        Err(ServiceError::ScanRefused { reason: receipt.reason, message: receipt.message })
+        match self.ledger().item_report(item, now_ms()) {
+            Ok(report) => ServiceError::LockedOut { until_ms: report.budget.open_at_ms.unwrap_or_else(now_ms) },
+            Err(e) => e.into(),
+        }
     }
 
     /// Records a matched code: the attempt and one consumer scan in one
@@ -212,22 +232,21 @@ impl Service {
     async fn record_matched_scan(
         &self,
         req: &VerifyRequest,
+        place: pb::Place,
         id: &[u8],
         attempt: Envelope,
     ) -> Result<pb::VerifyItemResponse, ServiceError> {
-        let mut place = req.place.clone();
-        place.latitude = place.latitude.map(scan::round_coordinate);
-        place.longitude = place.longitude.map(scan::round_coordinate);
+        let attempt_id = attempt.id().as_bytes().to_vec();
         let mut refusal = None;
         // The guess is spent once: after it counted, a retry sends the scan alone.
         let mut attempt = Some(attempt);
         for _ in 0..SCAN_TRIES {
             let ledger = self.ledger();
             let now = now_ms();
-            let Some(verdict) = ledger.preview_matched_scan(&req.item, &place, &req.scanner_digest, now)? else {
+            let Some((verdict, signals)) = ledger.preview_matched_scan(&req.item, &place, &req.scanner_digest, now)?
+            else {
                 return Err(ServiceError::Answer("the item disappeared".into()));
             };
-            let signals = ledger.item_report(&req.item, now)?.clone_signals;
             let scan = pb::ConsumerScan {
                 item: Some(gtin_serial(&req.item)),
                 code_check: pb::CodeCheck::Matched as i32,
@@ -236,8 +255,9 @@ impl Service {
                 channel: req.channel.clone(),
                 scan_time: Some(timestamp_from_ms(now)),
                 scanner_digest: req.scanner_digest.clone(),
-                clone_signals: signals.into_iter().take(8).collect(),
+                clone_signals: signals,
                 request_id: id.to_vec(),
+                attempt_id: attempt_id.clone(),
             };
             let envelope = self.sign(Action::ConsumerScan(scan))?;
             tracing::Span::current().record("scan", crate::service::envelope_id(envelope.bytes()));
@@ -245,19 +265,23 @@ impl Service {
             batch.push(envelope.bytes().to_vec());
             let mut receipts = self.submit(batch).await?;
             let mut receipt = receipts.pop().ok_or_else(|| ServiceError::Answer("no receipt for the scan".into()))?;
+            if let Some(counted) = receipts.pop() {
+                // A refused guess is answered as refused, whatever its scan's
+                // receipt says: the comparison is never answered uncounted.
+                if counted.outcome != pb::Outcome::Counted as i32
+                    && counted.reason != Reason::ScanAlreadyRecorded.code()
+                {
+                    self.wait_for_applied(counted.log_index).await?;
+                    return Err(self.refused(&req.item, counted));
+                }
+                attempt = None;
+            }
             if receipt.outcome == pb::Outcome::Applied as i32 || receipt.outcome == pb::Outcome::Duplicate as i32 {
                 self.wait_for_leaf(receipt.leaf_index).await?;
                 self.prove_receipt(&mut receipt)?;
                 return self.answer(&req.item, verdict, receipt, envelope.to_proto());
             }
             self.wait_for_applied(receipt.log_index).await?;
-            if let Some(counted) = receipts.pop() {
-                // A concurrent retry that recorded the scan first is answered below.
-                if counted.reason != Reason::ScanAlreadyRecorded.code() {
-                    self.check_counted(&req.item, counted)?;
-                }
-                attempt = None;
-            }
             if receipt.reason == Reason::ScanAlreadyRecorded.code() {
                 // A concurrent retry of the same request recorded it first.
                 let report = self.ledger().item_report(&req.item, now_ms())?;
@@ -342,10 +366,11 @@ impl Service {
             ));
         };
         let now = now_ms();
-        let counter = self.inner.scan_nonce.fetch_add(1, Ordering::Relaxed);
+        // Random: a counter would tell an observer of the public scans how
+        // many envelopes (attempts, scans) this node signed in between.
         let tx = pb::Transaction {
             party_id: party_id.clone(),
-            nonce: (now as u64).wrapping_mul(1_000_000).wrapping_add(counter % 1_000_000),
+            nonce: rand::random::<u64>(),
             client_time: Some(timestamp_from_ms(now)),
             network_id: self.inner.config.network_id.clone(),
             action: Some(action),

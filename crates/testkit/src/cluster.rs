@@ -185,8 +185,9 @@ impl TestCluster {
             node_id: id,
             peer_id: format!("sim-{id}"),
             network_id: self.genesis.network_id.clone(),
-            party_id: Some("app".into()),
-            party_signer: Some(fx::party_key("app")),
+            // A validator operator: only they count code attempts.
+            party_id: Some("admin-a".into()),
+            party_signer: Some(fx::party_key("admin-a")),
             head_signer,
             backup_dir: driver.snapshot_dir.clone(),
             ready_max_lag: 100,

@@ -61,15 +61,23 @@ pub(crate) fn check_label_token(item: &ItemRecord, token: &[u8]) -> Rule {
 }
 
 pub(super) fn spend<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CodeAttempt) -> Rule {
-    // Not in the role policy: a protocol step of the parties that serve
-    // verifications to consumers (validator operators' nodes, platforms'
-    // apps), never a business permission to grant.
-    let platform = ctx.signer.roles.contains(&(pb::PartyRole::Platform as i32));
-    if ctx.signer.validator_peer_id.is_empty() && !platform {
-        return refuse(
-            Reason::NotPermitted,
-            "code_attempt is counted by validator operators and platforms only (VerifyItem)",
-        );
+    // Not in the role policy: a protocol step of the nodes that serve
+    // VerifyItem (they hold the digests codes are compared with), never a
+    // business permission to grant.
+    if ctx.signer.validator_peer_id.is_empty() {
+        return refuse(Reason::NotPermitted, "code_attempt is counted by validator operators only (VerifyItem)");
+    }
+    // Fresh, so an attempt copied from the log cannot be replayed once its
+    // record has left the window.
+    match ctx.client_time_ms {
+        Some(t) if ctx.time_ms - t <= scan::LOCKOUT_WINDOW_MS => {}
+        Some(t) => {
+            return refuse(
+                Reason::ClientTimeOutOfWindow,
+                format!("code_attempt client_time {t} is more than 15 minutes before the commit time"),
+            );
+        }
+        None => return refuse(Reason::InvalidAction, "code_attempt needs a client_time"),
     }
     let Some(item) = &a.item else { return refuse(Reason::InvalidAction, "item is required") };
     let (_, key) = validate::item_key("item", &item.gtin, &item.serial)?;
@@ -86,6 +94,10 @@ pub(super) fn spend<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CodeAttempt) -> R
     let now = ctx.time_ms;
     let mut log = rec.attempts.take().unwrap_or_default();
     log.recent.retain(|r| now - r.time_ms < scan::LOCKOUT_WINDOW_MS);
+    let attempt_id = ctx.envelope_id.as_bytes().to_vec();
+    if log.recent.iter().any(|r| r.attempt_id == attempt_id) {
+        return refuse(Reason::AlreadyExists, "this code_attempt envelope was counted already (a replay)");
+    }
     // A request id names one verification, not one guess: a retry of a
     // wrong code is a new guess and spends again (else one id would buy
     // unlimited comparisons). Only a verification whose scan is recorded
@@ -107,6 +119,7 @@ pub(super) fn spend<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CodeAttempt) -> R
         party_id: ctx.signer_id().to_owned(),
         matched: false,
         scan_leaf: 0,
+        attempt_id,
     });
     log.total += 1;
     rec.attempts = Some(log);

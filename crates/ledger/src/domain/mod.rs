@@ -75,6 +75,8 @@ pub(crate) struct Ctx<'a, E: KvEngine> {
     pub(crate) leaf: u64,
     /// Commit time of its batch, unix ms.
     pub(crate) time_ms: i64,
+    /// The transaction's `client_time`, unix ms, when it has one.
+    pub(crate) client_time_ms: Option<i64>,
     /// Its envelope id.
     pub(crate) envelope_id: Hash,
 }

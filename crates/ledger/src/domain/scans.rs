@@ -40,6 +40,16 @@ fn check_place(p: &pb::Place) -> Rule {
     })
 }
 
+/// Checks a consumer-stated place as apply will (ISO country, city length,
+/// coordinates rounded to 2 decimals, both or neither), so that a node
+/// refuses a bad one before it compares any code.
+pub fn check_consumer_place(p: &pb::Place) -> Result<(), String> {
+    check_place(p).map_err(|f| match f {
+        super::Fail::Refused(r) => r.message,
+        super::Fail::Storage(e) => e.to_string(),
+    })
+}
+
 pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) -> Rule {
     let Some(item) = &a.item else { return refuse(Reason::InvalidAction, "item is required") };
     let (_, key) = validate::item_key("item", &item.gtin, &item.serial)?;
@@ -52,6 +62,7 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) ->
     require(a.clone_signals.len() <= 8, || "clone_signals: at most 8".into())?;
     if !a.request_id.is_empty() {
         attempts::check_request_id("request_id", &a.request_id)?;
+        validate::digest("attempt_id", &a.attempt_id, false)?;
     }
     let record_key = keys::item(&key);
     let Some(mut rec) = ctx.view.record::<ItemRecord>(CF_STATE, &record_key, "item")? else {
@@ -76,20 +87,26 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) ->
                 format!("the scan of this request_id is leaf {}", done.scan_leaf),
             );
         }
-        // The latest guess of this verification is the one that matched.
-        let Some(attempt) = log.recent.iter_mut().rev().find(|r| r.request_id == a.request_id) else {
-            return refuse(Reason::NoCodeAttempt, "no code attempt with this request_id is counted for the item");
+        // The very guess this scan records: counted, by the same signer.
+        let signer = ctx.signer.party_id.clone();
+        let Some(attempt) = log
+            .recent
+            .iter_mut()
+            .find(|r| r.attempt_id == a.attempt_id && r.request_id == a.request_id && r.party_id == signer)
+        else {
+            return refuse(Reason::NoCodeAttempt, "no code attempt of the signer with this attempt_id is counted");
         };
         attempt.matched = true;
         attempt.scan_leaf = ctx.leaf;
         log.matched += 1;
         rec.attempts = Some(log);
         count_consumer_match(&mut rec, &place, &a.scanner_digest, ctx.time_ms, ctx.leaf);
-        let derived = scan::verdict(&crate::query::verdict_inputs(&ctx.view, &rec, true, ctx.time_ms)?);
-        if derived != stated {
+        let inputs = crate::query::verdict_inputs(&ctx.view, &rec, true, ctx.time_ms)?;
+        let derived = scan::verdict(&inputs);
+        if derived != stated || a.clone_signals != crate::query::recorded_signals(&inputs.clone_signals) {
             return refuse(
                 Reason::VerdictMismatch,
-                format!("verdict {} is not the ledger's {} here", stated.as_str_name(), derived.as_str_name()),
+                format!("verdict {} and signals {:?} are not the ledger's here", stated.as_str_name(), a.clone_signals),
             );
         }
     }

@@ -109,26 +109,27 @@ impl<E: KvEngine> Ledger<E> {
         })
     }
 
-    /// The verdict a consumer scan of `item` with a matching code, stated
-    /// at `place` from `device` at `now_ms`, would be recorded with if it
-    /// were applied now: what a node puts in the scan it signs. Apply
-    /// derives it again at the scan's position and refuses a scan whose
-    /// verdict differs (VERDICT_MISMATCH), so a concurrent scan only costs
-    /// a retry. `None` for an unknown item.
+    /// The verdict and clone signals a consumer scan of `item` with a
+    /// matching code, stated at `place` from `device` at `now_ms`, would be
+    /// recorded with if it were applied now: what a node puts in the scan
+    /// it signs. Apply derives them again at the scan's position and
+    /// refuses a scan that differs (VERDICT_MISMATCH), so a concurrent scan
+    /// only costs a retry. `None` for an unknown item.
     pub fn preview_matched_scan(
         &self,
         item: &Sgtin,
         place: &pb::Place,
         device: &[u8],
         now_ms: i64,
-    ) -> Result<Option<pb::Verdict>, LedgerError> {
+    ) -> Result<Option<(pb::Verdict, Vec<String>)>, LedgerError> {
         let key = EpcId::Sgtin(item.clone()).key_bytes();
         self.with_view(|view| {
             let Some(mut record) = view.record::<ItemRecord>(CF_STATE, &keys::item(&key), "item")? else {
                 return Ok(None);
             };
             crate::domain::scans::count_consumer_match(&mut record, place, device, now_ms, 0);
-            Ok(Some(scan::verdict(&verdict_inputs(view, &record, true, now_ms)?)))
+            let inputs = verdict_inputs(view, &record, true, now_ms)?;
+            Ok(Some((scan::verdict(&inputs), recorded_signals(&inputs.clone_signals))))
         })
     }
 }
@@ -153,6 +154,12 @@ pub(crate) fn verdict_inputs<E: KvEngine>(
         clone_signals: clone_signals(record),
         scan_count: record.scans.as_ref().map_or(0, |s| s.count),
     })
+}
+
+/// The clone signals a consumer scan records: those in force with it, at
+/// most 8.
+pub(crate) fn recorded_signals(signals: &[String]) -> Vec<String> {
+    signals.iter().take(8).cloned().collect()
 }
 
 fn clone_signals(record: &ItemRecord) -> Vec<String> {

@@ -203,6 +203,10 @@ pub struct AttemptRecord {
     /// Leaf of that scan, when matched.
     #[prost(uint64, tag = "5")]
     pub scan_leaf: u64,
+    /// Envelope id of the CodeAttempt (a scan names it; a replay of the
+    /// same envelope is refused).
+    #[prost(bytes = "vec", tag = "6")]
+    pub attempt_id: Vec<u8>,
 }
 
 /// A container (SSCC or other logistic unit) that objects were packed into.
