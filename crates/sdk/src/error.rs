@@ -81,6 +81,13 @@ pub enum SdkError {
         /// [`PublicKey::to_bytes`](crate::PublicKey::to_bytes)).
         signer: [u8; 32],
     },
+    /// The answer's recorded scan is not this request's (another request id or item): an answer
+    /// copied from another verification.
+    #[error("the answer is not for this request: {detail}")]
+    AnswerNotForRequest {
+        /// What differs.
+        detail: String,
+    },
     /// The receipt checks out, but the recorded scan states another verdict than the answer:
     /// the node answered something it did not record.
     #[error("the node answered verdict {answered} but recorded {recorded} (envelope {envelope_id})")]

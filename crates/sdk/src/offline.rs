@@ -153,6 +153,33 @@ impl VerifiedItem {
         Ok(Self { response, scan })
     }
 
+    /// Checks that the recorded scan answers `request`: its request id (when the request set
+    /// one) and its item. An answer copied from another verification of the item, or of another
+    /// item, fails with [`SdkError::AnswerNotForRequest`].
+    pub fn check_request(&self, request: &pb::VerifyItemRequest) -> Result<(), SdkError> {
+        let Some(envelope) = &self.response.scan_envelope else { return Ok(()) };
+        let not_for = |detail: String| SdkError::AnswerNotForRequest { detail };
+        let scan = Envelope::from_proto(envelope.clone())
+            .ok()
+            .and_then(|e| e.transaction().ok())
+            .and_then(|tx| match tx.action {
+                Some(pb::transaction::Action::ConsumerScan(scan)) => Some(scan),
+                _ => None,
+            })
+            .ok_or_else(|| not_for("the scan envelope is not a consumer scan".into()))?;
+        if !request.request_id.is_empty() && scan.request_id != request.request_id.as_bytes() {
+            return Err(not_for(format!(
+                "the recorded scan is of request {:?}, not {:?}",
+                String::from_utf8_lossy(&scan.request_id),
+                request.request_id
+            )));
+        }
+        if scan.item != self.response.item {
+            return Err(not_for("the recorded scan is of another item than the answer".into()));
+        }
+        Ok(())
+    }
+
     /// The verdict (UNSPECIFIED if the node sent a value this SDK does not know).
     pub fn verdict(&self) -> pb::Verdict {
         pb::Verdict::try_from(self.response.verdict).unwrap_or(pb::Verdict::Unspecified)

@@ -13,6 +13,11 @@ use crate::{PartySigner, SdkError};
 /// (`ConsumerScan.channel`).
 pub const SDK_CHANNEL: &str = "sdk";
 
+/// A fresh request id for a verification: 32 random hex digits.
+fn new_request_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
 /// A session with one node: a [`Client`] plus the network's id (read from the node's genesis at
 /// connect time) and, optionally, the tree head signers you trust.
 ///
@@ -155,16 +160,22 @@ impl Veritrace {
             code: code.to_owned(),
             place,
             channel: SDK_CHANNEL.to_owned(),
+            request_id: new_request_id(),
             ..Default::default()
         };
         self.verify_item_request(request).await
     }
 
     /// [`verify_item`](Self::verify_item) with a request you build (GTIN and serial, channel,
-    /// scanner digest).
+    /// scanner digest, request id). With a `request_id`, the recorded scan must be this
+    /// request's ([`SdkError::AnswerNotForRequest`] otherwise): an answer copied from another
+    /// verification of the item is refused. To retry after a lost answer, send the same request
+    /// again: the node answers the first scan and records nothing twice.
     pub async fn verify_item_request(&self, request: pb::VerifyItemRequest) -> Result<VerifiedItem, SdkError> {
-        let response = self.client.verify_item(request).await?;
-        VerifiedItem::from_response(response, &self.trusted_signers)
+        let response = self.client.verify_item(request.clone()).await?;
+        let verified = VerifiedItem::from_response(response, &self.trusted_signers)?;
+        verified.check_request(&request)?;
+        Ok(verified)
     }
 
     /// An item's state and journey without a code check and without recording anything

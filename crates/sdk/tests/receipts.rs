@@ -245,6 +245,20 @@ fn verify_item_responses_have_their_scan_receipt_checked() {
         other => panic!("expected VerdictNotRecorded, got {other:?}"),
     }
 
+    // An answer is for the request that asked: a copy of another verification's is refused.
+    let request = |request_id: &str| proto::VerifyItemRequest { request_id: request_id.into(), ..Default::default() };
+    let mut for_item = response(Some(receipt.clone()), Some(envelope.to_proto()));
+    for_item.item = Some(proto::GtinSerial { gtin: fx::gtin(1), serial: "S1".into() });
+    let answered = VerifiedItem::from_response(for_item.clone(), &[]).expect("checks out");
+    assert!(answered.check_request(&request("")).is_ok(), "no request id: the item is checked");
+    assert!(matches!(
+        answered.check_request(&request("my-own-request-00001")),
+        Err(SdkError::AnswerNotForRequest { .. })
+    ));
+    for_item.item = Some(proto::GtinSerial { gtin: fx::gtin(1), serial: "S2".into() });
+    let other_item = VerifiedItem::from_response(for_item, &[]).expect("checks out");
+    assert!(matches!(other_item.check_request(&request("")), Err(SdkError::AnswerNotForRequest { .. })));
+
     let nothing = VerifiedItem::from_response(response(None, None), &[]).expect("nothing recorded");
     assert_eq!(nothing.scan, None);
 
