@@ -33,7 +33,12 @@ struct Signer {
 impl Signer {
     fn envelope(&mut self, who: &TestParty, action: Action) -> pb::SignedEnvelope {
         self.nonce += 1;
-        let tx = pb::Transaction { network_id: self.network_id.clone(), ..fx::tx(who, self.nonce, action) };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let tx = pb::Transaction {
+            network_id: self.network_id.clone(),
+            client_time: Some(veritrace_proto::timestamp_from_ms(now)),
+            ..fx::tx(who, self.nonce, action)
+        };
         Envelope::sign_transaction(&tx, &who.key).to_proto()
     }
 
@@ -253,25 +258,25 @@ async fn scratch_codes_hold_against_a_counterfeiter() {
     let place = fx::place("DE", "Berlin", 52.52, 13.40);
     let report = net.submit(&shop, fx::scan(gtin, bought.serial.as_str(), place.clone())).await;
     assert_eq!(report.outcome, pb::Outcome::Rejected as i32, "a retailer may not report scans");
-    // A scan that names the buyer's request id, or a made-up guess: refused.
+    // A validator recording a "matched" scan itself: the buyer's request
+    // again is refused, and without the label's token so is a new one.
     let buyer_scan = Envelope::from_proto(genuine_scan.clone()).unwrap().transaction().unwrap();
     let Some(Action::ConsumerScan(buyer_scan)) = buyer_scan.action else { panic!("not a scan") };
-    for (request_id, attempt_id) in [
-        ("forged-000000001", vec![7u8; 32]),
-        (std::str::from_utf8(&buyer_scan.request_id).unwrap(), buyer_scan.attempt_id.clone()),
-    ] {
-        let forged = fx::consumer_scan(
+    let forge = |request_id: &str, token: Option<&[u8]>| {
+        fx::consumer_scan(
             gtin,
             bought.serial.as_str(),
             request_id,
-            &attempt_id,
+            token,
             place.clone(),
-            pb::Verdict::GenuineFirstScan,
+            pb::Verdict::GenuineSeenBefore,
             vec![],
-        );
-        let forged = net.submit(&brand, forged).await;
-        assert!(["NO_CODE_ATTEMPT", "SCAN_ALREADY_RECORDED"].contains(&forged.reason.as_str()), "{}", forged.message);
-    }
+        )
+    };
+    let replayed = net.submit(&brand, forge(std::str::from_utf8(&buyer_scan.request_id).unwrap(), None)).await;
+    assert_eq!(replayed.outcome, pb::Outcome::Rejected as i32);
+    let tokenless = net.submit(&brand, forge("forged-000000001", None)).await;
+    assert_eq!(tokenless.reason, "LABEL_TOKEN_REQUIRED", "{}", tokenless.message);
     // A platform or retailer cannot count guesses at all.
     let guess = fx::attempt(gtin, bought.serial.as_str(), "shop-guess-000001", Some(bought.label_token.as_bytes()));
     assert_eq!(net.submit(&shop, guess).await.reason, "ROLE_NOT_PERMITTED");

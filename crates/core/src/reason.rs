@@ -97,8 +97,6 @@ pub enum Reason {
     LabelTokenMismatch,
     /// The item's guess budget for the current window is spent.
     CodeAttemptsExhausted,
-    /// A consumer scan names a request id no code attempt of the signer counted for the item.
-    NoCodeAttempt,
     /// The request id's scan is already recorded (one scan per verification).
     ScanAlreadyRecorded,
     /// A consumer scan's verdict is not the one the ledger derives at its position.
@@ -152,7 +150,6 @@ impl Reason {
             Reason::LabelTokenRequired => "LABEL_TOKEN_REQUIRED",
             Reason::LabelTokenMismatch => "LABEL_TOKEN_MISMATCH",
             Reason::CodeAttemptsExhausted => "CODE_ATTEMPTS_EXHAUSTED",
-            Reason::NoCodeAttempt => "NO_CODE_ATTEMPT",
             Reason::ScanAlreadyRecorded => "SCAN_ALREADY_RECORDED",
             Reason::VerdictMismatch => "VERDICT_MISMATCH",
         }

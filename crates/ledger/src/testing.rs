@@ -310,8 +310,13 @@ impl Network {
     pub fn sign_with(&mut self, id: &str, key: &SecretKey, action: Action) -> Vec<u8> {
         let nonce = self.nonces.entry(id.into()).or_insert(0);
         *nonce += 1;
-        // Code attempts must be fresh: stamped with the next commit time.
-        let client_time = matches!(action, Action::CodeAttempt(_)).then(|| {
+        // Code guesses must be fresh: stamped with the next commit time.
+        let guess = match &action {
+            Action::CodeAttempt(_) => true,
+            Action::ConsumerScan(s) => !s.request_id.is_empty(),
+            _ => false,
+        };
+        let client_time = guess.then(|| {
             veritrace_proto::timestamp_from_ms(BASE_TIME_MS + (self.log_index as i64 + 1) * 1000 + self.offset_ms)
         });
         let t = pb::Transaction {
@@ -324,10 +329,10 @@ impl Network {
         Envelope::sign_transaction(&t, key).bytes().to_vec()
     }
 
-    /// What a node does for a verification whose code matched: counts a
-    /// CodeAttempt as `id` for `request_id` (with `token`), then records
-    /// the ConsumerScan at `place` with the verdict and signals the ledger
-    /// previews (or `verdict` if given). Returns (attempt, scan) receipts.
+    /// What a node does for a verification whose code matched: records,
+    /// as `id`, the ConsumerScan of `request_id` (with `token`) at `place`
+    /// that spends its own guess, with the verdict and signals the ledger
+    /// previews (or `verdict` if given). Returns its receipt.
     #[allow(clippy::too_many_arguments)]
     pub fn verify_matched(
         &mut self,
@@ -338,16 +343,13 @@ impl Network {
         token: Option<&[u8]>,
         place: pb::Place,
         verdict: Option<pb::Verdict>,
-    ) -> (Receipt, Receipt) {
-        let counted = self.submit(id, attempt(gtin, serial, request_id, token));
-        let attempt_id = counted.envelope_id.map(|h| h.as_bytes().to_vec()).unwrap_or_default();
+    ) -> Receipt {
         let item = veritrace_core::gs1::Sgtin::parse_any(&sgtin(gtin, serial)).expect("fixture item");
         let at = self.next_header().commit_time_ms;
         let (previewed, signals) =
             self.ledger.preview_matched_scan(&item, &place, &[], at).expect("preview").unwrap_or_default();
-        let scan = consumer_scan(gtin, serial, request_id, &attempt_id, place, verdict.unwrap_or(previewed), signals);
-        let recorded = self.submit(id, scan);
-        (counted, recorded)
+        let scan = consumer_scan(gtin, serial, request_id, token, place, verdict.unwrap_or(previewed), signals);
+        self.submit(id, scan)
     }
 
     /// Moves the commit clock of later batches forward by `ms`.
@@ -774,14 +776,14 @@ pub fn attempt(gtin: &str, serial: &str, request_id: &str, token: Option<&[u8]>)
     })
 }
 
-/// A consumer scan (matched code) recording verification `request_id`,
-/// whose guess was the CodeAttempt with envelope id `attempt_id`, with
-/// `verdict` and `signals`, as a node signs one for VerifyItem.
+/// A consumer scan (matched code) recording verification `request_id`
+/// with the label `token`, spending its own guess, with `verdict` and
+/// `signals`, as a node signs one for VerifyItem.
 pub fn consumer_scan(
     gtin: &str,
     serial: &str,
     request_id: &str,
-    attempt_id: &[u8],
+    token: Option<&[u8]>,
     place: pb::Place,
     verdict: pb::Verdict,
     signals: Vec<String>,
@@ -793,7 +795,7 @@ pub fn consumer_scan(
         place: Some(place),
         channel: "fixture".into(),
         request_id: request_id.as_bytes().to_vec(),
-        attempt_id: attempt_id.to_vec(),
+        label_token: token.map(<[u8]>::to_vec).unwrap_or_default(),
         clone_signals: signals,
         ..Default::default()
     })

@@ -97,11 +97,8 @@ fn consumer_scans_are_checked_and_counted() {
     assert_eq!(net.refused("app", scan(&g, "S1", half)), Reason::InvalidAction);
     assert_eq!(net.refused("app", scan(&g, "S1", place("FR", "", 91.0, 0.0))), Reason::InvalidAction);
     assert_eq!(net.refused("app", scan(&g, "S99", paris())), Reason::ItemNotCommissioned);
-    let uncounted =
-        consumer_scan(&g, "S1", "request-0000000009", &[7; 32], paris(), pb::Verdict::SuspectedClone, vec![]);
-    assert_eq!(net.refused("admin-a", uncounted), Reason::NoCodeAttempt);
     for n in 1..=2 {
-        let (_, scan) = net.verify_matched("admin-a", &g, "S1", &format!("request-000000000{n}"), None, paris(), None);
+        let scan = net.verify_matched("admin-a", &g, "S1", &format!("request-000000000{n}"), None, paris(), None);
         assert_eq!(scan.outcome, veritrace_ledger::Outcome::Applied);
     }
     let item = net.item(&g, "S1").expect("item");
@@ -125,7 +122,7 @@ fn a_label_scanned_in_three_cities_is_flagged() {
     let mut n = 0;
     let mut verify = |net: &mut Network, p: pb::Place, verdict: pb::Verdict| {
         n += 1;
-        let (_, scan) = net.verify_matched("admin-a", &g, "S2", &format!("request-{n:010}"), None, p, Some(verdict));
+        let scan = net.verify_matched("admin-a", &g, "S2", &format!("request-{n:010}"), None, p, Some(verdict));
         assert_eq!(scan.outcome, veritrace_ledger::Outcome::Applied, "{verdict:?}");
     };
     verify(&mut net, place("FR", "Paris", 48.86, 2.35), pb::Verdict::GenuineFirstScan);

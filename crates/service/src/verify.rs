@@ -10,19 +10,20 @@
 //! 2. a retry of a verification already recorded (same request id) gets
 //!    the first answer again: the same verdict, the same scan, its receipt,
 //!    and spends nothing (a retry of a wrong code is a new guess);
-//! 3. the node compares the code, and submits a `CodeAttempt` (which spends
-//!    one of the item's guesses) in one proposal with, for a matching code,
-//!    the `ConsumerScan` that records it. The ledger decides the budget at
-//!    apply, so concurrent requests on any nodes get at most the budget's
-//!    worth of answers that say whether a code matched; a refused attempt
-//!    takes its scan with it, and the caller learns only
-//!    RESOURCE_EXHAUSTED;
+//! 3. the node compares the code, and submits, for a wrong code, a
+//!    `CodeAttempt` (which spends one of the item's guesses) or, for a
+//!    matching one, the `ConsumerScan` that records it and spends its own
+//!    guess. The ledger decides the budget at apply, so concurrent requests
+//!    on any nodes get at most the budget's worth of answers that say
+//!    whether a code matched; a refused guess is answered
+//!    RESOURCE_EXHAUSTED whatever the code was;
 //! 4. a wrong code is answered INVALID_CODE with the guesses left, and is
 //!    recorded nowhere but in the count; a matching code is one leaf, whose
 //!    verdict is the one the ledger derives at its position and the one
 //!    answered.
 //!
-//! One consensus round per verification, as before attempts existed.
+//! One envelope and one consensus round per verification, as before
+//! attempts existed.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -152,10 +153,11 @@ impl Service {
         if report.budget.left == 0 {
             return Err(ServiceError::LockedOut { until_ms: report.budget.open_at_ms.unwrap_or_else(now_ms) });
         }
+        let token = req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default();
         let attempt = self.sign(Action::CodeAttempt(pb::CodeAttempt {
             item: Some(item.clone()),
             request_id: request_id.clone(),
-            label_token: req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default(),
+            label_token: token.clone(),
         }))?;
         let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
         let expected =
@@ -165,7 +167,7 @@ impl Service {
         // Nothing below answers whether the code matched unless the ledger
         // counted the attempt.
         if matched {
-            return self.record_matched_scan(&req, place, &request_id, attempt).await;
+            return self.record_matched_scan(&req, place, &request_id, token).await;
         }
         let receipt = self.submit_one(attempt).await?;
         self.wait_for_applied(receipt.log_index).await?;
@@ -224,22 +226,19 @@ impl Service {
         }
     }
 
-    /// Records a matched code: the attempt and one consumer scan in one
-    /// proposal (one consensus round, applied in order, so the scan finds
-    /// its attempt counted or is refused with it), the scan signed with
-    /// the verdict the ledger will derive for it. Answers with that
-    /// verdict.
+    /// Records a matched code: one consumer scan that spends its own guess
+    /// (one envelope, one consensus round; refused with its guess when the
+    /// budget is spent, so the comparison is never answered uncounted),
+    /// signed with the verdict and signals the ledger will derive for it.
+    /// Answers with that verdict.
     async fn record_matched_scan(
         &self,
         req: &VerifyRequest,
         place: pb::Place,
         id: &[u8],
-        attempt: Envelope,
+        label_token: Vec<u8>,
     ) -> Result<pb::VerifyItemResponse, ServiceError> {
-        let attempt_id = attempt.id().as_bytes().to_vec();
         let mut refusal = None;
-        // The guess is spent once: after it counted, a retry sends the scan alone.
-        let mut attempt = Some(attempt);
         for _ in 0..SCAN_TRIES {
             let ledger = self.ledger();
             let now = now_ms();
@@ -257,25 +256,11 @@ impl Service {
                 scanner_digest: req.scanner_digest.clone(),
                 clone_signals: signals,
                 request_id: id.to_vec(),
-                attempt_id: attempt_id.clone(),
+                label_token: label_token.clone(),
             };
             let envelope = self.sign(Action::ConsumerScan(scan))?;
             tracing::Span::current().record("scan", crate::service::envelope_id(envelope.bytes()));
-            let mut batch: Vec<Vec<u8>> = attempt.iter().map(|a| a.bytes().to_vec()).collect();
-            batch.push(envelope.bytes().to_vec());
-            let mut receipts = self.submit(batch).await?;
-            let mut receipt = receipts.pop().ok_or_else(|| ServiceError::Answer("no receipt for the scan".into()))?;
-            if let Some(counted) = receipts.pop() {
-                // A refused guess is answered as refused, whatever its scan's
-                // receipt says: the comparison is never answered uncounted.
-                if counted.outcome != pb::Outcome::Counted as i32
-                    && counted.reason != Reason::ScanAlreadyRecorded.code()
-                {
-                    self.wait_for_applied(counted.log_index).await?;
-                    return Err(self.refused(&req.item, counted));
-                }
-                attempt = None;
-            }
+            let mut receipt = self.submit_one(envelope.clone()).await?;
             if receipt.outcome == pb::Outcome::Applied as i32 || receipt.outcome == pb::Outcome::Duplicate as i32 {
                 self.wait_for_leaf(receipt.leaf_index).await?;
                 self.prove_receipt(&mut receipt)?;
@@ -290,7 +275,7 @@ impl Service {
                 }
             }
             if receipt.reason != Reason::VerdictMismatch.code() {
-                return Err(ServiceError::ScanRefused { reason: receipt.reason, message: receipt.message });
+                return Err(self.refused(&req.item, receipt));
             }
             refusal = Some(receipt);
         }

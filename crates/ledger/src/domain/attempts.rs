@@ -61,28 +61,8 @@ pub(crate) fn check_label_token(item: &ItemRecord, token: &[u8]) -> Rule {
 }
 
 pub(super) fn spend<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CodeAttempt) -> Rule {
-    // Not in the role policy: a protocol step of the nodes that serve
-    // VerifyItem (they hold the digests codes are compared with), never a
-    // business permission to grant.
-    if ctx.signer.validator_peer_id.is_empty() {
-        return refuse(Reason::NotPermitted, "code_attempt is counted by validator operators only (VerifyItem)");
-    }
-    // Fresh, so an attempt copied from the log cannot be replayed once its
-    // record has left the window.
-    match ctx.client_time_ms {
-        Some(t) if ctx.time_ms - t <= scan::LOCKOUT_WINDOW_MS => {}
-        Some(t) => {
-            return refuse(
-                Reason::ClientTimeOutOfWindow,
-                format!("code_attempt client_time {t} is more than 15 minutes before the commit time"),
-            );
-        }
-        None => return refuse(Reason::InvalidAction, "code_attempt needs a client_time"),
-    }
     let Some(item) = &a.item else { return refuse(Reason::InvalidAction, "item is required") };
     let (_, key) = validate::item_key("item", &item.gtin, &item.serial)?;
-    check_request_id("request_id", &a.request_id)?;
-    require(a.label_token.len() <= 64, || "label_token: at most 64 bytes".into())?;
     let record_key = keys::item(&key);
     let Some(mut rec) = ctx.view.record::<ItemRecord>(CF_STATE, &record_key, "item")? else {
         return refuse(
@@ -90,19 +70,58 @@ pub(super) fn spend<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CodeAttempt) -> R
             format!("item {}/{} was never commissioned", item.gtin, item.serial),
         );
     };
-    check_label_token(&rec, &a.label_token)?;
+    count(ctx, &mut rec, &a.request_id, &a.label_token, None)?;
+    ctx.view.put_record(CF_STATE, record_key, &rec);
+    Ok(())
+}
+
+/// Counts one guess on `rec` for verification `request_id` with the
+/// presented `label_token`, as the envelope being applied: a `CodeAttempt`
+/// (a wrong code: `matched_scan` is `None`), or a consumer scan that spends
+/// its own guess and records it as matched (`matched_scan`: its leaf).
+/// Refuses, changing nothing, when the signer is no validator operator,
+/// the envelope is stale or a replay, the token is missing or wrong, the
+/// verification is already recorded, or the item's budget is spent.
+pub(crate) fn count<E: KvEngine>(
+    ctx: &mut Ctx<'_, E>,
+    rec: &mut ItemRecord,
+    request_id: &[u8],
+    label_token: &[u8],
+    matched_scan: Option<u64>,
+) -> Rule {
+    // Not in the role policy: a protocol step of the nodes that serve
+    // VerifyItem (they hold the digests codes are compared with), never a
+    // business permission to grant.
+    if ctx.signer.validator_peer_id.is_empty() {
+        return refuse(Reason::NotPermitted, "code guesses are counted by validator operators only (VerifyItem)");
+    }
+    // Fresh, so a guess copied from the log cannot be replayed once its
+    // record has left the window.
+    match ctx.client_time_ms {
+        Some(t) if ctx.time_ms - t <= scan::LOCKOUT_WINDOW_MS => {}
+        Some(t) => {
+            return refuse(
+                Reason::ClientTimeOutOfWindow,
+                format!("a code guess's client_time {t} is more than 15 minutes before the commit time"),
+            );
+        }
+        None => return refuse(Reason::InvalidAction, "a code guess needs a client_time"),
+    }
+    check_request_id("request_id", request_id)?;
+    require(label_token.len() <= 64, || "label_token: at most 64 bytes".into())?;
+    check_label_token(rec, label_token)?;
     let now = ctx.time_ms;
     let mut log = rec.attempts.take().unwrap_or_default();
     log.recent.retain(|r| now - r.time_ms < scan::LOCKOUT_WINDOW_MS);
     let attempt_id = ctx.envelope_id.as_bytes().to_vec();
     if log.recent.iter().any(|r| r.attempt_id == attempt_id) {
-        return refuse(Reason::AlreadyExists, "this code_attempt envelope was counted already (a replay)");
+        return refuse(Reason::AlreadyExists, "this envelope's guess was counted already (a replay)");
     }
     // A request id names one verification, not one guess: a retry of a
     // wrong code is a new guess and spends again (else one id would buy
     // unlimited comparisons). Only a verification whose scan is recorded
     // is over; the node answers its retries from the scan.
-    if let Some(done) = log.recent.iter().find(|r| r.request_id == a.request_id && r.matched) {
+    if let Some(done) = log.recent.iter().find(|r| r.request_id == request_id && r.matched) {
         return refuse(Reason::ScanAlreadyRecorded, format!("the scan of this request_id is leaf {}", done.scan_leaf));
     }
     let budget = GuessBudget::at(log.recent.iter().map(|r| (r.time_ms, r.matched)), now);
@@ -110,19 +129,21 @@ pub(super) fn spend<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CodeAttempt) -> R
         let open_at = budget.open_at_ms.unwrap_or(now);
         return refuse(
             Reason::CodeAttemptsExhausted,
-            format!("item {}/{} takes no guess until {open_at} (unix ms)", item.gtin, item.serial),
+            format!("item {}/{} takes no guess until {open_at} (unix ms)", rec.gtin, rec.serial),
         );
     }
     log.recent.push(AttemptRecord {
-        request_id: a.request_id.clone(),
+        request_id: request_id.to_vec(),
         time_ms: now,
         party_id: ctx.signer_id().to_owned(),
-        matched: false,
-        scan_leaf: 0,
+        matched: matched_scan.is_some(),
+        scan_leaf: matched_scan.unwrap_or_default(),
         attempt_id,
     });
     log.total += 1;
+    if matched_scan.is_some() {
+        log.matched += 1;
+    }
     rec.attempts = Some(log);
-    ctx.view.put_record(CF_STATE, record_key, &rec);
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! item, and the clone signals derived from them in log order.
 //!
 //! A scan with a request id is a consumer scan a node recorded for
-//! VerifyItem: it must name a code attempt counted for the item (see
+//! VerifyItem: it spends its own guess of the item's budget (see
 //! `attempts`), is recorded once per request id, and must state the
 //! verdict the ledger derives at its position, so its receipt proves what
 //! the consumer was shown. A scan without one is a party's own report
@@ -62,7 +62,6 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) ->
     require(a.clone_signals.len() <= 8, || "clone_signals: at most 8".into())?;
     if !a.request_id.is_empty() {
         attempts::check_request_id("request_id", &a.request_id)?;
-        validate::digest("attempt_id", &a.attempt_id, false)?;
     }
     let record_key = keys::item(&key);
     let Some(mut rec) = ctx.view.record::<ItemRecord>(CF_STATE, &record_key, "item")? else {
@@ -80,26 +79,9 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ConsumerScan) ->
         require(check == pb::CodeCheck::Matched, || {
             "code_check: a consumer scan records a matched code (wrong codes are counted by code_attempt)".into()
         })?;
-        let mut log = rec.attempts.take().unwrap_or_default();
-        if let Some(done) = log.recent.iter().find(|r| r.request_id == a.request_id && r.matched) {
-            return refuse(
-                Reason::ScanAlreadyRecorded,
-                format!("the scan of this request_id is leaf {}", done.scan_leaf),
-            );
-        }
-        // The very guess this scan records: counted, by the same signer.
-        let signer = ctx.signer.party_id.clone();
-        let Some(attempt) = log
-            .recent
-            .iter_mut()
-            .find(|r| r.attempt_id == a.attempt_id && r.request_id == a.request_id && r.party_id == signer)
-        else {
-            return refuse(Reason::NoCodeAttempt, "no code attempt of the signer with this attempt_id is counted");
-        };
-        attempt.matched = true;
-        attempt.scan_leaf = ctx.leaf;
-        log.matched += 1;
-        rec.attempts = Some(log);
+        // The scan spends its own guess, at its own position: it cannot
+        // ride on another request's guess, and is refused with it.
+        attempts::count(ctx, &mut rec, &a.request_id, &a.label_token, Some(ctx.leaf))?;
         count_consumer_match(&mut rec, &place, &a.scanner_digest, ctx.time_ms, ctx.leaf);
         let inputs = crate::query::verdict_inputs(&ctx.view, &rec, true, ctx.time_ms)?;
         let derived = scan::verdict(&inputs);
