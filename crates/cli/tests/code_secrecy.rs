@@ -229,6 +229,32 @@ async fn scratch_codes_hold_against_a_counterfeiter() {
     // 4. None of the wrong guesses grew the log: the one leaf added is the buyer's scan.
     let after = net.client.status().await.unwrap().tree_size;
     assert_eq!(after, before + 1, "only the matched scan is a leaf");
+    // Ten thousand more wrong guesses, with and without the token, from 100
+    // addresses over the three nodes: not one leaf.
+    let mut senders = tokio::task::JoinSet::new();
+    for a in 0..100u64 {
+        let client = client_from(&cluster, 1 + a % 3, [127, 0, 2, 10 + a as u8].into()).await;
+        let guess = wrong(&bought.code);
+        let (with, without) =
+            (verify_request(bought, &guess, ""), without_token(verify_request(bought, &guess, ""), bought));
+        senders.spawn(async move {
+            let mut refused = 0;
+            for i in 0..100 {
+                let request = if i % 2 == 0 { with.clone() } else { without.clone() };
+                match client.verify_item(request).await {
+                    Ok(a) => assert_eq!(a.verdict, pb::Verdict::InvalidCode as i32),
+                    Err(_) => refused += 1,
+                }
+            }
+            refused
+        });
+    }
+    let mut refused = 0;
+    while let Some(n) = senders.join_next().await {
+        refused += n.unwrap();
+    }
+    assert!(refused >= 9_990, "{refused} of 10,000 refused");
+    assert_eq!(net.client.status().await.unwrap().tree_size, after, "10,000 wrong guesses, no leaf");
 
     // 5. The buyer's app retries (lost answer), on another node: one scan,
     // the same verdict and receipt.
