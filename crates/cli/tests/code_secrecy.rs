@@ -124,7 +124,7 @@ async fn scratch_codes_hold_against_a_counterfeiter() {
     net.ok(&brand, fx::register_product(gtin, &brand.id)).await;
     // The items as `veritrace items commission` makes them: codes, tokens, digests.
     let mut spec =
-        BatchSpec::new(gtin, 4, SerialScheme::Sequential { prefix: "CS-".into(), start: 1, width: 4 }).unwrap();
+        BatchSpec::new(gtin, 5, SerialScheme::Sequential { prefix: "CS-".into(), start: 1, width: 4 }).unwrap();
     spec.policy = CodePolicy::default();
     let batch = veritrace_labels::generate(&spec, &mut rand::rng()).unwrap();
     let labels = batch.labels.clone();
@@ -229,14 +229,15 @@ async fn scratch_codes_hold_against_a_counterfeiter() {
     // 4. None of the wrong guesses grew the log: the one leaf added is the buyer's scan.
     let after = net.client.status().await.unwrap().tree_size;
     assert_eq!(after, before + 1, "only the matched scan is a leaf");
-    // Ten thousand more wrong guesses, with and without the token, from 100
-    // addresses over the three nodes: not one leaf.
+    // Ten thousand more wrong guesses on another item, with and without the
+    // token, from 100 addresses over the three nodes: not one leaf.
+    let hammered = &labels[4];
     let mut senders = tokio::task::JoinSet::new();
     for a in 0..100u64 {
         let client = client_from(&cluster, 1 + a % 3, [127, 0, 2, 10 + a as u8].into()).await;
-        let guess = wrong(&bought.code);
+        let guess = wrong(&hammered.code);
         let (with, without) =
-            (verify_request(bought, &guess, ""), without_token(verify_request(bought, &guess, ""), bought));
+            (verify_request(hammered, &guess, ""), without_token(verify_request(hammered, &guess, ""), hammered));
         senders.spawn(async move {
             let mut refused = 0;
             for i in 0..100 {
