@@ -280,7 +280,52 @@ async fn scratch_codes_hold_against_a_counterfeiter() {
     }
     assert_eq!(left, vec![LOCKOUT_FAILURES as u32 - 1, LOCKOUT_FAILURES as u32 - 2]);
 
-    // 6. The shop reports scans of its own: attributed and counted apart;
+    // 6. `veritrace items commission` as a brand runs it: private files,
+    // random serials, a token in every link, and codes that verify only
+    // with it.
+    let out = cluster.dir.path().join("labels");
+    let key = cluster.node_dir(1).join("party.key");
+    let (api, key) = (cluster.api(1).to_owned(), key.to_str().unwrap().to_owned());
+    support::ok(&[
+        "items",
+        "commission",
+        "--endpoint",
+        &api,
+        "--party",
+        "party-1",
+        "--key",
+        &key,
+        "--gtin",
+        gtin,
+        "--count",
+        "3",
+        "--random-serials",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out), 0o700, "the labels directory is private");
+    let csv = std::fs::read_to_string(out.join("labels.csv")).unwrap();
+    assert_eq!(mode(&out.join("labels.csv")), 0o600, "the codes are readable by their owner only");
+    assert_eq!(mode(&out.join("labels-001.svg")), 0o600);
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(row[1].len(), 10, "a random serial of 10 characters: {row:?}");
+        assert!(row[4].contains("?t="), "the link carries the token: {row:?}");
+    }
+    let (link, code) = (rows[0][4], rows[0][3]);
+    // Node 3: node 1 has rate-limited this address's verifications (step 3).
+    let api = cluster.api(3).to_owned();
+    let verified = support::ok(&["verify", "--endpoint", &api, "--item", link, "--code", code, "-o", "json"]);
+    assert!(verified.contains("\"genuine_first_scan\"") || verified.contains("\"suspected_clone\""), "{verified}");
+    let bare =
+        support::veritrace(&["verify", "--endpoint", &api, "--item", link.split('?').next().unwrap(), "--code", code]);
+    assert!(!bare.status.success() && String::from_utf8_lossy(&bare.stderr).contains("LABEL_TOKEN_REQUIRED"));
+
+    // 7. The shop reports scans of its own: attributed and counted apart;
     // passing one off as a verification is refused.
     let place = fx::place("DE", "Berlin", 52.52, 13.40);
     let report = net.submit(&shop, fx::scan(gtin, bought.serial.as_str(), place.clone())).await;
