@@ -154,11 +154,6 @@ impl Service {
             return Err(ServiceError::LockedOut { until_ms: report.budget.open_at_ms.unwrap_or_else(now_ms) });
         }
         let token = req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default();
-        let attempt = self.sign(Action::CodeAttempt(pb::CodeAttempt {
-            item: Some(item.clone()),
-            request_id: request_id.clone(),
-            label_token: token.clone(),
-        }))?;
         let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
         let expected =
             Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
@@ -169,9 +164,7 @@ impl Service {
         if matched {
             return self.record_matched_scan(&req, place, &request_id, token).await;
         }
-        let receipt = self.submit_one(attempt).await?;
-        self.wait_for_applied(receipt.log_index).await?;
-        self.check_counted(&req.item, receipt)?;
+        self.spend_guess(&req.item, &request_id, token).await?;
         let after = self.ledger().item_report(&req.item, now_ms())?;
         Ok(pb::VerifyItemResponse {
             verdict: pb::Verdict::InvalidCode as i32,
@@ -205,9 +198,17 @@ impl Service {
         }
     }
 
-    /// The attempt's receipt, applied here: `Ok` when the ledger counted
-    /// it, else the error to answer ([`Service::refused`]).
-    fn check_counted(&self, item: &Sgtin, receipt: pb::Receipt) -> Result<(), ServiceError> {
+    /// Spends one of the item's guesses with a `CodeAttempt` (a wrong
+    /// code): `Ok` once the ledger counted it and this node applied it,
+    /// else the error to answer ([`Service::refused`]).
+    async fn spend_guess(&self, item: &Sgtin, request_id: &[u8], label_token: Vec<u8>) -> Result<(), ServiceError> {
+        let attempt = self.sign(Action::CodeAttempt(pb::CodeAttempt {
+            item: Some(gtin_serial(item)),
+            request_id: request_id.to_vec(),
+            label_token,
+        }))?;
+        let receipt = self.submit_one(attempt).await?;
+        self.wait_for_applied(receipt.log_index).await?;
         if receipt.outcome == pb::Outcome::Counted as i32 {
             return Ok(());
         }
@@ -279,6 +280,10 @@ impl Service {
             }
             refusal = Some(receipt);
         }
+        // Concurrent scans kept moving the verdict. The code matched, and
+        // the answer says so; spend the guess first, so that no comparison
+        // is ever answered uncounted.
+        self.spend_guess(&req.item, id, label_token).await?;
         let r = refusal.unwrap_or_default();
         Err(ServiceError::ScanRefused { reason: r.reason, message: format!("{} ({SCAN_TRIES} tries)", r.message) })
     }
