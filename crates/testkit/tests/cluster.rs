@@ -81,3 +81,27 @@ async fn edge_faults_replace_answers_after_the_work_is_done() {
     assert_eq!(cluster.inject(1).calls("SubmitEnvelopes"), 2);
     assert_eq!(cluster.inject(1).pending(), 0);
 }
+
+/// A backup holds every item's code digests: without client certificates
+/// it goes to loopback callers only. A call whose peer is not loopback (here
+/// one with no peer address at all, as the handler sees a non-TCP or
+/// proxied caller) is refused; the same call from loopback TCP streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_goes_to_loopback_callers_only_without_client_certificates() {
+    use veritrace_proto::v1::cluster_service_server::ClusterService as _;
+    let cluster = TestCluster::start(1).await;
+    cluster.leader(&[]).await;
+    let api = veritrace_server::cluster::ClusterApi::new(cluster.service(1).clone(), false);
+    let refused = api
+        .save_snapshot(tonic::Request::new(pb::SaveSnapshotRequest::default()))
+        .await
+        .err()
+        .map(|s| (s.code(), s.message().to_owned()));
+    let (code, message) = refused.unwrap_or_else(|| panic!("a backup was served to a caller that is not loopback"));
+    assert_eq!(code, tonic::Code::PermissionDenied, "{message}");
+    let certified = veritrace_server::cluster::ClusterApi::new(cluster.service(1).clone(), true);
+    assert!(certified.save_snapshot(tonic::Request::new(pb::SaveSnapshotRequest::default())).await.is_ok());
+    let mut out = Vec::new();
+    let saved = cluster.client(1).await.save_snapshot(&mut out).await;
+    assert!(saved.is_ok() && !out.is_empty(), "loopback TCP gets the backup: {saved:?}");
+}
