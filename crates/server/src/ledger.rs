@@ -79,7 +79,7 @@ pub(crate) fn ledger_entry(leaf: &LeafRecord) -> Result<pb::LedgerEntry, Status>
     };
     let withheld = pb::WithheldEnvelope {
         reason: veritrace_ledger::WITHHELD_CODE_MATERIAL.to_owned(),
-        leaf_hash: veritrace_core::merkle::leaf_hash(&leaf.encode()).as_bytes().to_vec(),
+        leaf_hash: leaf.hash().as_bytes().to_vec(),
         signer_key_id: envelope.signer_key_id,
         transaction: Some(public),
     };

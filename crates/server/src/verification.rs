@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use tonic::{Code, Request, Response, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
 use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
 use veritrace_proto::v1 as pb;
@@ -13,7 +13,7 @@ use veritrace_service::{Service, ServiceError, VerifyRequest, now_ms};
 
 use crate::client_budget::{APP_KEY_HEADER, ClientBudgets};
 use crate::config::VerificationSection;
-use crate::status::{DOMAIN, from_service, invalid, reason, with_reason};
+use crate::status::{from_service, invalid, reason, with_reason};
 
 /// The verification service over a replica's application layer.
 #[derive(Debug, Clone)]
@@ -31,18 +31,11 @@ impl VerificationApi {
     fn err(&self, e: ServiceError) -> Status {
         match e {
             ServiceError::LockedOut { until_ms } => {
-                let left_ms = (until_ms - now_ms()).max(0);
-                let wait = std::time::Duration::from_millis(left_ms.unsigned_abs());
-                let mut details = ErrorDetails::with_error_info(
-                    "CODE_ATTEMPTS_EXHAUSTED",
-                    DOMAIN,
-                    HashMap::from([("retry_after_ms".to_string(), left_ms.to_string())]),
-                );
-                details.set_retry_info(Some(wait));
-                Status::with_error_details(
-                    Code::ResourceExhausted,
-                    format!("this item takes no more codes for now; try again in {} s", wait.as_secs() + 1),
-                    details,
+                let wait = std::time::Duration::from_millis((until_ms - now_ms()).max(0).unsigned_abs());
+                crate::edge::limited(
+                    veritrace_core::Reason::CodeAttemptsExhausted.code(),
+                    "this item takes no more codes for now",
+                    wait,
                 )
             }
             ServiceError::LabelToken { reason: r, message } => reason(Code::PermissionDenied, r, message),

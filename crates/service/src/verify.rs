@@ -32,7 +32,6 @@ use veritrace_core::gs1::Sgtin;
 use veritrace_core::label_token::LabelToken;
 use veritrace_core::scan;
 use veritrace_core::{Envelope, Hash, Reason};
-use veritrace_ledger::ItemReport;
 use veritrace_proto::timestamp_from_ms;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
@@ -91,12 +90,6 @@ fn random_request_id() -> Vec<u8> {
     id
 }
 
-/// The leaf of the scan already recorded for `request_id`, if any.
-fn recorded_scan(report: &ItemReport, request_id: &[u8]) -> Option<u64> {
-    let log = report.record.as_ref()?.attempts.as_ref()?;
-    log.recent.iter().find(|a| a.request_id == request_id && a.matched).map(|a| a.scan_leaf)
-}
-
 impl Service {
     /// Fills a receipt's inclusion proof and signed tree head, relative to
     /// the current tree.
@@ -127,9 +120,10 @@ impl Service {
 
     async fn verify_item_in_span(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, ServiceError> {
         self.read_barrier().await?;
-        let report = self.ledger().item_report(&req.item, now_ms())?;
         let item = gtin_serial(&req.item);
-        let Some(record) = report.record.clone() else {
+        // The record alone until the code is compared; the full report is
+        // built once, for the answer.
+        let Some(record) = self.ledger().item_record(&req.item)? else {
             return Ok(pb::VerifyItemResponse {
                 verdict: pb::Verdict::UnknownItem as i32,
                 item: Some(item),
@@ -140,27 +134,31 @@ impl Service {
             ServiceError::Answer(format!("item has an unsupported code policy ({})", record.code_length))
         })?;
         let code = normalize_code(&policy, &req.code).map_err(|e| ServiceError::invalid("code", e.to_string()))?;
-        self.check_label_token(&record, req.label_token.as_ref())?;
+        let token = req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default();
+        if let Some((reason, message)) = veritrace_ledger::label_token_refusal(&record, &token) {
+            return Err(ServiceError::LabelToken { reason: reason.code(), message });
+        }
         // Everything the scan will carry is checked before any code is
         // compared: an input that fails only for a matched code (an
         // oversized place, say) would answer the comparison uncounted.
         let place = rounded(&req.place);
         veritrace_ledger::check_consumer_place(&place).map_err(|e| ServiceError::invalid("place", e))?;
         let request_id = req.request_id.clone().unwrap_or_else(random_request_id);
-        if let Some(leaf) = recorded_scan(&report, &request_id) {
+        if let Some(leaf) = veritrace_ledger::recorded_scan(&record, &request_id) {
             return self.answer_recorded(&req.item, leaf).await;
         }
-        if report.budget.left == 0 {
-            return Err(ServiceError::LockedOut { until_ms: report.budget.open_at_ms.unwrap_or_else(now_ms) });
+        let budget = veritrace_ledger::budget(&record, now_ms());
+        if budget.left == 0 {
+            return Err(ServiceError::LockedOut { until_ms: budget.open_at_ms.unwrap_or_else(now_ms) });
         }
-        let token = req.label_token.map(|t| t.as_bytes().to_vec()).unwrap_or_default();
         let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
         let expected =
             Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
+        // Constant time: how long the comparison takes says nothing.
         let matched = verify_code(&salt, &req.item.key_bytes(), &policy, &code, &expected)
             .map_err(|e| ServiceError::invalid("code", e.to_string()))?;
         // Nothing below answers whether the code matched unless the ledger
-        // counted the attempt.
+        // counted the guess.
         if matched {
             return self.record_matched_scan(&req, place, &request_id, token).await;
         }
@@ -175,27 +173,6 @@ impl Service {
             attempts_left: after.budget.left,
             ..Default::default()
         })
-    }
-
-    fn check_label_token(
-        &self,
-        record: &veritrace_ledger::state::records::ItemRecord,
-        token: Option<&LabelToken>,
-    ) -> Result<(), ServiceError> {
-        if record.label_token_digest.is_empty() {
-            return Ok(());
-        }
-        match token {
-            None => Err(ServiceError::LabelToken {
-                reason: Reason::LabelTokenRequired.code(),
-                message: "this item's label carries a token: scan the QR code, or pass its t parameter".into(),
-            }),
-            Some(t) if t.digest().as_bytes()[..] != record.label_token_digest[..] => Err(ServiceError::LabelToken {
-                reason: Reason::LabelTokenMismatch.code(),
-                message: "the label token is not this item's".into(),
-            }),
-            Some(_) => Ok(()),
-        }
     }
 
     /// Spends one of the item's guesses with a `CodeAttempt` (a wrong
@@ -270,8 +247,8 @@ impl Service {
             self.wait_for_applied(receipt.log_index).await?;
             if receipt.reason == Reason::ScanAlreadyRecorded.code() {
                 // A concurrent retry of the same request recorded it first.
-                let report = self.ledger().item_report(&req.item, now_ms())?;
-                if let Some(leaf) = recorded_scan(&report, id) {
+                let record = self.ledger().item_record(&req.item)?;
+                if let Some(leaf) = record.and_then(|r| veritrace_ledger::recorded_scan(&r, id)) {
                     return self.answer_recorded(&req.item, leaf).await;
                 }
             }

@@ -43,21 +43,36 @@ pub fn budget(item: &ItemRecord, now_ms: i64) -> GuessBudget {
     GuessBudget::at(recent(&log, now_ms).map(|a| (a.time_ms, a.matched)), now_ms)
 }
 
-/// Checks a presented label token against the item's.
-pub(crate) fn check_label_token(item: &ItemRecord, token: &[u8]) -> Rule {
+/// Checks a presented label token (empty: none) against the item's: the
+/// one rule apply and a verifying node both use.
+pub fn label_token_refusal(item: &ItemRecord, token: &[u8]) -> Option<(Reason, String)> {
     if item.label_token_digest.is_empty() {
-        return Ok(());
+        return None;
     }
     if token.is_empty() {
-        return refuse(
+        return Some((
             Reason::LabelTokenRequired,
             format!("item {}/{} takes verifications only with its label token", item.gtin, item.serial),
-        );
+        ));
     }
     if label_token_digest(token).as_bytes()[..] != item.label_token_digest[..] {
-        return refuse(Reason::LabelTokenMismatch, "the label token is not this item's");
+        return Some((Reason::LabelTokenMismatch, "the label token is not this item's".into()));
     }
-    Ok(())
+    None
+}
+
+/// The leaf of the scan recorded for verification `request_id` of the
+/// item, if that verification is over.
+pub fn recorded_scan(item: &ItemRecord, request_id: &[u8]) -> Option<u64> {
+    let log = item.attempts.as_ref()?;
+    log.recent.iter().find(|r| r.request_id == request_id && r.matched).map(|r| r.scan_leaf)
+}
+
+fn check_label_token(item: &ItemRecord, token: &[u8]) -> Rule {
+    match label_token_refusal(item, token) {
+        Some((reason, message)) => refuse(reason, message),
+        None => Ok(()),
+    }
 }
 
 pub(super) fn spend<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CodeAttempt) -> Rule {

@@ -164,10 +164,6 @@ pub const ACTION_NAMES: &[&str] = &[
 
 /// Checks the role policy, then runs the action's rules.
 pub(crate) fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Action) -> Rule {
-    if let Action::CodeAttempt(a) = action {
-        // A protocol step of the validator nodes, outside the role policy.
-        return attempts::spend(ctx, a);
-    }
     policy::check(ctx, action)?;
     match action {
         Action::ProposeGovernance(a) => governance::propose(ctx, a),
@@ -185,6 +181,6 @@ pub(crate) fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Action) -> Rul
         Action::CloseRecall(a) => assurance::close_recall(ctx, a),
         Action::ConsumerScan(a) => scans::record(ctx, a),
         Action::Complaint(a) => assurance::complaint(ctx, a),
-        Action::CodeAttempt(_) => refuse(Reason::InvalidAction, "code_attempt is handled above"),
+        Action::CodeAttempt(a) => attempts::spend(ctx, a),
     }
 }
