@@ -10,7 +10,7 @@ use veritrace_client::Client;
 use veritrace_core::Envelope;
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
-use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
+use veritrace_core::label_token::LabelToken;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 
@@ -148,7 +148,7 @@ pub async fn prepare_items(
             label_token_digest: token.digest().as_bytes().to_vec(),
         });
         // As scanned from the label's QR code: with the token.
-        items.push((format!("{}?{LABEL_TOKEN_PARAM}={token}", sgtin.to_digital_link()), code));
+        items.push((token.in_link(&sgtin.to_digital_link()), code));
     }
     let mut envelopes = Vec::new();
     for chunk in commissioned.chunks(1000) {

@@ -71,6 +71,22 @@ impl LabelToken {
         &self.0
     }
 
+    /// `link` (a Digital Link without a query) with this token as its `t`
+    /// parameter: what the label's QR code holds.
+    pub fn in_link(&self, link: &str) -> String {
+        format!("{link}?{LABEL_TOKEN_PARAM}={self}")
+    }
+
+    /// The token text in a Digital Link's query (the first `t` parameter),
+    /// if it has one; the text is not checked (see [`LabelToken::parse`]).
+    pub fn text_in_link(link: &str) -> Option<&str> {
+        let query = link.split_once('?')?.1;
+        let query = query.split('#').next().unwrap_or_default();
+        query
+            .split('&')
+            .find_map(|pair| pair.split_once('=').filter(|(key, _)| *key == LABEL_TOKEN_PARAM).map(|(_, v)| v))
+    }
+
     /// What the ledger stores for this token.
     pub fn digest(&self) -> Hash {
         label_token_digest(&self.0)
@@ -113,6 +129,11 @@ mod tests {
         assert_eq!(token.digest(), label_token_digest(token.as_bytes()));
         assert_ne!(token.digest(), label_token_digest(&token.as_bytes()[..15]));
         assert_ne!(token.digest(), Hash::digest(token.as_bytes()), "domain-separated");
+        let link = token.in_link("https://id.gs1.org/01/09506000134352/21/A1");
+        assert_eq!(link, format!("https://id.gs1.org/01/09506000134352/21/A1?t={printed}"));
+        assert_eq!(LabelToken::text_in_link(&link), Some(printed.as_str()));
+        assert_eq!(LabelToken::text_in_link(&format!("{link}&t=other#frag")), Some(printed.as_str()), "the first t");
+        assert_eq!(LabelToken::text_in_link("https://id.gs1.org/01/09506000134352/21/A1?x=1#t=2"), None);
         for bad in ["", "abc", &printed[..30], &format!("{printed}00"), "zz".repeat(16).as_str()] {
             assert!(LabelToken::parse(bad).is_err(), "{bad:?}");
         }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use veritrace_core::gs1::{CANONICAL_DL_HOST, Gtin, Serial, Sgtin};
-use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
+use veritrace_core::label_token::LabelToken;
 
 use crate::LabelError;
 
@@ -49,7 +49,7 @@ impl Label {
         label_token: LabelToken,
         company_prefix_len: Option<usize>,
     ) -> Result<Self, LabelError> {
-        let digital_link = format!("{}?{LABEL_TOKEN_PARAM}={label_token}", digital_link(&sgtin, lot)?);
+        let digital_link = label_token.in_link(&digital_link(&sgtin, lot)?);
         let sgtin_uri = company_prefix_len
             .map(|len| sgtin.to_epc_uri(len).map_err(|_| LabelError::InvalidCompanyPrefixLength { len }))
             .transpose()?;

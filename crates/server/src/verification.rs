@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tonic::{Code, Request, Response, Status};
 
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
-use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
+use veritrace_core::label_token::LabelToken;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::verification_service_server::VerificationService;
 use veritrace_service::{Service, ServiceError, VerifyRequest, now_ms};
@@ -69,16 +69,6 @@ pub fn parse_item(uri: Option<&str>, pair: Option<&pb::GtinSerial>) -> Result<Sg
     }
 }
 
-/// The label token in a Digital Link's query (`?t=...` or `&t=...`), if any.
-fn label_token_param(uri: &str) -> Option<String> {
-    let query = uri.split_once('?')?.1;
-    let query = query.split('#').next().unwrap_or_default();
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == LABEL_TOKEN_PARAM).then(|| value.to_owned())
-    })
-}
-
 /// A client-chosen request id: 16 to 64 printable ASCII characters; empty
 /// lets the node pick one.
 fn request_id(text: &str) -> Result<Option<Vec<u8>>, Status> {
@@ -133,7 +123,7 @@ impl VerificationService for VerificationApi {
             return Err(invalid("channel", "channel is at most 100 characters"));
         }
         let uri_token = match &req.item {
-            Some(Item::ItemUri(u)) => label_token_param(u),
+            Some(Item::ItemUri(u)) => LabelToken::text_in_link(u).map(str::to_owned),
             _ => None,
         };
         let token_text = if req.label_token.is_empty() { uri_token.unwrap_or_default() } else { req.label_token };

@@ -212,26 +212,16 @@ impl Service {
     /// here, without the network round of [`Service::read_barrier`]. Gives up
     /// with a timeout after five seconds.
     pub async fn wait_for_leaf(&self, leaf_index: u64) -> Result<(), ServiceError> {
-        let mut sizes = self.subscribe_tree_size();
-        let waited = tokio::time::timeout(std::time::Duration::from_secs(5), sizes.wait_for(|s| *s > leaf_index));
-        match waited.await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(_)) => Err(DriverError::Stopped.into()),
-            Err(_) => Err(DriverError::Timeout(format!("leaf {leaf_index} was not applied on this node")).into()),
-        }
+        let sizes = self.subscribe_tree_size();
+        wait_until(sizes, |size| size > leaf_index, || format!("leaf {leaf_index} was not applied on this node")).await
     }
 
     /// Waits until this node has applied Raft log index `index` (one a
     /// receipt named, so committed), for entries that append no leaf (a
     /// counted code attempt). Gives up with a timeout after five seconds.
     pub async fn wait_for_applied(&self, index: u64) -> Result<(), ServiceError> {
-        let mut applied = self.inner.ledger.subscribe_applied();
-        let waited = tokio::time::timeout(std::time::Duration::from_secs(5), applied.wait_for(|i| *i >= index));
-        match waited.await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(_)) => Err(DriverError::Stopped.into()),
-            Err(_) => Err(DriverError::Timeout(format!("log index {index} was not applied on this node")).into()),
-        }
+        let applied = self.inner.ledger.subscribe_applied();
+        wait_until(applied, |i| i >= index, || format!("log index {index} was not applied on this node")).await
     }
 
     /// The Raft driver's status.
@@ -494,4 +484,19 @@ impl Service {
 /// log spans.
 pub(crate) fn envelope_id(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
+}
+
+/// Waits up to five seconds for `values` to hold a value `reached`
+/// accepts; `what` names the wait in the timeout.
+async fn wait_until(
+    mut values: tokio::sync::watch::Receiver<u64>,
+    reached: impl Fn(u64) -> bool,
+    what: impl FnOnce() -> String,
+) -> Result<(), ServiceError> {
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(5), values.wait_for(|v| reached(*v)));
+    match waited.await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(_)) => Err(DriverError::Stopped.into()),
+        Err(_) => Err(DriverError::Timeout(what()).into()),
+    }
 }

@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use veritrace_client::Client;
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code, normalize_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
-use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
+use veritrace_core::label_token::LabelToken;
 use veritrace_core::{Envelope, SecretKey, vocab};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
@@ -211,7 +211,7 @@ async fn walk(node: &DemoNode, parties: &[Party], data_dir: &Path) -> anyhow::Re
         items.len()
     );
     for ((sgtin, code, _), token) in items.iter().zip(&tokens) {
-        println!("  {}?{LABEL_TOKEN_PARAM}={token}  code {code}", sgtin.to_digital_link());
+        println!("  {}  code {code}", token.in_link(&sgtin.to_digital_link()));
     }
     println!();
 

@@ -14,7 +14,7 @@ use veritrace_client::Client;
 use veritrace_client::render::{OutputFormat, render_receipts};
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
-use veritrace_core::label_token::{LABEL_TOKEN_PARAM, LabelToken};
+use veritrace_core::label_token::LabelToken;
 use veritrace_core::receipt::verify_receipt;
 use veritrace_core::{Envelope, SecretKey, vocab};
 use veritrace_proto::v1 as pb;
@@ -186,7 +186,7 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
 
         // 4. A consumer scans item 1 and checks the answer offline.
         let verify = |i: usize, city: &str, country: &str| pb::VerifyItemRequest {
-            item: Some(pb::verify_item_request::Item::ItemUri(format!("{}?{LABEL_TOKEN_PARAM}={}", items[i].0.to_digital_link(), tokens[i]))),
+            item: Some(pb::verify_item_request::Item::ItemUri(tokens[i].in_link(&items[i].0.to_digital_link()))),
             code: items[i].1.clone(),
             place: Some(pb::Place { country: country.into(), city: city.into(), ..Default::default() }),
             channel: "demo-app".into(),
