@@ -97,6 +97,22 @@ pub fn tree_head_from_proto(sth: &pb::SignedTreeHead) -> Result<SignedTreeHead, 
     Ok(SignedTreeHead { head, signer, signature })
 }
 
+/// The receipt of a stored leaf, with `outcome` (APPLIED when read back,
+/// DUPLICATE when answering a resubmission) and without proofs: what a
+/// node answers for a leaf it holds.
+pub fn receipt_of_leaf(leaf: &LeafRecord, outcome: pb::Outcome) -> pb::Receipt {
+    pb::Receipt {
+        envelope_id: Hash::digest(&leaf.envelope).as_bytes().to_vec(),
+        outcome: outcome as i32,
+        leaf_index: leaf.leaf_index,
+        log_index: leaf.log_index,
+        commit_time: Some(veritrace_proto::timestamp_from_ms(leaf.commit_time_ms)),
+        shard_id: leaf.shard_id,
+        batch_position: leaf.batch_position,
+        ..Default::default()
+    }
+}
+
 /// Checks `receipt` (with its inclusion proof and signed tree head) against
 /// the canonical `envelope_bytes` it is for: the envelope's signature, its
 /// id, the leaf rebuilt from the receipt's commit metadata, the inclusion

@@ -63,16 +63,7 @@ impl LedgerApi {
 pub(crate) fn ledger_entry(leaf: &LeafRecord) -> Result<pb::LedgerEntry, Status> {
     let corrupt = |e: &dyn std::fmt::Display| reason(Code::DataLoss, "CORRUPT", format!("stored envelope: {e}"));
     let envelope = pb::SignedEnvelope::decode(leaf.envelope.as_slice()).map_err(|e| corrupt(&e))?;
-    let receipt = pb::Receipt {
-        envelope_id: Hash::digest(&leaf.envelope).as_bytes().to_vec(),
-        outcome: pb::Outcome::Applied as i32,
-        leaf_index: leaf.leaf_index,
-        log_index: leaf.log_index,
-        commit_time: Some(veritrace_proto::timestamp_from_ms(leaf.commit_time_ms)),
-        shard_id: leaf.shard_id,
-        batch_position: leaf.batch_position,
-        ..Default::default()
-    };
+    let receipt = veritrace_core::receipt::receipt_of_leaf(leaf, pb::Outcome::Applied);
     let tx = pb::Transaction::decode(envelope.payload.as_slice()).map_err(|e| corrupt(&e))?;
     let Some(public) = veritrace_ledger::without_code_material(&tx) else {
         return Ok(pb::LedgerEntry { envelope: Some(envelope), receipt: Some(receipt), withheld: None });

@@ -276,16 +276,7 @@ impl Service {
             return Err(ServiceError::Answer(format!("leaf {leaf} is not a consumer scan")));
         };
         let verdict = pb::Verdict::try_from(scan.verdict).unwrap_or(pb::Verdict::Unspecified);
-        let mut receipt = pb::Receipt {
-            envelope_id: envelope.id().as_bytes().to_vec(),
-            outcome: pb::Outcome::Duplicate as i32,
-            leaf_index: leaf,
-            log_index: record.log_index,
-            commit_time: Some(timestamp_from_ms(record.commit_time_ms)),
-            shard_id: record.shard_id,
-            batch_position: record.batch_position,
-            ..Default::default()
-        };
+        let mut receipt = veritrace_core::receipt::receipt_of_leaf(&record, pb::Outcome::Duplicate);
         self.prove_receipt(&mut receipt)?;
         self.answer(item, verdict, receipt, envelope.to_proto())
     }
