@@ -9,6 +9,7 @@
 mod admin_cmd;
 mod cert_cmd;
 mod cluster_cmd;
+mod codes_cmd;
 mod config_cmd;
 mod consumer_cmd;
 mod dev;
@@ -80,6 +81,10 @@ enum Command {
     /// Generates secrets to hand out: app keys for consumer apps.
     #[command(subcommand)]
     Keygen(keygen_cmd::KeygenCommand),
+    /// A brand's threshold code key: validators check its codes together,
+    /// none alone.
+    #[command(subcommand)]
+    Codes(codes_cmd::CodesCommand),
     /// Hands leadership to another voter (same as `leader transfer`).
     #[command(hide = true)]
     TransferLeader {
@@ -260,6 +265,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Cert(cmd) => cert_cmd::run(cmd),
         Command::Snapshot(SnapshotCommand::Create(args)) => cluster_cmd::snapshot_create(args),
         Command::Keygen(cmd) => keygen_cmd::keygen(cmd),
+        Command::Codes(cmd) => codes_cmd::codes(cmd),
         Command::Demo(args) => dev::demo::run(args),
         Command::Tx(cmd) => tx_cmd::tx(cmd),
         Command::Items(cmd) => tx_cmd::items(cmd),

@@ -20,6 +20,15 @@ pub fn from_json<M: Message + Default>(name: &str, json: &str) -> anyhow::Result
     M::decode(dynamic.encode_to_vec().as_slice()).context("re-decoding the message")
 }
 
+/// Writes message `m` named `name` as pretty proto3 JSON (the mapping
+/// [`from_json`] reads), ending in a newline: for files meant to be pasted
+/// into `tx submit` input.
+pub fn to_json<M: Message>(name: &str, m: &M) -> anyhow::Result<String> {
+    let dynamic = DynamicMessage::decode(message_descriptor(name)?, m.encode_to_vec().as_slice())
+        .with_context(|| format!("encoding a {name}"))?;
+    Ok(serde_json::to_string_pretty(&dynamic)? + "\n")
+}
+
 #[cfg(test)]
 mod tests {
     use veritrace_proto::v1 as pb;

@@ -91,6 +91,11 @@ pub struct CommissionArgs {
     /// Code length (the product's code policy; 6 digits by default).
     #[arg(long, default_value_t = 6)]
     code_length: u8,
+    /// The brand's code key file (`codes deal-key` writes code-key.secret),
+    /// for a product whose code policy is CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1:
+    /// digests are made with it, and no validator can check them alone.
+    #[arg(long, value_name = "FILE")]
+    code_key: Option<PathBuf>,
     /// Directory for labels.csv and labels-NNN.svg (created, readable by
     /// its owner only, 0700 / 0600; must not hold a labels.csv already:
     /// the codes are secrets, never overwrite them).
@@ -168,7 +173,7 @@ pub fn tx(cmd: TxCommand) -> anyhow::Result<()> {
 /// Creates `dir` (and missing parents) readable by its owner only (0700):
 /// it will hold clear codes. An existing directory keeps its mode; the
 /// files in it are private anyway.
-fn private_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn private_dir(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt as _;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -179,7 +184,7 @@ fn private_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// A new file readable and writable by its owner only (0600); fails if it
 /// exists.
-fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+pub(crate) fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt as _;
     std::fs::OpenOptions::new()
         .write(true)
@@ -199,6 +204,12 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
     let mut spec = BatchSpec::new(&args.gtin, args.count, serials)?;
     spec.lot = args.lot.clone();
     spec.policy.length = args.code_length;
+    if let Some(path) = &args.code_key {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let key = veritrace_core::oprf::files::parse_key_file(&text)
+            .map_err(|e| anyhow::anyhow!("--code-key {}: {e}", path.display()))?;
+        spec.code_key = Some(veritrace_labels::BrandCodeKey(key));
+    }
     let batch = veritrace_labels::generate(&spec, &mut rand::rng())?;
     let csv = args.out.join("labels.csv");
     if csv.exists() {

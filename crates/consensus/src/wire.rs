@@ -11,6 +11,9 @@
 //!   count u32 | count x (node u64 | len u32 | bytes)
 //! ForwardRequest:
 //!   tag u8 (1 propose | 2 change membership | 3 transfer leader) | body
+//!   (tags 0x80 and above belong to the application: the replica routes
+//!   them to its own handlers before the driver reads its channel, and
+//!   their answers are the application's bytes, not a ForwardAnswer)
 //! ForwardAnswer:
 //!   tag u8 (0 ok | 1 error) | body (answer bytes | DriverError)
 //! ```

@@ -358,6 +358,29 @@ pub fn code_digest(salt: &CodeSalt, item_key: &[u8], normalized_code: &str) -> H
     Hash::from(h.finalize())
 }
 
+/// The input `x` of the threshold OPRF (CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1)
+/// for an item's code: the item key as a u64 little-endian length then its
+/// bytes, then the normalised code. The length prefix keeps two (key, code)
+/// pairs from meeting in one input.
+pub fn oprf_input(item_key: &[u8], normalized_code: &str) -> Vec<u8> {
+    let mut x = Vec::with_capacity(8 + item_key.len() + normalized_code.len());
+    x.extend_from_slice(&(item_key.len() as u64).to_le_bytes());
+    x.extend_from_slice(item_key);
+    x.extend_from_slice(normalized_code.as_bytes());
+    x
+}
+
+/// The digest a brand commissions under CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1:
+/// `F_k(oprf_input(item_key, code))` with its whole code key.
+pub fn oprf_code_digest(key: &crate::oprf::OprfKey, item_key: &[u8], normalized_code: &str) -> Hash {
+    Hash(key.evaluate(&oprf_input(item_key, normalized_code)).0)
+}
+
+/// Compares two digests in constant time (see [`verify_code`]).
+pub fn digests_equal(a: &Hash, b: &Hash) -> bool {
+    ct_eq(a.as_bytes(), b.as_bytes())
+}
+
 /// Checks typed `input` against the ledger's `expected` digest.
 ///
 /// Normalises `input` under `policy` (a malformed input is an error, not

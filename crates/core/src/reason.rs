@@ -101,6 +101,12 @@ pub enum Reason {
     ScanAlreadyRecorded,
     /// A consumer scan's verdict is not the one the ledger derives at its position.
     VerdictMismatch,
+    /// Fewer validators than the code key's threshold helped check a code
+    /// (threshold-OPRF codes); nothing was decided, the consumer may retry.
+    CodeCheckUnavailable,
+    /// A validator helping with a code check has used up what it grants the
+    /// asking node for this item in the current window.
+    CodeHelpExhausted,
 }
 
 impl Reason {
@@ -152,6 +158,8 @@ impl Reason {
             Reason::CodeAttemptsExhausted => "CODE_ATTEMPTS_EXHAUSTED",
             Reason::ScanAlreadyRecorded => "SCAN_ALREADY_RECORDED",
             Reason::VerdictMismatch => "VERDICT_MISMATCH",
+            Reason::CodeCheckUnavailable => "CODE_CHECK_UNAVAILABLE",
+            Reason::CodeHelpExhausted => "CODE_HELP_EXHAUSTED",
         }
     }
 }

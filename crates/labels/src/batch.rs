@@ -2,7 +2,7 @@
 //! actions of one batch.
 
 use rand::CryptoRng;
-use veritrace_core::code::{CodeError, CodeSalt, code_digest, generate_code};
+use veritrace_core::code::{CodeError, CodeSalt, code_digest, generate_code, oprf_code_digest};
 use veritrace_core::gs1::Sgtin;
 use veritrace_core::label_token::LabelToken;
 use veritrace_proto::v1 as pb;
@@ -19,6 +19,14 @@ pub struct Batch {
     /// One label per item, in the same order as the items of the actions.
     /// They contain the clear codes: see the crate docs.
     pub labels: Vec<Label>,
+}
+
+/// How a chunk's code digests are made.
+enum Digester<'a> {
+    /// CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 with the brand's whole key.
+    Oprf(&'a veritrace_core::oprf::OprfKey),
+    /// CODE_DIGEST_SCHEME_BLAKE3_V1 with the chunk's salt.
+    Salted(CodeSalt),
 }
 
 /// Generates the batch `spec` describes, drawing serials (for
@@ -41,7 +49,11 @@ pub fn generate<R: CryptoRng + ?Sized>(spec: &BatchSpec, rng: &mut R) -> Result<
     let mut actions = Vec::with_capacity(serials.len().div_ceil(spec.chunk_size));
     let mut labels = Vec::with_capacity(serials.len());
     for chunk in serials.chunks(spec.chunk_size) {
-        let salt = CodeSalt::generate(rng);
+        // Under the threshold OPRF the brand's key is the secret: no salt.
+        let digester = match &spec.code_key {
+            Some(key) => Digester::Oprf(&key.0),
+            None => Digester::Salted(CodeSalt::generate(rng)),
+        };
         let mut items = Vec::with_capacity(chunk.len());
         for serial in chunk {
             let code = generate_code(&spec.policy, rng).map_err(|e| match e {
@@ -49,7 +61,10 @@ pub fn generate<R: CryptoRng + ?Sized>(spec: &BatchSpec, rng: &mut R) -> Result<
                 other => LabelError::InvalidPolicy(other),
             })?;
             let sgtin = Sgtin::new(spec.gtin, serial.clone());
-            let digest = code_digest(&salt, &sgtin.key_bytes(), &code);
+            let digest = match &digester {
+                Digester::Oprf(key) => oprf_code_digest(key, &sgtin.key_bytes(), &code),
+                Digester::Salted(salt) => code_digest(salt, &sgtin.key_bytes(), &code),
+            };
             let token = LabelToken::generate(rng);
             items.push(pb::CommissionedItem {
                 serial: serial.to_string(),
@@ -62,9 +77,16 @@ pub fn generate<R: CryptoRng + ?Sized>(spec: &BatchSpec, rng: &mut R) -> Result<
         actions.push(pb::CommissionItems {
             gtin: spec.gtin.to_string(),
             lot: spec.lot.clone().unwrap_or_default(),
-            batch_salt: salt.as_bytes().to_vec(),
+            batch_salt: match &digester {
+                Digester::Oprf(_) => Vec::new(),
+                Digester::Salted(salt) => salt.as_bytes().to_vec(),
+            },
             items,
-            digest_scheme: pb::CodeDigestScheme::Blake3V1.into(),
+            digest_scheme: if spec.code_key.is_some() {
+                pb::CodeDigestScheme::ThresholdOprfV1.into()
+            } else {
+                pb::CodeDigestScheme::Blake3V1.into()
+            },
             production_time: spec.production_time,
             expiry_date: spec.expiry_date.clone().unwrap_or_default(),
             biz_location: spec.biz_location.clone().unwrap_or_default(),
@@ -255,5 +277,27 @@ mod tests {
             ..spec(5, 5)
         };
         assert!(matches!(generate(&bad, &mut Untouchable), Err(LabelError::SerialTooLong { .. })));
+    }
+
+    #[test]
+    fn a_code_key_makes_unsalted_oprf_digests_of_the_label_codes() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let key = veritrace_core::oprf::OprfKey::generate(&mut rng);
+        let spec = BatchSpec { code_key: Some(crate::BrandCodeKey(key.clone())), ..spec(40, 16) };
+        let batch = generate(&spec, &mut rng).expect("batch");
+        assert_eq!(batch.actions.len(), 3);
+        let mut items = Vec::new();
+        for a in &batch.actions {
+            assert!(a.batch_salt.is_empty(), "a salt was drawn under the threshold OPRF");
+            assert_eq!(a.digest_scheme, i32::from(pb::CodeDigestScheme::ThresholdOprfV1));
+            items.extend(a.items.iter());
+        }
+        for (item, label) in items.iter().zip(&batch.labels) {
+            let key_bytes = label.sgtin().key_bytes();
+            assert!(item.salt.is_empty());
+            assert_eq!(item.code_digest, oprf_code_digest(&key, &key_bytes, &label.code).as_bytes().to_vec());
+            let other = if label.code == "000000" { "000001" } else { "000000" };
+            assert_ne!(item.code_digest, oprf_code_digest(&key, &key_bytes, other).as_bytes().to_vec());
+        }
     }
 }

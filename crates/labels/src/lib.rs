@@ -65,5 +65,5 @@ pub use batch::{Batch, generate};
 pub use csv::{CSV_HEADER, write_csv};
 pub use error::LabelError;
 pub use label::Label;
-pub use spec::{BatchSpec, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_COUNT, SerialScheme};
+pub use spec::{BatchSpec, BrandCodeKey, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_COUNT, SerialScheme};
 pub use svg::{SheetLayout, svg_pages, write_svg_sheet};

@@ -81,6 +81,28 @@ pub struct BatchSpec {
     /// ([`Label::sgtin_uri`](crate::Label::sgtin_uri)) cannot be written
     /// without it; `None` leaves that field empty.
     pub company_prefix_len: Option<usize>,
+    /// The brand's whole code key, for products whose policy is
+    /// CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1: digests are `F_k(item key ‖
+    /// code)` and the actions carry no salt. `None`: salted BLAKE3_V1.
+    pub code_key: Option<BrandCodeKey>,
+}
+
+/// A brand's whole threshold code key (`veritrace codes deal-key`), held
+/// while it commissions. `Debug` shows the public key only; two keys are
+/// equal when their public keys are.
+#[derive(Clone)]
+pub struct BrandCodeKey(pub veritrace_core::oprf::OprfKey);
+
+impl std::fmt::Debug for BrandCodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BrandCodeKey(public {:02x?})", self.0.public().to_bytes())
+    }
+}
+
+impl PartialEq for BrandCodeKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.public() == other.0.public()
+    }
 }
 
 impl BatchSpec {
@@ -100,6 +122,7 @@ impl BatchSpec {
             expiry_date: None,
             biz_location: None,
             company_prefix_len: None,
+            code_key: None,
         })
     }
 

@@ -491,6 +491,74 @@ pub fn digest_of(gtin: &str, serial: &str) -> Vec<u8> {
 
 // --- Products and items ----------------------------------------------------
 
+/// A brand's threshold code key dealt `threshold`-of-`nodes.len()` to
+/// `nodes`, drawn from `seed`: the whole key, each node's share file, and
+/// the public parts for a product's code policy.
+pub fn code_key(
+    seed: u64,
+    threshold: u8,
+    nodes: &[u64],
+) -> (veritrace_core::oprf::OprfKey, Vec<(u64, veritrace_core::oprf::files::ShareFile)>, pb::ThresholdCodeKey) {
+    use rand::SeedableRng as _;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let key = veritrace_core::oprf::OprfKey::generate(&mut rng);
+    let n = u8::try_from(nodes.len()).expect("at most 255 nodes");
+    let shares = key.split(threshold, n, &mut rng).expect("split");
+    let public = pb::ThresholdCodeKey {
+        public_key: key.public().to_bytes().to_vec(),
+        threshold: u32::from(threshold),
+        shares: nodes
+            .iter()
+            .zip(&shares)
+            .map(|(node, s)| pb::CodeKeyShare { node_id: *node, public_share: s.public().to_bytes().to_vec() })
+            .collect(),
+    };
+    let files = nodes
+        .iter()
+        .zip(shares)
+        .map(|(node, share)| (*node, veritrace_core::oprf::files::ShareFile { public_key: key.public(), share }))
+        .collect();
+    (key, files, public)
+}
+
+/// [`register_product`] with a CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 policy
+/// naming `key`.
+pub fn register_product_with_code_key(gtin: &str, brand: &str, key: &pb::ThresholdCodeKey) -> Action {
+    let mut action = register_product(gtin, brand);
+    if let Action::RegisterProduct(p) = &mut action {
+        p.code_policy = Some(pb::CodePolicy {
+            digest_scheme: pb::CodeDigestScheme::ThresholdOprfV1 as i32,
+            code_key: Some(key.clone()),
+            ..Default::default()
+        });
+    }
+    action
+}
+
+/// CommissionItems of `serials` of `gtin` under the whole code `key`
+/// (no salt), the codes of [`code_of`] and the label tokens of [`token_of`].
+pub fn commission_under_key(gtin: &str, serials: &[&str], key: &veritrace_core::oprf::OprfKey) -> Action {
+    let gtin_parsed = Gtin::parse(gtin).expect("GTIN");
+    Action::CommissionItems(pb::CommissionItems {
+        gtin: gtin.into(),
+        items: serials
+            .iter()
+            .map(|s| {
+                let item_key = Sgtin::new(gtin_parsed, Serial::parse(s).expect("serial")).key_bytes();
+                let digest = veritrace_core::code::oprf_code_digest(key, &item_key, &code_of(gtin, s));
+                pb::CommissionedItem {
+                    serial: s.to_string(),
+                    code_digest: digest.as_bytes().to_vec(),
+                    salt: Vec::new(),
+                    label_token_digest: token_of(gtin, s).digest().as_bytes().to_vec(),
+                }
+            })
+            .collect(),
+        digest_scheme: pb::CodeDigestScheme::ThresholdOprfV1 as i32,
+        ..Default::default()
+    })
+}
+
 /// RegisterProduct of `gtin` for brand `brand`.
 pub fn register_product(gtin: &str, brand: &str) -> Action {
     Action::RegisterProduct(pb::RegisterProduct {

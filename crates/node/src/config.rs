@@ -73,6 +73,11 @@ pub struct NodeSection {
     /// with it; without it, VerifyItem answers FAILED_PRECONDITION.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party_key_file: Option<PathBuf>,
+    /// This node's shares of brands' code keys (`veritrace codes deal-key`
+    /// writes them; secrets, keep them 0600). With them the node helps
+    /// check codes digested under CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code_key_share_files: Vec<PathBuf>,
 }
 
 /// The `[network]` section.

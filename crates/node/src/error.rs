@@ -38,6 +38,14 @@ pub enum NodeError {
     /// A listener could not start or failed.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// A code key share file is unusable.
+    #[error("code key share {path}: {reason}")]
+    CodeKeyShare {
+        /// The share file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A file or directory could not be used.
     #[error("{path}: {source}")]
     Io {

@@ -265,6 +265,7 @@ fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned]) -> NodeConfig {
             genesis_file: GENESIS_FILE.into(),
             party_id: me.party_id.clone(),
             party_key_file: me.party_id.as_ref().map(|_| PARTY_KEY_FILE.into()),
+            code_key_share_files: Vec::new(),
         },
         network: NetworkSection { listen: me.p2p_addr.clone(), request_timeout_ms: 5000 },
         api: ApiSection::new(me.api_addr),

@@ -182,6 +182,7 @@ impl Node {
             backup_dir: snapshot_dir(&config),
             ready_max_lag: config.ops.ready_max_lag(),
             peers: Arc::new(Libp2pPeers),
+            code_key_shares: read_code_key_shares(&config.node.code_key_share_files)?,
         };
         let started = match opened.start(service_config, driver_config(&config), Arc::new(net.clone()), inbound_rx) {
             Ok(started) => started,
@@ -237,6 +238,20 @@ impl Node {
         }
         tracing::info!(node = self.inner.config.node.id, "node stopped");
     }
+}
+
+/// The code key shares the configuration names, each file read and
+/// checked (a node that cannot read one of its shares does not start).
+fn read_code_key_shares(files: &[std::path::PathBuf]) -> Result<veritrace_service::CodeKeyShares, NodeError> {
+    let mut shares = Vec::with_capacity(files.len());
+    for path in files {
+        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        let share = veritrace_core::oprf::files::parse_share_file(&text)
+            .map_err(|e| NodeError::CodeKeyShare { path: path.clone(), reason: e.to_string() })?;
+        tracing::info!(file = %path.display(), public_key = %hex::encode(share.public_key.to_bytes()), "code key share loaded");
+        shares.push(share);
+    }
+    Ok(veritrace_service::CodeKeyShares::new(shares))
 }
 
 /// The Raft driver's settings from the `[raft]` section.

@@ -41,6 +41,12 @@ impl VerificationApi {
             ServiceError::LabelToken { reason: r, message } => reason(Code::PermissionDenied, r, message),
             ServiceError::NotConfigured(m) => reason(Code::FailedPrecondition, "NODE_NOT_CONFIGURED", m),
             ServiceError::ScanRefused { reason: r, message } => reason(Code::FailedPrecondition, &r, message),
+            // Which validators failed is in the node's log, not the answer.
+            ServiceError::CodeCheckUnavailable(_) => reason(
+                Code::Unavailable,
+                veritrace_core::Reason::CodeCheckUnavailable.code(),
+                "too few validators could help check this code just now; nothing was spent, try again shortly",
+            ),
             other => from_service(&self.service, other),
         }
     }

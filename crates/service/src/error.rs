@@ -74,6 +74,10 @@ pub enum ServiceError {
         /// Detail.
         message: String,
     },
+    /// Fewer validators than the item's code key needs helped check the
+    /// code (threshold-OPRF items): nothing was decided; retry later.
+    #[error("the code could not be checked now: {0}")]
+    CodeCheckUnavailable(String),
     /// The leader's answer did not decode (a version mismatch).
     #[error("malformed answer from the cluster: {0}")]
     Answer(String),

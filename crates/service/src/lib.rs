@@ -14,6 +14,8 @@
 //!   proposal format (a client request's envelopes); [`prechecks`] runs
 //!   signature checks ahead of apply.
 //! * [`verify`]: the consumer path (verdict, journey, recorded scan).
+//! * [`code_check`]: threshold code checks for codes no replica can check
+//!   alone (CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1), asking and helping.
 //! * [`members`]: the identity and addresses replicated for each member.
 //! * [`PeerControl`]: how membership requests check peer identities and
 //!   addresses without this crate linking the network stack.
@@ -21,6 +23,7 @@
 //! This crate depends on traits and handles only: never on RocksDB,
 //! libp2p or tonic (`scripts/check-layering.sh` enforces it).
 
+pub mod code_check;
 mod error;
 pub mod members;
 pub mod prechecks;
@@ -29,6 +32,7 @@ mod start;
 pub mod state_machine;
 pub mod verify;
 
+pub use code_check::{CodeKeyShares, PeerRequests};
 pub use error::ServiceError;
 pub use members::{MemberInfo, PeerControl, PeerIdentity};
 pub use service::{BackupFile, HeadSigner, MAX_SUBMISSION_BYTES, Readiness, Service, ServiceConfig, members_of};

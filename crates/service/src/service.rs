@@ -10,6 +10,7 @@ use veritrace_ledger::{AuditReport, Ledger};
 use veritrace_proto::v1 as pb;
 
 use crate::ServiceError;
+use crate::code_check::{CodeKeyShares, HelpBudget, PeerRequests};
 use crate::members::{MemberInfo, PeerControl, node_id_from_peer_bytes};
 use crate::state_machine::{Engine, LedgerCell, MAX_ENVELOPES_PER_PROPOSAL, decode_answer, encode_proposal};
 
@@ -57,6 +58,9 @@ pub struct ServiceConfig {
     pub ready_max_lag: u64,
     /// Checks peer identities and addresses of membership requests.
     pub peers: Arc<dyn PeerControl>,
+    /// This replica's shares of brands' code keys, with which it helps
+    /// check threshold-OPRF codes ([`crate::code_check`]).
+    pub code_key_shares: CodeKeyShares,
 }
 
 impl std::fmt::Debug for ServiceConfig {
@@ -89,6 +93,12 @@ pub(crate) struct Inner {
     pub signed_head: Mutex<Option<(veritrace_core::TreeHead, pb::SignedTreeHead)>>,
     /// The replica's metric catalogue (`/metrics`).
     pub metrics: veritrace_metrics::Metrics,
+    /// This replica's shares of code keys (a copy of the config's, by key).
+    pub code_shares: CodeKeyShares,
+    /// Evaluations this replica gave each asking node, per item.
+    pub help_budget: HelpBudget,
+    /// How code checks reach the other replicas.
+    pub peer_requests: Arc<dyn PeerRequests>,
 }
 
 impl std::fmt::Debug for Service {
@@ -105,12 +115,25 @@ impl Service {
     /// applies to `ledger`, counting in `metrics` ([`crate::start`] builds
     /// all three).
     pub fn new(
-        config: ServiceConfig,
+        mut config: ServiceConfig,
         raft: RaftHandle,
         ledger: LedgerCell,
         metrics: veritrace_metrics::Metrics,
+        peer_requests: Arc<dyn PeerRequests>,
     ) -> Service {
-        Service { inner: Arc::new(Inner { config, raft, ledger, signed_head: Mutex::new(None), metrics }) }
+        let code_shares = std::mem::take(&mut config.code_key_shares);
+        Service {
+            inner: Arc::new(Inner {
+                config,
+                raft,
+                ledger,
+                signed_head: Mutex::new(None),
+                metrics,
+                code_shares,
+                help_budget: HelpBudget::default(),
+                peer_requests,
+            }),
+        }
     }
 
     /// This replica's Raft id.

@@ -147,8 +147,12 @@ impl Opened {
         let sm = LedgerStateMachine::new(self.ledger.clone(), Arc::clone(&self.engine), metrics.clone());
         driver_config.initial_metadata = self.members;
         driver_config.metrics = metrics.clone();
-        let (raft, driver_task) = driver::start(driver_config, self.store, sm, transport, inbound)?;
-        let service = Service::new(config, raft, self.ledger, metrics);
+        // Peer requests for code checks are split off before the driver:
+        // the driver reads its own channel, of the same depth.
+        let (driver_tx, driver_rx) = mpsc::channel(inbound.max_capacity());
+        let (raft, driver_task) = driver::start(driver_config, self.store, sm, Arc::clone(&transport), driver_rx)?;
+        let service = Service::new(config, raft, self.ledger, metrics, transport);
+        tokio::spawn(crate::code_check::route_inbound(inbound, driver_tx, service.clone()));
         Ok(Started { service, driver_task })
     }
 }

@@ -23,7 +23,10 @@
 //!    answered.
 //!
 //! One envelope and one consensus round per verification, as before
-//! attempts existed.
+//! attempts existed. For a threshold-OPRF item step 3's comparison asks
+//! the validators holding shares of the brand's code key
+//! ([`crate::code_check`]); a check that cannot gather enough of them is
+//! answered UNAVAILABLE and spends nothing on the ledger.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -151,12 +154,18 @@ impl Service {
         if budget.left == 0 {
             return Err(ServiceError::LockedOut { until_ms: budget.open_at_ms.unwrap_or_else(now_ms) });
         }
-        let salt = CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
-        let expected =
-            Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
-        // Constant time: how long the comparison takes says nothing.
-        let matched = verify_code(&salt, &req.item.key_bytes(), &policy, &code, &expected)
-            .map_err(|e| ServiceError::invalid("code", e.to_string()))?;
+        let matched = if record.code_key.is_empty() {
+            let salt =
+                CodeSalt::from_slice(&record.salt).map_err(|e| ServiceError::Answer(format!("stored salt: {e}")))?;
+            let expected = Hash::from_slice(&record.code_digest)
+                .map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
+            // Constant time: how long the comparison takes says nothing.
+            verify_code(&salt, &req.item.key_bytes(), &policy, &code, &expected)
+                .map_err(|e| ServiceError::invalid("code", e.to_string()))?
+        } else {
+            // No replica can check this code alone (code_check).
+            self.threshold_code_matches(&record, &req.item, &code, &token, &request_id).await?
+        };
         // Nothing below answers whether the code matched unless the ledger
         // counted the guess.
         if matched {

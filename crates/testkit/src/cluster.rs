@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use veritrace_consensus::sim::{self, SimNetwork};
 use veritrace_consensus::{DriverConfig, NodeId, RAFT_CFS};
 use veritrace_core::SecretKey;
+use veritrace_core::oprf::files::ShareFile;
 use veritrace_ledger::ALL_CFS;
 use veritrace_ledger::testing as fx;
 use veritrace_proto::v1 as pb;
@@ -40,6 +41,7 @@ pub struct ClusterBuilder {
     snapshot_interval: Option<u64>,
     lying: BTreeSet<NodeId>,
     tls: Option<TlsSection>,
+    code_key_shares: BTreeMap<NodeId, ShareFile>,
 }
 
 impl ClusterBuilder {
@@ -66,6 +68,13 @@ impl ClusterBuilder {
     /// Applied entries between snapshots (default: the driver's).
     pub fn snapshot_interval(mut self, entries: u64) -> Self {
         self.snapshot_interval = Some(entries);
+        self
+    }
+
+    /// Replica `id` holds `share` of a brand's code key (it helps check
+    /// threshold-OPRF codes; see `veritrace_service::code_check`).
+    pub fn code_key_share(mut self, id: NodeId, share: ShareFile) -> Self {
+        self.code_key_shares.insert(id, share);
         self
     }
 
@@ -158,6 +167,7 @@ impl TestCluster {
             snapshot_interval: None,
             lying: BTreeSet::new(),
             tls: None,
+            code_key_shares: Default::default(),
         }
     }
 
@@ -192,6 +202,7 @@ impl TestCluster {
             backup_dir: driver.snapshot_dir.clone(),
             ready_max_lag: 100,
             peers: Arc::new(SimPeers),
+            code_key_shares: veritrace_service::CodeKeyShares::new(b.code_key_shares.get(&id).cloned()),
         };
         let founding = id <= b.voters;
         let boot = Bootstrap {
@@ -204,6 +215,7 @@ impl TestCluster {
         let mut api = ApiSection::new(self.addrs[&id]);
         // Every test client is 127.0.0.1: no per-IP limit.
         api.requests_per_second = 0;
+        api.verification.per_address_per_minute = 0;
         api.tls = b.tls.clone();
         let options = ServeOptions { api, observer: None, fault: Some(self.faults[&id].hook()) };
         let (stop_server, stopped) = oneshot::channel::<()>();

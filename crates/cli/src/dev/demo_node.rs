@@ -70,6 +70,7 @@ fn config(dir: &Path, api: SocketAddr) -> NodeConfig {
             genesis_file: dir.join(GENESIS_FILE),
             party_id: None,
             party_key_file: None,
+            code_key_share_files: Vec::new(),
         },
         network: NetworkSection { listen: "/ip4/127.0.0.1/tcp/0".into(), request_timeout_ms: 5000 },
         api: ApiSection::new(api),

@@ -88,6 +88,18 @@ pub fn blind<R: CryptoRng + ?Sized>(input: &[u8], rng: &mut R) -> (Blind, Blinde
     (Blind { r, input: input.to_vec() }, BlindedElement { point })
 }
 
+/// The element `H1(input)` itself, unblinded (`r = 1`), with the state to
+/// finalize it: for a threshold evaluation in which the helpers must see
+/// the input, so that each can tie the guess to the item it counts it
+/// against (a blinded element cannot be tied to anything; see
+/// `proto/veritrace/v1/code_check.proto`). Each helper computes the same
+/// element from the input it was sent; the asker combines and finalizes as
+/// for a blinded one.
+pub fn unblinded(input: &[u8]) -> (Blind, BlindedElement) {
+    let point = hash_to_group(input);
+    (Blind { r: Scalar::ONE, input: input.to_vec() }, BlindedElement { point })
+}
+
 /// Combines partial evaluations of `blinded` into `Z = k·B`.
 ///
 /// Refuses a zero threshold and repeated indices, then checks every

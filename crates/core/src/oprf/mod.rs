@@ -36,6 +36,17 @@
 //!    ([`combine`]), unblinds `r^{-1}·Z = k·H1(x)` and hashes it
 //!    ([`Blind::finalize`]). The result is compared with the ledger's value.
 //!
+//! # How Veritrace uses it
+//!
+//! The validators checking a consumer's code must count each guess
+//! against the item it is for, and a blinded element cannot be tied to an
+//! item. So the asking node sends the item and the code in clear and every
+//! helper evaluates the same `B = H1(x)` ([`unblinded`], `r = 1`): the
+//! helpers learn the code tried (as the asking node does), and each
+//! evaluation is bound to one item's budget. Blinding ([`blind`]) stays for
+//! callers that need the helpers not to learn the input. See
+//! `veritrace_service::code_check`.
+//!
 //! # Who holds what
 //!
 //! * The brand holds `k` while commissioning and should then destroy it.
@@ -72,6 +83,7 @@
 
 mod client;
 mod dleq;
+pub mod files;
 mod key;
 #[cfg(test)]
 mod tests;
@@ -83,7 +95,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use ed25519_dalek::rand_core::CryptoRng;
 
-pub use client::{Blind, BlindedElement, EvaluatedElement, blind, combine};
+pub use client::{Blind, BlindedElement, EvaluatedElement, blind, combine, unblinded};
 pub use dleq::DleqProof;
 pub use key::{KeyShare, OprfKey, PublicKey, PublicShare, check_shares};
 

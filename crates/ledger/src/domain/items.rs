@@ -36,7 +36,18 @@ pub(super) fn commission<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CommissionIt
     if a.digest_scheme != policy.digest_scheme && a.digest_scheme != 0 {
         return refuse(Reason::CodePolicyMismatch, format!("digest_scheme {} is not the product's", a.digest_scheme));
     }
-    let batch_salt = if a.batch_salt.is_empty() {
+    // Under the threshold OPRF the item key is in the input and the
+    // brand's key is the secret: no salt, and the record names the key.
+    let code_key = match (&policy.code_key, pb::CodeDigestScheme::try_from(policy.digest_scheme)) {
+        (Some(key), Ok(pb::CodeDigestScheme::ThresholdOprfV1)) => {
+            require(a.batch_salt.is_empty() && a.items.iter().all(|i| i.salt.is_empty()), || {
+                "items under CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 carry no salt".into()
+            })?;
+            Some(key.public_key.clone())
+        }
+        _ => None,
+    };
+    let batch_salt = if a.batch_salt.is_empty() || code_key.is_some() {
         None
     } else {
         Some(
@@ -50,14 +61,18 @@ pub(super) fn commission<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CommissionIt
         let (_, key) = validate::item_key(&field, &a.gtin, &item.serial)?;
         validate::digest(&format!("{field}.code_digest"), &item.code_digest, false)?;
         validate::digest(&format!("{field}.label_token_digest"), &item.label_token_digest, true)?;
-        let salt = if item.salt.is_empty() {
+        let salt = if code_key.is_some() {
+            Vec::new()
+        } else if item.salt.is_empty() {
             match batch_salt {
-                Some(s) => s,
+                Some(s) => s.as_bytes().to_vec(),
                 None => return refuse(Reason::CodePolicyMismatch, format!("{field}: no salt and no batch_salt")),
             }
         } else {
             CodeSalt::from_slice(&item.salt)
                 .or_else(|e| refuse(Reason::CodePolicyMismatch, format!("{field}.salt: {e}")))?
+                .as_bytes()
+                .to_vec()
         };
         if !seen.insert(item.serial.as_str()) {
             return refuse(Reason::InvalidAction, format!("{field}: serial {:?} is listed twice", item.serial));
@@ -73,7 +88,8 @@ pub(super) fn commission<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CommissionIt
             gtin: a.gtin.clone(),
             serial: item.serial.clone(),
             lot: a.lot.clone(),
-            salt: salt.as_bytes().to_vec(),
+            salt,
+            code_key: code_key.clone().unwrap_or_default(),
             code_digest: item.code_digest.clone(),
             code_length: policy.length,
             code_alphabet: policy.alphabet.clone(),

@@ -10,6 +10,7 @@
 
 mod assurance;
 pub(crate) mod attempts;
+pub(crate) mod code_keys;
 mod events;
 pub(crate) mod governance;
 mod items;

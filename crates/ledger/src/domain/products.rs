@@ -5,6 +5,7 @@ use veritrace_core::code::{CodeAlphabet, CodePolicy};
 use veritrace_proto::v1 as pb;
 use veritrace_storage::KvEngine;
 
+use super::code_keys;
 use super::validate::{self, MAX_TEXT};
 use super::{Ctx, Rule, refuse, require};
 use crate::schema::CF_STATE;
@@ -82,7 +83,10 @@ pub(crate) fn code_policy(product: &pb::RegisterProduct, genesis_default: Option
         } else {
             "0123456789".into()
         },
-        digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
+        // The scheme and key are the product's own: a genesis default
+        // cannot name a brand's key.
+        digest_scheme: if own.digest_scheme == 0 { pb::CodeDigestScheme::Blake3V1 as i32 } else { own.digest_scheme },
+        code_key: own.code_key,
     }
 }
 
@@ -105,15 +109,26 @@ pub fn core_policy(length: u32, alphabet: &str) -> Option<CodePolicy> {
     core_policy_or_why(length, alphabet).ok()
 }
 
-fn check_code_policy(p: &pb::CodePolicy) -> Rule {
-    if p.length == 0 && p.alphabet.is_empty() {
-        return Ok(());
+fn check_code_policy<E: KvEngine>(ctx: &mut Ctx<'_, E>, p: &pb::CodePolicy) -> Rule {
+    if p.length != 0 || !p.alphabet.is_empty() {
+        let length = if p.length == 0 { 6 } else { p.length };
+        if let Err(why) = core_policy_or_why(length, &p.alphabet) {
+            return refuse(Reason::InvalidAction, format!("code_policy: {why}"));
+        }
     }
-    let length = if p.length == 0 { 6 } else { p.length };
-    if let Err(why) = core_policy_or_why(length, &p.alphabet) {
-        return refuse(Reason::InvalidAction, format!("code_policy: {why}"));
+    match pb::CodeDigestScheme::try_from(p.digest_scheme) {
+        Ok(pb::CodeDigestScheme::Unspecified | pb::CodeDigestScheme::Blake3V1) => require(p.code_key.is_none(), || {
+            "code_policy.code_key: only CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 takes a key".into()
+        }),
+        Ok(pb::CodeDigestScheme::ThresholdOprfV1) => match &p.code_key {
+            Some(key) => code_keys::register(ctx, key),
+            None => refuse(
+                Reason::InvalidAction,
+                "code_policy.code_key: CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 needs the brand's code key",
+            ),
+        },
+        Err(_) => refuse(Reason::InvalidAction, format!("code_policy.digest_scheme {} is unknown", p.digest_scheme)),
     }
-    require(p.digest_scheme <= pb::CodeDigestScheme::Blake3V1 as i32, || "code_policy.digest_scheme is unknown".into())
 }
 
 pub(super) fn register<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::RegisterProduct) -> Rule {
@@ -128,7 +143,7 @@ pub(super) fn register<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::RegisterProduc
     validate::text("description", &a.description, MAX_TEXT, false)?;
     validate::text("image_uri", &a.image_uri, 2000, false)?;
     if let Some(p) = &a.code_policy {
-        check_code_policy(p)?;
+        check_code_policy(ctx, p)?;
     }
     let Some(brand) = ctx.party(&a.brand_party_id)? else {
         return refuse(Reason::NotFound, format!("no party {:?}", a.brand_party_id));

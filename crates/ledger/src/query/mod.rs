@@ -97,6 +97,12 @@ impl<E: KvEngine> Ledger<E> {
         self.with_view(|v| v.record(CF_STATE, &keys::item(&key), "item"))
     }
 
+    /// The brand code key stored under `public_key`
+    /// (CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1), if any.
+    pub fn code_key(&self, public_key: &[u8]) -> Result<Option<pb::ThresholdCodeKey>, LedgerError> {
+        self.with_view(|v| v.record(CF_STATE, &keys::code_key(public_key), "code key"))
+    }
+
     /// What a verification of `item` at `now_ms` (the verifier's clock, for
     /// validity and the guess budget) needs to know.
     pub fn item_report(&self, item: &Sgtin, now_ms: i64) -> Result<ItemReport, LedgerError> {

@@ -59,6 +59,10 @@ pub fn authorization(brand: &str, id: &str) -> Vec<u8> {
 pub fn product(gtin: &str) -> Vec<u8> {
     key("product/", &[gtin.as_bytes()])
 }
+/// `codekey/{public key}`: a brand's `ThresholdCodeKey`.
+pub fn code_key(public_key: &[u8]) -> Vec<u8> {
+    key("codekey/", &[public_key])
+}
 /// `item/{EpcId key}`: `ItemRecord`.
 pub fn item(item_key: &[u8]) -> Vec<u8> {
     key("item/", &[item_key])

@@ -167,6 +167,11 @@ pub struct ItemRecord {
     /// Code attempts of the current window and their totals.
     #[prost(message, optional, tag = "17")]
     pub attempts: Option<AttemptLog>,
+    /// The public key of the brand's code key (`codekey/`) when the code
+    /// digest is CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 (then `salt` is
+    /// empty); empty for BLAKE3_V1.
+    #[prost(bytes = "vec", tag = "18")]
+    pub code_key: Vec<u8>,
 }
 
 /// An item's code attempts (`CodeAttempt`): those of the current window,

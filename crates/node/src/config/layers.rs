@@ -24,6 +24,8 @@ enum Kind {
     Int,
     Bool,
     IntList,
+    /// Paths: a TOML array in the file, comma-separated elsewhere.
+    PathList,
 }
 
 const KEYS: &[(&str, Kind)] = &[
@@ -34,6 +36,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("node.genesis_file", Kind::Path),
     ("node.party_id", Kind::Str),
     ("node.party_key_file", Kind::Path),
+    ("node.code_key_share_files", Kind::PathList),
     ("network.listen", Kind::Str),
     ("network.request_timeout_ms", Kind::Int),
     ("api.listen", Kind::SocketAddr),
@@ -143,6 +146,17 @@ fn parse_value(
             "false" | "0" | "no" => toml::Value::Boolean(false),
             other => return Err(override_err(source, key, format!("{other:?} is not true or false"))),
         },
+        Kind::PathList => toml::Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    let p = Path::new(t);
+                    let p = if p.is_relative() { cwd.join(p) } else { p.to_path_buf() };
+                    toml::Value::String(p.to_string_lossy().into_owned())
+                })
+                .collect(),
+        ),
         Kind::IntList => toml::Value::Array(
             text.split(',')
                 .filter(|t| !t.trim().is_empty())
@@ -205,7 +219,7 @@ impl LayeredConfig {
             })?;
             let base = path.parent().unwrap_or_else(|| Path::new(""));
             for (key, kind) in KEYS {
-                let Some(value) = get(&table, key) else { continue };
+                let Some(value) = get(&table, key).cloned() else { continue };
                 sources.insert((*key).to_owned(), ConfigSource::File(path.to_path_buf()));
                 if *kind == Kind::Path
                     && let Some(p) =
@@ -213,6 +227,20 @@ impl LayeredConfig {
                 {
                     let joined = base.join(p).to_string_lossy().into_owned();
                     set(&mut table, key, toml::Value::String(joined));
+                }
+                if *kind == Kind::PathList
+                    && let Some(list) = value.as_array()
+                {
+                    let resolved = list
+                        .iter()
+                        .map(|v| match v.as_str().map(Path::new) {
+                            Some(p) if p.is_relative() => {
+                                toml::Value::String(base.join(p).to_string_lossy().into_owned())
+                            }
+                            _ => v.clone(),
+                        })
+                        .collect();
+                    set(&mut table, key, toml::Value::Array(resolved));
                 }
             }
         }

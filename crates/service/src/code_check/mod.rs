@@ -1,0 +1,193 @@
+//! Threshold code checks (CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1): how a
+//! replica checks a code no validator can check alone, and how it helps
+//! the others check theirs.
+//!
+//! The ledger stores `F_k(item key ‖ code)` for a brand key `k` split
+//! t-of-n among validator nodes (`veritrace_core::oprf`). To check a code
+//! the replica a consumer asked ([`asker`]) sends the item and the code to
+//! every node holding a share, takes the first t partial evaluations whose
+//! proofs check against the shares the brand registered, combines them
+//! and compares. Each helper ([`helper`]) answers only for an item that
+//! exists under that key, with its label token, while the item's guess
+//! budget on its own ledger is open, and at most
+//! [`HELP_PER_ASKER_PER_WINDOW`] times per asking node and item in the
+//! guess window ([`HelpBudget`]). So a validator operator who wants to test
+//! guesses needs t-1 other nodes to answer each one, and gets from every
+//! honest helper at most what a consumer gets from the ledger.
+//!
+//! ### Threat model (see ARCHITECTURE.md, "Code secrecy")
+//!
+//! * Stored data: the digest, every public share and the node's own share
+//!   are jointly independent of `F_k` at any untried input while fewer
+//!   than t shares are known: no offline search.
+//! * A dishonest asking node can ask for evaluations of codes nobody typed;
+//!   every honest helper counts them against that asker and item.
+//! * A dishonest helper can refuse (the asker uses the others) or answer
+//!   wrongly (its proof fails; the asker uses the others). It learns the
+//!   item and code of the checks it helps with, as the asking node does.
+//! * t-1 colluding share holders learn nothing more; t of them can compute
+//!   `F_k` offline, like the brand.
+//!
+//! ### Wire
+//!
+//! Requests travel on the transport's forward channel tagged
+//! [`PEER_REQUEST_TAG`] (consensus's forwarded proposals use tags below
+//! 0x80); [`route_inbound`] hands them to [`Service::answer_peer_request`]
+//! before the Raft driver sees its own traffic.
+
+pub(crate) mod asker;
+pub(crate) mod helper;
+mod route;
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use veritrace_consensus::{NodeId, Transport, TransportError};
+use veritrace_core::oprf::files::ShareFile;
+use veritrace_core::oprf::{KeyShare, PublicKey};
+use veritrace_core::scan::{LOCKOUT_WINDOW_MS, MAX_ATTEMPTS_PER_WINDOW};
+
+pub use route::route_inbound;
+
+#[cfg(doc)]
+use crate::Service;
+
+/// First byte of a peer request on the forward channel: an
+/// `EvaluateCodeRequest` follows. Consensus's own forwarded requests use
+/// tags 1 to 3 and reserve 0x80 and above for the application.
+pub const PEER_REQUEST_TAG: u8 = 0x80;
+
+/// Partial evaluations one helper grants one asking node for one item in
+/// one guess window (15 minutes): the ledger's whole per-item budget, so an
+/// honest asker serving real consumers never runs out before the ledger
+/// says so, and a dishonest one gets no more than a consumer would.
+pub const HELP_PER_ASKER_PER_WINDOW: usize = MAX_ATTEMPTS_PER_WINDOW;
+
+/// Most items a helper tracks for one asking node; past it, expired
+/// entries are dropped, and if none has expired that asker is refused
+/// (fail closed). Per asker, so that a dishonest node filling its own
+/// table cannot crowd out the others, and memory stays bounded by the
+/// number of validators.
+pub const MAX_TRACKED_ITEMS_PER_ASKER: usize = 100_000;
+
+/// This replica's shares of brands' code keys, by public key.
+#[derive(Default)]
+pub struct CodeKeyShares {
+    by_key: HashMap<[u8; 32], KeyShare>,
+}
+
+impl std::fmt::Debug for CodeKeyShares {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeKeyShares").field("keys", &self.by_key.len()).finish_non_exhaustive()
+    }
+}
+
+impl CodeKeyShares {
+    /// The shares of the given files (a later file for the same key
+    /// replaces an earlier one).
+    pub fn new(files: impl IntoIterator<Item = ShareFile>) -> Self {
+        CodeKeyShares { by_key: files.into_iter().map(|f| (f.public_key.to_bytes(), f.share)).collect() }
+    }
+
+    /// The share of the key `public_key`, if this replica holds one.
+    pub(crate) fn get(&self, public_key: &[u8]) -> Option<&KeyShare> {
+        <[u8; 32]>::try_from(public_key).ok().and_then(|k| self.by_key.get(&k))
+    }
+
+    /// How many keys this replica holds a share of.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// True when it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// The public keys held, for the status.
+    pub fn public_keys(&self) -> Vec<PublicKey> {
+        self.by_key.keys().filter_map(|k| PublicKey::from_bytes(k).ok()).collect()
+    }
+}
+
+/// How many evaluations this helper gave each asking node for each item in
+/// the current window.
+#[derive(Debug, Default)]
+pub(crate) struct HelpBudget {
+    given: Mutex<HashMap<NodeId, GivenTo>>,
+}
+
+/// When a helper gave one asking node its evaluations, by item key.
+type GivenTo = HashMap<Vec<u8>, VecDeque<i64>>;
+
+impl HelpBudget {
+    /// Counts one evaluation for `asker` and `item_key` at `now_ms`, or
+    /// returns false (counting nothing) when the window's allowance is
+    /// spent or the asker's table is full.
+    pub(crate) fn take(&self, asker: NodeId, item_key: &[u8], now_ms: i64) -> bool {
+        let fresh = |times: &mut VecDeque<i64>| {
+            while times.front().is_some_and(|t| now_ms - t >= LOCKOUT_WINDOW_MS) {
+                times.pop_front();
+            }
+        };
+        let mut given = self.given.lock().unwrap_or_else(|e| e.into_inner());
+        let items = given.entry(asker).or_default();
+        if !items.contains_key(item_key) && items.len() >= MAX_TRACKED_ITEMS_PER_ASKER {
+            items.retain(|_, times| {
+                fresh(times);
+                !times.is_empty()
+            });
+            if items.len() >= MAX_TRACKED_ITEMS_PER_ASKER {
+                return false;
+            }
+        }
+        let times = items.entry(item_key.to_vec()).or_default();
+        fresh(times);
+        if times.len() >= HELP_PER_ASKER_PER_WINDOW {
+            return false;
+        }
+        times.push_back(now_ms);
+        true
+    }
+}
+
+/// A future answering a peer request, boxed so that the service can hold
+/// any transport behind one pointer.
+pub type PeerAnswer<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, TransportError>> + Send + 'a>>;
+
+/// How the service reaches other replicas for code checks: the forward
+/// channel of the consensus transport.
+pub trait PeerRequests: Send + Sync + 'static {
+    /// Sends `request` (tagged) to `to` and waits for its answer, within
+    /// the transport's deadline.
+    fn ask(&self, to: NodeId, request: Vec<u8>) -> PeerAnswer<'_>;
+}
+
+impl<T: Transport> PeerRequests for T {
+    fn ask(&self, to: NodeId, request: Vec<u8>) -> PeerAnswer<'_> {
+        Box::pin(self.forward(to, request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_is_counted_per_asker_and_item_and_reopens_after_the_window() {
+        let budget = HelpBudget::default();
+        let t0 = 1_000_000;
+        for i in 0..HELP_PER_ASKER_PER_WINDOW {
+            assert!(budget.take(2, b"item-a", t0 + i as i64), "evaluation {i} refused");
+        }
+        assert!(!budget.take(2, b"item-a", t0 + 100), "one past the window's allowance was given");
+        // Another asker, or another item, has its own allowance.
+        assert!(budget.take(3, b"item-a", t0 + 100));
+        assert!(budget.take(2, b"item-b", t0 + 100));
+        // The first evaluation leaves the window and one more is allowed.
+        assert!(budget.take(2, b"item-a", t0 + LOCKOUT_WINDOW_MS));
+        assert!(!budget.take(2, b"item-a", t0 + LOCKOUT_WINDOW_MS));
+    }
+}

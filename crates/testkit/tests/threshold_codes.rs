@@ -1,0 +1,166 @@
+//! Threshold code checks (CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1) on an
+//! in-process cluster of five replicas, three of which hold shares of a
+//! brand's 2-of-3 code key: a code verifies through any replica, share or
+//! not; with one holder down it still does; with two down it is answered
+//! UNAVAILABLE and nothing is spent. A dishonest replica asking a helper
+//! directly gets at most the window's allowance per item, nothing without
+//! the label token, and nothing once the item's guess budget is spent.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use prost::Message as _;
+use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_core::oprf::{BlindedElement, DleqProof, EvaluatedElement, PublicShare, unblinded};
+use veritrace_core::scan::{LOCKOUT_FAILURES, MAX_ATTEMPTS_PER_WINDOW};
+use veritrace_proto::v1 as pb;
+use veritrace_testkit::{TestCluster, fixture, signed};
+
+const SERIALS: [&str; 6] = ["S1", "S2", "S3", "S4", "S5", "S6"];
+
+fn request(gtin: &str, serial: &str, code: &str, id: &str) -> pb::VerifyItemRequest {
+    pb::VerifyItemRequest {
+        item: Some(pb::verify_item_request::Item::GtinSerial(pb::GtinSerial {
+            gtin: gtin.into(),
+            serial: serial.into(),
+        })),
+        code: code.into(),
+        label_token: fixture::token_of(gtin, serial).to_string(),
+        request_id: format!("threshold-codes-{id}-0123456789"),
+        ..Default::default()
+    }
+}
+
+/// The code matched: a recorded scan (the items never reached a shop, so
+/// the verdict is SUSPECTED_CLONE, SCANNED_BEFORE_RETAIL, not INVALID_CODE).
+fn matched(r: &pb::VerifyItemResponse) -> bool {
+    r.verdict == pb::Verdict::SuspectedClone as i32
+        && r.clone_signals == ["SCANNED_BEFORE_RETAIL"]
+        && r.receipt.as_ref().is_some_and(|receipt| receipt.outcome == pb::Outcome::Applied as i32)
+}
+
+fn item(gtin: &str, serial: &str) -> Sgtin {
+    Sgtin::new(Gtin::parse(gtin).unwrap(), Serial::parse(serial).unwrap())
+}
+
+fn evaluate(gtin: &str, serial: &str, code: &str, token: bool) -> Vec<u8> {
+    pb::EvaluateCodeRequest {
+        item: Some(pb::GtinSerial { gtin: gtin.into(), serial: serial.into() }),
+        code: code.into(),
+        label_token: if token { fixture::token_of(gtin, serial).as_bytes().to_vec() } else { Vec::new() },
+        request_id: b"direct-request-0123".to_vec(),
+    }
+    .encode_to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
+    let (key, files, public) = fixture::code_key(5, 2, &[1, 2, 3]);
+    let mut builder = TestCluster::builder(5).seed(3);
+    for (node, file) in files.clone() {
+        builder = builder.code_key_share(node, file);
+    }
+    let mut cluster = builder.start().await;
+    let leader = cluster.leader(&[]).await;
+    let gtin = fixture::gtin(1);
+    let setup = vec![
+        signed("brand", 1, fixture::register_product_with_code_key(&gtin, "brand", &public)),
+        signed("brand", 2, fixture::commission_under_key(&gtin, &SERIALS, &key)),
+    ];
+    let receipts = cluster.client(leader).await.submit(setup).await.unwrap();
+    assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "{receipts:?}");
+    cluster.converge().await;
+    let record = cluster.service(5).ledger().item_record(&item(&gtin, "S1")).unwrap().unwrap();
+    assert!(record.salt.is_empty() && record.code_key == public.public_key, "stored under the key, unsalted");
+
+    // Replica 5 holds no share and checks codes all the same.
+    let code = |serial: &str| fixture::code_of(&gtin, serial);
+    let genuine = cluster.client(5).await.verify_item(request(&gtin, "S1", &code("S1"), "a")).await.unwrap();
+    assert!(matched(&genuine), "{genuine:?}");
+    let wrong = if code("S2") == "000000" { "000001".to_owned() } else { "000000".to_owned() };
+    let invalid = cluster.client(4).await.verify_item(request(&gtin, "S2", &wrong, "b")).await.unwrap();
+    assert_eq!((invalid.verdict, invalid.attempts_left), (pb::Verdict::InvalidCode as i32, 4), "{invalid:?}");
+
+    // One holder down: two remain, enough.
+    cluster.crash(2).await;
+    let still = cluster.client(1).await.verify_item(request(&gtin, "S3", &code("S3"), "c")).await.unwrap();
+    assert!(matched(&still), "{still:?}");
+
+    // Two down: the cluster still commits (3 of 5 voters) but no code of
+    // this key can be checked, right or wrong, and nothing is spent.
+    cluster.crash(3).await;
+    cluster.leader(&[2, 3]).await;
+    for (serial, typed) in [("S4", code("S4")), ("S4", wrong.clone())] {
+        let refused = cluster.client(4).await.verify_item(request(&gtin, serial, &typed, "d")).await.unwrap_err();
+        assert_eq!(
+            (refused.code(), refused.reason()),
+            (Some(tonic::Code::Unavailable), Some("CODE_CHECK_UNAVAILABLE")),
+            "{refused}"
+        );
+    }
+    let report = cluster.service(4).ledger().item_report(&item(&gtin, "S4"), veritrace_service::now_ms());
+    assert_eq!(report.unwrap().budget.left, LOCKOUT_FAILURES as u32, "an unchecked code spent a guess");
+    cluster.restart(2).await;
+    let back = cluster
+        .eventually("S4 verifies with two holders again", || {
+            let client = cluster.client(4);
+            let req = request(&gtin, "S4", &code("S4"), "e");
+            async move { client.await.verify_item(req).await.ok() }
+        })
+        .await;
+    assert!(matched(&back), "{back:?}");
+
+    // A dishonest replica 4 asks helper 1 directly, for S5, guess after guess.
+    let helper = cluster.service(1);
+    let share =
+        PublicShare::from_bytes(&<[u8; 33]>::try_from(public.shares[0].public_share.as_slice()).unwrap()).unwrap();
+    let mut answered = 0;
+    for guess in 0..(MAX_ATTEMPTS_PER_WINDOW + 5) {
+        let typed = format!("{guess:06}");
+        let answer = pb::EvaluateCodeResponse::decode(
+            helper.answer_peer_request(4, &evaluate(&gtin, "S5", &typed, true)).as_slice(),
+        )
+        .unwrap();
+        if answer.refusal_reason.is_empty() {
+            // A real evaluation under helper 1's registered share.
+            let input = veritrace_core::code::oprf_input(&item(&gtin, "S5").key_bytes(), &typed);
+            let (_, element): (_, BlindedElement) = unblinded(&input);
+            let z = EvaluatedElement::from_bytes(&answer.evaluated.as_slice().try_into().unwrap()).unwrap();
+            let proof = DleqProof::from_bytes(&answer.proof.as_slice().try_into().unwrap()).unwrap();
+            share.verify(&element, &z, &proof).expect("the evaluation is helper 1's");
+            answered += 1;
+        } else {
+            assert_eq!(answer.refusal_reason, "CODE_HELP_EXHAUSTED", "{answer:?}");
+        }
+    }
+    assert_eq!(answered, MAX_ATTEMPTS_PER_WINDOW, "helper 1 gave replica 4 more than the window's allowance");
+    // Replica 5 has its own allowance; nobody gets one without the token.
+    let other = pb::EvaluateCodeResponse::decode(
+        helper.answer_peer_request(5, &evaluate(&gtin, "S5", "123456", true)).as_slice(),
+    )
+    .unwrap();
+    assert!(other.refusal_reason.is_empty(), "{other:?}");
+    let tokenless = pb::EvaluateCodeResponse::decode(
+        helper.answer_peer_request(5, &evaluate(&gtin, "S6", "123456", false)).as_slice(),
+    )
+    .unwrap();
+    assert_eq!(tokenless.refusal_reason, "LABEL_TOKEN_REQUIRED");
+    let garbage = pb::EvaluateCodeResponse::decode(helper.answer_peer_request(5, &[0xff, 0x01]).as_slice()).unwrap();
+    assert_eq!(garbage.refusal_reason, "INVALID_ACTION");
+
+    // S2's budget spent through the ledger (one wrong guess above, four
+    // more now): helpers refuse to help with it, even for the right code.
+    let wrongs: Vec<String> =
+        (2..20).map(|n| format!("{n:06}")).filter(|c| *c != code("S2")).take(LOCKOUT_FAILURES - 1).collect();
+    for (n, typed) in wrongs.iter().enumerate() {
+        let answer = cluster.client(5).await.verify_item(request(&gtin, "S2", typed, &format!("f{n}"))).await.unwrap();
+        assert_eq!(answer.verdict, pb::Verdict::InvalidCode as i32);
+    }
+    cluster.converge().await;
+    let left = cluster.service(1).ledger().item_report(&item(&gtin, "S2"), veritrace_service::now_ms());
+    assert_eq!(left.unwrap().budget.left, 0);
+    let spent = pb::EvaluateCodeResponse::decode(
+        helper.answer_peer_request(5, &evaluate(&gtin, "S2", &code("S2"), true)).as_slice(),
+    )
+    .unwrap();
+    assert_eq!(spent.refusal_reason, "CODE_ATTEMPTS_EXHAUSTED", "{spent:?}");
+}
