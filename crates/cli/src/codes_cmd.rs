@@ -34,9 +34,16 @@ pub struct DealKeyArgs {
     #[arg(long)]
     threshold: u8,
     /// Raft node id of a validator to hold a share (repeat, or separate
-    /// with commas), 2 to 255 nodes.
+    /// with commas), 2 to 16 nodes.
     #[arg(long = "node", value_delimiter = ',', required = true)]
     nodes: Vec<u64>,
+    /// The brand's party id: the key is registered to it (its proof of
+    /// possession names it).
+    #[arg(long)]
+    brand: String,
+    /// The network id (the genesis's), which the proof of possession names.
+    #[arg(long)]
+    network: String,
     /// Directory for the files (created 0700; must not hold them already).
     #[arg(long, default_value = "code-key")]
     out: PathBuf,
@@ -51,7 +58,11 @@ pub fn codes(cmd: CodesCommand) -> anyhow::Result<()> {
     if nodes.len() != args.nodes.len() || nodes.contains(&0) {
         bail!("--node: node ids must be distinct and non-zero, got {:?}", args.nodes);
     }
-    let n = u8::try_from(nodes.len()).ok().filter(|n| *n >= 2).context("--node: name 2 to 255 nodes")?;
+    let max = veritrace_ledger::MAX_CODE_KEY_SHARES;
+    let n = u8::try_from(nodes.len())
+        .ok()
+        .filter(|n| *n >= 2 && usize::from(*n) <= max)
+        .with_context(|| format!("--node: name 2 to {max} nodes"))?;
     if args.threshold < 2 || args.threshold > n {
         bail!(
             "--threshold {}: must be 2 to the number of nodes ({n}); 1 would give every node the whole key",
@@ -65,7 +76,9 @@ pub fn codes(cmd: CodesCommand) -> anyhow::Result<()> {
     let rng = &mut rand::rng();
     let key = OprfKey::generate(rng);
     let shares = key.split(args.threshold, n, rng)?;
+    let context = veritrace_core::code::code_key_possession_context(&args.network, &args.brand);
     let code_key = pb::ThresholdCodeKey {
+        possession_proof: key.prove_possession(&context, rng).to_bytes().to_vec(),
         public_key: key.public().to_bytes().to_vec(),
         threshold: u32::from(args.threshold),
         shares: nodes

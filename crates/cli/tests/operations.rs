@@ -362,6 +362,8 @@ async fn veritrace_dev_runs_the_four_party_network_and_its_demo() {
     let first = run(&["--exit-after-demo"]);
     for needle in [
         "created a 4-party network",
+        // The demo's codes are checked by 3 of the 4 validators together.
+        "the brand's code key, split 3-of-4 among the nodes",
         "GENUINE_FIRST_SCAN",
         "SUSPECTED_CLONE",
         "receipt verified offline",

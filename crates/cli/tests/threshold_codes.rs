@@ -67,21 +67,13 @@ async fn a_dealt_code_key_needs_its_holders_and_nothing_else() {
     let keys = tempfile::tempdir().unwrap();
     let dir = |name: &str| -> PathBuf { keys.path().join(name) };
     let (two, three) = (dir("two-of-three"), dir("three-of-three"));
-    support::ok(&["codes", "deal-key", "--threshold", "2", "--node", "1,2,3", "--out", two.to_str().unwrap()]);
-    support::ok(&[
-        "codes",
-        "deal-key",
-        "--threshold",
-        "3",
-        "--node",
-        "1",
-        "--node",
-        "2",
-        "--node",
-        "3",
-        "--out",
-        three.to_str().unwrap(),
-    ]);
+    let brand = ["--brand", "party-1", "--network", "veritrace-local"];
+    let (two_out, three_out) = (two.to_str().unwrap(), three.to_str().unwrap());
+    support::ok(
+        &[&["codes", "deal-key", "--threshold", "2", "--node", "1,2,3", "--out", two_out][..], &brand].concat(),
+    );
+    let nodes = ["--node", "1", "--node", "2", "--node", "3"];
+    support::ok(&[&["codes", "deal-key", "--threshold", "3", "--out", three_out][..], &nodes, &brand].concat());
     for name in ["code-key.secret", "share-node-1.codeshare", "share-node-3.codeshare", "code-policy.json"] {
         assert_eq!(mode(&two.join(name)), 0o600, "{name} is readable by others");
     }
@@ -92,7 +84,7 @@ async fn a_dealt_code_key_needs_its_holders_and_nothing_else() {
         (vec!["--threshold", "1", "--node", "1,2", "--out", dir("t1").to_str().unwrap()], "--threshold 1"),
         (vec!["--threshold", "2", "--node", "1,1", "--out", dir("dup").to_str().unwrap()], "distinct"),
     ] {
-        let out = support::veritrace(&[&["codes", "deal-key"][..], &args].concat());
+        let out = support::veritrace(&[&["codes", "deal-key"][..], &args, &brand].concat());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && stderr.contains(says), "{args:?}: {stderr}");
     }

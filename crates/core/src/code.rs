@@ -376,6 +376,13 @@ pub fn oprf_code_digest(key: &crate::oprf::OprfKey, item_key: &[u8], normalized_
     Hash(key.evaluate(&oprf_input(item_key, normalized_code)).0)
 }
 
+/// The context a brand's proof of possession of its code key is made for
+/// (`ThresholdCodeKey.possession_proof`): the network id, a zero byte, the
+/// brand's party id.
+pub fn code_key_possession_context(network_id: &str, brand_party_id: &str) -> Vec<u8> {
+    [network_id.as_bytes(), &[0], brand_party_id.as_bytes()].concat()
+}
+
 /// Compares two digests in constant time (see [`verify_code`]).
 pub fn digests_equal(a: &Hash, b: &Hash) -> bool {
     ct_eq(a.as_bytes(), b.as_bytes())

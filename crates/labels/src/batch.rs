@@ -87,6 +87,7 @@ pub fn generate<R: CryptoRng + ?Sized>(spec: &BatchSpec, rng: &mut R) -> Result<
             } else {
                 pb::CodeDigestScheme::Blake3V1.into()
             },
+            code_key: spec.code_key.as_ref().map(|k| k.0.public().to_bytes().to_vec()).unwrap_or_default(),
             production_time: spec.production_time,
             expiry_date: spec.expiry_date.clone().unwrap_or_default(),
             biz_location: spec.biz_location.clone().unwrap_or_default(),
@@ -290,6 +291,7 @@ mod tests {
         for a in &batch.actions {
             assert!(a.batch_salt.is_empty(), "a salt was drawn under the threshold OPRF");
             assert_eq!(a.digest_scheme, i32::from(pb::CodeDigestScheme::ThresholdOprfV1));
+            assert_eq!(a.code_key, key.public().to_bytes().to_vec());
             items.extend(a.items.iter());
         }
         for (item, label) in items.iter().zip(&batch.labels) {

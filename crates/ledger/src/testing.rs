@@ -491,9 +491,10 @@ pub fn digest_of(gtin: &str, serial: &str) -> Vec<u8> {
 
 // --- Products and items ----------------------------------------------------
 
-/// A brand's threshold code key dealt `threshold`-of-`nodes.len()` to
-/// `nodes`, drawn from `seed`: the whole key, each node's share file, and
-/// the public parts for a product's code policy.
+/// A threshold code key of fixture party `brand` dealt
+/// `threshold`-of-`nodes.len()` to `nodes`, drawn from `seed`: the whole
+/// key, each node's share file, and the public parts (with the brand's
+/// proof of possession on [`NETWORK`]) for a product's code policy.
 pub fn code_key(
     seed: u64,
     threshold: u8,
@@ -504,6 +505,7 @@ pub fn code_key(
     let key = veritrace_core::oprf::OprfKey::generate(&mut rng);
     let n = u8::try_from(nodes.len()).expect("at most 255 nodes");
     let shares = key.split(threshold, n, &mut rng).expect("split");
+    let context = veritrace_core::code::code_key_possession_context(NETWORK, "brand");
     let public = pb::ThresholdCodeKey {
         public_key: key.public().to_bytes().to_vec(),
         threshold: u32::from(threshold),
@@ -512,6 +514,7 @@ pub fn code_key(
             .zip(&shares)
             .map(|(node, s)| pb::CodeKeyShare { node_id: *node, public_share: s.public().to_bytes().to_vec() })
             .collect(),
+        possession_proof: key.prove_possession(&context, &mut rng).to_bytes().to_vec(),
     };
     let files = nodes
         .iter()
@@ -555,6 +558,7 @@ pub fn commission_under_key(gtin: &str, serials: &[&str], key: &veritrace_core::
             })
             .collect(),
         digest_scheme: pb::CodeDigestScheme::ThresholdOprfV1 as i32,
+        code_key: key.public().to_bytes().to_vec(),
         ..Default::default()
     })
 }

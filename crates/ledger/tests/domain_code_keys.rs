@@ -107,3 +107,49 @@ fn a_commissioning_under_a_key_carries_no_salt_and_the_products_scheme() {
     assert_eq!(net.refused("brand", commission(&g, "L1", &["A2"])), Reason::CodePolicyMismatch);
     net.ok("brand", commission_under_key(&g, &["A3"], &key));
 }
+
+#[test]
+fn a_key_belongs_to_the_brand_that_proved_it_holds_it() {
+    let mut net = Network::new();
+    let (_, _, public) = code_key(5, 2, &[1, 2, 3]);
+    // A rival brand naming the key: its proof is for "brand", not for it.
+    let rival_gtin = gtin_under(BRAND2_PREFIX, 1);
+    let mut rival = register_product(&rival_gtin, "brand-2");
+    if let Action::RegisterProduct(p) = &mut rival {
+        p.code_policy = Some(oprf_policy(public.clone()));
+    }
+    assert_eq!(net.refused("brand-2", rival.clone()), Reason::InvalidAction);
+    // No proof, or a proof of another key: refused too.
+    let mut unproved = public.clone();
+    unproved.possession_proof.clear();
+    assert_eq!(net.refused("brand", with_policy(&gtin(1), oprf_policy(unproved))), Reason::InvalidAction);
+    let (_, _, other) = code_key(6, 2, &[1, 2, 3]);
+    let mut borrowed = public.clone();
+    borrowed.possession_proof = other.possession_proof.clone();
+    assert_eq!(net.refused("brand", with_policy(&gtin(1), oprf_policy(borrowed))), Reason::InvalidAction);
+    // Once the brand registered it, it stays the brand's.
+    net.ok("brand", register_product_with_code_key(&gtin(1), "brand", &public));
+    assert_eq!(net.refused("brand-2", rival), Reason::InvalidAction);
+}
+
+#[test]
+fn a_batch_digested_with_another_key_is_refused() {
+    let mut net = Network::new();
+    let (key, _, public) = code_key(7, 2, &[1, 2]);
+    let (other_key, _, _) = code_key(8, 2, &[1, 2]);
+    let g = gtin(1);
+    net.ok("brand", register_product_with_code_key(&g, "brand", &public));
+    assert_eq!(net.refused("brand", commission_under_key(&g, &["W1"], &other_key)), Reason::CodePolicyMismatch);
+    let mut unnamed = commission_under_key(&g, &["W2"], &key);
+    if let Action::CommissionItems(c) = &mut unnamed {
+        c.code_key.clear();
+    }
+    assert_eq!(net.refused("brand", unnamed), Reason::CodePolicyMismatch);
+    // A BLAKE3_V1 batch may not name a key.
+    net.ok("brand", register_product(&gtin(2), "brand"));
+    let mut named = commission(&gtin(2), "L1", &["W3"]);
+    if let Action::CommissionItems(c) = &mut named {
+        c.code_key = public.public_key.clone();
+    }
+    assert_eq!(net.refused("brand", named), Reason::InvalidAction);
+}

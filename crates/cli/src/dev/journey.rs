@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 use prost::Message as _;
 use veritrace_client::Client;
 use veritrace_client::render::{OutputFormat, render_receipts};
-use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
+use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code, oprf_code_digest};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
 use veritrace_core::label_token::LabelToken;
 use veritrace_core::receipt::verify_receipt;
@@ -119,13 +119,19 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         let gtin = Gtin::from_body("061414112345").context("demo GTIN")?;
         let policy = CodePolicy::default();
         let salt = CodeSalt::generate(&mut rand::rng());
+        // The brand's threshold code key, when `dev` dealt one: no
+        // validator can check these codes alone.
+        let code_key = super::code_key::load(dir)?;
         let mut items = Vec::new();
         // Printed in each label's QR code; a verification must present it.
         let mut tokens = Vec::new();
         for i in 0..3 {
             let sgtin = Sgtin::new(gtin, Serial::parse(&format!("C{run}-{i:04}")).context("demo serial")?);
             let code = generate_code(&policy, &mut rand::rng())?;
-            let digest = code_digest(&salt, &sgtin.key_bytes(), &code);
+            let digest = match &code_key {
+                Some((key, _)) => oprf_code_digest(key, &sgtin.key_bytes(), &code),
+                None => code_digest(&salt, &sgtin.key_bytes(), &code),
+            };
             items.push((sgtin, code, digest));
             tokens.push(LabelToken::generate(&mut rand::rng()));
         }
@@ -136,12 +142,18 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         let journey = vec![
             step("register product", brand, Action::RegisterProduct(pb::RegisterProduct {
                 gtin: gtin.to_string(), brand_party_id: brand.party_id.clone(), name: "Rose Night Cream 50 ml".into(),
-                brand_name: "Lumière".into(), category: "cosmetics".into(), origin_country: "FR".into(), ..Default::default()
+                brand_name: "Lumière".into(), category: "cosmetics".into(), origin_country: "FR".into(),
+                code_policy: code_key.as_ref().map(|(_, public)| pb::CodePolicy {
+                    digest_scheme: pb::CodeDigestScheme::ThresholdOprfV1 as i32, code_key: Some(public.clone()), ..Default::default()
+                }),
+                ..Default::default()
             })),
             step("commission 3 items", brand, Action::CommissionItems(pb::CommissionItems {
-                gtin: gtin.to_string(), lot: lot.clone(), batch_salt: salt.as_bytes().to_vec(),
+                gtin: gtin.to_string(), lot: lot.clone(), batch_salt: if code_key.is_some() { vec![] } else { salt.as_bytes().to_vec() },
                 items: items.iter().zip(&tokens).map(|((s, _, d), t)| pb::CommissionedItem { serial: s.serial.to_string(), code_digest: d.as_bytes().to_vec(), salt: vec![], label_token_digest: t.digest().as_bytes().to_vec() }).collect(),
-                digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32, ..Default::default()
+                digest_scheme: if code_key.is_some() { pb::CodeDigestScheme::ThresholdOprfV1 } else { pb::CodeDigestScheme::Blake3V1 } as i32,
+                code_key: code_key.as_ref().map(|(_, public)| public.public_key.clone()).unwrap_or_default(),
+                ..Default::default()
             })),
             step("certificate (GB/T)", lab, Action::Attestation(pb::Attestation {
                 attestation_id: format!("QT-{run}"), scheme: pb::CertificationScheme::GbT as i32,

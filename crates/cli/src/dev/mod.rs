@@ -15,6 +15,7 @@
 //! (`cluster.json`, the party keys `init` wrote) and its gRPC API; load
 //! generation is `veritrace-bench`'s, a binary of its own.
 
+mod code_key;
 pub mod demo;
 mod demo_checks;
 mod demo_node;
@@ -99,18 +100,29 @@ fn prepare(args: &DevArgs) -> anyhow::Result<ClusterFile> {
     if args.fresh && args.data_dir.exists() {
         std::fs::remove_dir_all(&args.data_dir).with_context(|| format!("deleting {}", args.data_dir.display()))?;
     }
-    if !cluster_json.exists() {
+    let created = !cluster_json.exists();
+    if created {
         let mut opts = InitOptions::new(ROLES.len(), &args.data_dir);
         opts.base_port = args.base_port;
         opts.network_id = "veritrace-dev".into();
         opts.roles = ROLES.to_vec();
         generate_local_cluster(&opts)?;
-        println!("created a 4-party network in {}", args.data_dir.display());
+    }
+    let text = std::fs::read_to_string(&cluster_json).with_context(|| format!("reading {}", cluster_json.display()))?;
+    let file: ClusterFile =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", cluster_json.display()))?;
+    if created {
+        code_key::deal(&args.data_dir, &file)?;
+        println!(
+            "created a 4-party network in {}, and the brand's code key, split {}-of-{} among the nodes",
+            args.data_dir.display(),
+            file.nodes.len() / 2 + 1,
+            file.nodes.len()
+        );
     } else {
         println!("reusing the network in {} (--fresh starts over)", args.data_dir.display());
     }
-    let text = std::fs::read_to_string(&cluster_json).with_context(|| format!("reading {}", cluster_json.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", cluster_json.display()))
+    Ok(file)
 }
 
 fn spawn(dir: &Path, file: &ClusterFile) -> anyhow::Result<Nodes> {

@@ -19,7 +19,7 @@ use super::{
 /// Encoded as the scalar's 32 canonical bytes. `Debug` does not print it.
 #[derive(Clone)]
 pub struct OprfKey {
-    secret: Scalar,
+    pub(super) secret: Scalar,
 }
 
 impl OprfKey {
@@ -89,7 +89,7 @@ impl fmt::Debug for OprfKey {
 /// bytes).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PublicKey {
-    point: RistrettoPoint,
+    pub(super) point: RistrettoPoint,
 }
 
 impl PublicKey {

@@ -85,6 +85,7 @@ mod client;
 mod dleq;
 pub mod files;
 mod key;
+mod possession;
 #[cfg(test)]
 mod tests;
 
@@ -98,6 +99,7 @@ use ed25519_dalek::rand_core::CryptoRng;
 pub use client::{Blind, BlindedElement, EvaluatedElement, blind, combine, unblinded};
 pub use dleq::DleqProof;
 pub use key::{KeyShare, OprfKey, PublicKey, PublicShare, check_shares};
+pub use possession::{POSSESSION_CONTEXT, PossessionProof};
 
 /// blake3 `derive_key` context of `H1`, the hash onto the group.
 pub const HASH_TO_GROUP_CONTEXT: &str = "veritrace.v1 oprf hash to group";
@@ -178,6 +180,9 @@ pub enum OprfError {
         /// The threshold.
         threshold: u8,
     },
+    /// A proof of possession that does not verify for the key and context.
+    #[error("the proof of possession does not verify for this key and context")]
+    BadPossessionProof,
     /// A public share off the polynomial through the first `threshold`.
     #[error("public share {index} is not on the polynomial through the first {threshold} shares")]
     ShareOffPolynomial {

@@ -43,9 +43,18 @@ pub(super) fn commission<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CommissionIt
             require(a.batch_salt.is_empty() && a.items.iter().all(|i| i.salt.is_empty()), || {
                 "items under CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 carry no salt".into()
             })?;
+            if a.code_key != key.public_key {
+                return refuse(
+                    Reason::CodePolicyMismatch,
+                    "code_key: the digests were not made with the product's code key",
+                );
+            }
             Some(key.public_key.clone())
         }
-        _ => None,
+        _ => {
+            require(a.code_key.is_empty(), || "code_key: only for CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1".into())?;
+            None
+        }
     };
     let batch_salt = if a.batch_salt.is_empty() || code_key.is_some() {
         None

@@ -109,7 +109,7 @@ pub fn core_policy(length: u32, alphabet: &str) -> Option<CodePolicy> {
     core_policy_or_why(length, alphabet).ok()
 }
 
-fn check_code_policy<E: KvEngine>(ctx: &mut Ctx<'_, E>, p: &pb::CodePolicy) -> Rule {
+fn check_code_policy(p: &pb::CodePolicy) -> Rule {
     if p.length != 0 || !p.alphabet.is_empty() {
         let length = if p.length == 0 { 6 } else { p.length };
         if let Err(why) = core_policy_or_why(length, &p.alphabet) {
@@ -120,13 +120,11 @@ fn check_code_policy<E: KvEngine>(ctx: &mut Ctx<'_, E>, p: &pb::CodePolicy) -> R
         Ok(pb::CodeDigestScheme::Unspecified | pb::CodeDigestScheme::Blake3V1) => require(p.code_key.is_none(), || {
             "code_policy.code_key: only CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 takes a key".into()
         }),
-        Ok(pb::CodeDigestScheme::ThresholdOprfV1) => match &p.code_key {
-            Some(key) => code_keys::register(ctx, key),
-            None => refuse(
-                Reason::InvalidAction,
-                "code_policy.code_key: CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 needs the brand's code key",
-            ),
-        },
+        // The key itself is checked and stored once the signer is known
+        // to act for the brand (`register`): its check costs more.
+        Ok(pb::CodeDigestScheme::ThresholdOprfV1) => require(p.code_key.is_some(), || {
+            "code_policy.code_key: CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1 needs the brand's code key".into()
+        }),
         Err(_) => refuse(Reason::InvalidAction, format!("code_policy.digest_scheme {} is unknown", p.digest_scheme)),
     }
 }
@@ -143,7 +141,7 @@ pub(super) fn register<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::RegisterProduc
     validate::text("description", &a.description, MAX_TEXT, false)?;
     validate::text("image_uri", &a.image_uri, 2000, false)?;
     if let Some(p) = &a.code_policy {
-        check_code_policy(ctx, p)?;
+        check_code_policy(p)?;
     }
     let Some(brand) = ctx.party(&a.brand_party_id)? else {
         return refuse(Reason::NotFound, format!("no party {:?}", a.brand_party_id));
@@ -161,6 +159,9 @@ pub(super) fn register<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::RegisterProduc
         );
     }
     acts_for_brand(ctx, &brand.party_id, &a.gtin)?;
+    if let Some(key) = a.code_policy.as_ref().and_then(|p| p.code_key.as_ref()) {
+        code_keys::register(ctx, key, &brand.party_id)?;
+    }
     let mut record = product(ctx, &a.gtin)?.unwrap_or_default();
     match &record.product {
         Some(existing) if existing.brand_party_id != a.brand_party_id => {

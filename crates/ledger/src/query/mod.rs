@@ -100,7 +100,9 @@ impl<E: KvEngine> Ledger<E> {
     /// The brand code key stored under `public_key`
     /// (CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1), if any.
     pub fn code_key(&self, public_key: &[u8]) -> Result<Option<pb::ThresholdCodeKey>, LedgerError> {
-        self.with_view(|v| v.record(CF_STATE, &keys::code_key(public_key), "code key"))
+        let record: Option<crate::state::records::CodeKeyRecord> =
+            self.with_view(|v| v.record(CF_STATE, &keys::code_key(public_key), "code key"))?;
+        Ok(record.and_then(|r| r.key))
     }
 
     /// What a verification of `item` at `now_ms` (the verifier's clock, for

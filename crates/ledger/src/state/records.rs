@@ -174,6 +174,18 @@ pub struct ItemRecord {
     pub code_key: Vec<u8>,
 }
 
+/// A brand's code key as stored (`codekey/`), with the brand that
+/// registered it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CodeKeyRecord {
+    /// The key's public parts, as first registered.
+    #[prost(message, optional, tag = "1")]
+    pub key: Option<veritrace_proto::v1::ThresholdCodeKey>,
+    /// The brand it belongs to.
+    #[prost(string, tag = "2")]
+    pub brand_party_id: String,
+}
+
 /// An item's code attempts (`CodeAttempt`): those of the current window,
 /// for the guess budget and for one scan per request id, and totals.
 #[derive(Clone, PartialEq, prost::Message)]

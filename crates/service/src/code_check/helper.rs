@@ -10,6 +10,7 @@ use veritrace_core::gs1::{Gtin, Serial, Sgtin};
 use veritrace_core::oprf;
 use veritrace_proto::v1 as pb;
 
+use super::HelpRefused;
 use crate::service::Service;
 use crate::verify::now_ms;
 
@@ -86,15 +87,24 @@ impl Service {
         if budget.left == 0 {
             return Err(refusal(Reason::CodeAttemptsExhausted, "the item's guess budget is spent"));
         }
+        if !(16..=64).contains(&req.request_id.len()) {
+            return Err(refusal(Reason::InvalidAction, "request_id: 16 to 64 bytes"));
+        }
         let item_key = item.key_bytes();
-        if !self.inner.help_budget.take(asker, &item_key, now) {
-            return Err(refusal(
-                Reason::CodeHelpExhausted,
-                format!(
-                    "node {asker} has had its {} checks of {item} for this window",
-                    super::HELP_PER_ASKER_PER_WINDOW
+        let counted: Vec<&[u8]> =
+            record.attempts.iter().flat_map(|log| log.recent.iter()).map(|a| a.request_id.as_slice()).collect();
+        if let Err(why) = self.inner.help_budget.take(asker, &item_key, &req.request_id, &counted, now) {
+            let detail = match why {
+                HelpRefused::Spent => {
+                    format!("its {} checks of {item} for this window", super::HELP_PER_ASKER_PER_WINDOW)
+                }
+                HelpRefused::Unsettled => format!(
+                    "{} checks of {item} whose guesses the ledger has not counted",
+                    super::UNSETTLED_HELP_PER_ASKER
                 ),
-            ));
+                HelpRefused::Full => "checks of as many items as this helper tracks for one node".to_owned(),
+            };
+            return Err(refusal(Reason::CodeHelpExhausted, format!("node {asker} has had {detail}")));
         }
         let (_, element) = oprf::unblinded(&oprf_input(&item_key, &req.code));
         let (evaluated, proof) = share.evaluate(&element, &mut rand::rng());

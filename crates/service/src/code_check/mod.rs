@@ -47,7 +47,7 @@ use std::sync::Mutex;
 use veritrace_consensus::{NodeId, Transport, TransportError};
 use veritrace_core::oprf::files::ShareFile;
 use veritrace_core::oprf::{KeyShare, PublicKey};
-use veritrace_core::scan::{LOCKOUT_WINDOW_MS, MAX_ATTEMPTS_PER_WINDOW};
+use veritrace_core::scan::{LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, MAX_ATTEMPTS_PER_WINDOW};
 
 pub use route::route_inbound;
 
@@ -60,10 +60,19 @@ use crate::Service;
 pub const PEER_REQUEST_TAG: u8 = 0x80;
 
 /// Partial evaluations one helper grants one asking node for one item in
-/// one guess window (15 minutes): the ledger's whole per-item budget, so an
-/// honest asker serving real consumers never runs out before the ledger
-/// says so, and a dishonest one gets no more than a consumer would.
+/// one guess window (15 minutes) in all: the ledger's whole per-item
+/// budget, so an honest asker serving real consumers never runs out
+/// before the ledger says so.
 pub const HELP_PER_ASKER_PER_WINDOW: usize = MAX_ATTEMPTS_PER_WINDOW;
+
+/// Of those, how many may be *unsettled*: given for a request id the
+/// item's attempt log on the helper's ledger does not (yet) hold. An honest
+/// asker settles every evaluation at once (its `CodeAttempt` or scan
+/// follows within a consensus round); a dishonest one that never submits
+/// one gets this many per window from each helper, the ledger's own
+/// wrong-guess allowance, and every further guess spends the item's
+/// budget on the ledger like a consumer's.
+pub const UNSETTLED_HELP_PER_ASKER: usize = LOCKOUT_FAILURES;
 
 /// Most items a helper tracks for one asking node; past it, expired
 /// entries are dropped, and if none has expired that asker is refused
@@ -119,16 +128,36 @@ pub(crate) struct HelpBudget {
     given: Mutex<HashMap<NodeId, GivenTo>>,
 }
 
-/// When a helper gave one asking node its evaluations, by item key.
-type GivenTo = HashMap<Vec<u8>, VecDeque<i64>>;
+/// When a helper gave one asking node its evaluations, and for which
+/// request ids, by item key.
+type GivenTo = HashMap<Vec<u8>, VecDeque<(i64, Vec<u8>)>>;
+
+/// Why a helper will not give another evaluation now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HelpRefused {
+    /// The window's allowance for this asker and item is spent.
+    Spent,
+    /// Too many evaluations whose request ids the ledger has not counted.
+    Unsettled,
+    /// The asker's table is full of live entries.
+    Full,
+}
 
 impl HelpBudget {
-    /// Counts one evaluation for `asker` and `item_key` at `now_ms`, or
-    /// returns false (counting nothing) when the window's allowance is
-    /// spent or the asker's table is full.
-    pub(crate) fn take(&self, asker: NodeId, item_key: &[u8], now_ms: i64) -> bool {
-        let fresh = |times: &mut VecDeque<i64>| {
-            while times.front().is_some_and(|t| now_ms - t >= LOCKOUT_WINDOW_MS) {
+    /// Counts one evaluation for `asker`, `item_key` and `request_id` at
+    /// `now_ms`, given the request ids the item's attempt log holds on this
+    /// helper's ledger (`counted`; each settles one evaluation), or says
+    /// why not (counting nothing).
+    pub(crate) fn take(
+        &self,
+        asker: NodeId,
+        item_key: &[u8],
+        request_id: &[u8],
+        counted: &[&[u8]],
+        now_ms: i64,
+    ) -> Result<(), HelpRefused> {
+        let fresh = |times: &mut VecDeque<(i64, Vec<u8>)>| {
+            while times.front().is_some_and(|(t, _)| now_ms - t >= LOCKOUT_WINDOW_MS) {
                 times.pop_front();
             }
         };
@@ -140,16 +169,30 @@ impl HelpBudget {
                 !times.is_empty()
             });
             if items.len() >= MAX_TRACKED_ITEMS_PER_ASKER {
-                return false;
+                return Err(HelpRefused::Full);
             }
         }
         let times = items.entry(item_key.to_vec()).or_default();
         fresh(times);
         if times.len() >= HELP_PER_ASKER_PER_WINDOW {
-            return false;
+            return Err(HelpRefused::Spent);
         }
-        times.push_back(now_ms);
-        true
+        // Each counted request id settles one evaluation given for it.
+        let mut unsettled_counted: Vec<&[u8]> = counted.to_vec();
+        let mut unsettled = 0;
+        for (_, id) in times.iter() {
+            match unsettled_counted.iter().position(|c| *c == id.as_slice()) {
+                Some(i) => {
+                    unsettled_counted.swap_remove(i);
+                }
+                None => unsettled += 1,
+            }
+        }
+        if unsettled >= UNSETTLED_HELP_PER_ASKER {
+            return Err(HelpRefused::Unsettled);
+        }
+        times.push_back((now_ms, request_id.to_vec()));
+        Ok(())
     }
 }
 
@@ -176,18 +219,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn help_is_counted_per_asker_and_item_and_reopens_after_the_window() {
+    fn unsettled_help_is_the_wrong_guess_allowance_and_settled_help_the_ledgers() {
         let budget = HelpBudget::default();
         let t0 = 1_000_000;
-        for i in 0..HELP_PER_ASKER_PER_WINDOW {
-            assert!(budget.take(2, b"item-a", t0 + i as i64), "evaluation {i} refused");
+        let id = |n: usize| format!("request-{n:08}").into_bytes();
+        // Nothing counted on the ledger: five evaluations, then no more.
+        for n in 0..UNSETTLED_HELP_PER_ASKER {
+            assert_eq!(budget.take(2, b"item-a", &id(n), &[], t0), Ok(()), "evaluation {n}");
         }
-        assert!(!budget.take(2, b"item-a", t0 + 100), "one past the window's allowance was given");
+        assert_eq!(budget.take(2, b"item-a", &id(99), &[], t0), Err(HelpRefused::Unsettled));
         // Another asker, or another item, has its own allowance.
-        assert!(budget.take(3, b"item-a", t0 + 100));
-        assert!(budget.take(2, b"item-b", t0 + 100));
-        // The first evaluation leaves the window and one more is allowed.
-        assert!(budget.take(2, b"item-a", t0 + LOCKOUT_WINDOW_MS));
-        assert!(!budget.take(2, b"item-a", t0 + LOCKOUT_WINDOW_MS));
+        assert_eq!(budget.take(3, b"item-a", &id(0), &[], t0), Ok(()));
+        assert_eq!(budget.take(2, b"item-b", &id(0), &[], t0), Ok(()));
+        // Once the ledger counted their request ids, they are settled, up
+        // to the window's whole allowance; one counted id settles one.
+        let ids: Vec<Vec<u8>> = (0..HELP_PER_ASKER_PER_WINDOW).map(id).collect();
+        let counted: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
+        for n in UNSETTLED_HELP_PER_ASKER..HELP_PER_ASKER_PER_WINDOW {
+            assert_eq!(budget.take(2, b"item-a", &id(n), &counted[..n], t0), Ok(()), "settled evaluation {n}");
+        }
+        assert_eq!(budget.take(2, b"item-a", &id(50), &counted, t0), Err(HelpRefused::Spent));
+        let reused = vec![counted[0]; HELP_PER_ASKER_PER_WINDOW];
+        assert_eq!(budget.take(3, b"item-a", &id(0), &reused, t0 + 1), Ok(()));
+        for n in 0..UNSETTLED_HELP_PER_ASKER {
+            let r = budget.take(3, b"item-a", &id(0), &reused[..1], t0 + 1);
+            assert_eq!(r.is_ok(), n + 2 <= UNSETTLED_HELP_PER_ASKER, "one counted id settled more than one evaluation");
+        }
+        // The window moves on.
+        assert_eq!(budget.take(2, b"item-a", &id(60), &[], t0 + LOCKOUT_WINDOW_MS), Ok(()));
     }
 }
