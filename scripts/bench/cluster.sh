@@ -31,6 +31,15 @@ veritrace_ready() {
 start_veritrace() {
   local bin=$1
   "$bin" init --nodes 3 --out "$work/vt" --base-port 17400 >/dev/null
+  if [[ -n "${VERITRACE_CODE_KEY:-}" ]]; then
+    # A brand's 2-of-3 threshold code key (veritrace-bench --code-key-dir "$work/vt/code-key").
+    "$bin" codes deal-key --threshold 2 --node 1,2,3 --brand party-1 --network veritrace-local \
+      --out "$work/vt/code-key" >/dev/null
+    for k in 1 2 3; do
+      sed -i "/^\[node\]/a code_key_share_files = [\"$work/vt/code-key/share-node-$k.codeshare\"]" \
+        "$work/vt/node$k/veritrace.toml"
+    done
+  fi
   for k in 1 2 3; do
     # shellcheck disable=SC2086 # VERITRACE_NODE_ARGS is a list of flags
     "$bin" node start --config "$work/vt/node$k/veritrace.toml" --set api.requests_per_second=0 \

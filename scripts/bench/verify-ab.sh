@@ -10,7 +10,9 @@
 # Each BIN needs veritrace-bench beside it. Env: BENCH_SECS (10), ROUNDS
 # (2), BENCH_CONCURRENCY ("16 64"), BEFORE_NODE_ARGS (""), AFTER_NODE_ARGS
 # (turns the per-address verification limit off: every bench client is
-# 127.0.0.1). Prints a Markdown table.
+# 127.0.0.1), AFTER_CODE_KEY (set: the after cells verify items under a
+# 2-of-3 threshold code key, CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1).
+# Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${BENCH_SECS:-10}"
@@ -24,13 +26,14 @@ after_args="${AFTER_NODE_ARGS:---set api.verification.per_address_per_minute=0}"
 source scripts/bench/cluster.sh
 fields() { sed -n 's/^RESULT .*ops_per_s=\([0-9.]*\) p50_ms=\([0-9.]*\) p90_ms=[0-9.]* p99_ms=\([0-9.]*\).*/\1 \2 \3/p'; }
 
-# cell BIN NODE_ARGS CLIENTS: "ops/s p50 p99" of one verify run on a fresh cluster.
+# cell BIN NODE_ARGS CLIENTS [CODE_KEY]: "ops/s p50 p99" of one verify run on a fresh cluster.
 cell() {
-  local bin=$1 args=$2 c=$3 bench line
+  local bin=$1 args=$2 c=$3 code_key=${4:-} bench line extra=()
   bench="$(bench_binary verify-ab.sh "$bin")" || return 1
   bench_workdir /tmp/veritrace-verify-ab
-  VERITRACE_NODE_ARGS="$args" start_veritrace "$bin" || return 1
-  line=$("$bench" --cluster "$work/vt" --op verify --duration "$secs" --warmup 2 --concurrency "$c" | fields)
+  VERITRACE_CODE_KEY="$code_key" VERITRACE_NODE_ARGS="$args" start_veritrace "$bin" || return 1
+  [[ -n "$code_key" ]] && extra=(--code-key-dir "$work/vt/code-key")
+  line=$("$bench" --cluster "$work/vt" --op verify --duration "$secs" --warmup 2 --concurrency "$c" "${extra[@]}" | fields)
   bench_cleanup
   pids=()
   trap - EXIT
@@ -42,7 +45,7 @@ echo "|---|---|---|---|---|---|---|---|---|"
 for r in $(seq 1 "$rounds"); do
   for c in $concurrencies; do
     read -r bo bp50 bp99 <<<"$(cell "$before" "$before_args" "$c")"
-    read -r ao ap50 ap99 <<<"$(cell "$after" "$after_args" "$c")"
+    read -r ao ap50 ap99 <<<"$(cell "$after" "$after_args" "$c" "${AFTER_CODE_KEY:-}")"
     ratio=$(awk -v a="$ao" -v b="$bo" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
     echo "| $r | $c | $bo | $bp50 | $bp99 | $ao | $ap50 | $ap99 | $ratio |"
   done

@@ -124,6 +124,13 @@ pub struct BenchArgs {
     /// run, to measure a larger store; prints the items/s it took.
     #[arg(long, default_value_t = 0)]
     preload: usize,
+    /// Verify items of a product under the threshold code key in this
+    /// directory, relative to --cluster when relative (`veritrace codes
+    /// deal-key` output, for the cluster's
+    /// nodes, which must hold its shares; `VERITRACE_CODE_KEY=1` makes
+    /// scripts/bench/cluster.sh deal one) instead of BLAKE3_V1 digests.
+    #[arg(long, value_name = "DIR")]
+    code_key_dir: Option<std::path::PathBuf>,
     /// Send only to this endpoint (default: spread over every node of the
     /// cluster; followers forward writes to the leader).
     #[arg(long)]
@@ -215,7 +222,15 @@ async fn prepare(
         Op::Verify | Op::History => {
             let history = if args.op == Op::History { args.history.max(1) } else { 1 };
             let items = args.items.unwrap_or(if args.op == Op::Verify { 5_000 } else { 200 });
-            let prepared = workload::prepare_items(client, brand, network_id, items.max(1), history).await?;
+            // A relative directory is the cluster directory's (`code-key` as
+            // scripts/bench/cluster.sh deals it).
+            let key_dir = args.code_key_dir.as_ref().map(|d| match &args.cluster {
+                Some(cluster) if d.is_relative() => cluster.join(d),
+                _ => d.clone(),
+            });
+            let code_key = key_dir.as_deref().map(workload::BenchCodeKey::read).transpose()?;
+            let prepared =
+                workload::prepare_items(client, brand, network_id, items.max(1), history, code_key.as_ref()).await?;
             prepared
                 .items
                 .into_iter()

@@ -91,6 +91,29 @@ async fn submit_all(client: &Client, envelopes: Vec<pb::SignedEnvelope>, what: &
 }
 
 /// Registers product `gtin` of `brand` as `name`.
+/// A brand's threshold code key as `veritrace codes deal-key` wrote it:
+/// the whole key (code-key.secret) and its public parts
+/// (code-key.public.pb).
+pub struct BenchCodeKey {
+    /// `k`.
+    pub key: veritrace_core::oprf::OprfKey,
+    /// What the product's policy names.
+    pub public: pb::ThresholdCodeKey,
+}
+
+impl BenchCodeKey {
+    /// Reads the key `deal-key` wrote into `dir`.
+    pub fn read(dir: &std::path::Path) -> anyhow::Result<Self> {
+        use prost::Message as _;
+        let secret = std::fs::read_to_string(dir.join("code-key.secret")).context("reading code-key.secret")?;
+        let key = veritrace_core::oprf::files::parse_key_file(&secret)
+            .map_err(|e| anyhow::anyhow!("code-key.secret: {e}"))?;
+        let public = pb::ThresholdCodeKey::decode(std::fs::read(dir.join("code-key.public.pb"))?.as_slice())
+            .context("reading code-key.public.pb")?;
+        Ok(BenchCodeKey { key, public })
+    }
+}
+
 async fn register_product(
     client: &Client,
     brand: &Signer,
@@ -98,6 +121,7 @@ async fn register_product(
     nonce: u64,
     gtin: &Gtin,
     name: &str,
+    code_key: Option<&BenchCodeKey>,
 ) -> anyhow::Result<()> {
     let product = Action::RegisterProduct(pb::RegisterProduct {
         gtin: gtin.to_string(),
@@ -106,6 +130,11 @@ async fn register_product(
         brand_name: "Bench".into(),
         category: "cosmetics".into(),
         origin_country: "FR".into(),
+        code_policy: code_key.map(|k| pb::CodePolicy {
+            digest_scheme: pb::CodeDigestScheme::ThresholdOprfV1 as i32,
+            code_key: Some(k.public.clone()),
+            ..Default::default()
+        }),
         ..Default::default()
     });
     submit_all(client, vec![sign(brand, network_id, nonce, product)], &format!("register product {name}")).await
@@ -120,6 +149,7 @@ pub async fn prepare_items(
     network_id: &str,
     count: usize,
     history: usize,
+    code_key: Option<&BenchCodeKey>,
 ) -> anyhow::Result<Items> {
     let run = run_id();
     // Item references 00000-49999 (the filler products of --preload take the rest).
@@ -130,7 +160,7 @@ pub async fn prepare_items(
         nonce += 1;
         nonce
     };
-    register_product(client, brand, network_id, next(), &gtin, &format!("Bench product {item_ref}")).await?;
+    register_product(client, brand, network_id, next(), &gtin, &format!("Bench product {item_ref}"), code_key).await?;
     let policy = CodePolicy::default();
     let salt = CodeSalt::generate(&mut rand::rng());
     let mut items = Vec::with_capacity(count);
@@ -139,7 +169,10 @@ pub async fn prepare_items(
         // Serials are at most 20 characters: the run's low digits keep them unique enough.
         let sgtin = Sgtin::new(gtin, Serial::parse(&format!("B{}-{i}", run % 1_000_000_000)).context("bench serial")?);
         let code = generate_code(&policy, &mut rand::rng())?;
-        let digest = code_digest(&salt, &sgtin.key_bytes(), &code);
+        let digest = match code_key {
+            Some(k) => veritrace_core::code::oprf_code_digest(&k.key, &sgtin.key_bytes(), &code),
+            None => code_digest(&salt, &sgtin.key_bytes(), &code),
+        };
         let token = LabelToken::generate(&mut rand::rng());
         commissioned.push(pb::CommissionedItem {
             serial: sgtin.serial.to_string(),
@@ -155,9 +188,14 @@ pub async fn prepare_items(
         let action = Action::CommissionItems(pb::CommissionItems {
             gtin: gtin.to_string(),
             lot: format!("BENCH-{}", run % 1_000_000_000),
-            batch_salt: salt.as_bytes().to_vec(),
+            batch_salt: if code_key.is_some() { Vec::new() } else { salt.as_bytes().to_vec() },
             items: chunk.to_vec(),
-            digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
+            digest_scheme: if code_key.is_some() {
+                pb::CodeDigestScheme::ThresholdOprfV1 as i32
+            } else {
+                pb::CodeDigestScheme::Blake3V1 as i32
+            },
+            code_key: code_key.map(|k| k.public.public_key.clone()).unwrap_or_default(),
             ..Default::default()
         });
         envelopes.push(sign(brand, network_id, next(), action));
@@ -191,7 +229,7 @@ pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str,
     let gtin = Gtin::from_body(&format!("0614141{item_ref}")).context("preload GTIN")?;
     let mut nonce = run * 1000 + 500;
     let client = clients.first().context("no connection")?;
-    register_product(client, brand, network_id, nonce, &gtin, &format!("Bench filler {item_ref}")).await?;
+    register_product(client, brand, network_id, nonce, &gtin, &format!("Bench filler {item_ref}"), None).await?;
     let started = std::time::Instant::now();
     // Seeded once from the thread's generator; unlike it, Send across awaits.
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng());

@@ -21,7 +21,8 @@ pub enum CodesCommand {
     /// file per node (share-node-ID.codeshare: hand each to that node's
     /// operator, who lists it in `node.code_key_share_files`), and the
     /// product code policy naming the key (code-policy.json, proto3 JSON
-    /// for `registerProduct.codePolicy`).
+    /// for `registerProduct.codePolicy`; code-key.public.pb holds the same
+    /// public parts as protobuf, for tools).
     DealKey(DealKeyArgs),
 }
 
@@ -100,11 +101,15 @@ pub fn codes(cmd: CodesCommand) -> anyhow::Result<()> {
         private_file(&path)?.write_all(encode_share_file(&file).as_bytes())?;
         share_paths.push((node, path));
     }
+    let public = code_key.clone();
     let policy = pb::CodePolicy {
         digest_scheme: pb::CodeDigestScheme::ThresholdOprfV1 as i32,
         code_key: Some(code_key),
         ..Default::default()
     };
+    // The public parts as protobuf, for tools (the load generator).
+    let public_path = args.out.join("code-key.public.pb");
+    private_file(&public_path)?.write_all(&prost::Message::encode_to_vec(&public))?;
     let policy_path = args.out.join("code-policy.json");
     let json = crate::proto_json::to_json("veritrace.v1.CodePolicy", &policy)?;
     private_file(&policy_path)?.write_all(json.as_bytes())?;

@@ -100,6 +100,35 @@ pub fn unblinded(input: &[u8]) -> (Blind, BlindedElement) {
     (Blind { r: Scalar::ONE, input: input.to_vec() }, BlindedElement { point })
 }
 
+/// Interpolates `Z = k·B` from the first `threshold` partials **without
+/// checking any proof**.
+///
+/// Sound for a match only. A finalized output equal to the stored
+/// `F_k(x)` shows the input was `x`, whatever the partials were: the output
+/// hash binds the input, so no partial, however chosen, makes another
+/// input's output equal it. A mismatch proves nothing until the proofs are
+/// checked ([`PublicShare::verify`]): a lying partial makes the right input
+/// look wrong. So a checker combines unchecked first, and checks proofs
+/// only when the result differs. Refuses repeated indices and fewer than
+/// `threshold` partials.
+pub fn combine_unchecked(
+    partials: &[(PublicShare, EvaluatedElement)],
+    threshold: u8,
+) -> Result<EvaluatedElement, OprfError> {
+    if threshold == 0 {
+        return Err(OprfError::InvalidThreshold { threshold, shares: partials.len() });
+    }
+    if let Some(index) = first_duplicate(partials.iter().map(|(share, _)| share.index())) {
+        return Err(OprfError::DuplicateIndex { index });
+    }
+    if partials.len() < usize::from(threshold) {
+        return Err(OprfError::TooFewPartials { got: partials.len(), threshold });
+    }
+    let points: Vec<(u8, RistrettoPoint)> =
+        partials.iter().take(usize::from(threshold)).map(|(share, z)| (share.index(), z.point)).collect();
+    Ok(EvaluatedElement { point: interpolate(&points, 0) })
+}
+
 /// Combines partial evaluations of `blinded` into `Z = k·B`.
 ///
 /// Refuses a zero threshold and repeated indices, then checks every

@@ -156,6 +156,12 @@ impl KeyShare {
         PublicShare { index: self.index, point: self.point }
     }
 
+    /// The partial evaluation `Z_i = k_i·B` without a proof: for the share
+    /// holder's own checks, where it trusts itself.
+    pub fn evaluate_unproved(&self, blinded: &BlindedElement) -> EvaluatedElement {
+        EvaluatedElement { point: self.secret * blinded.point }
+    }
+
     /// The partial evaluation `Z_i = k_i·B` of a blinded element, with a
     /// proof that it used the secret behind [`KeyShare::public`].
     pub fn evaluate<R: CryptoRng + ?Sized>(

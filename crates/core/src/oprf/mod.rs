@@ -96,7 +96,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use ed25519_dalek::rand_core::CryptoRng;
 
-pub use client::{Blind, BlindedElement, EvaluatedElement, blind, combine, unblinded};
+pub use client::{Blind, BlindedElement, EvaluatedElement, blind, combine, combine_unchecked, unblinded};
 pub use dleq::DleqProof;
 pub use key::{KeyShare, OprfKey, PublicKey, PublicShare, check_shares};
 pub use possession::{POSSESSION_CONTEXT, PossessionProof};

@@ -1,14 +1,22 @@
 //! The asking side of a threshold code check: gather partial evaluations
-//! from the nodes holding shares of the item's code key, check each proof
-//! against the share the brand registered, combine the first `threshold`,
-//! compare with the item's digest.
+//! from the nodes holding shares of the item's code key, combine
+//! `threshold` of them, compare with the item's digest.
+//!
+//! Proofs are checked only when the comparison fails. A match needs no
+//! proof: the output hash binds the input, so no partial, however chosen,
+//! makes a wrong code's output equal the stored one
+//! ([`oprf::combine_unchecked`]). A mismatch is believed only once every
+//! partial used has a valid proof against the share the brand registered
+//! (never the one a helper claims); a lying helper's partial is dropped and
+//! another holder asked. This replica's own partial needs no proof.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use prost::Message as _;
 use rand::seq::SliceRandom as _;
 use tokio::task::JoinSet;
-use veritrace_consensus::NodeId;
+use veritrace_consensus::{NodeId, TransportError};
 use veritrace_core::code::{digests_equal, oprf_input};
 use veritrace_core::gs1::Sgtin;
 use veritrace_core::oprf::{self, BlindedElement, DleqProof, EvaluatedElement, PublicShare};
@@ -20,18 +28,31 @@ use super::{PEER_REQUEST_TAG, PeerRequests};
 use crate::ServiceError;
 use crate::service::Service;
 
-/// One helper's verified contribution.
-type Partial = (PublicShare, EvaluatedElement, DleqProof);
+/// When a consumer whose check found the holders' allowance for this
+/// item spent may retry: unsettled checks settle within a consensus round.
+const HELP_RETRY_MS: i64 = 2_000;
 
-/// Why a helper's answer is not used: its refusal reason, if it refused,
+/// How long a code check waits for any holder before it asks one more.
+const HEDGE_AFTER: Duration = Duration::from_millis(300);
+
+/// Most characters of a helper's own words kept for the log.
+const MAX_LOGGED: usize = 200;
+
+/// One holder's partial evaluation; `proof` is `None` for this replica's
+/// own (trusted) and once a proof has been checked.
+struct Candidate {
+    node: NodeId,
+    share: PublicShare,
+    evaluated: EvaluatedElement,
+    proof: Option<DleqProof>,
+}
+
+/// Why a holder's answer is not used: its refusal reason, if it refused,
 /// and a sentence for the log.
 struct Unusable {
     refusal: Option<String>,
     detail: String,
 }
-
-/// Most characters of a helper's own words kept for the log.
-const MAX_LOGGED: usize = 200;
 
 fn unusable(node: NodeId, why: impl std::fmt::Display) -> Unusable {
     let mut detail = format!("node {node}: {why}");
@@ -43,14 +64,9 @@ fn unusable(node: NodeId, why: impl std::fmt::Display) -> Unusable {
     Unusable { refusal: None, detail }
 }
 
-/// Checks one helper's encoded answer against the share the brand
-/// registered for it (not the one it claims).
-fn partial_of(
-    node: NodeId,
-    registered: PublicShare,
-    element: &BlindedElement,
-    answer: &[u8],
-) -> Result<Partial, Unusable> {
+/// Decodes one holder's answer against the share the brand registered for
+/// it. Its proof is kept, not checked; only this replica may omit one.
+fn candidate_of(node: NodeId, own: bool, registered: PublicShare, answer: &[u8]) -> Result<Candidate, Unusable> {
     let answer = pb::EvaluateCodeResponse::decode(answer).map_err(|e| unusable(node, format!("undecodable: {e}")))?;
     if !answer.refusal_reason.is_empty() {
         let mut why = unusable(node, format!("refused: {}: {}", answer.refusal_reason, answer.refusal_message));
@@ -60,46 +76,109 @@ fn partial_of(
     let evaluated = <&[u8; 32]>::try_from(answer.evaluated.as_slice())
         .map_err(|_| unusable(node, "evaluated element of the wrong length"))
         .and_then(|b| EvaluatedElement::from_bytes(b).map_err(|e| unusable(node, e)))?;
-    let proof = <&[u8; DleqProof::LEN]>::try_from(answer.proof.as_slice())
-        .map_err(|_| unusable(node, "proof of the wrong length"))
-        .and_then(|b| DleqProof::from_bytes(b).map_err(|e| unusable(node, e)))?;
-    registered.verify(element, &evaluated, &proof).map_err(|e| unusable(node, format!("bad evaluation: {e}")))?;
-    Ok((registered, evaluated, proof))
+    let proof = if own && answer.proof.is_empty() {
+        None
+    } else {
+        let proof = <&[u8; DleqProof::LEN]>::try_from(answer.proof.as_slice())
+            .map_err(|_| unusable(node, "proof of the wrong length"))
+            .and_then(|b| DleqProof::from_bytes(b).map_err(|e| unusable(node, e)))?;
+        Some(proof)
+    };
+    Ok(Candidate { node, share: registered, evaluated, proof })
 }
 
 /// What one holder's answer becomes in the join set.
-type Asked = (NodeId, PublicShare, Result<Vec<u8>, veritrace_consensus::TransportError>);
+type Asked = (NodeId, PublicShare, Result<Vec<u8>, TransportError>);
 
-/// How long a code check waits for any holder before it asks one more.
-const HEDGE_AFTER: std::time::Duration = std::time::Duration::from_millis(300);
+/// The holders of one check: those asked, those not yet asked, and what
+/// went wrong.
+struct Gathering<'a> {
+    service: &'a Service,
+    request: pb::EvaluateCodeRequest,
+    asks: JoinSet<Asked>,
+    waiting: std::vec::IntoIter<(NodeId, PublicShare)>,
+    problems: Vec<Unusable>,
+}
 
-impl Service {
-    /// Asks holder `node` (this replica itself at once, another over the
-    /// peer link) for its partial evaluation, into `asks`.
-    fn ask_holder(
-        &self,
-        asks: &mut JoinSet<Asked>,
-        node: NodeId,
-        registered: PublicShare,
-        request: &pb::EvaluateCodeRequest,
-    ) {
-        if node == self.id() {
-            let answer = self.evaluate_code_for(node, request).encode_to_vec();
-            asks.spawn(async move { (node, registered, Ok(answer)) });
+impl Gathering<'_> {
+    /// Asks the next holder not asked yet, if any.
+    fn ask_next(&mut self) {
+        let Some((node, registered)) = self.waiting.next() else { return };
+        if node == self.service.id() {
+            let answer = self.service.evaluate_code_for(node, &self.request, false).encode_to_vec();
+            self.asks.spawn(async move { (node, registered, Ok(answer)) });
         } else {
-            let peers: Arc<dyn PeerRequests> = Arc::clone(&self.inner.peer_requests);
+            let peers: Arc<dyn PeerRequests> = Arc::clone(&self.service.inner.peer_requests);
             let mut bytes = vec![PEER_REQUEST_TAG];
-            bytes.extend(request.encode_to_vec());
-            asks.spawn(async move { (node, registered, peers.ask(node, bytes).await) });
+            bytes.extend(self.request.encode_to_vec());
+            self.asks.spawn(async move { (node, registered, peers.ask(node, bytes).await) });
         }
     }
 
+    /// Adds candidates to `into` until it holds `threshold`, asking further
+    /// holders as others fail or are slow; with `element`, checks each
+    /// proof as it arrives. Stops early when no holder is left.
+    async fn fill(&mut self, into: &mut Vec<Candidate>, threshold: usize, element: Option<&BlindedElement>) {
+        while into.len() < threshold {
+            let joined = match tokio::time::timeout(HEDGE_AFTER, self.asks.join_next()).await {
+                Ok(Some(joined)) => joined,
+                Ok(None) => {
+                    if self.waiting.len() == 0 {
+                        return;
+                    }
+                    self.ask_next();
+                    continue;
+                }
+                Err(_) => {
+                    self.ask_next();
+                    continue;
+                }
+            };
+            let Ok((node, registered, answer)) = joined else { continue };
+            let own = node == self.service.id();
+            let checked = answer.map_err(|e| unusable(node, e)).and_then(|bytes| {
+                let mut c = candidate_of(node, own, registered, &bytes)?;
+                if let Some(element) = element {
+                    verify(&mut c, element).map_err(|e| unusable(node, e))?;
+                }
+                Ok(c)
+            });
+            match checked {
+                Ok(c) => into.push(c),
+                Err(why) => {
+                    self.problems.push(why);
+                    self.ask_next();
+                }
+            }
+        }
+    }
+}
+
+/// Checks a candidate's proof (a trusted one has none), then forgets it.
+fn verify(c: &mut Candidate, element: &BlindedElement) -> Result<(), String> {
+    if let Some(proof) = c.proof.take() {
+        c.share.verify(element, &c.evaluated, &proof).map_err(|e| format!("bad evaluation: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Whether the candidates' combination finalizes to `expected`.
+fn matches(input: &[u8], candidates: &[Candidate], threshold: u8, expected: &Hash) -> Result<bool, ServiceError> {
+    let pairs: Vec<(PublicShare, EvaluatedElement)> = candidates.iter().map(|c| (c.share, c.evaluated)).collect();
+    let combined = oprf::combine_unchecked(&pairs, threshold)
+        .map_err(|e| ServiceError::Answer(format!("combining evaluations: {e}")))?;
+    let (blind, _) = oprf::unblinded(input);
+    Ok(digests_equal(&Hash(blind.finalize(&combined).0), expected))
+}
+
+impl Service {
     /// Whether `code` (normalised) is `item`'s, by a threshold evaluation
     /// of the item's code key ([`super`]). Fails with
     /// [`ServiceError::CodeCheckUnavailable`] when fewer than the key's
-    /// threshold of helpers gave a valid evaluation, and with
+    /// threshold of holders gave a usable evaluation, and with
     /// [`ServiceError::LockedOut`] when that is because the item's budget
-    /// is spent (as this replica's ledger now says too).
+    /// is spent (as this replica's ledger now says too) or the holders'
+    /// allowance for this replica and item is, for a moment.
     pub(crate) async fn threshold_code_matches(
         &self,
         record: &ItemRecord,
@@ -118,83 +197,152 @@ impl Service {
         let threshold = usize::from(parts.threshold);
         let expected =
             Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
+        let input = oprf_input(&item.key_bytes(), code);
         let request = pb::EvaluateCodeRequest {
             item: Some(pb::GtinSerial { gtin: item.gtin.as_str().to_owned(), serial: item.serial.as_str().to_owned() }),
             code: code.to_owned(),
             label_token: label_token.to_vec(),
             request_id: request_id.to_vec(),
         };
-        let (blind, element) = oprf::unblinded(&oprf_input(&item.key_bytes(), code));
-
-        // This replica first (no round trip), the other holders in random
-        // order. Only `threshold` are asked at first, so that in the normal
-        // case only they see the code; the next is asked when one fails,
-        // or when none has answered within HEDGE_AFTER (a slow or dead
-        // holder costs that much, not a whole request timeout).
+        // This replica first (no round trip, no proof), the other holders in
+        // random order. Only `threshold` are asked at first, so that usually
+        // only they see the code; the next is asked when one fails, or when
+        // none has answered within HEDGE_AFTER (a slow or dead holder costs
+        // that much, not a whole request timeout).
         let mut order = parts.shares;
         order.shuffle(&mut rand::rng());
         if let Some(mine) = order.iter().position(|(node, _)| *node == self.id()) {
             order.swap(0, mine);
         }
-        let mut waiting = order.into_iter();
-        let mut asks = JoinSet::new();
-        for (node, registered) in waiting.by_ref().take(threshold) {
-            self.ask_holder(&mut asks, node, registered, &request);
+        let mut gathering = Gathering {
+            service: self,
+            request,
+            asks: JoinSet::new(),
+            waiting: order.into_iter(),
+            problems: Vec::new(),
+        };
+        for _ in 0..threshold {
+            gathering.ask_next();
         }
-        let mut partials = Vec::with_capacity(threshold);
-        let mut problems = Vec::new();
-        while !asks.is_empty() {
-            let joined = match tokio::time::timeout(HEDGE_AFTER, asks.join_next()).await {
-                Ok(Some(joined)) => joined,
-                Ok(None) => break,
-                Err(_) => {
-                    if let Some((node, registered)) = waiting.next() {
-                        self.ask_holder(&mut asks, node, registered, &request);
-                    }
-                    continue;
-                }
-            };
-            let Ok((node, registered, answer)) = joined else { continue };
-            let checked =
-                answer.map_err(|e| unusable(node, e)).and_then(|bytes| partial_of(node, registered, &element, &bytes));
-            match checked {
-                Ok(partial) => partials.push(partial),
+        let mut candidates = Vec::with_capacity(threshold);
+        gathering.fill(&mut candidates, threshold, None).await;
+        let outcome = if candidates.len() < threshold {
+            None
+        } else if matches(&input, &candidates, parts.threshold, &expected)? {
+            Some(true)
+        } else {
+            // A mismatch: believed once every partial used proves itself.
+            let (_, element) = oprf::unblinded(&input);
+            let before = candidates.len();
+            candidates.retain_mut(|c| match verify(c, &element) {
+                Ok(()) => true,
                 Err(why) => {
-                    problems.push(why);
-                    if let Some((node, registered)) = waiting.next() {
-                        self.ask_holder(&mut asks, node, registered, &request);
-                    }
+                    tracing::warn!(node = c.node, item = %item, "a code key holder's evaluation has a bad proof");
+                    gathering.problems.push(unusable(c.node, why));
+                    false
+                }
+            });
+            if candidates.len() == before {
+                Some(false)
+            } else {
+                gathering.fill(&mut candidates, threshold, Some(&element)).await;
+                if candidates.len() < threshold {
+                    None
+                } else {
+                    Some(matches(&input, &candidates, parts.threshold, &expected)?)
                 }
             }
-            if partials.len() == threshold {
-                break;
-            }
-        }
-        // Helpers still answering are left to finish on their own: their
+        };
+        // Holders still answering are left to finish on their own: their
         // evaluations are counted where they were given, and not needed.
-        asks.detach_all();
-        if partials.len() < threshold {
-            let details: Vec<&str> = problems.iter().map(|p| p.detail.as_str()).collect();
-            tracing::warn!(item = %item, got = partials.len(), threshold, problems = ?details, "code check lacks helpers");
-            // A helper's word that the budget is spent is believed only as
-            // far as this replica's own ledger agrees.
-            let exhausted = problems.iter().any(|p| p.refusal.as_deref() == Some(Reason::CodeAttemptsExhausted.code()));
-            if exhausted && let Some(now_record) = self.ledger().item_record(item)? {
-                let now = crate::verify::now_ms();
-                let budget = veritrace_ledger::budget(&now_record, now);
-                if budget.left == 0 {
-                    return Err(ServiceError::LockedOut { until_ms: budget.open_at_ms.unwrap_or(now) });
-                }
-            }
-            return Err(ServiceError::CodeCheckUnavailable(format!(
-                "{} of the {threshold} validators a code check of {item} needs answered: {}",
-                partials.len(),
-                details.join("; ")
-            )));
+        gathering.asks.detach_all();
+        match outcome {
+            Some(matched) => Ok(matched),
+            None => Err(self.lacking_holders(item, candidates.len(), threshold, &gathering.problems)?),
         }
-        let combined = oprf::combine(&partials, &element, parts.threshold)
-            .map_err(|e| ServiceError::Answer(format!("combining checked evaluations: {e}")))?;
-        let got = Hash(blind.finalize(&combined).0);
-        Ok(digests_equal(&got, &expected))
+    }
+
+    /// The error of a check that could not gather `threshold` usable
+    /// evaluations.
+    fn lacking_holders(
+        &self,
+        item: &Sgtin,
+        got: usize,
+        threshold: usize,
+        problems: &[Unusable],
+    ) -> Result<ServiceError, ServiceError> {
+        let details: Vec<&str> = problems.iter().map(|p| p.detail.as_str()).collect();
+        tracing::warn!(item = %item, got, threshold, problems = ?details, "code check lacks helpers");
+        let refused = |reason: Reason| problems.iter().any(|p| p.refusal.as_deref() == Some(reason.code()));
+        // A holder's word that the budget is spent is believed only as far
+        // as this replica's own ledger agrees.
+        if refused(Reason::CodeAttemptsExhausted)
+            && let Some(now_record) = self.ledger().item_record(item)?
+        {
+            let now = crate::verify::now_ms();
+            let budget = veritrace_ledger::budget(&now_record, now);
+            if budget.left == 0 {
+                return Ok(ServiceError::LockedOut { until_ms: budget.open_at_ms.unwrap_or(now) });
+            }
+        }
+        // The holders are busy with this item for this replica (its earlier
+        // checks are not counted on their ledgers yet): the consumer may
+        // retry in a moment, as after a spent budget.
+        if refused(Reason::CodeHelpExhausted) {
+            return Ok(ServiceError::LockedOut { until_ms: crate::verify::now_ms() + HELP_RETRY_MS });
+        }
+        Ok(ServiceError::CodeCheckUnavailable(format!(
+            "{got} of the {threshold} validators a code check of {item} needs answered: {}",
+            details.join("; ")
+        )))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use rand::SeedableRng as _;
+    use veritrace_core::oprf::{KeyShare, OprfKey};
+
+    use super::*;
+
+    fn honest(node: NodeId, share: &KeyShare, input: &[u8], rng: &mut rand::rngs::StdRng) -> Candidate {
+        let (_, element) = oprf::unblinded(input);
+        let (evaluated, proof) = share.evaluate(&element, rng);
+        Candidate { node, share: share.public(), evaluated, proof: Some(proof) }
+    }
+
+    #[test]
+    fn a_match_needs_no_proof_and_a_mismatch_is_believed_only_with_proofs() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let key = OprfKey::generate(&mut rng);
+        let shares = key.split(2, 3, &mut rng).unwrap();
+        let right = oprf_input(b"item", "123456");
+        let wrong = oprf_input(b"item", "654321");
+        let expected = Hash(key.evaluate(&right).0);
+        // The right code, honest holders: a match, no proof checked.
+        let both = [honest(1, &shares[0], &right, &mut rng), honest(2, &shares[1], &right, &mut rng)];
+        assert!(matches(&right, &both, 2, &expected).unwrap());
+        // A wrong code, honest holders: a mismatch whose proofs all hold.
+        let mut honest_wrong = [honest(1, &shares[0], &wrong, &mut rng), honest(3, &shares[2], &wrong, &mut rng)];
+        assert!(!matches(&wrong, &honest_wrong, 2, &expected).unwrap());
+        let (_, wrong_element) = oprf::unblinded(&wrong);
+        assert!(honest_wrong.iter_mut().all(|c| verify(c, &wrong_element).is_ok()));
+        // The right code with a lying holder (another key's evaluation under
+        // its registered share): a mismatch, and the liar's proof fails.
+        let other = OprfKey::generate(&mut rng).split(2, 3, &mut rng).unwrap();
+        let (_, element) = oprf::unblinded(&right);
+        let (lie, lie_proof) = other[1].evaluate(&element, &mut rng);
+        let mut liar = Candidate { node: 2, share: shares[1].public(), evaluated: lie, proof: Some(lie_proof) };
+        let pair = [honest(1, &shares[0], &right, &mut rng), Candidate { proof: None, ..liar_copy(&liar) }];
+        assert!(!matches(&right, &pair, 2, &expected).unwrap());
+        assert!(verify(&mut liar, &element).is_err(), "a lying holder's proof passed");
+        // No lie makes a wrong code match: the output hash binds the input.
+        let forged = [honest(1, &shares[0], &right, &mut rng), honest(2, &shares[1], &right, &mut rng)];
+        assert!(!matches(&wrong, &forged, 2, &expected).unwrap());
+    }
+
+    fn liar_copy(c: &Candidate) -> Candidate {
+        Candidate { node: c.node, share: c.share, evaluated: c.evaluated, proof: c.proof }
     }
 }

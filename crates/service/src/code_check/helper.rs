@@ -29,17 +29,23 @@ impl Service {
     /// in the answer, never with a panic.
     pub fn answer_peer_request(&self, from: NodeId, request: &[u8]) -> Vec<u8> {
         let answer = match pb::EvaluateCodeRequest::decode(request) {
-            Ok(req) => self.evaluate_code_for(from, &req),
+            Ok(req) => self.evaluate_code_for(from, &req, true),
             Err(e) => refusal(Reason::InvalidAction, format!("undecodable EvaluateCodeRequest: {e}")),
         };
         answer.encode_to_vec()
     }
 
-    /// This replica's partial evaluation of `req`'s code for `asker`, or
-    /// why it will not give one. Each evaluation given is counted against
-    /// `asker` and the item ([`super::HelpBudget`]).
-    pub(crate) fn evaluate_code_for(&self, asker: NodeId, req: &pb::EvaluateCodeRequest) -> pb::EvaluateCodeResponse {
-        match self.try_evaluate_code_for(asker, req) {
+    /// This replica's partial evaluation of `req`'s code for `asker` (with
+    /// its proof when `prove`; this replica's own checks trust themselves),
+    /// or why it will not give one. Each evaluation given is counted
+    /// against `asker` and the item ([`super::HelpBudget`]).
+    pub(crate) fn evaluate_code_for(
+        &self,
+        asker: NodeId,
+        req: &pb::EvaluateCodeRequest,
+        prove: bool,
+    ) -> pb::EvaluateCodeResponse {
+        match self.try_evaluate_code_for(asker, req, prove) {
             Ok(answer) => answer,
             Err(refused) => {
                 tracing::info!(
@@ -57,6 +63,7 @@ impl Service {
         &self,
         asker: NodeId,
         req: &pb::EvaluateCodeRequest,
+        prove: bool,
     ) -> Result<pb::EvaluateCodeResponse, pb::EvaluateCodeResponse> {
         let item = req.item.as_ref().ok_or_else(|| refusal(Reason::InvalidAction, "item is required"))?;
         let gtin = Gtin::parse(&item.gtin).map_err(|e| refusal(Reason::InvalidAction, format!("item.gtin: {e}")))?;
@@ -107,11 +114,16 @@ impl Service {
             return Err(refusal(Reason::CodeHelpExhausted, format!("node {asker} has had {detail}")));
         }
         let (_, element) = oprf::unblinded(&oprf_input(&item_key, &req.code));
-        let (evaluated, proof) = share.evaluate(&element, &mut rand::rng());
+        let (evaluated, proof) = if prove {
+            let (evaluated, proof) = share.evaluate(&element, &mut rand::rng());
+            (evaluated, proof.to_bytes().to_vec())
+        } else {
+            (share.evaluate_unproved(&element), Vec::new())
+        };
         tracing::debug!(asker, item = %item, "helped with a code check");
         Ok(pb::EvaluateCodeResponse {
             evaluated: evaluated.to_bytes().to_vec(),
-            proof: proof.to_bytes().to_vec(),
+            proof,
             public_share: share.public().to_bytes().to_vec(),
             ..Default::default()
         })

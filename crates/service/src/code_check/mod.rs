@@ -5,15 +5,17 @@
 //! The ledger stores `F_k(item key ‖ code)` for a brand key `k` split
 //! t-of-n among validator nodes (`veritrace_core::oprf`). To check a code
 //! the replica a consumer asked ([`asker`]) sends the item and the code to
-//! every node holding a share, takes the first t partial evaluations whose
-//! proofs check against the shares the brand registered, combines them
-//! and compares. Each helper ([`helper`]) answers only for an item that
-//! exists under that key, with its label token, while the item's guess
-//! budget on its own ledger is open, and at most
-//! [`HELP_PER_ASKER_PER_WINDOW`] times per asking node and item in the
-//! guess window ([`HelpBudget`]). So a validator operator who wants to test
-//! guesses needs t-1 other nodes to answer each one, and gets from every
-//! honest helper at most what a consumer gets from the ledger.
+//! t nodes holding a share (more only when some fail), checks each partial
+//! evaluation's proof against the share the brand registered, combines t
+//! of them and compares. Each helper ([`helper`]) answers only for an item
+//! that exists under that key, with its label token, while the item's
+//! guess budget on its own ledger is open, and per asking node and item in
+//! the guess window at most [`UNSETTLED_HELP_PER_ASKER`] times for request
+//! ids its ledger has not counted and [`HELP_PER_ASKER_PER_WINDOW`] times in
+//! all ([`HelpBudget`]). So a validator operator who wants to test guesses
+//! needs t-1 other nodes to answer each one, and gets from every honest
+//! helper, without spending the item's budget on the ledger, what a
+//! consumer gets from the ledger: 5 wrong guesses a window.
 //!
 //! ### Threat model (see ARCHITECTURE.md, "Code secrecy")
 //!
