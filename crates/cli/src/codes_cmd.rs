@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use veritrace_core::oprf::OprfKey;
-use veritrace_core::oprf::files::{ShareFile, encode_key_file, encode_share_file};
+use veritrace_core::oprf::files::{encode_key_file, encode_share_file};
 use veritrace_proto::v1 as pb;
 
 use crate::tx_cmd::{private_dir, private_file};
@@ -76,18 +76,8 @@ pub fn codes(cmd: CodesCommand) -> anyhow::Result<()> {
     }
     let rng = &mut rand::rng();
     let key = OprfKey::generate(rng);
-    let shares = key.split(args.threshold, n, rng)?;
-    let context = veritrace_core::code::code_key_possession_context(&args.network, &args.brand);
-    let code_key = pb::ThresholdCodeKey {
-        possession_proof: key.prove_possession(&context, rng).to_bytes().to_vec(),
-        public_key: key.public().to_bytes().to_vec(),
-        threshold: u32::from(args.threshold),
-        shares: nodes
-            .iter()
-            .zip(&shares)
-            .map(|(node, share)| pb::CodeKeyShare { node_id: *node, public_share: share.public().to_bytes().to_vec() })
-            .collect(),
-    };
+    let (share_files, code_key) =
+        veritrace_core::code::deal_code_key(&key, args.threshold, &nodes, &args.network, &args.brand, rng)?;
     // What the ledger will check, checked before anything is written.
     veritrace_ledger::check_code_key(&code_key)
         .map_err(|why| anyhow::anyhow!("the dealt key fails its check: {why}"))?;
@@ -95,9 +85,8 @@ pub fn codes(cmd: CodesCommand) -> anyhow::Result<()> {
     private_dir(&args.out)?;
     private_file(&key_path)?.write_all(encode_key_file(&key).as_bytes())?;
     let mut share_paths = Vec::new();
-    for (node, share) in nodes.iter().zip(shares) {
+    for (node, file) in share_files {
         let path = args.out.join(format!("share-node-{node}.codeshare"));
-        let file = ShareFile { public_key: key.public(), share };
         private_file(&path)?.write_all(encode_share_file(&file).as_bytes())?;
         share_paths.push((node, path));
     }

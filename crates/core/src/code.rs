@@ -383,6 +383,47 @@ pub fn code_key_possession_context(network_id: &str, brand_party_id: &str) -> Ve
     [network_id.as_bytes(), &[0], brand_party_id.as_bytes()].concat()
 }
 
+/// Deals a brand's code key: splits `key` `threshold`-of-`nodes.len()`
+/// among the validator `nodes` (in order) and returns each node's share
+/// file and the public parts a product's policy names
+/// (`ThresholdCodeKey`), with the brand's proof of possession for
+/// `network_id`. Fails for a threshold outside `1..=nodes.len()` or more
+/// than 255 nodes (the ledger further wants `2 <= threshold`, at most 16
+/// nodes, distinct nonzero ids).
+pub fn deal_code_key<R: CryptoRng + ?Sized>(
+    key: &crate::oprf::OprfKey,
+    threshold: u8,
+    nodes: &[u64],
+    network_id: &str,
+    brand_party_id: &str,
+    rng: &mut R,
+) -> Result<(Vec<(u64, crate::oprf::files::ShareFile)>, veritrace_proto::v1::ThresholdCodeKey), crate::oprf::OprfError>
+{
+    let n = u8::try_from(nodes.len())
+        .map_err(|_| crate::oprf::OprfError::InvalidThreshold { threshold, shares: nodes.len() })?;
+    let shares = key.split(threshold, n, rng)?;
+    let context = code_key_possession_context(network_id, brand_party_id);
+    let public = veritrace_proto::v1::ThresholdCodeKey {
+        public_key: key.public().to_bytes().to_vec(),
+        threshold: u32::from(threshold),
+        shares: nodes
+            .iter()
+            .zip(&shares)
+            .map(|(node, s)| veritrace_proto::v1::CodeKeyShare {
+                node_id: *node,
+                public_share: s.public().to_bytes().to_vec(),
+            })
+            .collect(),
+        possession_proof: key.prove_possession(&context, rng).to_bytes().to_vec(),
+    };
+    let files = nodes
+        .iter()
+        .zip(shares)
+        .map(|(node, share)| (*node, crate::oprf::files::ShareFile { public_key: key.public(), share }))
+        .collect();
+    Ok((files, public))
+}
+
 /// Compares two digests in constant time (see [`verify_code`]).
 pub fn digests_equal(a: &Hash, b: &Hash) -> bool {
     ct_eq(a.as_bytes(), b.as_bytes())

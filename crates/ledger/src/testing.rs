@@ -503,24 +503,8 @@ pub fn code_key(
     use rand::SeedableRng as _;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let key = veritrace_core::oprf::OprfKey::generate(&mut rng);
-    let n = u8::try_from(nodes.len()).expect("at most 255 nodes");
-    let shares = key.split(threshold, n, &mut rng).expect("split");
-    let context = veritrace_core::code::code_key_possession_context(NETWORK, "brand");
-    let public = pb::ThresholdCodeKey {
-        public_key: key.public().to_bytes().to_vec(),
-        threshold: u32::from(threshold),
-        shares: nodes
-            .iter()
-            .zip(&shares)
-            .map(|(node, s)| pb::CodeKeyShare { node_id: *node, public_share: s.public().to_bytes().to_vec() })
-            .collect(),
-        possession_proof: key.prove_possession(&context, &mut rng).to_bytes().to_vec(),
-    };
-    let files = nodes
-        .iter()
-        .zip(shares)
-        .map(|(node, share)| (*node, veritrace_core::oprf::files::ShareFile { public_key: key.public(), share }))
-        .collect();
+    let (files, public) =
+        veritrace_core::code::deal_code_key(&key, threshold, nodes, NETWORK, "brand", &mut rng).expect("deal");
     (key, files, public)
 }
 

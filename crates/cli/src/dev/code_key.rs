@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use prost::Message as _;
 use veritrace_core::oprf::OprfKey;
-use veritrace_core::oprf::files::{ShareFile, encode_key_file, encode_share_file, parse_key_file};
+use veritrace_core::oprf::files::{encode_key_file, encode_share_file, parse_key_file};
 use veritrace_node::{ClusterFile, NodeConfig};
 use veritrace_proto::v1 as pb;
 
@@ -28,30 +28,20 @@ pub fn deal(dir: &Path, file: &ClusterFile) -> anyhow::Result<()> {
     let threshold = n / 2 + 1;
     let rng = &mut rand::rng();
     let key = OprfKey::generate(rng);
-    let shares = key.split(threshold, n, rng)?;
     // The demo brand is the first node's party (`veritrace dev`'s roles).
     let brand_party = file.nodes.first().and_then(|n| n.party_id.clone()).context("the first node has no party")?;
-    let context = veritrace_core::code::code_key_possession_context(&file.network_id, &brand_party);
-    let public = pb::ThresholdCodeKey {
-        possession_proof: key.prove_possession(&context, rng).to_bytes().to_vec(),
-        public_key: key.public().to_bytes().to_vec(),
-        threshold: u32::from(threshold),
-        shares: file
-            .nodes
-            .iter()
-            .zip(&shares)
-            .map(|(node, s)| pb::CodeKeyShare { node_id: node.id, public_share: s.public().to_bytes().to_vec() })
-            .collect(),
-    };
+    let ids: Vec<u64> = file.nodes.iter().map(|n| n.id).collect();
+    let (share_files, public) =
+        veritrace_core::code::deal_code_key(&key, threshold, &ids, &file.network_id, &brand_party, rng)?;
     let brand = key_dir(dir);
     private_dir(&brand)?;
     private_file(&brand.join("code-key.secret"))?.write_all(encode_key_file(&key).as_bytes())?;
     private_file(&brand.join("code-key.public.pb"))?.write_all(&public.encode_to_vec())?;
-    for (node, share) in file.nodes.iter().zip(shares) {
+    for (node, (_, share_file)) in file.nodes.iter().zip(share_files) {
         let config_path = dir.join(&node.config);
         let node_dir = config_path.parent().context("a node configuration without a directory")?;
         let share_path = node_dir.join("code-key.codeshare");
-        let text = encode_share_file(&ShareFile { public_key: key.public(), share });
+        let text = encode_share_file(&share_file);
         private_file(&share_path)?.write_all(text.as_bytes())?;
         let mut config = NodeConfig::load(&config_path)?;
         config.node.code_key_share_files = vec!["code-key.codeshare".into()];
