@@ -169,3 +169,39 @@ async fn a_dealt_code_key_needs_its_holders_and_nothing_else() {
     let log = std::fs::read_to_string(&cluster.nodes[&1].log).unwrap();
     assert!(log.contains("code key share loaded"), "node 1 did not say it loaded its shares");
 }
+
+/// Runs `veritrace node start` and waits up to 30 s for it to exit.
+fn start_and_expect_exit(config: &Path) -> (bool, String) {
+    let mut child = std::process::Command::new(support::BIN)
+        .args(["node", "start", "--config", config.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            return (status.success(), stderr);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the node started with an unusable code key share");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_node_with_an_unusable_share_does_not_start_and_names_it() {
+    let keys = tempfile::tempdir().unwrap();
+    let garbage = keys.path().join("garbage.codeshare");
+    std::fs::write(&garbage, "veritrace code key share v1\npublic_key 00\nshare 00\n").unwrap();
+    for (file, says) in [(keys.path().join("missing.codeshare"), "missing.codeshare"), (garbage, "garbage.codeshare")] {
+        let shown = file.clone();
+        let cluster = TestCluster::init(1, 0, move |c| c.node.code_key_share_files = vec![shown.clone()]);
+        let (ok, stderr) = start_and_expect_exit(&cluster.nodes[&1].config);
+        assert!(!ok && stderr.contains(says), "{}: {stderr}", file.display());
+    }
+}
