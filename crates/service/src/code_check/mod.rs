@@ -48,7 +48,7 @@ use std::sync::Mutex;
 
 use veritrace_consensus::{NodeId, Transport, TransportError};
 use veritrace_core::oprf::files::ShareFile;
-use veritrace_core::oprf::{KeyShare, PublicKey};
+use veritrace_core::oprf::KeyShare;
 use veritrace_core::scan::{LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, MAX_ATTEMPTS_PER_WINDOW};
 
 pub use route::route_inbound;
@@ -105,21 +105,6 @@ impl CodeKeyShares {
     /// The share of the key `public_key`, if this replica holds one.
     pub(crate) fn get(&self, public_key: &[u8]) -> Option<&KeyShare> {
         <[u8; 32]>::try_from(public_key).ok().and_then(|k| self.by_key.get(&k))
-    }
-
-    /// How many keys this replica holds a share of.
-    pub fn len(&self) -> usize {
-        self.by_key.len()
-    }
-
-    /// True when it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
-    }
-
-    /// The public keys held, for the status.
-    pub fn public_keys(&self) -> Vec<PublicKey> {
-        self.by_key.keys().filter_map(|k| PublicKey::from_bytes(k).ok()).collect()
     }
 }
 
