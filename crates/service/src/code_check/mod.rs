@@ -47,8 +47,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 
 use veritrace_consensus::{NodeId, Transport, TransportError};
-use veritrace_core::oprf::files::ShareFile;
 use veritrace_core::oprf::KeyShare;
+use veritrace_core::oprf::files::ShareFile;
 use veritrace_core::scan::{LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, MAX_ATTEMPTS_PER_WINDOW};
 
 pub use route::route_inbound;
