@@ -23,8 +23,8 @@ use crate::schema::CF_STATE;
 use crate::state::keys;
 use crate::state::records::{AttemptLog, AttemptRecord, ItemRecord};
 
-/// Shortest and longest request id.
-pub(crate) const REQUEST_ID_LEN: std::ops::RangeInclusive<usize> = 16..=64;
+/// Shortest and longest request id, in bytes.
+pub const REQUEST_ID_LEN: std::ops::RangeInclusive<usize> = 16..=64;
 
 pub(crate) fn check_request_id(field: &str, id: &[u8]) -> Rule {
     require(REQUEST_ID_LEN.contains(&id.len()), || {

@@ -40,6 +40,7 @@ const MAX_LOGGED: usize = 200;
 
 /// One holder's partial evaluation; `proof` is `None` for this replica's
 /// own (trusted) and once a proof has been checked.
+#[derive(Clone, Copy)]
 struct Candidate {
     node: NodeId,
     share: PublicShare,
@@ -334,15 +335,11 @@ mod tests {
         let (_, element) = oprf::unblinded(&right);
         let (lie, lie_proof) = other[1].evaluate(&element, &mut rng);
         let mut liar = Candidate { node: 2, share: shares[1].public(), evaluated: lie, proof: Some(lie_proof) };
-        let pair = [honest(1, &shares[0], &right, &mut rng), Candidate { proof: None, ..liar_copy(&liar) }];
+        let pair = [honest(1, &shares[0], &right, &mut rng), Candidate { proof: None, ..liar }];
         assert!(!matches(&right, &pair, 2, &expected).unwrap());
         assert!(verify(&mut liar, &element).is_err(), "a lying holder's proof passed");
         // No lie makes a wrong code match: the output hash binds the input.
         let forged = [honest(1, &shares[0], &right, &mut rng), honest(2, &shares[1], &right, &mut rng)];
         assert!(!matches(&wrong, &forged, 2, &expected).unwrap());
-    }
-
-    fn liar_copy(c: &Candidate) -> Candidate {
-        Candidate { node: c.node, share: c.share, evaluated: c.evaluated, proof: c.proof }
     }
 }

@@ -94,7 +94,7 @@ impl Service {
         if budget.left == 0 {
             return Err(refusal(Reason::CodeAttemptsExhausted, "the item's guess budget is spent"));
         }
-        if !(16..=64).contains(&req.request_id.len()) {
+        if !veritrace_ledger::REQUEST_ID_LEN.contains(&req.request_id.len()) {
             return Err(refusal(Reason::InvalidAction, "request_id: 16 to 64 bytes"));
         }
         let item_key = item.key_bytes();
