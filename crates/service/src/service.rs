@@ -10,7 +10,7 @@ use veritrace_ledger::{AuditReport, Ledger};
 use veritrace_proto::v1 as pb;
 
 use crate::ServiceError;
-use crate::code_check::{CodeKeyShares, HelpBudget, PeerRequests};
+use crate::code_check::{CodeKeyShares, DecodedKeys, HelpBudget, PeerRequests};
 use crate::members::{MemberInfo, PeerControl, node_id_from_peer_bytes};
 use crate::state_machine::{Engine, LedgerCell, MAX_ENVELOPES_PER_PROPOSAL, decode_answer, encode_proposal};
 
@@ -97,6 +97,8 @@ pub(crate) struct Inner {
     pub code_shares: CodeKeyShares,
     /// Evaluations this replica gave each asking node, per item.
     pub help_budget: HelpBudget,
+    /// Code keys this replica's checks used, decoded.
+    pub decoded_keys: DecodedKeys,
     /// How code checks reach the other replicas.
     pub peer_requests: Arc<dyn PeerRequests>,
 }
@@ -131,6 +133,7 @@ impl Service {
                 metrics,
                 code_shares,
                 help_budget: HelpBudget::default(),
+                decoded_keys: DecodedKeys::default(),
                 peer_requests,
             }),
         }

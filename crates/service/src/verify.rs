@@ -35,6 +35,7 @@ use veritrace_core::gs1::Sgtin;
 use veritrace_core::label_token::LabelToken;
 use veritrace_core::scan;
 use veritrace_core::{Envelope, Hash, Reason};
+use veritrace_ledger::state::records::ItemRecord;
 use veritrace_proto::timestamp_from_ms;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
@@ -122,11 +123,10 @@ impl Service {
     }
 
     async fn verify_item_in_span(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, ServiceError> {
-        self.read_barrier().await?;
         let item = gtin_serial(&req.item);
         // The record alone until the code is compared; the full report is
         // built once, for the answer.
-        let Some(record) = self.ledger().item_record(&req.item)? else {
+        let Some(record) = self.item_record_for_verify(&req.item).await? else {
             return Ok(pb::VerifyItemResponse {
                 verdict: pb::Verdict::UnknownItem as i32,
                 item: Some(item),
@@ -182,6 +182,29 @@ impl Service {
             attempts_left: after.budget.left,
             ..Default::default()
         })
+    }
+
+    /// The item's record, read without a consensus round when this replica
+    /// has it: a verification is decided by the write it makes, not by the
+    /// read before it, so a replica a little behind the leader answers as
+    /// the leader would.
+    ///
+    /// Every fact read here either never changes once the item exists (its
+    /// code digest, key, policy and label token), only grows (counted
+    /// guesses and recorded scans: a stale record can only show fewer, so
+    /// a spent budget it shows is spent), or is checked again at apply
+    /// against the ledger's state at the scan's position (the budget, a
+    /// request id already recorded, the verdict: a stale preview is refused
+    /// as `VERDICT_MISMATCH` and signed again after this replica caught up).
+    /// Only "unknown item" would be wrong on a lagging replica, after a
+    /// commissioning it has not applied yet, so that answer alone waits for
+    /// a read barrier (ReadIndex) and a second look.
+    async fn item_record_for_verify(&self, item: &Sgtin) -> Result<Option<ItemRecord>, ServiceError> {
+        if let Some(record) = self.ledger().item_record(item)? {
+            return Ok(Some(record));
+        }
+        self.read_barrier().await?;
+        Ok(self.ledger().item_record(item)?)
     }
 
     /// Spends one of the item's guesses with a `CodeAttempt` (a wrong

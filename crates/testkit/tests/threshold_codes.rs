@@ -11,6 +11,7 @@
 
 use prost::Message as _;
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_core::oprf::files::ShareFile;
 use veritrace_core::oprf::{BlindedElement, DleqProof, EvaluatedElement, PublicShare, unblinded};
 use veritrace_core::scan::{LOCKOUT_FAILURES, MAX_ATTEMPTS_PER_WINDOW};
 use veritrace_proto::v1 as pb;
@@ -50,6 +51,7 @@ fn evaluate(gtin: &str, serial: &str, code: &str, token: bool) -> Vec<u8> {
         code: code.into(),
         label_token: if token { fixture::token_of(gtin, serial).as_bytes().to_vec() } else { Vec::new() },
         request_id: b"direct-request-0123".to_vec(),
+        omit_proof: false,
     }
     .encode_to_vec()
 }
@@ -174,4 +176,61 @@ async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
     )
     .unwrap();
     assert_eq!(spent.refusal_reason, "CODE_ATTEMPTS_EXHAUSTED", "{spent:?}");
+}
+
+/// Helpers are asked without proofs first and with them only after a
+/// mismatch; a holder that answers with another key's share (its proof
+/// fails against the share the brand registered) can neither make a
+/// genuine item look wrong nor spend its guesses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_holder_cannot_fail_a_genuine_code_or_spend_a_guess() {
+    let (key, files, public) = fixture::code_key(7, 2, &[1, 2, 3]);
+    let (_, other, _) = fixture::code_key(8, 2, &[1, 2, 3]);
+    let mut builder = TestCluster::builder(3).seed(9);
+    for (node, file) in files {
+        let file = if node == 2 {
+            // Node 2's share of another key, under this key's name.
+            ShareFile { public_key: file.public_key, share: other[1].1.share.clone() }
+        } else {
+            file
+        };
+        builder = builder.code_key_share(node, file);
+    }
+    let mut cluster = builder.start().await;
+    let leader = cluster.leader(&[]).await;
+    let gtin = fixture::gtin(1);
+    let setup = vec![
+        signed("brand", 1, fixture::register_product_with_code_key(&gtin, "brand", &public)),
+        signed("brand", 2, fixture::commission_under_key(&gtin, &SERIALS, &key)),
+    ];
+    let receipts = cluster.client(leader).await.submit(setup).await.unwrap();
+    assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "{receipts:?}");
+    cluster.converge().await;
+    let code = |serial: &str| fixture::code_of(&gtin, serial);
+    let wrong = |serial: &str| if code(serial) == "000000" { "000001".to_owned() } else { "000000".to_owned() };
+
+    // All three up: whichever holder node 1 asks, right codes match (a
+    // lie makes a mismatch, whose proofs unmask it; node 3 is asked
+    // instead) and a wrong code is believed wrong only with proofs.
+    for serial in ["S1", "S2", "S3"] {
+        let genuine = cluster.client(1).await.verify_item(request(&gtin, serial, &code(serial), serial)).await.unwrap();
+        assert!(matched(&genuine), "{serial}: {genuine:?}");
+    }
+    let invalid = cluster.client(1).await.verify_item(request(&gtin, "S4", &wrong("S4"), "w4")).await.unwrap();
+    assert_eq!((invalid.verdict, invalid.attempts_left), (pb::Verdict::InvalidCode as i32, 4), "{invalid:?}");
+
+    // Node 3 down: node 1 can only combine with the liar. Neither a right
+    // nor a wrong code is decided, and nothing is spent.
+    cluster.crash(3).await;
+    cluster.leader(&[3]).await;
+    for (typed, id) in [(code("S5"), "r5"), (wrong("S5"), "w5")] {
+        let refused = cluster.client(1).await.verify_item(request(&gtin, "S5", &typed, id)).await.unwrap_err();
+        assert_eq!(
+            (refused.code(), refused.reason()),
+            (Some(tonic::Code::Unavailable), Some("CODE_CHECK_UNAVAILABLE")),
+            "{refused}"
+        );
+    }
+    let report = cluster.service(1).ledger().item_report(&item(&gtin, "S5"), veritrace_service::now_ms());
+    assert_eq!(report.unwrap().budget.left, LOCKOUT_FAILURES as u32, "a liar's answer spent a guess");
 }

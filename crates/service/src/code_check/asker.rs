@@ -2,14 +2,19 @@
 //! from the nodes holding shares of the item's code key, combine
 //! `threshold` of them, compare with the item's digest.
 //!
-//! Proofs are checked only when the comparison fails. A match needs no
-//! proof: the output hash binds the input, so no partial, however chosen,
-//! makes a wrong code's output equal the stored one
-//! ([`oprf::combine_unchecked`]). A mismatch is believed only once every
-//! partial used has a valid proof against the share the brand registered
-//! (never the one a helper claims); a lying helper's partial is dropped and
-//! another holder asked. This replica's own partial needs no proof.
+//! Proofs are asked for and checked only when the comparison fails. A
+//! match needs no proof: the output hash binds the input, so no partial,
+//! however chosen, makes a wrong code's output equal the stored one
+//! ([`oprf::combine_unchecked`]). So holders are first asked to omit their
+//! proofs (saving each a proof, about 60 µs); after a mismatch the same
+//! holders are asked again, for the same request id and code, with proofs
+//! (they do not count it again), and the mismatch is believed only once
+//! every partial used has a valid proof against the share the brand
+//! registered (never the one a helper claims). A lying helper's partial is
+//! dropped and another holder asked. This replica's own partial needs no
+//! proof.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,14 +43,32 @@ const HEDGE_AFTER: Duration = Duration::from_millis(300);
 /// Most characters of a helper's own words kept for the log.
 const MAX_LOGGED: usize = 200;
 
-/// One holder's partial evaluation; `proof` is `None` for this replica's
-/// own (trusted) and once a proof has been checked.
+/// One holder's partial evaluation and what stands behind it.
 #[derive(Clone, Copy)]
 struct Candidate {
     node: NodeId,
     share: PublicShare,
     evaluated: EvaluatedElement,
-    proof: Option<DleqProof>,
+    proof: Proof,
+}
+
+/// What stands behind a partial evaluation.
+#[derive(Clone, Copy)]
+enum Proof {
+    /// This replica's own, or one whose proof was checked.
+    Trusted,
+    /// A proof given, not yet checked.
+    Given(DleqProof),
+    /// None: the holder was asked to omit it.
+    Omitted,
+}
+
+/// Why a candidate cannot be believed for a mismatch.
+enum Unproven {
+    /// It has no proof: ask its holder again, with one.
+    Omitted,
+    /// Its proof fails: the holder lied or erred.
+    Bad(String),
 }
 
 /// Why a holder's answer is not used: its refusal reason, if it refused,
@@ -77,13 +100,15 @@ fn candidate_of(node: NodeId, own: bool, registered: PublicShare, answer: &[u8])
     let evaluated = <&[u8; 32]>::try_from(answer.evaluated.as_slice())
         .map_err(|_| unusable(node, "evaluated element of the wrong length"))
         .and_then(|b| EvaluatedElement::from_bytes(b).map_err(|e| unusable(node, e)))?;
-    let proof = if own && answer.proof.is_empty() {
-        None
+    let proof = if own {
+        Proof::Trusted
+    } else if answer.proof.is_empty() {
+        Proof::Omitted
     } else {
         let proof = <&[u8; DleqProof::LEN]>::try_from(answer.proof.as_slice())
             .map_err(|_| unusable(node, "proof of the wrong length"))
             .and_then(|b| DleqProof::from_bytes(b).map_err(|e| unusable(node, e)))?;
-        Some(proof)
+        Proof::Given(proof)
     };
     Ok(Candidate { node, share: registered, evaluated, proof })
 }
@@ -97,14 +122,14 @@ struct Gathering<'a> {
     service: &'a Service,
     request: pb::EvaluateCodeRequest,
     asks: JoinSet<Asked>,
-    waiting: std::vec::IntoIter<(NodeId, PublicShare)>,
+    waiting: VecDeque<(NodeId, PublicShare)>,
     problems: Vec<Unusable>,
 }
 
 impl Gathering<'_> {
     /// Asks the next holder not asked yet, if any.
     fn ask_next(&mut self) {
-        let Some((node, registered)) = self.waiting.next() else { return };
+        let Some((node, registered)) = self.waiting.pop_front() else { return };
         if node == self.service.id() {
             let answer = self.service.evaluate_code_for(node, &self.request, false).encode_to_vec();
             self.asks.spawn(async move { (node, registered, Ok(answer)) });
@@ -124,7 +149,7 @@ impl Gathering<'_> {
             let joined = match tokio::time::timeout(HEDGE_AFTER, self.asks.join_next()).await {
                 Ok(Some(joined)) => joined,
                 Ok(None) => {
-                    if self.waiting.len() == 0 {
+                    if self.waiting.is_empty() {
                         return;
                     }
                     self.ask_next();
@@ -140,7 +165,10 @@ impl Gathering<'_> {
             let checked = answer.map_err(|e| unusable(node, e)).and_then(|bytes| {
                 let mut c = candidate_of(node, own, registered, &bytes)?;
                 if let Some(element) = element {
-                    verify(&mut c, element).map_err(|e| unusable(node, e))?;
+                    verify(&mut c, element).map_err(|e| match e {
+                        Unproven::Omitted => unusable(node, "no proof given"),
+                        Unproven::Bad(why) => unusable(node, why),
+                    })?;
                 }
                 Ok(c)
             });
@@ -155,12 +183,17 @@ impl Gathering<'_> {
     }
 }
 
-/// Checks a candidate's proof (a trusted one has none), then forgets it.
-fn verify(c: &mut Candidate, element: &BlindedElement) -> Result<(), String> {
-    if let Some(proof) = c.proof.take() {
-        c.share.verify(element, &c.evaluated, &proof).map_err(|e| format!("bad evaluation: {e}"))?;
+/// Checks a candidate's proof, and trusts it from then on.
+fn verify(c: &mut Candidate, element: &BlindedElement) -> Result<(), Unproven> {
+    match c.proof {
+        Proof::Trusted => Ok(()),
+        Proof::Omitted => Err(Unproven::Omitted),
+        Proof::Given(proof) => {
+            c.share.verify(element, &c.evaluated, &proof).map_err(|e| Unproven::Bad(format!("bad evaluation: {e}")))?;
+            c.proof = Proof::Trusted;
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 /// Whether the candidates' combination finalizes to `expected`.
@@ -188,13 +221,15 @@ impl Service {
         label_token: &[u8],
         request_id: &[u8],
     ) -> Result<bool, ServiceError> {
-        let key = self
-            .ledger()
-            .code_key(&record.code_key)?
-            .ok_or_else(|| ServiceError::Answer(format!("{item}'s code key is not stored on this replica")))?;
-        // Checked when the ledger stored it; decoded only.
-        let parts = veritrace_ledger::parse_code_key(&key)
-            .map_err(|why| ServiceError::Answer(format!("{item}'s stored code key: {why}")))?;
+        let parts = self.inner.decoded_keys.get_or_decode(&record.code_key, || {
+            let key = self
+                .ledger()
+                .code_key(&record.code_key)?
+                .ok_or_else(|| ServiceError::Answer(format!("{item}'s code key is not stored on this replica")))?;
+            // Checked when the ledger stored it; decoded only.
+            veritrace_ledger::parse_code_key(&key)
+                .map_err(|why| ServiceError::Answer(format!("{item}'s stored code key: {why}")))
+        })?;
         let threshold = usize::from(parts.threshold);
         let expected =
             Hash::from_slice(&record.code_digest).map_err(|e| ServiceError::Answer(format!("stored digest: {e}")))?;
@@ -204,24 +239,20 @@ impl Service {
             code: code.to_owned(),
             label_token: label_token.to_vec(),
             request_id: request_id.to_vec(),
+            omit_proof: true,
         };
         // This replica first (no round trip, no proof), the other holders in
         // random order. Only `threshold` are asked at first, so that usually
         // only they see the code; the next is asked when one fails, or when
         // none has answered within HEDGE_AFTER (a slow or dead holder costs
         // that much, not a whole request timeout).
-        let mut order = parts.shares;
+        let mut order = parts.shares.clone();
         order.shuffle(&mut rand::rng());
         if let Some(mine) = order.iter().position(|(node, _)| *node == self.id()) {
             order.swap(0, mine);
         }
-        let mut gathering = Gathering {
-            service: self,
-            request,
-            asks: JoinSet::new(),
-            waiting: order.into_iter(),
-            problems: Vec::new(),
-        };
+        let mut gathering =
+            Gathering { service: self, request, asks: JoinSet::new(), waiting: order.into(), problems: Vec::new() };
         for _ in 0..threshold {
             gathering.ask_next();
         }
@@ -235,9 +266,14 @@ impl Service {
             // A mismatch: believed once every partial used proves itself.
             let (_, element) = oprf::unblinded(&input);
             let before = candidates.len();
+            let mut again = Vec::new();
             candidates.retain_mut(|c| match verify(c, &element) {
                 Ok(()) => true,
-                Err(why) => {
+                Err(Unproven::Omitted) => {
+                    again.push((c.node, c.share));
+                    false
+                }
+                Err(Unproven::Bad(why)) => {
                     tracing::warn!(node = c.node, item = %item, "a code key holder's evaluation has a bad proof");
                     gathering.problems.push(unusable(c.node, why));
                     false
@@ -246,6 +282,16 @@ impl Service {
             if candidates.len() == before {
                 Some(false)
             } else {
+                // The same holders first, now with proofs; answers still
+                // coming from the first round (proofless) are not waited for.
+                gathering.asks.detach_all();
+                gathering.request.omit_proof = false;
+                for holder in again.iter().rev() {
+                    gathering.waiting.push_front(*holder);
+                }
+                for _ in 0..threshold - candidates.len() {
+                    gathering.ask_next();
+                }
                 gathering.fill(&mut candidates, threshold, Some(&element)).await;
                 if candidates.len() < threshold {
                     None
@@ -310,7 +356,7 @@ mod tests {
     fn honest(node: NodeId, share: &KeyShare, input: &[u8], rng: &mut rand::rngs::StdRng) -> Candidate {
         let (_, element) = oprf::unblinded(input);
         let (evaluated, proof) = share.evaluate(&element, rng);
-        Candidate { node, share: share.public(), evaluated, proof: Some(proof) }
+        Candidate { node, share: share.public(), evaluated, proof: Proof::Given(proof) }
     }
 
     #[test]
@@ -334,10 +380,13 @@ mod tests {
         let other = OprfKey::generate(&mut rng).split(2, 3, &mut rng).unwrap();
         let (_, element) = oprf::unblinded(&right);
         let (lie, lie_proof) = other[1].evaluate(&element, &mut rng);
-        let mut liar = Candidate { node: 2, share: shares[1].public(), evaluated: lie, proof: Some(lie_proof) };
-        let pair = [honest(1, &shares[0], &right, &mut rng), Candidate { proof: None, ..liar }];
+        let mut liar = Candidate { node: 2, share: shares[1].public(), evaluated: lie, proof: Proof::Given(lie_proof) };
+        let pair = [honest(1, &shares[0], &right, &mut rng), Candidate { proof: Proof::Omitted, ..liar }];
         assert!(!matches(&right, &pair, 2, &expected).unwrap());
-        assert!(verify(&mut liar, &element).is_err(), "a lying holder's proof passed");
+        assert!(matches!(verify(&mut liar, &element), Err(Unproven::Bad(_))), "a lying holder's proof passed");
+        // A partial without a proof is never believed for a mismatch.
+        let mut proofless = Candidate { proof: Proof::Omitted, ..liar };
+        assert!(matches!(verify(&mut proofless, &element), Err(Unproven::Omitted)));
         // No lie makes a wrong code match: the output hash binds the input.
         let forged = [honest(1, &shares[0], &right, &mut rng), honest(2, &shares[1], &right, &mut rng)];
         assert!(!matches(&wrong, &forged, 2, &expected).unwrap());

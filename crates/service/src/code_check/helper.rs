@@ -36,7 +36,8 @@ impl Service {
     }
 
     /// This replica's partial evaluation of `req`'s code for `asker` (with
-    /// its proof when `prove`; this replica's own checks trust themselves),
+    /// its proof when `prove` and the request does not omit it; this
+    /// replica's own checks trust themselves),
     /// or why it will not give one. Each evaluation given is counted
     /// against `asker` and the item ([`super::HelpBudget`]).
     pub(crate) fn evaluate_code_for(
@@ -98,9 +99,13 @@ impl Service {
             return Err(refusal(Reason::InvalidAction, "request_id: 16 to 64 bytes"));
         }
         let item_key = item.key_bytes();
+        let input = oprf_input(&item_key, &req.code);
+        let input_hash = blake3::hash(&input);
         let counted: Vec<&[u8]> =
             record.attempts.iter().flat_map(|log| log.recent.iter()).map(|a| a.request_id.as_slice()).collect();
-        if let Err(why) = self.inner.help_budget.take(asker, &item_key, &req.request_id, &counted, now) {
+        if let Err(why) =
+            self.inner.help_budget.take(asker, &item_key, &req.request_id, input_hash.as_bytes(), &counted, now)
+        {
             let detail = match why {
                 HelpRefused::Spent => {
                     format!("its {} checks of {item} for this window", super::HELP_PER_ASKER_PER_WINDOW)
@@ -113,8 +118,8 @@ impl Service {
             };
             return Err(refusal(Reason::CodeHelpExhausted, format!("node {asker} has had {detail}")));
         }
-        let (_, element) = oprf::unblinded(&oprf_input(&item_key, &req.code));
-        let (evaluated, proof) = if prove {
+        let (_, element) = oprf::unblinded(&input);
+        let (evaluated, proof) = if prove && !req.omit_proof {
             let (evaluated, proof) = share.evaluate(&element, &mut rand::rng());
             (evaluated, proof.to_bytes().to_vec())
         } else {

@@ -44,12 +44,13 @@ mod route;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use veritrace_consensus::{NodeId, Transport, TransportError};
 use veritrace_core::oprf::KeyShare;
 use veritrace_core::oprf::files::ShareFile;
 use veritrace_core::scan::{LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, MAX_ATTEMPTS_PER_WINDOW};
+use veritrace_ledger::CodeKeyParts;
 
 pub use route::route_inbound;
 
@@ -108,6 +109,53 @@ impl CodeKeyShares {
     }
 }
 
+/// Most decoded code keys kept ([`DecodedKeys`]); past it the map starts
+/// over. A network has one key per brand or product line, far fewer.
+const MAX_DECODED_KEYS: usize = 4_096;
+
+/// Code keys as stored on the ledger, decoded, by public key. The ledger
+/// stores each key once and never changes it, so a check decodes one (a
+/// state read and a point decompression per share) once per process, not
+/// once per consumer. Cleared when full rather than evicting one by one:
+/// refilling costs one decoding per key in use, and no eviction library
+/// is worth a dependency here.
+#[derive(Default)]
+pub(crate) struct DecodedKeys {
+    by_key: Mutex<HashMap<Vec<u8>, Arc<CodeKeyParts>>>,
+}
+
+impl std::fmt::Debug for DecodedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.by_key.lock().map_or(0, |m| m.len());
+        f.debug_struct("DecodedKeys").field("keys", &n).finish()
+    }
+}
+
+impl DecodedKeys {
+    /// The key stored under `public_key`, decoded by `decode` on first use.
+    pub(crate) fn get_or_decode<E>(
+        &self,
+        public_key: &[u8],
+        decode: impl FnOnce() -> Result<CodeKeyParts, E>,
+    ) -> Result<Arc<CodeKeyParts>, E> {
+        if let Some(parts) = self.lock().get(public_key) {
+            return Ok(Arc::clone(parts));
+        }
+        // Decoded outside the lock: concurrent first checks may both decode.
+        let parts = Arc::new(decode()?);
+        let mut map = self.lock();
+        if map.len() >= MAX_DECODED_KEYS {
+            map.clear();
+        }
+        map.insert(public_key.to_vec(), Arc::clone(&parts));
+        Ok(parts)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Arc<CodeKeyParts>>> {
+        self.by_key.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// How many evaluations this helper gave each asking node for each item in
 /// the current window.
 #[derive(Debug, Default)]
@@ -115,9 +163,17 @@ pub(crate) struct HelpBudget {
     given: Mutex<HashMap<NodeId, GivenTo>>,
 }
 
-/// When a helper gave one asking node its evaluations, and for which
-/// request ids, by item key.
-type GivenTo = HashMap<Vec<u8>, VecDeque<(i64, Vec<u8>)>>;
+/// One evaluation given: when, for which request id, of which input
+/// (its hash).
+#[derive(Debug)]
+struct Given {
+    at_ms: i64,
+    request_id: Vec<u8>,
+    input: [u8; 32],
+}
+
+/// The evaluations a helper gave one asking node, by item key.
+type GivenTo = HashMap<Vec<u8>, VecDeque<Given>>;
 
 /// Why a helper will not give another evaluation now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,20 +187,25 @@ pub(crate) enum HelpRefused {
 }
 
 impl HelpBudget {
-    /// Counts one evaluation for `asker`, `item_key` and `request_id` at
-    /// `now_ms`, given the request ids the item's attempt log holds on this
-    /// helper's ledger (`counted`; each settles one evaluation), or says
-    /// why not (counting nothing).
+    /// Counts one evaluation for `asker`, `item_key`, `request_id` and the
+    /// input hash `input` at `now_ms`, given the request ids the item's
+    /// attempt log holds on this helper's ledger (`counted`; each settles
+    /// one evaluation), or says why not (counting nothing).
+    ///
+    /// The same request id and input again in the window costs nothing: it
+    /// is the asker fetching the same evaluation with its proof (after a
+    /// mismatch, [`asker`]), which tells it nothing new.
     pub(crate) fn take(
         &self,
         asker: NodeId,
         item_key: &[u8],
         request_id: &[u8],
+        input: &[u8; 32],
         counted: &[&[u8]],
         now_ms: i64,
     ) -> Result<(), HelpRefused> {
-        let fresh = |times: &mut VecDeque<(i64, Vec<u8>)>| {
-            while times.front().is_some_and(|(t, _)| now_ms - t >= LOCKOUT_WINDOW_MS) {
+        let fresh = |times: &mut VecDeque<Given>| {
+            while times.front().is_some_and(|g| now_ms - g.at_ms >= LOCKOUT_WINDOW_MS) {
                 times.pop_front();
             }
         };
@@ -161,14 +222,17 @@ impl HelpBudget {
         }
         let times = items.entry(item_key.to_vec()).or_default();
         fresh(times);
+        if times.iter().any(|g| g.request_id == request_id && &g.input == input) {
+            return Ok(());
+        }
         if times.len() >= HELP_PER_ASKER_PER_WINDOW {
             return Err(HelpRefused::Spent);
         }
         // Each counted request id settles one evaluation given for it.
         let mut unsettled_counted: Vec<&[u8]> = counted.to_vec();
         let mut unsettled = 0;
-        for (_, id) in times.iter() {
-            match unsettled_counted.iter().position(|c| *c == id.as_slice()) {
+        for g in times.iter() {
+            match unsettled_counted.iter().position(|c| *c == g.request_id.as_slice()) {
                 Some(i) => {
                     unsettled_counted.swap_remove(i);
                 }
@@ -178,7 +242,7 @@ impl HelpBudget {
         if unsettled >= UNSETTLED_HELP_PER_ASKER {
             return Err(HelpRefused::Unsettled);
         }
-        times.push_back((now_ms, request_id.to_vec()));
+        times.push_back(Given { at_ms: now_ms, request_id: request_id.to_vec(), input: *input });
         Ok(())
     }
 }
@@ -210,29 +274,35 @@ mod tests {
         let budget = HelpBudget::default();
         let t0 = 1_000_000;
         let id = |n: usize| format!("request-{n:08}").into_bytes();
+        let input = |n: usize| *blake3::hash(&n.to_le_bytes()).as_bytes();
         // Nothing counted on the ledger: five evaluations, then no more.
         for n in 0..UNSETTLED_HELP_PER_ASKER {
-            assert_eq!(budget.take(2, b"item-a", &id(n), &[], t0), Ok(()), "evaluation {n}");
+            assert_eq!(budget.take(2, b"item-a", &id(n), &input(n), &[], t0), Ok(()), "evaluation {n}");
         }
-        assert_eq!(budget.take(2, b"item-a", &id(99), &[], t0), Err(HelpRefused::Unsettled));
+        assert_eq!(budget.take(2, b"item-a", &id(99), &input(99), &[], t0), Err(HelpRefused::Unsettled));
+        // The same request and input again (a proof fetched after a
+        // mismatch) is free; the same request id with another input is not.
+        assert_eq!(budget.take(2, b"item-a", &id(0), &input(0), &[], t0), Ok(()));
+        assert_eq!(budget.take(2, b"item-a", &id(0), &input(1), &[], t0), Err(HelpRefused::Unsettled));
         // Another asker, or another item, has its own allowance.
-        assert_eq!(budget.take(3, b"item-a", &id(0), &[], t0), Ok(()));
-        assert_eq!(budget.take(2, b"item-b", &id(0), &[], t0), Ok(()));
+        assert_eq!(budget.take(3, b"item-a", &id(0), &input(0), &[], t0), Ok(()));
+        assert_eq!(budget.take(2, b"item-b", &id(0), &input(0), &[], t0), Ok(()));
         // Once the ledger counted their request ids, they are settled, up
         // to the window's whole allowance; one counted id settles one.
         let ids: Vec<Vec<u8>> = (0..HELP_PER_ASKER_PER_WINDOW).map(id).collect();
         let counted: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
         for n in UNSETTLED_HELP_PER_ASKER..HELP_PER_ASKER_PER_WINDOW {
-            assert_eq!(budget.take(2, b"item-a", &id(n), &counted[..n], t0), Ok(()), "settled evaluation {n}");
+            let r = budget.take(2, b"item-a", &id(n), &input(n), &counted[..n], t0);
+            assert_eq!(r, Ok(()), "settled evaluation {n}");
         }
-        assert_eq!(budget.take(2, b"item-a", &id(50), &counted, t0), Err(HelpRefused::Spent));
+        assert_eq!(budget.take(2, b"item-a", &id(50), &input(50), &counted, t0), Err(HelpRefused::Spent));
         let reused = vec![counted[0]; HELP_PER_ASKER_PER_WINDOW];
-        assert_eq!(budget.take(3, b"item-a", &id(0), &reused, t0 + 1), Ok(()));
+        assert_eq!(budget.take(3, b"item-a", &id(0), &input(100), &reused, t0 + 1), Ok(()));
         for n in 0..UNSETTLED_HELP_PER_ASKER {
-            let r = budget.take(3, b"item-a", &id(0), &reused[..1], t0 + 1);
+            let r = budget.take(3, b"item-a", &id(0), &input(200 + n), &reused[..1], t0 + 1);
             assert_eq!(r.is_ok(), n + 2 <= UNSETTLED_HELP_PER_ASKER, "one counted id settled more than one evaluation");
         }
         // The window moves on.
-        assert_eq!(budget.take(2, b"item-a", &id(60), &[], t0 + LOCKOUT_WINDOW_MS), Ok(()));
+        assert_eq!(budget.take(2, b"item-a", &id(60), &input(60), &[], t0 + LOCKOUT_WINDOW_MS), Ok(()));
     }
 }
