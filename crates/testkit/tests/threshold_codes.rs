@@ -52,6 +52,7 @@ fn evaluate(gtin: &str, serial: &str, code: &str, token: bool) -> Vec<u8> {
         label_token: if token { fixture::token_of(gtin, serial).as_bytes().to_vec() } else { Vec::new() },
         request_id: b"direct-request-0123".to_vec(),
         omit_proof: false,
+        tree_size: 0,
     }
     .encode_to_vec()
 }
@@ -123,7 +124,7 @@ async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
     for guess in 0..MAX_ATTEMPTS_PER_WINDOW {
         let typed = format!("{guess:06}");
         let answer = pb::EvaluateCodeResponse::decode(
-            helper.answer_peer_request(4, &evaluate(&gtin, "S5", &typed, true)).as_slice(),
+            helper.answer_peer_request(4, &evaluate(&gtin, "S5", &typed, true)).await.as_slice(),
         )
         .unwrap();
         if answer.refusal_reason.is_empty() {
@@ -143,16 +144,17 @@ async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
     assert_eq!(answered, UNSETTLED_HELP_PER_ASKER, "helper 1 gave replica 4 more than the unsettled allowance");
     // Replica 5 has its own allowance; nobody gets one without the token.
     let other = pb::EvaluateCodeResponse::decode(
-        helper.answer_peer_request(5, &evaluate(&gtin, "S5", "123456", true)).as_slice(),
+        helper.answer_peer_request(5, &evaluate(&gtin, "S5", "123456", true)).await.as_slice(),
     )
     .unwrap();
     assert!(other.refusal_reason.is_empty(), "{other:?}");
     let tokenless = pb::EvaluateCodeResponse::decode(
-        helper.answer_peer_request(5, &evaluate(&gtin, "S6", "123456", false)).as_slice(),
+        helper.answer_peer_request(5, &evaluate(&gtin, "S6", "123456", false)).await.as_slice(),
     )
     .unwrap();
     assert_eq!(tokenless.refusal_reason, "LABEL_TOKEN_REQUIRED");
-    let garbage = pb::EvaluateCodeResponse::decode(helper.answer_peer_request(5, &[0xff, 0x01]).as_slice()).unwrap();
+    let garbage =
+        pb::EvaluateCodeResponse::decode(helper.answer_peer_request(5, &[0xff, 0x01]).await.as_slice()).unwrap();
     assert_eq!(garbage.refusal_reason, "INVALID_ACTION");
 
     // S2's budget spent through the ledger (one wrong guess above, four
@@ -172,7 +174,7 @@ async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
         })
         .await;
     let spent = pb::EvaluateCodeResponse::decode(
-        helper.answer_peer_request(5, &evaluate(&gtin, "S2", &code("S2"), true)).as_slice(),
+        helper.answer_peer_request(5, &evaluate(&gtin, "S2", &code("S2"), true)).await.as_slice(),
     )
     .unwrap();
     assert_eq!(spent.refusal_reason, "CODE_ATTEMPTS_EXHAUSTED", "{spent:?}");
@@ -233,4 +235,46 @@ async fn a_lying_holder_cannot_fail_a_genuine_code_or_spend_a_guess() {
     }
     let report = cluster.service(1).ledger().item_report(&item(&gtin, "S5"), veritrace_service::now_ms());
     assert_eq!(report.unwrap().budget.left, LOCKOUT_FAILURES as u32, "a liar's answer spent a guess");
+}
+
+/// A helper that has not applied the commissioning an asker has (it lags,
+/// or was cut off) waits to catch up before it answers NOT_FOUND.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_helper_catches_up_before_it_calls_an_item_unknown() {
+    let (key, files, public) = fixture::code_key(11, 2, &[1, 2, 3]);
+    let mut builder = TestCluster::builder(3).seed(13);
+    for (node, file) in files {
+        builder = builder.code_key_share(node, file);
+    }
+    let cluster = builder.start().await;
+    let leader = cluster.leader(&[]).await;
+    let lagging = if leader == 3 { 2 } else { 3 };
+    cluster.isolate(lagging);
+    let majority = cluster.leader(&[lagging]).await;
+    let gtin = fixture::gtin(1);
+    let setup = vec![
+        signed("brand", 1, fixture::register_product_with_code_key(&gtin, "brand", &public)),
+        signed("brand", 2, fixture::commission_under_key(&gtin, &SERIALS, &key)),
+    ];
+    let receipts = cluster.client(majority).await.submit(setup).await.unwrap();
+    assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "{receipts:?}");
+    let asker_size = cluster.service(majority).ledger().applied().tree_size;
+    let code = fixture::code_of(&gtin, "S1");
+    let ask = |tree_size: u64| {
+        let mut req = pb::EvaluateCodeRequest::decode(evaluate(&gtin, "S1", &code, true).as_slice()).unwrap();
+        req.tree_size = tree_size;
+        req.encode_to_vec()
+    };
+    // An asker that says nothing of its ledger: refused at once.
+    let helper = cluster.service(lagging).clone();
+    let at_once = pb::EvaluateCodeResponse::decode(helper.answer_peer_request(1, &ask(0)).await.as_slice()).unwrap();
+    assert_eq!(at_once.refusal_reason, "NOT_FOUND", "{at_once:?}");
+    // One that held more leaves: the helper waits, and answers once healed.
+    let request = ask(asker_size);
+    let waiting = tokio::spawn(async move { helper.answer_peer_request(1, &request).await });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!waiting.is_finished(), "the lagging helper refused without waiting to catch up");
+    cluster.heal();
+    let answer = pb::EvaluateCodeResponse::decode(waiting.await.unwrap().as_slice()).unwrap();
+    assert!(answer.refusal_reason.is_empty() && answer.evaluated.len() == 32, "{answer:?}");
 }

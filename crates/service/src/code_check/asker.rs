@@ -240,6 +240,7 @@ impl Service {
             label_token: label_token.to_vec(),
             request_id: request_id.to_vec(),
             omit_proof: true,
+            tree_size: self.ledger().applied().tree_size,
         };
         // This replica first (no round trip, no proof), the other holders in
         // random order. Only `threshold` are asked at first, so that usually

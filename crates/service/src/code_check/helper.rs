@@ -14,6 +14,10 @@ use super::HelpRefused;
 use crate::service::Service;
 use crate::verify::now_ms;
 
+/// Longest a helper waits to catch up with an asker that has applied
+/// more of the log (a commissioning this replica has not applied yet).
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A refusal to help, with its reason.
 fn refusal(reason: Reason, message: impl Into<String>) -> pb::EvaluateCodeResponse {
     pb::EvaluateCodeResponse {
@@ -26,12 +30,23 @@ fn refusal(reason: Reason, message: impl Into<String>) -> pb::EvaluateCodeRespon
 impl Service {
     /// Answers a peer request from the authenticated replica `from`: the
     /// encoded [`pb::EvaluateCodeResponse`]. Malformed requests are refused
-    /// in the answer, never with a panic.
-    pub fn answer_peer_request(&self, from: NodeId, request: &[u8]) -> Vec<u8> {
-        let answer = match pb::EvaluateCodeRequest::decode(request) {
-            Ok(req) => self.evaluate_code_for(from, &req, true),
-            Err(e) => refusal(Reason::InvalidAction, format!("undecodable EvaluateCodeRequest: {e}")),
+    /// in the answer, never with a panic. An item this replica does not
+    /// hold yet, while it holds fewer leaves than the asker did, is looked
+    /// for again once it caught up (at most [`CATCH_UP`] later).
+    pub async fn answer_peer_request(&self, from: NodeId, request: &[u8]) -> Vec<u8> {
+        let req = match pb::EvaluateCodeRequest::decode(request) {
+            Ok(req) => req,
+            Err(e) => {
+                return refusal(Reason::InvalidAction, format!("undecodable EvaluateCodeRequest: {e}")).encode_to_vec();
+            }
         };
+        let mut answer = self.evaluate_code_for(from, &req, true);
+        if answer.refusal_reason == Reason::NotFound.code() && self.ledger().applied().tree_size < req.tree_size {
+            let mut sizes = self.subscribe_tree_size();
+            // Caught up or not, the second look decides.
+            let _ = tokio::time::timeout(CATCH_UP, sizes.wait_for(|size| *size >= req.tree_size)).await;
+            answer = self.evaluate_code_for(from, &req, true);
+        }
         answer.encode_to_vec()
     }
 

@@ -73,7 +73,7 @@ fn answer(
     };
     let service = service.clone();
     tokio::spawn(async move {
-        let answer = service.answer_peer_request(from, &request[1..]);
+        let answer = service.answer_peer_request(from, &request[1..]).await;
         let _ = reply.send(answer);
         drop(permit);
     });
