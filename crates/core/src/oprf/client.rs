@@ -14,10 +14,10 @@ use super::{
 };
 
 /// The asker's secret state for one evaluation: the blinding scalar `r`
-/// and the input (which holds the code being tried). `Debug` prints
-/// neither; [`Blind::finalize`] consumes it.
+/// (`None` for [`unblinded`], `r = 1`) and the input (which holds the code
+/// being tried). `Debug` prints neither; [`Blind::finalize`] consumes it.
 pub struct Blind {
-    r: Scalar,
+    r: Option<Scalar>,
     input: Vec<u8>,
 }
 
@@ -25,8 +25,19 @@ impl Blind {
     /// The output `F_k(input)` from the combined evaluation `Z = k·B`:
     /// `H2(input, r^{-1}·Z)`.
     pub fn finalize(self, combined: &EvaluatedElement) -> OprfOutput {
-        output_hash(&self.input, &(self.r.invert() * combined.point))
+        match self.r {
+            Some(r) => output_hash(&self.input, &(r.invert() * combined.point)),
+            None => finalize_unblinded(&self.input, combined),
+        }
     }
+}
+
+/// The output `F_k(input) = H2(input, Z)` from the combined evaluation of
+/// the unblinded element `H1(input)` ([`unblinded`]): no inversion and no
+/// multiplication, so a checker that keeps the input need not keep a
+/// [`Blind`].
+pub fn finalize_unblinded(input: &[u8], combined: &EvaluatedElement) -> OprfOutput {
+    output_hash(input, &combined.point)
 }
 
 impl fmt::Debug for Blind {
@@ -85,7 +96,7 @@ element_codec!(EvaluatedElement, "evaluated element");
 pub fn blind<R: CryptoRng + ?Sized>(input: &[u8], rng: &mut R) -> (Blind, BlindedElement) {
     let r = random_nonzero_scalar(rng);
     let point = r * hash_to_group(input);
-    (Blind { r, input: input.to_vec() }, BlindedElement { point })
+    (Blind { r: Some(r), input: input.to_vec() }, BlindedElement { point })
 }
 
 /// The element `H1(input)` itself, unblinded (`r = 1`), with the state to
@@ -97,7 +108,7 @@ pub fn blind<R: CryptoRng + ?Sized>(input: &[u8], rng: &mut R) -> (Blind, Blinde
 /// for a blinded one.
 pub fn unblinded(input: &[u8]) -> (Blind, BlindedElement) {
     let point = hash_to_group(input);
-    (Blind { r: Scalar::ONE, input: input.to_vec() }, BlindedElement { point })
+    (Blind { r: None, input: input.to_vec() }, BlindedElement { point })
 }
 
 /// Interpolates `Z = k·B` from the first `threshold` partials **without

@@ -96,7 +96,9 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use ed25519_dalek::rand_core::CryptoRng;
 
-pub use client::{Blind, BlindedElement, EvaluatedElement, blind, combine, combine_unchecked, unblinded};
+pub use client::{
+    Blind, BlindedElement, EvaluatedElement, blind, combine, combine_unchecked, finalize_unblinded, unblinded,
+};
 pub use dleq::DleqProof;
 pub use key::{KeyShare, OprfKey, PublicKey, PublicShare, check_shares};
 pub use possession::{POSSESSION_CONTEXT, PossessionProof};
@@ -291,12 +293,43 @@ fn lagrange_coefficients(xs: &[Scalar], at: &Scalar) -> Vec<Scalar> {
         .collect()
 }
 
+/// Most index sets whose coefficients at 0 one thread remembers; past it
+/// the memo starts over.
+const MAX_MEMOIZED_INDEX_SETS: usize = 256;
+
+thread_local! {
+    /// Lagrange coefficients at 0 by index set: a code check combines the
+    /// same few sets of share indices over and over, and each set costs a
+    /// scalar inversion per index (~10 µs) to compute.
+    static COEFFICIENTS_AT_ZERO: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Vec<Scalar>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// Interpolation in the exponent: `Σ λ_i·P_i` for the points `P_i = f(x_i)·Q`
 /// at distinct indices `x_i`, which is `f(at)·Q`. Variable time: every
 /// input is public.
 pub(crate) fn interpolate(points: &[(u8, RistrettoPoint)], at: u8) -> RistrettoPoint {
-    let xs: Vec<Scalar> = points.iter().map(|(x, _)| Scalar::from(*x)).collect();
-    let coefficients = lagrange_coefficients(&xs, &Scalar::from(at));
+    let indices: Vec<u8> = points.iter().map(|(x, _)| *x).collect();
+    let compute = || {
+        let xs: Vec<Scalar> = indices.iter().map(|x| Scalar::from(*x)).collect();
+        lagrange_coefficients(&xs, &Scalar::from(at))
+    };
+    let coefficients = if at == 0 {
+        COEFFICIENTS_AT_ZERO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            if let Some(c) = memo.get(&indices) {
+                return c.clone();
+            }
+            if memo.len() >= MAX_MEMOIZED_INDEX_SETS {
+                memo.clear();
+            }
+            let c = compute();
+            memo.insert(indices.clone(), c.clone());
+            c
+        })
+    } else {
+        compute()
+    };
     RistrettoPoint::vartime_multiscalar_mul(coefficients, points.iter().map(|(_, p)| p))
 }
 

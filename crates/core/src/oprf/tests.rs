@@ -300,3 +300,21 @@ fn debug_does_not_print_secrets() {
     }
     assert!(format!("{:?}", shares[0]).contains("index: 1"));
 }
+
+#[test]
+fn unblinded_checks_finalize_without_a_blind_and_remembered_coefficients_agree() {
+    let (key, shares) = deal(2, 4, 9);
+    let direct = key.evaluate(INPUT);
+    // Each subset twice (and reversed): the second combination of a subset
+    // uses the coefficients remembered from the first.
+    for subset in subsets(4, 2).into_iter().chain(subsets(4, 2)) {
+        for order in [subset.clone(), subset.iter().rev().copied().collect()] {
+            let (blind, element) = unblinded(INPUT);
+            let pairs: Vec<_> =
+                order.iter().map(|&i| (shares[i].public(), shares[i].evaluate_unproved(&element))).collect();
+            let combined = combine_unchecked(&pairs, 2).expect("two partials");
+            assert_eq!(finalize_unblinded(INPUT, &combined), direct, "shares {order:?}");
+            assert_eq!(blind.finalize(&combined), direct, "shares {order:?}");
+        }
+    }
+}

@@ -88,9 +88,9 @@ fn unusable(node: NodeId, why: impl std::fmt::Display) -> Unusable {
     Unusable { refusal: None, detail }
 }
 
-/// Decodes one holder's answer against the share the brand registered for
-/// it. Its proof is kept, not checked; only this replica may omit one.
-fn candidate_of(node: NodeId, own: bool, registered: PublicShare, answer: &[u8]) -> Result<Candidate, Unusable> {
+/// Decodes one other holder's answer against the share the brand
+/// registered for it. Its proof, if any, is kept, not checked.
+fn candidate_of(node: NodeId, registered: PublicShare, answer: &[u8]) -> Result<Candidate, Unusable> {
     let answer = pb::EvaluateCodeResponse::decode(answer).map_err(|e| unusable(node, format!("undecodable: {e}")))?;
     if !answer.refusal_reason.is_empty() {
         let mut why = unusable(node, format!("refused: {}: {}", answer.refusal_reason, answer.refusal_message));
@@ -100,9 +100,7 @@ fn candidate_of(node: NodeId, own: bool, registered: PublicShare, answer: &[u8])
     let evaluated = <&[u8; 32]>::try_from(answer.evaluated.as_slice())
         .map_err(|_| unusable(node, "evaluated element of the wrong length"))
         .and_then(|b| EvaluatedElement::from_bytes(b).map_err(|e| unusable(node, e)))?;
-    let proof = if own {
-        Proof::Trusted
-    } else if answer.proof.is_empty() {
+    let proof = if answer.proof.is_empty() {
         Proof::Omitted
     } else {
         let proof = <&[u8; DleqProof::LEN]>::try_from(answer.proof.as_slice())
@@ -130,15 +128,10 @@ impl Gathering<'_> {
     /// Asks the next holder not asked yet, if any.
     fn ask_next(&mut self) {
         let Some((node, registered)) = self.waiting.pop_front() else { return };
-        if node == self.service.id() {
-            let answer = self.service.evaluate_code_for(node, &self.request, false).encode_to_vec();
-            self.asks.spawn(async move { (node, registered, Ok(answer)) });
-        } else {
-            let peers: Arc<dyn PeerRequests> = Arc::clone(&self.service.inner.peer_requests);
-            let mut bytes = vec![PEER_REQUEST_TAG];
-            bytes.extend(self.request.encode_to_vec());
-            self.asks.spawn(async move { (node, registered, peers.ask(node, bytes).await) });
-        }
+        let peers: Arc<dyn PeerRequests> = Arc::clone(&self.service.inner.peer_requests);
+        let mut bytes = vec![PEER_REQUEST_TAG];
+        bytes.extend(self.request.encode_to_vec());
+        self.asks.spawn(async move { (node, registered, peers.ask(node, bytes).await) });
     }
 
     /// Adds candidates to `into` until it holds `threshold`, asking further
@@ -161,9 +154,8 @@ impl Gathering<'_> {
                 }
             };
             let Ok((node, registered, answer)) = joined else { continue };
-            let own = node == self.service.id();
             let checked = answer.map_err(|e| unusable(node, e)).and_then(|bytes| {
-                let mut c = candidate_of(node, own, registered, &bytes)?;
+                let mut c = candidate_of(node, registered, &bytes)?;
                 if let Some(element) = element {
                     verify(&mut c, element).map_err(|e| match e {
                         Unproven::Omitted => unusable(node, "no proof given"),
@@ -201,8 +193,7 @@ fn matches(input: &[u8], candidates: &[Candidate], threshold: u8, expected: &Has
     let pairs: Vec<(PublicShare, EvaluatedElement)> = candidates.iter().map(|c| (c.share, c.evaluated)).collect();
     let combined = oprf::combine_unchecked(&pairs, threshold)
         .map_err(|e| ServiceError::Answer(format!("combining evaluations: {e}")))?;
-    let (blind, _) = oprf::unblinded(input);
-    Ok(digests_equal(&Hash(blind.finalize(&combined).0), expected))
+    Ok(digests_equal(&Hash(oprf::finalize_unblinded(input, &combined).0), expected))
 }
 
 impl Service {
@@ -242,22 +233,36 @@ impl Service {
             omit_proof: true,
             tree_size: self.ledger().applied().tree_size,
         };
-        // This replica first (no round trip, no proof), the other holders in
-        // random order. Only `threshold` are asked at first, so that usually
-        // only they see the code; the next is asked when one fails, or when
-        // none has answered within HEDGE_AFTER (a slow or dead holder costs
-        // that much, not a whole request timeout).
+        let (_, element) = oprf::unblinded(&input);
+        // This replica's own partial first (no round trip, no proof, and
+        // the checks above are the ones a helper makes), the other holders
+        // in random order. Only as many as needed are asked at first, so
+        // that usually only they see the code; the next is asked when one
+        // fails, or when none has answered within HEDGE_AFTER (a slow or
+        // dead holder costs that much, not a whole request timeout).
+        let mut candidates = Vec::with_capacity(threshold);
         let mut order = parts.shares.clone();
-        order.shuffle(&mut rand::rng());
         if let Some(mine) = order.iter().position(|(node, _)| *node == self.id()) {
-            order.swap(0, mine);
+            let (node, registered) = order.swap_remove(mine);
+            match self.inner.code_shares.get(&record.code_key) {
+                Some(share) if share.public() == registered => candidates.push(Candidate {
+                    node,
+                    share: registered,
+                    evaluated: share.evaluate_unproved(&element),
+                    proof: Proof::Trusted,
+                }),
+                Some(_) => {
+                    tracing::warn!(item = %item, "this replica's share file is not the share the brand registered for it")
+                }
+                None => {}
+            }
         }
+        order.shuffle(&mut rand::rng());
         let mut gathering =
             Gathering { service: self, request, asks: JoinSet::new(), waiting: order.into(), problems: Vec::new() };
-        for _ in 0..threshold {
+        for _ in candidates.len()..threshold {
             gathering.ask_next();
         }
-        let mut candidates = Vec::with_capacity(threshold);
         gathering.fill(&mut candidates, threshold, None).await;
         let outcome = if candidates.len() < threshold {
             None
@@ -265,7 +270,6 @@ impl Service {
             Some(true)
         } else {
             // A mismatch: believed once every partial used proves itself.
-            let (_, element) = oprf::unblinded(&input);
             let before = candidates.len();
             let mut again = Vec::new();
             candidates.retain_mut(|c| match verify(c, &element) {

@@ -40,28 +40,23 @@ impl Service {
                 return refusal(Reason::InvalidAction, format!("undecodable EvaluateCodeRequest: {e}")).encode_to_vec();
             }
         };
-        let mut answer = self.evaluate_code_for(from, &req, true);
+        let mut answer = self.evaluate_code_for(from, &req);
         if answer.refusal_reason == Reason::NotFound.code() && self.ledger().applied().tree_size < req.tree_size {
             let mut sizes = self.subscribe_tree_size();
             // Caught up or not, the second look decides.
             let _ = tokio::time::timeout(CATCH_UP, sizes.wait_for(|size| *size >= req.tree_size)).await;
-            answer = self.evaluate_code_for(from, &req, true);
+            answer = self.evaluate_code_for(from, &req);
         }
         answer.encode_to_vec()
     }
 
-    /// This replica's partial evaluation of `req`'s code for `asker` (with
-    /// its proof when `prove` and the request does not omit it; this
-    /// replica's own checks trust themselves),
-    /// or why it will not give one. Each evaluation given is counted
-    /// against `asker` and the item ([`super::HelpBudget`]).
-    pub(crate) fn evaluate_code_for(
-        &self,
-        asker: NodeId,
-        req: &pb::EvaluateCodeRequest,
-        prove: bool,
-    ) -> pb::EvaluateCodeResponse {
-        match self.try_evaluate_code_for(asker, req, prove) {
+    /// This replica's partial evaluation of `req`'s code for another
+    /// replica, `asker` (with its proof unless the request omits it), or
+    /// why it will not give one. Each evaluation given is counted against
+    /// `asker` and the item ([`super::HelpBudget`]). This replica's own
+    /// checks do not come here: they evaluate their share directly.
+    fn evaluate_code_for(&self, asker: NodeId, req: &pb::EvaluateCodeRequest) -> pb::EvaluateCodeResponse {
+        match self.try_evaluate_code_for(asker, req) {
             Ok(answer) => answer,
             Err(refused) => {
                 tracing::info!(
@@ -79,7 +74,6 @@ impl Service {
         &self,
         asker: NodeId,
         req: &pb::EvaluateCodeRequest,
-        prove: bool,
     ) -> Result<pb::EvaluateCodeResponse, pb::EvaluateCodeResponse> {
         let item = req.item.as_ref().ok_or_else(|| refusal(Reason::InvalidAction, "item is required"))?;
         let gtin = Gtin::parse(&item.gtin).map_err(|e| refusal(Reason::InvalidAction, format!("item.gtin: {e}")))?;
@@ -134,7 +128,7 @@ impl Service {
             return Err(refusal(Reason::CodeHelpExhausted, format!("node {asker} has had {detail}")));
         }
         let (_, element) = oprf::unblinded(&input);
-        let (evaluated, proof) = if prove && !req.omit_proof {
+        let (evaluated, proof) = if !req.omit_proof {
             let (evaluated, proof) = share.evaluate(&element, &mut rand::rng());
             (evaluated, proof.to_bytes().to_vec())
         } else {
