@@ -4,10 +4,12 @@
 //!
 //! The ledger stores `F_k(item key ‖ code)` for a brand key `k` split
 //! t-of-n among validator nodes (`veritrace_core::oprf`). To check a code
-//! the replica a consumer asked ([`asker`]) sends the item and the code to
-//! t nodes holding a share (more only when some fail), checks each partial
-//! evaluation's proof against the share the brand registered, combines t
-//! of them and compares. Each helper ([`helper`]) answers only for an item
+//! the replica a consumer asked ([`asker`]) evaluates its own share, if it
+//! holds one, sends the item and the code to as many other holders as the
+//! threshold still needs (more only when some fail), combines t partial
+//! evaluations and compares. A match proves itself; a mismatch is believed
+//! only once each partial's proof checks against the share the brand
+//! registered (proofs are asked for only then). Each helper ([`helper`]) answers only for an item
 //! that exists under that key, with its label token, while the item's
 //! guess budget on its own ledger is open, and per asking node and item in
 //! the guess window at most [`UNSETTLED_HELP_PER_ASKER`] times for request
