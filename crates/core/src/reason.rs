@@ -79,6 +79,13 @@ pub enum Reason {
     NotInTransit,
     /// The shipment was addressed to another party.
     WrongRecipient,
+    /// Pickup or delivery by a logistics party other than the carrier the
+    /// shipment names (its tracking number) or the one that picked it up.
+    WrongCarrier,
+    /// A seizure by a party without the customs role, of goods neither in
+    /// its custody nor declared to it, or a `seized` disposition outside
+    /// the customs seizing step.
+    SeizureNotPermitted,
     /// An item or container is already packed in another container.
     AlreadyAggregated,
     /// Unpacking something the container does not hold.
@@ -147,6 +154,8 @@ impl Reason {
             Reason::NotCustodian => "NOT_CUSTODIAN",
             Reason::NotInTransit => "NOT_IN_TRANSIT",
             Reason::WrongRecipient => "WRONG_RECIPIENT",
+            Reason::WrongCarrier => "WRONG_CARRIER",
+            Reason::SeizureNotPermitted => "SEIZURE_NOT_PERMITTED",
             Reason::AlreadyAggregated => "ALREADY_AGGREGATED",
             Reason::NotInContainer => "NOT_IN_CONTAINER",
             Reason::AggregationCycle => "AGGREGATION_CYCLE",

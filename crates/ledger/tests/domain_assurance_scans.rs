@@ -194,6 +194,7 @@ fn replicas_applying_the_same_batches_agree() {
     net.ok("shop", step("retail_selling", &[&items[0]]));
     net.ok("app", scan(&g, "S1", place("FR", "Paris", 48.86, 2.35)));
     net.ok("lab", attest(attestation("cert", &g)));
+    net.ok("customs", step(veritrace_core::vocab::CUSTOMS_DECLARING, &[&items[2]]));
     net.ok("customs", step(veritrace_core::vocab::CUSTOMS_SEIZING, &[&items[2]]));
     net.ok("admin-a", propose("susp", suspend("brand-2")));
     // A batch with several envelopes, some refused.

@@ -7,7 +7,7 @@
 use veritrace_core::Reason;
 use veritrace_core::gs1::Sgtin;
 use veritrace_core::scan::{LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, MAX_ATTEMPTS_PER_WINDOW};
-use veritrace_core::vocab::{CUSTOMS_SEIZING, DISP_SEIZED};
+use veritrace_core::vocab::{CUSTOMS_DECLARING, CUSTOMS_SEIZING, DISP_SEIZED};
 use veritrace_ledger::Outcome;
 use veritrace_ledger::testing::*;
 use veritrace_proto::v1 as pb;
@@ -201,6 +201,7 @@ fn previous_scan_fields_describe_the_scan_before() {
 #[test]
 fn a_seized_item_verifies_as_withdrawn() {
     let (mut net, g) = stocked();
+    net.ok("customs", epcis(object_event(CUSTOMS_DECLARING, "", &[&sgtin(&g, "T1")])));
     net.ok("customs", epcis(object_event(CUSTOMS_SEIZING, DISP_SEIZED, &[&sgtin(&g, "T1")])));
     let r = report(&net, &g, "T1");
     assert_eq!(r.state, pb::ItemState::Withdrawn);

@@ -3,10 +3,12 @@
 
 use veritrace_core::Reason;
 use veritrace_core::vocab::{CUSTOMS_CLEARING, CUSTOMS_DECLARING, CUSTOMS_SEIZING, DISP_SEIZED};
+use veritrace_ledger::default_policy;
 use veritrace_ledger::state::keys;
 use veritrace_ledger::state::records::TrackingRecord;
 use veritrace_ledger::testing::*;
 use veritrace_proto::v1 as pb;
+use veritrace_proto::v1::governance_action::Action as Gov;
 
 /// A network where `brand` registered GTIN 1 and commissioned `n` serials
 /// S1..Sn; returns the GTIN and the items' EPC URIs.
@@ -87,10 +89,28 @@ fn a_tracking_number_is_confirmed_only_by_the_carrier_it_names() {
     net.ok("brand", ship(&item, "shop", Some(("fast-freight", "X1"))));
     let mut pickup = object_event("departing", "", &item);
     pickup.biz_transaction_list.push(tracking("fast-freight", "X1"));
-    net.ok("carrier", epcis(pickup));
+    // Another logistics party cannot pick up a shipment that names its
+    // carrier, so it cannot confirm the number either.
+    assert_eq!(net.refused("carrier", epcis(pickup.clone())), Reason::WrongCarrier);
+    assert_eq!(net.refused("carrier", step("arriving", &item)), Reason::WrongCarrier);
     let key = keys::tracking(&tracking("fast-freight", "X1").biz_transaction);
     let t: TrackingRecord = net.state(&key).expect("tracking recorded");
     assert!(!t.confirmed, "carrier is not fast-freight");
+}
+
+#[test]
+fn a_shipment_without_a_named_carrier_stays_with_the_one_that_picked_it_up() {
+    let (mut net, g, epcs) = stocked(1);
+    let item = [epcs[0].as_str()];
+    net.ok("brand", ship(&item, "shop", None));
+    net.ok("carrier", step("departing", &item));
+    // A second logistics party, admitted by governance, cannot take over.
+    govern(&mut net, "rival-carrier", register_party("carrier-2", &[pb::PartyRole::Logistics], &[]));
+    assert_eq!(net.refused("carrier-2", step("arriving", &item)), Reason::WrongCarrier);
+    assert_eq!(net.refused("carrier-2", step("departing", &item)), Reason::WrongCarrier);
+    net.ok("carrier", step("arriving", &item));
+    net.ok("shop", step("receiving", &item));
+    assert_eq!(custodian(&net, &g, "S1"), ("shop".into(), false));
 }
 
 #[test]
@@ -268,6 +288,12 @@ fn customs_declares_clears_and_seizes() {
     // Customs does not ship.
     assert_eq!(net.refused("customs", ship(&item, "shop", None)), Reason::NotPermitted);
 
+    // Cleared, the goods are neither held by customs nor declared to it.
+    assert_eq!(
+        net.refused("customs", epcis(object_event(CUSTOMS_SEIZING, DISP_SEIZED, &item))),
+        Reason::SeizureNotPermitted
+    );
+    net.ok("customs", step(CUSTOMS_DECLARING, &item));
     net.ok("customs", epcis(object_event(CUSTOMS_SEIZING, DISP_SEIZED, &item)));
     assert!(net.item(&g, "S1").expect("item").state.expect("state").seized);
     assert_eq!(net.refused("brand", ship(&item, "shop", None)), Reason::ItemOutOfCirculation);
@@ -340,4 +366,51 @@ fn removing_items_from_a_business_transaction_does_not_destroy_them() {
     net.ok("brand", tx_event(pb::EpcisAction::Delete));
     assert_eq!(net.item(&g, "S1").expect("item").decommission_reason, 0);
     net.ok("brand", ship(&item, "shop", None));
+}
+
+#[test]
+fn only_the_customs_party_goods_were_declared_to_seizes_or_clears_them() {
+    let (mut net, g, epcs) = stocked(2);
+    let item = [epcs[0].as_str()];
+    govern(&mut net, "second-customs", register_party("customs-2", &[pb::PartyRole::Customs], &[]));
+    net.ok("customs", step(CUSTOMS_DECLARING, &item));
+    assert_eq!(net.item(&g, "S1").expect("item").state.expect("state").customs_party, "customs");
+    for s in [CUSTOMS_SEIZING, CUSTOMS_CLEARING] {
+        assert_eq!(net.refused("customs-2", step(s, &item)), Reason::SeizureNotPermitted, "{s} by another customs");
+    }
+    assert!(!net.item(&g, "S1").expect("item").state.expect("state").seized);
+    // Goods never declared: no customs party seizes them.
+    assert_eq!(net.refused("customs-2", step(CUSTOMS_SEIZING, &[&epcs[1]])), Reason::SeizureNotPermitted);
+    net.ok("customs", step(CUSTOMS_SEIZING, &item));
+    assert!(net.item(&g, "S1").expect("item").state.expect("state").seized);
+}
+
+#[test]
+fn a_seized_disposition_outside_customs_seizing_seizes_nothing() {
+    let (mut net, g, epcs) = stocked(1);
+    let item = [epcs[0].as_str()];
+    // An inspector's inspection, or the holder's own storing, marked seized.
+    for (party, step_name) in [("lab", "inspecting"), ("brand", "storing")] {
+        let refused = net.refused(party, epcis(object_event(step_name, DISP_SEIZED, &item)));
+        assert_eq!(refused, Reason::SeizureNotPermitted, "{step_name} by {party}");
+    }
+    assert!(!net.item(&g, "S1").expect("item").state.expect("state").seized);
+    net.ok("brand", ship(&item, "shop", None));
+}
+
+#[test]
+fn a_role_policy_cannot_hand_seizure_to_another_role() {
+    let (mut net, g, epcs) = stocked(1);
+    let item = [epcs[0].as_str()];
+    let mut policy = default_policy();
+    policy.rules.push(pb::PermissionRule {
+        action: "epcis_event".into(),
+        biz_step: CUSTOMS_SEIZING.into(),
+        allowed_roles: vec![pb::PartyRole::BrandOwner as i32],
+        ..Default::default()
+    });
+    govern(&mut net, "policy", Gov::UpdateRolePolicy(pb::UpdateRolePolicy { role_policy: Some(policy) }));
+    // The brand holds the goods, but seizing is not a brand's to do.
+    assert_eq!(net.refused("brand", step(CUSTOMS_SEIZING, &item)), Reason::SeizureNotPermitted);
+    assert!(!net.item(&g, "S1").expect("item").state.expect("state").seized);
 }

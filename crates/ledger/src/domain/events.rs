@@ -16,7 +16,7 @@
 
 use veritrace_core::Reason;
 use veritrace_core::gs1::Gln;
-use veritrace_core::vocab::{self, StepClass, short_name};
+use veritrace_core::vocab::{self, StepClass, same_term, short_name};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::epcis_event::Event;
 use veritrace_storage::KvEngine;
@@ -133,6 +133,7 @@ pub(super) fn record<E: KvEngine>(ctx: &mut Ctx<'_, E>, e: &pb::EpcisEvent) -> R
             check_in_circulation(ctx, o)?;
         }
     }
+    check_seizure(ctx, e, class)?;
     check_custody(ctx, class, &direct)?;
     if let Event::AggregationEvent(a) = event {
         aggregate(ctx, a, &mut direct, &mut reached)?;
@@ -179,6 +180,25 @@ fn check_in_circulation<E: KvEngine>(ctx: &Ctx<'_, E>, o: &Object) -> Rule {
     Ok(())
 }
 
+/// Seizure is customs' alone, whatever the role policy says: only the
+/// customs seizing step seizes, only a party with the customs role signs
+/// it (custody or declaration is checked per object in [`check_custody`]).
+/// Taking genuine goods out of circulation for good is not a right a
+/// policy change should be able to hand a rival.
+fn check_seizure<E: KvEngine>(ctx: &Ctx<'_, E>, e: &pb::EpcisEvent, class: StepClass) -> Rule {
+    let seizing_disposition = same_term(&e.disposition, vocab::DISP_SEIZED);
+    if seizing_disposition && class != StepClass::CustomsSeize {
+        return refuse(
+            Reason::SeizureNotPermitted,
+            format!("disposition {} only with bizStep {}", vocab::DISP_SEIZED, vocab::CUSTOMS_SEIZING),
+        );
+    }
+    if class == StepClass::CustomsSeize && !ctx.signer.roles.contains(&(pb::PartyRole::Customs as i32)) {
+        return refuse(Reason::SeizureNotPermitted, format!("{} does not hold the customs role", ctx.signer_id()));
+    }
+    Ok(())
+}
+
 /// The party a destination names: a party GLN (`urn:epc:id:pgln:...`) one
 /// party declared, or `urn:veritrace:party:{id}`.
 fn destination_party<E: KvEngine>(ctx: &Ctx<'_, E>, e: &pb::EpcisEvent) -> Rule<Option<String>> {
@@ -211,6 +231,31 @@ fn check_custody<E: KvEngine>(ctx: &Ctx<'_, E>, class: StepClass, direct: &[Obje
             }
             StepClass::Carry | StepClass::Deliver if !s.in_transit => {
                 return refuse(Reason::NotInTransit, format!("{} was not shipped", o.uri));
+            }
+            StepClass::Carry | StepClass::Deliver => {
+                // The carrier the shipment names, else the one that picked
+                // it up; the first pickup of a shipment that names none
+                // makes its signer the carrier.
+                let named = vocab::parse_tracking(&s.tracking).map(|(carrier, _)| carrier).unwrap_or_default();
+                let carrier = if named.is_empty() { s.carrier.as_str() } else { named };
+                if !carrier.is_empty() && carrier != me {
+                    return refuse(Reason::WrongCarrier, format!("{} is carried by {carrier}, not {me}", o.uri));
+                }
+            }
+            StepClass::CustomsSeize => {
+                let declared_to_me = s.in_customs && (s.customs_party.is_empty() || s.customs_party == me);
+                if s.custodian != me && !declared_to_me {
+                    return refuse(
+                        Reason::SeizureNotPermitted,
+                        format!("{} is neither held by {me} nor declared to it", o.uri),
+                    );
+                }
+            }
+            StepClass::CustomsClear if s.in_customs && !s.customs_party.is_empty() && s.customs_party != me => {
+                return refuse(
+                    Reason::SeizureNotPermitted,
+                    format!("{} was declared to {}, not {me}", o.uri, s.customs_party),
+                );
             }
             StepClass::Receive if s.custodian != me || s.in_transit => {
                 if !s.in_transit {
@@ -391,7 +436,7 @@ impl Transition {
             ship_to: if class == StepClass::Ship { destination_party(ctx, e)? } else { None },
             tracking,
             destroy,
-            seize: class == StepClass::CustomsSeize || e.disposition == vocab::DISP_SEIZED,
+            seize: class == StepClass::CustomsSeize,
             signer_sells: sells_to_consumers(&ctx.signer),
             retail_shippers,
             leaf: ctx.leaf,
@@ -429,8 +474,14 @@ impl Transition {
                 s.sold = true;
                 s.reached_retail = true;
             }
-            StepClass::CustomsDeclare => s.in_customs = true,
-            StepClass::CustomsClear => s.in_customs = false,
+            StepClass::CustomsDeclare => {
+                s.in_customs = true;
+                s.customs_party = self.signer.clone();
+            }
+            StepClass::CustomsClear => {
+                s.in_customs = false;
+                s.customs_party.clear();
+            }
             _ => {}
         }
         if self.seize {

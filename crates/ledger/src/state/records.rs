@@ -50,6 +50,11 @@ pub struct ObjectState {
     /// Tracking number of the current shipment, if the shipper gave one.
     #[prost(string, tag = "12")]
     pub tracking: String,
+    /// The customs party the goods were declared to (while `in_customs`);
+    /// empty for goods declared before 0.6, which any customs party may
+    /// seize.
+    #[prost(string, tag = "13")]
+    pub customs_party: String,
 }
 
 /// Correct-code scans and wrong-code attempts of an item.
