@@ -210,6 +210,14 @@ fn update_role_policy_changes_what_is_allowed() {
     // An empty policy would refuse everything: refused at proposal time.
     let empty = Gov::UpdateRolePolicy(pb::UpdateRolePolicy { role_policy: Some(pb::RolePolicy { rules: vec![] }) });
     assert_eq!(net.refused("admin-a", propose("empty", empty)), Reason::InvalidAction);
+    // So is one that takes proposing or approving from the admins: no
+    // later proposal could ever undo it.
+    for action in ["propose_governance", "approve_governance"] {
+        let mut locking = default_policy();
+        locking.rules.retain(|r| r.action != action);
+        let gov = Gov::UpdateRolePolicy(pb::UpdateRolePolicy { role_policy: Some(locking) });
+        assert_eq!(net.refused("admin-a", propose(&format!("lock-{action}"), gov)), Reason::InvalidAction, "{action}");
+    }
 }
 
 #[test]

@@ -91,6 +91,17 @@ pub(crate) fn validate(policy: &pb::RolePolicy) -> Result<(), String> {
             }
         }
     }
+    // Governance is how a policy is ever changed again: a policy that
+    // takes proposing or approving from the admins would lock it for good.
+    for action in ["propose_governance", "approve_governance"] {
+        let admins_may = policy
+            .rules
+            .iter()
+            .any(|r| r.action == action && r.biz_step.is_empty() && r.allowed_roles.contains(&(R::Admin as i32)));
+        if !admins_may {
+            return Err(format!("no rule lets ADMIN {action}: governance would be locked for good"));
+        }
+    }
     Ok(())
 }
 
