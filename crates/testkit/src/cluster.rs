@@ -315,6 +315,24 @@ impl TestCluster {
         self.partition(&[&[id], &others]);
     }
 
+    /// Cuts off one follower (never the leader of the moment, so the
+    /// others keep a quorum) and waits for the majority's leader; returns
+    /// the cut-off replica and that leader.
+    pub async fn isolate_a_follower(&self) -> (NodeId, NodeId) {
+        let leader = self.leader(&[]).await;
+        let cut = self.running().into_iter().rev().find(|id| *id != leader).expect("a cluster with a follower");
+        self.isolate(cut);
+        (cut, self.leader(&[cut]).await)
+    }
+
+    /// Submits `envelopes` through replica `via`, failing the test unless
+    /// each was applied; returns the receipts.
+    pub async fn submit_applied(&self, via: NodeId, envelopes: Vec<pb::SignedEnvelope>) -> Vec<pb::Receipt> {
+        let receipts = self.client(via).await.submit(envelopes).await.expect("submit");
+        assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "not all applied: {receipts:?}");
+        receipts
+    }
+
     /// Message loss, duplication and delay on the simulated network
     /// (seeded: see [`ClusterBuilder::seed`]).
     pub fn set_faults(&self, faults: sim::Faults) {

@@ -12,11 +12,11 @@
 use prost::Message as _;
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
 use veritrace_core::oprf::files::ShareFile;
-use veritrace_core::oprf::{BlindedElement, DleqProof, EvaluatedElement, PublicShare, unblinded};
+use veritrace_core::oprf::{BlindedElement, DleqProof, EvaluatedElement, OprfKey, PublicShare, unblinded};
 use veritrace_core::scan::{LOCKOUT_FAILURES, MAX_ATTEMPTS_PER_WINDOW};
 use veritrace_proto::v1 as pb;
 use veritrace_service::code_check::UNSETTLED_HELP_PER_ASKER;
-use veritrace_testkit::{TestCluster, fixture, signed};
+use veritrace_testkit::{ClusterBuilder, TestCluster, fixture, signed};
 
 const SERIALS: [&str; 6] = ["S1", "S2", "S3", "S4", "S5", "S6"];
 
@@ -57,22 +57,44 @@ fn evaluate(gtin: &str, serial: &str, code: &str, token: bool) -> Vec<u8> {
     .encode_to_vec()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
-    let (key, files, public) = fixture::code_key(5, 2, &[1, 2, 3]);
-    let mut builder = TestCluster::builder(5).seed(3);
-    for (node, file) in files.clone() {
+/// A cluster of `voters` replicas of which 1, 2 and 3 hold shares of a
+/// brand's 2-of-3 code key drawn from `key_seed`; with `liar`, that node
+/// holds another key's share under this key's name (its proofs fail).
+fn keyed(
+    voters: u64,
+    key_seed: u64,
+    cluster_seed: u64,
+    liar: Option<u64>,
+) -> (ClusterBuilder, OprfKey, pb::ThresholdCodeKey) {
+    let (key, files, public) = fixture::code_key(key_seed, 2, &[1, 2, 3]);
+    let (_, other, _) = fixture::code_key(key_seed + 1, 2, &[1, 2, 3]);
+    let mut builder = TestCluster::builder(voters).seed(cluster_seed);
+    for ((node, file), (_, others)) in files.into_iter().zip(other) {
+        let file =
+            if liar == Some(node) { ShareFile { public_key: file.public_key, share: others.share } } else { file };
         builder = builder.code_key_share(node, file);
     }
-    let mut cluster = builder.start().await;
-    let leader = cluster.leader(&[]).await;
+    (builder, key, public)
+}
+
+/// Registers the product under `public` and commissions [`SERIALS`]
+/// under `key`, through replica `via`; returns the GTIN.
+async fn stock(cluster: &TestCluster, via: u64, key: &OprfKey, public: &pb::ThresholdCodeKey) -> String {
     let gtin = fixture::gtin(1);
     let setup = vec![
-        signed("brand", 1, fixture::register_product_with_code_key(&gtin, "brand", &public)),
-        signed("brand", 2, fixture::commission_under_key(&gtin, &SERIALS, &key)),
+        signed("brand", 1, fixture::register_product_with_code_key(&gtin, "brand", public)),
+        signed("brand", 2, fixture::commission_under_key(&gtin, &SERIALS, key)),
     ];
-    let receipts = cluster.client(leader).await.submit(setup).await.unwrap();
-    assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "{receipts:?}");
+    cluster.submit_applied(via, setup).await;
+    gtin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
+    let (builder, key, public) = keyed(5, 5, 3, None);
+    let mut cluster = builder.start().await;
+    let leader = cluster.leader(&[]).await;
+    let gtin = stock(&cluster, leader, &key, &public).await;
     cluster.converge().await;
     let record = cluster.service(5).ledger().item_record(&item(&gtin, "S1")).unwrap().unwrap();
     assert!(record.salt.is_empty() && record.code_key == public.public_key, "stored under the key, unsalted");
@@ -186,27 +208,10 @@ async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
 /// genuine item look wrong nor spend its guesses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lying_holder_cannot_fail_a_genuine_code_or_spend_a_guess() {
-    let (key, files, public) = fixture::code_key(7, 2, &[1, 2, 3]);
-    let (_, other, _) = fixture::code_key(8, 2, &[1, 2, 3]);
-    let mut builder = TestCluster::builder(3).seed(9);
-    for (node, file) in files {
-        let file = if node == 2 {
-            // Node 2's share of another key, under this key's name.
-            ShareFile { public_key: file.public_key, share: other[1].1.share.clone() }
-        } else {
-            file
-        };
-        builder = builder.code_key_share(node, file);
-    }
+    let (builder, key, public) = keyed(3, 7, 9, Some(2));
     let mut cluster = builder.start().await;
     let leader = cluster.leader(&[]).await;
-    let gtin = fixture::gtin(1);
-    let setup = vec![
-        signed("brand", 1, fixture::register_product_with_code_key(&gtin, "brand", &public)),
-        signed("brand", 2, fixture::commission_under_key(&gtin, &SERIALS, &key)),
-    ];
-    let receipts = cluster.client(leader).await.submit(setup).await.unwrap();
-    assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "{receipts:?}");
+    let gtin = stock(&cluster, leader, &key, &public).await;
     cluster.converge().await;
     let code = |serial: &str| fixture::code_of(&gtin, serial);
     let wrong = |serial: &str| if code(serial) == "000000" { "000001".to_owned() } else { "000000".to_owned() };
@@ -241,23 +246,10 @@ async fn a_lying_holder_cannot_fail_a_genuine_code_or_spend_a_guess() {
 /// or was cut off) waits to catch up before it answers NOT_FOUND.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_helper_catches_up_before_it_calls_an_item_unknown() {
-    let (key, files, public) = fixture::code_key(11, 2, &[1, 2, 3]);
-    let mut builder = TestCluster::builder(3).seed(13);
-    for (node, file) in files {
-        builder = builder.code_key_share(node, file);
-    }
+    let (builder, key, public) = keyed(3, 11, 13, None);
     let cluster = builder.start().await;
-    let leader = cluster.leader(&[]).await;
-    let lagging = if leader == 3 { 2 } else { 3 };
-    cluster.isolate(lagging);
-    let majority = cluster.leader(&[lagging]).await;
-    let gtin = fixture::gtin(1);
-    let setup = vec![
-        signed("brand", 1, fixture::register_product_with_code_key(&gtin, "brand", &public)),
-        signed("brand", 2, fixture::commission_under_key(&gtin, &SERIALS, &key)),
-    ];
-    let receipts = cluster.client(majority).await.submit(setup).await.unwrap();
-    assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "{receipts:?}");
+    let (lagging, majority) = cluster.isolate_a_follower().await;
+    let gtin = stock(&cluster, majority, &key, &public).await;
     let asker_size = cluster.service(majority).ledger().applied().tree_size;
     let code = fixture::code_of(&gtin, "S1");
     let ask = |tree_size: u64| {

@@ -24,17 +24,13 @@ fn request(gtin: &str, serial: &str, id: &str) -> pb::VerifyItemRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_replica_catches_up_before_it_calls_an_item_unknown() {
     let cluster = TestCluster::builder(3).seed(5).start().await;
-    let leader = cluster.leader(&[]).await;
-    let lagging = if leader == 3 { 2 } else { 3 };
-    cluster.isolate(lagging);
-    let majority = cluster.leader(&[lagging]).await;
+    let (lagging, majority) = cluster.isolate_a_follower().await;
     let gtin = fixture::gtin(1);
     let setup = vec![
         signed("brand", 1, fixture::register_product(&gtin, "brand")),
         signed("brand", 2, fixture::commission_with_tokens(&gtin, "L1", &["S1"])),
     ];
-    let receipts = cluster.client(majority).await.submit(setup).await.unwrap();
-    assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "{receipts:?}");
+    cluster.submit_applied(majority, setup).await;
     assert_eq!(cluster.service(lagging).ledger().tree_head().tree_size, 0, "the cut-off replica saw nothing");
 
     // Asked while cut off, the lagging replica does not answer from its
