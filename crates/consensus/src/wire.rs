@@ -10,7 +10,9 @@
 //! Metadata (per-member bytes defined by the node layer):
 //!   count u32 | count x (node u64 | len u32 | bytes)
 //! ForwardRequest:
-//!   tag u8 (1 propose | 2 change membership | 3 transfer leader) | body
+//!   tag u8 (1 propose | 2 change membership | 3 transfer leader | 4 clock) | body
+//!   (a clock request has no body; its answer is the node's clock, unix
+//!   ms, i64)
 //!   (tags 0x80 and above belong to the application: the replica routes
 //!   them to its own handlers before the driver reads its channel, and
 //!   their answers are the application's bytes, not a ForwardAnswer)
@@ -219,6 +221,8 @@ pub(crate) enum ForwardRequest {
     Propose(Vec<u8>),
     ChangeMembership(Vec<MembershipChange>),
     TransferLeader(NodeId),
+    /// What time the answering node's clock says (`driver::clock`).
+    Clock,
 }
 
 impl ForwardRequest {
@@ -254,6 +258,7 @@ impl ForwardRequest {
                 out.push(3);
                 out.extend_from_slice(&node.to_be_bytes());
             }
+            ForwardRequest::Clock => out.push(4),
         }
         out
     }
@@ -283,6 +288,10 @@ impl ForwardRequest {
                 let node = r.u64()?;
                 r.finish()?;
                 Ok(ForwardRequest::TransferLeader(node))
+            }
+            4 => {
+                r.finish()?;
+                Ok(ForwardRequest::Clock)
             }
             t => Err(r.err(format!("unknown tag {t}"))),
         }

@@ -3,13 +3,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use veritrace_consensus::sim::{self, SimNetwork};
-use veritrace_consensus::{DriverConfig, NodeId, RAFT_CFS};
+use veritrace_consensus::{Clock, DriverConfig, NodeId, RAFT_CFS};
 use veritrace_core::SecretKey;
 use veritrace_core::oprf::files::ShareFile;
 use veritrace_ledger::ALL_CFS;
@@ -111,6 +112,7 @@ impl ClusterBuilder {
             genesis: fx::network_genesis(),
             engines: ids.iter().map(|id| (*id, new_engine())).collect(),
             faults: ids.iter().map(|id| (*id, Faults::default())).collect(),
+            clock_skews: ids.iter().map(|id| (*id, Arc::new(AtomicI64::new(0)))).collect(),
             running: BTreeMap::new(),
             addrs,
             builder: self,
@@ -142,6 +144,8 @@ pub struct TestCluster {
     genesis: pb::Genesis,
     engines: BTreeMap<NodeId, Engine>,
     faults: BTreeMap<NodeId, Faults>,
+    /// Milliseconds added to each replica's Raft clock ([`TestCluster::skew_clock`]).
+    clock_skews: BTreeMap<NodeId, Arc<AtomicI64>>,
     running: BTreeMap<NodeId, Running>,
     addrs: BTreeMap<NodeId, SocketAddr>,
     builder: ClusterBuilder,
@@ -186,6 +190,9 @@ impl TestCluster {
         let transport = Arc::new(self.net.attach(id, tx));
         let mut driver = DriverConfig::new(id, self.dir.path().join(format!("node{id}")).join("snapshots"));
         driver.tick = b.tick;
+        let skew = Arc::clone(&self.clock_skews[&id]);
+        let system = Clock::system();
+        driver.clock = Clock::from_fn(move || system.now_ms().saturating_add(skew.load(Ordering::Relaxed)));
         if let Some(n) = b.snapshot_interval {
             driver.snapshot_interval = n;
         }
@@ -331,6 +338,13 @@ impl TestCluster {
         let receipts = self.client(via).await.submit(envelopes).await.expect("submit");
         assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "not all applied: {receipts:?}");
         receipts
+    }
+
+    /// Sets replica `id`'s Raft clock `ms` milliseconds off the system
+    /// clock (negative: behind), from now on and across restarts: what it
+    /// proposes at as leader and answers a leader reading clocks with.
+    pub fn skew_clock(&self, id: NodeId, ms: i64) {
+        self.clock_skews[&id].store(ms, Ordering::Relaxed);
     }
 
     /// Message loss, duplication and delay on the simulated network

@@ -66,6 +66,7 @@
 //! `tracing` under the target `raft`, its `Info` (each election step) at
 //! `DEBUG`: see [`crate::raft_logger`].
 
+pub mod clock;
 mod membership;
 mod run;
 mod snapshot_write;
@@ -84,6 +85,7 @@ use crate::log_store::RaftLogStore;
 use crate::transport::{Inbound, NodeId, Transport};
 use crate::wire::{Reader, WireError, read_str};
 
+pub use clock::Clock;
 pub use snapshot_write::SnapshotWrite;
 pub use snapshots::{SNAPSHOT_RETRY_TICKS, SnapshotInfo, snapshot_path};
 
@@ -181,6 +183,9 @@ pub struct DriverConfig {
     /// Where the driver and its handles report (`metrics.raft()`): a node
     /// passes its own catalogue; [`DriverConfig::new`] starts a private one.
     pub metrics: Metrics,
+    /// This node's wall clock: what it proposes at, and answers a leader
+    /// reading the voters' clocks with ([`clock`]).
+    pub clock: Clock,
 }
 
 impl DriverConfig {
@@ -204,6 +209,7 @@ impl DriverConfig {
             snapshot_keep_entries: 1000,
             initial_metadata: BTreeMap::new(),
             metrics: Metrics::new(),
+            clock: Clock::system(),
         }
     }
 }

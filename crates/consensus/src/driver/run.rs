@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use protobuf::Message as _;
 use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message, MessageType};
@@ -12,6 +12,7 @@ use raft::{Config, RawNode, StateRole};
 use tokio::sync::{mpsc, watch};
 use veritrace_storage::KvEngine;
 
+use super::clock::{self, PeerClocks};
 use super::snapshot_write::{SnapshotJob, WrittenFile};
 use super::{Command, DriverConfig, DriverError, Membership, Reply, StartError, StateMachine, Status};
 use crate::LogStoreError;
@@ -25,6 +26,8 @@ pub(super) enum Internal {
     SnapshotFetched { msg: Box<Message>, index: u64, result: Result<PathBuf, String> },
     /// The file of the snapshot started at `index` is written (or not).
     SnapshotWritten { index: u64, result: Result<WrittenFile, String> },
+    /// Voter `node`'s clock read `ms`, asked at `sent`, answered at `received`.
+    ClockRead { node: NodeId, ms: i64, sent: Instant, received: Instant },
 }
 
 /// A fatal error: the driver stops.
@@ -95,10 +98,10 @@ pub(super) struct Driver<E: KvEngine, S, T> {
     pub last_leader: NodeId,
     /// The term and leader (0 = none) last logged by `log_leadership`.
     pub logged: (u64, NodeId),
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    /// Leader: the voters' clocks as last read (`clock`).
+    pub peer_clocks: PeerClocks,
+    /// Leader: when the voters' clocks were last asked for.
+    pub clocks_asked: Option<Instant>,
 }
 
 impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
@@ -174,6 +177,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             last_heard: HashMap::new(),
             last_leader: 0,
             logged,
+            peer_clocks: PeerClocks::default(),
+            clocks_asked: None,
         };
         driver.publish_membership();
         driver.remove_unfinished_snapshots();
@@ -256,6 +261,42 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         self.node.tick();
         self.expire_requests();
         self.retry_stuck_snapshots();
+        self.read_voter_clocks();
+    }
+
+    /// Leader: asks every other voter for its clock once per
+    /// [`clock::POLL_EVERY`] (the answers come back as
+    /// [`Internal::ClockRead`]). Not leading: forgets the readings.
+    fn read_voter_clocks(&mut self) {
+        if !self.is_leader() {
+            self.peer_clocks.clear();
+            self.clocks_asked = None;
+            return;
+        }
+        let now = Instant::now();
+        if self.clocks_asked.is_some_and(|t| now.saturating_duration_since(t) < clock::POLL_EVERY) {
+            return;
+        }
+        self.clocks_asked = Some(now);
+        for node in self.other_voters() {
+            let transport = Arc::clone(&self.transport);
+            let internal = self.internal_tx.clone();
+            tokio::spawn(async move {
+                let sent = Instant::now();
+                let Ok(bytes) = transport.forward(node, ForwardRequest::Clock.encode()).await else { return };
+                let received = Instant::now();
+                // A node that predates clock requests answers an error: no reading.
+                let Ok(Ok(answer)) = wire::decode_answer(&bytes) else { return };
+                let Ok(ms) = <[u8; 8]>::try_from(answer.as_slice()).map(i64::from_be_bytes) else { return };
+                // Dropped when the loop is busy: the next poll reads again.
+                let _ = internal.try_send(Internal::ClockRead { node, ms, sent, received });
+            });
+        }
+    }
+
+    /// The voters other than this node.
+    fn other_voters(&self) -> Vec<NodeId> {
+        self.node.raft.prs().conf().to_conf_state().voters.into_iter().filter(|id| *id != self.id).collect()
     }
 
     pub(super) fn is_leader(&self) -> bool {
@@ -383,7 +424,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         let items = std::mem::take(&mut self.batch);
         self.batch_bytes = 0;
         // Never let the leader's clock run backwards across entries.
-        self.last_proposed_ms = self.last_proposed_ms.max(now_ms());
+        let at = self.peer_clocks.proposal_time(self.cfg.clock.now_ms(), &self.other_voters(), Instant::now());
+        self.last_proposed_ms = self.last_proposed_ms.max(at);
         let ids: Vec<u64> = items.iter().map(|(r, _)| *r).collect();
         let data = ProposalBatch { proposer: self.id, proposed_at_ms: self.last_proposed_ms, items }.encode();
         let refused = if self.is_leader() {
@@ -461,6 +503,10 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                         self.propose_membership(changes, tx)
                     }
                     Ok(ForwardRequest::TransferLeader(target)) if self.is_leader() => self.start_transfer(target, tx),
+                    // Any node tells its time.
+                    Ok(ForwardRequest::Clock) => {
+                        let _ = tx.send(Ok(self.cfg.clock.now_ms().to_be_bytes().to_vec()));
+                    }
                     // Never forward twice: the follower retries at the
                     // leader it learns from the answer.
                     Ok(_) => {
@@ -495,6 +541,11 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                         }
                     }
                     Err(e) => tracing::warn!(node = self.id, index, cause = %e, "snapshot download failed"),
+                }
+            }
+            Internal::ClockRead { node, ms, sent, received } => {
+                if self.is_leader() {
+                    self.peer_clocks.record(node, ms, sent, received);
                 }
             }
             Internal::SnapshotWritten { index, result } => {
