@@ -15,7 +15,7 @@ use veritrace_client::Client;
 use veritrace_client::render::{OutputFormat, render_json, role_name};
 use veritrace_proto::v1 as pb;
 
-use crate::cluster_cmd::{EndpointArgs, TlsArgs, connect, runtime};
+use crate::cluster_cmd::{ConnectArgs, EndpointArgs, connect, runtime};
 
 /// A check ran and found a problem: exit code 3.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +35,7 @@ struct Row {
 /// A client of another member, at the endpoint it announced, with the
 /// command's TLS options and short timeouts (a down member must not stall
 /// the survey).
-async fn member_client(api: &str, tls: &TlsArgs) -> Result<Client, String> {
+async fn member_client(api: &str, tls: &ConnectArgs) -> Result<Client, String> {
     if api.is_empty() {
         return Err("no gRPC endpoint known for it".into());
     }

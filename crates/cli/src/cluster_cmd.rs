@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use veritrace_client::render::{OutputFormat, render_json, render_members, render_status};
-use veritrace_client::{Client, ConnectOptions, TlsOptions};
+use veritrace_client::{AdminToken, Client, ConnectOptions, TlsOptions};
 use veritrace_proto::v1 as pb;
 
 /// Where to reach a node and how to print its answer.
@@ -20,13 +20,14 @@ pub struct EndpointArgs {
     #[arg(short = 'o', long, default_value = "table")]
     pub output: OutputFormat,
     #[command(flatten)]
-    pub tls: TlsArgs,
+    pub tls: ConnectArgs,
 }
 
-/// TLS to a node (etcdctl's --cacert; the node's `[api.tls]` decides
-/// whether a client certificate is needed).
+/// How to reach a node: TLS (etcdctl's --cacert; the node's `[api.tls]`
+/// decides whether a client certificate is needed) and the admin token
+/// the admin commands send.
 #[derive(Debug, Args, Clone, Default)]
-pub struct TlsArgs {
+pub struct ConnectArgs {
     /// CA certificate (PEM) that signed the node's certificate; turns TLS on.
     #[arg(long, env = "VERITRACE_CACERT")]
     pub cacert: Option<PathBuf>,
@@ -36,12 +37,20 @@ pub struct TlsArgs {
     /// The private key (PEM) of --client-cert.
     #[arg(long, env = "VERITRACE_CLIENT_KEY", requires = "client_cert")]
     pub client_key: Option<PathBuf>,
+    /// The admin token file (`admin.token` of `veritrace init`'s output):
+    /// membership, leadership, snapshot, backup and audit commands need it.
+    #[arg(long, env = "VERITRACE_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
 }
 
-impl TlsArgs {
-    /// Connection options: TLS when --cacert is given.
+impl ConnectArgs {
+    /// Connection options: TLS when --cacert is given, the admin token
+    /// when --admin-token-file is.
     pub fn options(&self) -> anyhow::Result<ConnectOptions> {
         let mut options = ConnectOptions::default();
+        if let Some(path) = &self.admin_token_file {
+            options.admin_token = Some(AdminToken::from_file(path)?);
+        }
         if self.cacert.is_some() || self.client_cert.is_some() {
             options.tls = Some(TlsOptions::from_files(
                 self.cacert.as_deref(),
@@ -110,7 +119,7 @@ pub(crate) async fn connect(target: &EndpointArgs) -> anyhow::Result<Client> {
 }
 
 /// Connects to `endpoint` with the TLS options of `tls`.
-pub(crate) async fn connect_to(endpoint: &str, tls: &TlsArgs) -> anyhow::Result<Client> {
+pub(crate) async fn connect_to(endpoint: &str, tls: &ConnectArgs) -> anyhow::Result<Client> {
     Ok(Client::connect_with(endpoint, &tls.options()?).await?)
 }
 

@@ -17,11 +17,42 @@ pub enum KeygenCommand {
         #[arg(long, default_value_t = 6000)]
         per_minute: u32,
     },
+    /// An admin token for the operators of a network: writes it to --out
+    /// (mode 0600; the admin commands' --admin-token-file) and prints the
+    /// `[api.admin]` entry for each node's configuration, which holds only
+    /// the token's blake3.
+    AdminToken {
+        /// The file to create (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 /// Runs `veritrace keygen ...`.
 pub fn keygen(cmd: KeygenCommand) -> anyhow::Result<()> {
-    let KeygenCommand::AppKey { name, per_minute } = cmd;
+    match cmd {
+        KeygenCommand::AppKey { name, per_minute } => app_key(&name, per_minute),
+        KeygenCommand::AdminToken { out } => admin_token(&out),
+    }
+}
+
+fn admin_token(out: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let (token, hash) = veritrace_node::new_admin_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(out).map_err(|e| anyhow::anyhow!("creating {}: {e}", out.display()))?;
+    file.write_all(format!("{token}\n").as_bytes()).and_then(|()| file.sync_all())?;
+    println!("admin token written to {} (keep it with the operators; nodes never hold it)\n", out.display());
+    println!("for each node's veritrace.toml:\n");
+    println!("[api.admin]");
+    println!("token_blake3 = \"{hash}\"");
+    Ok(())
+}
+
+fn app_key(name: &str, per_minute: u32) -> anyhow::Result<()> {
     if name.trim().is_empty() || name.contains(['"', '\\', '\n']) {
         anyhow::bail!("--name {name:?}: give a plain, non-empty name");
     }

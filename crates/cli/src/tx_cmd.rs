@@ -38,7 +38,7 @@ pub struct SignerArgs {
     #[arg(short = 'o', long, default_value = "table")]
     pub output: OutputFormat,
     #[command(flatten)]
-    pub tls: crate::cluster_cmd::TlsArgs,
+    pub tls: crate::cluster_cmd::ConnectArgs,
 }
 
 /// `veritrace tx ...`.

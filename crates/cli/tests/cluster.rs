@@ -205,13 +205,22 @@ async fn fourth_node_joins_as_learner_and_is_promoted() {
     assert_eq!(s4.leader_id, 0, "a node that was not added has no leader: {s4:?}");
     let config4 = cluster.nodes[&4].config.to_str().unwrap().to_string();
     // Asked of a follower, forwarded to the leader.
-    let out = ok(&["member", "add", "--endpoint", cluster.api(2), "--config", &config4]);
+    let out = ok(&[
+        "member",
+        "add",
+        "--endpoint",
+        cluster.api(2),
+        "--admin-token-file",
+        &cluster.admin_token,
+        "--config",
+        &config4,
+    ]);
     assert!(out.contains("added node 4 as a learner"), "{out}");
     cluster.converge(&[1, 2, 3, 4], 80).await;
     let s4 = cluster.client(4).await.status().await.unwrap();
     assert_eq!(s4.role, pb::RaftRole::Learner as i32);
 
-    let out = ok(&["member", "promote", "--endpoint", cluster.api(1), "4"]);
+    let out = ok(&["member", "promote", "--endpoint", cluster.api(1), "--admin-token-file", &cluster.admin_token, "4"]);
     assert!(out.contains("promoted node 4"), "{out}");
     let json = ok(&["status", "--endpoint", cluster.api(4), "-o", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).expect("status -o json is JSON");

@@ -82,7 +82,17 @@ async fn a_backup_streamed_from_a_node_restores_to_the_same_root() {
 
     let dir = cluster.dir.path().to_path_buf();
     let file = dir.join("backup.snap");
-    let out = ok(&["snapshot", "save", "--endpoint", cluster.api(2), "-o", "json", file.to_str().unwrap()]);
+    let out = ok(&[
+        "snapshot",
+        "save",
+        "--endpoint",
+        cluster.api(2),
+        "--admin-token-file",
+        &cluster.admin_token,
+        "-o",
+        "json",
+        file.to_str().unwrap(),
+    ]);
     let saved: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(saved["root_hash"], root.as_str(), "{out}");
     assert_eq!(saved["tree_size"], size);
@@ -117,17 +127,30 @@ async fn a_voter_is_replaced_by_a_new_member() {
     cluster.start(4);
     let api1 = cluster.api(1).to_owned();
     let config4 = cluster.nodes[&4].config.to_str().unwrap().to_owned();
-    let out = ok(&["member", "add", "--learner", "--endpoint", &api1, "--config", &config4, "-o", "json"]);
+    let out = ok(&[
+        "member",
+        "add",
+        "--learner",
+        "--endpoint",
+        &api1,
+        "--admin-token-file",
+        &cluster.admin_token,
+        "--config",
+        &config4,
+        "-o",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!((v["node_id"].as_u64(), v["kind"].as_str()), (Some(4), Some("learner")), "{out}");
     cluster.converge(&[1, 2, 3, 4], 10).await;
-    ok(&["member", "promote", "--endpoint", &api1, "4"]);
+    ok(&["member", "promote", "--endpoint", &api1, "--admin-token-file", &cluster.admin_token, "4"]);
 
     // Node 3 fails for good (it may have been the leader: wait for the
     // election, as an operator would); the operator removes it.
     cluster.kill(3);
     cluster.leader(&[1, 2, 4]).await;
-    let out = ok(&["member", "remove", "--endpoint", &api1, "3", "-o", "json"]);
+    let out =
+        ok(&["member", "remove", "--endpoint", &api1, "--admin-token-file", &cluster.admin_token, "3", "-o", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["node_id"], 3, "{out}");
     let client = cluster.client(1).await;
@@ -135,10 +158,30 @@ async fn a_voter_is_replaced_by_a_new_member() {
     cluster.converge(&[1, 2, 4], 15).await;
 
     // The newcomer can lead, and take a snapshot.
-    let out = ok(&["leader", "transfer", "--endpoint", &api1, "--to", "4", "-o", "json"]);
+    let out = ok(&[
+        "leader",
+        "transfer",
+        "--endpoint",
+        &api1,
+        "--admin-token-file",
+        &cluster.admin_token,
+        "--to",
+        "4",
+        "-o",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["leader_id"], 4, "{out}");
-    let out = ok(&["snapshot", "create", "--endpoint", cluster.api(4), "-o", "json"]);
+    let out = ok(&[
+        "snapshot",
+        "create",
+        "--endpoint",
+        cluster.api(4),
+        "--admin-token-file",
+        &cluster.admin_token,
+        "-o",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["index"].as_u64().unwrap() > 0 && v["tree_size"].as_u64().unwrap() >= 15, "{out}");
 
@@ -174,8 +217,28 @@ async fn cluster_status_and_audit_name_the_bad_member() {
     assert_eq!(members.iter().filter(|m| m["role"] == "leader").count(), 1, "{out}");
     let table = ok(&["cluster", "status", "--endpoint", &api1]);
     assert!(table.contains("HEALTHY") && table.contains("LAG"), "{table}");
-    let audit = ok(&["audit", "--endpoint", &api1]);
+    let audit = ok(&["audit", "--endpoint", &api1, "--admin-token-file", &cluster.admin_token]);
     assert_eq!(audit.matches(" ok").count(), 3, "{audit}");
+    // The admin plane answers nobody without the token (status above did
+    // not need it); a wrong token is not the token.
+    for extra in [&[][..], &["--admin-token-file", "/dev/null"][..]] {
+        let o = veritrace(&[&["member", "remove", "--endpoint", &api1, "2"][..], extra].concat());
+        assert_ne!(code(&o), Some(0), "removed a member without the admin token");
+        assert!(stderr(&o).contains("ADMIN_TOKEN_REQUIRED") || stderr(&o).contains("fewer than 32"), "{}", stderr(&o));
+    }
+    let wrong = cluster.dir.path().join("wrong.token");
+    std::fs::write(&wrong, "f".repeat(64)).unwrap();
+    let o = veritrace(&[
+        "leader",
+        "transfer",
+        "--endpoint",
+        &api1,
+        "--admin-token-file",
+        wrong.to_str().unwrap(),
+        "--to",
+        "2",
+    ]);
+    assert!(stderr(&o).contains("ADMIN_TOKEN_INVALID"), "{}", stderr(&o));
 
     // Tamper with one envelope on node 3's disk while it is stopped.
     assert!(cluster.terminate(3), "node 3 stops cleanly on SIGTERM");
@@ -194,10 +257,10 @@ async fn cluster_status_and_audit_name_the_bad_member() {
     }
     cluster.start(3);
     cluster.client(3).await;
-    let o = veritrace(&["audit", "--endpoint", &api1]);
+    let o = veritrace(&["audit", "--endpoint", &api1, "--admin-token-file", &cluster.admin_token]);
     assert_eq!(code(&o), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("node 3 (CORRUPT at leaf 3"), "{}", stderr(&o));
-    let o = veritrace(&["audit", "--endpoint", &api1, "-o", "json"]);
+    let o = veritrace(&["audit", "--endpoint", &api1, "--admin-token-file", &cluster.admin_token, "-o", "json"]);
     assert_eq!(code(&o), Some(3), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap();
     let members = v["members"].as_array().unwrap();
@@ -416,23 +479,20 @@ async fn tls_at_the_edge_with_client_certificates_for_the_admin_service() {
     // The public services need only the CA.
     let out = ok(&["party", "list", "--endpoint", &https, "--cacert", cacert]);
     assert!(out.contains("party-1"), "{out}");
-    // ClusterService needs a client certificate signed by the CA.
-    let o = veritrace(&["status", "--endpoint", &https, "--cacert", cacert]);
+    // Status is readable with the CA alone; admin commands need a client
+    // certificate signed by the CA, and the admin token.
+    let out = ok(&["status", "--endpoint", &https, "--cacert", cacert]);
+    assert!(out.contains("leader"), "{out}");
+    let o = veritrace(&["snapshot", "create", "--endpoint", &https, "--cacert", cacert]);
     assert_eq!(code(&o), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("CLIENT_CERT_REQUIRED"), "{}", stderr(&o));
     let (crt, key) = (path("admin.crt"), path("admin.key"));
-    let out = ok(&[
-        "status",
-        "--endpoint",
-        &https,
-        "--cacert",
-        cacert,
-        "--client-cert",
-        crt.to_str().unwrap(),
-        "--client-key",
-        key.to_str().unwrap(),
-    ]);
-    assert!(out.contains("leader"), "{out}");
+    let (crt, key) = (crt.to_str().unwrap(), key.to_str().unwrap());
+    let with_cert = ["--endpoint", &https, "--cacert", cacert, "--client-cert", crt, "--client-key", key];
+    let o = veritrace(&[&["snapshot", "create"][..], &with_cert].concat());
+    assert!(stderr(&o).contains("ADMIN_TOKEN_REQUIRED"), "{}", stderr(&o));
+    let out = ok(&[&["snapshot", "create"][..], &with_cert, &["--admin-token-file", &cluster.admin_token]].concat());
+    assert!(out.contains("snapshot"), "{out}");
     // Plaintext to a TLS node fails with a message, not a hang.
     let o = veritrace(&["party", "list", "--endpoint", cluster.api(1)]);
     assert_eq!(code(&o), Some(1), "{}", stderr(&o));

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint, Uri};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::cluster_service_client::ClusterServiceClient;
@@ -12,8 +13,9 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response;
 use tonic_health::pb::health_client::HealthClient;
 
+use crate::admin_token::AttachAdminToken;
 use crate::error::innermost_cause;
-use crate::{ClientError, TlsOptions};
+use crate::{AdminToken, ClientError, TlsOptions};
 
 /// Most pages [`Client::list_members`] follows before deciding the node is looping.
 const MAX_MEMBER_PAGES: usize = 1_000;
@@ -39,10 +41,14 @@ pub struct ConnectOptions {
     /// The local address to connect from (a host with several addresses, or a test
     /// standing in for two clients); `None` lets the OS choose.
     pub local_address: Option<std::net::IpAddr>,
+    /// The admin token sent with `ClusterService` calls (membership, status, snapshots, backups,
+    /// audit), which a node refuses without it (`UNAUTHENTICATED`).
+    pub admin_token: Option<AdminToken>,
 }
 
 impl Default for ConnectOptions {
-    /// No TLS, connect timeout 5 s, request timeout 30 s, 3 submit retries, any local address.
+    /// No TLS, connect timeout 5 s, request timeout 30 s, 3 submit retries, any local address, no
+    /// admin token.
     fn default() -> Self {
         Self {
             tls: None,
@@ -50,6 +56,7 @@ impl Default for ConnectOptions {
             request_timeout: Some(Duration::from_secs(30)),
             submit_retries: 3,
             local_address: None,
+            admin_token: None,
         }
     }
 }
@@ -93,7 +100,7 @@ impl std::fmt::Display for ServingStatus {
 #[derive(Debug, Clone)]
 pub struct Client {
     endpoint: String,
-    cluster: ClusterServiceClient<Channel>,
+    cluster: ClusterServiceClient<InterceptedService<Channel, AttachAdminToken>>,
     ledger: LedgerServiceClient<Channel>,
     verification: VerificationServiceClient<Channel>,
     health: HealthClient<Channel>,
@@ -143,7 +150,10 @@ impl Client {
         let channel = builder.connect().await.map_err(|e| ClientError::connect(&url, e))?;
         Ok(Self {
             endpoint: url,
-            cluster: ClusterServiceClient::new(channel.clone()),
+            cluster: ClusterServiceClient::with_interceptor(
+                channel.clone(),
+                AttachAdminToken::new(options.admin_token.as_ref()),
+            ),
             verification: VerificationServiceClient::new(channel.clone()),
             health: HealthClient::new(channel.clone()),
             ledger: LedgerServiceClient::new(channel),

@@ -54,6 +54,14 @@ pub enum ClientError {
         /// What is wrong.
         reason: String,
     },
+    /// The admin token (or its file) is unusable.
+    #[error("{}{reason}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    InvalidAdminToken {
+        /// The token file, when read from one.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        reason: String,
+    },
     /// A health check named a service the node has no health status for (gRPC NotFound).
     #[error("the node reports no health status for service {service:?} (code NotFound)")]
     UnknownHealthService {

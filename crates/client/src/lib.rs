@@ -21,11 +21,13 @@
 //! # }
 //! ```
 
+mod admin_token;
 mod client;
 mod error;
 pub mod render;
 mod tls;
 
+pub use admin_token::{AdminToken, MIN_TOKEN_CHARS};
 pub use client::{Client, ConnectOptions, ServingStatus};
 pub use error::{ClientError, LEADER_API_KEY, LEADER_ID_KEY, REASON_NOT_LEADER};
 pub use tls::TlsOptions;

@@ -300,7 +300,7 @@ async fn get_envelope_found_and_not_found() {
 async fn request_timeout_fails_slow_calls() {
     let (cluster, leader, _) = with_leader(1).await;
     cluster.inject(leader).delay_next("CreateSnapshot", Duration::from_millis(1500));
-    let options = ConnectOptions { request_timeout: Some(Duration::from_millis(300)), ..ConnectOptions::default() };
+    let options = ConnectOptions { request_timeout: Some(Duration::from_millis(300)), ..cluster.connect_options() };
     let client = Client::connect_with(&cluster.api(leader), &options).await.expect("connect");
     let started = Instant::now();
     let err = client.create_snapshot().await.expect_err("times out");
@@ -314,7 +314,7 @@ async fn create_snapshot_without_timeout_waits() {
     let (cluster, leader, client) = with_leader(1).await;
     client.submit(vec![product(1), product(2)]).await.expect("submit");
     cluster.inject(leader).delay_next("CreateSnapshot", Duration::from_millis(1500));
-    let options = ConnectOptions { request_timeout: None, ..ConnectOptions::default() };
+    let options = ConnectOptions { request_timeout: None, ..cluster.connect_options() };
     let client = Client::connect_with(&cluster.api(leader), &options).await.expect("connect");
     let started = Instant::now();
     let snapshot = client.create_snapshot().await.expect("snapshot");

@@ -143,18 +143,24 @@ async fn a_plain_client_cannot_talk_to_a_tls_node() {
     assert!(result.is_err(), "{result:?}");
 }
 
-/// With a client CA the handshake admits clients without a certificate (they may read the ledger)
-/// and refuses certificates the CA did not sign; ClusterService needs one the CA signed.
+/// With a client CA the handshake admits clients without a certificate (they may read the ledger
+/// and the cluster's status) and refuses certificates the CA did not sign. An admin call needs a
+/// certificate the CA signed *and* the admin token: a node's certificate is not an admin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_with_a_client_ca_admits_only_the_ca_s_clients() {
     let pki = pki();
     let cluster = serve(&pki, true, 0).await;
     let endpoint = cluster.api(1);
+    let token = || Some(cluster.admin_token().clone());
 
     let anonymous = Client::connect_with(&endpoint, &trusting(&pki.ca)).await.expect("no client certificate");
     assert_eq!(anonymous.health("").await.expect("health"), ServingStatus::Serving);
-    let err = anonymous.status().await.expect_err("ClusterService needs a client certificate");
+    assert_eq!(anonymous.status().await.expect("status is readable").node_id, 1);
+    let err = anonymous.create_snapshot().await.expect_err("an admin call needs a client certificate");
     assert_eq!((err.code(), err.reason()), (Some(Code::Unauthenticated), Some("CLIENT_CERT_REQUIRED")));
+    let tokened = ConnectOptions { admin_token: token(), ..trusting(&pki.ca) };
+    let err = Client::connect_with(&endpoint, &tokened).await.expect("admitted").create_snapshot().await;
+    assert_eq!(err.expect_err("the token alone").reason(), Some("CLIENT_CERT_REQUIRED"));
 
     let stranger = CertificateAuthority::generate("Other CA").expect("CA").issue_client("mallory").expect("cert");
     let err = connect_and_check(&endpoint, &with_identity(trusting(&pki.ca), &stranger)).await.expect_err("foreign");
@@ -163,10 +169,16 @@ async fn node_with_a_client_ca_admits_only_the_ca_s_clients() {
     let operator = pki.ca.issue_client("operator").expect("client cert");
     let client = Client::connect_with(&endpoint, &with_identity(trusting(&pki.ca), &operator)).await.expect("admitted");
     assert_eq!(client.health("").await.expect("health"), ServingStatus::Serving);
-    assert_eq!(client.status().await.expect("ClusterService admits the operator").node_id, 1);
-    // A node certificate also serves as a client certificate (node-to-node, operator tools on a node).
-    let status = connect_and_check(&endpoint, &with_identity(trusting(&pki.ca), &pki.node)).await;
-    assert_eq!(status.expect("admitted"), ServingStatus::Serving);
+    let err = client.create_snapshot().await.expect_err("a certificate without the token");
+    assert_eq!(err.reason(), Some("ADMIN_TOKEN_REQUIRED"), "{err}");
+    let admin = ConnectOptions { admin_token: token(), ..with_identity(trusting(&pki.ca), &operator) };
+    let admin = Client::connect_with(&endpoint, &admin).await.expect("admitted");
+    assert!(admin.create_snapshot().await.expect("certificate and token").index > 0);
+    // A node certificate passes the handshake, and is not an admin.
+    let node = Client::connect_with(&endpoint, &with_identity(trusting(&pki.ca), &pki.node)).await.expect("admitted");
+    assert_eq!(node.health("").await.expect("health"), ServingStatus::Serving);
+    let err = node.create_snapshot().await.expect_err("a node certificate is not an admin");
+    assert_eq!(err.reason(), Some("ADMIN_TOKEN_REQUIRED"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

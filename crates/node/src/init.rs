@@ -7,7 +7,11 @@
 //!   (founding nodes only, mode 0600);
 //! * `node{k}/veritrace.toml`: the node's [`NodeConfig`];
 //! * `node{k}/genesis.pb`: the shared genesis (byte-identical in every node);
-//! * `cluster.json`: every node's endpoints ([`ClusterFile`]), for scripts.
+//! * `cluster.json`: every node's endpoints ([`ClusterFile`]), for scripts;
+//! * `admin.token`: the operators' admin token (mode 0600): the CLI's
+//!   admin commands send it (`--admin-token-file`), and each node's
+//!   `[api.admin]` holds only its blake3, so without it `ClusterService`
+//!   answers nobody.
 //!
 //! Node `k` (1-based) serves gRPC on `host:base_port + k`, libp2p on
 //! `/ip4/host/tcp/{base_port + 100 + k}` and its ops HTTP listener
@@ -40,6 +44,9 @@ pub const NODE_KEY_FILE: &str = "node.key";
 pub const PARTY_KEY_FILE: &str = "party.key";
 /// Genesis file in each node directory.
 pub const GENESIS_FILE: &str = "genesis.pb";
+/// The operators' admin token, at the top of the output directory (0600);
+/// each node's configuration holds only its blake3 (`api.admin`).
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
 /// What to generate (the flags of `veritrace init`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +90,8 @@ impl InitOptions {
 pub struct ClusterLayout {
     /// The output directory.
     pub dir: PathBuf,
+    /// The admin token file (`--admin-token-file` of the CLI's admin commands).
+    pub admin_token_file: PathBuf,
     /// The nodes, by id (1, 2, ...).
     pub nodes: Vec<NodeLayout>,
 }
@@ -191,11 +200,25 @@ pub fn generate_local_cluster(opts: &InitOptions) -> Result<ClusterLayout, InitE
     let genesis = genesis::build_genesis(opts, &plans)?;
     let genesis_bytes = genesis.encode_to_vec();
     veritrace_ledger::Genesis::from_proto(genesis).map_err(|e| InitError::Genesis { reason: e.to_string() })?;
+    let (token, token_hash) = veritrace_server::admin_auth::new_token();
+    let admin_token_file = opts.out.join(ADMIN_TOKEN_FILE);
+    write_private(&admin_token_file, &format!("{token}\n"))?;
     for p in &plans {
-        write_node(opts, p, &plans, &genesis_bytes)?;
+        write_node(opts, p, &plans, &genesis_bytes, &token_hash)?;
     }
     cluster_file::write_cluster_file(opts, &plans)?;
-    Ok(ClusterLayout { dir: opts.out.clone(), nodes: plans.into_iter().map(|p| p.layout).collect() })
+    Ok(ClusterLayout { dir: opts.out.clone(), admin_token_file, nodes: plans.into_iter().map(|p| p.layout).collect() })
+}
+
+/// Writes a new file readable by its owner only.
+fn write_private(path: &Path, text: &str) -> Result<(), InitError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io_at(path))?;
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io_at(path))
 }
 
 fn check_options(opts: &InitOptions) -> Result<Ipv4Addr, InitError> {
@@ -254,8 +277,10 @@ fn plan(opts: &InitOptions, host: Ipv4Addr) -> Result<Vec<Planned>, InitError> {
     Ok(plans)
 }
 
-fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned]) -> NodeConfig {
+fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned], token_hash: &str) -> NodeConfig {
     let me = &p.layout;
+    let mut api = ApiSection::new(me.api_addr);
+    api.admin.token_blake3 = Some(token_hash.to_owned());
     NodeConfig {
         node: NodeSection {
             id: me.id,
@@ -268,7 +293,7 @@ fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned]) -> NodeConfig {
             code_key_share_files: Vec::new(),
         },
         network: NetworkSection { listen: me.p2p_addr.clone(), request_timeout_ms: 5000 },
-        api: ApiSection::new(me.api_addr),
+        api,
         ops: OpsSection { listen: Some(me.ops_addr), ready_max_lag: 0 },
         log: LogSection::default(),
         raft: RaftSection::default(),
@@ -288,7 +313,13 @@ fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned]) -> NodeConfig {
     }
 }
 
-fn write_node(opts: &InitOptions, p: &Planned, all: &[Planned], genesis: &[u8]) -> Result<(), InitError> {
+fn write_node(
+    opts: &InitOptions,
+    p: &Planned,
+    all: &[Planned],
+    genesis: &[u8],
+    token_hash: &str,
+) -> Result<(), InitError> {
     let dir = opts.out.join(&p.layout.name);
     std::fs::create_dir(&dir).map_err(io_at(&dir))?;
     keys::write_seed_file(&dir.join(NODE_KEY_FILE), &p.node_seed)?;
@@ -297,7 +328,7 @@ fn write_node(opts: &InitOptions, p: &Planned, all: &[Planned], genesis: &[u8]) 
     }
     let path = dir.join(GENESIS_FILE);
     std::fs::write(&path, genesis).map_err(io_at(&path))?;
-    let config = node_config(opts, p, all);
+    let config = node_config(opts, p, all, token_hash);
     config.validate()?;
     let path = &p.layout.config_path;
     std::fs::write(path, config.to_toml()?).map_err(io_at(path))

@@ -1,4 +1,9 @@
 //! `ClusterService`: status and Raft membership of the node's cluster.
+//!
+//! `GetStatus` and `ListMembers` answer anyone (what the genesis and the
+//! peers' addresses already say: who the members are, who leads, how far
+//! each got); every other method is the admin plane's and passes the
+//! [`AdminGate`] first.
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -7,23 +12,25 @@ use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::cluster_service_server::ClusterService;
 use veritrace_service::Service;
 
+use crate::admin_auth::AdminGate;
 use crate::status::{from_service, invalid, reason};
 
 /// The cluster service over a replica's application layer.
 #[derive(Debug, Clone)]
 pub struct ClusterApi {
     service: Service,
-    /// Callers are authenticated by client certificate. Without that, a
-    /// backup (every item's code salt and digest) goes to loopback callers
-    /// only.
-    certified_callers: bool,
+    gate: AdminGate,
 }
 
 impl ClusterApi {
-    /// Serves `service`; `certified_callers` when every call carries a
-    /// client certificate the node checked.
-    pub fn new(service: Service, certified_callers: bool) -> Self {
-        ClusterApi { service, certified_callers }
+    /// Serves `service`, admitting admin calls through `gate`.
+    pub fn new(service: Service, gate: AdminGate) -> Self {
+        ClusterApi { service, gate }
+    }
+
+    /// Refuses an admin call the gate does not let through.
+    fn admin<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        self.gate.check(request.metadata(), request.peer_certs().is_some_and(|c| !c.is_empty()))
     }
 
     async fn member(&self, id: u64) -> Result<pb::Member, Status> {
@@ -89,14 +96,16 @@ impl ClusterService for ClusterApi {
         &self,
         request: Request<pb::SaveSnapshotRequest>,
     ) -> Result<Response<Self::SaveSnapshotStream>, Status> {
-        // A backup holds the code material no other read serves.
+        self.admin(&request)?;
+        // A backup holds the code material no other read serves: with the
+        // admin plane open (api.admin.insecure), to loopback callers only.
         let loopback = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
-        if !self.certified_callers && !loopback {
+        if !self.gate.authenticates() && !loopback {
             return Err(reason(
                 Code::PermissionDenied,
                 "BACKUP_NEEDS_CLIENT_CERT",
-                "a backup holds every item's code digests: it is served to loopback callers, or to clients with a \
-                 certificate when api.tls.client_ca_file is set",
+                "a backup holds every item's code digests: on a node whose admin plane is open (api.admin.insecure) \
+                 it is served to loopback callers only",
             ));
         }
         let (tx, rx) = mpsc::channel(SNAPSHOT_CHUNKS_IN_FLIGHT);
@@ -110,6 +119,8 @@ impl ClusterService for ClusterApi {
     }
 
     async fn audit(&self, request: Request<pb::AuditRequest>) -> Result<Response<pb::AuditResponse>, Status> {
+        // Re-hashing the whole ledger: not for anyone who reaches the port.
+        self.admin(&request)?;
         let req = request.into_inner();
         let (applied_index, report) =
             self.service.audit(!req.skip_signatures).await.map_err(|e| from_service(&self.service, e))?;
@@ -171,6 +182,7 @@ impl ClusterService for ClusterApi {
         &self,
         request: Request<pb::AddLearnerRequest>,
     ) -> Result<Response<pb::AddLearnerResponse>, Status> {
+        self.admin(&request)?;
         let req = request.into_inner();
         if req.peer_id.is_empty() {
             return Err(invalid("peer_id", "peer_id is required"));
@@ -187,6 +199,7 @@ impl ClusterService for ClusterApi {
         &self,
         request: Request<pb::PromoteMemberRequest>,
     ) -> Result<Response<pb::PromoteMemberResponse>, Status> {
+        self.admin(&request)?;
         let id = require_node(request.into_inner().node_id)?;
         let log_index = self.service.promote(id).await.map_err(|e| from_service(&self.service, e))?;
         Ok(Response::new(pb::PromoteMemberResponse { member: Some(self.member(id).await?), log_index }))
@@ -196,6 +209,7 @@ impl ClusterService for ClusterApi {
         &self,
         request: Request<pb::RemoveMemberRequest>,
     ) -> Result<Response<pb::RemoveMemberResponse>, Status> {
+        self.admin(&request)?;
         let id = require_node(request.into_inner().node_id)?;
         let log_index = self.service.remove(id).await.map_err(|e| from_service(&self.service, e))?;
         Ok(Response::new(pb::RemoveMemberResponse { log_index }))
@@ -205,6 +219,7 @@ impl ClusterService for ClusterApi {
         &self,
         request: Request<pb::TransferLeaderRequest>,
     ) -> Result<Response<pb::TransferLeaderResponse>, Status> {
+        self.admin(&request)?;
         let leader_id = self
             .service
             .transfer_leader(request.into_inner().node_id)
@@ -216,8 +231,9 @@ impl ClusterService for ClusterApi {
 
     async fn create_snapshot(
         &self,
-        _: Request<pb::CreateSnapshotRequest>,
+        request: Request<pb::CreateSnapshotRequest>,
     ) -> Result<Response<pb::CreateSnapshotResponse>, Status> {
+        self.admin(&request)?;
         let info = self.service.create_snapshot().await.map_err(|e| from_service(&self.service, e))?;
         let tree_size = info.descriptor.get(8..16).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0);
         Ok(Response::new(pb::CreateSnapshotResponse {

@@ -32,6 +32,26 @@ pub struct ApiSection {
     /// Per-client limits of `VerificationService.VerifyItem`.
     #[serde(default)]
     pub verification: VerificationSection,
+    /// Who may call `ClusterService` (the admin plane).
+    #[serde(default)]
+    pub admin: AdminSection,
+}
+
+/// The `[api.admin]` section: the admin plane's credential
+/// (`crate::admin_auth`). Without one, `ClusterService` refuses every call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// blake3 of the admin token, 64 hex digits (`veritrace keygen
+    /// admin-token`; `veritrace init` sets it). Admin clients send the
+    /// token as `authorization: Bearer <token>`; the node holds only its
+    /// hash, so its disk does not give the credential away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_blake3: Option<String>,
+    /// Serve `ClusterService` to anyone who reaches the port, when no
+    /// token is set (logged as a warning): for loopback test networks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 /// The `[api.tls]` section: PEM files, by path (relative paths resolve
@@ -143,6 +163,7 @@ impl ApiSection {
             request_burst: default_request_burst(),
             tls: None,
             verification: VerificationSection::default(),
+            admin: AdminSection::default(),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! [`serve`] runs the gRPC services on a TCP listener until a shutdown
 //! future resolves, configured by the `[api]` section ([`ApiSection`]).
 
+pub mod admin_auth;
 pub mod client_budget;
 pub mod cluster;
 pub mod config;
@@ -44,7 +45,7 @@ use veritrace_proto::v1::ledger_service_server::LedgerServiceServer;
 use veritrace_proto::v1::verification_service_server::VerificationServiceServer;
 use veritrace_service::Service;
 
-pub use config::{ApiSection, AppKeySection, TlsSection, VerificationSection};
+pub use config::{AdminSection, ApiSection, AppKeySection, TlsSection, VerificationSection};
 pub use edge::RequestObserver;
 
 /// Largest gRPC message accepted by default, in bytes (a submission of envelopes).
@@ -67,6 +68,12 @@ pub enum ServeError {
     /// A TLS file could not be read or used.
     #[error("TLS: {what}")]
     Tls {
+        /// The file and the problem.
+        what: String,
+    },
+    /// The admin credential could not be read or is unusable.
+    #[error("admin plane: {what}")]
+    Admin {
         /// The file and the problem.
         what: String,
     },
@@ -149,24 +156,6 @@ fn tls_config(api: &ApiSection) -> Result<(Option<ServerTlsConfig>, bool), Serve
     Ok((Some(config), admin_requires))
 }
 
-/// Refuses calls without a verified client certificate
-/// (`UNAUTHENTICATED`, reason `CLIENT_CERT_REQUIRED`).
-#[derive(Debug, Clone, Copy)]
-pub struct RequireClientCert(pub bool);
-
-impl tonic::service::Interceptor for RequireClientCert {
-    fn call(&mut self, req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        if !self.0 || req.peer_certs().is_some_and(|c| !c.is_empty()) {
-            return Ok(req);
-        }
-        Err(status::reason(
-            tonic::Code::Unauthenticated,
-            "CLIENT_CERT_REQUIRED",
-            "ClusterService needs a client certificate signed by the node's api.tls.client_ca_file",
-        ))
-    }
-}
-
 /// Serves the ledger, verification, cluster, health and reflection
 /// services of `service` on `listener` until `shutdown` resolves (in-flight
 /// requests finish first), with the message size limit, rate limit and TLS
@@ -187,10 +176,8 @@ pub async fn serve(
             .max_decoding_message_size(max)
             .max_encoding_message_size(max.saturating_mul(2));
     let (tls, admin_requires_cert) = tls_config(&api)?;
-    let cluster = ClusterServiceServer::with_interceptor(
-        cluster::ClusterApi::new(service.clone(), admin_requires_cert),
-        RequireClientCert(admin_requires_cert),
-    );
+    let gate = admin_auth::AdminGate::from_config(&api.admin, admin_requires_cert)?;
+    let cluster = ClusterServiceServer::new(cluster::ClusterApi::new(service.clone(), gate));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(veritrace_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

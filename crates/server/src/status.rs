@@ -21,6 +21,11 @@ pub fn reason(code: Code, reason: &str, message: impl Into<String>) -> Status {
     with_reason(code, reason, message, HashMap::new())
 }
 
+/// The `ErrorInfo` reason of a status, if it has one.
+pub fn reason_of(status: &Status) -> Option<String> {
+    status.get_details_error_info().map(|info| info.reason)
+}
+
 /// `INVALID_ARGUMENT` naming the field.
 pub fn invalid(field: &str, message: impl Into<String>) -> Status {
     let metadata = HashMap::from([("field".to_string(), field.to_string())]);

@@ -106,7 +106,10 @@ impl ClusterBuilder {
             addrs.insert(*id, listener.local_addr().expect("local address"));
             listeners.insert(*id, listener);
         }
+        let (token, admin_token_blake3) = veritrace_server::admin_auth::new_token();
         let mut cluster = TestCluster {
+            admin_token: veritrace_client::AdminToken::new(&token).expect("a fresh admin token"),
+            admin_token_blake3,
             net: SimNetwork::new(self.seed),
             dir: tempfile::tempdir().expect("a temporary directory"),
             genesis: fx::network_genesis(),
@@ -144,6 +147,9 @@ pub struct TestCluster {
     genesis: pb::Genesis,
     engines: BTreeMap<NodeId, Engine>,
     faults: BTreeMap<NodeId, Faults>,
+    /// The operators' admin token, and the hash every replica checks it against.
+    admin_token: veritrace_client::AdminToken,
+    admin_token_blake3: String,
     /// Milliseconds added to each replica's Raft clock ([`TestCluster::skew_clock`]).
     clock_skews: BTreeMap<NodeId, Arc<AtomicI64>>,
     running: BTreeMap<NodeId, Running>,
@@ -224,6 +230,7 @@ impl TestCluster {
         api.requests_per_second = 0;
         api.verification.per_address_per_minute = 0;
         api.tls = b.tls.clone();
+        api.admin.token_blake3 = Some(self.admin_token_blake3.clone());
         let options = ServeOptions { api, observer: None, fault: Some(self.faults[&id].hook()) };
         let (stop_server, stopped) = oneshot::channel::<()>();
         let service = started.service.clone();
@@ -269,7 +276,19 @@ impl TestCluster {
     /// A plaintext client of replica `id` (not for a cluster with
     /// [`ClusterBuilder::tls`]).
     pub async fn client(&self, id: NodeId) -> veritrace_client::Client {
-        veritrace_client::Client::connect(&self.api(id)).await.expect("connect to a test replica")
+        veritrace_client::Client::connect_with(&self.api(id), &self.connect_options())
+            .await
+            .expect("connect to a test replica")
+    }
+
+    /// The cluster's admin token: every replica's `ClusterService` wants it.
+    pub fn admin_token(&self) -> &veritrace_client::AdminToken {
+        &self.admin_token
+    }
+
+    /// Connection options with the admin token (no TLS).
+    pub fn connect_options(&self) -> veritrace_client::ConnectOptions {
+        veritrace_client::ConnectOptions { admin_token: Some(self.admin_token.clone()), ..Default::default() }
     }
 
     /// Stops replica `id` as a crash would: its Raft driver first (nothing

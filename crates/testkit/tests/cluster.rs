@@ -2,7 +2,10 @@
 //! replicates over real gRPC, survives a crash and restart and a
 //! partition, and ends with equal roots everywhere.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use veritrace_proto::v1 as pb;
+use veritrace_server::AdminSection;
 use veritrace_testkit::{TestCluster, product};
 
 fn applied(receipts: &[pb::Receipt]) -> bool {
@@ -82,26 +85,41 @@ async fn edge_faults_replace_answers_after_the_work_is_done() {
     assert_eq!(cluster.inject(1).pending(), 0);
 }
 
-/// A backup holds every item's code digests: without client certificates
-/// it goes to loopback callers only. A call whose peer is not loopback (here
-/// one with no peer address at all, as the handler sees a non-TCP or
-/// proxied caller) is refused; the same call from loopback TCP streams.
+/// A backup holds every item's code digests. With an admin token the
+/// caller needs it, from wherever it calls; on a node whose admin plane is
+/// open (`api.admin.insecure`) a backup goes to loopback callers only. A
+/// call whose peer is not loopback (here one with no peer address at all,
+/// as the handler sees a non-TCP or proxied caller) is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backup_goes_to_loopback_callers_only_without_client_certificates() {
+async fn a_backup_needs_the_admin_token_or_an_open_plane_and_loopback() {
     use veritrace_proto::v1::cluster_service_server::ClusterService as _;
+    use veritrace_server::admin_auth::AdminGate;
     let cluster = TestCluster::start(1).await;
     cluster.leader(&[]).await;
-    let api = veritrace_server::cluster::ClusterApi::new(cluster.service(1).clone(), false);
-    let refused = api
-        .save_snapshot(tonic::Request::new(pb::SaveSnapshotRequest::default()))
-        .await
-        .err()
-        .map(|s| (s.code(), s.message().to_owned()));
-    let (code, message) = refused.unwrap_or_else(|| panic!("a backup was served to a caller that is not loopback"));
+    let backup = || tonic::Request::new(pb::SaveSnapshotRequest::default());
+    let refusal = |r: Result<_, tonic::Status>| r.err().map(|s| (s.code(), s.message().to_owned()));
+
+    let open = AdminGate::from_config(&AdminSection { token_blake3: None, insecure: true }, false).unwrap();
+    let api = veritrace_server::cluster::ClusterApi::new(cluster.service(1).clone(), open);
+    let (code, message) = refusal(api.save_snapshot(backup()).await).expect("a backup to a caller not on loopback");
     assert_eq!(code, tonic::Code::PermissionDenied, "{message}");
-    let certified = veritrace_server::cluster::ClusterApi::new(cluster.service(1).clone(), true);
-    assert!(certified.save_snapshot(tonic::Request::new(pb::SaveSnapshotRequest::default())).await.is_ok());
+
+    let (token, hash) = veritrace_server::admin_auth::new_token();
+    let gated = AdminGate::from_config(&AdminSection { token_blake3: Some(hash), insecure: false }, false).unwrap();
+    let api = veritrace_server::cluster::ClusterApi::new(cluster.service(1).clone(), gated);
+    let (code, message) = refusal(api.save_snapshot(backup()).await).expect("a backup without the token");
+    assert_eq!(code, tonic::Code::Unauthenticated, "{message}");
+    let mut with_token = backup();
+    with_token.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    assert!(api.save_snapshot(with_token).await.is_ok(), "the token holder gets the backup from anywhere");
+
     let mut out = Vec::new();
     let saved = cluster.client(1).await.save_snapshot(&mut out).await;
-    assert!(saved.is_ok() && !out.is_empty(), "loopback TCP gets the backup: {saved:?}");
+    assert!(saved.is_ok() && !out.is_empty(), "the cluster's admin client gets the backup: {saved:?}");
+    let anonymous = veritrace_client::Client::connect(&cluster.api(1)).await.unwrap();
+    let err = anonymous.save_snapshot(&mut Vec::new()).await.expect_err("no token, no backup");
+    assert_eq!(err.reason(), Some("ADMIN_TOKEN_REQUIRED"), "{err}");
+    // Status and the member list stay readable without it.
+    assert_eq!(anonymous.status().await.unwrap().node_id, 1);
+    assert_eq!(anonymous.list_members().await.unwrap().len(), 1);
 }

@@ -17,7 +17,7 @@ use anyhow::{Context as _, bail};
 use prost::Message as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use veritrace_client::Client;
+use veritrace_client::{AdminToken, Client, ConnectOptions};
 use veritrace_core::PublicKey;
 use veritrace_node::init::{GENESIS_FILE, NODE_KEY_FILE};
 use veritrace_node::{
@@ -100,14 +100,18 @@ impl DemoNode {
         let head_signer = veritrace_node::party_key(&seed)?.public();
         let api = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.context("binding the gRPC port")?;
         let addr = api.local_addr().context("reading the gRPC port")?;
-        let config = config(dir, addr);
+        // A fresh admin token each run: only this process holds it.
+        let (token, token_hash) = veritrace_node::new_admin_token();
+        let mut config = config(dir, addr);
+        config.api.admin.token_blake3 = Some(token_hash);
         config.validate()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(veritrace_node::run(config, Listeners::Bound { api, ops: None }, async move {
             let _ = stopped.await;
         }));
         let endpoint = format!("http://{addr}");
-        let client = match Client::connect(&endpoint).await {
+        let options = ConnectOptions { admin_token: Some(AdminToken::new(&token)?), ..Default::default() };
+        let client = match Client::connect_with(&endpoint, &options).await {
             Ok(c) => c,
             Err(e) => return Err(abandon(stop, task, e.into()).await),
         };

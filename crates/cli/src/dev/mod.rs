@@ -195,6 +195,10 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     print!("{}", veritrace_client::render::text_table(&["NODE", "PARTY", "ROLE", "GRPC", "OPS", "LOG"], &rows));
     let first = file.nodes.first().map(|n| n.api.clone()).unwrap_or_default();
     println!("\nTry: veritrace cluster status --endpoint {first}");
+    println!(
+        "     veritrace snapshot create --endpoint {first} --admin-token-file {}   (admin commands need the token)",
+        args.data_dir.join(veritrace_node::ADMIN_TOKEN_FILE).display()
+    );
     println!("     grpcurl -plaintext {} list", first.trim_start_matches("http://"));
     if args.exit_after_demo {
         println!("\nstopping the nodes (--exit-after-demo)");

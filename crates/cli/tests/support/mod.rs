@@ -69,6 +69,8 @@ pub struct Proc {
 
 pub struct TestCluster {
     pub dir: tempfile::TempDir,
+    /// `admin.token` of the `init` output: what admin commands need.
+    pub admin_token: String,
     pub nodes: BTreeMap<u64, Proc>,
     pub network_id: String,
 }
@@ -97,7 +99,8 @@ impl TestCluster {
             let log = out.join(format!("node{k}.log"));
             nodes.insert(k, Proc { child: None, config, api, ops, log });
         }
-        TestCluster { dir, nodes, network_id: "veritrace-local".into() }
+        let admin_token = out.join("admin.token").to_str().unwrap().to_owned();
+        TestCluster { dir, admin_token, nodes, network_id: "veritrace-local".into() }
     }
 
     /// `init` with default configurations, every founding node started,

@@ -96,6 +96,9 @@ impl NodeConfig {
                 return Err(bad(format!("{field}.per_minute"), "per_minute and burst must be positive"));
             }
         }
+        if let Some(hash) = &api.admin.token_blake3 {
+            veritrace_server::admin_auth::parse_token_hash(hash).map_err(|why| bad("api.admin.token_blake3", why))?;
+        }
         if let Some(tls) = &api.tls {
             for (field, p) in [("api.tls.cert_file", &tls.cert_file), ("api.tls.key_file", &tls.key_file)] {
                 if p.as_os_str().is_empty() {
