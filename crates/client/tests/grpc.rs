@@ -192,6 +192,10 @@ async fn other_reasons_and_bare_statuses() {
     assert!(!err.is_not_leader());
     assert_eq!(err.leader_id(), None);
 
+    // A member's PeerId under another node id would cut that member off.
+    let taken = format!("sim-{}", followers[1]);
+    let err = client.add_learner(77, &taken, Vec::new(), "").await.expect_err("a member's peer id");
+    assert_eq!((err.code(), err.reason()), (Some(Code::FailedPrecondition), Some("PEER_ID_IN_USE")), "{err}");
     let err = client.add_learner(0, "", Vec::new(), "").await.expect_err("no peer id");
     assert_eq!((err.code(), err.reason()), (Some(Code::InvalidArgument), Some("INVALID_ARGUMENT")));
     assert_eq!(err.metadata("field"), Some("peer_id"));

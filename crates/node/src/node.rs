@@ -103,16 +103,34 @@ fn peer_entry(info: &MemberInfo, node: u64) -> Option<PeerEntry> {
     Some(PeerEntry { node, peer_id, addrs })
 }
 
-/// Configured peers plus every current member, this node excepted.
-fn allowed_peers(config_peers: &[PeerEntry], membership: &Membership, me: u64) -> Vec<PeerEntry> {
+/// Configured peers plus every current member, this node excepted. A
+/// PeerId is one node's: when several node ids claim one (a learner added
+/// under a member's PeerId, or this node's), the configured peer, then a
+/// voter, then the lowest id keeps it and the others are left out (logged),
+/// so that no change of membership can reroute a member's traffic.
+fn allowed_peers(config_peers: &[PeerEntry], membership: &Membership, me: u64, my_peer: PeerId) -> Vec<PeerEntry> {
     let mut peers: BTreeMap<u64, PeerEntry> = config_peers.iter().map(|p| (p.node, p.clone())).collect();
+    let mut claims: Vec<(u8, u64, PeerEntry)> = Vec::new();
     for (node, bytes) in &membership.metadata {
-        if *node == me {
+        if *node == me || peers.contains_key(node) {
             continue;
         }
         if let Some(entry) = MemberInfo::decode(bytes).and_then(|m| peer_entry(&m, *node)) {
-            peers.entry(*node).or_insert(entry);
+            let rank =
+                if membership.voters.contains(node) || membership.voters_outgoing.contains(node) { 0 } else { 1 };
+            claims.push((rank, *node, entry));
         }
+    }
+    claims.sort_by_key(|(rank, node, _)| (*rank, *node));
+    let mut taken: std::collections::HashMap<PeerId, u64> = peers.values().map(|p| (p.peer_id, p.node)).collect();
+    taken.insert(my_peer, me);
+    for (_, node, entry) in claims {
+        if let Some(holder) = taken.get(&entry.peer_id) {
+            tracing::error!(node, holder, peer = %entry.peer_id, "a member claims another member's peer id; left out");
+            continue;
+        }
+        taken.insert(entry.peer_id, node);
+        peers.insert(node, entry);
     }
     peers.into_values().collect()
 }
@@ -137,7 +155,8 @@ impl Node {
     pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         let seed = keys::read_seed_file(&config.node.key_file)?;
         let keypair = keys::node_keypair(&seed)?;
-        let peer_id = keypair.public().to_peer_id().to_string();
+        let my_peer = keypair.public().to_peer_id();
+        let peer_id = my_peer.to_string();
         let party_signer = match &config.node.party_key_file {
             Some(path) => Some(keys::party_key(&keys::read_seed_file(path)?)?),
             None => None,
@@ -193,7 +212,8 @@ impl Node {
         };
         let service = started.service;
         let raft = service.raft().clone();
-        let watcher = tokio::spawn(keep_peers_in_sync(raft.membership(), net.clone(), config_peers, config.node.id));
+        let watcher =
+            tokio::spawn(keep_peers_in_sync(raft.membership(), net.clone(), config_peers, config.node.id, my_peer));
         let gauges = tokio::spawn(sample_gauges(raft, db_dir(&config), service.metrics().clone()));
         tracing::info!(node = config.node.id, peer_id = %peer_id, listen = %config.network.listen, "node started");
         Ok(Node {
@@ -300,9 +320,10 @@ async fn keep_peers_in_sync(
     net: NetworkHandle,
     config_peers: Vec<PeerEntry>,
     me: u64,
+    my_peer: PeerId,
 ) {
     loop {
-        let peers = allowed_peers(&config_peers, &membership.borrow_and_update(), me);
+        let peers = allowed_peers(&config_peers, &membership.borrow_and_update(), me, my_peer);
         if net.set_peers(peers).await.is_err() {
             return;
         }
@@ -351,5 +372,31 @@ mod tests {
         let entry = peer_entry(&info, 7).expect("parses");
         assert_eq!((entry.node, entry.peer_id, entry.addrs.len()), (7, id, 1));
         assert!(peer_entry(&MemberInfo { peer_id: "bad".into(), ..info }, 7).is_none());
+    }
+
+    #[test]
+    fn no_member_can_take_another_members_peer_id() {
+        let peer = || veritrace_net::Keypair::generate_ed25519().public().to_peer_id();
+        let (me, two, three, fresh) = (peer(), peer(), peer(), peer());
+        let info = |p: PeerId| MemberInfo { peer_id: p.to_string(), api: String::new(), addrs: Vec::new() }.encode();
+        let configured = vec![PeerEntry { node: 2, peer_id: two, addrs: Vec::new() }];
+        let membership = Membership {
+            voters: [1, 2, 3].into(),
+            learners: [4, 5, 6, 9].into(),
+            metadata: [
+                (1, info(me)),
+                (2, info(two)),
+                (3, info(three)),
+                (4, info(two)),   // a learner under a configured peer's id
+                (5, info(three)), // ... under a voter's
+                (6, info(me)),    // ... under this node's
+                (9, info(fresh)),
+            ]
+            .into(),
+            ..Membership::default()
+        };
+        let allowed: Vec<(u64, PeerId)> =
+            allowed_peers(&configured, &membership, 1, me).into_iter().map(|p| (p.node, p.peer_id)).collect();
+        assert_eq!(allowed, [(2, two), (3, three), (9, fresh)]);
     }
 }

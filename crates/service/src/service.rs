@@ -323,6 +323,19 @@ impl Service {
                 .map_err(|e| ServiceError::invalid(&format!("addresses[{i}]"), format!("{a:?}: {e}")))?;
         }
         let node = if node_id == 0 { node_id_from_peer_bytes(&parsed.bytes) } else { node_id };
+        // A member's PeerId under another node id would make every node
+        // route that member's traffic to the newcomer: the member cut off.
+        let membership = self.inner.raft.membership();
+        let holder = membership.borrow().metadata.iter().find_map(|(id, bytes)| {
+            MemberInfo::decode(bytes).filter(|m| m.peer_id == parsed.text && *id != node).map(|_| *id)
+        });
+        if let Some(holder) = holder {
+            return Err(DriverError::Refused {
+                reason: "PEER_ID_IN_USE".into(),
+                message: format!("peer id {} is member {holder}'s", parsed.text),
+            }
+            .into());
+        }
         let info = MemberInfo { peer_id: parsed.text, api, addrs: addresses.clone() };
         let index = self
             .inner
