@@ -67,6 +67,10 @@ pub struct ConfigArgs {
     /// Shorthand for `--set log.format=FORMAT` (text or json).
     #[arg(long)]
     pub log_format: Option<String>,
+    /// Shorthand for `--set api.insecure=true`: serve plaintext gRPC on an
+    /// address other than loopback (logged as a warning).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -90,6 +94,9 @@ impl ConfigArgs {
             if let Some(v) = value {
                 flags.push((key.to_owned(), v.clone()));
             }
+        }
+        if self.insecure {
+            flags.push(("api.insecure".to_owned(), "true".to_owned()));
         }
         let cwd = std::env::current_dir().context("reading the working directory")?;
         Ok(LayeredConfig::load(self.config.as_deref(), std::env::vars(), &flags, &cwd)?)

@@ -264,3 +264,19 @@ async fn node_with_an_unknown_key_is_refused() {
     let three = s1.members.iter().find(|m| m.node_id == 3).unwrap();
     assert!(!three.reachable, "no Raft message from the impostor reached node 1: {three:?}");
 }
+
+/// Plaintext gRPC off loopback is refused before anything starts, naming
+/// the way out; `--insecure` is that way (the node then starts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plaintext_off_loopback_needs_insecure() {
+    let cluster = TestCluster::init(1, 0, |_| {});
+    let config = cluster.nodes[&1].config.to_str().unwrap().to_owned();
+    let port = support::free_base_port(1) + 1;
+    let open = format!("0.0.0.0:{port}");
+    let o = support::veritrace(&["node", "start", "--config", &config, "--api-listen", &open]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("api.listen") && stderr.contains("--insecure"), "{stderr}");
+    let shown = ok(&["config", "show", "--config", &config, "--api-listen", &open, "--insecure"]);
+    assert!(shown.contains("insecure = true"), "{shown}");
+}

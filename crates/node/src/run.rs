@@ -53,6 +53,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeError> {
     let api_section = config.api.clone();
+    if api_section.tls.is_none() && !api_section.listen.ip().is_loopback() {
+        tracing::warn!(
+            api = %api_section.listen,
+            "api.insecure: plaintext gRPC off loopback; submissions, admin tokens and answers travel in clear"
+        );
+    }
     let node = Node::start(config).await?;
     let (api, ops) = match listeners.open(node.config()).await {
         Ok(sockets) => sockets,

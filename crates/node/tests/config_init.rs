@@ -251,6 +251,12 @@ fn load_errors_name_the_file_and_field() {
             base.replace("name = \"node1\"", "name = \"node1\"\nparty_id = \"Bad Party\""),
             "node.party_id",
         ),
+        ("plaintext off loopback", base.replace("127.0.0.1:7401", "0.0.0.0:7401"), "api.listen"),
+        (
+            "bad admin token hash",
+            base.replace("[api]", "[api.admin]\ntoken_blake3 = \"xyz\"\n\n[api]"),
+            "api.admin.token_blake3",
+        ),
     ];
     for (i, (what, text, field)) in cases.iter().enumerate() {
         let path = write_config(tmp.path(), &format!("case{i}.toml"), text);
@@ -267,6 +273,14 @@ fn load_errors_name_the_file_and_field() {
             other => panic!("{what}: unexpected {other:?}"),
         }
     }
+    // Plaintext off loopback is refused with the way out in the message,
+    // and accepted when the operator says so.
+    let open = base.replace("127.0.0.1:7401", "0.0.0.0:7401");
+    let err = NodeConfig::load(&write_config(tmp.path(), "open.toml", &open)).expect_err("plaintext on 0.0.0.0");
+    assert!(err.to_string().contains("--insecure"), "{err}");
+    let insecure = open.replace("listen = \"0.0.0.0:7401\"", "listen = \"0.0.0.0:7401\"\ninsecure = true");
+    let config = NodeConfig::load(&write_config(tmp.path(), "insecure.toml", &insecure)).expect("insecure on purpose");
+    assert!(config.api.insecure);
     let missing = tmp.path().join("missing.toml");
     let err = NodeConfig::load(&missing).expect_err("missing");
     assert!(matches!(&err, ConfigError::Read { file, .. } if file == &missing), "{err:?}");

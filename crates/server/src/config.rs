@@ -35,6 +35,12 @@ pub struct ApiSection {
     /// Who may call `ClusterService` (the admin plane).
     #[serde(default)]
     pub admin: AdminSection,
+    /// Serve plaintext gRPC on an address other than loopback (no
+    /// `[api.tls]`): submissions, admin tokens and answers travel in clear.
+    /// Refused unless set (`veritrace node start --insecure`); logged as a
+    /// warning when it is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 /// The `[api.admin]` section: the admin plane's credential
@@ -164,6 +170,7 @@ impl ApiSection {
             tls: None,
             verification: VerificationSection::default(),
             admin: AdminSection::default(),
+            insecure: false,
         }
     }
 }

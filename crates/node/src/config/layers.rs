@@ -49,6 +49,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("api.tls.key_file", Kind::Path),
     ("api.tls.client_ca_file", Kind::Path),
     ("api.tls.admin_requires_client_cert", Kind::Bool),
+    ("api.insecure", Kind::Bool),
     ("api.admin.token_blake3", Kind::Str),
     ("api.admin.insecure", Kind::Bool),
     ("ops.listen", Kind::SocketAddr),

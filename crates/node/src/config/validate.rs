@@ -96,6 +96,17 @@ impl NodeConfig {
                 return Err(bad(format!("{field}.per_minute"), "per_minute and burst must be positive"));
             }
         }
+        if api.tls.is_none() && !api.listen.ip().is_loopback() && !api.insecure {
+            return Err(bad(
+                "api.listen",
+                format!(
+                    "{} is not a loopback address and [api.tls] is not set: gRPC (submissions, admin tokens, \
+                     answers) would travel in clear; configure [api.tls], or accept the risk with \
+                     `node start --insecure` (api.insecure = true)",
+                    api.listen
+                ),
+            ));
+        }
         if let Some(hash) = &api.admin.token_blake3 {
             veritrace_server::admin_auth::parse_token_hash(hash).map_err(|why| bad("api.admin.token_blake3", why))?;
         }
