@@ -191,7 +191,7 @@ fn learner_from_config(path: &std::path::Path) -> anyhow::Result<(u64, String, V
     let config = veritrace_node::NodeConfig::load(path)?;
     let seed = veritrace_node::read_seed_file(&config.node.key_file)?;
     let peer_id = veritrace_node::peer_id_of(&seed)?.to_string();
-    Ok((config.node.id, peer_id, vec![config.network.listen.clone()], format!("http://{}", config.api.listen)))
+    Ok((config.node.id, peer_id, config.advertised_addrs(), config.advertised_api()))
 }
 
 /// `veritrace transfer-leader`.

@@ -272,7 +272,7 @@ async fn plaintext_off_loopback_needs_insecure() {
     let cluster = TestCluster::init(1, 0, |_| {});
     let config = cluster.nodes[&1].config.to_str().unwrap().to_owned();
     let port = support::free_base_port(1) + 1;
-    let open = format!("0.0.0.0:{port}");
+    let open = format!("192.0.2.1:{port}");
     let o = support::veritrace(&["node", "start", "--config", &config, "--api-listen", &open]);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let stderr = String::from_utf8_lossy(&o.stderr);

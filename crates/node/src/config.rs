@@ -89,6 +89,11 @@ pub struct NetworkSection {
     /// Deadline of one request to a peer, in milliseconds (default 5000).
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
+    /// The multiaddr other nodes are told to dial (member lists, nodes
+    /// that join later); default `listen`. Required when `listen` binds
+    /// every interface (`0.0.0.0`, `::`), which nobody can dial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertise: Option<String>,
 }
 
 /// The `[ops]` section: the HTTP listener for probes and metrics.
@@ -300,6 +305,22 @@ impl NodeConfig {
             entries.push(PeerEntry { node: peer.id, peer_id, addrs });
         }
         Ok(entries)
+    }
+
+    /// What this node tells the others to dial: `network.advertise`, else
+    /// `network.listen`.
+    pub fn advertised_addrs(&self) -> Vec<String> {
+        vec![self.network.advertise.clone().unwrap_or_else(|| self.network.listen.clone())]
+    }
+
+    /// The gRPC endpoint this node tells clients and other nodes about
+    /// (member lists, `NOT_LEADER` redirects): `api.advertise`, else
+    /// `api.listen` with `https://` under `[api.tls]`, `http://` without.
+    pub fn advertised_api(&self) -> String {
+        self.api.advertise.clone().unwrap_or_else(|| {
+            let scheme = if self.api.tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{}", self.api.listen)
+        })
     }
 
     /// `network.listen` as a multiaddr.

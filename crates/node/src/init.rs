@@ -292,7 +292,7 @@ fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned], token_hash: &st
             party_key_file: me.party_id.as_ref().map(|_| PARTY_KEY_FILE.into()),
             code_key_share_files: Vec::new(),
         },
-        network: NetworkSection { listen: me.p2p_addr.clone(), request_timeout_ms: 5000 },
+        network: NetworkSection { listen: me.p2p_addr.clone(), request_timeout_ms: 5000, advertise: None },
         api,
         ops: OpsSection { listen: Some(me.ops_addr), ready_max_lag: 0 },
         log: LogSection::default(),

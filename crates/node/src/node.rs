@@ -77,11 +77,8 @@ fn read_genesis(path: &Path) -> Result<pb::Genesis, NodeError> {
 /// its peers.
 fn configured_members(config: &NodeConfig, peer_id: &str) -> BTreeMap<u64, Vec<u8>> {
     let mut members = BTreeMap::new();
-    let me = MemberInfo {
-        peer_id: peer_id.to_string(),
-        api: format!("http://{}", config.api.listen),
-        addrs: vec![config.network.listen.clone()],
-    };
+    let me =
+        MemberInfo { peer_id: peer_id.to_string(), api: config.advertised_api(), addrs: config.advertised_addrs() };
     members.insert(config.node.id, me.encode());
     for p in &config.peers {
         if p.id != config.node.id {

@@ -251,7 +251,13 @@ fn load_errors_name_the_file_and_field() {
             base.replace("name = \"node1\"", "name = \"node1\"\nparty_id = \"Bad Party\""),
             "node.party_id",
         ),
-        ("plaintext off loopback", base.replace("127.0.0.1:7401", "0.0.0.0:7401"), "api.listen"),
+        ("plaintext off loopback", base.replace("127.0.0.1:7401", "192.0.2.1:7401"), "api.listen"),
+        ("api on every interface", base.replace("127.0.0.1:7401", "0.0.0.0:7401"), "api.advertise"),
+        (
+            "peers on every interface",
+            base.replace("/ip4/127.0.0.1/tcp/7501\"\n", "/ip4/0.0.0.0/tcp/7501\"\n"),
+            "network.advertise",
+        ),
         (
             "bad admin token hash",
             base.replace("[api]", "[api.admin]\ntoken_blake3 = \"xyz\"\n\n[api]"),
@@ -275,12 +281,29 @@ fn load_errors_name_the_file_and_field() {
     }
     // Plaintext off loopback is refused with the way out in the message,
     // and accepted when the operator says so.
-    let open = base.replace("127.0.0.1:7401", "0.0.0.0:7401");
-    let err = NodeConfig::load(&write_config(tmp.path(), "open.toml", &open)).expect_err("plaintext on 0.0.0.0");
+    let open = base.replace("127.0.0.1:7401", "192.0.2.1:7401");
+    let err = NodeConfig::load(&write_config(tmp.path(), "open.toml", &open)).expect_err("plaintext off loopback");
     assert!(err.to_string().contains("--insecure"), "{err}");
-    let insecure = open.replace("listen = \"0.0.0.0:7401\"", "listen = \"0.0.0.0:7401\"\ninsecure = true");
+    let insecure = open.replace("listen = \"192.0.2.1:7401\"", "listen = \"192.0.2.1:7401\"\ninsecure = true");
     let config = NodeConfig::load(&write_config(tmp.path(), "insecure.toml", &insecure)).expect("insecure on purpose");
     assert!(config.api.insecure);
+    assert_eq!(config.advertised_api(), "http://192.0.2.1:7401");
+    // Every interface: told what to announce, the node announces that.
+    let everywhere = base
+        .replace(
+            "listen = \"127.0.0.1:7401\"",
+            "listen = \"0.0.0.0:7401\"\ninsecure = true\nadvertise = \"http://n1.example.org:7401\"",
+        )
+        .replace(
+            "listen = \"/ip4/127.0.0.1/tcp/7501\"\n",
+            "listen = \"/ip4/0.0.0.0/tcp/7501\"\nadvertise = \"/dns4/n1.example.org/tcp/7501\"\n",
+        );
+    let config = NodeConfig::load(&write_config(tmp.path(), "everywhere.toml", &everywhere)).expect("advertised");
+    assert_eq!(config.advertised_api(), "http://n1.example.org:7401");
+    assert_eq!(config.advertised_addrs(), ["/dns4/n1.example.org/tcp/7501"]);
+    let bad = everywhere.replace("\"http://n1.example.org:7401\"", "\"n1.example.org:7401\"");
+    let err = NodeConfig::load(&write_config(tmp.path(), "bad-advertise.toml", &bad)).expect_err("no scheme");
+    assert!(err.to_string().contains("api.advertise"), "{err}");
     let missing = tmp.path().join("missing.toml");
     let err = NodeConfig::load(&missing).expect_err("missing");
     assert!(matches!(&err, ConfigError::Read { file, .. } if file == &missing), "{err:?}");

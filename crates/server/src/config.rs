@@ -13,6 +13,12 @@ use serde::{Deserialize, Serialize};
 pub struct ApiSection {
     /// Socket address the gRPC API listens on, e.g. `127.0.0.1:7401`.
     pub listen: SocketAddr,
+    /// The endpoint clients and other nodes are told to use, e.g.
+    /// `https://n1.example.org:7401` (member lists, `NOT_LEADER`
+    /// redirects); default `listen` with the scheme TLS implies. Required
+    /// when `listen` binds every interface (`0.0.0.0:7401`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertise: Option<String>,
     /// Largest gRPC request message accepted, in bytes (default 4 MiB; at
     /// least 64 KiB). Larger requests get RESOURCE_EXHAUSTED.
     #[serde(default = "default_max_message_bytes")]
@@ -164,6 +170,7 @@ impl ApiSection {
     pub fn new(listen: SocketAddr) -> Self {
         ApiSection {
             listen,
+            advertise: None,
             max_message_bytes: default_max_message_bytes(),
             requests_per_second: default_requests_per_second(),
             request_burst: default_request_burst(),

@@ -72,7 +72,7 @@ fn config(dir: &Path, api: SocketAddr) -> NodeConfig {
             party_key_file: None,
             code_key_share_files: Vec::new(),
         },
-        network: NetworkSection { listen: "/ip4/127.0.0.1/tcp/0".into(), request_timeout_ms: 5000 },
+        network: NetworkSection { listen: "/ip4/127.0.0.1/tcp/0".into(), request_timeout_ms: 5000, advertise: None },
         api: ApiSection::new(api),
         ops: OpsSection::default(),
         log: LogSection::default(),

@@ -59,7 +59,22 @@ impl NodeConfig {
         if let Some(party) = &node.party_id {
             veritrace_core::ids::validate_party_id(party).map_err(|e| bad("node.party_id", e.to_string()))?;
         }
-        parse_multiaddr("network.listen".into(), &self.network.listen)?;
+        let listen = parse_multiaddr("network.listen".into(), &self.network.listen)?;
+        match &self.network.advertise {
+            Some(a) => {
+                parse_multiaddr("network.advertise".into(), a)?;
+            }
+            None if binds_every_interface(&listen) => {
+                return Err(bad(
+                    "network.advertise",
+                    format!(
+                        "network.listen {listen} binds every interface, which no peer can dial: set \
+                         network.advertise to an address the others can reach"
+                    ),
+                ));
+            }
+            None => {}
+        }
         if self.network.request_timeout_ms == 0 {
             return Err(bad("network.request_timeout_ms", "must be positive"));
         }
@@ -95,6 +110,23 @@ impl NodeConfig {
             if app.per_minute == 0 || app.burst == 0 {
                 return Err(bad(format!("{field}.per_minute"), "per_minute and burst must be positive"));
             }
+        }
+        match &api.advertise {
+            Some(a) if !(a.starts_with("http://") || a.starts_with("https://")) => {
+                return Err(bad("api.advertise", format!("{a:?} is not an http:// or https:// endpoint")));
+            }
+            None if api.listen.ip().is_unspecified() => {
+                return Err(bad(
+                    "api.advertise",
+                    format!(
+                        "api.listen {} binds every interface: set api.advertise to the endpoint clients and \
+                         other nodes should use (e.g. https://n1.example.org:{})",
+                        api.listen,
+                        api.listen.port()
+                    ),
+                ));
+            }
+            _ => {}
         }
         if api.tls.is_none() && !api.listen.ip().is_loopback() && !api.insecure {
             return Err(bad(
@@ -195,4 +227,14 @@ impl NodeConfig {
         }
         Ok(())
     }
+}
+
+/// Whether a multiaddr binds every interface (`/ip4/0.0.0.0/...`, `/ip6/::/...`).
+fn binds_every_interface(addr: &Multiaddr) -> bool {
+    use veritrace_net::Protocol;
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_unspecified(),
+        Protocol::Ip6(ip) => ip.is_unspecified(),
+        _ => false,
+    })
 }
