@@ -100,12 +100,21 @@ impl std::fmt::Display for ServingStatus {
 #[derive(Debug, Clone)]
 pub struct Client {
     endpoint: String,
-    cluster: ClusterServiceClient<InterceptedService<Channel, AttachAdminToken>>,
+    /// ClusterService without credentials: GetStatus and ListMembers,
+    /// which need none (the admin token goes to no call that does not need it).
+    cluster: ClusterServiceClient<Channel>,
+    /// ClusterService with the admin token: the admin plane.
+    admin: ClusterServiceClient<InterceptedService<Channel, AttachAdminToken>>,
     ledger: LedgerServiceClient<Channel>,
     verification: VerificationServiceClient<Channel>,
     health: HealthClient<Channel>,
     submit_retries: u32,
+    /// The options connected with, for following a leader redirect.
+    options: ConnectOptions,
 }
+
+/// Most leader redirects a membership or leadership call follows ([`Client::transfer_leader`]).
+pub const MAX_LEADER_REDIRECTS: usize = 3;
 
 impl Client {
     /// Connects to `endpoint` ("http://host:port", or "host:port" meaning http) with the default
@@ -150,7 +159,8 @@ impl Client {
         let channel = builder.connect().await.map_err(|e| ClientError::connect(&url, e))?;
         Ok(Self {
             endpoint: url,
-            cluster: ClusterServiceClient::with_interceptor(
+            cluster: ClusterServiceClient::new(channel.clone()),
+            admin: ClusterServiceClient::with_interceptor(
                 channel.clone(),
                 AttachAdminToken::new(options.admin_token.as_ref()),
             ),
@@ -158,6 +168,7 @@ impl Client {
             health: HealthClient::new(channel.clone()),
             ledger: LedgerServiceClient::new(channel),
             submit_retries: options.submit_retries,
+            options: options.clone(),
         })
     }
 
@@ -227,28 +238,63 @@ impl Client {
             addresses,
             api_endpoint: api_endpoint.to_owned(),
         };
-        Ok(self.cluster.clone().add_learner(request).await?.into_inner())
+        self.at_leader(|c| {
+            let request = request.clone();
+            async move { Ok(c.admin.clone().add_learner(request).await?.into_inner()) }
+        })
+        .await
     }
 
     /// Promotes a caught-up learner to voter (ClusterService.PromoteMember).
     pub async fn promote_member(&self, node_id: u64) -> Result<pb::PromoteMemberResponse, ClientError> {
-        Ok(self.cluster.clone().promote_member(pb::PromoteMemberRequest { node_id }).await?.into_inner())
+        self.at_leader(|c| async move {
+            Ok(c.admin.clone().promote_member(pb::PromoteMemberRequest { node_id }).await?.into_inner())
+        })
+        .await
     }
 
     /// Removes a voter or learner (ClusterService.RemoveMember).
     pub async fn remove_member(&self, node_id: u64) -> Result<pb::RemoveMemberResponse, ClientError> {
-        Ok(self.cluster.clone().remove_member(pb::RemoveMemberRequest { node_id }).await?.into_inner())
+        self.at_leader(|c| async move {
+            Ok(c.admin.clone().remove_member(pb::RemoveMemberRequest { node_id }).await?.into_inner())
+        })
+        .await
     }
 
     /// Hands leadership to voter `node_id`, or to the most up-to-date other voter when 0
     /// (ClusterService.TransferLeader).
     pub async fn transfer_leader(&self, node_id: u64) -> Result<pb::TransferLeaderResponse, ClientError> {
-        Ok(self.cluster.clone().transfer_leader(pb::TransferLeaderRequest { node_id }).await?.into_inner())
+        self.at_leader(|c| async move {
+            Ok(c.admin.clone().transfer_leader(pb::TransferLeaderRequest { node_id }).await?.into_inner())
+        })
+        .await
+    }
+
+    /// Runs a membership or leadership call here or, when this node answers NOT_LEADER naming
+    /// the leader's endpoint, there, with the same options (at most [`MAX_LEADER_REDIRECTS`]
+    /// hops). Nodes do not forward these calls to the leader: the leader's own admin plane must
+    /// authenticate the caller.
+    async fn at_leader<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let mut client = self.clone();
+        for _ in 0..MAX_LEADER_REDIRECTS {
+            match call(client.clone()).await {
+                Err(e) if e.is_not_leader() => {
+                    let Some(api) = e.leader_api().filter(|api| *api != client.endpoint) else { return Err(e) };
+                    client = Client::connect_with(api, &self.options).await?;
+                }
+                answer => return answer,
+            }
+        }
+        call(client).await
     }
 
     /// Makes the node snapshot its state machine now (ClusterService.CreateSnapshot).
     pub async fn create_snapshot(&self) -> Result<pb::CreateSnapshotResponse, ClientError> {
-        Ok(self.cluster.clone().create_snapshot(pb::CreateSnapshotRequest {}).await?.into_inner())
+        Ok(self.admin.clone().create_snapshot(pb::CreateSnapshotRequest {}).await?.into_inner())
     }
 
     /// Submits envelopes and returns one receipt per envelope, in order (LedgerService.SubmitEnvelopes).
@@ -413,14 +459,14 @@ impl Client {
     /// (ClusterService.Audit); compare the answers of every member.
     /// With `at_size` > 0 the answer also holds the node's root at that size.
     pub async fn audit(&self, skip_signatures: bool, at_size: u64) -> Result<pb::AuditResponse, ClientError> {
-        Ok(self.cluster.clone().audit(pb::AuditRequest { skip_signatures, at_size }).await?.into_inner())
+        Ok(self.admin.clone().audit(pb::AuditRequest { skip_signatures, at_size }).await?.into_inner())
     }
 
     /// Streams a backup of the node's ledger into `out` (ClusterService.SaveSnapshot)
     /// and returns its metadata (the stream's last message). Fails with
     /// [`ClientError::InvalidResponse`] if the stream ends without it.
     pub async fn save_snapshot(&self, out: &mut impl std::io::Write) -> Result<pb::SaveSnapshotResponse, ClientError> {
-        let mut stream = self.cluster.clone().save_snapshot(pb::SaveSnapshotRequest {}).await?.into_inner();
+        let mut stream = self.admin.clone().save_snapshot(pb::SaveSnapshotRequest {}).await?.into_inner();
         while let Some(message) = stream.message().await? {
             if !message.chunk.is_empty() {
                 out.write_all(&message.chunk)

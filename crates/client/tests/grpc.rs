@@ -116,7 +116,10 @@ async fn membership_calls_return_the_cluster_answers() {
 
     // The learner receives the log (it is caught up once it holds the envelope).
     assert_eq!(cluster.converge().await, 1);
-    let promoted = client.promote_member(4).await.expect("promote");
+    // Asked of a follower: it names the leader, and the client goes there
+    // with its admin token (nodes do not forward admin calls).
+    let follower = (1..=3).find(|id| *id != leader).expect("a follower");
+    let promoted = cluster.client(follower).await.promote_member(4).await.expect("promote via a follower");
     assert_eq!(promoted.member.map(|m| (m.node_id, m.kind())), Some((4, pb::MemberKind::Voter)));
     assert!(promoted.log_index > added.log_index);
 
@@ -135,8 +138,8 @@ async fn membership_calls_return_the_cluster_answers() {
     assert_eq!(cluster.leader(&[gone]).await, transferred.leader_id);
 }
 
-/// A follower forwards membership calls to the leader it knows; NOT_LEADER comes back when that
-/// one has stepped down. Here `stale` misses a leadership transfer from `old` to `new`, then can
+/// A follower forwards submissions to the leader it knows; NOT_LEADER comes back when that one
+/// has stepped down. Here `stale` misses a leadership transfer from `old` to `new`, then can
 /// reach only `old`, which names `new`. Ticks of 100 ms (elections after 1-2 s) leave `stale`
 /// believing in `old` for the few calls this takes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +148,6 @@ async fn not_leader_carries_reason_and_leader_metadata() {
     let old = cluster.leader(&[]).await;
     let followers: Vec<u64> = (1..=3).filter(|id| *id != old).collect();
     let (new, stale) = (followers[0], followers[1]);
-    let client = cluster.client(stale).await;
 
     cluster.partition(&[&[old, new], &[stale]]);
     let moved = cluster.client(old).await.transfer_leader(new).await.expect("transfer");
@@ -159,7 +161,9 @@ async fn not_leader_carries_reason_and_leader_metadata() {
     let believed = cluster.service(stale).raft_status().await.expect("raft status").leader;
     assert_eq!(believed, old, "the cut-off follower still believes in the old leader");
 
-    let err = client.promote_member(stale).await.expect_err("the old leader refuses");
+    let once = ConnectOptions { submit_retries: 0, ..cluster.connect_options() };
+    let client = Client::connect_with(&cluster.api(stale), &once).await.expect("connect");
+    let err = client.submit(vec![product(9)]).await.expect_err("the old leader refuses");
     assert_eq!(err.reason(), Some("NOT_LEADER"));
     assert!(err.is_not_leader());
     assert_eq!(err.code(), Some(Code::Unavailable));

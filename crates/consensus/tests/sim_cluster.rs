@@ -268,9 +268,11 @@ async fn learner_joins_by_snapshot_is_promoted_and_a_voter_is_replaced_jointly()
     c.add_empty_node(4);
     let l = c.leader(&[]).await;
     let f = (1..=3).find(|id| *id != l).unwrap();
-    // Through a follower: the change is forwarded to the leader.
+    // A follower does not forward it: it names the leader.
     let add = MembershipChange::AddLearner { node: 4, metadata: b"node-4".to_vec() };
-    c.handle(f).change_membership(vec![add.clone()]).await.unwrap();
+    let err = c.handle(f).change_membership(vec![add.clone()]).await.unwrap_err();
+    assert!(matches!(err, DriverError::NotLeader { leader: Some(x) } if x == l), "{err:?}");
+    c.handle(l).change_membership(vec![add.clone()]).await.unwrap();
     c.converge(&[1, 2, 3, 4], &want).await;
     let s4 = c.handle(4).status().await.unwrap();
     assert_eq!(s4.role, "learner");
@@ -357,9 +359,19 @@ async fn leadership_transfers_to_the_named_voter() {
     c.propose(&item(0), None, &[]).await;
     let l = c.leader(&[]).await;
     let target = (1..=3).find(|id| *id != l).unwrap();
-    // Asked of a follower: forwarded to the leader.
+    // Asked of a follower: it names the leader, which does it.
     let other = (1..=3).find(|id| *id != l && *id != target).unwrap();
-    assert_eq!(c.handle(other).transfer_leader(target).await.unwrap(), target);
+    let err = c.handle(other).transfer_leader(target).await.unwrap_err();
+    assert!(matches!(err, DriverError::NotLeader { leader: Some(x) } if x == l), "{err:?}");
+    // A peer forwarding one itself is refused: no peer is an admin.
+    let (tx, _rx) = tokio::sync::mpsc::channel(8);
+    let rogue = c.net.attach(9, tx);
+    let mut forwarded = vec![3u8];
+    forwarded.extend_from_slice(&other.to_be_bytes());
+    let answer = veritrace_consensus::Transport::forward(&rogue, l, forwarded).await.unwrap();
+    assert_eq!(answer.first(), Some(&1), "an error answer");
+    assert!(String::from_utf8_lossy(&answer).contains("ADMIN_NOT_FORWARDED"), "{answer:?}");
+    assert_eq!(c.handle(l).transfer_leader(target).await.unwrap(), target);
     assert_eq!(c.leader(&[]).await, target);
     c.propose(&item(1), None, &[]).await;
     c.converge(&[1, 2, 3], &[item(0), item(1)]).await;

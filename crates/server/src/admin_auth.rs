@@ -90,10 +90,11 @@ impl AdminGate {
         Ok(AdminGate { policy, require_client_cert })
     }
 
-    /// Whether callers that pass are authenticated (by token or client
-    /// certificate), as opposed to let through by `insecure`.
+    /// Whether callers that pass hold the admin token, as opposed to
+    /// being let through by `insecure` (a client certificate alone is not
+    /// an admin: node certificates come from the same CA).
     pub fn authenticates(&self) -> bool {
-        self.require_client_cert || matches!(self.policy, Policy::Token(_))
+        matches!(self.policy, Policy::Token(_))
     }
 }
 
@@ -120,20 +121,29 @@ impl AdminGate {
             }
             Policy::Token(hash) => hash,
         };
-        let presented = metadata
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+        // RFC 9110: the scheme is case-insensitive. A header present but
+        // not a bearer token of printable ASCII is a wrong token, not a
+        // missing one.
+        let presented = metadata.get(AUTHORIZATION).map(|v| {
+            v.to_str().ok().and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+        });
         match presented {
+            Some(None) => Err(status::reason(
+                tonic::Code::Unauthenticated,
+                "ADMIN_TOKEN_INVALID",
+                "the authorization header is not `Bearer <admin token>`",
+            )),
             None => Err(status::reason(
                 tonic::Code::Unauthenticated,
                 "ADMIN_TOKEN_REQUIRED",
                 "admin calls need the admin token (authorization: Bearer ...; the CLI's --admin-token-file)",
             )),
             // blake3::Hash compares in constant time.
-            Some(token) if blake3::hash(token.as_bytes()) == expected => Ok(()),
-            Some(_) => Err(status::reason(
+            Some(Some(token)) if blake3::hash(token.as_bytes()) == expected => Ok(()),
+            Some(Some(_)) => Err(status::reason(
                 tonic::Code::Unauthenticated,
                 "ADMIN_TOKEN_INVALID",
                 "the admin token presented is not this node's",
@@ -165,6 +175,13 @@ mod tests {
         assert_eq!(call(&mut gate, None), Err("ADMIN_TOKEN_REQUIRED".into()));
         assert_eq!(call(&mut gate, Some(&token[1..])), Err("ADMIN_TOKEN_INVALID".into()));
         assert_eq!(call(&mut gate, Some(&hash)), Err("ADMIN_TOKEN_INVALID".into()), "the hash is not the token");
+        // The scheme is case-insensitive; anything but a bearer token is invalid.
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.insert(AUTHORIZATION, format!("bearer {token}").parse().unwrap_or_else(|_| unreachable!()));
+        assert!(gate.check(&metadata, false).is_ok());
+        metadata.insert(AUTHORIZATION, format!("Basic {token}").parse().unwrap_or_else(|_| unreachable!()));
+        let basic = gate.check(&metadata, false).map_err(|s| status::reason_of(&s));
+        assert_eq!(basic, Err(Some("ADMIN_TOKEN_INVALID".into())));
         // With a token set, insecure opens nothing.
         let both = AdminSection { token_blake3: Some(hash), insecure: true };
         let mut both = AdminGate::from_config(&both, false).unwrap_or_else(|e| panic!("{e}"));

@@ -419,13 +419,18 @@ impl RaftHandle {
     /// Proposes a configuration change (one change: a simple change; more:
     /// joint consensus, left automatically). Resolves with the log index of
     /// the change once applied on the leader. One change at a time; changes
-    /// that would endanger quorum are refused.
+    /// that would endanger quorum are refused. Only the leader proposes: a
+    /// follower answers [`DriverError::NotLeader`] (never forwarded, so that
+    /// the leader's own application layer authenticates every caller), and
+    /// a leader refuses such a request forwarded by a peer
+    /// (`ADMIN_NOT_FORWARDED`).
     pub async fn change_membership(&self, changes: Vec<MembershipChange>) -> Result<u64, DriverError> {
         u64_answer(&self.call(|reply| Command::ChangeMembership { changes, reply }).await?)
     }
 
     /// Hands leadership to voter `target` (0 = the most up-to-date other
-    /// voter); resolves with the new leader's id.
+    /// voter); resolves with the new leader's id. On the leader only, as
+    /// [`RaftHandle::change_membership`].
     pub async fn transfer_leader(&self, target: NodeId) -> Result<NodeId, DriverError> {
         u64_answer(&self.call(|reply| Command::TransferLeader { target, reply }).await?)
     }

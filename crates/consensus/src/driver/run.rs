@@ -375,18 +375,21 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             }
             Command::Propose { data, reply } => self.on_propose(data, reply),
             Command::Read { reply } => self.read_batch.push(reply),
+            // Never forwarded: the application layer that authenticated the
+            // caller is this node's, and the leader's must authenticate it
+            // too. A follower names the leader; the caller goes there.
             Command::ChangeMembership { changes, reply } => {
                 if self.is_leader() {
                     self.propose_membership(changes, reply);
                 } else {
-                    self.forward(ForwardRequest::ChangeMembership(changes), reply);
+                    let _ = reply.send(Err(DriverError::NotLeader { leader: self.leader() }));
                 }
             }
             Command::TransferLeader { target, reply } => {
                 if self.is_leader() {
                     self.start_transfer(target, reply);
                 } else {
-                    self.forward(ForwardRequest::TransferLeader(target), reply);
+                    let _ = reply.send(Err(DriverError::NotLeader { leader: self.leader() }));
                 }
             }
             Command::Snapshot { reply } => {
@@ -499,10 +502,16 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 match ForwardRequest::decode(&request) {
                     Ok(ForwardRequest::Propose(data)) if self.is_leader() => self.on_propose(data, tx),
-                    Ok(ForwardRequest::ChangeMembership(changes)) if self.is_leader() => {
-                        self.propose_membership(changes, tx)
+                    // A peer's word is no admin's: membership changes and
+                    // leadership transfers come from this node's own callers.
+                    Ok(ForwardRequest::ChangeMembership(_) | ForwardRequest::TransferLeader(_)) => {
+                        tracing::warn!(node = self.id, from, "refused a membership or leadership request from a peer");
+                        let _ = tx.send(Err(DriverError::refused(
+                            "ADMIN_NOT_FORWARDED",
+                            "membership changes and leadership transfers are made at the leader, for a caller its \
+                             admin plane authenticated; peers cannot forward them",
+                        )));
                     }
-                    Ok(ForwardRequest::TransferLeader(target)) if self.is_leader() => self.start_transfer(target, tx),
                     // Any node tells its time.
                     Ok(ForwardRequest::Clock) => {
                         let _ = tx.send(Ok(self.cfg.clock.now_ms().to_be_bytes().to_vec()));
