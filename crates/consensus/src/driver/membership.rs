@@ -14,6 +14,8 @@
 //! Several changes in one request enter joint consensus and leave it
 //! automatically (raft-rs `auto_leave`).
 
+use std::collections::BTreeMap;
+
 use protobuf::RepeatedField;
 use raft::eraftpb::{ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Entry};
 use veritrace_storage::KvEngine;
@@ -159,7 +161,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
     pub(super) fn record_conf_change(&mut self, entry: &Entry, cs: ConfState) -> Result<(), Fatal> {
         let context = ChangeContext::decode(&entry.context).ok();
         if let Some(ctx) = &context {
-            self.metadata.extend(ctx.metadata.clone());
+            merge_new_members(&mut self.metadata, &ctx.metadata);
         }
         let members: std::collections::BTreeSet<NodeId> =
             cs.voters.iter().chain(&cs.voters_outgoing).chain(&cs.learners).chain(&cs.learners_next).copied().collect();
@@ -201,5 +203,28 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         self.node.transfer_leader(target);
         let deadline = self.ticks + 2 * self.cfg.election_ticks as u64;
         self.transfers.push(PendingTransfer { target, reply, deadline });
+    }
+}
+
+/// Takes the metadata a change carries for members not known yet, and only
+/// for those: an honest leader sends only the added nodes' (`AddLearner`),
+/// and no change may rewrite what an existing member announced (its PeerId,
+/// addresses, endpoint), whoever proposed it.
+fn merge_new_members(known: &mut BTreeMap<NodeId, Vec<u8>>, proposed: &BTreeMap<NodeId, Vec<u8>>) {
+    for (node, bytes) in proposed {
+        known.entry(*node).or_insert_with(|| bytes.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_adds_new_members_metadata_and_rewrites_none() {
+        let mut known: BTreeMap<NodeId, Vec<u8>> = [(1, b"one".to_vec()), (2, b"two".to_vec())].into();
+        let proposed: BTreeMap<NodeId, Vec<u8>> = [(2, b"rogue".to_vec()), (4, b"four".to_vec())].into();
+        merge_new_members(&mut known, &proposed);
+        assert_eq!(known, [(1, b"one".to_vec()), (2, b"two".to_vec()), (4, b"four".to_vec())].into());
     }
 }
