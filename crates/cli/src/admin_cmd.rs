@@ -54,7 +54,7 @@ async fn survey(target: &EndpointArgs) -> anyhow::Result<Vec<Row>> {
         let result = if member.node_id == status.node_id {
             Ok(status.clone())
         } else {
-            match member_client(&member.api_endpoint, &target.tls).await {
+            match member_client(&member.api_endpoint, &target.connect).await {
                 Ok(c) => c.status().await.map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             }
@@ -170,7 +170,7 @@ pub fn audit_cluster(args: AuditArgs) -> anyhow::Result<()> {
         let common = rows.iter().filter_map(|r| r.status.as_ref().ok()).map(|s| s.tree_size).min().unwrap_or(0);
         let mut results = Vec::new();
         for r in &rows {
-            let answer = match member_client(&r.member.api_endpoint, &args.target.tls).await {
+            let answer = match member_client(&r.member.api_endpoint, &args.target.connect).await {
                 Ok(c) => c.audit(args.no_signatures, common).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };

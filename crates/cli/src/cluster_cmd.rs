@@ -20,7 +20,7 @@ pub struct EndpointArgs {
     #[arg(short = 'o', long, default_value = "table")]
     pub output: OutputFormat,
     #[command(flatten)]
-    pub tls: ConnectArgs,
+    pub connect: ConnectArgs,
 }
 
 /// How to reach a node: TLS (etcdctl's --cacert; the node's `[api.tls]`
@@ -115,7 +115,7 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Connects to the node of `target`, with its TLS options.
 pub(crate) async fn connect(target: &EndpointArgs) -> anyhow::Result<Client> {
-    connect_to(&target.endpoint, &target.tls).await
+    connect_to(&target.endpoint, &target.connect).await
 }
 
 /// Connects to `endpoint` with the TLS options of `tls`.

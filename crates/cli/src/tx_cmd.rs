@@ -38,7 +38,7 @@ pub struct SignerArgs {
     #[arg(short = 'o', long, default_value = "table")]
     pub output: OutputFormat,
     #[command(flatten)]
-    pub tls: crate::cluster_cmd::ConnectArgs,
+    pub connect: crate::cluster_cmd::ConnectArgs,
 }
 
 /// `veritrace tx ...`.
@@ -163,7 +163,7 @@ pub fn tx(cmd: TxCommand) -> anyhow::Result<()> {
         proto_json::from_json("veritrace.v1.Transaction", &json).with_context(|| format!("{}", file.display()))?;
     let Some(action) = tx.action else { bail!("{}: the transaction has no action", file.display()) };
     runtime()?.block_on(async {
-        let client = crate::cluster_cmd::connect_to(&signer.endpoint, &signer.tls).await?;
+        let client = crate::cluster_cmd::connect_to(&signer.endpoint, &signer.connect).await?;
         let network = network_id(&client, &signer.network).await?;
         let receipts = sign_and_submit(&client, &signer, &network, vec![action]).await?;
         report(&receipts, signer.output)
@@ -231,7 +231,7 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
     }
     let actions: Vec<Action> = batch.actions.into_iter().map(Action::CommissionItems).collect();
     runtime()?.block_on(async {
-        let client = crate::cluster_cmd::connect_to(&args.signer.endpoint, &args.signer.tls).await?;
+        let client = crate::cluster_cmd::connect_to(&args.signer.endpoint, &args.signer.connect).await?;
         let network = network_id(&client, &args.signer.network).await?;
         let mut receipts = Vec::new();
         for action in actions {
