@@ -41,8 +41,9 @@ pub struct ConnectOptions {
     /// The local address to connect from (a host with several addresses, or a test
     /// standing in for two clients); `None` lets the OS choose.
     pub local_address: Option<std::net::IpAddr>,
-    /// The admin token sent with `ClusterService` calls (membership, status, snapshots, backups,
-    /// audit), which a node refuses without it (`UNAUTHENTICATED`).
+    /// The admin token sent with admin calls (membership, leadership, snapshots, backups, audit),
+    /// which a node refuses without it (`UNAUTHENTICATED`). Never sent in clear off loopback:
+    /// connecting with it to an `http://` endpoint that is not loopback fails.
     pub admin_token: Option<AdminToken>,
 }
 
@@ -138,6 +139,9 @@ impl Client {
             .connect_timeout(options.connect_timeout)
             .local_address(options.local_address);
         let https = url.starts_with("https://");
+        if options.admin_token.is_some() && !https && !is_loopback_host(&url) {
+            return Err(bad("the admin token would travel in clear off loopback: use https:// (TLS)"));
+        }
         match (&options.tls, https) {
             (Some(tls), true) => {
                 let config = tls.to_tonic(ip_literal_host(&url))?.timeout(options.connect_timeout);
@@ -504,6 +508,18 @@ fn ip_literal_host(url: &str) -> Option<&str> {
     host.parse::<std::net::IpAddr>().is_ok().then_some(host)
 }
 
+/// Whether a URL's host is loopback (`localhost`, `127.0.0.0/8`, `::1`).
+fn is_loopback_host(url: &str) -> bool {
+    let Some(authority) = url.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or_default()) else {
+        return false;
+    };
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or(rest, |(h, _)| h),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Checks `endpoint` and returns it as an absolute URL, adding `default_scheme` ("http" or
 /// "https") when no scheme is given.
 fn normalize_endpoint(endpoint: &str, default_scheme: &str) -> Result<String, ClientError> {
@@ -553,6 +569,24 @@ mod tests {
     fn bare_endpoints_take_the_default_scheme() {
         assert_eq!(normalize_endpoint("n1:7401", "https").ok().as_deref(), Some("https://n1:7401"));
         assert_eq!(normalize_endpoint("http://n1:7401", "https").ok().as_deref(), Some("http://n1:7401"));
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in ["http://127.0.0.1:7401", "http://localhost:7401", "http://[::1]:7401", "http://127.0.0.2"] {
+            assert!(is_loopback_host(url), "{url}");
+        }
+        for url in ["http://10.0.0.1:7401", "http://n1.example.org:7401", "http://0.0.0.0:7401", "http://[::]:1"] {
+            assert!(!is_loopback_host(url), "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_admin_token_never_goes_in_clear_off_loopback() {
+        let token = crate::AdminToken::new(&"a".repeat(64)).unwrap_or_else(|e| panic!("{e}"));
+        let options = ConnectOptions { admin_token: Some(token), ..ConnectOptions::default() };
+        let err = Client::connect_with("http://192.0.2.1:7401", &options).await.expect_err("plaintext off loopback");
+        assert!(err.to_string().contains("in clear"), "{err}");
     }
 
     #[test]
