@@ -57,6 +57,34 @@ fn evaluate(gtin: &str, serial: &str, code: &str, token: bool) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// Replica `helper`'s answer to `request` from replica `from`, decoded.
+async fn ask_helper(helper: &veritrace_service::Service, from: u64, request: &[u8]) -> pb::EvaluateCodeResponse {
+    pb::EvaluateCodeResponse::decode(helper.answer_peer_request(from, request).await.as_slice()).unwrap()
+}
+
+/// Each code of `typed` for `serial`, asked of replica `via`, is left
+/// undecided (UNAVAILABLE, CODE_CHECK_UNAVAILABLE), and the item's guess
+/// budget there is untouched: `why` names what should not have spent one.
+async fn assert_undecided(
+    cluster: &TestCluster,
+    via: u64,
+    gtin: &str,
+    serial: &str,
+    typed: &[(String, &str)],
+    why: &str,
+) {
+    for (code, id) in typed {
+        let refused = cluster.client(via).await.verify_item(request(gtin, serial, code, id)).await.unwrap_err();
+        assert_eq!(
+            (refused.code(), refused.reason()),
+            (Some(tonic::Code::Unavailable), Some("CODE_CHECK_UNAVAILABLE")),
+            "{refused}"
+        );
+    }
+    let report = cluster.service(via).ledger().item_report(&item(gtin, serial), veritrace_service::now_ms());
+    assert_eq!(report.unwrap().budget.left, LOCKOUT_FAILURES as u32, "{why} spent a guess");
+}
+
 /// A cluster of `voters` replicas of which 1, 2 and 3 hold shares of a
 /// brand's 2-of-3 code key drawn from `key_seed`; with `liar`, that node
 /// holds another key's share under this key's name (its proofs fail).
@@ -118,16 +146,7 @@ async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
     // this key can be checked, right or wrong, and nothing is spent.
     cluster.crash(3).await;
     cluster.leader(&[2, 3]).await;
-    for (serial, typed) in [("S4", code("S4")), ("S4", wrong.clone())] {
-        let refused = cluster.client(4).await.verify_item(request(&gtin, serial, &typed, "d")).await.unwrap_err();
-        assert_eq!(
-            (refused.code(), refused.reason()),
-            (Some(tonic::Code::Unavailable), Some("CODE_CHECK_UNAVAILABLE")),
-            "{refused}"
-        );
-    }
-    let report = cluster.service(4).ledger().item_report(&item(&gtin, "S4"), veritrace_service::now_ms());
-    assert_eq!(report.unwrap().budget.left, LOCKOUT_FAILURES as u32, "an unchecked code spent a guess");
+    assert_undecided(&cluster, 4, &gtin, "S4", &[(code("S4"), "d"), (wrong.clone(), "d")], "an unchecked code").await;
     cluster.restart(2).await;
     let back = cluster
         .eventually("S4 verifies with two holders again", || {
@@ -145,10 +164,7 @@ async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
     let mut answered = 0;
     for guess in 0..MAX_ATTEMPTS_PER_WINDOW {
         let typed = format!("{guess:06}");
-        let answer = pb::EvaluateCodeResponse::decode(
-            helper.answer_peer_request(4, &evaluate(&gtin, "S5", &typed, true)).await.as_slice(),
-        )
-        .unwrap();
+        let answer = ask_helper(helper, 4, &evaluate(&gtin, "S5", &typed, true)).await;
         if answer.refusal_reason.is_empty() {
             // A real evaluation under helper 1's registered share.
             let input = veritrace_core::code::oprf_input(&item(&gtin, "S5").key_bytes(), &typed);
@@ -165,18 +181,11 @@ async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
     // wrong-guess allowance from this helper, and no more.
     assert_eq!(answered, UNSETTLED_HELP_PER_ASKER, "helper 1 gave replica 4 more than the unsettled allowance");
     // Replica 5 has its own allowance; nobody gets one without the token.
-    let other = pb::EvaluateCodeResponse::decode(
-        helper.answer_peer_request(5, &evaluate(&gtin, "S5", "123456", true)).await.as_slice(),
-    )
-    .unwrap();
+    let other = ask_helper(helper, 5, &evaluate(&gtin, "S5", "123456", true)).await;
     assert!(other.refusal_reason.is_empty(), "{other:?}");
-    let tokenless = pb::EvaluateCodeResponse::decode(
-        helper.answer_peer_request(5, &evaluate(&gtin, "S6", "123456", false)).await.as_slice(),
-    )
-    .unwrap();
+    let tokenless = ask_helper(helper, 5, &evaluate(&gtin, "S6", "123456", false)).await;
     assert_eq!(tokenless.refusal_reason, "LABEL_TOKEN_REQUIRED");
-    let garbage =
-        pb::EvaluateCodeResponse::decode(helper.answer_peer_request(5, &[0xff, 0x01]).await.as_slice()).unwrap();
+    let garbage = ask_helper(helper, 5, &[0xff, 0x01]).await;
     assert_eq!(garbage.refusal_reason, "INVALID_ACTION");
 
     // S2's budget spent through the ledger (one wrong guess above, four
@@ -195,10 +204,7 @@ async fn no_replica_checks_a_code_alone_and_helpers_count_what_they_give() {
             async move { (left.ok()?.budget.left == 0).then_some(()) }
         })
         .await;
-    let spent = pb::EvaluateCodeResponse::decode(
-        helper.answer_peer_request(5, &evaluate(&gtin, "S2", &code("S2"), true)).await.as_slice(),
-    )
-    .unwrap();
+    let spent = ask_helper(helper, 5, &evaluate(&gtin, "S2", &code("S2"), true)).await;
     assert_eq!(spent.refusal_reason, "CODE_ATTEMPTS_EXHAUSTED", "{spent:?}");
 }
 
@@ -230,16 +236,7 @@ async fn a_lying_holder_cannot_fail_a_genuine_code_or_spend_a_guess() {
     // nor a wrong code is decided, and nothing is spent.
     cluster.crash(3).await;
     cluster.leader(&[3]).await;
-    for (typed, id) in [(code("S5"), "r5"), (wrong("S5"), "w5")] {
-        let refused = cluster.client(1).await.verify_item(request(&gtin, "S5", &typed, id)).await.unwrap_err();
-        assert_eq!(
-            (refused.code(), refused.reason()),
-            (Some(tonic::Code::Unavailable), Some("CODE_CHECK_UNAVAILABLE")),
-            "{refused}"
-        );
-    }
-    let report = cluster.service(1).ledger().item_report(&item(&gtin, "S5"), veritrace_service::now_ms());
-    assert_eq!(report.unwrap().budget.left, LOCKOUT_FAILURES as u32, "a liar's answer spent a guess");
+    assert_undecided(&cluster, 1, &gtin, "S5", &[(code("S5"), "r5"), (wrong("S5"), "w5")], "a liar's answer").await;
 }
 
 /// A helper that has not applied the commissioning an asker has (it lags,
@@ -259,7 +256,7 @@ async fn a_lagging_helper_catches_up_before_it_calls_an_item_unknown() {
     };
     // An asker that says nothing of its ledger: refused at once.
     let helper = cluster.service(lagging).clone();
-    let at_once = pb::EvaluateCodeResponse::decode(helper.answer_peer_request(1, &ask(0)).await.as_slice()).unwrap();
+    let at_once = ask_helper(&helper, 1, &ask(0)).await;
     assert_eq!(at_once.refusal_reason, "NOT_FOUND", "{at_once:?}");
     // One that held more leaves: the helper waits, and answers once healed.
     let request = ask(asker_size);

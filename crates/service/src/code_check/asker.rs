@@ -351,7 +351,6 @@ impl Service {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use rand::SeedableRng as _;
     use veritrace_core::oprf::{KeyShare, OprfKey};
@@ -365,35 +364,36 @@ mod tests {
     }
 
     #[test]
-    fn a_match_needs_no_proof_and_a_mismatch_is_believed_only_with_proofs() {
+    fn a_match_needs_no_proof_and_a_mismatch_is_believed_only_with_proofs() -> Result<(), Box<dyn std::error::Error>> {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let key = OprfKey::generate(&mut rng);
-        let shares = key.split(2, 3, &mut rng).unwrap();
+        let shares = key.split(2, 3, &mut rng)?;
         let right = oprf_input(b"item", "123456");
         let wrong = oprf_input(b"item", "654321");
         let expected = Hash(key.evaluate(&right).0);
         // The right code, honest holders: a match, no proof checked.
         let both = [honest(1, &shares[0], &right, &mut rng), honest(2, &shares[1], &right, &mut rng)];
-        assert!(matches(&right, &both, 2, &expected).unwrap());
+        assert!(matches(&right, &both, 2, &expected)?);
         // A wrong code, honest holders: a mismatch whose proofs all hold.
         let mut honest_wrong = [honest(1, &shares[0], &wrong, &mut rng), honest(3, &shares[2], &wrong, &mut rng)];
-        assert!(!matches(&wrong, &honest_wrong, 2, &expected).unwrap());
+        assert!(!matches(&wrong, &honest_wrong, 2, &expected)?);
         let (_, wrong_element) = oprf::unblinded(&wrong);
         assert!(honest_wrong.iter_mut().all(|c| verify(c, &wrong_element).is_ok()));
         // The right code with a lying holder (another key's evaluation under
         // its registered share): a mismatch, and the liar's proof fails.
-        let other = OprfKey::generate(&mut rng).split(2, 3, &mut rng).unwrap();
+        let other = OprfKey::generate(&mut rng).split(2, 3, &mut rng)?;
         let (_, element) = oprf::unblinded(&right);
         let (lie, lie_proof) = other[1].evaluate(&element, &mut rng);
         let mut liar = Candidate { node: 2, share: shares[1].public(), evaluated: lie, proof: Proof::Given(lie_proof) };
         let pair = [honest(1, &shares[0], &right, &mut rng), Candidate { proof: Proof::Omitted, ..liar }];
-        assert!(!matches(&right, &pair, 2, &expected).unwrap());
+        assert!(!matches(&right, &pair, 2, &expected)?);
         assert!(matches!(verify(&mut liar, &element), Err(Unproven::Bad(_))), "a lying holder's proof passed");
         // A partial without a proof is never believed for a mismatch.
         let mut proofless = Candidate { proof: Proof::Omitted, ..liar };
         assert!(matches!(verify(&mut proofless, &element), Err(Unproven::Omitted)));
         // No lie makes a wrong code match: the output hash binds the input.
         let forged = [honest(1, &shares[0], &right, &mut rng), honest(2, &shares[1], &right, &mut rng)];
-        assert!(!matches(&wrong, &forged, 2, &expected).unwrap());
+        assert!(!matches(&wrong, &forged, 2, &expected)?);
+        Ok(())
     }
 }
