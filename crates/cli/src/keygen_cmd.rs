@@ -37,14 +37,8 @@ pub fn keygen(cmd: KeygenCommand) -> anyhow::Result<()> {
 }
 
 fn admin_token(out: &std::path::Path) -> anyhow::Result<()> {
-    use std::io::Write as _;
     let (token, hash) = veritrace_node::new_admin_token();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(out).map_err(|e| anyhow::anyhow!("creating {}: {e}", out.display()))?;
-    file.write_all(format!("{token}\n").as_bytes()).and_then(|()| file.sync_all())?;
+    veritrace_node::write_secret_file(out, &format!("{token}\n"))?;
     println!("admin token written to {} (keep it with the operators; nodes never hold it)\n", out.display());
     println!("for each node's veritrace.toml:\n");
     println!("[api.admin]");

@@ -500,24 +500,23 @@ fn invalid(rpc: &'static str, detail: String) -> ClientError {
 /// the name a node's certificate lists as an IP SAN, which tonic would otherwise take with its
 /// brackets.
 fn ip_literal_host(url: &str) -> Option<&str> {
-    let authority = url.split_once("://")?.1;
-    let host = match authority.strip_prefix('[') {
-        Some(rest) => rest.split_once(']')?.0,
-        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
-    };
-    host.parse::<std::net::IpAddr>().is_ok().then_some(host)
+    url_host(url).filter(|host| host.parse::<std::net::IpAddr>().is_ok())
+}
+
+/// The host of an absolute URL, unbracketed, without port or path.
+fn url_host(url: &str) -> Option<&str> {
+    let authority = url.split_once("://")?.1.split('/').next().unwrap_or_default();
+    match authority.strip_prefix('[') {
+        Some(rest) => Some(rest.split_once(']')?.0),
+        None => Some(authority.rsplit_once(':').map_or(authority, |(host, _)| host)),
+    }
 }
 
 /// Whether a URL's host is loopback (`localhost`, `127.0.0.0/8`, `::1`).
 fn is_loopback_host(url: &str) -> bool {
-    let Some(authority) = url.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or_default()) else {
-        return false;
-    };
-    let host = match authority.strip_prefix('[') {
-        Some(rest) => rest.split_once(']').map_or(rest, |(h, _)| h),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    url_host(url).is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    })
 }
 
 /// Checks `endpoint` and returns it as an absolute URL, adding `default_scheme` ("http" or

@@ -202,23 +202,12 @@ pub fn generate_local_cluster(opts: &InitOptions) -> Result<ClusterLayout, InitE
     veritrace_ledger::Genesis::from_proto(genesis).map_err(|e| InitError::Genesis { reason: e.to_string() })?;
     let (token, token_hash) = veritrace_server::admin_auth::new_token();
     let admin_token_file = opts.out.join(ADMIN_TOKEN_FILE);
-    write_private(&admin_token_file, &format!("{token}\n"))?;
+    keys::write_secret_file(&admin_token_file, &format!("{token}\n"))?;
     for p in &plans {
         write_node(opts, p, &plans, &genesis_bytes, &token_hash)?;
     }
     cluster_file::write_cluster_file(opts, &plans)?;
     Ok(ClusterLayout { dir: opts.out.clone(), admin_token_file, nodes: plans.into_iter().map(|p| p.layout).collect() })
-}
-
-/// Writes a new file readable by its owner only.
-fn write_private(path: &Path, text: &str) -> Result<(), InitError> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io_at(path))?;
-    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io_at(path))
 }
 
 fn check_options(opts: &InitOptions) -> Result<Ipv4Addr, InitError> {

@@ -72,6 +72,14 @@ pub fn generate_seed() -> [u8; SEED_LEN] {
 /// Writes `seed` as lowercase hex and a newline to a new file `path`, mode
 /// 0600 on Unix. Refuses to overwrite an existing file.
 pub fn write_seed_file(path: &Path, seed: &[u8; SEED_LEN]) -> Result<(), KeyFileError> {
+    write_secret_file(path, &format!("{}\n", hex::encode(seed)))
+}
+
+/// Writes `text` to a new file `path` readable by its owner only (mode
+/// 0600 on Unix), synced; refuses to overwrite an existing file, and
+/// leaves no truncated file behind when the write fails. For every secret
+/// the node's tools write: seeds, admin tokens.
+pub fn write_secret_file(path: &Path, text: &str) -> Result<(), KeyFileError> {
     let io = |source: std::io::Error| KeyFileError::Io { path: path.to_path_buf(), source };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -81,8 +89,6 @@ pub fn write_seed_file(path: &Path, seed: &[u8; SEED_LEN]) -> Result<(), KeyFile
         std::io::ErrorKind::AlreadyExists => KeyFileError::AlreadyExists { path: path.to_path_buf() },
         _ => io(e),
     })?;
-    let mut text = hex::encode(seed);
-    text.push('\n');
     let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_all());
     if let Err(e) = written {
         // Do not leave a truncated key behind; the write error is what matters.

@@ -29,7 +29,10 @@ pub use init::{
     ADMIN_TOKEN_FILE, ClusterFile, ClusterFileNode, ClusterLayout, InitError, InitOptions, NodeLayout, PartySigner,
     generate_local_cluster,
 };
-pub use keys::{KeyFileError, generate_seed, node_keypair, party_key, peer_id_of, read_seed_file, write_seed_file};
+pub use keys::{
+    KeyFileError, generate_seed, node_keypair, party_key, peer_id_of, read_seed_file, write_secret_file,
+    write_seed_file,
+};
 pub use node::{Libp2pPeers, Node};
 pub use run::{Listeners, run};
 /// A fresh admin token and its blake3 for `api.admin.token_blake3`.
