@@ -19,8 +19,11 @@
 //!
 //! With exactly two clocks known the earlier is used: a clock too far
 //! ahead is the one that poisons (a clock behind only holds ledger time
-//! still until the others pass it). A leader that lies about the time is
-//! out of scope, as everything else a Raft leader could lie about.
+//! still until the others pass it). The price: while a third voter is
+//! unreachable, a voter reporting a time far behind holds ledger time
+//! still, and fresh client times end up refused as ahead of it, until the
+//! third answers again. A leader that lies about the time is out of
+//! scope, as everything else a Raft leader could lie about.
 
 use std::collections::HashMap;
 use std::sync::Arc;
