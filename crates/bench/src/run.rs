@@ -275,15 +275,23 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("no endpoint to drive: give --cluster, --endpoint or --etcd-endpoints");
     }
     let connections = args.connections.unwrap_or(endpoints.len()).max(1);
+    // The cluster's first party signs party-plane calls (submissions).
+    let options = veritrace_client::ConnectOptions {
+        party: cluster
+            .as_ref()
+            .and_then(|(_, signers)| signers.first())
+            .map(|s| veritrace_client::PartyCredential::new(s.party_id.clone(), s.key.clone())),
+        ..Default::default()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let mut clients = Vec::new();
         for i in 0..connections {
             let e = &endpoints[i % endpoints.len()];
             let conn = match args.target {
-                Target::Veritrace => {
-                    Conn::Veritrace(Box::new(Client::connect(e).await.with_context(|| format!("connecting to {e}"))?))
-                }
+                Target::Veritrace => Conn::Veritrace(Box::new(
+                    Client::connect_with(e, &options).await.with_context(|| format!("connecting to {e}"))?,
+                )),
                 Target::Etcd => Conn::Etcd(veritrace_etcd_kv::EtcdKv::connect(e).await?),
             };
             clients.push(conn);

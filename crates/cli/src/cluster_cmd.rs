@@ -41,15 +41,27 @@ pub struct ConnectArgs {
     /// membership, leadership, snapshot, backup and audit commands need it.
     #[arg(long, env = "VERITRACE_ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<PathBuf>,
+    /// The party whose key signs party-plane calls (watch, submissions):
+    /// nodes refuse them from no one. `tx` and `items` sign as their
+    /// `--party` when this is not given.
+    #[arg(long, env = "VERITRACE_AS_PARTY", requires = "party_key")]
+    pub as_party: Option<String>,
+    /// The signing key of --as-party: a file holding the hex of a 32-byte
+    /// ed25519 seed (`party.key` of `veritrace init`'s output).
+    #[arg(long, env = "VERITRACE_PARTY_KEY_FILE", requires = "as_party")]
+    pub party_key: Option<PathBuf>,
 }
 
 impl ConnectArgs {
     /// Connection options: TLS when --cacert is given, the admin token
-    /// when --admin-token-file is.
+    /// when --admin-token-file is, the party credential when --as-party is.
     pub fn options(&self) -> anyhow::Result<ConnectOptions> {
         let mut options = ConnectOptions::default();
         if let Some(path) = &self.admin_token_file {
             options.admin_token = Some(AdminToken::from_file(path)?);
+        }
+        if let (Some(party), Some(path)) = (&self.as_party, &self.party_key) {
+            options.party = Some(party_credential(party, path)?);
         }
         if self.cacert.is_some() || self.client_cert.is_some() {
             options.tls = Some(TlsOptions::from_files(
@@ -60,6 +72,13 @@ impl ConnectArgs {
         }
         Ok(options)
     }
+}
+
+/// The credential of `party` signing with the seed in `key_file`.
+pub fn party_credential(party: &str, key_file: &std::path::Path) -> anyhow::Result<veritrace_client::PartyCredential> {
+    let seed = veritrace_node::read_seed_file(key_file)?;
+    let key = veritrace_node::party_key(&seed)?;
+    Ok(veritrace_client::PartyCredential::new(party, key))
 }
 
 /// `veritrace member ...`.

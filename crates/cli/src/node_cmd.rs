@@ -12,7 +12,8 @@ pub struct InitArgs {
     /// Number of founding voters (one founding party each).
     #[arg(long)]
     pub nodes: usize,
-    /// Extra nodes configured to join later as learners.
+    /// Extra nodes configured to join later as learners, each its own
+    /// (non-admin) party's validator, listed in the genesis.
     #[arg(long, default_value_t = 0)]
     pub learners: usize,
     /// Directory to create (must be absent or empty).

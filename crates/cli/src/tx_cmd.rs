@@ -108,6 +108,16 @@ fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
     Ok(veritrace_node::party_key(&seed)?)
 }
 
+/// Connects for `s`: its party-plane calls are signed as `--as-party`
+/// when given, as the signer otherwise.
+async fn connect_signer(s: &SignerArgs) -> anyhow::Result<Client> {
+    let mut options = s.connect.options()?;
+    if options.party.is_none() {
+        options.party = Some(crate::cluster_cmd::party_credential(&s.party, &s.key)?);
+    }
+    Ok(Client::connect_with(&s.endpoint, &options).await?)
+}
+
 async fn network_id(client: &Client, given: &Option<String>) -> anyhow::Result<String> {
     if let Some(n) = given {
         return Ok(n.clone());
@@ -163,7 +173,7 @@ pub fn tx(cmd: TxCommand) -> anyhow::Result<()> {
         proto_json::from_json("veritrace.v1.Transaction", &json).with_context(|| format!("{}", file.display()))?;
     let Some(action) = tx.action else { bail!("{}: the transaction has no action", file.display()) };
     runtime()?.block_on(async {
-        let client = crate::cluster_cmd::connect_to(&signer.endpoint, &signer.connect).await?;
+        let client = connect_signer(&signer).await?;
         let network = network_id(&client, &signer.network).await?;
         let receipts = sign_and_submit(&client, &signer, &network, vec![action]).await?;
         report(&receipts, signer.output)
@@ -231,7 +241,7 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
     }
     let actions: Vec<Action> = batch.actions.into_iter().map(Action::CommissionItems).collect();
     runtime()?.block_on(async {
-        let client = crate::cluster_cmd::connect_to(&args.signer.endpoint, &args.signer.connect).await?;
+        let client = connect_signer(&args.signer).await?;
         let network = network_id(&client, &args.signer.network).await?;
         let mut receipts = Vec::new();
         for action in actions {

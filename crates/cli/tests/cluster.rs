@@ -31,7 +31,11 @@ async fn submit_all(apis: Vec<String>, party: Arc<Party>, nonces: Vec<u64>, acke
         loop {
             assert!(Instant::now() < deadline, "event {nonce} was never acknowledged");
             if client.is_none() {
-                client = Client::connect(&apis[at % apis.len()]).await.ok();
+                let options = veritrace_client::ConnectOptions {
+                    party: Some(veritrace_client::PartyCredential::new(party.id.clone(), party.key.clone())),
+                    ..Default::default()
+                };
+                client = Client::connect_with(&apis[at % apis.len()], &options).await.ok();
             }
             let answer = match &client {
                 Some(c) => c.submit(vec![env.clone()]).await.map_err(|e| e.to_string()),

@@ -106,7 +106,7 @@ fn reason_of(e: &ClientError) -> (Code, String) {
 }
 
 async fn client_from(cluster: &TestCluster, node: u64, from: IpAddr) -> Client {
-    let options = ConnectOptions { local_address: Some(from), ..ConnectOptions::default() };
+    let options = ConnectOptions { local_address: Some(from), ..cluster.party_options() };
     Client::connect_with(cluster.api(node), &options).await.unwrap()
 }
 

@@ -149,8 +149,28 @@ async fn a_voter_is_replaced_by_a_new_member() {
     // election, as an operator would); the operator removes it.
     cluster.kill(3);
     cluster.leader(&[1, 2, 4]).await;
-    let out =
-        ok(&["member", "remove", "--endpoint", &api1, "--admin-token-file", &cluster.admin_token, "3", "-o", "json"]);
+    // Membership follows governance: node 3 is party-3's listed validator
+    // until a k-of-n decision (party-1 proposes, party-2 approves) de-lists it.
+    let remove = ["member", "remove", "--endpoint", &api1, "--admin-token-file", &cluster.admin_token, "3"];
+    let o = veritrace(&remove);
+    assert_eq!(code(&o), Some(1), "removed a listed validator: {}", stderr(&o));
+    assert!(stderr(&o).contains("STILL_A_VALIDATOR"), "{}", stderr(&o));
+    let decision = [
+        (
+            "party-1",
+            r#"{"proposeGovernance": {"proposalId": "delist-node3", "rationale": "node 3 failed for good",
+            "action": {"changeValidators": {"assignments": [{"partyId": "party-3", "peerId": ""}]}}}}"#,
+        ),
+        ("party-2", r#"{"approveGovernance": {"proposalId": "delist-node3"}}"#),
+    ];
+    for (i, (party, json)) in decision.iter().enumerate() {
+        let file = cluster.dir.path().join(format!("decision-{i}.json"));
+        std::fs::write(&file, json).unwrap();
+        let key = cluster.node_dir(i as u64 + 1).join("party.key");
+        let (key, file) = (key.to_str().unwrap(), file.to_str().unwrap());
+        ok(&["tx", "submit", "--endpoint", &api1, "--party", party, "--key", key, file]);
+    }
+    let out = ok(&[&remove[..], &["-o", "json"]].concat());
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["node_id"], 3, "{out}");
     let client = cluster.client(1).await;
@@ -279,7 +299,7 @@ async fn cluster_status_and_audit_name_the_bad_member() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_streams_resumes_and_filters() {
+async fn watch_streams_resumes_and_filters_for_parties_only() {
     let _serial = SERIAL.lock().await;
     let cluster = TestCluster::running(3, 0).await;
     let client = cluster.client(1).await;
@@ -321,13 +341,38 @@ async fn watch_streams_resumes_and_filters() {
         .await
         .unwrap_err();
     assert_eq!(err.reason(), Some("INVALID_ARGUMENT"), "{err}");
-    let out = ok(&["watch", "--endpoint", cluster.api(3), "--limit", "2", "-o", "json"]);
+    // The party plane: the CLI signs as --as-party; a stranger gets nothing.
+    let o = veritrace(&["watch", "--endpoint", cluster.api(3), "--limit", "2"]);
+    assert_eq!(code(&o), Some(1), "an anonymous watch: {}", stderr(&o));
+    assert!(stderr(&o).contains("PARTY_AUTH_REQUIRED"), "{}", stderr(&o));
+    let key = cluster.node_dir(1).join("party.key");
+    let as_party = ["--as-party", "party-1", "--party-key", key.to_str().unwrap()];
+    let out = ok(&[&["watch", "--endpoint", cluster.api(3), "--limit", "2", "-o", "json"][..], &as_party].concat());
     assert_eq!(out.lines().count(), 2, "one JSON object a line: {out}");
     for line in out.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(v["envelope_id"].as_str().is_some_and(|id| id.len() == 64 && hex::decode(id).is_ok()), "{line}");
         assert!(v["leaf_index"].is_u64() && v["party_id"].is_string(), "{line}");
     }
+
+    // An anonymous client of a real node: no envelope read, no submission,
+    // but tree heads and verification stay public.
+    let anonymous = Client::connect(cluster.api(2)).await.unwrap();
+    let (env, id) = Party::of_node(&cluster, 1).event(100);
+    for err in [
+        anonymous.submit(vec![env]).await.expect_err("an anonymous submission"),
+        anonymous.get_envelope(id).await.expect_err("an anonymous read"),
+    ] {
+        assert_eq!((err.code(), err.reason()), (Some(tonic::Code::Unauthenticated), Some("PARTY_AUTH_REQUIRED")));
+    }
+    assert!(anonymous.tree_head().await.unwrap().tree_size >= 6);
+    let verify = pb::VerifyItemRequest {
+        item: Some(pb::verify_item_request::Item::ItemUri("urn:epc:id:sgtin:0614141.812345.X1".into())),
+        code: "123456".into(),
+        ..Default::default()
+    };
+    let answer = anonymous.verify_item(verify).await.expect("anyone verifies");
+    assert_eq!(answer.verdict, pb::Verdict::UnknownItem as i32, "{answer:?}");
 
     // The load generator (veritrace-bench) has its own tests: crates/bench/tests.
 }
@@ -490,6 +535,12 @@ async fn tls_at_the_edge_with_client_certificates_for_the_admin_service() {
     let (crt, key) = (crt.to_str().unwrap(), key.to_str().unwrap());
     let with_cert = ["--endpoint", &https, "--cacert", cacert, "--client-cert", crt, "--client-key", key];
     let o = veritrace(&[&["snapshot", "create"][..], &with_cert].concat());
+    assert!(stderr(&o).contains("ADMIN_TOKEN_REQUIRED"), "{}", stderr(&o));
+    // A node's own certificate, from the same CA, is no admin either.
+    let (node_crt, node_key) = (path("node1.crt"), path("node1.key"));
+    let as_node = ["--client-cert", node_crt.to_str().unwrap(), "--client-key", node_key.to_str().unwrap()];
+    let o = veritrace(&[&["snapshot", "create", "--endpoint", &https, "--cacert", cacert][..], &as_node].concat());
+    assert_eq!(code(&o), Some(1), "a node certificate took a snapshot: {}", stderr(&o));
     assert!(stderr(&o).contains("ADMIN_TOKEN_REQUIRED"), "{}", stderr(&o));
     let out = ok(&[&["snapshot", "create"][..], &with_cert, &["--admin-token-file", &cluster.admin_token]].concat());
     assert!(out.contains("snapshot"), "{out}");

@@ -15,7 +15,8 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::admin_token::AttachAdminToken;
 use crate::error::innermost_cause;
-use crate::{AdminToken, ClientError, TlsOptions};
+use crate::{AdminToken, ClientError, PartyCredential, TlsOptions};
+use veritrace_core::party_call::methods;
 
 /// Most pages [`Client::list_members`] follows before deciding the node is looping.
 const MAX_MEMBER_PAGES: usize = 1_000;
@@ -45,6 +46,10 @@ pub struct ConnectOptions {
     /// which a node refuses without it (`UNAUTHENTICATED`). Never sent in clear off loopback:
     /// connecting with it to an `http://` endpoint that is not loopback fails.
     pub admin_token: Option<AdminToken>,
+    /// The party credential that signs party-plane calls (submit, envelope and proposal reads,
+    /// watch), which a node refuses without one (`UNAUTHENTICATED`, `PARTY_AUTH_REQUIRED`).
+    /// The first such call reads the network id from the node's genesis.
+    pub party: Option<PartyCredential>,
 }
 
 impl Default for ConnectOptions {
@@ -58,6 +63,7 @@ impl Default for ConnectOptions {
             submit_retries: 3,
             local_address: None,
             admin_token: None,
+            party: None,
         }
     }
 }
@@ -112,6 +118,8 @@ pub struct Client {
     submit_retries: u32,
     /// The options connected with, for following a leader redirect.
     options: ConnectOptions,
+    /// The node's network id, read from its genesis by the first party call.
+    network_id: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// Most leader redirects a membership or leadership call follows ([`Client::transfer_leader`]).
@@ -173,7 +181,16 @@ impl Client {
             ledger: LedgerServiceClient::new(channel),
             submit_retries: options.submit_retries,
             options: options.clone(),
+            network_id: std::sync::Arc::default(),
         })
+    }
+
+    /// This connection, with party-plane calls signed by `party` instead (the connection and the
+    /// cached network id are shared).
+    pub fn with_party(&self, party: PartyCredential) -> Client {
+        let mut client = self.clone();
+        client.options.party = Some(party);
+        client
     }
 
     /// The endpoint connected to, normalised (e.g. "http://127.0.0.1:7401").
@@ -301,6 +318,25 @@ impl Client {
         Ok(self.admin.clone().create_snapshot(pb::CreateSnapshotRequest {}).await?.into_inner())
     }
 
+    /// `message` as a request of the party-plane `method`, signed with the party credential when
+    /// the options hold one (without one the node decides: it refuses unless its party plane is
+    /// open).
+    async fn party_request<T>(&self, message: T, method: &str) -> Result<tonic::Request<T>, ClientError> {
+        let mut request = tonic::Request::new(message);
+        let Some(credential) = &self.options.party else { return Ok(request) };
+        let network_id = self
+            .network_id
+            .get_or_try_init(|| async {
+                let genesis = self.ledger.clone().get_genesis(pb::GetGenesisRequest {}).await?.into_inner();
+                genesis.genesis.map(|g| g.network_id).ok_or_else(|| invalid("GetGenesis", "no genesis".to_owned()))
+            })
+            .await?;
+        for (name, value) in credential.sign(network_id, method)? {
+            request.metadata_mut().insert(name, value);
+        }
+        Ok(request)
+    }
+
     /// Submits envelopes and returns one receipt per envelope, in order (LedgerService.SubmitEnvelopes).
     /// A refused envelope is a receipt with outcome REJECTED, not an error.
     pub async fn submit(&self, envelopes: Vec<pb::SignedEnvelope>) -> Result<Vec<pb::Receipt>, ClientError> {
@@ -328,6 +364,7 @@ impl Client {
         let receipts = loop {
             // The last attempt sends the request itself; earlier ones a copy.
             let call = if attempt < self.submit_retries { request.clone() } else { std::mem::take(&mut request) };
+            let call = self.party_request(call, methods::SUBMIT_ENVELOPES).await?;
             let err = match self.ledger.clone().submit_envelopes(call).await {
                 Ok(response) => break response.into_inner().receipts,
                 Err(status) => ClientError::from(status),
@@ -349,6 +386,7 @@ impl Client {
     /// (LedgerService.GetEnvelope).
     pub async fn get_envelope(&self, id: [u8; 32]) -> Result<Option<pb::LedgerEntry>, ClientError> {
         let request = pb::GetEnvelopeRequest { envelope_id: id.to_vec(), include_proof: false, tree_size: 0 };
+        let request = self.party_request(request, methods::GET_ENVELOPE).await?;
         match self.ledger.clone().get_envelope(request).await {
             Ok(response) => match response.into_inner().entry {
                 Some(entry) => Ok(Some(entry)),
@@ -443,6 +481,7 @@ impl Client {
         &self,
         request: pb::ListProposalsRequest,
     ) -> Result<pb::ListProposalsResponse, ClientError> {
+        let request = self.party_request(request, methods::LIST_PROPOSALS).await?;
         Ok(self.ledger.clone().list_proposals(request).await?.into_inner())
     }
 
@@ -451,6 +490,7 @@ impl Client {
         &self,
         request: pb::ListEnvelopesRequest,
     ) -> Result<pb::ListEnvelopesResponse, ClientError> {
+        let request = self.party_request(request, methods::LIST_ENVELOPES).await?;
         Ok(self.ledger.clone().list_envelopes(request).await?.into_inner())
     }
 
@@ -488,6 +528,7 @@ impl Client {
     /// is dropped.
     pub async fn watch(&self, request: pb::WatchRequest) -> Result<tonic::Streaming<pb::WatchResponse>, ClientError> {
         // The request timeout bounds the wait for the stream to open, not its life.
+        let request = self.party_request(request, methods::WATCH).await?;
         Ok(self.ledger.clone().watch(request).await?.into_inner())
     }
 }

@@ -50,7 +50,7 @@ async fn status_comes_back_whole() {
     assert_eq!(status.role(), pb::RaftRole::Leader);
     assert_eq!((status.node_id, status.leader_id, status.tree_size), (leader, leader, 2));
     assert_eq!(status.root_hash, cluster.service(leader).ledger().tree_head().root.as_bytes().to_vec());
-    assert_eq!(status.peer_id, format!("sim-{leader}"));
+    assert_eq!(status.peer_id, format!("sim{leader}"));
     assert_eq!((status.party_id.as_str(), status.network_id.as_str()), ("admin-a", fixture::NETWORK));
     assert!(status.term > 0 && status.commit_index >= status.applied_index && status.applied_index > 0, "{status:?}");
     let members: Vec<(u64, pb::MemberKind, String)> =
@@ -90,7 +90,7 @@ async fn list_members_returns_every_member() {
         assert_eq!(m.kind(), pb::MemberKind::Voter);
         assert_eq!(
             (m.peer_id.clone(), m.addresses.clone()),
-            (format!("sim-{}", m.node_id), vec![format!("sim/{}", m.node_id)])
+            (format!("sim{}", m.node_id), vec![format!("sim/{}", m.node_id)])
         );
     }
 }
@@ -105,9 +105,13 @@ async fn membership_calls_return_the_cluster_answers() {
     client.submit(vec![product(1)]).await.expect("submit");
 
     let addresses = vec!["sim/4".to_owned()];
-    let added = client.add_learner(4, "sim-4", addresses.clone(), &cluster.api(4)).await.expect("add learner");
+    // Membership follows governance: not before a k-of-n decision names the peer.
+    let err = client.add_learner(4, "sim4", addresses.clone(), &cluster.api(4)).await.expect_err("not listed");
+    assert_eq!((err.code(), err.reason()), (Some(Code::FailedPrecondition), Some("NOT_A_VALIDATOR")), "{err}");
+    cluster.assign_validator(leader, "brand", "sim4").await;
+    let added = client.add_learner(4, "sim4", addresses.clone(), &cluster.api(4)).await.expect("add learner");
     let member = added.member.expect("member");
-    assert_eq!((member.node_id, member.peer_id.as_str(), member.kind()), (4, "sim-4", pb::MemberKind::Learner));
+    assert_eq!((member.node_id, member.peer_id.as_str(), member.kind()), (4, "sim4", pb::MemberKind::Learner));
     assert_eq!(member.addresses, addresses);
     assert!(added.log_index > 0);
     let listed = client.list_members().await.expect("members");
@@ -115,7 +119,7 @@ async fn membership_calls_return_the_cluster_answers() {
     assert_eq!((learner.kind(), learner.api_endpoint.clone()), (pb::MemberKind::Learner, cluster.api(4)));
 
     // The learner receives the log (it is caught up once it holds the envelope).
-    assert_eq!(cluster.converge().await, 1);
+    assert_eq!(cluster.converge().await, 3, "the product and the governance decision");
     // Asked of a follower: it names the leader, and the client goes there
     // with its admin token (nodes do not forward admin calls).
     let follower = (1..=3).find(|id| *id != leader).expect("a follower");
@@ -197,7 +201,7 @@ async fn other_reasons_and_bare_statuses() {
     assert_eq!(err.leader_id(), None);
 
     // A member's PeerId under another node id would cut that member off.
-    let taken = format!("sim-{}", followers[1]);
+    let taken = format!("sim{}", followers[1]);
     let err = client.add_learner(77, &taken, Vec::new(), "").await.expect_err("a member's peer id");
     assert_eq!((err.code(), err.reason()), (Some(Code::FailedPrecondition), Some("PEER_ID_IN_USE")), "{err}");
     let err = client.add_learner(0, "", Vec::new(), "").await.expect_err("no peer id");
@@ -273,7 +277,7 @@ async fn submit_retries_transient_unavailability_only() {
     assert_eq!((err.reason(), err.is_transient()), (Some("SHUTTING_DOWN"), false));
     assert_eq!(calls(), 9, "one attempt only");
 
-    let options = ConnectOptions { submit_retries: 0, ..ConnectOptions::default() };
+    let options = ConnectOptions { submit_retries: 0, ..cluster.connect_options() };
     let no_retries = Client::connect_with(client.endpoint(), &options).await.expect("connect");
     refuse(&["LEADER_UNREACHABLE"]);
     let err = no_retries.submit(vec![envelopes[3].clone()]).await.expect_err("retries off");

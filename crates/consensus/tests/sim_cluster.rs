@@ -376,3 +376,46 @@ async fn leadership_transfers_to_the_named_voter() {
     c.propose(&item(1), None, &[]).await;
     c.converge(&[1, 2, 3], &[item(0), item(1)]).await;
 }
+
+/// A raw Raft message of `kind` from `from` to `to` at `term`.
+fn forged(kind: raft::eraftpb::MessageType, from: u64, to: u64, term: u64) -> Vec<u8> {
+    use protobuf::Message as _;
+    let mut m = raft::eraftpb::Message::default();
+    m.set_msg_type(kind);
+    (m.from, m.to, m.term) = (from, to, term);
+    m.write_to_bytes().unwrap()
+}
+
+/// Only voters lead or campaign: a learner (a node governance admitted,
+/// running other code) and a stranger send heartbeats, appends and votes
+/// of a higher term to a follower; its term and leader do not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learners_and_strangers_cannot_move_terms() {
+    use raft::eraftpb::MessageType::*;
+    use veritrace_consensus::Transport as _;
+    let c = Cluster::start(3, 21, no_tweak);
+    let l = c.leader(&[]).await;
+    let f = (1..=3).find(|id| *id != l).unwrap();
+    // Node 4 is a forger that the cluster takes in as a learner; 9 is a stranger on the network.
+    let (tx4, _rx4) = tokio::sync::mpsc::channel(1024);
+    let learner = c.net.attach(4, tx4);
+    let (tx9, _rx9) = tokio::sync::mpsc::channel(1024);
+    let stranger = c.net.attach(9, tx9);
+    c.handle(l)
+        .change_membership(vec![MembershipChange::AddLearner { node: 4, metadata: b"node-4".to_vec() }])
+        .await
+        .unwrap();
+    let before = c.wait_status(f, "the follower knows the learner", |s| s.membership.learners.contains(&4)).await;
+    for round in 0..20u64 {
+        let term = before.term + 5 + round;
+        for kind in [MsgHeartbeat, MsgAppend, MsgRequestVote, MsgRequestPreVote, MsgTimeoutNow] {
+            learner.send(f, forged(kind, 4, f, term));
+            stranger.send(f, forged(kind, 9, f, term));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = c.handle(f).status().await.unwrap();
+    assert_eq!((after.term, after.leader), (before.term, l), "the follower's term or leader moved: {after:?}");
+    c.propose(&item(1), None, &[]).await;
+    c.converge(&[1, 2, 3], &[item(1)]).await;
+}

@@ -22,6 +22,8 @@ pub enum SigningContext {
     Transaction,
     /// A signed tree head.
     TreeHead,
+    /// A party-plane call's credential ([`crate::party_call`]).
+    PartyCall,
 }
 
 impl SigningContext {
@@ -30,6 +32,7 @@ impl SigningContext {
         match self {
             SigningContext::Transaction => b"veritrace.v1.Transaction\0",
             SigningContext::TreeHead => b"veritrace.v1.SignedTreeHead\0",
+            SigningContext::PartyCall => b"veritrace.v1.PartyCall\0",
         }
     }
 

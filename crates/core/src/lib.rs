@@ -17,6 +17,7 @@
 //! * [`code`]: secret verification codes and their salted digests.
 //! * [`vocab`]: CBV vocabulary values and what each bizStep does to custody.
 //! * [`scan`]: consumer scans: clone signals, wrong-code lock-out, verdicts.
+//! * [`party_call`]: the signed credential of a party-plane gRPC call.
 //! * [`receipt`]: offline checking of a receipt, its proof and tree head.
 
 pub mod code;
@@ -30,6 +31,7 @@ pub mod label_token;
 pub mod leaf;
 pub mod merkle;
 pub mod oprf;
+pub mod party_call;
 pub mod reason;
 pub mod receipt;
 pub mod scan;

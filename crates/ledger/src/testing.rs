@@ -754,6 +754,13 @@ pub fn register_party(id: &str, roles: &[pb::PartyRole], prefixes: &[&str]) -> G
     Gov::RegisterParty(pb::RegisterParty { party: Some(p) })
 }
 
+/// ChangeValidators: `peer` becomes party `id`'s validator (empty: none).
+pub fn assign_validator(id: &str, peer: &str) -> Gov {
+    Gov::ChangeValidators(pb::ChangeValidators {
+        assignments: vec![pb::ValidatorAssignment { party_id: id.into(), peer_id: peer.into() }],
+    })
+}
+
 /// SuspendParty `id`.
 pub fn suspend(id: &str) -> Gov {
     Gov::SuspendParty(pb::SuspendParty { party_id: id.into(), reason: "fixture suspension".into() })

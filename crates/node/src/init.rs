@@ -53,7 +53,8 @@ pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 pub struct InitOptions {
     /// Founding voters, each operating one founding party (at least 1).
     pub nodes: usize,
-    /// Extra nodes without a party that join as learners (default 0).
+    /// Extra nodes that join later as learners (default 0), each the
+    /// listed validator of a party of its own (not an admin).
     pub learners: usize,
     /// Output directory: must not exist or be empty.
     pub out: PathBuf,
@@ -113,7 +114,7 @@ pub struct NodeLayout {
     pub ops_addr: SocketAddr,
     /// Its libp2p `PeerId`, base58 text.
     pub peer_id: String,
-    /// The founding party it operates (`None` for learners).
+    /// The founding party it operates.
     pub party_id: Option<String>,
     /// Whether it is a founding voter.
     pub voter: bool,
@@ -258,10 +259,12 @@ fn plan(opts: &InitOptions, host: Ipv4Addr) -> Result<Vec<Planned>, InitError> {
             p2p_addr: format!("/ip4/{host}/tcp/{}", opts.base_port + 100 + offset),
             ops_addr: SocketAddr::new(host.into(), opts.base_port + 200 + offset),
             peer_id: keys::peer_id_of(&node_seed)?.to_string(),
-            party_id: voter.then(|| format!("party-{k}")),
+            // A learner is a party's validator too, named in the genesis,
+            // so it may join without a further governance decision.
+            party_id: Some(format!("party-{k}")),
             voter,
         };
-        plans.push(Planned { layout, node_seed, party_seed: voter.then(keys::generate_seed) });
+        plans.push(Planned { layout, node_seed, party_seed: Some(keys::generate_seed()) });
     }
     Ok(plans)
 }

@@ -63,10 +63,11 @@ fn init_three_voters_and_a_learner() {
             assert_eq!(config.node.party_id.as_deref(), Some(format!("party-{k}").as_str()));
             assert_eq!(node.party_id, config.node.party_id);
         } else {
+            // A learner joins later, as its own party's validator, named in the genesis.
             assert!(config.cluster.initial_voters.is_empty());
-            assert_eq!(config.node.party_id, None);
-            assert_eq!(node.party_id, None);
-            assert!(!dir.join("party.key").exists());
+            assert_eq!(config.node.party_id.as_deref(), Some("party-4"));
+            assert_eq!(node.party_id, config.node.party_id);
+            assert!(dir.join("party.key").exists());
         }
         // Every other node, with its real PeerId and address.
         let entries = config.peer_entries().expect("peer entries");
@@ -82,9 +83,13 @@ fn init_three_voters_and_a_learner() {
     let genesis = pb::Genesis::decode(genesis_bytes.as_slice()).expect("genesis decodes");
     assert_eq!(genesis.network_id, "test-local");
     assert!(genesis.genesis_time.is_some_and(|t| t.seconds > 1_700_000_000));
-    assert_eq!(genesis.founding_parties.len(), 3);
+    assert_eq!(genesis.founding_parties.len(), 4, "three founding voters' parties and the learner's");
+    let learner = &genesis.founding_parties[3];
+    assert_eq!((learner.party_id.as_str(), learner.validator_peer_id.as_str()), ("party-4", peer_ids[&4].as_str()));
+    assert_eq!(learner.roles.len(), 1, "the learner's party is no admin: {learner:?}");
+    assert_ne!(learner.roles[0], pb::PartyRole::Admin as i32);
     let mut roles = Vec::new();
-    for (i, party) in genesis.founding_parties.iter().enumerate() {
+    for (i, party) in genesis.founding_parties.iter().take(3).enumerate() {
         let k = i as u64 + 1;
         assert_eq!(party.party_id, format!("party-{k}"));
         assert_eq!(party.display_name, format!("Local party {k}"));
@@ -115,14 +120,14 @@ fn init_three_voters_and_a_learner() {
     assert_eq!(cluster.nodes.len(), 4);
     assert_eq!(cluster.nodes[0].api, "http://127.0.0.1:17401");
     assert_eq!(cluster.nodes[3].peer_id, peer_ids[&4]);
-    assert_eq!(cluster.nodes[3].party_id, None);
+    assert_eq!(cluster.nodes[3].party_id.as_deref(), Some("party-4"));
     assert!(!cluster.nodes[3].voter);
     assert_eq!(cluster.nodes[1].config, "node2/veritrace.toml");
     assert!(out.join(&cluster.nodes[1].config).is_file());
-    // The raw JSON has a null party for the learner, for scripts.
+    // The raw JSON names the learner's party too, for scripts.
     let raw: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("cluster.json")).expect("cluster.json")).expect("json");
-    assert!(raw["nodes"][3]["party_id"].is_null());
+    assert_eq!(raw["nodes"][3]["party_id"], "party-4");
 }
 
 #[test]

@@ -40,6 +40,11 @@
 //! for you, 3 times with backoff ([`ConnectOptions::submit_retries`]). Timeouts and retries are
 //! set with [`Veritrace::connect_with`] and [`ConnectOptions`].
 //!
+//! Submissions and reads of envelopes are the party plane: a node answers them only when the call
+//! is signed with an active key of a registered party. [`Veritrace::submit`] and
+//! [`Veritrace::submit_batch`] sign the call as their [`PartySigner`]; for other party calls set
+//! [`ConnectOptions::party`] to a [`PartyCredential`] (e.g. [`PartySigner::credential`]).
+//!
 //! # Signing
 //!
 //! A party's key lives in a key file holding the hex of a 32-byte ed25519 seed, as `veritrace
@@ -146,7 +151,7 @@ pub use signer::{PartySigner, SEED_LEN};
 
 /// The `google.protobuf` well-known types (`Timestamp`, `Duration`) the messages use.
 pub use prost_types;
-pub use veritrace_client::{Client, ClientError, ConnectOptions};
+pub use veritrace_client::{Client, ClientError, ConnectOptions, PartyCredential};
 pub use veritrace_core::receipt::{ReceiptError, VerifiedReceipt};
 pub use veritrace_core::{Envelope, Hash, PublicKey, SecretKey, SignedTreeHead};
 /// The `veritrace.v1` protobuf messages the SDK sends and returns.

@@ -96,12 +96,20 @@ impl Veritrace {
     /// the transaction may or may not have been committed: sign once with
     /// [`PartySigner::sign_action`] and retry with [`submit_envelope`](Self::submit_envelope)
     /// and the same envelope, which is idempotent.
+    ///
+    /// The call itself is signed as `signer` too (the party plane wants a party credential).
     pub async fn submit(&self, signer: &PartySigner, action: Action) -> Result<Submitted, SdkError> {
         self.check_network(signer)?;
-        self.submit_envelope(&signer.sign_action(action)).await
+        let envelope = signer.sign_action(action);
+        let mut results = self.submit_with(&self.client.with_party(signer.credential()), &[envelope]).await?;
+        match results.pop() {
+            Some(result) if results.is_empty() => result,
+            _ => Err(ClientError::InvalidResponse { rpc: "SubmitEnvelopes", detail: "not one receipt".into() }.into()),
+        }
     }
 
-    /// Submits an already signed envelope and checks its receipt offline.
+    /// Submits an already signed envelope and checks its receipt offline. The call is signed with
+    /// the connection's party credential ([`ConnectOptions::party`]).
     ///
     /// Idempotent: the node answers an envelope already in the ledger with its first receipt and
     /// outcome DUPLICATE ([`Submitted::is_duplicate`]), so resubmitting the same envelope after
@@ -128,13 +136,22 @@ impl Veritrace {
     ) -> Result<Vec<Result<Submitted, SdkError>>, SdkError> {
         self.check_network(signer)?;
         let envelopes: Vec<Envelope> = actions.into_iter().map(|a| signer.sign_action(a)).collect();
-        self.submit_envelopes(&envelopes).await
+        self.submit_with(&self.client.with_party(signer.credential()), &envelopes).await
     }
 
     /// Submits signed envelopes in one request and checks each receipt offline; idempotent like
-    /// [`submit_envelope`](Self::submit_envelope). Results are in the envelopes' order.
+    /// [`submit_envelope`](Self::submit_envelope). Results are in the envelopes' order. The call
+    /// is signed with the connection's party credential ([`ConnectOptions::party`]).
     pub async fn submit_envelopes(&self, envelopes: &[Envelope]) -> Result<Vec<Result<Submitted, SdkError>>, SdkError> {
-        let receipts = self.client.submit_with_proofs(envelopes.iter().map(Envelope::to_proto).collect()).await?;
+        self.submit_with(&self.client, envelopes).await
+    }
+
+    async fn submit_with(
+        &self,
+        client: &Client,
+        envelopes: &[Envelope],
+    ) -> Result<Vec<Result<Submitted, SdkError>>, SdkError> {
+        let receipts = client.submit_with_proofs(envelopes.iter().map(Envelope::to_proto).collect()).await?;
         Ok(envelopes
             .iter()
             .zip(receipts)

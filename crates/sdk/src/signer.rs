@@ -34,6 +34,12 @@ impl PartySigner {
         Self { party_id: party_id.into(), key, network_id: network_id.into() }
     }
 
+    /// The party credential of this signer: what signs its party-plane calls (submissions,
+    /// envelope reads, the watch stream).
+    pub fn credential(&self) -> veritrace_client::PartyCredential {
+        veritrace_client::PartyCredential::new(self.party_id.clone(), self.key.clone())
+    }
+
     /// A signer whose key is the 32-byte ed25519 seed `seed` (RFC 8032 secret key). Fails with
     /// [`SdkError::InvalidKey`] for any other length.
     pub fn from_seed(

@@ -10,7 +10,8 @@ use veritrace_testkit::{ClusterBuilder, TestCluster, fixture as fx, node_key};
 async fn session(cluster: ClusterBuilder) -> (Veritrace, TestCluster) {
     let cluster = cluster.start().await;
     cluster.leader(&[]).await;
-    let session = Veritrace::connect(&cluster.api(1)).await.expect("connect");
+    // Submissions through `submit` sign the call as their signer; the rest as the cluster's party.
+    let session = Veritrace::connect_with(&cluster.api(1), &cluster.connect_options()).await.expect("connect");
     (session, cluster)
 }
 

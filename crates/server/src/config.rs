@@ -41,6 +41,10 @@ pub struct ApiSection {
     /// Who may call `ClusterService` (the admin plane).
     #[serde(default)]
     pub admin: AdminSection,
+    /// Whether the party plane (submissions, envelope and proposal reads,
+    /// the watch stream) needs a party credential (`crate::party_auth`).
+    #[serde(default, skip_serializing_if = "PartySection::is_default")]
+    pub party: PartySection,
     /// Serve plaintext gRPC on an address other than loopback (no
     /// `[api.tls]`): submissions, admin tokens and answers travel in clear.
     /// Refused unless set (`veritrace node start --insecure`); logged as a
@@ -64,6 +68,25 @@ pub struct AdminSection {
     /// token is set (logged as a warning): for loopback test networks.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
+}
+
+/// The `[api.party]` section: the party plane (`crate::party_auth`). By
+/// default every party-plane call must carry a credential signed with an
+/// active key of a registered party.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartySection {
+    /// Let party-plane calls without a credential through (logged as a
+    /// warning): anyone who reaches the port reads every envelope and
+    /// submits. For loopback test networks only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+}
+
+impl PartySection {
+    fn is_default(&self) -> bool {
+        *self == PartySection::default()
+    }
 }
 
 /// The `[api.tls]` section: PEM files, by path (relative paths resolve
@@ -177,6 +200,7 @@ impl ApiSection {
             tls: None,
             verification: VerificationSection::default(),
             admin: AdminSection::default(),
+            party: PartySection::default(),
             insecure: false,
         }
     }

@@ -11,19 +11,32 @@ use veritrace_service::Service;
 
 use veritrace_ledger::PartyFilter;
 
+use crate::party_auth::PartyGate;
 use crate::status::{from_service, invalid, reason};
 use crate::verification::{offset_token, page_size};
+use veritrace_core::party_call::methods;
 
 /// The ledger service over a replica's application layer.
 #[derive(Debug, Clone)]
 pub struct LedgerApi {
     service: Service,
+    gate: PartyGate,
 }
 
 impl LedgerApi {
-    /// Serves `service`.
-    pub fn new(service: Service) -> Self {
-        LedgerApi { service }
+    /// Serves `service`; `gate` guards the party-plane methods
+    /// ([`veritrace_core::party_call::methods`]).
+    pub fn new(service: Service, gate: PartyGate) -> Self {
+        LedgerApi { service, gate }
+    }
+
+    /// Refuses a party-plane call without a valid party credential.
+    fn party<T>(&self, request: &Request<T>, method: &str) -> Result<(), Status> {
+        let party = self.gate.check(&self.service, request.metadata(), method)?;
+        if let Some(party) = party {
+            tracing::debug!(party = %party, method, "party call");
+        }
+        Ok(())
     }
 
     fn ledger_err(&self, e: LedgerError) -> Status {
@@ -87,6 +100,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::SubmitEnvelopesRequest>,
     ) -> Result<Response<pb::SubmitEnvelopesResponse>, Status> {
+        self.party(&request, methods::SUBMIT_ENVELOPES)?;
         let req = request.into_inner();
         let envelopes: Vec<Vec<u8>> = req.envelopes.iter().map(|e| e.encode_to_vec()).collect();
         let mut receipts = self.service.submit(envelopes).await.map_err(|e| from_service(&self.service, e))?;
@@ -109,6 +123,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::GetEnvelopeRequest>,
     ) -> Result<Response<pb::GetEnvelopeResponse>, Status> {
+        self.party(&request, methods::GET_ENVELOPE)?;
         let req = request.into_inner();
         let id = envelope_id(&req.envelope_id, "envelope_id")?;
         let ledger = self.service.ledger();
@@ -138,6 +153,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::ListEnvelopesRequest>,
     ) -> Result<Response<pb::ListEnvelopesResponse>, Status> {
+        self.party(&request, methods::LIST_ENVELOPES)?;
         let req = request.into_inner();
         let size = page_size(req.page_size)?;
         let (leaves, next) =
@@ -230,6 +246,7 @@ impl LedgerService for LedgerApi {
     type WatchStream = crate::watch::WatchStream;
 
     async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        self.party(&request, methods::WATCH)?;
         Ok(Response::new(crate::watch::start(self.service.clone(), request.into_inner())?))
     }
 
@@ -262,6 +279,7 @@ impl LedgerService for LedgerApi {
         &self,
         request: Request<pb::ListProposalsRequest>,
     ) -> Result<Response<pb::ListProposalsResponse>, Status> {
+        self.party(&request, methods::LIST_PROPOSALS)?;
         let req = request.into_inner();
         let size = page_size(req.page_size)?;
         let offset = offset_token(&req.page_token)?;

@@ -11,6 +11,8 @@
 //! * [`edge`]: the per-client rate limit, request accounting and a `grpc`
 //!   span with the request id around them (and the test kit's fault hook);
 //! * [`config`]: the `[api]` section it serves by;
+//! * [`admin_auth`], [`party_auth`]: who may call the admin plane and the
+//!   party plane (the public plane, verification and tree heads, is open);
 //! * [`status`]: errors as gRPC statuses with a machine-readable reason
 //!   in a `google.rpc.ErrorInfo` detail (domain `veritrace.io`);
 //! * [`ops_http`]: `/livez`, `/readyz`, `/metrics`.
@@ -26,6 +28,7 @@ pub mod edge;
 pub mod ledger;
 pub mod listing;
 pub mod ops_http;
+pub mod party_auth;
 pub mod status;
 pub mod verification;
 pub mod watch;
@@ -45,7 +48,7 @@ use veritrace_proto::v1::ledger_service_server::LedgerServiceServer;
 use veritrace_proto::v1::verification_service_server::VerificationServiceServer;
 use veritrace_service::Service;
 
-pub use config::{AdminSection, ApiSection, AppKeySection, TlsSection, VerificationSection};
+pub use config::{AdminSection, ApiSection, AppKeySection, PartySection, TlsSection, VerificationSection};
 pub use edge::RequestObserver;
 
 /// Largest gRPC message accepted by default, in bytes (a submission of envelopes).
@@ -168,7 +171,8 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let api = options.api;
     let max = api.max_message_bytes;
-    let ledger = LedgerServiceServer::new(ledger::LedgerApi::new(service.clone()))
+    let party_gate = party_auth::PartyGate::from_config(&api.party);
+    let ledger = LedgerServiceServer::new(ledger::LedgerApi::new(service.clone(), party_gate))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max.saturating_mul(2));
     let verification =

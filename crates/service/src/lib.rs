@@ -23,6 +23,7 @@
 //! This crate depends on traits and handles only: never on RocksDB,
 //! libp2p or tonic (`scripts/check-layering.sh` enforces it).
 
+pub mod admission;
 pub mod code_check;
 mod error;
 pub mod members;

@@ -323,25 +323,12 @@ impl Service {
                 .map_err(|e| ServiceError::invalid(&format!("addresses[{i}]"), format!("{a:?}: {e}")))?;
         }
         let node = if node_id == 0 { node_id_from_peer_bytes(&parsed.bytes) } else { node_id };
-        // A member's PeerId under another node id would make every node
-        // route that member's traffic to the newcomer: the member cut off.
-        let membership = self.inner.raft.membership();
-        let holder = membership.borrow().metadata.iter().find_map(|(id, bytes)| {
-            MemberInfo::decode(bytes).filter(|m| m.peer_id == parsed.text && *id != node).map(|_| *id)
-        });
-        if let Some(holder) = holder {
-            return Err(DriverError::Refused {
-                reason: "PEER_ID_IN_USE".into(),
-                message: format!("peer id {} is member {holder}'s", parsed.text),
-            }
-            .into());
-        }
+        // A PeerId in use, or one no governance decision lists, is refused
+        // by `admitted` (crate::admission).
         let info = MemberInfo { peer_id: parsed.text, api, addrs: addresses.clone() };
-        let index = self
-            .inner
-            .raft
-            .change_membership(vec![MembershipChange::AddLearner { node, metadata: info.encode() }])
-            .await?;
+        let change = MembershipChange::AddLearner { node, metadata: info.encode() };
+        self.admitted(&change).await?;
+        let index = self.inner.raft.change_membership(vec![change]).await?;
         let member = pb::Member {
             node_id: node,
             peer_id: info.peer_id,
@@ -353,13 +340,37 @@ impl Service {
     }
 
     /// Promotes learner `node` to voter; returns the log index of the change.
+    /// Refused unless the ledger lists its PeerId as a validator.
     pub async fn promote(&self, node: NodeId) -> Result<u64, ServiceError> {
-        Ok(self.inner.raft.change_membership(vec![MembershipChange::Promote { node }]).await?)
+        let change = MembershipChange::Promote { node };
+        self.admitted(&change).await?;
+        Ok(self.inner.raft.change_membership(vec![change]).await?)
     }
 
-    /// Removes member `node`; returns the log index of the change.
+    /// Removes member `node`; returns the log index of the change. Refused
+    /// while the ledger lists its PeerId as a validator.
     pub async fn remove(&self, node: NodeId) -> Result<u64, ServiceError> {
-        Ok(self.inner.raft.change_membership(vec![MembershipChange::Remove { node }]).await?)
+        let change = MembershipChange::Remove { node };
+        self.admitted(&change).await?;
+        Ok(self.inner.raft.change_membership(vec![change]).await?)
+    }
+
+    /// Whether the ledger, as this node applied it, admits `change`
+    /// ([`crate::admission`]); every replica judges it again when it
+    /// commits. A follower leaves the answer to the leader (its state may
+    /// trail): it answers `NOT_LEADER` when asked to change membership.
+    async fn admitted(&self, change: &MembershipChange) -> Result<(), ServiceError> {
+        let status = self.inner.raft.status().await?;
+        if status.leader != status.id {
+            return Ok(());
+        }
+        let members = self.inner.raft.membership().borrow().metadata.clone();
+        match crate::admission::judge(&self.ledger(), change, &members)? {
+            crate::admission::Admission::Admitted => Ok(()),
+            crate::admission::Admission::Refused { reason, message } => {
+                Err(DriverError::Refused { reason: reason.into(), message }.into())
+            }
+        }
     }
 
     /// Hands leadership to `node` (0: the most up-to-date voter).

@@ -222,6 +222,19 @@ impl StateMachine for LedgerStateMachine {
         self.cell.get().applied().applied_index
     }
 
+    /// Membership follows governance ([`crate::admission`]).
+    fn admits(
+        &self,
+        change: &veritrace_consensus::MembershipChange,
+        members: &std::collections::BTreeMap<veritrace_consensus::NodeId, Vec<u8>>,
+    ) -> Result<bool, StateMachineError> {
+        let verdict = crate::admission::judge(&self.cell.get(), change, members)?;
+        if let crate::admission::Admission::Refused { reason, message } = &verdict {
+            tracing::warn!(reason, %message, "a committed membership change is refused by the ledger");
+        }
+        Ok(verdict == crate::admission::Admission::Admitted)
+    }
+
     /// Writes the ledger on a thread of its own, from a RocksDB snapshot
     /// taken under the apply lock; returns once that snapshot is taken, so
     /// the Raft loop goes on applying while the file is written.

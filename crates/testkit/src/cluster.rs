@@ -187,7 +187,7 @@ impl TestCluster {
     }
 
     fn member_info(&self, id: NodeId) -> MemberInfo {
-        MemberInfo { peer_id: format!("sim-{id}"), api: self.api(id), addrs: vec![format!("sim/{id}")] }
+        MemberInfo { peer_id: format!("sim{id}"), api: self.api(id), addrs: vec![format!("sim/{id}")] }
     }
 
     fn launch(&mut self, id: NodeId, listener: TcpListener) {
@@ -206,7 +206,7 @@ impl TestCluster {
             if b.lying.contains(&id) { Arc::new(LyingHeadSigner(node_key(id))) } else { Arc::new(node_key(id)) };
         let config = ServiceConfig {
             node_id: id,
-            peer_id: format!("sim-{id}"),
+            peer_id: format!("sim{id}"),
             network_id: self.genesis.network_id.clone(),
             // A validator operator: only they count code attempts.
             party_id: Some("admin-a".into()),
@@ -286,9 +286,14 @@ impl TestCluster {
         &self.admin_token
     }
 
-    /// Connection options with the admin token (no TLS).
+    /// Connection options with the admin token and the party credential of
+    /// "admin-a" (no TLS).
     pub fn connect_options(&self) -> veritrace_client::ConnectOptions {
-        veritrace_client::ConnectOptions { admin_token: Some(self.admin_token.clone()), ..Default::default() }
+        veritrace_client::ConnectOptions {
+            admin_token: Some(self.admin_token.clone()),
+            party: Some(veritrace_client::PartyCredential::new("admin-a", fx::party_key("admin-a"))),
+            ..Default::default()
+        }
     }
 
     /// Stops replica `id` as a crash would: its Raft driver first (nothing
@@ -357,6 +362,23 @@ impl TestCluster {
         let receipts = self.client(via).await.submit(envelopes).await.expect("submit");
         assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "not all applied: {receipts:?}");
         receipts
+    }
+
+    /// Makes `peer` (e.g. `"sim4"`) fixture party `party`'s validator by
+    /// a k-of-n governance decision (admin-a proposes `ChangeValidators`,
+    /// admin-b approves; empty `peer`: de-lists the party's validator),
+    /// submitted through `via`. Membership follows it: a node joins or is
+    /// promoted only while listed, and is removed only once not.
+    pub async fn assign_validator(&self, via: NodeId, party: &str, peer: &str) {
+        static PROPOSALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PROPOSALS.fetch_add(1, Ordering::Relaxed);
+        let nonce = u64::try_from(veritrace_service::now_ms()).unwrap_or(0).wrapping_mul(1000).wrapping_add(n * 2);
+        let id = format!("validator-{party}-{nonce}");
+        let decision = vec![
+            crate::signed("admin-a", nonce, fx::propose(&id, fx::assign_validator(party, peer))),
+            crate::signed("admin-b", nonce + 1, fx::approve(&id)),
+        ];
+        self.submit_applied(via, decision).await;
     }
 
     /// Sets replica `id`'s Raft clock `ms` milliseconds off the system

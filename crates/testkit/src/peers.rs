@@ -4,7 +4,7 @@ use veritrace_service::{PeerControl, PeerIdentity};
 
 /// The [`PeerControl`] of a test cluster: a peer identity is any
 /// non-empty printable ASCII token without spaces (replicas are
-/// `sim-<id>`), its bytes are its text; an address is any non-empty
+/// `sim<id>`), its bytes are its text; an address is any non-empty
 /// token. Like libp2p's, the checks are pure functions of their argument.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SimPeers;

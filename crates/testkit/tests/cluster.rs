@@ -72,7 +72,7 @@ async fn edge_faults_replace_answers_after_the_work_is_done() {
     cluster.leader(&[]).await;
     let client = cluster.client(1).await;
     cluster.inject(1).fail_next("SubmitEnvelopes", tonic::Status::unavailable("answer lost"));
-    let options = veritrace_client::ConnectOptions { submit_retries: 0, ..Default::default() };
+    let options = veritrace_client::ConnectOptions { submit_retries: 0, ..cluster.connect_options() };
     let once = veritrace_client::Client::connect_with(&cluster.api(1), &options).await.expect("connect");
     // One envelope, sent twice (`product` stamps a new client time on each call).
     let envelope = product(1);

@@ -164,7 +164,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let node = DemoNode::start(&args.data_dir).await?;
+        // The brand's key signs the demo's party-plane calls (submissions).
+        let brand = &parties[0];
+        let node = DemoNode::start(&args.data_dir, veritrace_client::PartyCredential::new(brand.id, brand.key.clone()))
+            .await?;
         let walked = walk(&node, &parties, &args.data_dir).await;
         let stopped = node.stop().await;
         walked.and(stopped)?;

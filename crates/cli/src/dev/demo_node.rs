@@ -94,8 +94,9 @@ pub struct DemoNode {
 }
 
 impl DemoNode {
-    /// Starts the node prepared in `dir` and waits until it leads.
-    pub async fn start(dir: &Path) -> anyhow::Result<DemoNode> {
+    /// Starts the node prepared in `dir` and waits until it leads; its
+    /// client signs party-plane calls with `party`.
+    pub async fn start(dir: &Path, party: veritrace_client::PartyCredential) -> anyhow::Result<DemoNode> {
         let seed = veritrace_node::read_seed_file(&dir.join(NODE_KEY_FILE))?;
         let head_signer = veritrace_node::party_key(&seed)?.public();
         let api = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.context("binding the gRPC port")?;
@@ -110,7 +111,8 @@ impl DemoNode {
             let _ = stopped.await;
         }));
         let endpoint = format!("http://{addr}");
-        let options = ConnectOptions { admin_token: Some(AdminToken::new(&token)?), ..Default::default() };
+        let options =
+            ConnectOptions { admin_token: Some(AdminToken::new(&token)?), party: Some(party), ..Default::default() };
         let client = match Client::connect_with(&endpoint, &options).await {
             Ok(c) => c,
             Err(e) => return Err(abandon(stop, task, e.into()).await),

@@ -60,9 +60,16 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
     let signers = file.party_signers(dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        // The first founding party signs the demo's party-plane calls.
+        let first = signers.first().context("cluster.json names no party with a key")?;
+        let options = veritrace_client::ConnectOptions {
+            party: Some(veritrace_client::PartyCredential::new(first.party_id.clone(), first.key.clone())),
+            ..Default::default()
+        };
         let mut clients = Vec::new();
         for n in &file.nodes {
-            clients.push((n.name.clone(), Client::connect(&n.api).await.with_context(|| format!("{} at {}", n.name, n.api))?));
+            let client = Client::connect_with(&n.api, &options).await.with_context(|| format!("{} at {}", n.name, n.api))?;
+            clients.push((n.name.clone(), client));
         }
         let leader = wait_for_leader(&clients).await?;
         let via = (leader + 1) % clients.len();

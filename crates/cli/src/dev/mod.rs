@@ -199,6 +199,14 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         "     veritrace snapshot create --endpoint {first} --admin-token-file {}   (admin commands need the token)",
         args.data_dir.join(veritrace_node::ADMIN_TOKEN_FILE).display()
     );
+    if let Some(n) = file.nodes.first()
+        && let Some(party) = &n.party_id
+    {
+        println!(
+            "     veritrace watch --endpoint {first} --as-party {party} --party-key {} --limit 5   (party calls are signed)",
+            args.data_dir.join(&n.name).join("party.key").display()
+        );
+    }
     println!("     grpcurl -plaintext {} list", first.trim_start_matches("http://"));
     if args.exit_after_demo {
         println!("\nstopping the nodes (--exit-after-demo)");

@@ -165,11 +165,23 @@ impl TestCluster {
         &self.nodes[&id].ops
     }
 
-    /// A client of node `id`, once it answers.
+    /// Connection options that sign party-plane calls as party-1 (its key
+    /// from `node1/party.key`).
+    pub fn party_options(&self) -> veritrace_client::ConnectOptions {
+        let party = Party::of_node(self, 1);
+        veritrace_client::ConnectOptions {
+            party: Some(veritrace_client::PartyCredential::new(party.id, party.key)),
+            ..Default::default()
+        }
+    }
+
+    /// A client of node `id` signing party-plane calls as party-1, once the
+    /// node answers.
     pub async fn client(&self, id: u64) -> Client {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let options = self.party_options();
         loop {
-            if let Ok(c) = Client::connect(self.api(id)).await
+            if let Ok(c) = Client::connect_with(self.api(id), &options).await
                 && c.status().await.is_ok()
             {
                 return c;

@@ -157,8 +157,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
     }
 
     /// Persists the configuration a committed change produced (raft-rs
-    /// already switched to it) and answers its proposer.
-    pub(super) fn record_conf_change(&mut self, entry: &Entry, cs: ConfState) -> Result<(), Fatal> {
+    /// already switched to it) and answers its proposer: with the index,
+    /// or `NOT_ADMITTED` when `vetoed` of its changes were made no-ops.
+    pub(super) fn record_conf_change(&mut self, entry: &Entry, cs: ConfState, vetoed: usize) -> Result<(), Fatal> {
         let context = ChangeContext::decode(&entry.context).ok();
         if let Some(ctx) = &context {
             merge_new_members(&mut self.metadata, &ctx.metadata);
@@ -174,7 +175,15 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             && ctx.proposer == self.id
             && let Some(reply) = self.pending.remove(&ctx.request)
         {
-            let _ = reply.send(Ok(entry.index.to_be_bytes().to_vec()));
+            let answer = if vetoed == 0 {
+                Ok(entry.index.to_be_bytes().to_vec())
+            } else {
+                Err(refused(
+                    "NOT_ADMITTED",
+                    format!("the ledger does not admit the change (committed at {} as a no-op)", entry.index),
+                ))
+            };
+            let _ = reply.send(answer);
         }
         Ok(())
     }

@@ -66,6 +66,7 @@
 //! `tracing` under the target `raft`, its `Info` (each election step) at
 //! `DEBUG`: see [`crate::raft_logger`].
 
+mod admission;
 pub mod clock;
 mod membership;
 mod run;
@@ -134,6 +135,20 @@ pub trait StateMachine: Send + 'static {
 
     /// The last index `apply` stored (0 for a fresh state machine).
     fn applied_index(&self) -> u64;
+
+    /// Whether a committed membership change may take effect. The driver
+    /// asks once per change of each committed configuration entry, after
+    /// applying every entry before it; `members` is the metadata each
+    /// current member announced when it joined (an `AddLearner` carries
+    /// the new member's). A change refused here is applied as a no-op on
+    /// every replica (`admission`), so no leader can make it take effect.
+    ///
+    /// Must be deterministic like `apply`: a function of the applied state,
+    /// `change` and `members` only. The default admits every change.
+    fn admits(&self, change: &MembershipChange, members: &BTreeMap<NodeId, Vec<u8>>) -> Result<bool, Self::Error> {
+        let _ = (change, members);
+        Ok(true)
+    }
 
     /// Starts writing the whole state, as it is now, to the file `path`.
     ///

@@ -102,6 +102,12 @@ pub(super) struct Driver<E: KvEngine, S, T> {
     pub peer_clocks: PeerClocks,
     /// Leader: when the voters' clocks were last asked for.
     pub clocks_asked: Option<Instant>,
+    /// Tick at which a leading message (append, heartbeat, snapshot) from
+    /// a voter was last stepped (`admission::refuses_leading_from`).
+    pub leading_heard: u64,
+    /// Voters that configuration entries appended but not yet applied
+    /// here add, for (applied, last index): `admission`.
+    pub pending_voters: Option<((u64, u64), std::collections::BTreeSet<NodeId>)>,
 }
 
 impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
@@ -179,6 +185,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             logged,
             peer_clocks: PeerClocks::default(),
             clocks_asked: None,
+            leading_heard: 0,
+            pending_voters: None,
         };
         driver.publish_membership();
         driver.remove_unfinished_snapshots();
@@ -486,6 +494,11 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         match msg {
             Inbound::Raft { from, message } => match Message::parse_from_bytes(&message) {
                 Ok(m) if m.from == from => {
+                    if self.refuses_leading_from(&m) {
+                        tracing::debug!(node = self.id, from, kind = ?m.get_msg_type(), term = m.term,
+                            "dropped a leading or campaigning message from a node that is not a voter");
+                        return;
+                    }
                     self.last_heard.insert(from, self.ticks);
                     if m.get_msg_type() == MessageType::MsgSnapshot {
                         self.on_snapshot_message(m);
@@ -632,17 +645,24 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             match entry.get_entry_type() {
                 EntryType::EntryNormal if entry.data.is_empty() => {} // a new leader's no-op
                 EntryType::EntryNormal => self.apply_batch(&entry)?,
-                EntryType::EntryConfChangeV2 => {
-                    let cc = ConfChangeV2::parse_from_bytes(&entry.data)
-                        .map_err(|e| Fatal::StateMachine(format!("conf change at {}: {e}", entry.index)))?;
+                EntryType::EntryConfChangeV2 | EntryType::EntryConfChange => {
+                    let bad = |e: protobuf::ProtobufError| {
+                        Fatal::StateMachine(format!("conf change at {}: {e}", entry.index))
+                    };
+                    let mut cc = if entry.get_entry_type() == EntryType::EntryConfChangeV2 {
+                        ConfChangeV2::parse_from_bytes(&entry.data).map_err(bad)?
+                    } else {
+                        let v1 = ConfChange::parse_from_bytes(&entry.data).map_err(bad)?;
+                        let mut single = raft::eraftpb::ConfChangeSingle::default();
+                        single.set_change_type(v1.get_change_type());
+                        single.node_id = v1.node_id;
+                        let mut v2 = ConfChangeV2::default();
+                        v2.mut_changes().push(single);
+                        v2
+                    };
+                    let vetoed = self.veto_unadmitted(&entry, &mut cc)?;
                     let cs = self.node.apply_conf_change(&cc)?;
-                    self.record_conf_change(&entry, cs)?;
-                }
-                EntryType::EntryConfChange => {
-                    let cc = ConfChange::parse_from_bytes(&entry.data)
-                        .map_err(|e| Fatal::StateMachine(format!("conf change at {}: {e}", entry.index)))?;
-                    let cs = self.node.apply_conf_change(&cc)?;
-                    self.record_conf_change(&entry, cs)?;
+                    self.record_conf_change(&entry, cs, vetoed)?;
                 }
             }
         }

@@ -19,6 +19,23 @@ pub struct PartyFilter {
 }
 
 impl<E: KvEngine> Ledger<E> {
+    /// The ACTIVE party whose validator node has PeerId `peer_id` (base58
+    /// text), as the genesis or a k-of-n `ChangeValidators` decision
+    /// assigned it; `None` for a peer no active party operates. Membership
+    /// changes follow this: a node joins or is promoted only while listed,
+    /// and is removed only once it is not.
+    pub fn validator_party(&self, peer_id: &str) -> Result<Option<pb::Party>, LedgerError> {
+        self.with_view(|view| {
+            let Some(owner) = view.get(CF_STATE, &keys::validator_peer(peer_id))? else {
+                return Ok(None);
+            };
+            let party_id = std::str::from_utf8(&owner)
+                .map_err(|_| LedgerError::Corrupt { what: format!("validator peer {peer_id}'s party id") })?;
+            let party = view.party(party_id)?;
+            Ok(party.filter(|p| p.validator_peer_id == peer_id && p.status == pb::PartyStatus::Active as i32))
+        })
+    }
+
     /// What the ledger says about a party, or `None` if it does not exist.
     pub fn party_profile(
         &self,

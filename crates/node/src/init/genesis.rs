@@ -28,20 +28,25 @@ fn business_role(opts: &InitOptions, i: usize) -> pb::PartyRole {
 pub const DEMO_COMPANY_PREFIX: &str = "0614141";
 
 /// The genesis: `opts.network_id`, the current time (whole seconds) and one
-/// founding party per founding node, validating on that node. Every
-/// founding party is an ADMIN as well as holding its business role, and
-/// governance needs a majority of them.
+/// founding party per node, validating on that node. The parties of
+/// founding voters are ADMINs as well as holding their business role, and
+/// governance needs a majority of them; a learner's party holds its
+/// business role only (its node is listed, so it may join later).
 pub(super) fn build_genesis(opts: &InitOptions, plans: &[Planned]) -> Result<pb::Genesis, InitError> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let mut founding_parties = Vec::new();
+    let mut admins = 0u32;
     for p in plans {
         let (Some(party_id), Some(seed)) = (&p.layout.party_id, &p.party_seed) else { continue };
         let public = keys::party_key(seed)?.public();
+        let business = business_role(opts, founding_parties.len()) as i32;
+        let roles = if p.layout.voter { vec![pb::PartyRole::Admin as i32, business] } else { vec![business] };
+        admins += u32::from(p.layout.voter);
         founding_parties.push(pb::Party {
             party_id: party_id.clone(),
             display_name: format!("Local party {}", p.layout.id),
             country: "FR".to_owned(),
-            roles: vec![pb::PartyRole::Admin as i32, business_role(opts, founding_parties.len()) as i32],
+            roles,
             gs1_company_prefixes: if business_role(opts, founding_parties.len()) == pb::PartyRole::BrandOwner
                 && founding_parties.iter().all(|f: &pb::Party| f.gs1_company_prefixes.is_empty())
             {
@@ -60,7 +65,7 @@ pub(super) fn build_genesis(opts: &InitOptions, plans: &[Planned]) -> Result<pb:
             ..Default::default()
         });
     }
-    let threshold = u32::try_from(founding_parties.len() / 2 + 1).unwrap_or(1);
+    let threshold = admins / 2 + 1;
     Ok(pb::Genesis {
         network_id: opts.network_id.clone(),
         governance: Some(pb::GovernanceRule { threshold, proposal_ttl: None }),

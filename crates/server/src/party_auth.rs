@@ -1,0 +1,206 @@
+//! The party plane's gate: which calls must come from a registered party
+//! (`SubmitEnvelopes`, `GetEnvelope`, `ListEnvelopes`, `Watch`,
+//! `ListProposals`), and the check that they do.
+//!
+//! Threat model: the API port is public (consumers verify items there).
+//! The ledger's envelopes carry the network's business: who shipped what to
+//! whom, when, under which order. Parties are competitors; an anonymous
+//! script, a rival brand or a seller of fakes must not page through it, nor
+//! flood the log with submissions, without being a registered party that
+//! answers for its calls. So each party-plane call carries a credential
+//! signed with one of the party's active keys
+//! ([`veritrace_core::party_call`]): the node checks the signature over
+//! (network, method, party, time, nonce), that the key is an active key of
+//! that party in this node's applied state, that the party is not
+//! suspended, that the time is within [`MAX_SKEW_MS`] of its clock, and
+//! that it has not seen the nonce before (it remembers accepted nonces for
+//! the window, at most [`MAX_REMEMBERED`]).
+//!
+//! Out of scope here: which envelopes a party may read. Every registered
+//! party reads the whole shared log, as every validator holds it; private
+//! business data (issue 18, item 5) keeps clear values off it.
+//!
+//! `[api.party] insecure = true` lets calls without a credential through
+//! (logged as a warning at start): a test network on loopback only. A call
+//! that carries a credential is checked either way.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+
+use tonic::{Code, Status};
+use veritrace_core::party_call::{Credential, CredentialError, MAX_SKEW_MS};
+use veritrace_proto::v1 as pb;
+use veritrace_service::Service;
+
+use crate::config::PartySection;
+use crate::status::reason;
+
+/// Most nonces a node remembers at once: about 1,600 calls a second over
+/// the window. Beyond it calls get `RESOURCE_EXHAUSTED` until old ones
+/// expire (about 40 MiB at the cap).
+pub const MAX_REMEMBERED: usize = 500_000;
+
+/// A remembered call: 16 bytes of blake3 over the signing key and the
+/// nonce (a collision needs 2^64 calls).
+type CallId = [u8; 16];
+
+/// Nonces of accepted calls, until their window closes.
+#[derive(Default)]
+struct SeenNonces {
+    ids: HashSet<CallId>,
+    by_expiry: BTreeSet<(u64, CallId)>,
+}
+
+impl SeenNonces {
+    /// Remembers `id` until `expires_ms`; false if it was already there.
+    /// Forgets what expired by `now_ms` first.
+    fn remember(&mut self, id: CallId, expires_ms: u64, now_ms: u64) -> Result<bool, ()> {
+        while let Some(&(expiry, old)) = self.by_expiry.first() {
+            if expiry >= now_ms {
+                break;
+            }
+            self.by_expiry.pop_first();
+            self.ids.remove(&old);
+        }
+        if self.ids.contains(&id) {
+            return Ok(false);
+        }
+        if self.ids.len() >= MAX_REMEMBERED {
+            return Err(());
+        }
+        self.ids.insert(id);
+        self.by_expiry.insert((expires_ms, id));
+        Ok(true)
+    }
+}
+
+/// The check in front of every party-plane method (see the module docs).
+/// Clones share the nonce memory.
+#[derive(Clone)]
+pub struct PartyGate {
+    open: bool,
+    seen: Arc<Mutex<SeenNonces>>,
+}
+
+impl std::fmt::Debug for PartyGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartyGate").field("open", &self.open).finish()
+    }
+}
+
+impl PartyGate {
+    /// The gate `[api.party]` describes.
+    pub fn from_config(party: &PartySection) -> Self {
+        if party.insecure {
+            tracing::warn!(
+                "api.party.insecure: submissions and reads of envelopes, proposals and the watch stream are open to \
+                 anyone who reaches the API port, without a party credential"
+            );
+        }
+        PartyGate { open: party.insecure, seen: Arc::default() }
+    }
+
+    /// Lets a call of `method` (its full path) through, returning the party
+    /// it came from (`None`: no credential, and the plane is open), or
+    /// refuses it with a reason:
+    ///
+    /// * `UNAUTHENTICATED`: `PARTY_AUTH_REQUIRED` (no credential),
+    ///   `PARTY_AUTH_INVALID` (malformed, or the signature fails),
+    ///   `PARTY_AUTH_STALE` (time outside the window), `PARTY_AUTH_REPLAYED`
+    ///   (nonce seen), `PARTY_KEY_NOT_AUTHORIZED` (not an active key of a
+    ///   registered party here);
+    /// * `PERMISSION_DENIED`: `PARTY_SUSPENDED`;
+    /// * `RESOURCE_EXHAUSTED`: `NONCE_MEMORY_FULL`.
+    pub fn check(
+        &self,
+        service: &Service,
+        metadata: &tonic::metadata::MetadataMap,
+        method: &str,
+    ) -> Result<Option<String>, Status> {
+        let unauthenticated = |r: &str, m: String| reason(Code::Unauthenticated, r, m);
+        let credential = Credential::from_headers(|name| metadata.get(name).and_then(|v| v.to_str().ok()))
+            .map_err(|e| unauthenticated("PARTY_AUTH_INVALID", e.to_string()))?;
+        let Some(credential) = credential else {
+            if self.open {
+                return Ok(None);
+            }
+            return Err(unauthenticated(
+                "PARTY_AUTH_REQUIRED",
+                format!(
+                    "{method} is a party call: sign it with a party key (veritrace-party, veritrace-key, ... metadata)"
+                ),
+            ));
+        };
+        let now_ms = u64::try_from(veritrace_service::now_ms()).unwrap_or(0);
+        let ledger = service.ledger();
+        let key = credential.verify(ledger.genesis().network_id(), method, now_ms).map_err(|e| match e {
+            CredentialError::Stale { .. } => unauthenticated("PARTY_AUTH_STALE", e.to_string()),
+            other => unauthenticated("PARTY_AUTH_INVALID", other.to_string()),
+        })?;
+        let party = ledger
+            .party(&credential.party_id)
+            .map_err(|e| reason(Code::Unavailable, "STORAGE_UNAVAILABLE", format!("reading the party: {e}")))?;
+        let not_authorized = || {
+            unauthenticated(
+                "PARTY_KEY_NOT_AUTHORIZED",
+                format!(
+                    "key {key} is not an active key of a party {:?} in this node's state (applied up to tree size {})",
+                    credential.party_id,
+                    ledger.tree_head().tree_size
+                ),
+            )
+        };
+        let party = party.ok_or_else(not_authorized)?;
+        let key_bytes = key.to_bytes();
+        let active =
+            party.signing_keys.iter().any(|k| k.public_key == key_bytes && k.status == pb::KeyStatus::Active as i32);
+        if !active {
+            return Err(not_authorized());
+        }
+        if party.status == pb::PartyStatus::Suspended as i32 {
+            return Err(reason(
+                Code::PermissionDenied,
+                "PARTY_SUSPENDED",
+                format!("party {} is suspended", credential.party_id),
+            ));
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&key_bytes).update(&credential.nonce);
+        let mut id: CallId = [0; 16];
+        id.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+        let expires = credential.time_ms.saturating_add(MAX_SKEW_MS);
+        let fresh = self
+            .seen
+            .lock()
+            .map_err(|_| reason(Code::Internal, "INTERNAL", "nonce memory poisoned"))?
+            .remember(id, expires, now_ms);
+        match fresh {
+            Ok(true) => Ok(Some(credential.party_id)),
+            Ok(false) => Err(unauthenticated(
+                "PARTY_AUTH_REPLAYED",
+                "this credential's nonce was used before: sign each call afresh".to_owned(),
+            )),
+            Err(()) => Err(reason(
+                Code::ResourceExhausted,
+                "NONCE_MEMORY_FULL",
+                "this node remembers too many recent party calls; retry in a minute",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_remembered_until_they_expire() {
+        let mut seen = SeenNonces::default();
+        let a = [1u8; 16];
+        assert_eq!(seen.remember(a, 100, 0), Ok(true));
+        assert_eq!(seen.remember(a, 100, 50), Ok(false));
+        assert_eq!(seen.remember(a, 300, 101), Ok(true), "expired at 100, so new again at 101");
+        assert_eq!(seen.ids.len(), 1);
+        assert_eq!(seen.by_expiry.len(), 1);
+    }
+}
