@@ -7,6 +7,7 @@
 //! divergent member, a node not serving).
 
 mod admin_cmd;
+mod ceremony_cmd;
 mod cert_cmd;
 mod cluster_cmd;
 mod codes_cmd;
@@ -81,6 +82,14 @@ enum Command {
     /// Generates secrets to hand out: app keys for consumer apps.
     #[command(subcommand)]
     Keygen(keygen_cmd::KeygenCommand),
+    /// An organisation's own keys, made on its own host, for founding or
+    /// joining a network (`keys generate`).
+    #[command(subcommand)]
+    Keys(ceremony_cmd::KeysCommand),
+    /// A genesis assembled from the founders' public parts and sealed by
+    /// each of them: assemble, sign, seal, configure.
+    #[command(subcommand)]
+    Genesis(ceremony_cmd::GenesisCommand),
     /// A brand's threshold code key: validators check its codes together,
     /// none alone.
     #[command(subcommand)]
@@ -265,6 +274,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Cert(cmd) => cert_cmd::run(cmd),
         Command::Snapshot(SnapshotCommand::Create(args)) => cluster_cmd::snapshot_create(args),
         Command::Keygen(cmd) => keygen_cmd::keygen(cmd),
+        Command::Keys(cmd) => ceremony_cmd::keys(cmd),
+        Command::Genesis(cmd) => ceremony_cmd::genesis(cmd),
         Command::Codes(cmd) => codes_cmd::codes(cmd),
         Command::Demo(args) => dev::demo::run(args),
         Command::Tx(cmd) => tx_cmd::tx(cmd),

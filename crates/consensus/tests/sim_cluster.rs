@@ -416,6 +416,21 @@ async fn learners_and_strangers_cannot_move_terms() {
     }
     let after = c.handle(f).status().await.unwrap();
     assert_eq!((after.term, after.leader), (before.term, l), "the follower's term or leader moved: {after:?}");
+    // At the leader: answers of a higher term, proposals and malformed
+    // read-index requests (raft-rs panics on an empty proposal or read
+    // index), a transfer request from a stranger.
+    for round in 0..10u64 {
+        let term = before.term + 5 + round;
+        for kind in [MsgHeartbeatResponse, MsgAppendResponse, MsgPropose, MsgReadIndex, MsgTransferLeader, MsgHeartbeat]
+        {
+            learner.send(l, forged(kind, 4, l, term));
+            stranger.send(l, forged(kind, 9, l, term));
+        }
+        learner.send(l, forged(MsgPropose, 4, l, 0));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let at_leader = c.handle(l).status().await.unwrap();
+    assert_eq!((at_leader.term, at_leader.leader), (before.term, l), "the leader moved: {at_leader:?}");
     c.propose(&item(1), None, &[]).await;
     c.converge(&[1, 2, 3], &[item(1)]).await;
 }

@@ -24,6 +24,8 @@ pub enum SigningContext {
     TreeHead,
     /// A party-plane call's credential ([`crate::party_call`]).
     PartyCall,
+    /// A founding party's signature on a genesis ([`crate::founders`]).
+    Genesis,
 }
 
 impl SigningContext {
@@ -33,6 +35,7 @@ impl SigningContext {
             SigningContext::Transaction => b"veritrace.v1.Transaction\0",
             SigningContext::TreeHead => b"veritrace.v1.SignedTreeHead\0",
             SigningContext::PartyCall => b"veritrace.v1.PartyCall\0",
+            SigningContext::Genesis => b"veritrace.v1.GenesisSeal\0",
         }
     }
 

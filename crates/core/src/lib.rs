@@ -17,12 +17,14 @@
 //! * [`code`]: secret verification codes and their salted digests.
 //! * [`vocab`]: CBV vocabulary values and what each bizStep does to custody.
 //! * [`scan`]: consumer scans: clone signals, wrong-code lock-out, verdicts.
+//! * [`founders`]: founding parties' signatures on a genesis.
 //! * [`party_call`]: the signed credential of a party-plane gRPC call.
 //! * [`receipt`]: offline checking of a receipt, its proof and tree head.
 
 pub mod code;
 pub mod cofactored;
 pub mod envelope;
+pub mod founders;
 pub mod gs1;
 pub mod hash;
 pub mod ids;

@@ -96,6 +96,31 @@ impl Genesis {
         Hash::digest(&self.bytes)
     }
 
+    /// Checks the founders' seal: every founding party signed this
+    /// genesis's id with one of its non-revoked keys here, and no one else
+    /// signed ([`veritrace_core::founders`]). Names the first party missing
+    /// or the first signature that fails.
+    pub fn check_seal(&self, signatures: &[veritrace_core::founders::FounderSignature]) -> Result<(), LedgerError> {
+        let id = self.id();
+        for sig in signatures {
+            let Some(party) = self.proto.founding_parties.iter().find(|p| p.party_id == sig.party_id) else {
+                return Err(invalid(format!("{:?} signed the genesis but is not a founding party", sig.party_id)));
+            };
+            let own =
+                party.signing_keys.iter().any(|k| k.public_key == sig.key && k.status != pb::KeyStatus::Revoked as i32);
+            if !own {
+                return Err(invalid(format!("{}'s seal is signed with a key that is not its own", sig.party_id)));
+            }
+            sig.verify(&id).map_err(|e| invalid(format!("{}'s seal does not check: {e}", sig.party_id)))?;
+        }
+        for party in &self.proto.founding_parties {
+            if !signatures.iter().any(|s| s.party_id == party.party_id) {
+                return Err(invalid(format!("founding party {} has not signed genesis {id}", party.party_id)));
+            }
+        }
+        Ok(())
+    }
+
     /// Queues the genesis record, each founding party and its active keys.
     pub(crate) fn write_initial_state(&self, batch: &mut WriteBatch) {
         batch.put(CF_META, KEY_GENESIS.to_vec(), self.bytes.clone());

@@ -65,6 +65,11 @@ pub struct NodeSection {
     pub key_file: PathBuf,
     /// The network's genesis, binary protobuf `veritrace.v1.Genesis`.
     pub genesis_file: PathBuf,
+    /// The founders' seal on the genesis (`crate::seal`, JSON); default
+    /// `genesis.sig` next to `genesis_file`. The node starts only when
+    /// every founding party signed the genesis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genesis_seal_file: Option<PathBuf>,
     /// The party operating this node, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party_id: Option<String>,
@@ -272,6 +277,15 @@ impl NodeConfig {
     /// overrides.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
         Ok(LayeredConfig::load(Some(path), std::iter::empty(), &[], Path::new(""))?.config)
+    }
+
+    /// Where the founders' seal on the genesis is: `node.genesis_seal_file`,
+    /// or `genesis.sig` next to the genesis.
+    pub fn genesis_seal_path(&self) -> PathBuf {
+        self.node
+            .genesis_seal_file
+            .clone()
+            .unwrap_or_else(|| self.node.genesis_file.with_file_name(crate::seal::GENESIS_SEAL_FILE))
     }
 
     /// The configuration as TOML, with paths written as they are in `self`.

@@ -20,7 +20,6 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use prost::Message;
 use veritrace_net::NodeId;
 
 use crate::config::{
@@ -199,13 +198,26 @@ pub fn generate_local_cluster(opts: &InitOptions) -> Result<ClusterLayout, InitE
     prepare_out_dir(&opts.out)?;
     let plans = plan(opts, host)?;
     let genesis = genesis::build_genesis(opts, &plans)?;
-    let genesis_bytes = genesis.encode_to_vec();
-    veritrace_ledger::Genesis::from_proto(genesis).map_err(|e| InitError::Genesis { reason: e.to_string() })?;
+    let genesis =
+        veritrace_ledger::Genesis::from_proto(genesis).map_err(|e| InitError::Genesis { reason: e.to_string() })?;
+    // Every founding party seals the genesis (this one machine holds all
+    // their keys: `veritrace keys generate` and `genesis` are the way
+    // without that).
+    let mut seal = crate::seal::SealFile::new(&genesis);
+    for p in &plans {
+        if let (Some(party_id), Some(seed)) = (&p.layout.party_id, &p.party_seed) {
+            seal.add(&veritrace_core::founders::FounderSignature::sign(
+                &genesis.id(),
+                party_id,
+                &keys::party_key(seed)?,
+            ));
+        }
+    }
     let (token, token_hash) = veritrace_server::admin_auth::new_token();
     let admin_token_file = opts.out.join(ADMIN_TOKEN_FILE);
     keys::write_secret_file(&admin_token_file, &format!("{token}\n"))?;
     for p in &plans {
-        write_node(opts, p, &plans, &genesis_bytes, &token_hash)?;
+        write_node(opts, p, &plans, genesis.bytes(), &seal, &token_hash)?;
     }
     cluster_file::write_cluster_file(opts, &plans)?;
     Ok(ClusterLayout { dir: opts.out.clone(), admin_token_file, nodes: plans.into_iter().map(|p| p.layout).collect() })
@@ -280,6 +292,7 @@ fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned], token_hash: &st
             data_dir: "data".into(),
             key_file: NODE_KEY_FILE.into(),
             genesis_file: GENESIS_FILE.into(),
+            genesis_seal_file: None,
             party_id: me.party_id.clone(),
             party_key_file: me.party_id.as_ref().map(|_| PARTY_KEY_FILE.into()),
             code_key_share_files: Vec::new(),
@@ -310,6 +323,7 @@ fn write_node(
     p: &Planned,
     all: &[Planned],
     genesis: &[u8],
+    seal: &crate::seal::SealFile,
     token_hash: &str,
 ) -> Result<(), InitError> {
     let dir = opts.out.join(&p.layout.name);
@@ -320,6 +334,8 @@ fn write_node(
     }
     let path = dir.join(GENESIS_FILE);
     std::fs::write(&path, genesis).map_err(io_at(&path))?;
+    let path = dir.join(crate::seal::GENESIS_SEAL_FILE);
+    seal.save(&path).map_err(|e| InitError::Genesis { reason: e.to_string() })?;
     let config = node_config(opts, p, all, token_hash);
     config.validate()?;
     let path = &p.layout.config_path;

@@ -13,12 +13,14 @@
 //! * [`init`]: [`generate_local_cluster`], the keys, configurations, genesis
 //!   and `cluster.json` of an N-node local cluster.
 
+pub mod ceremony;
 pub mod config;
 mod error;
 pub mod init;
 pub mod keys;
 pub mod node;
 mod run;
+pub mod seal;
 
 pub use config::{
     ApiSection, CONFIG_FILE_NAME, ClusterSection, ConfigError, ConfigSource, LayeredConfig, LogFormat, LogSection,

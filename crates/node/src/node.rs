@@ -161,6 +161,7 @@ impl Node {
         // Tree heads are signed with the key derived from the node seed.
         let head_signer = keys::party_key(&seed)?;
         let genesis = read_genesis(&config.node.genesis_file)?;
+        crate::seal::check_sealed(&config.node.genesis_file, &config.genesis_seal_path())?;
         let data_dir = &config.node.data_dir;
         std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
         let cfs: Vec<&str> = ALL_CFS.iter().chain(RAFT_CFS).copied().collect();

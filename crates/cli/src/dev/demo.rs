@@ -159,7 +159,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         return super::journey::run(dir);
     }
     let parties = parties();
-    if demo_node::prepare(&args.data_dir, &genesis(&parties), args.fresh)? {
+    let founders: Vec<(&str, &SecretKey)> = parties.iter().map(|p| (p.id, &p.key)).collect();
+    if demo_node::prepare(&args.data_dir, &genesis(&parties), &founders, args.fresh)? {
         println!("Creating network {NETWORK:?} with {} founding parties in {}", parties.len(), args.data_dir.display());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -14,7 +14,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use prost::Message as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use veritrace_client::{AdminToken, Client, ConnectOptions};
@@ -32,12 +31,30 @@ const NODE_ID: u64 = 1;
 /// Makes `dir` ready for the node: with `fresh`, deletes it first; when it
 /// holds no genesis yet, writes `genesis` and a new node key. Returns
 /// whether it created the network.
-pub fn prepare(dir: &Path, genesis: &pb::Genesis, fresh: bool) -> anyhow::Result<bool> {
+pub fn prepare(
+    dir: &Path,
+    genesis: &pb::Genesis,
+    founders: &[(&str, &veritrace_core::SecretKey)],
+    fresh: bool,
+) -> anyhow::Result<bool> {
     if fresh && dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("deleting {}", dir.display()))?;
     }
     let genesis_file = dir.join(GENESIS_FILE);
+    let seal_file = dir.join(veritrace_node::seal::GENESIS_SEAL_FILE);
+    let seal = |genesis: &veritrace_ledger::Genesis| -> anyhow::Result<()> {
+        let mut seal = veritrace_node::seal::SealFile::new(genesis);
+        for (party, key) in founders {
+            seal.add(&veritrace_core::founders::FounderSignature::sign(&genesis.id(), party, key));
+        }
+        Ok(seal.save(&seal_file)?)
+    };
     if genesis_file.exists() {
+        // A demo directory from before genesis seals: the demo holds every
+        // founder's key, so it seals its own genesis.
+        if !seal_file.exists() {
+            seal(&veritrace_node::seal::read_validated_genesis(&genesis_file)?)?;
+        }
         return Ok(false);
     }
     // Never mix the demo's files into another directory (or an older
@@ -51,9 +68,11 @@ pub fn prepare(dir: &Path, genesis: &pb::Genesis, fresh: bool) -> anyhow::Result
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     veritrace_node::write_seed_file(&dir.join(NODE_KEY_FILE), &veritrace_node::generate_seed())?;
-    // The genesis last: its presence marks a prepared directory.
-    std::fs::write(&genesis_file, genesis.encode_to_vec())
-        .with_context(|| format!("writing {}", genesis_file.display()))?;
+    // The founders' seal, then the genesis last: its presence marks a
+    // prepared directory.
+    let validated = veritrace_ledger::Genesis::from_proto(genesis.clone())?;
+    seal(&validated)?;
+    std::fs::write(&genesis_file, validated.bytes()).with_context(|| format!("writing {}", genesis_file.display()))?;
     Ok(true)
 }
 
@@ -68,6 +87,7 @@ fn config(dir: &Path, api: SocketAddr) -> NodeConfig {
             data_dir: dir.to_path_buf(),
             key_file: dir.join(NODE_KEY_FILE),
             genesis_file: dir.join(GENESIS_FILE),
+            genesis_seal_file: None,
             party_id: None,
             party_key_file: None,
             code_key_share_files: Vec::new(),

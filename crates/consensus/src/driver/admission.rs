@@ -16,19 +16,20 @@
 //! into a learner (Veritrace never proposes it), and making a voter of a
 //! node that was not a learner (members join as learners first).
 //!
-//! Raft messages: only a voter leads or campaigns. A leading or
-//! campaigning message (append, heartbeat, snapshot, vote, pre-vote,
-//! timeout-now) from a node that is not a voter in the applied
-//! configuration, nor in a configuration entry appended here but not yet
-//! applied, is dropped before raft-rs sees it: a learner or a stranger
-//! cannot move this node's term, make it follow, or feed it entries
-//! (raft-rs would panic on one that conflicts with a committed entry).
-//! The price, and its bound: a voter that lags behind the entry promoting
-//! a learner cannot follow that node while it leads, having never heard
-//! of the promotion. After twice the election timeout without a leading
-//! message from any voter, a lagging node accepts leading messages from
-//! a *learner* of its configuration (one that governance admitted), so it
-//! catches up; strangers stay dropped.
+//! Raft messages: only voters lead, campaign or move terms. Before
+//! raft-rs sees a message from a peer, the driver drops: any `MsgPropose`
+//! (proposals travel over the forward channel; raft-rs would append a
+//! peer's entries as its own, and panics on an empty one); read-index
+//! messages without exactly one entry (raft-rs indexes it unchecked) and
+//! read-index answers from a node that is not the leader; anything from a
+//! node that is not a member; and, from a learner, any leading or
+//! campaigning message (append, heartbeat, snapshot, votes, timeout-now,
+//! transfer) and any message of a higher term. A voter is one of the
+//! applied configuration or of a configuration entry appended here but not
+//! yet applied. The price: a voter that lags behind the entry promoting a
+//! learner cannot follow that node while it leads (it never heard of the
+//! promotion); it catches up once a voter it knows leads (`leader
+//! transfer`).
 
 use std::collections::BTreeSet;
 
@@ -42,6 +43,9 @@ use super::{MembershipChange, StateMachine};
 use crate::transport::{NodeId, Transport};
 use crate::wire::ChangeContext;
 
+/// Most bytes of unapplied log read to find pending promotions.
+const MAX_SCAN_BYTES: u64 = 64 * 1024 * 1024;
+
 impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
     /// Replaces the node id of every change of `cc` (committed at `entry`)
     /// that is not admitted by 0; returns how many were.
@@ -51,6 +55,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         let is_voter = |n| conf.voters.contains(&n) || conf.voters_outgoing.contains(&n);
         let is_learner = |n| conf.learners.contains(&n) || conf.learners_next.contains(&n);
         let mut vetoed = 0;
+        // Judged in order: a change sees the members the ones before it in
+        // the same entry admitted (two AddLearners of one PeerId).
+        let mut members = self.metadata.clone();
         for single in cc.mut_changes().iter_mut() {
             let node = single.node_id;
             if node == 0 {
@@ -62,13 +69,20 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                 ConfChangeType::AddLearnerNode if is_learner(node) => true,
                 ConfChangeType::AddLearnerNode => {
                     let metadata = context.as_ref().and_then(|c| c.metadata.get(&node)).cloned().unwrap_or_default();
-                    self.ask(&MembershipChange::AddLearner { node, metadata })?
+                    let admitted =
+                        self.ask(&MembershipChange::AddLearner { node, metadata: metadata.clone() }, &members)?;
+                    if admitted {
+                        members.insert(node, metadata);
+                    }
+                    admitted
                 }
                 ConfChangeType::AddNode if is_voter(node) => true,
-                ConfChangeType::AddNode if is_learner(node) => self.ask(&MembershipChange::Promote { node })?,
+                ConfChangeType::AddNode if is_learner(node) => {
+                    self.ask(&MembershipChange::Promote { node }, &members)?
+                }
                 ConfChangeType::AddNode => false,
                 ConfChangeType::RemoveNode if !is_voter(node) && !is_learner(node) => true,
-                ConfChangeType::RemoveNode => self.ask(&MembershipChange::Remove { node })?,
+                ConfChangeType::RemoveNode => self.ask(&MembershipChange::Remove { node }, &members)?,
             };
             if !admitted {
                 tracing::warn!(
@@ -85,33 +99,61 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         Ok(vetoed)
     }
 
-    fn ask(&self, change: &MembershipChange) -> Result<bool, Fatal> {
-        self.sm.admits(change, &self.metadata).map_err(|e| Fatal::StateMachine(e.to_string()))
+    fn ask(
+        &self,
+        change: &MembershipChange,
+        members: &std::collections::BTreeMap<NodeId, Vec<u8>>,
+    ) -> Result<bool, Fatal> {
+        self.sm.admits(change, members).map_err(|e| Fatal::StateMachine(e.to_string()))
     }
 
-    /// Whether `m` is a leading or campaigning message from a node this
-    /// one does not count as a voter (see the module docs), to be dropped.
-    pub(super) fn refuses_leading_from(&mut self, m: &Message) -> bool {
+    /// Why `m` must not reach raft-rs, if it must not (see the module
+    /// docs); `None` lets it through.
+    pub(super) fn refuses(&mut self, m: &Message) -> Option<&'static str> {
         use MessageType::*;
         let kind = m.get_msg_type();
-        let leading = matches!(kind, MsgAppend | MsgHeartbeat | MsgSnapshot);
-        if !leading && !matches!(kind, MsgRequestVote | MsgRequestPreVote | MsgTimeoutNow) {
-            return false;
+        // Proposals travel over the forward channel to the leader's driver,
+        // never as Raft messages (raft-rs would append a peer's entries
+        // as its own, and panics on an empty one).
+        if kind == MsgPropose {
+            return Some("a proposal sent as a Raft message");
         }
-        let conf = self.node.raft.prs().conf().to_conf_state();
+        // raft-rs indexes the first entry of these without a check.
+        if matches!(kind, MsgReadIndex | MsgReadIndexResp) && m.entries.len() != 1 {
+            return Some("a read index message without exactly one entry");
+        }
+        let raft = &self.node.raft;
+        if kind == MsgReadIndexResp && m.from != raft.leader_id {
+            return Some("a read index answer from a node that is not the leader");
+        }
+        let conf = raft.prs().conf().to_conf_state();
         // A node waiting to be added knows no configuration yet.
         if conf.voters.is_empty() {
-            return false;
+            return None;
         }
+        let term = raft.term;
         if conf.voters.contains(&m.from) || conf.voters_outgoing.contains(&m.from) || self.promoted_in_log(m.from) {
-            if leading {
-                self.leading_heard = self.ticks;
-            }
-            return false;
+            return None;
         }
-        let learner = conf.learners.contains(&m.from) || conf.learners_next.contains(&m.from);
-        let starved = self.ticks.saturating_sub(self.leading_heard) > 2 * self.cfg.election_ticks as u64;
-        !(leading && learner && starved)
+        if !(conf.learners.contains(&m.from) || conf.learners_next.contains(&m.from)) {
+            return Some("a node that is not a member");
+        }
+        if matches!(
+            kind,
+            MsgAppend
+                | MsgHeartbeat
+                | MsgSnapshot
+                | MsgRequestVote
+                | MsgRequestPreVote
+                | MsgTimeoutNow
+                | MsgTransferLeader
+        ) {
+            return Some("a learner leading or campaigning");
+        }
+        if m.term > term {
+            return Some("a learner raising the term");
+        }
+        None
     }
 
     /// Whether a configuration entry appended here after the applied index
@@ -125,7 +167,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             return voters.contains(&node);
         }
         let mut voters = BTreeSet::new();
-        let entries = log.entries(key.0 + 1, None, GetEntriesContext::empty(false)).unwrap_or_default();
+        // Bounded: the unapplied tail is short unless this node lags, and
+        // the answer is kept until the log moves.
+        let entries = log.entries(key.0 + 1, Some(MAX_SCAN_BYTES), GetEntriesContext::empty(false)).unwrap_or_default();
         for entry in entries {
             let changes = match entry.get_entry_type() {
                 EntryType::EntryConfChangeV2 => ConfChangeV2::parse_from_bytes(&entry.data)

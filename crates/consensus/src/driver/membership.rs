@@ -188,6 +188,23 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         Ok(())
     }
 
+    /// A committed change raft-rs refused: nothing changed; its proposer
+    /// hears why.
+    pub(super) fn refuse_conf_change(&mut self, entry: &Entry, why: &str) {
+        tracing::warn!(
+            node = self.id,
+            index = entry.index,
+            cause = why,
+            "a committed configuration change is invalid; applied as a no-op"
+        );
+        if let Some(ctx) = ChangeContext::decode(&entry.context).ok()
+            && ctx.proposer == self.id
+            && let Some(reply) = self.pending.remove(&ctx.request)
+        {
+            let _ = reply.send(Err(refused("INVALID_CHANGE", format!("raft refused the committed change: {why}"))));
+        }
+    }
+
     pub(super) fn start_transfer(&mut self, target: NodeId, reply: Reply) {
         let raft = &self.node.raft;
         let voters = raft.prs().conf().to_conf_state().voters;

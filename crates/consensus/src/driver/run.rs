@@ -102,9 +102,6 @@ pub(super) struct Driver<E: KvEngine, S, T> {
     pub peer_clocks: PeerClocks,
     /// Leader: when the voters' clocks were last asked for.
     pub clocks_asked: Option<Instant>,
-    /// Tick at which a leading message (append, heartbeat, snapshot) from
-    /// a voter was last stepped (`admission::refuses_leading_from`).
-    pub leading_heard: u64,
     /// Voters that configuration entries appended but not yet applied
     /// here add, for (applied, last index): `admission`.
     pub pending_voters: Option<((u64, u64), std::collections::BTreeSet<NodeId>)>,
@@ -185,7 +182,6 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             logged,
             peer_clocks: PeerClocks::default(),
             clocks_asked: None,
-            leading_heard: 0,
             pending_voters: None,
         };
         driver.publish_membership();
@@ -494,9 +490,9 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         match msg {
             Inbound::Raft { from, message } => match Message::parse_from_bytes(&message) {
                 Ok(m) if m.from == from => {
-                    if self.refuses_leading_from(&m) {
-                        tracing::debug!(node = self.id, from, kind = ?m.get_msg_type(), term = m.term,
-                            "dropped a leading or campaigning message from a node that is not a voter");
+                    if let Some(why) = self.refuses(&m) {
+                        tracing::debug!(node = self.id, from, kind = ?m.get_msg_type(), term = m.term, why,
+                            "dropped a Raft message");
                         return;
                     }
                     self.last_heard.insert(from, self.ticks);
@@ -661,8 +657,13 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                         v2
                     };
                     let vetoed = self.veto_unadmitted(&entry, &mut cc)?;
-                    let cs = self.node.apply_conf_change(&cc)?;
-                    self.record_conf_change(&entry, cs, vetoed)?;
+                    match self.node.apply_conf_change(&cc) {
+                        Ok(cs) => self.record_conf_change(&entry, cs, vetoed)?,
+                        // raft-rs changes copies and refused this one (e.g. a
+                        // simple change in a joint configuration): every
+                        // replica refuses it alike, so it is a no-op.
+                        Err(e) => self.refuse_conf_change(&entry, &e.to_string()),
+                    }
                 }
             }
         }

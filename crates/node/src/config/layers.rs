@@ -34,6 +34,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("node.data_dir", Kind::Path),
     ("node.key_file", Kind::Path),
     ("node.genesis_file", Kind::Path),
+    ("node.genesis_seal_file", Kind::Path),
     ("node.party_id", Kind::Str),
     ("node.party_key_file", Kind::Path),
     ("node.code_key_share_files", Kind::PathList),
