@@ -24,7 +24,7 @@
 //! (logged as a warning at start): a test network on loopback only. A call
 //! that carries a credential is checked either way.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tonic::{Code, Status};
@@ -35,10 +35,14 @@ use veritrace_service::Service;
 use crate::config::PartySection;
 use crate::status::reason;
 
-/// Most nonces a node remembers at once: about 1,600 calls a second over
+/// Most nonces a node remembers at once: about 800 calls a second over
 /// the window. Beyond it calls get `RESOURCE_EXHAUSTED` until old ones
-/// expire (about 40 MiB at the cap).
+/// expire (about 60 MiB at the cap).
 pub const MAX_REMEMBERED: usize = 500_000;
+
+/// Most nonces remembered for one signing key: one party flooding calls
+/// fills its own share, not the node's memory for everyone.
+pub const MAX_REMEMBERED_PER_KEY: usize = 100_000;
 
 /// A remembered call: 16 bytes of blake3 over the signing key and the
 /// nonce (a collision needs 2^64 calls).
@@ -48,28 +52,49 @@ type CallId = [u8; 16];
 #[derive(Default)]
 struct SeenNonces {
     ids: HashSet<CallId>,
-    by_expiry: BTreeSet<(u64, CallId)>,
+    /// (expiry, call, signing key).
+    by_expiry: BTreeSet<(u64, CallId, [u8; 32])>,
+    per_key: HashMap<[u8; 32], usize>,
+}
+
+/// Why a call could not be remembered.
+#[derive(Debug, PartialEq, Eq)]
+enum Full {
+    /// The key's share is used up.
+    Key,
+    /// The node's memory is.
+    Node,
 }
 
 impl SeenNonces {
-    /// Remembers `id` until `expires_ms`; false if it was already there.
-    /// Forgets what expired by `now_ms` first.
-    fn remember(&mut self, id: CallId, expires_ms: u64, now_ms: u64) -> Result<bool, ()> {
-        while let Some(&(expiry, old)) = self.by_expiry.first() {
+    /// Remembers `id` (signed with `key`) until `expires_ms`; false if it
+    /// was already there. Forgets what expired by `now_ms` first.
+    fn remember(&mut self, id: CallId, key: [u8; 32], expires_ms: u64, now_ms: u64) -> Result<bool, Full> {
+        while let Some(&(expiry, old, old_key)) = self.by_expiry.first() {
             if expiry >= now_ms {
                 break;
             }
             self.by_expiry.pop_first();
             self.ids.remove(&old);
+            if let Some(n) = self.per_key.get_mut(&old_key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_key.remove(&old_key);
+                }
+            }
         }
         if self.ids.contains(&id) {
             return Ok(false);
         }
+        if self.per_key.get(&key).copied().unwrap_or(0) >= MAX_REMEMBERED_PER_KEY {
+            return Err(Full::Key);
+        }
         if self.ids.len() >= MAX_REMEMBERED {
-            return Err(());
+            return Err(Full::Node);
         }
         self.ids.insert(id);
-        self.by_expiry.insert((expires_ms, id));
+        self.by_expiry.insert((expires_ms, id, key));
+        *self.per_key.entry(key).or_insert(0) += 1;
         Ok(true)
     }
 }
@@ -157,30 +182,36 @@ impl PartyGate {
         if !active {
             return Err(not_authorized());
         }
-        if party.status == pb::PartyStatus::Suspended as i32 {
+        if party.status != pb::PartyStatus::Active as i32 {
             return Err(reason(
                 Code::PermissionDenied,
                 "PARTY_SUSPENDED",
-                format!("party {} is suspended", credential.party_id),
+                format!("party {} is not active (suspended)", credential.party_id),
             ));
         }
         let mut hasher = blake3::Hasher::new();
         hasher.update(&key_bytes).update(&credential.nonce);
         let mut id: CallId = [0; 16];
         id.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-        let expires = credential.time_ms.saturating_add(MAX_SKEW_MS);
+        // Kept until the credential can no longer be accepted here.
+        let expires = credential.time_ms.max(now_ms).saturating_add(MAX_SKEW_MS);
         let fresh = self
             .seen
             .lock()
             .map_err(|_| reason(Code::Internal, "INTERNAL", "nonce memory poisoned"))?
-            .remember(id, expires, now_ms);
+            .remember(id, key_bytes, expires, now_ms);
         match fresh {
             Ok(true) => Ok(Some(credential.party_id)),
             Ok(false) => Err(unauthenticated(
                 "PARTY_AUTH_REPLAYED",
                 "this credential's nonce was used before: sign each call afresh".to_owned(),
             )),
-            Err(()) => Err(reason(
+            Err(Full::Key) => Err(reason(
+                Code::ResourceExhausted,
+                "NONCE_MEMORY_FULL",
+                format!("more than {MAX_REMEMBERED_PER_KEY} recent calls with key {key}; slow down"),
+            )),
+            Err(Full::Node) => Err(reason(
                 Code::ResourceExhausted,
                 "NONCE_MEMORY_FULL",
                 "this node remembers too many recent party calls; retry in a minute",
@@ -196,11 +227,26 @@ mod tests {
     #[test]
     fn nonces_are_remembered_until_they_expire() {
         let mut seen = SeenNonces::default();
-        let a = [1u8; 16];
-        assert_eq!(seen.remember(a, 100, 0), Ok(true));
-        assert_eq!(seen.remember(a, 100, 50), Ok(false));
-        assert_eq!(seen.remember(a, 300, 101), Ok(true), "expired at 100, so new again at 101");
-        assert_eq!(seen.ids.len(), 1);
-        assert_eq!(seen.by_expiry.len(), 1);
+        let (a, key) = ([1u8; 16], [9u8; 32]);
+        assert_eq!(seen.remember(a, key, 100, 0), Ok(true));
+        assert_eq!(seen.remember(a, key, 100, 50), Ok(false));
+        assert_eq!(seen.remember(a, key, 300, 101), Ok(true), "expired at 100, so new again at 101");
+        assert_eq!((seen.ids.len(), seen.by_expiry.len(), seen.per_key[&key]), (1, 1, 1));
+    }
+
+    #[test]
+    fn one_key_fills_its_own_share_only() {
+        let mut seen = SeenNonces::default();
+        let (flooder, other) = ([1u8; 32], [2u8; 32]);
+        for n in 0..MAX_REMEMBERED_PER_KEY as u64 {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&n.to_be_bytes());
+            assert_eq!(seen.remember(id, flooder, 1_000, 0), Ok(true));
+        }
+        assert_eq!(seen.remember([0xff; 16], flooder, 1_000, 0), Err(Full::Key));
+        assert_eq!(seen.remember([0xfe; 16], other, 1_000, 0), Ok(true), "another party is not locked out");
+        // Once the window passes, the flooder's share is free again.
+        assert_eq!(seen.remember([0xff; 16], flooder, 3_000, 1_001), Ok(true));
+        assert_eq!(seen.per_key[&flooder], 1);
     }
 }
