@@ -214,8 +214,31 @@ pub fn audit_cluster(args: AuditArgs) -> anyhow::Result<()> {
             }
             out.push(v);
         }
+        // Equivocation evidence any member holds, checked here offline.
+        let mut equivocations = Vec::new();
+        for (id, a) in &results {
+            let Ok(a) = a else { continue };
+            for e in &a.equivocations {
+                let (Some(first), Some(second)) = (&e.first, &e.second) else { continue };
+                let Ok(key) = veritrace_core::cosign::check_equivocation(first, second) else { continue };
+                let node =
+                    rows.iter().find(|r| veritrace_core::cosign::peer_public_key(&r.member.peer_id) == Some(key));
+                let node = node.map(|r| r.member.node_id);
+                bad.push(format!(
+                    "EQUIVOCATION by {} (key {key}): two roots at tree size {} (evidence held by node {id})",
+                    node.map_or("an unknown node".to_owned(), |n| format!("node {n}")),
+                    first.tree_size
+                ));
+                equivocations.push(json!({"reported_by": id, "node_id": node, "signer_key": key.to_string(),
+                    "tree_size": first.tree_size,
+                    "roots": [hex::encode(&first.root_hash), hex::encode(&second.root_hash)]}));
+            }
+        }
         match args.target.output {
-            OutputFormat::Json => print!("{}", render_json(&json!({"common_tree_size": common, "members": out}))),
+            OutputFormat::Json => print!(
+                "{}",
+                render_json(&json!({"common_tree_size": common, "members": out, "equivocations": equivocations}))
+            ),
             OutputFormat::Table => {
                 let mut lines = Vec::new();
                 for v in &out {
@@ -229,6 +252,15 @@ pub fn audit_cluster(args: AuditArgs) -> anyhow::Result<()> {
                 }
                 println!("compared at tree size {common}");
                 print!("{}", veritrace_client::render::text_table(&["ID", "LEAVES", "ROOT@COMMON", "VERDICT"], &lines));
+                for e in &equivocations {
+                    println!(
+                        "EQUIVOCATION: node {} (key {}) signed two roots at tree size {}; evidence held by node {}",
+                        e["node_id"],
+                        e["signer_key"].as_str().unwrap_or(""),
+                        e["tree_size"],
+                        e["reported_by"]
+                    );
+                }
             }
         }
         if bad.is_empty() { Ok(()) } else { Err(CheckFailed(format!("audit failed: {}", bad.join("; "))).into()) }

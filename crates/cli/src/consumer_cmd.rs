@@ -151,16 +151,30 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         request_id: args.request_id.clone().unwrap_or_default(),
         scanner_digest: Vec::new(),
     };
-    let answer = runtime()?.block_on(async {
+    let (answer, validators) = runtime()?.block_on(async {
         let client = crate::cluster_cmd::connect(&args.target).await?;
-        anyhow::Ok(client.verify_item(request).await?)
+        let answer = client.verify_item(request).await?;
+        // The validator set the co-signatures are checked against: the
+        // parties' listed validators, as this node reports them.
+        let parties = client.list_parties(pb::ListPartiesRequest { page_size: 1000, ..Default::default() }).await?;
+        anyhow::Ok((answer, veritrace_core::cosign::ValidatorSet::from_parties(&parties.parties)))
     })?;
     let offline = match (&answer.receipt, &answer.scan_envelope) {
         (Some(r), Some(env)) => {
             let bytes = prost::Message::encode_to_vec(env);
             let v = verify_receipt(r, &bytes).context("the receipt does not check out")?;
+            let head = r.tree_head.as_ref().context("the receipt has no tree head")?;
+            let cosigned = match veritrace_core::cosign::verify_cosigned(head, &validators) {
+                Ok(parties) => format!(
+                    "co-signed by {} of {} validators (quorum {})",
+                    parties.join(", "),
+                    validators.validators.len(),
+                    validators.quorum
+                ),
+                Err(e) => format!("NOT co-signed by a quorum of validators: {e}"),
+            };
             Some(format!(
-                "receipt verified offline: leaf {} in tree of size {} signed by {}",
+                "receipt verified offline: leaf {} in tree of size {} signed by {}, {cosigned}",
                 v.leaf.leaf_index,
                 v.tree_head.head.tree_size,
                 hex::encode(v.tree_head.signer.to_bytes())

@@ -467,6 +467,11 @@ async fn seed_stories_on_a_three_node_cluster() {
     let committed: prost_types::Timestamp = receipt["commit_time"].as_str().unwrap().parse().expect("RFC 3339");
     assert!(committed.seconds > 1_700_000_000, "{v}");
     assert!(hex::decode(v["scan_envelope"]["payload"].as_str().unwrap()).is_ok(), "{v}");
+    // The receipt's head is co-signed, and the CLI says by whom.
+    assert!(receipt["tree_head"]["cosignatures"].as_array().is_some_and(|c| c.len() >= 2), "{v}");
+    let link = recalled.to_digital_link();
+    let table = support::ok(&["verify", "--endpoint", &api, "--item", &link, "--code", recalled_code]);
+    assert!(table.contains("receipt verified offline") && table.contains("co-signed by party-"), "{table}");
 
     // History round-trips against the gRPC answer.
     let uri = item.to_digital_link();

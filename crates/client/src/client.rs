@@ -426,7 +426,13 @@ impl Client {
     /// The node's current signed tree head of shard 0, from its applied state
     /// (LedgerService.GetTreeHead).
     pub async fn tree_head(&self) -> Result<pb::SignedTreeHead, ClientError> {
-        let request = pb::GetTreeHeadRequest { shard_id: 0, linearizable: false };
+        self.tree_head_with(pb::GetTreeHeadRequest::default()).await
+    }
+
+    /// The node's signed tree head as `request` asks (linearizable, or
+    /// co-signed by the validators: check it with
+    /// `veritrace_core::cosign::verify_cosigned`).
+    pub async fn tree_head_with(&self, request: pb::GetTreeHeadRequest) -> Result<pb::SignedTreeHead, ClientError> {
         let response = self.ledger.clone().get_tree_head(request).await?.into_inner();
         response.tree_head.ok_or_else(|| invalid("GetTreeHead", "no tree head".to_owned()))
     }

@@ -249,7 +249,7 @@ fn receipts_json_with_proof_and_tree_head() {
     assert_eq!(
         r["tree_head"],
         json!({ "tree_size": 1u64 << 54, "root_hash": "33".repeat(32), "timestamp": "2023-11-14T22:13:21Z",
-                "shard_id": 0, "signer_key_id": "44".repeat(8), "signature": "55".repeat(64) })
+                "shard_id": 0, "signer_key_id": "44".repeat(8), "signature": "55".repeat(64), "cosignatures": [] })
     );
 }
 
@@ -392,6 +392,7 @@ fn verify_response() -> pb::VerifyItemResponse {
                 shard_id: 0,
                 signer_key_id: vec![0x44; 8],
                 signature: vec![0x55; 64],
+                cosignatures: Vec::new(),
             }),
             ..Default::default()
         }),

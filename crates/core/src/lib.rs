@@ -19,10 +19,12 @@
 //! * [`scan`]: consumer scans: clone signals, wrong-code lock-out, verdicts.
 //! * [`founders`]: founding parties' signatures on a genesis.
 //! * [`party_call`]: the signed credential of a party-plane gRPC call.
+//! * [`cosign`]: co-signed tree heads and equivocation evidence.
 //! * [`receipt`]: offline checking of a receipt, its proof and tree head.
 
 pub mod code;
 pub mod cofactored;
+pub mod cosign;
 pub mod envelope;
 pub mod founders;
 pub mod gs1;

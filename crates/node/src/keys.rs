@@ -143,6 +143,17 @@ pub fn party_key(seed: &[u8; SEED_LEN]) -> Result<SecretKey, KeyFileError> {
 mod tests {
     use super::*;
 
+    /// Co-signatures are checked against the key a validator's PeerId
+    /// carries (`veritrace_core::cosign::peer_public_key`): it must be the
+    /// key that signs the node's tree heads.
+    #[test]
+    fn the_peer_id_carries_the_tree_head_key() {
+        let seed = generate_seed();
+        let peer = peer_id_of(&seed).expect("peer id").to_string();
+        let head_key = party_key(&seed).expect("key").public();
+        assert_eq!(veritrace_core::cosign::peer_public_key(&peer), Some(head_key));
+    }
+
     #[test]
     fn peer_id_and_party_key_are_deterministic() {
         let seed = [7u8; SEED_LEN];

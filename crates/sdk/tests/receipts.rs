@@ -42,6 +42,7 @@ fn proven(net: &Network, receipt: &veritrace_ledger::Receipt, key: &SecretKey) -
         shard_id: sth.head.shard_id,
         signer_key_id: sth.signer.to_bytes().to_vec(),
         signature: sth.signature.to_vec(),
+        cosignatures: Vec::new(),
     });
     out
 }

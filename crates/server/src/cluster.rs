@@ -151,6 +151,7 @@ impl ClusterService for ClusterApi {
             problem,
             at_size: req.at_size,
             root_at_size,
+            equivocations: self.service.equivocations(),
         }))
     }
 

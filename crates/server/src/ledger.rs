@@ -105,7 +105,8 @@ impl LedgerService for LedgerApi {
         let envelopes: Vec<Vec<u8>> = req.envelopes.iter().map(|e| e.encode_to_vec()).collect();
         let mut receipts = self.service.submit(envelopes).await.map_err(|e| from_service(&self.service, e))?;
         if req.include_proofs {
-            let head = self.service.signed_tree_head();
+            let size = self.service.ledger().tree_head().tree_size;
+            let head = self.service.cosigned_tree_head_at(size).await.map_err(|e| from_service(&self.service, e))?;
             let in_tree = |r: &pb::Receipt| {
                 r.outcome == pb::Outcome::Applied as i32 || r.outcome == pb::Outcome::Duplicate as i32
             };
@@ -189,7 +190,13 @@ impl LedgerService for LedgerApi {
         if req.linearizable {
             self.service.read_barrier().await.map_err(|e| from_service(&self.service, e))?;
         }
-        Ok(Response::new(pb::GetTreeHeadResponse { tree_head: Some(self.service.signed_tree_head()) }))
+        let head = if req.cosigned {
+            let size = self.service.ledger().tree_head().tree_size;
+            self.service.cosigned_tree_head_at(size).await.map_err(|e| from_service(&self.service, e))?
+        } else {
+            self.service.signed_tree_head()
+        };
+        Ok(Response::new(pb::GetTreeHeadResponse { tree_head: Some(head) }))
     }
 
     async fn get_inclusion_proof(

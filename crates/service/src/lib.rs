@@ -25,6 +25,7 @@
 
 pub mod admission;
 pub mod code_check;
+pub mod cosign;
 mod error;
 pub mod members;
 pub mod prechecks;

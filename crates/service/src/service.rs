@@ -27,8 +27,15 @@ pub const MAX_SUBMISSION_BYTES: usize = 3 * 1024 * 1024 - 64 * 1024;
 /// signer to prove that clients catch one. Co-signing by a quorum of
 /// validators will plug in here.
 pub trait HeadSigner: Send + Sync + 'static {
-    /// Signs `head`.
+    /// Signs `head`, a head this node serves.
     fn sign(&self, head: &veritrace_core::TreeHead) -> veritrace_core::SignedTreeHead;
+
+    /// Signs `head` as a co-signature for a peer (`crate::cosign`); the
+    /// same as [`HeadSigner::sign`] but for test hooks that fork what a
+    /// node serves while it co-signs honestly.
+    fn cosign(&self, head: &veritrace_core::TreeHead) -> veritrace_core::SignedTreeHead {
+        self.sign(head)
+    }
 }
 
 impl HeadSigner for veritrace_core::SecretKey {
@@ -91,6 +98,8 @@ pub(crate) struct Inner {
     /// the same tree share one signing (~20 µs each). ed25519 signing is
     /// deterministic, so a cached answer is the one signing would give.
     pub signed_head: Mutex<Option<(veritrace_core::TreeHead, pb::SignedTreeHead)>>,
+    /// Heads other nodes signed, and equivocation evidence among them.
+    pub heads: crate::cosign::HeadBook,
     /// The replica's metric catalogue (`/metrics`).
     pub metrics: veritrace_metrics::Metrics,
     /// This replica's shares of code keys (a copy of the config's, by key).
@@ -130,6 +139,7 @@ impl Service {
                 raft,
                 ledger,
                 signed_head: Mutex::new(None),
+                heads: crate::cosign::HeadBook::default(),
                 metrics,
                 code_shares,
                 help_budget: HelpBudget::default(),
@@ -190,15 +200,7 @@ impl Service {
         if let Some((_, signed)) = lock().as_ref().filter(|(h, _)| *h == head) {
             return signed.clone();
         }
-        let sth = self.inner.config.head_signer.sign(&head);
-        let signed = pb::SignedTreeHead {
-            tree_size: sth.head.tree_size,
-            root_hash: sth.head.root.as_bytes().to_vec(),
-            timestamp: Some(veritrace_proto::timestamp_from_ms(sth.head.timestamp_ms)),
-            shard_id: sth.head.shard_id,
-            signer_key_id: sth.signer.to_bytes().to_vec(),
-            signature: sth.signature.to_vec(),
-        };
+        let signed = crate::cosign::to_proto(&self.inner.config.head_signer.sign(&head));
         *lock() = Some((head, signed.clone()));
         signed
     }

@@ -95,9 +95,9 @@ fn random_request_id() -> Vec<u8> {
 }
 
 impl Service {
-    /// Fills a receipt's inclusion proof and signed tree head, relative to
-    /// the current tree.
-    pub fn prove_receipt(&self, receipt: &mut pb::Receipt) -> Result<(), ServiceError> {
+    /// Fills a receipt's inclusion proof and co-signed tree head, relative
+    /// to the current tree.
+    pub async fn prove_receipt(&self, receipt: &mut pb::Receipt) -> Result<(), ServiceError> {
         let ledger = self.ledger();
         let size = ledger.applied().tree_size;
         let hashes = ledger.inclusion_proof(receipt.leaf_index, size)?;
@@ -106,7 +106,7 @@ impl Service {
             tree_size: size,
             hashes: hashes.iter().map(|h| h.as_bytes().to_vec()).collect(),
         });
-        receipt.tree_head = Some(self.signed_tree_head_at(size)?);
+        receipt.tree_head = Some(self.cosigned_tree_head_at(size).await?);
         Ok(())
     }
 
@@ -273,7 +273,7 @@ impl Service {
             let mut receipt = self.submit_one(envelope.clone()).await?;
             if receipt.outcome == pb::Outcome::Applied as i32 || receipt.outcome == pb::Outcome::Duplicate as i32 {
                 self.wait_for_leaf(receipt.leaf_index).await?;
-                self.prove_receipt(&mut receipt)?;
+                self.prove_receipt(&mut receipt).await?;
                 return self.answer(&req.item, verdict, receipt, envelope.to_proto());
             }
             self.wait_for_applied(receipt.log_index).await?;
@@ -309,7 +309,7 @@ impl Service {
         };
         let verdict = pb::Verdict::try_from(scan.verdict).unwrap_or(pb::Verdict::Unspecified);
         let mut receipt = veritrace_core::receipt::receipt_of_leaf(&record, pb::Outcome::Duplicate);
-        self.prove_receipt(&mut receipt)?;
+        self.prove_receipt(&mut receipt).await?;
         self.answer(item, verdict, receipt, envelope.to_proto())
     }
 

@@ -20,7 +20,7 @@ use veritrace_server::{ApiSection, ServeOptions, TlsSection};
 use veritrace_service::{Bootstrap, Engine, HeadSigner, MemberInfo, Service, ServiceConfig};
 use veritrace_storage::MemEngine;
 
-use crate::faults::{Faults, LyingHeadSigner};
+use crate::faults::{Faults, ForkingHeadSigner, LyingHeadSigner};
 use crate::peers::SimPeers;
 
 /// How long the waiting helpers wait before they fail the test.
@@ -41,6 +41,7 @@ pub struct ClusterBuilder {
     tick: Duration,
     snapshot_interval: Option<u64>,
     lying: BTreeSet<NodeId>,
+    forking: BTreeSet<NodeId>,
     tls: Option<TlsSection>,
     code_key_shares: BTreeMap<NodeId, ShareFile>,
 }
@@ -82,6 +83,13 @@ impl ClusterBuilder {
     /// Replica `id` signs tree heads that do not verify.
     pub fn lying_head_signer(mut self, id: NodeId) -> Self {
         self.lying.insert(id);
+        self
+    }
+
+    /// Replica `id` serves validly signed heads of a forked history while
+    /// co-signing its peers' heads honestly ([`crate::faults::ForkingHeadSigner`]).
+    pub fn forking_head_signer(mut self, id: NodeId) -> Self {
+        self.forking.insert(id);
         self
     }
 
@@ -176,6 +184,7 @@ impl TestCluster {
             tick: Duration::from_millis(50),
             snapshot_interval: None,
             lying: BTreeSet::new(),
+            forking: BTreeSet::new(),
             tls: None,
             code_key_shares: Default::default(),
         }
@@ -202,8 +211,13 @@ impl TestCluster {
         if let Some(n) = b.snapshot_interval {
             driver.snapshot_interval = n;
         }
-        let head_signer: Arc<dyn HeadSigner> =
-            if b.lying.contains(&id) { Arc::new(LyingHeadSigner(node_key(id))) } else { Arc::new(node_key(id)) };
+        let head_signer: Arc<dyn HeadSigner> = if b.lying.contains(&id) {
+            Arc::new(LyingHeadSigner(node_key(id)))
+        } else if b.forking.contains(&id) {
+            Arc::new(ForkingHeadSigner(node_key(id)))
+        } else {
+            Arc::new(node_key(id))
+        };
         let config = ServiceConfig {
             node_id: id,
             peer_id: format!("sim{id}"),

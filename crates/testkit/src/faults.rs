@@ -78,3 +78,20 @@ impl HeadSigner for LyingHeadSigner {
         signed
     }
 }
+
+/// Signs the heads it serves with a forked root (a history no other
+/// replica has), with a valid signature, while co-signing peers' heads
+/// honestly: a replica that shows two histories (equivocation).
+#[derive(Debug)]
+pub struct ForkingHeadSigner(pub SecretKey);
+
+impl HeadSigner for ForkingHeadSigner {
+    fn sign(&self, head: &TreeHead) -> SignedTreeHead {
+        let forked = TreeHead { root: veritrace_core::Hash::digest(head.root.as_bytes()), ..*head };
+        forked.sign(&self.0)
+    }
+
+    fn cosign(&self, head: &TreeHead) -> SignedTreeHead {
+        head.sign(&self.0)
+    }
+}

@@ -32,7 +32,7 @@ mod faults;
 mod peers;
 
 pub use cluster::{ClusterBuilder, TestCluster, node_key};
-pub use faults::{Faults, LyingHeadSigner};
+pub use faults::{Faults, ForkingHeadSigner, LyingHeadSigner};
 pub use peers::SimPeers;
 /// The ledger's fixture network the clusters run (parties, keys, actions).
 pub use veritrace_ledger::testing as fixture;

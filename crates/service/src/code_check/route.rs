@@ -4,6 +4,7 @@ use tokio::sync::{Semaphore, mpsc};
 use veritrace_consensus::Inbound;
 
 use super::PEER_REQUEST_TAG;
+use crate::cosign::COSIGN_REQUEST_TAG;
 use crate::service::Service;
 
 /// Most peer requests answered at once; past it a request is answered
@@ -36,7 +37,9 @@ pub async fn route_inbound(mut inbound: mpsc::Receiver<Inbound>, driver: mpsc::S
             }
             message = inbound.recv(), if open && held.len() < MAX_HELD_FOR_DRIVER => match message {
                 None => open = false,
-                Some(Inbound::Forward { from, request, reply }) if request.first() == Some(&PEER_REQUEST_TAG) => {
+                Some(Inbound::Forward { from, request, reply })
+                    if matches!(request.first(), Some(&PEER_REQUEST_TAG | &COSIGN_REQUEST_TAG)) =>
+                {
                     answer(&service, &permits, from, request, reply);
                 }
                 // Behind held messages, never past them: the driver gets
@@ -61,19 +64,31 @@ fn answer(
     request: Vec<u8>,
     reply: tokio::sync::oneshot::Sender<Vec<u8>>,
 ) {
+    let cosign = request.first() == Some(&COSIGN_REQUEST_TAG);
     let Ok(permit) = permits.clone().try_acquire_owned() else {
         tracing::warn!(from, "too many peer requests at once; refusing one");
-        let busy = veritrace_proto::v1::EvaluateCodeResponse {
-            refusal_reason: "BUSY".into(),
-            refusal_message: "too many code checks at once".into(),
-            ..Default::default()
+        let busy = if cosign {
+            prost::Message::encode_to_vec(&veritrace_proto::v1::CoSignResponse {
+                refusal: "too many peer requests at once".into(),
+                ..Default::default()
+            })
+        } else {
+            prost::Message::encode_to_vec(&veritrace_proto::v1::EvaluateCodeResponse {
+                refusal_reason: "BUSY".into(),
+                refusal_message: "too many code checks at once".into(),
+                ..Default::default()
+            })
         };
-        let _ = reply.send(prost::Message::encode_to_vec(&busy));
+        let _ = reply.send(busy);
         return;
     };
     let service = service.clone();
     tokio::spawn(async move {
-        let answer = service.answer_peer_request(from, &request[1..]).await;
+        let answer = if cosign {
+            service.answer_cosign(from, &request[1..]).await
+        } else {
+            service.answer_peer_request(from, &request[1..]).await
+        };
         let _ = reply.send(answer);
         drop(permit);
     });

@@ -1,0 +1,221 @@
+//! Co-signing tree heads with the other validators, and keeping the
+//! equivocation evidence met on the way ([`veritrace_core::cosign`]).
+//!
+//! Threat model: a validator may show one history to some clients and
+//! another to others (a fork), or sign whatever its operator likes. A
+//! receipt's head is therefore co-signed: this node asks every other
+//! member to sign the same head, and each signs only if its own ledger has
+//! that root at that size (waiting up to [`COSIGN_WAIT`] to apply it).
+//! A peer whose root differs answers with its own signed head instead.
+//!
+//! Every head a node receives signed by another node's key goes into its
+//! [`HeadBook`]; two of one key at one size with different roots are kept
+//! as evidence, which `ClusterService.Audit` reports. When a peer shows
+//! this node a head it does not have, this node asks that peer to co-sign
+//! its own head of that size: an honest fork-free peer refuses, a peer
+//! that signs both has equivocated, provably.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prost::Message as _;
+use veritrace_consensus::NodeId;
+use veritrace_core::SigningContext;
+use veritrace_core::receipt::tree_head_from_proto;
+use veritrace_proto::v1 as pb;
+
+use crate::ServiceError;
+use crate::service::Service;
+
+/// Tag of a co-sign request on the forward channel (after code checks' 0x80).
+pub const COSIGN_REQUEST_TAG: u8 = 0x81;
+
+/// How long a peer waits to apply a head's size before refusing to sign.
+pub const COSIGN_WAIT: Duration = Duration::from_secs(1);
+
+/// Heads kept per node (smallest sizes dropped first).
+const MAX_HEADS: usize = 10_000;
+/// Evidence pairs kept.
+const MAX_EVIDENCE: usize = 100;
+
+/// A head's place in the book: tree size, shard, signing key.
+type HeadKey = (u64, u32, [u8; 32]);
+
+/// Heads signed by other nodes' keys that this node received, and the
+/// equivocations among them.
+#[derive(Default)]
+pub struct HeadBook {
+    heads: Mutex<BTreeMap<HeadKey, pb::SignedTreeHead>>,
+    evidence: Mutex<Vec<pb::EquivocationEvidence>>,
+}
+
+impl HeadBook {
+    /// Records `head` if its signature checks; when its key signed another
+    /// root at that size before, keeps the pair as evidence.
+    pub fn record(&self, head: &pb::SignedTreeHead) {
+        let Ok(sth) = tree_head_from_proto(head) else { return };
+        if sth.verify().is_err() {
+            return;
+        }
+        let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (sth.head.tree_size, sth.head.shard_id, sth.signer.to_bytes());
+        match heads.get(&key) {
+            Some(known) if known.root_hash != head.root_hash => {
+                tracing::error!(signer = %sth.signer, tree_size = sth.head.tree_size,
+                    "a node signed two different roots at one size: equivocation evidence kept");
+                let mut evidence = self.evidence.lock().unwrap_or_else(|e| e.into_inner());
+                if evidence.len() < MAX_EVIDENCE {
+                    evidence.push(pb::EquivocationEvidence { first: Some(known.clone()), second: Some(head.clone()) });
+                }
+            }
+            Some(_) => {}
+            None => {
+                heads.insert(key, head.clone());
+                while heads.len() > MAX_HEADS {
+                    heads.pop_first();
+                }
+            }
+        }
+    }
+
+    /// The evidence kept so far.
+    pub fn evidence(&self) -> Vec<pb::EquivocationEvidence> {
+        self.evidence.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A signed head with its co-signatures removed, as a co-signature signs it.
+fn bare(head: &pb::SignedTreeHead) -> pb::SignedTreeHead {
+    pb::SignedTreeHead { cosignatures: Vec::new(), ..head.clone() }
+}
+
+impl Service {
+    /// The head of the first `size` leaves signed by this node and
+    /// co-signed by every member that has the same root at that size and
+    /// answers within [`COSIGN_WAIT`] and a second. Members that do not
+    /// sign are left out: check the quorum with
+    /// [`veritrace_core::cosign::verify_cosigned`].
+    pub async fn cosigned_tree_head_at(&self, size: u64) -> Result<pb::SignedTreeHead, ServiceError> {
+        let mut head = self.signed_tree_head_at(size)?;
+        let own = tree_head_from_proto(&head).map_err(|e| ServiceError::Answer(e.to_string()))?;
+        head.cosignatures.push(veritrace_core::cosign::cosignature(&own));
+        let membership = self.inner.raft.membership();
+        let others: Vec<NodeId> = membership.borrow().metadata.keys().copied().filter(|id| *id != self.id()).collect();
+        let mut request = vec![COSIGN_REQUEST_TAG];
+        request.extend(pb::CoSignRequest { head: Some(bare(&head)) }.encode_to_vec());
+        let mut asks = tokio::task::JoinSet::new();
+        for node in others {
+            let (service, request) = (self.clone(), request.clone());
+            asks.spawn(async move {
+                let answer = service.inner.peer_requests.ask(node, request);
+                tokio::time::timeout(COSIGN_WAIT + Duration::from_secs(1), answer).await
+            });
+        }
+        let message = own.head.signing_bytes();
+        while let Some(joined) = asks.join_next().await {
+            let Ok(Ok(Ok(bytes))) = joined else { continue };
+            let Ok(response) = pb::CoSignResponse::decode(bytes.as_slice()) else { continue };
+            if let Some(c) = response.cosignature {
+                let valid = veritrace_core::PublicKey::from_slice(&c.signer_key_id)
+                    .is_ok_and(|k| k.verify(SigningContext::TreeHead, &message, &c.signature).is_ok());
+                if valid {
+                    head.cosignatures.push(c);
+                }
+            }
+            if let Some(conflicting) = response.conflicting {
+                self.inner.heads.record(&conflicting);
+            }
+        }
+        Ok(head)
+    }
+
+    /// Answers a peer's co-sign request (the bytes after the tag).
+    pub async fn answer_cosign(&self, from: NodeId, body: &[u8]) -> Vec<u8> {
+        let refuse = |why: String| pb::CoSignResponse { refusal: why, ..Default::default() }.encode_to_vec();
+        let Some(head) = pb::CoSignRequest::decode(body).ok().and_then(|r| r.head) else {
+            return refuse("undecodable CoSignRequest".into());
+        };
+        let Ok(asked) = tree_head_from_proto(&head) else { return refuse("malformed head".into()) };
+        if asked.verify().is_err() {
+            return refuse("the head's signature does not check".into());
+        }
+        self.inner.heads.record(&head);
+        let size = asked.head.tree_size;
+        if self.ledger().applied().tree_size < size {
+            let mut sizes = self.subscribe_tree_size();
+            let _ = tokio::time::timeout(COSIGN_WAIT, sizes.wait_for(|s| *s >= size)).await;
+        }
+        if self.ledger().applied().tree_size < size {
+            return refuse(format!("this node has not applied tree size {size}"));
+        }
+        let own = match self.own_head_at(size) {
+            Ok(own) => own,
+            Err(e) => return refuse(e.to_string()),
+        };
+        if own.head == asked.head {
+            let signed = self.inner.config.head_signer.cosign(&own.head);
+            return pb::CoSignResponse {
+                cosignature: Some(veritrace_core::cosign::cosignature(&signed)),
+                ..Default::default()
+            }
+            .encode_to_vec();
+        }
+        tracing::warn!(from, tree_size = size, "a peer asked to co-sign a head this node's ledger does not have");
+        // Ask the peer to co-sign ours: a peer that signs both equivocated.
+        let ours = self.inner.config.head_signer.cosign(&own.head);
+        let ours = to_proto(&ours);
+        let service = self.clone();
+        let probe = ours.clone();
+        tokio::spawn(async move { service.probe(from, probe).await });
+        pb::CoSignResponse { conflicting: Some(ours), ..Default::default() }.encode_to_vec()
+    }
+
+    /// Asks `node` to co-sign `head`; records what it signs.
+    async fn probe(&self, node: NodeId, head: pb::SignedTreeHead) {
+        let mut request = vec![COSIGN_REQUEST_TAG];
+        request.extend(pb::CoSignRequest { head: Some(head.clone()) }.encode_to_vec());
+        let answer = self.inner.peer_requests.ask(node, request);
+        let Ok(Ok(bytes)) = tokio::time::timeout(COSIGN_WAIT + Duration::from_secs(1), answer).await else { return };
+        let Ok(response) = pb::CoSignResponse::decode(bytes.as_slice()) else { return };
+        if let Some(c) = response.cosignature {
+            self.inner.heads.record(&pb::SignedTreeHead {
+                signer_key_id: c.signer_key_id,
+                signature: c.signature,
+                ..bare(&head)
+            });
+        }
+    }
+
+    /// This node's own (unsigned) head of the first `size` leaves.
+    fn own_head_at(&self, size: u64) -> Result<veritrace_core::SignedTreeHead, ServiceError> {
+        let ledger = self.ledger();
+        let current = ledger.tree_head();
+        let head = if size == current.tree_size {
+            current
+        } else {
+            let root = ledger.root_at(size)?;
+            let timestamp_ms = if size == 0 { 0 } else { ledger.leaf(size - 1)?.commit_time_ms };
+            veritrace_core::TreeHead { shard_id: current.shard_id, tree_size: size, root, timestamp_ms }
+        };
+        Ok(self.inner.config.head_signer.cosign(&head))
+    }
+
+    /// Equivocation evidence this node holds (`ClusterService.Audit`).
+    pub fn equivocations(&self) -> Vec<pb::EquivocationEvidence> {
+        self.inner.heads.evidence()
+    }
+}
+
+/// A core signed head as its protobuf message.
+pub(crate) fn to_proto(sth: &veritrace_core::SignedTreeHead) -> pb::SignedTreeHead {
+    pb::SignedTreeHead {
+        tree_size: sth.head.tree_size,
+        root_hash: sth.head.root.as_bytes().to_vec(),
+        timestamp: Some(veritrace_proto::timestamp_from_ms(sth.head.timestamp_ms)),
+        shard_id: sth.head.shard_id,
+        signer_key_id: sth.signer.to_bytes().to_vec(),
+        signature: sth.signature.to_vec(),
+        cosignatures: Vec::new(),
+    }
+}
