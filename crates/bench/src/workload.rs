@@ -52,6 +52,7 @@ pub fn sign(signer: &Signer, network_id: &str, nonce: u64, action: Action) -> pb
         client_time: Some(veritrace_proto::timestamp_from_ms(veritrace_service::now_ms())),
         network_id: network_id.to_string(),
         action: Some(action),
+        ..Default::default()
     };
     let env = Envelope::sign_transaction(&tx, &signer.key);
     pb::SignedEnvelope::decode(env.bytes()).unwrap_or_default()

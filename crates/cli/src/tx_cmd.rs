@@ -145,6 +145,7 @@ async fn sign_and_submit(
                 client_time: Some(veritrace_proto::timestamp_from_ms(now_ms())),
                 network_id: network.to_owned(),
                 action: Some(action),
+                ..Default::default()
             };
             Envelope::sign_transaction(&tx, &key).to_proto()
         })

@@ -500,6 +500,27 @@ impl Client {
         Ok(self.ledger.clone().list_envelopes(request).await?.into_inner())
     }
 
+    /// Hands the clear private values of envelope `envelope_id` to this node (the submitter's own
+    /// or a named party's), which sends them on to the named parties' nodes
+    /// (LedgerService.PutPrivateData); returns the parties whose nodes hold them.
+    pub async fn put_private_data(
+        &self,
+        envelope_id: [u8; 32],
+        values: Vec<pb::PrivateValue>,
+    ) -> Result<Vec<String>, ClientError> {
+        let request = pb::PutPrivateDataRequest { envelope_id: envelope_id.to_vec(), values };
+        let request = self.party_request(request, methods::PUT_PRIVATE_DATA).await?;
+        Ok(self.ledger.clone().put_private_data(request).await?.into_inner().stored_for)
+    }
+
+    /// The clear private values of envelope `envelope_id`, for its submitter and the parties it
+    /// names (LedgerService.GetPrivateData).
+    pub async fn get_private_data(&self, envelope_id: [u8; 32]) -> Result<Vec<pb::PrivateValue>, ClientError> {
+        let request = pb::GetPrivateDataRequest { envelope_id: envelope_id.to_vec() };
+        let request = self.party_request(request, methods::GET_PRIVATE_DATA).await?;
+        Ok(self.ledger.clone().get_private_data(request).await?.into_inner().values)
+    }
+
     /// The network's genesis (LedgerService.GetGenesis).
     pub async fn genesis(&self) -> Result<pb::GetGenesisResponse, ClientError> {
         Ok(self.ledger.clone().get_genesis(pb::GetGenesisRequest {}).await?.into_inner())

@@ -20,6 +20,7 @@
 //! * [`founders`]: founding parties' signatures on a genesis.
 //! * [`party_call`]: the signed credential of a party-plane gRPC call.
 //! * [`cosign`]: co-signed tree heads and equivocation evidence.
+//! * [`private_data`]: salted commitments to private business fields.
 //! * [`receipt`]: offline checking of a receipt, its proof and tree head.
 
 pub mod code;
@@ -36,6 +37,7 @@ pub mod leaf;
 pub mod merkle;
 pub mod oprf;
 pub mod party_call;
+pub mod private_data;
 pub mod reason;
 pub mod receipt;
 pub mod scan;

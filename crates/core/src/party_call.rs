@@ -53,8 +53,13 @@ pub mod methods {
     pub const WATCH: &str = "/veritrace.v1.LedgerService/Watch";
     /// `LedgerService.ListProposals`.
     pub const LIST_PROPOSALS: &str = "/veritrace.v1.LedgerService/ListProposals";
+    /// `LedgerService.PutPrivateData`.
+    pub const PUT_PRIVATE_DATA: &str = "/veritrace.v1.LedgerService/PutPrivateData";
+    /// `LedgerService.GetPrivateData`.
+    pub const GET_PRIVATE_DATA: &str = "/veritrace.v1.LedgerService/GetPrivateData";
     /// All of them.
-    pub const ALL: [&str; 5] = [SUBMIT_ENVELOPES, GET_ENVELOPE, LIST_ENVELOPES, WATCH, LIST_PROPOSALS];
+    pub const ALL: [&str; 7] =
+        [SUBMIT_ENVELOPES, GET_ENVELOPE, LIST_ENVELOPES, WATCH, LIST_PROPOSALS, PUT_PRIVATE_DATA, GET_PRIVATE_DATA];
 }
 
 /// Bytes of a call nonce.

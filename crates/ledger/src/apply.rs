@@ -215,6 +215,9 @@ impl<E: KvEngine> Ledger<E> {
             if let Err(msg) = self.check_client_time(&tx, header.commit_time_ms) {
                 return reject(Reason::ClientTimeOutOfWindow, msg);
             }
+            if let Err(msg) = check_private(&view, &tx)? {
+                return reject(Reason::InvalidAction, msg);
+            }
             let counted_only = matches!(action, pb::transaction::Action::CodeAttempt(_));
             // A counted action keeps no nonce: its own rule makes a retry harmless.
             let nonce_seen = if counted_only { None } else { self.lookup_nonce(&tx.party_id, tx.nonce, p)? };
@@ -341,6 +344,39 @@ impl<E: KvEngine> Ledger<E> {
         }
         Ok(())
     }
+}
+
+/// Checks a transaction's private commitments and readers
+/// (`veritrace_core::private_data`): at most 32 commitments of 32 bytes
+/// under unique valid names, at most 16 readers, each a registered party,
+/// and readers only with commitments. `Ok(Err(..))` is a refusal.
+fn check_private<E: KvEngine>(
+    view: &StateView<'_, E>,
+    tx: &pb::Transaction,
+) -> Result<Result<(), String>, LedgerError> {
+    use veritrace_core::private_data::{MAX_FIELDS, MAX_READERS, check_name};
+    let (commitments, readers) = (&tx.private_commitments, &tx.private_to);
+    if commitments.is_empty() {
+        return Ok(if readers.is_empty() { Ok(()) } else { Err("private_to without private commitments".into()) });
+    }
+    if commitments.len() > MAX_FIELDS || readers.len() > MAX_READERS {
+        return Ok(Err(format!("at most {MAX_FIELDS} private commitments and {MAX_READERS} readers")));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for c in commitments {
+        if let Err(msg) = check_name(&c.name) {
+            return Ok(Err(msg));
+        }
+        if c.commitment.len() != 32 || !names.insert(c.name.as_str()) {
+            return Ok(Err(format!("private field {:?}: a 32-byte commitment, once per name", c.name)));
+        }
+    }
+    for reader in readers {
+        if view.party(reader)?.is_none() {
+            return Ok(Err(format!("private_to names {reader:?}, no registered party")));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Checks that `signer_key` is an active key of the transaction's party and

@@ -325,6 +325,7 @@ impl Network {
             network_id: self.genesis.network_id.clone(),
             action: Some(action),
             client_time,
+            ..Default::default()
         };
         Envelope::sign_transaction(&t, key).bytes().to_vec()
     }

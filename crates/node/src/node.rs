@@ -197,6 +197,7 @@ impl Node {
             party_signer,
             head_signer: Arc::new(head_signer),
             backup_dir: snapshot_dir(&config),
+            private_dir: config.node.data_dir.join("private"),
             ready_max_lag: config.ops.ready_max_lag(),
             peers: Arc::new(Libp2pPeers),
             code_key_shares: read_code_key_shares(&config.node.code_key_share_files)?,

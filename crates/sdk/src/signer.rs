@@ -96,6 +96,7 @@ impl PartySigner {
             client_time: Some(veritrace_proto::timestamp_from_ms(client_time_ms)),
             network_id: self.network_id.clone(),
             action: Some(action),
+            ..Default::default()
         }
     }
 

@@ -30,13 +30,22 @@ impl LedgerApi {
         LedgerApi { service, gate }
     }
 
-    /// Refuses a party-plane call without a valid party credential.
-    fn party<T>(&self, request: &Request<T>, method: &str) -> Result<(), Status> {
+    /// Refuses a party-plane call without a valid party credential;
+    /// returns the calling party (`None` when the plane is open and the
+    /// call carries no credential).
+    fn party<T>(&self, request: &Request<T>, method: &str) -> Result<Option<String>, Status> {
         let party = self.gate.check(&self.service, request.metadata(), method)?;
-        if let Some(party) = party {
+        if let Some(party) = &party {
             tracing::debug!(party = %party, method, "party call");
         }
-        Ok(())
+        Ok(party)
+    }
+
+    /// The calling party of a call that must name one, even on an open plane.
+    fn named_party<T>(&self, request: &Request<T>, method: &str) -> Result<String, Status> {
+        self.party(request, method)?.ok_or_else(|| {
+            reason(Code::Unauthenticated, "PARTY_AUTH_REQUIRED", format!("{method} needs a party credential"))
+        })
     }
 
     fn ledger_err(&self, e: LedgerError) -> Status {
@@ -299,5 +308,27 @@ impl LedgerService for LedgerApi {
             proposals,
             next_page_token: next.map(|n| n.to_string()).unwrap_or_default(),
         }))
+    }
+
+    async fn put_private_data(
+        &self,
+        request: Request<pb::PutPrivateDataRequest>,
+    ) -> Result<Response<pb::PutPrivateDataResponse>, Status> {
+        let caller = self.named_party(&request, methods::PUT_PRIVATE_DATA)?;
+        let req = request.into_inner();
+        let id = envelope_id(&req.envelope_id, "envelope_id")?;
+        let stored_for =
+            self.service.put_private_data(&caller, id, req.values).await.map_err(|e| from_service(&self.service, e))?;
+        Ok(Response::new(pb::PutPrivateDataResponse { stored_for }))
+    }
+
+    async fn get_private_data(
+        &self,
+        request: Request<pb::GetPrivateDataRequest>,
+    ) -> Result<Response<pb::GetPrivateDataResponse>, Status> {
+        let caller = self.named_party(&request, methods::GET_PRIVATE_DATA)?;
+        let id = envelope_id(&request.get_ref().envelope_id, "envelope_id")?;
+        let values = self.service.get_private_data(&caller, id).map_err(|e| from_service(&self.service, e))?;
+        Ok(Response::new(pb::GetPrivateDataResponse { values }))
     }
 }

@@ -39,6 +39,14 @@ pub fn from_service(service: &Service, e: ServiceError) -> Status {
         ServiceError::InvalidArgument { field, reason } => invalid(&field, format!("{field}: {reason}")),
         ServiceError::Driver(d) => from_driver(service, d),
         ServiceError::Answer(m) => reason(Code::Internal, "MALFORMED_ANSWER", m),
+        ServiceError::Refused { code, reason: r, message } => {
+            let code = match code {
+                "PERMISSION_DENIED" => Code::PermissionDenied,
+                "NOT_FOUND" => Code::NotFound,
+                _ => Code::FailedPrecondition,
+            };
+            reason(code, r, message)
+        }
         other => {
             tracing::error!(cause = %other, "request failed inside the node");
             reason(Code::Internal, "INTERNAL", other.to_string())

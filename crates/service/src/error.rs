@@ -81,6 +81,17 @@ pub enum ServiceError {
     /// The leader's answer did not decode (a version mismatch).
     #[error("malformed answer from the cluster: {0}")]
     Answer(String),
+    /// A request this node refuses with a gRPC code of its own.
+    #[error("{reason}: {message}")]
+    Refused {
+        /// The gRPC code's name: `PERMISSION_DENIED`, `NOT_FOUND` or
+        /// `FAILED_PRECONDITION`.
+        code: &'static str,
+        /// Machine-readable reason.
+        reason: &'static str,
+        /// Detail.
+        message: String,
+    },
 }
 
 impl ServiceError {

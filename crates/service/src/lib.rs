@@ -29,6 +29,7 @@ pub mod cosign;
 mod error;
 pub mod members;
 pub mod prechecks;
+pub mod private;
 mod service;
 mod start;
 pub mod state_machine;

@@ -61,6 +61,10 @@ pub struct ServiceConfig {
     pub head_signer: Arc<dyn HeadSigner>,
     /// Where backups are written while they stream (the snapshot directory).
     pub backup_dir: PathBuf,
+    /// Where this node keeps the private business data it may hold
+    /// (`crate::private`): never replicated through Raft, never in a
+    /// snapshot or backup.
+    pub private_dir: PathBuf,
     /// Ready when at most this many committed entries wait to be applied.
     pub ready_max_lag: u64,
     /// Checks peer identities and addresses of membership requests.
@@ -78,6 +82,7 @@ impl std::fmt::Debug for ServiceConfig {
             .field("network_id", &self.network_id)
             .field("party_id", &self.party_id)
             .field("backup_dir", &self.backup_dir)
+            .field("private_dir", &self.private_dir)
             .field("ready_max_lag", &self.ready_max_lag)
             .finish_non_exhaustive()
     }

@@ -364,6 +364,7 @@ impl Service {
             client_time: Some(timestamp_from_ms(now)),
             network_id: self.inner.config.network_id.clone(),
             action: Some(action),
+            ..Default::default()
         };
         Ok(Envelope::sign_transaction(&tx, key))
     }

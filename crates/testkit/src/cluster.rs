@@ -42,6 +42,7 @@ pub struct ClusterBuilder {
     snapshot_interval: Option<u64>,
     lying: BTreeSet<NodeId>,
     forking: BTreeSet<NodeId>,
+    parties: BTreeMap<NodeId, String>,
     tls: Option<TlsSection>,
     code_key_shares: BTreeMap<NodeId, ShareFile>,
 }
@@ -83,6 +84,14 @@ impl ClusterBuilder {
     /// Replica `id` signs tree heads that do not verify.
     pub fn lying_head_signer(mut self, id: NodeId) -> Self {
         self.lying.insert(id);
+        self
+    }
+
+    /// Replica `id` is operated by fixture party `party` (default
+    /// "admin-a" for every replica): it records scans as that party and
+    /// holds that party's private data.
+    pub fn node_party(mut self, id: NodeId, party: &str) -> Self {
+        self.parties.insert(id, party.to_owned());
         self
     }
 
@@ -185,6 +194,7 @@ impl TestCluster {
             snapshot_interval: None,
             lying: BTreeSet::new(),
             forking: BTreeSet::new(),
+            parties: BTreeMap::new(),
             tls: None,
             code_key_shares: Default::default(),
         }
@@ -211,6 +221,7 @@ impl TestCluster {
         if let Some(n) = b.snapshot_interval {
             driver.snapshot_interval = n;
         }
+        let party = b.parties.get(&id).cloned().unwrap_or_else(|| "admin-a".into());
         let head_signer: Arc<dyn HeadSigner> = if b.lying.contains(&id) {
             Arc::new(LyingHeadSigner(node_key(id)))
         } else if b.forking.contains(&id) {
@@ -223,10 +234,11 @@ impl TestCluster {
             peer_id: format!("sim{id}"),
             network_id: self.genesis.network_id.clone(),
             // A validator operator: only they count code attempts.
-            party_id: Some("admin-a".into()),
-            party_signer: Some(fx::party_key("admin-a")),
+            party_id: Some(party.clone()),
+            party_signer: Some(fx::party_key(&party)),
             head_signer,
             backup_dir: driver.snapshot_dir.clone(),
+            private_dir: driver.snapshot_dir.with_extension("private"),
             ready_max_lag: 100,
             peers: Arc::new(SimPeers),
             code_key_shares: veritrace_service::CodeKeyShares::new(b.code_key_shares.get(&id).cloned()),

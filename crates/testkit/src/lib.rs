@@ -53,6 +53,7 @@ pub fn signed(party: &str, nonce: u64, action: pb::transaction::Action) -> pb::S
         client_time: Some(veritrace_proto::timestamp_from_ms(veritrace_service::now_ms())),
         network_id: fixture::NETWORK.into(),
         action: Some(action),
+        ..Default::default()
     };
     veritrace_core::Envelope::sign_transaction(&tx, &fixture::party_key(party)).to_proto()
 }

@@ -114,6 +114,7 @@ fn sign(party: &Party, nonce: u64, action: Action) -> Envelope {
         client_time: Some(timestamp(now_ms())),
         network_id: NETWORK.into(),
         action: Some(action),
+        ..Default::default()
     };
     Envelope::sign_transaction(&tx, &party.key)
 }

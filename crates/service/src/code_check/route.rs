@@ -5,6 +5,7 @@ use veritrace_consensus::Inbound;
 
 use super::PEER_REQUEST_TAG;
 use crate::cosign::COSIGN_REQUEST_TAG;
+use crate::private::PRIVATE_PUSH_TAG;
 use crate::service::Service;
 
 /// Most peer requests answered at once; past it a request is answered
@@ -38,7 +39,7 @@ pub async fn route_inbound(mut inbound: mpsc::Receiver<Inbound>, driver: mpsc::S
             message = inbound.recv(), if open && held.len() < MAX_HELD_FOR_DRIVER => match message {
                 None => open = false,
                 Some(Inbound::Forward { from, request, reply })
-                    if matches!(request.first(), Some(&PEER_REQUEST_TAG | &COSIGN_REQUEST_TAG)) =>
+                    if matches!(request.first(), Some(&PEER_REQUEST_TAG | &COSIGN_REQUEST_TAG | &PRIVATE_PUSH_TAG)) =>
                 {
                     answer(&service, &permits, from, request, reply);
                 }
@@ -64,10 +65,13 @@ fn answer(
     request: Vec<u8>,
     reply: tokio::sync::oneshot::Sender<Vec<u8>>,
 ) {
-    let cosign = request.first() == Some(&COSIGN_REQUEST_TAG);
+    let tag = request.first().copied();
+    let cosign = tag == Some(COSIGN_REQUEST_TAG);
     let Ok(permit) = permits.clone().try_acquire_owned() else {
         tracing::warn!(from, "too many peer requests at once; refusing one");
-        let busy = if cosign {
+        let busy = if tag == Some(PRIVATE_PUSH_TAG) {
+            b"busy".to_vec()
+        } else if cosign {
             prost::Message::encode_to_vec(&veritrace_proto::v1::CoSignResponse {
                 refusal: "too many peer requests at once".into(),
                 ..Default::default()
@@ -84,7 +88,9 @@ fn answer(
     };
     let service = service.clone();
     tokio::spawn(async move {
-        let answer = if cosign {
+        let answer = if tag == Some(PRIVATE_PUSH_TAG) {
+            service.answer_private_push(from, &request[1..]).await
+        } else if cosign {
             service.answer_cosign(from, &request[1..]).await
         } else {
             service.answer_peer_request(from, &request[1..]).await
