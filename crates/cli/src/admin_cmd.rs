@@ -221,9 +221,7 @@ pub fn audit_cluster(args: AuditArgs) -> anyhow::Result<()> {
             for e in &a.equivocations {
                 let (Some(first), Some(second)) = (&e.first, &e.second) else { continue };
                 let Ok(key) = veritrace_core::cosign::check_equivocation(first, second) else { continue };
-                let node =
-                    rows.iter().find(|r| veritrace_core::cosign::peer_public_key(&r.member.peer_id) == Some(key));
-                let node = node.map(|r| r.member.node_id);
+                let node = signer_node(&rows, &args.target.connect, &key).await;
                 bad.push(format!(
                     "EQUIVOCATION by {} (key {key}): two roots at tree size {} (evidence held by node {id})",
                     node.map_or("an unknown node".to_owned(), |n| format!("node {n}")),
@@ -265,6 +263,21 @@ pub fn audit_cluster(args: AuditArgs) -> anyhow::Result<()> {
         }
         if bad.is_empty() { Ok(()) } else { Err(CheckFailed(format!("audit failed: {}", bad.join("; "))).into()) }
     })
+}
+
+/// The member whose tree heads `key` signs: the key its PeerId carries,
+/// or, failing that, the signer of the head it serves.
+async fn signer_node(rows: &[Row], connect: &ConnectArgs, key: &veritrace_core::PublicKey) -> Option<u64> {
+    if let Some(r) = rows.iter().find(|r| veritrace_core::cosign::peer_public_key(&r.member.peer_id) == Some(*key)) {
+        return Some(r.member.node_id);
+    }
+    for r in rows {
+        let Ok(client) = member_client(&r.member.api_endpoint, connect).await else { continue };
+        if client.tree_head().await.is_ok_and(|h| h.signer_key_id == key.to_bytes()) {
+            return Some(r.member.node_id);
+        }
+    }
+    None
 }
 
 /// An audit row's verdict for people: "ok", "CORRUPT at leaf N: ...",

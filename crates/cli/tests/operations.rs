@@ -127,6 +127,28 @@ async fn a_voter_is_replaced_by_a_new_member() {
     cluster.start(4);
     let api1 = cluster.api(1).to_owned();
     let config4 = cluster.nodes[&4].config.to_str().unwrap().to_owned();
+    // Membership follows governance: a node no decision names is refused,
+    // and so is a member's PeerId under another node id.
+    let stranger = cluster.dir.path().join("stranger");
+    let keys = ["keys", "generate", "--out", stranger.to_str().unwrap(), "--party", "stranger", "--name", "S"];
+    ok(&[
+        &keys[..],
+        &["--country", "FR", "--role", "retailer", "--api-advertise", "http://127.0.0.1:9"],
+        &["--p2p-advertise", "/ip4/127.0.0.1/tcp/9"],
+    ]
+    .concat());
+    let public: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stranger.join("public.json")).unwrap()).unwrap();
+    let member_of = cluster.client(1).await.list_members().await.unwrap();
+    let peer2 = member_of.iter().find(|m| m.node_id == 2).unwrap().peer_id.clone();
+    for (peer, want) in [(public["peer_id"].as_str().unwrap(), "NOT_A_VALIDATOR"), (peer2.as_str(), "PEER_ID_IN_USE")] {
+        let add = ["member", "add", "--learner", "--endpoint", &api1, "--admin-token-file", &cluster.admin_token];
+        let o =
+            veritrace(&[&add[..], &["--node-id", "9", "--peer-id", peer, "--addr", "/ip4/127.0.0.1/tcp/9"]].concat());
+        assert_eq!(code(&o), Some(1), "{want}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{want}: {}", stderr(&o));
+    }
+    assert_eq!(cluster.client(1).await.list_members().await.unwrap().len(), 3, "no member was added");
     let out = ok(&[
         "member",
         "add",

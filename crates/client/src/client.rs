@@ -118,8 +118,9 @@ pub struct Client {
     submit_retries: u32,
     /// The options connected with, for following a leader redirect.
     options: ConnectOptions,
-    /// The node's network id, read from its genesis by the first party call.
-    network_id: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    /// The node's network id and PeerId, read (GetGenesis, GetStatus) by
+    /// the first party call: a party credential names both.
+    audience: std::sync::Arc<tokio::sync::OnceCell<(String, String)>>,
 }
 
 /// Most leader redirects a membership or leadership call follows ([`Client::transfer_leader`]).
@@ -181,7 +182,7 @@ impl Client {
             ledger: LedgerServiceClient::new(channel),
             submit_retries: options.submit_retries,
             options: options.clone(),
-            network_id: std::sync::Arc::default(),
+            audience: std::sync::Arc::default(),
         })
     }
 
@@ -324,14 +325,17 @@ impl Client {
     async fn party_request<T>(&self, message: T, method: &str) -> Result<tonic::Request<T>, ClientError> {
         let mut request = tonic::Request::new(message);
         let Some(credential) = &self.options.party else { return Ok(request) };
-        let network_id = self
-            .network_id
+        let (network_id, node) = self
+            .audience
             .get_or_try_init(|| async {
                 let genesis = self.ledger.clone().get_genesis(pb::GetGenesisRequest {}).await?.into_inner();
-                genesis.genesis.map(|g| g.network_id).ok_or_else(|| invalid("GetGenesis", "no genesis".to_owned()))
+                let network = genesis.genesis.map(|g| g.network_id);
+                let network = network.ok_or_else(|| invalid("GetGenesis", "no genesis".to_owned()))?;
+                let status = self.cluster.clone().get_status(pb::GetStatusRequest {}).await?.into_inner();
+                Ok::<_, ClientError>((network, status.peer_id))
             })
             .await?;
-        for (name, value) in credential.sign(network_id, method)? {
+        for (name, value) in credential.sign(network_id, node, method)? {
             request.metadata_mut().insert(name, value);
         }
         Ok(request)

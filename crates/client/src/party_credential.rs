@@ -31,11 +31,12 @@ impl PartyCredential {
     }
 
     /// The metadata entries authorising one call of `method` (its full
-    /// path) on network `network_id`, at the local clock, with a fresh
-    /// nonce.
+    /// path) at the node with PeerId `node` of network `network_id`, at
+    /// the local clock, with a fresh nonce.
     pub(crate) fn sign(
         &self,
         network_id: &str,
+        node: &str,
         method: &str,
     ) -> Result<Vec<(&'static str, MetadataValue<Ascii>)>, ClientError> {
         let mut nonce = [0u8; NONCE_LEN];
@@ -44,7 +45,7 @@ impl PartyCredential {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0);
-        let call = PartyCall { network_id, method, party_id: &self.party_id, time_ms, nonce };
+        let call = PartyCall { network_id, node, method, party_id: &self.party_id, time_ms, nonce };
         call.sign(&self.key)
             .headers()
             .into_iter()

@@ -12,19 +12,20 @@
 //! | `veritrace-nonce` | 16 random bytes, 32 hex digits |
 //! | `veritrace-signature` | ed25519, 128 hex digits, over [`SigningContext::PartyCall`]'s prefix and [`PartyCall::message`] |
 //!
-//! The signed message binds the network id, the full gRPC method path
-//! (`/veritrace.v1.LedgerService/GetEnvelope`), the party id, the time and
-//! the nonce, each length-prefixed so that no two calls share a message.
+//! The signed message binds the network id, the PeerId of the node called,
+//! the full gRPC method path (`/veritrace.v1.LedgerService/GetEnvelope`),
+//! the party id, the time and the nonce, each length-prefixed so that no
+//! two calls share a message.
 //!
 //! What it proves, and what it does not (threat model): a node that checks
 //! a credential knows the caller held an active key of that party within
-//! [`MAX_SKEW_MS`] of the stated time, for this network and this method. It
-//! does not cover the request body: over TLS (the default off loopback) no
-//! one else sees the credential; over plaintext (`--insecure`) an
-//! eavesdropper who captures one could make one call of the same method as
-//! that party on a node that has not seen the nonce, within the window.
-//! Nodes keep the nonces they accepted for the window, so a credential is
-//! good for one call per node.
+//! [`MAX_SKEW_MS`] of the stated time, for this network, this node and this
+//! method. Nodes keep the nonces they accepted for the window, so a
+//! credential is good for one call, at one node: the operator of the node
+//! called cannot replay it elsewhere. It does not cover the request body:
+//! over TLS (the default off loopback) no one else sees the credential;
+//! over plaintext (`--insecure`) an eavesdropper who captures one before it
+//! arrives could use it first, for a call of the same method at that node.
 
 use crate::keys::{KeyError, PublicKey, SIGNATURE_LEN, SecretKey, SigningContext};
 
@@ -75,6 +76,9 @@ pub const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
 pub struct PartyCall<'a> {
     /// The network's id (its genesis names it).
     pub network_id: &'a str,
+    /// The PeerId of the node called (its `GetStatus` names it): a
+    /// credential is good at that node only.
+    pub node: &'a str,
     /// The full gRPC method path, e.g. `/veritrace.v1.LedgerService/Watch`.
     pub method: &'a str,
     /// The calling party.
@@ -86,12 +90,14 @@ pub struct PartyCall<'a> {
 }
 
 impl PartyCall<'_> {
-    /// The bytes signed (after the context prefix): each text as a 4-byte
+    /// The bytes signed (after the context prefix): the network id, the
+    /// node's PeerId, the method and the party id, each as a 4-byte
     /// big-endian length and its UTF-8, then the time as 8 bytes big-endian,
     /// then the nonce.
     pub fn message(&self) -> Vec<u8> {
-        let mut m = Vec::with_capacity(64 + self.network_id.len() + self.method.len() + self.party_id.len());
-        for text in [self.network_id, self.method, self.party_id] {
+        let mut m =
+            Vec::with_capacity(64 + self.network_id.len() + self.node.len() + self.method.len() + self.party_id.len());
+        for text in [self.network_id, self.node, self.method, self.party_id] {
             m.extend_from_slice(&u32::try_from(text.len()).unwrap_or(u32::MAX).to_be_bytes());
             m.extend_from_slice(text.as_bytes());
         }
@@ -201,15 +207,23 @@ impl Credential {
     }
 
     /// Checks the time against `now_ms` and the signature over the call
-    /// (`network_id`, `method`); returns the key that signed. Whether that
+    /// (`network_id`, this `node`'s PeerId, `method`); returns the key
+    /// that signed. Whether that
     /// key is an active key of [`Self::party_id`], and whether the nonce is
     /// fresh, are the caller's to check (they need the ledger and memory).
-    pub fn verify(&self, network_id: &str, method: &str, now_ms: u64) -> Result<PublicKey, CredentialError> {
+    pub fn verify(
+        &self,
+        network_id: &str,
+        node: &str,
+        method: &str,
+        now_ms: u64,
+    ) -> Result<PublicKey, CredentialError> {
         if self.time_ms.abs_diff(now_ms) > MAX_SKEW_MS {
             return Err(CredentialError::Stale { time_ms: self.time_ms, now_ms });
         }
         let key = PublicKey::from_slice(&self.key).map_err(CredentialError::Signature)?;
-        let call = PartyCall { network_id, method, party_id: &self.party_id, time_ms: self.time_ms, nonce: self.nonce };
+        let call =
+            PartyCall { network_id, node, method, party_id: &self.party_id, time_ms: self.time_ms, nonce: self.nonce };
         key.verify(SigningContext::PartyCall, &call.message(), &self.signature).map_err(CredentialError::Signature)?;
         Ok(key)
     }
@@ -230,7 +244,8 @@ mod tests {
     const METHOD: &str = "/veritrace.v1.LedgerService/GetEnvelope";
 
     fn signed(key: &SecretKey) -> Credential {
-        let call = PartyCall { network_id: "net", method: METHOD, party_id: "acme", time_ms: NOW, nonce: [7; 16] };
+        let call =
+            PartyCall { network_id: "net", node: "n1", method: METHOD, party_id: "acme", time_ms: NOW, nonce: [7; 16] };
         call.sign(key)
     }
 
@@ -243,29 +258,30 @@ mod tests {
     fn a_signed_call_verifies_only_for_its_network_method_and_time() {
         let key = SecretKey::from_seed_label("acme");
         let c = round_trip(&signed(&key)).unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("no credential"));
-        assert_eq!(c.verify("net", METHOD, NOW + 1000), Ok(key.public()));
+        assert_eq!(c.verify("net", "n1", METHOD, NOW + 1000), Ok(key.public()));
         let bad = Err(CredentialError::Signature(KeyError::BadSignature));
-        assert_eq!(c.verify("other-net", METHOD, NOW), bad);
-        assert_eq!(c.verify("net", "/veritrace.v1.LedgerService/Watch", NOW), bad);
+        assert_eq!(c.verify("net", "n2", METHOD, NOW), bad, "another node");
+        assert_eq!(c.verify("other-net", "n1", METHOD, NOW), bad);
+        assert_eq!(c.verify("net", "n1", "/veritrace.v1.LedgerService/Watch", NOW), bad);
         assert_eq!(
-            c.verify("net", METHOD, NOW + MAX_SKEW_MS + 1),
+            c.verify("net", "n1", METHOD, NOW + MAX_SKEW_MS + 1),
             Err(CredentialError::Stale { time_ms: NOW, now_ms: NOW + MAX_SKEW_MS + 1 })
         );
         let mut other_party = c.clone();
         other_party.party_id = "rival".into();
-        assert_eq!(other_party.verify("net", METHOD, NOW), bad);
+        assert_eq!(other_party.verify("net", "n1", METHOD, NOW), bad);
         let mut other_nonce = c;
         other_nonce.nonce[0] ^= 1;
-        assert_eq!(other_nonce.verify("net", METHOD, NOW), bad);
+        assert_eq!(other_nonce.verify("net", "n1", METHOD, NOW), bad);
     }
 
     #[test]
     fn the_context_separates_call_signatures_from_transactions() {
         let key = SecretKey::from_seed_label("acme");
-        let call = PartyCall { network_id: "n", method: "m", party_id: "p", time_ms: 1, nonce: [0; 16] };
+        let call = PartyCall { network_id: "n", node: "x", method: "m", party_id: "p", time_ms: 1, nonce: [0; 16] };
         let sig = key.sign(SigningContext::Transaction, &call.message());
         let forged = Credential { signature: sig, ..call.sign(&key) };
-        assert!(forged.verify("n", "m", 1).is_err());
+        assert!(forged.verify("n", "x", "m", 1).is_err());
     }
 
     #[test]
@@ -296,7 +312,7 @@ mod tests {
 
     #[test]
     fn lengths_keep_fields_apart() {
-        let a = PartyCall { network_id: "ab", method: "c", party_id: "p", time_ms: 0, nonce: [0; 16] };
+        let a = PartyCall { network_id: "ab", node: "x", method: "c", party_id: "p", time_ms: 0, nonce: [0; 16] };
         let b = PartyCall { network_id: "a", method: "bc", ..a.clone() };
         assert_ne!(a.message(), b.message());
     }

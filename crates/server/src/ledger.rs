@@ -11,7 +11,7 @@ use veritrace_service::Service;
 
 use veritrace_ledger::PartyFilter;
 
-use crate::party_auth::PartyGate;
+use crate::party_auth::{Caller, PartyGate};
 use crate::status::{from_service, invalid, reason};
 use crate::verification::{offset_token, page_size};
 use veritrace_core::party_call::methods;
@@ -33,17 +33,17 @@ impl LedgerApi {
     /// Refuses a party-plane call without a valid party credential;
     /// returns the calling party (`None` when the plane is open and the
     /// call carries no credential).
-    fn party<T>(&self, request: &Request<T>, method: &str) -> Result<Option<String>, Status> {
-        let party = self.gate.check(&self.service, request.metadata(), method)?;
-        if let Some(party) = &party {
-            tracing::debug!(party = %party, method, "party call");
+    fn party<T>(&self, request: &Request<T>, method: &str) -> Result<Option<Caller>, Status> {
+        let caller = self.gate.check(&self.service, request.metadata(), method)?;
+        if let Some(caller) = &caller {
+            tracing::debug!(party = %caller.party_id, method, "party call");
         }
-        Ok(party)
+        Ok(caller)
     }
 
     /// The calling party of a call that must name one, even on an open plane.
     fn named_party<T>(&self, request: &Request<T>, method: &str) -> Result<String, Status> {
-        self.party(request, method)?.ok_or_else(|| {
+        self.party(request, method)?.map(|c| c.party_id).ok_or_else(|| {
             reason(Code::Unauthenticated, "PARTY_AUTH_REQUIRED", format!("{method} needs a party credential"))
         })
     }
@@ -262,8 +262,8 @@ impl LedgerService for LedgerApi {
     type WatchStream = crate::watch::WatchStream;
 
     async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
-        self.party(&request, methods::WATCH)?;
-        Ok(Response::new(crate::watch::start(self.service.clone(), request.into_inner())?))
+        let caller = self.party(&request, methods::WATCH)?;
+        Ok(Response::new(crate::watch::start(self.service.clone(), request.into_inner(), caller)?))
     }
 
     async fn get_genesis(&self, _: Request<pb::GetGenesisRequest>) -> Result<Response<pb::GetGenesisResponse>, Status> {

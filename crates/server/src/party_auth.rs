@@ -10,7 +10,7 @@
 //! answers for its calls. So each party-plane call carries a credential
 //! signed with one of the party's active keys
 //! ([`veritrace_core::party_call`]): the node checks the signature over
-//! (network, method, party, time, nonce), that the key is an active key of
+//! (network, this node, method, party, time, nonce), that the key is an active key of
 //! that party in this node's applied state, that the party is not
 //! suspended, that the time is within [`MAX_SKEW_MS`] of its clock, and
 //! that it has not seen the nonce before (it remembers accepted nonces for
@@ -125,8 +125,8 @@ impl PartyGate {
         PartyGate { open: party.insecure, seen: Arc::default() }
     }
 
-    /// Lets a call of `method` (its full path) through, returning the party
-    /// it came from (`None`: no credential, and the plane is open), or
+    /// Lets a call of `method` (its full path) through, returning who
+    /// called (`None`: no credential, and the plane is open), or
     /// refuses it with a reason:
     ///
     /// * `UNAUTHENTICATED`: `PARTY_AUTH_REQUIRED` (no credential),
@@ -141,7 +141,7 @@ impl PartyGate {
         service: &Service,
         metadata: &tonic::metadata::MetadataMap,
         method: &str,
-    ) -> Result<Option<String>, Status> {
+    ) -> Result<Option<Caller>, Status> {
         let unauthenticated = |r: &str, m: String| reason(Code::Unauthenticated, r, m);
         let credential = Credential::from_headers(|name| metadata.get(name).and_then(|v| v.to_str().ok()))
             .map_err(|e| unauthenticated("PARTY_AUTH_INVALID", e.to_string()))?;
@@ -158,37 +158,15 @@ impl PartyGate {
         };
         let now_ms = u64::try_from(veritrace_service::now_ms()).unwrap_or(0);
         let ledger = service.ledger();
-        let key = credential.verify(ledger.genesis().network_id(), method, now_ms).map_err(|e| match e {
-            CredentialError::Stale { .. } => unauthenticated("PARTY_AUTH_STALE", e.to_string()),
-            other => unauthenticated("PARTY_AUTH_INVALID", other.to_string()),
-        })?;
-        let party = ledger
-            .party(&credential.party_id)
-            .map_err(|e| reason(Code::Unavailable, "STORAGE_UNAVAILABLE", format!("reading the party: {e}")))?;
-        let not_authorized = || {
-            unauthenticated(
-                "PARTY_KEY_NOT_AUTHORIZED",
-                format!(
-                    "key {key} is not an active key of a party {:?} in this node's state (applied up to tree size {})",
-                    credential.party_id,
-                    ledger.tree_head().tree_size
-                ),
-            )
-        };
-        let party = party.ok_or_else(not_authorized)?;
+        let key =
+            credential.verify(ledger.genesis().network_id(), service.peer_id(), method, now_ms).map_err(
+                |e| match e {
+                    CredentialError::Stale { .. } => unauthenticated("PARTY_AUTH_STALE", e.to_string()),
+                    other => unauthenticated("PARTY_AUTH_INVALID", other.to_string()),
+                },
+            )?;
         let key_bytes = key.to_bytes();
-        let active =
-            party.signing_keys.iter().any(|k| k.public_key == key_bytes && k.status == pb::KeyStatus::Active as i32);
-        if !active {
-            return Err(not_authorized());
-        }
-        if party.status != pb::PartyStatus::Active as i32 {
-            return Err(reason(
-                Code::PermissionDenied,
-                "PARTY_SUSPENDED",
-                format!("party {} is not active (suspended)", credential.party_id),
-            ));
-        }
+        standing(service, &credential.party_id, &key_bytes)?;
         let mut hasher = blake3::Hasher::new();
         hasher.update(&key_bytes).update(&credential.nonce);
         let mut id: CallId = [0; 16];
@@ -201,7 +179,7 @@ impl PartyGate {
             .map_err(|_| reason(Code::Internal, "INTERNAL", "nonce memory poisoned"))?
             .remember(id, key_bytes, expires, now_ms);
         match fresh {
-            Ok(true) => Ok(Some(credential.party_id)),
+            Ok(true) => Ok(Some(Caller { party_id: credential.party_id, key: key_bytes })),
             Ok(false) => Err(unauthenticated(
                 "PARTY_AUTH_REPLAYED",
                 "this credential's nonce was used before: sign each call afresh".to_owned(),
@@ -218,6 +196,50 @@ impl PartyGate {
             )),
         }
     }
+}
+
+/// Who made a party call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The calling party.
+    pub party_id: String,
+    /// The key it signed with.
+    pub key: [u8; 32],
+}
+
+/// Whether `key` is, in this node's applied state, an ACTIVE key of the
+/// ACTIVE party `party_id`: what a call needs when it arrives, and what a
+/// long-lived call (Watch) needs to go on (a suspension or a key
+/// revocation ends it).
+pub fn standing(service: &Service, party_id: &str, key: &[u8; 32]) -> Result<(), Status> {
+    let ledger = service.ledger();
+    let party = ledger
+        .party(party_id)
+        .map_err(|e| reason(Code::Unavailable, "STORAGE_UNAVAILABLE", format!("reading the party: {e}")))?;
+    let not_authorized = || {
+        reason(
+            Code::Unauthenticated,
+            "PARTY_KEY_NOT_AUTHORIZED",
+            format!(
+                "key {} is not an active key of a party {party_id:?} in this node's state (applied up to tree size {})",
+                hex::encode(key),
+                ledger.tree_head().tree_size
+            ),
+        )
+    };
+    let party = party.ok_or_else(not_authorized)?;
+    let active = party.signing_keys.iter().any(|k| k.public_key == key && k.status == pb::KeyStatus::Active as i32);
+    if !active {
+        return Err(not_authorized());
+    }
+    if party.status != pb::PartyStatus::Active as i32 {
+        return Err(reason(
+            Code::PermissionDenied,
+            "PARTY_SUSPENDED",
+            format!("party {party_id} is not active (suspended)"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use veritrace_proto::v1 as pb;
 use veritrace_service::Service;
 
 use crate::listing::{check_actions, check_gtin14, names_gtin};
+use crate::party_auth::Caller;
 use crate::status::{from_service, invalid};
 
 /// Messages buffered ahead of a slow client.
@@ -64,22 +65,30 @@ impl Filter {
     }
 }
 
-/// Validates `req` and starts the stream.
-pub fn start(service: Service, req: pb::WatchRequest) -> Result<WatchStream, Status> {
+/// Validates `req` and starts the stream for `caller` (`None` on an open
+/// party plane): the stream ends with the caller's refusal as soon as its
+/// party is suspended or its key revoked, checked at every new tree size.
+pub fn start(service: Service, req: pb::WatchRequest, caller: Option<Caller>) -> Result<WatchStream, Status> {
     let filter = Filter::from_request(&req)?;
     let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-    tokio::spawn(follow(service, filter, req.start_leaf_index, tx));
+    tokio::spawn(follow(service, filter, req.start_leaf_index, caller, tx));
     Ok(ReceiverStream::new(rx))
 }
 
 type Sender = mpsc::Sender<Result<pb::WatchResponse, Status>>;
 
-async fn follow(service: Service, filter: Filter, start: u64, tx: Sender) {
+async fn follow(service: Service, filter: Filter, start: u64, caller: Option<Caller>, tx: Sender) {
     let mut sizes = service.subscribe_tree_size();
     let mut cursor = start;
     let mut head_sent: Option<u64> = None;
     loop {
         let size = *sizes.borrow_and_update();
+        if let Some(c) = &caller
+            && let Err(refused) = crate::party_auth::standing(&service, &c.party_id, &c.key)
+        {
+            let _ = tx.send(Err(refused)).await;
+            return;
+        }
         while cursor < size {
             let end = size.min(cursor + CHUNK);
             let (n, f) = (service.clone(), filter.clone());

@@ -126,6 +126,7 @@ impl ClusterBuilder {
         let (token, admin_token_blake3) = veritrace_server::admin_auth::new_token();
         let mut cluster = TestCluster {
             admin_token: veritrace_client::AdminToken::new(&token).expect("a fresh admin token"),
+            admin_token_text: token.clone(),
             admin_token_blake3,
             net: SimNetwork::new(self.seed),
             dir: tempfile::tempdir().expect("a temporary directory"),
@@ -166,6 +167,7 @@ pub struct TestCluster {
     faults: BTreeMap<NodeId, Faults>,
     /// The operators' admin token, and the hash every replica checks it against.
     admin_token: veritrace_client::AdminToken,
+    admin_token_text: String,
     admin_token_blake3: String,
     /// Milliseconds added to each replica's Raft clock ([`TestCluster::skew_clock`]).
     clock_skews: BTreeMap<NodeId, Arc<AtomicI64>>,
@@ -305,6 +307,14 @@ impl TestCluster {
         veritrace_client::Client::connect_with(&self.api(id), &self.connect_options())
             .await
             .expect("connect to a test replica")
+    }
+
+    /// A file in the cluster's directory holding the admin token, for the
+    /// CLI's `--admin-token-file`.
+    pub fn admin_token_file(&self) -> std::path::PathBuf {
+        let path = self.dir.path().join("admin.token");
+        std::fs::write(&path, format!("{}\n", self.admin_token_text)).expect("write the admin token file");
+        path
     }
 
     /// The cluster's admin token: every replica's `ClusterService` wants it.

@@ -38,7 +38,7 @@ fn get_with(id: &[u8], credential: &Credential) -> tonic::Request<pb::GetEnvelop
 
 fn call(method: &str, party: &str, key: &SecretKey, time_ms: u64) -> Credential {
     let nonce: [u8; 16] = rand_nonce();
-    PartyCall { network_id: fx::NETWORK, method, party_id: party, time_ms, nonce }.sign(key)
+    PartyCall { network_id: fx::NETWORK, node: "sim1", method, party_id: party, time_ms, nonce }.sign(key)
 }
 
 fn rand_nonce() -> [u8; 16] {
@@ -132,12 +132,16 @@ async fn forged_replayed_stale_and_misdirected_credentials_are_refused() {
     assert_eq!(refused(&call(methods::WATCH, "shop", &shop, now)).await, unauth("PARTY_AUTH_INVALID"));
     let other_net = PartyCall {
         network_id: "other-net",
+        node: "sim1",
         method: methods::GET_ENVELOPE,
         party_id: "shop",
         time_ms: now,
         nonce: rand_nonce(),
     };
     assert_eq!(refused(&other_net.sign(&shop)).await, unauth("PARTY_AUTH_INVALID"));
+    // Signed for another node: a node operator who received it cannot replay it here.
+    let other_node = PartyCall { network_id: fx::NETWORK, node: "sim2", nonce: rand_nonce(), ..other_net };
+    assert_eq!(refused(&other_node.sign(&shop)).await, unauth("PARTY_AUTH_INVALID"));
     // A tampered signature, a claim to be another party with the shop's signature.
     let mut tampered = call(methods::GET_ENVELOPE, "shop", &shop, now);
     tampered.signature[5] ^= 1;
@@ -169,20 +173,31 @@ async fn forged_replayed_stale_and_misdirected_credentials_are_refused() {
 async fn a_suspended_party_loses_the_party_plane() {
     let cluster = TestCluster::start(1).await;
     cluster.leader(&[]).await;
+    let options = ConnectOptions {
+        party: Some(PartyCredential::new("shop", fx::party_key("shop"))),
+        ..ConnectOptions::default()
+    };
+    let shop = Client::connect_with(&cluster.api(1), &options).await.unwrap();
+    // A watch the shop opened before its suspension.
+    let mut stream = shop.watch(pb::WatchRequest::default()).await.unwrap();
     let suspend = vec![
         signed("admin-a", 1, fx::propose("suspend-shop", fx::suspend("shop"))),
         signed("admin-b", 2, fx::approve("suspend-shop")),
     ];
     let receipts = cluster.submit_applied(1, suspend).await;
     assert!(receipts.iter().all(|r| r.outcome == pb::Outcome::Applied as i32), "{receipts:?}");
-    let options = ConnectOptions {
-        party: Some(PartyCredential::new("shop", fx::party_key("shop"))),
-        ..ConnectOptions::default()
-    };
-    let shop = Client::connect_with(&cluster.api(1), &options).await.unwrap();
     let by_admin = pb::ListEnvelopesRequest { party_id: "admin-a".into(), ..Default::default() };
     let e = shop.list_envelopes(by_admin.clone()).await.expect_err("a suspended party read");
     assert_eq!(reason(&e), (Some(tonic::Code::PermissionDenied), "PARTY_SUSPENDED".into()), "{e}");
+    // The open watch ends with the same refusal, whatever it sent before.
+    let ended = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), stream.message()).await {
+            Ok(Ok(Some(_))) => continue,
+            Ok(Err(status)) => break status,
+            other => panic!("the suspended party's watch went on: {other:?}"),
+        }
+    };
+    assert_eq!(status_reason(&ended), (tonic::Code::PermissionDenied, "PARTY_SUSPENDED".into()));
     // Its peers still read.
     let page = cluster.client(1).await.list_envelopes(by_admin).await.unwrap();
     assert_eq!(page.entries.len(), 1, "admin-a's proposal");
