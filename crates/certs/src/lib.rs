@@ -31,6 +31,7 @@
 
 mod error;
 mod pem_files;
+mod request;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,7 @@ use time::OffsetDateTime;
 
 pub use error::{CertError, PemKind};
 pub use pem_files::{Existing, PemPaths};
+pub use request::{RequestSummary, node_request, read_request};
 
 /// How long a CA made by [`CertificateAuthority::generate`] is valid: ten years.
 pub const DEFAULT_CA_VALIDITY: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);

@@ -48,6 +48,12 @@ pub struct GenerateArgs {
     /// The node's peer address as others dial it, e.g. /dns4/n1.acme.example/tcp/7501.
     #[arg(long)]
     p2p_advertise: String,
+    /// A DNS name or IP address clients reach the node's gRPC API by
+    /// (repeatable): also makes the node's TLS key (node-tls.key, 0600)
+    /// and a certificate request (node-tls.csr) for the CA
+    /// (`veritrace cert sign-request`).
+    #[arg(long = "tls-host")]
+    tls_hosts: Vec<String>,
 }
 
 /// `veritrace genesis ...`.
@@ -130,6 +136,12 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
     };
     let parts = ceremony::generate_keys(&a.out, parts)?;
     println!("wrote node.key, party.key and admin.token (secret: keep them on this host) to {}", a.out.display());
+    if !a.tls_hosts.is_empty() {
+        let (csr, key) = veritrace_certs::node_request(&parts.party_id, &a.tls_hosts)?;
+        veritrace_node::write_secret_file(&a.out.join("node-tls.key"), &key)?;
+        std::fs::write(a.out.join("node-tls.csr"), csr).context("writing node-tls.csr")?;
+        println!("wrote node-tls.key (secret) and node-tls.csr: send the request to the network's CA");
+    }
     println!(
         "send {} to the coordinator: party {} peer {}",
         a.out.join(PUBLIC_FILE).display(),
@@ -180,6 +192,7 @@ pub fn genesis(cmd: GenesisCommand) -> anyhow::Result<()> {
             if file.genesis_id != genesis.id().to_string() {
                 bail!("{} is for genesis {}, not {}", NETWORK_FILE, file.genesis_id, genesis.id());
             }
+            ceremony::check_network(&file, &genesis)?;
             let hash = ceremony::admin_token_hash(&keys)?;
             let listen = Listen { api: api_listen, p2p: p2p_listen, ops: ops_listen };
             let config = ceremony::configure(&file, &me.party_id, &listen, &hash)?;
@@ -209,14 +222,47 @@ fn sign(network: &Path, keys: &Path) -> anyhow::Result<()> {
     let Some(own) = g.founding_parties.iter().find(|p| p.party_id == me.party_id) else {
         bail!("party {} is not a founding party of this genesis: do not sign it", me.party_id);
     };
-    if !own.signing_keys.iter().any(|k| k.public_key == key.public().to_bytes()) || own.validator_peer_id != me.peer_id
-    {
-        bail!("the genesis does not carry {}'s own key and PeerId from {PUBLIC_FILE}: do not sign it", me.party_id);
+    // The founder's own entry must be exactly what it published: one key
+    // (its own), its roles, prefixes, name, country and validator.
+    if me.party_key != key.public().to_string() {
+        bail!("{PUBLIC_FILE} does not carry the key in {PARTY_KEY_FILE}");
+    }
+    let (expected, _) = ceremony::assemble(&g.network_id, None, "", std::slice::from_ref(&me))?;
+    let mut want = expected.proto().founding_parties[0].clone();
+    want.joined_at = own.joined_at;
+    if *own != want {
+        bail!(
+            "the genesis entry of {} differs from its {PUBLIC_FILE} (keys, roles, prefixes, name or validator): do not sign it",
+            me.party_id
+        );
+    }
+    let policies = [
+        g.role_policy.is_some(),
+        g.default_code_policy.is_some(),
+        g.replay_window.is_some(),
+        g.max_clock_skew.is_some(),
+    ];
+    if policies.contains(&true) {
+        bail!("the genesis sets policies `veritrace genesis assemble` does not: do not sign it");
     }
     println!("genesis {} of network {}", genesis.id(), g.network_id);
     for p in &g.founding_parties {
-        let key = p.signing_keys.first().map(|k| hex::encode(&k.public_key)).unwrap_or_default();
-        println!("  {:<24} roles {:?} key {key} validator {}", p.party_id, p.roles, p.validator_peer_id);
+        let roles: Vec<&str> = p
+            .roles
+            .iter()
+            .map(|r| veritrace_proto::v1::PartyRole::try_from(*r).map_or("?", |r| r.as_str_name()))
+            .collect();
+        let keys: Vec<String> = p.signing_keys.iter().map(|k| hex::encode(&k.public_key)).collect();
+        println!(
+            "  {:<24} {} ({}) roles {} keys {} prefixes {:?} validator {}",
+            p.party_id,
+            p.display_name,
+            p.country,
+            roles.join(","),
+            keys.join(","),
+            p.gs1_company_prefixes,
+            p.validator_peer_id
+        );
     }
     println!("  governance threshold {}", g.governance.as_ref().map_or(1, |r| r.threshold));
     let mut seal = SealFile::new(&genesis);

@@ -38,6 +38,21 @@ pub enum CertCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Signs a node's certificate request (`keys generate --tls-host` makes
+    /// one on the node's host, whose TLS key never leaves it) as
+    /// `create-node` would; prints what it asks for and writes OUT.
+    #[command(name = "sign-request")]
+    SignRequest {
+        /// Directory holding ca.crt and ca.key.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// The request (PEM), e.g. node-tls.csr.
+        #[arg(long)]
+        csr: PathBuf,
+        /// The certificate to write (PEM); refused if it exists.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Issues a client certificate (client auth only), e.g. for an operator
     /// calling ClusterService: OUT/NAME.crt and OUT/NAME.key.
     #[command(name = "create-client")]
@@ -84,6 +99,23 @@ fn load_ca(ca: &CaArgs) -> anyhow::Result<CertificateAuthority> {
 /// Runs a `cert` subcommand.
 pub fn run(cmd: CertCommand) -> anyhow::Result<()> {
     let written = match cmd {
+        CertCommand::SignRequest { ca_dir, csr, out } => {
+            use anyhow::Context as _;
+            let authority = CertificateAuthority::load(&ca_dir.join("ca.crt"), &ca_dir.join("ca.key"))?;
+            let pem = std::fs::read_to_string(&csr).with_context(|| format!("reading {}", csr.display()))?;
+            let asked = veritrace_certs::read_request(&pem)?;
+            println!("request for node {:?}, hosts {}", asked.common_name, asked.hosts.join(", "));
+            let cert = authority.sign_node_request(&pem)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .with_context(|| format!("creating {}", out.display()))?;
+            std::io::Write::write_all(&mut file, cert.as_bytes())
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {}: send it back with ca.crt", out.display());
+            return Ok(());
+        }
         CertCommand::Ca { out, name, common } => {
             CertificateAuthority::generate(&name)?.write_pem_pair(&out, "ca", common.existing())?
         }

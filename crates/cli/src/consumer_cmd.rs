@@ -159,6 +159,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         let parties = client.list_parties(pb::ListPartiesRequest { page_size: 1000, ..Default::default() }).await?;
         anyhow::Ok((answer, veritrace_core::cosign::ValidatorSet::from_parties(&parties.parties)))
     })?;
+    let mut not_cosigned = None;
     let offline = match (&answer.receipt, &answer.scan_envelope) {
         (Some(r), Some(env)) => {
             let bytes = prost::Message::encode_to_vec(env);
@@ -171,7 +172,10 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
                     validators.validators.len(),
                     validators.quorum
                 ),
-                Err(e) => format!("NOT co-signed by a quorum of validators: {e}"),
+                Err(e) => {
+                    not_cosigned = Some(e.to_string());
+                    format!("NOT co-signed by a quorum of validators: {e}")
+                }
             };
             Some(format!(
                 "receipt verified offline: leaf {} in tree of size {} signed by {}, {cosigned}",
@@ -223,7 +227,12 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     if let Some(o) = offline {
         println!("{o}");
     }
-    Ok(())
+    // The validator set came from the node's own party list: a check a
+    // lying node could pass, but one an honest node never fails.
+    match not_cosigned {
+        Some(e) => Err(crate::admin_cmd::CheckFailed(format!("the receipt's tree head is not co-signed: {e}")).into()),
+        None => Ok(()),
+    }
 }
 
 /// `veritrace history`.

@@ -85,7 +85,7 @@ async fn three_organisations_found_a_network_without_sharing_a_secret() {
             format!("/ip4/127.0.0.1/tcp/{}", n + 100),
         ];
         if k == 0 {
-            args.extend(["--gs1-prefix".into(), "0614141".into()]);
+            args.extend(["--gs1-prefix".into(), "0614141".into(), "--tls-host".into(), "127.0.0.1".into()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ok(&args);
@@ -119,6 +119,20 @@ async fn three_organisations_found_a_network_without_sharing_a_secret() {
     let out = ok(&assemble);
     assert!(out.contains("3 founders"), "{out}");
 
+    // A coordinator that slips its own key into a founder's entry gets no signature.
+    let forged_dir = root.path().join("forged");
+    std::fs::create_dir_all(&forged_dir).unwrap();
+    let mut forged =
+        <pb::Genesis as prost::Message>::decode(std::fs::read(coordinator.join("genesis.pb")).unwrap().as_slice())
+            .unwrap();
+    let mut extra = forged.founding_parties[0].signing_keys[0].clone();
+    extra.public_key = veritrace_core::SecretKey::from_seed_label("coordinator").public().to_bytes().to_vec();
+    forged.founding_parties[0].signing_keys.push(extra);
+    std::fs::write(forged_dir.join("genesis.pb"), prost::Message::encode_to_vec(&forged)).unwrap();
+    let o = veritrace(&["genesis", "sign", "--network", path(&forged_dir), "--keys", path(&host(0))]);
+    assert_eq!(o.status.code(), Some(1), "signed a genesis with a planted key");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("differs from its public.json"), "{o:?}");
+
     // 3. Each founder checks and signs on its own host.
     for (k, (party, _)) in orgs.iter().enumerate() {
         let incoming = host(k).join("incoming");
@@ -135,6 +149,22 @@ async fn three_organisations_found_a_network_without_sharing_a_secret() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("port-customs has not signed"), "{o:?}");
     ok(&["genesis", "seal", "--network", path(&coordinator), &sig(0), &sig(1), &sig(2)]);
 
+    // A network.json with a voter the genesis does not list is refused.
+    let tampered = root.path().join("tampered");
+    for name in ["genesis.pb", "genesis.sig"] {
+        send(&coordinator, name, &tampered, name);
+    }
+    let mut network: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(coordinator.join("network.json")).unwrap()).unwrap();
+    let mut intruder = network["members"][0].clone();
+    intruder["node_id"] = 9.into();
+    intruder["party_id"] = "intruder".into();
+    network["members"].as_array_mut().unwrap().push(intruder);
+    std::fs::write(tampered.join("network.json"), network.to_string()).unwrap();
+    let o = veritrace(&["genesis", "configure", "--network", path(&tampered), "--keys", path(&host(0))]);
+    assert_eq!(o.status.code(), Some(1), "configured with an intruding voter");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a founding validator"), "{o:?}");
+
     // 4. Each configures its node from the sealed genesis.
     for k in 0..3 {
         let incoming = host(k).join("incoming");
@@ -143,14 +173,36 @@ async fn three_organisations_found_a_network_without_sharing_a_secret() {
         ok(&["genesis", "configure", "--network", path(&incoming), "--keys", path(&host(k)), "--ops-listen", &ops]);
     }
 
-    // No directory holds another's secret: each host its own three, the coordinator none.
+    // The first organisation's TLS key stayed home: the network's CA signs its request.
+    let ca = root.path().join("ca-host");
+    ok(&["cert", "create-ca", "--out", path(&ca)]);
+    send(&host(0), "node-tls.csr", &ca, "acme.csr");
+    let signed = ok(&[
+        "cert",
+        "sign-request",
+        "--ca-dir",
+        path(&ca),
+        "--csr",
+        path(&ca.join("acme.csr")),
+        "--out",
+        path(&ca.join("acme.crt")),
+    ]);
+    assert!(signed.contains("request for node \"acme-brand\", hosts 127.0.0.1"), "{signed}");
+    assert!(std::fs::read_to_string(ca.join("acme.crt")).unwrap().contains("BEGIN CERTIFICATE"));
+
+    // No directory holds another's secret: each host its own, the coordinator none.
     assert!(secrets_in(&coordinator).is_empty(), "{:?}", secrets_in(&coordinator));
     for k in 0..3 {
         let mut names: Vec<String> =
             secrets_in(&host(k)).iter().map(|p| p.strip_prefix(host(k)).unwrap().display().to_string()).collect();
         names.sort();
-        assert_eq!(names, ["admin.token", "node.key", "party.key"], "host {k}");
+        let mut want = vec!["admin.token", "node.key", "party.key"];
+        if k == 0 {
+            want.insert(1, "node-tls.key");
+        }
+        assert_eq!(names, want, "host {k}");
     }
+    assert_eq!(secrets_in(&ca).iter().filter(|p| p.ends_with("node-tls.key")).count(), 0);
 
     // A node refuses a genesis one founder did not sign.
     let seal_path = host(2).join("genesis.sig");

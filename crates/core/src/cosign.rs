@@ -14,7 +14,7 @@
 
 use veritrace_proto::v1 as pb;
 
-use crate::keys::{KeyError, PublicKey, SigningContext};
+use crate::keys::{PublicKey, SigningContext};
 use crate::receipt::{ReceiptError, tree_head_from_proto};
 
 /// A validator: its party and its node's key.
@@ -82,53 +82,47 @@ pub enum CoSignError {
     /// The head itself is malformed.
     #[error(transparent)]
     Head(#[from] ReceiptError),
-    /// A co-signature's key or signature bytes are malformed, or it does not verify.
-    #[error("co-signature {index}: {source}")]
-    BadSignature {
-        /// Its position.
-        index: usize,
-        /// What failed.
-        source: KeyError,
-    },
-    /// A co-signature's key is no validator of the set.
-    #[error("co-signature {index} is by key {key}, no validator of the set")]
-    NotAValidator {
-        /// Its position.
-        index: usize,
-        /// The key, hex.
-        key: String,
-    },
-    /// Fewer distinct validator parties signed than the quorum.
-    #[error("co-signed by {have} validator parties ({parties:?}); the quorum is {need}")]
+    /// Fewer distinct validator parties validly signed than the quorum.
+    #[error(
+        "co-signed by {have} validator parties ({parties:?}); the quorum is {need} ({ignored} other co-signatures are no validator's or do not verify)"
+    )]
     TooFew {
-        /// Distinct parties that signed.
+        /// Distinct parties that validly signed.
         have: usize,
         /// The quorum.
         need: usize,
         /// Who they are.
         parties: Vec<String>,
+        /// Co-signatures that did not count: not a validator's key, or a
+        /// signature that does not verify.
+        ignored: usize,
     },
 }
 
-/// Checks `head`'s co-signatures against `set`: every one must verify and
-/// be a validator's, and validators of at least `set.quorum` distinct
-/// parties must have signed. Returns those parties, sorted.
+/// Checks `head`'s co-signatures against `set`: validators of at least
+/// `set.quorum` distinct parties must have validly signed it. Returns those
+/// parties, sorted. Co-signatures by keys outside the set, or that do not
+/// verify, do not count (and do not spoil the others: a stranger cannot
+/// break a receipt by adding one).
 pub fn verify_cosigned(head: &pb::SignedTreeHead, set: &ValidatorSet) -> Result<Vec<String>, CoSignError> {
     let sth = tree_head_from_proto(head)?;
     let message = sth.head.signing_bytes();
     let mut parties = Vec::new();
-    for (index, c) in head.cosignatures.iter().enumerate() {
-        let key =
-            PublicKey::from_slice(&c.signer_key_id).map_err(|source| CoSignError::BadSignature { index, source })?;
-        key.verify(SigningContext::TreeHead, &message, &c.signature)
-            .map_err(|source| CoSignError::BadSignature { index, source })?;
-        let party = set.party_of(&key).ok_or_else(|| CoSignError::NotAValidator { index, key: key.to_string() })?;
-        parties.push(party.to_owned());
+    let mut ignored = 0;
+    for c in &head.cosignatures {
+        let party = PublicKey::from_slice(&c.signer_key_id)
+            .ok()
+            .filter(|key| key.verify(SigningContext::TreeHead, &message, &c.signature).is_ok())
+            .and_then(|key| set.party_of(&key));
+        match party {
+            Some(party) => parties.push(party.to_owned()),
+            None => ignored += 1,
+        }
     }
     parties.sort();
     parties.dedup();
     if parties.len() < set.quorum {
-        return Err(CoSignError::TooFew { have: parties.len(), need: set.quorum, parties });
+        return Err(CoSignError::TooFew { have: parties.len(), need: set.quorum, parties, ignored });
     }
     Ok(parties)
 }
@@ -218,15 +212,19 @@ mod tests {
         let mut twice = one.clone();
         twice.cosignatures.push(twice.cosignatures[0].clone());
         assert!(matches!(verify_cosigned(&twice, &set(&keys)), Err(CoSignError::TooFew { have: 1, .. })));
-        // A stranger's signature, or a signature on another root.
+        // A stranger's signature, or a signature on another root, does not make the quorum...
         let stranger = SecretKey::from_seed_label("stranger");
         let mut foreign = one.clone();
         foreign.cosignatures.push(cosignature(&head.sign(&stranger)));
-        assert!(matches!(verify_cosigned(&foreign, &set(&keys)), Err(CoSignError::NotAValidator { index: 1, .. })));
+        assert!(matches!(verify_cosigned(&foreign, &set(&keys)), Err(CoSignError::TooFew { have: 1, ignored: 1, .. })));
         let other = TreeHead { root: Hash::digest(b"fork"), ..head };
         let mut forged = one;
         forged.cosignatures.push(cosignature(&other.sign(&keys[2])));
-        assert!(matches!(verify_cosigned(&forged, &set(&keys)), Err(CoSignError::BadSignature { index: 1, .. })));
+        assert!(matches!(verify_cosigned(&forged, &set(&keys)), Err(CoSignError::TooFew { have: 1, ignored: 1, .. })));
+        // ...and does not spoil a quorum either.
+        let mut padded = sth.clone();
+        padded.cosignatures.push(cosignature(&head.sign(&stranger)));
+        assert_eq!(verify_cosigned(&padded, &set(&keys)).map(|p| p.len()), Ok(2));
     }
 
     #[test]

@@ -208,6 +208,40 @@ pub fn assemble(
     Ok((genesis, network))
 }
 
+/// Checks that `network` (the coordinator's, not sealed) describes the
+/// sealed `genesis`: exactly one member per founding validator, each with
+/// that party's PeerId, node ids unique and non-zero. Otherwise a
+/// coordinator could add voters of its own to the founding configuration.
+pub fn check_network(network: &NetworkFile, genesis: &veritrace_ledger::Genesis) -> Result<(), CeremonyError> {
+    let validators: Vec<(&str, &str)> = genesis
+        .proto()
+        .founding_parties
+        .iter()
+        .filter(|p| !p.validator_peer_id.is_empty())
+        .map(|p| (p.party_id.as_str(), p.validator_peer_id.as_str()))
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for m in &network.members {
+        if !validators.contains(&(m.party_id.as_str(), m.peer_id.as_str())) {
+            return Err(CeremonyError::Invalid(format!(
+                "{NETWORK_FILE}: node {} ({}, {}) is not a founding validator of the genesis",
+                m.node_id, m.party_id, m.peer_id
+            )));
+        }
+        if m.node_id == 0 || !ids.insert(m.node_id) {
+            return Err(CeremonyError::Invalid(format!("{NETWORK_FILE}: node id {} is 0 or repeated", m.node_id)));
+        }
+    }
+    if network.members.len() != validators.len() {
+        return Err(CeremonyError::Invalid(format!(
+            "{NETWORK_FILE} lists {} nodes for {} founding validators",
+            network.members.len(),
+            validators.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Where a node listens, when not where it advertises (e.g. `0.0.0.0`).
 #[derive(Debug, Clone, Default)]
 pub struct Listen {

@@ -42,38 +42,63 @@ const MAX_EVIDENCE: usize = 100;
 /// A head's place in the book: tree size, shard, signing key.
 type HeadKey = (u64, u32, [u8; 32]);
 
+/// Keys not among the members' PeerId keys whose heads are kept (a
+/// member sending heads under throwaway keys fills this share, not the
+/// book).
+const MAX_OTHER_KEYS: usize = 16;
+
 /// Heads signed by other nodes' keys that this node received, and the
-/// equivocations among them.
+/// equivocations among them. Bounded: the oldest heads go first, at most
+/// one piece of evidence per key, and heads by keys that are no member's
+/// PeerId key are kept for a few keys only.
 #[derive(Default)]
 pub struct HeadBook {
-    heads: Mutex<BTreeMap<HeadKey, pb::SignedTreeHead>>,
-    evidence: Mutex<Vec<pb::EquivocationEvidence>>,
+    inner: Mutex<Book>,
+}
+
+#[derive(Default)]
+struct Book {
+    heads: BTreeMap<HeadKey, pb::SignedTreeHead>,
+    order: std::collections::VecDeque<HeadKey>,
+    other_keys: std::collections::BTreeSet<[u8; 32]>,
+    evidence: Vec<pb::EquivocationEvidence>,
 }
 
 impl HeadBook {
     /// Records `head` if its signature checks; when its key signed another
-    /// root at that size before, keeps the pair as evidence.
-    pub fn record(&self, head: &pb::SignedTreeHead) {
+    /// root at that size before, keeps the pair as evidence. `members` are
+    /// the keys the members' PeerIds carry.
+    pub fn record(&self, head: &pb::SignedTreeHead, members: &[veritrace_core::PublicKey]) {
         let Ok(sth) = tree_head_from_proto(head) else { return };
         if sth.verify().is_err() {
             return;
         }
-        let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (sth.head.tree_size, sth.head.shard_id, sth.signer.to_bytes());
-        match heads.get(&key) {
+        let mut book = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let signer = sth.signer.to_bytes();
+        if !members.contains(&sth.signer) && !book.other_keys.contains(&signer) {
+            if book.other_keys.len() >= MAX_OTHER_KEYS {
+                return;
+            }
+            book.other_keys.insert(signer);
+        }
+        let key = (sth.head.tree_size, sth.head.shard_id, signer);
+        match book.heads.get(&key).cloned() {
             Some(known) if known.root_hash != head.root_hash => {
-                tracing::error!(signer = %sth.signer, tree_size = sth.head.tree_size,
-                    "a node signed two different roots at one size: equivocation evidence kept");
-                let mut evidence = self.evidence.lock().unwrap_or_else(|e| e.into_inner());
-                if evidence.len() < MAX_EVIDENCE {
-                    evidence.push(pb::EquivocationEvidence { first: Some(known.clone()), second: Some(head.clone()) });
+                let already = book.evidence.iter().any(|e| e.first.as_ref().is_some_and(|f| f.signer_key_id == signer));
+                if !already && book.evidence.len() < MAX_EVIDENCE {
+                    tracing::error!(signer = %sth.signer, tree_size = sth.head.tree_size,
+                        "a node signed two different roots at one size: equivocation evidence kept");
+                    book.evidence.push(pb::EquivocationEvidence { first: Some(known), second: Some(head.clone()) });
                 }
             }
             Some(_) => {}
             None => {
-                heads.insert(key, head.clone());
-                while heads.len() > MAX_HEADS {
-                    heads.pop_first();
+                book.heads.insert(key, head.clone());
+                book.order.push_back(key);
+                while book.order.len() > MAX_HEADS {
+                    if let Some(old) = book.order.pop_front() {
+                        book.heads.remove(&old);
+                    }
                 }
             }
         }
@@ -81,7 +106,7 @@ impl HeadBook {
 
     /// The evidence kept so far.
     pub fn evidence(&self) -> Vec<pb::EquivocationEvidence> {
-        self.evidence.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).evidence.clone()
     }
 }
 
@@ -97,34 +122,38 @@ impl Service {
     /// sign are left out: check the quorum with
     /// [`veritrace_core::cosign::verify_cosigned`].
     pub async fn cosigned_tree_head_at(&self, size: u64) -> Result<pb::SignedTreeHead, ServiceError> {
-        let mut head = self.signed_tree_head_at(size)?;
-        let own = tree_head_from_proto(&head).map_err(|e| ServiceError::Answer(e.to_string()))?;
+        let own = self.inner.config.head_signer.sign(&self.head_at(size)?);
+        let mut head = to_proto(&own);
         head.cosignatures.push(veritrace_core::cosign::cosignature(&own));
         let membership = self.inner.raft.membership();
         let others: Vec<NodeId> = membership.borrow().metadata.keys().copied().filter(|id| *id != self.id()).collect();
         let mut request = vec![COSIGN_REQUEST_TAG];
-        request.extend(pb::CoSignRequest { head: Some(bare(&head)) }.encode_to_vec());
+        request.extend(pb::CoSignRequest { head: Some(bare(&head)), probe: false }.encode_to_vec());
         let mut asks = tokio::task::JoinSet::new();
         for node in others {
             let (service, request) = (self.clone(), request.clone());
             asks.spawn(async move {
                 let answer = service.inner.peer_requests.ask(node, request);
-                tokio::time::timeout(COSIGN_WAIT + Duration::from_secs(1), answer).await
+                (node, tokio::time::timeout(COSIGN_WAIT + Duration::from_secs(1), answer).await)
             });
         }
         let message = own.head.signing_bytes();
+        let keys = self.member_key_map();
         while let Some(joined) = asks.join_next().await {
-            let Ok(Ok(Ok(bytes))) = joined else { continue };
+            let Ok((node, Ok(Ok(bytes)))) = joined else { continue };
             let Ok(response) = pb::CoSignResponse::decode(bytes.as_slice()) else { continue };
             if let Some(c) = response.cosignature {
-                let valid = veritrace_core::PublicKey::from_slice(&c.signer_key_id)
-                    .is_ok_and(|k| k.verify(SigningContext::TreeHead, &message, &c.signature).is_ok());
+                // Only the asked node's own key, when its PeerId names one.
+                let expected = keys.get(&node).is_none_or(|k| k.to_bytes().as_slice() == c.signer_key_id);
+                let valid = expected
+                    && veritrace_core::PublicKey::from_slice(&c.signer_key_id)
+                        .is_ok_and(|k| k.verify(SigningContext::TreeHead, &message, &c.signature).is_ok());
                 if valid {
                     head.cosignatures.push(c);
                 }
             }
             if let Some(conflicting) = response.conflicting {
-                self.inner.heads.record(&conflicting);
+                self.inner.heads.record(&conflicting, &self.member_keys());
             }
         }
         Ok(head)
@@ -133,14 +162,14 @@ impl Service {
     /// Answers a peer's co-sign request (the bytes after the tag).
     pub async fn answer_cosign(&self, from: NodeId, body: &[u8]) -> Vec<u8> {
         let refuse = |why: String| pb::CoSignResponse { refusal: why, ..Default::default() }.encode_to_vec();
-        let Some(head) = pb::CoSignRequest::decode(body).ok().and_then(|r| r.head) else {
+        let Ok(pb::CoSignRequest { head: Some(head), probe }) = pb::CoSignRequest::decode(body) else {
             return refuse("undecodable CoSignRequest".into());
         };
         let Ok(asked) = tree_head_from_proto(&head) else { return refuse("malformed head".into()) };
         if asked.verify().is_err() {
             return refuse("the head's signature does not check".into());
         }
-        self.inner.heads.record(&head);
+        self.inner.heads.record(&head, &self.member_keys());
         let size = asked.head.tree_size;
         if self.ledger().applied().tree_size < size {
             let mut sizes = self.subscribe_tree_size();
@@ -149,12 +178,12 @@ impl Service {
         if self.ledger().applied().tree_size < size {
             return refuse(format!("this node has not applied tree size {size}"));
         }
-        let own = match self.own_head_at(size) {
+        let own = match self.head_at(size) {
             Ok(own) => own,
             Err(e) => return refuse(e.to_string()),
         };
-        if own.head == asked.head {
-            let signed = self.inner.config.head_signer.cosign(&own.head);
+        if own == asked.head {
+            let signed = self.inner.config.head_signer.cosign(&own);
             return pb::CoSignResponse {
                 cosignature: Some(veritrace_core::cosign::cosignature(&signed)),
                 ..Default::default()
@@ -162,43 +191,56 @@ impl Service {
             .encode_to_vec();
         }
         tracing::warn!(from, tree_size = size, "a peer asked to co-sign a head this node's ledger does not have");
+        let ours = to_proto(&self.inner.config.head_signer.cosign(&own));
         // Ask the peer to co-sign ours: a peer that signs both equivocated.
-        let ours = self.inner.config.head_signer.cosign(&own.head);
-        let ours = to_proto(&ours);
-        let service = self.clone();
-        let probe = ours.clone();
-        tokio::spawn(async move { service.probe(from, probe).await });
+        // Never in answer to a probe, so two forks do not ping-pong.
+        if !probe {
+            let (service, head) = (self.clone(), ours.clone());
+            tokio::spawn(async move { service.probe(from, head).await });
+        }
         pb::CoSignResponse { conflicting: Some(ours), ..Default::default() }.encode_to_vec()
     }
 
     /// Asks `node` to co-sign `head`; records what it signs.
     async fn probe(&self, node: NodeId, head: pb::SignedTreeHead) {
         let mut request = vec![COSIGN_REQUEST_TAG];
-        request.extend(pb::CoSignRequest { head: Some(head.clone()) }.encode_to_vec());
+        request.extend(pb::CoSignRequest { head: Some(head.clone()), probe: true }.encode_to_vec());
         let answer = self.inner.peer_requests.ask(node, request);
         let Ok(Ok(bytes)) = tokio::time::timeout(COSIGN_WAIT + Duration::from_secs(1), answer).await else { return };
         let Ok(response) = pb::CoSignResponse::decode(bytes.as_slice()) else { return };
         if let Some(c) = response.cosignature {
-            self.inner.heads.record(&pb::SignedTreeHead {
-                signer_key_id: c.signer_key_id,
-                signature: c.signature,
-                ..bare(&head)
-            });
+            let signed = pb::SignedTreeHead { signer_key_id: c.signer_key_id, signature: c.signature, ..bare(&head) };
+            self.inner.heads.record(&signed, &self.member_keys());
         }
     }
 
-    /// This node's own (unsigned) head of the first `size` leaves.
-    fn own_head_at(&self, size: u64) -> Result<veritrace_core::SignedTreeHead, ServiceError> {
+    /// This node's head of the first `size` leaves, as every replica has
+    /// it: the root, and the commit time of leaf `size - 1` (not the time
+    /// of the last batch, which a batch of refused envelopes moves).
+    fn head_at(&self, size: u64) -> Result<veritrace_core::TreeHead, ServiceError> {
         let ledger = self.ledger();
         let current = ledger.tree_head();
-        let head = if size == current.tree_size {
-            current
-        } else {
-            let root = ledger.root_at(size)?;
-            let timestamp_ms = if size == 0 { 0 } else { ledger.leaf(size - 1)?.commit_time_ms };
-            veritrace_core::TreeHead { shard_id: current.shard_id, tree_size: size, root, timestamp_ms }
-        };
-        Ok(self.inner.config.head_signer.cosign(&head))
+        let root = if size == current.tree_size { current.root } else { ledger.root_at(size)? };
+        let timestamp_ms = if size == 0 { 0 } else { ledger.leaf(size - 1)?.commit_time_ms };
+        Ok(veritrace_core::TreeHead { shard_id: current.shard_id, tree_size: size, root, timestamp_ms })
+    }
+
+    /// The keys the members' PeerIds carry, by node id (members whose
+    /// PeerId carries no ed25519 key are left out).
+    fn member_key_map(&self) -> std::collections::BTreeMap<NodeId, veritrace_core::PublicKey> {
+        let membership = self.inner.raft.membership();
+        let metadata = membership.borrow().metadata.clone();
+        metadata
+            .iter()
+            .filter_map(|(id, m)| {
+                let peer = crate::members::MemberInfo::decode(m)?.peer_id;
+                Some((*id, veritrace_core::cosign::peer_public_key(&peer)?))
+            })
+            .collect()
+    }
+
+    fn member_keys(&self) -> Vec<veritrace_core::PublicKey> {
+        self.member_key_map().into_values().collect()
     }
 
     /// Equivocation evidence this node holds (`ClusterService.Audit`).

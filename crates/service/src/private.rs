@@ -16,9 +16,10 @@
 //! later disclose a field to anyone with its value and salt, which anyone
 //! checks against the public commitment.
 //!
-//! Not covered: a named party's node operator reads what its party may
-//! read (it is that party); a party with no node of its own gets the
-//! values only from another node it calls with `GetPrivateData`.
+//! Not covered: who the readers are (`private_to`) is public, as is the
+//! submitter; a named party's node operator reads what its party may read
+//! (it is that party); a party with no node of its own gets the values
+//! only from another node it calls with `GetPrivateData`.
 
 use std::path::PathBuf;
 
@@ -87,9 +88,10 @@ impl Service {
         let path = self.private_path(id);
         let bytes =
             pb::PrivateDataPush { envelope_id: id.as_bytes().to_vec(), values: values.to_vec() }.encode_to_vec();
-        let tmp = path.with_extension("tmp");
+        // A temporary file of its own: concurrent stores never interleave.
+        let tmp = path.with_extension(format!("{:016x}.tmp", rand::random::<u64>()));
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let io = |source| ServiceError::Io { path: tmp.clone(), source };
@@ -216,6 +218,9 @@ impl Service {
         };
         let push = pb::PrivateDataPush::decode(bytes.as_slice())
             .map_err(|e| ServiceError::Answer(format!("{}: {e}", path.display())))?;
+        // What is served must open the public commitments, whatever the disk says.
+        Self::opens(&tx, &push.values)
+            .map_err(|e| ServiceError::Answer(format!("{}: stored values do not check: {e}", path.display())))?;
         Ok(push.values)
     }
 }
