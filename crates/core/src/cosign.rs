@@ -173,15 +173,7 @@ mod tests {
     use crate::{Hash, SecretKey, TreeHead};
 
     fn proto(sth: &crate::SignedTreeHead) -> pb::SignedTreeHead {
-        pb::SignedTreeHead {
-            tree_size: sth.head.tree_size,
-            root_hash: sth.head.root.as_bytes().to_vec(),
-            timestamp: Some(veritrace_proto::timestamp_from_ms(sth.head.timestamp_ms)),
-            shard_id: sth.head.shard_id,
-            signer_key_id: sth.signer.to_bytes().to_vec(),
-            signature: sth.signature.to_vec(),
-            cosignatures: Vec::new(),
-        }
+        crate::receipt::tree_head_to_proto(sth)
     }
 
     fn keys() -> Vec<SecretKey> {

@@ -80,6 +80,19 @@ pub struct VerifiedReceipt {
     pub tree_head: SignedTreeHead,
 }
 
+/// A signed tree head as its protobuf message (no co-signatures).
+pub fn tree_head_to_proto(sth: &SignedTreeHead) -> pb::SignedTreeHead {
+    pb::SignedTreeHead {
+        tree_size: sth.head.tree_size,
+        root_hash: sth.head.root.as_bytes().to_vec(),
+        timestamp: Some(veritrace_proto::timestamp_from_ms(sth.head.timestamp_ms)),
+        shard_id: sth.head.shard_id,
+        signer_key_id: sth.signer.to_bytes().to_vec(),
+        signature: sth.signature.to_vec(),
+        cosignatures: Vec::new(),
+    }
+}
+
 /// Converts a protobuf tree head (without checking its signature).
 pub fn tree_head_from_proto(sth: &pb::SignedTreeHead) -> Result<SignedTreeHead, ReceiptError> {
     let root =

@@ -22,7 +22,7 @@ use std::time::Duration;
 use prost::Message as _;
 use veritrace_consensus::NodeId;
 use veritrace_core::SigningContext;
-use veritrace_core::receipt::tree_head_from_proto;
+use veritrace_core::receipt::{tree_head_from_proto, tree_head_to_proto};
 use veritrace_proto::v1 as pb;
 
 use crate::ServiceError;
@@ -123,7 +123,7 @@ impl Service {
     /// [`veritrace_core::cosign::verify_cosigned`].
     pub async fn cosigned_tree_head_at(&self, size: u64) -> Result<pb::SignedTreeHead, ServiceError> {
         let own = self.inner.config.head_signer.sign(&self.head_at(size)?);
-        let mut head = to_proto(&own);
+        let mut head = tree_head_to_proto(&own);
         head.cosignatures.push(veritrace_core::cosign::cosignature(&own));
         let membership = self.inner.raft.membership();
         let others: Vec<NodeId> = membership.borrow().metadata.keys().copied().filter(|id| *id != self.id()).collect();
@@ -191,7 +191,7 @@ impl Service {
             .encode_to_vec();
         }
         tracing::warn!(from, tree_size = size, "a peer asked to co-sign a head this node's ledger does not have");
-        let ours = to_proto(&self.inner.config.head_signer.cosign(&own));
+        let ours = tree_head_to_proto(&self.inner.config.head_signer.cosign(&own));
         // Ask the peer to co-sign ours: a peer that signs both equivocated.
         // Never in answer to a probe, so two forks do not ping-pong.
         if !probe {
@@ -246,18 +246,5 @@ impl Service {
     /// Equivocation evidence this node holds (`ClusterService.Audit`).
     pub fn equivocations(&self) -> Vec<pb::EquivocationEvidence> {
         self.inner.heads.evidence()
-    }
-}
-
-/// A core signed head as its protobuf message.
-pub(crate) fn to_proto(sth: &veritrace_core::SignedTreeHead) -> pb::SignedTreeHead {
-    pb::SignedTreeHead {
-        tree_size: sth.head.tree_size,
-        root_hash: sth.head.root.as_bytes().to_vec(),
-        timestamp: Some(veritrace_proto::timestamp_from_ms(sth.head.timestamp_ms)),
-        shard_id: sth.head.shard_id,
-        signer_key_id: sth.signer.to_bytes().to_vec(),
-        signature: sth.signature.to_vec(),
-        cosignatures: Vec::new(),
     }
 }

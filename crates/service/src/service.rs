@@ -205,7 +205,7 @@ impl Service {
         if let Some((_, signed)) = lock().as_ref().filter(|(h, _)| *h == head) {
             return signed.clone();
         }
-        let signed = crate::cosign::to_proto(&self.inner.config.head_signer.sign(&head));
+        let signed = veritrace_core::receipt::tree_head_to_proto(&self.inner.config.head_signer.sign(&head));
         *lock() = Some((head, signed.clone()));
         signed
     }

@@ -93,15 +93,7 @@ async fn a_replica_showing_a_forked_history_is_caught_equivocating() {
             root: veritrace_core::Hash::from_slice(root).unwrap(),
             timestamp_ms: 0,
         };
-        let sth = head.sign(&node_key(1));
-        pb::SignedTreeHead {
-            tree_size: sth.head.tree_size,
-            root_hash: sth.head.root.as_bytes().to_vec(),
-            timestamp: Some(veritrace_proto::timestamp_from_ms(0)),
-            signer_key_id: sth.signer.to_bytes().to_vec(),
-            signature: sth.signature.to_vec(),
-            ..Default::default()
-        }
+        veritrace_core::receipt::tree_head_to_proto(&head.sign(&node_key(1)))
     };
     assert!(check_equivocation(&honest(&first.root_hash), &honest(&first.root_hash)).is_err());
 }
