@@ -117,16 +117,26 @@ fn bare(head: &pb::SignedTreeHead) -> pb::SignedTreeHead {
 
 impl Service {
     /// The head of the first `size` leaves signed by this node and
-    /// co-signed by every member that has the same root at that size and
-    /// answers within [`COSIGN_WAIT`] and a second. Members that do not
-    /// sign are left out: check the quorum with
+    /// co-signed by the first members that have the same root at that size,
+    /// until a majority of the members (this node included) signed, or
+    /// every member answered or waited [`COSIGN_WAIT`] and a second.
+    /// Members that do not sign are left out: check the quorum with
     /// [`veritrace_core::cosign::verify_cosigned`].
     pub async fn cosigned_tree_head_at(&self, size: u64) -> Result<pb::SignedTreeHead, ServiceError> {
+        let membership = self.inner.raft.membership();
+        let others: Vec<NodeId> = membership.borrow().metadata.keys().copied().filter(|id| *id != self.id()).collect();
+        // A majority of the members (this node included) is a quorum: stop
+        // there, so a member that is down or slow does not hold up every
+        // receipt for the full wait.
+        let members = others.len() + 1;
+        let enough = members / 2 + 1;
+        let cache = || self.inner.cosigned_head.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cached) = cache().as_ref().filter(|h| h.tree_size == size && h.cosignatures.len() >= enough) {
+            return Ok(cached.clone());
+        }
         let own = self.inner.config.head_signer.sign(&self.head_at(size)?);
         let mut head = tree_head_to_proto(&own);
         head.cosignatures.push(veritrace_core::cosign::cosignature(&own));
-        let membership = self.inner.raft.membership();
-        let others: Vec<NodeId> = membership.borrow().metadata.keys().copied().filter(|id| *id != self.id()).collect();
         let mut request = vec![COSIGN_REQUEST_TAG];
         request.extend(pb::CoSignRequest { head: Some(bare(&head)), probe: false }.encode_to_vec());
         let mut asks = tokio::task::JoinSet::new();
@@ -139,7 +149,10 @@ impl Service {
         }
         let message = own.head.signing_bytes();
         let keys = self.member_key_map();
-        while let Some(joined) = asks.join_next().await {
+        let member_keys: Vec<veritrace_core::PublicKey> = keys.values().copied().collect();
+        while head.cosignatures.len() < enough
+            && let Some(joined) = asks.join_next().await
+        {
             let Ok((node, Ok(Ok(bytes)))) = joined else { continue };
             let Ok(response) = pb::CoSignResponse::decode(bytes.as_slice()) else { continue };
             if let Some(c) = response.cosignature {
@@ -153,8 +166,12 @@ impl Service {
                 }
             }
             if let Some(conflicting) = response.conflicting {
-                self.inner.heads.record(&conflicting, &self.member_keys());
+                self.inner.heads.record(&conflicting, &member_keys);
             }
+        }
+        // Dropping the set aborts the asks still out.
+        if head.cosignatures.len() >= enough {
+            *cache() = Some(head.clone());
         }
         Ok(head)
     }

@@ -98,7 +98,10 @@ impl Service {
         let mut file = options.open(&tmp).map_err(io)?;
         std::io::Write::write_all(&mut file, &bytes).map_err(io)?;
         file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(|source| ServiceError::Io { path: path.clone(), source })
+        std::fs::rename(&tmp, &path).map_err(|source| ServiceError::Io { path: path.clone(), source })?;
+        // The rename itself survives a crash only once the directory is synced.
+        let dir_io = |source| ServiceError::Io { path: dir.clone(), source };
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(dir_io)
     }
 
     /// `PutPrivateData` from `caller` (an authenticated party): checks and

@@ -105,6 +105,9 @@ pub(crate) struct Inner {
     pub signed_head: Mutex<Option<(veritrace_core::TreeHead, pb::SignedTreeHead)>>,
     /// Heads other nodes signed, and equivocation evidence among them.
     pub heads: crate::cosign::HeadBook,
+    /// The last head co-signed by a quorum: callers asking for the same
+    /// size again (GetTreeHead is public) cost no round of peer requests.
+    pub cosigned_head: Mutex<Option<pb::SignedTreeHead>>,
     /// The replica's metric catalogue (`/metrics`).
     pub metrics: veritrace_metrics::Metrics,
     /// This replica's shares of code keys (a copy of the config's, by key).
@@ -145,6 +148,7 @@ impl Service {
                 ledger,
                 signed_head: Mutex::new(None),
                 heads: crate::cosign::HeadBook::default(),
+                cosigned_head: Mutex::new(None),
                 metrics,
                 code_shares,
                 help_budget: HelpBudget::default(),

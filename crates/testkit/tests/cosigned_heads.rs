@@ -53,6 +53,19 @@ async fn receipts_carry_heads_a_quorum_of_validators_cosigned() {
     assert!(head.tree_size >= 1);
 }
 
+/// With a member down, receipts are still co-signed by the quorum that is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_down_does_not_stop_co_signing() {
+    let mut cluster = TestCluster::start(3).await;
+    let leader = cluster.leader(&[]).await;
+    let down = (1..=3).find(|id| *id != leader).unwrap();
+    cluster.crash(down).await;
+    let client = cluster.client(leader).await;
+    let receipts = client.submit_with_proofs(vec![product(2)]).await.unwrap();
+    let parties = verify_cosigned(&receipts[0].tree_head.clone().unwrap(), &validators()).expect("a quorum is up");
+    assert!(!parties.contains(&format!("party-{down}")), "{parties:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_showing_a_forked_history_is_caught_equivocating() {
     let cluster = TestCluster::builder(3).forking_head_signer(2).start().await;

@@ -126,16 +126,19 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         if kind == MsgReadIndexResp && m.from != raft.leader_id {
             return Some("a read index answer from a node that is not the leader");
         }
-        let conf = raft.prs().conf().to_conf_state();
+        // Read in place: this runs for every Raft message.
+        let conf = raft.prs().conf();
         // A node waiting to be added knows no configuration yet.
-        if conf.voters.is_empty() {
+        if conf.voters().ids().is_empty() {
             return None;
         }
         let term = raft.term;
-        if conf.voters.contains(&m.from) || conf.voters_outgoing.contains(&m.from) || self.promoted_in_log(m.from) {
+        let voter = conf.voters().contains(m.from);
+        let learner = conf.learners().contains(&m.from) || conf.learners_next().contains(&m.from);
+        if voter || self.promoted_in_log(m.from) {
             return None;
         }
-        if !(conf.learners.contains(&m.from) || conf.learners_next.contains(&m.from)) {
+        if !learner {
             return Some("a node that is not a member");
         }
         if matches!(
