@@ -27,6 +27,7 @@ layer = {
     "veritrace-node": 6,
     "veritrace-sdk": 6,
     "veritrace-testkit": 7,
+    "veritrace-chaos": 8,
     "veritrace": 9,
     "veritrace-bench": 9,
     "veritrace-tests": 10,

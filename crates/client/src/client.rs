@@ -35,9 +35,10 @@ pub struct ConnectOptions {
     pub request_timeout: Option<Duration>,
     /// How many times [`Client::submit`] calls again when the node answers that the cluster is
     /// briefly unavailable ([`ClientError::is_transient`]: no leader reachable, leader changing,
-    /// proposal dropped), waiting 50 ms, then twice as long each time (or what the node asked
-    /// for). Safe because envelopes are idempotent: one that reached the ledger on an earlier
-    /// attempt comes back DUPLICATE, with the receipt of its first copy. 0: never retry.
+    /// proposal dropped, proofs not ready yet), waiting 50 ms, then twice as long each time (or
+    /// what the node asked for). Safe because envelopes are idempotent: one that reached the
+    /// ledger on an earlier attempt comes back DUPLICATE, with the receipt of its first copy.
+    /// 0: never retry.
     pub submit_retries: u32,
     /// The local address to connect from (a host with several addresses, or a test
     /// standing in for two clients); `None` lets the OS choose.
@@ -344,7 +345,19 @@ impl Client {
     /// Submits envelopes and returns one receipt per envelope, in order (LedgerService.SubmitEnvelopes).
     /// A refused envelope is a receipt with outcome REJECTED, not an error.
     pub async fn submit(&self, envelopes: Vec<pb::SignedEnvelope>) -> Result<Vec<pb::Receipt>, ClientError> {
-        self.submit_envelopes(envelopes, false).await
+        self.submit_envelopes(encoded(&envelopes), false).await
+    }
+
+    /// [`Client::submit`] of envelopes already encoded (each a `SignedEnvelope` in its canonical
+    /// encoding), sent exactly as given: an envelope's id is the blake3 hash of its bytes, and
+    /// bytes that are not a canonical envelope come back REJECTED (MALFORMED_ENVELOPE,
+    /// NON_CANONICAL_ENVELOPE). With `include_proofs`, as [`Client::submit_with_proofs`].
+    pub async fn submit_bytes(
+        &self,
+        envelopes: Vec<Vec<u8>>,
+        include_proofs: bool,
+    ) -> Result<Vec<pb::Receipt>, ClientError> {
+        self.submit_envelopes(envelopes, include_proofs).await
     }
 
     /// [`Client::submit`], with each receipt of an envelope in the ledger (APPLIED or DUPLICATE)
@@ -354,12 +367,12 @@ impl Client {
         &self,
         envelopes: Vec<pb::SignedEnvelope>,
     ) -> Result<Vec<pb::Receipt>, ClientError> {
-        self.submit_envelopes(envelopes, true).await
+        self.submit_envelopes(encoded(&envelopes), true).await
     }
 
     async fn submit_envelopes(
         &self,
-        envelopes: Vec<pb::SignedEnvelope>,
+        envelopes: Vec<Vec<u8>>,
         include_proofs: bool,
     ) -> Result<Vec<pb::Receipt>, ClientError> {
         let sent = envelopes.len();
@@ -562,6 +575,12 @@ impl Client {
         let request = self.party_request(request, methods::WATCH).await?;
         Ok(self.ledger.clone().watch(request).await?.into_inner())
     }
+}
+
+/// Each envelope's encoding, as `SubmitEnvelopesRequest.envelopes` carries it (prost encodes a
+/// `SignedEnvelope` canonically: fields 1, 2, 3 in order, no unknown fields).
+fn encoded(envelopes: &[pb::SignedEnvelope]) -> Vec<Vec<u8>> {
+    envelopes.iter().map(prost::Message::encode_to_vec).collect()
 }
 
 fn invalid(rpc: &'static str, detail: String) -> ClientError {

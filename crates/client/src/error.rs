@@ -145,11 +145,15 @@ impl ClientError {
 
     /// Whether the call may succeed if made again in a moment: code `UNAVAILABLE` with reason
     /// LEADER_UNREACHABLE (the node could not reach the leader), NOT_LEADER (leadership is
-    /// changing) or PROPOSAL_DROPPED (raft dropped the proposal). Not SHUTTING_DOWN: that node
-    /// is going away.
+    /// changing), PROPOSAL_DROPPED (raft dropped the proposal) or PROOF_NOT_READY (a submission
+    /// with proofs committed, but the node had not applied it yet: again, it answers DUPLICATE
+    /// with the proofs). Not SHUTTING_DOWN: that node is going away.
     pub fn is_transient(&self) -> bool {
         self.code() == Some(tonic::Code::Unavailable)
-            && matches!(self.reason(), Some("LEADER_UNREACHABLE" | REASON_NOT_LEADER | "PROPOSAL_DROPPED"))
+            && matches!(
+                self.reason(),
+                Some("LEADER_UNREACHABLE" | REASON_NOT_LEADER | "PROPOSAL_DROPPED" | "PROOF_NOT_READY")
+            )
     }
 
     /// Whether the node refused because it is not the leader (reason "NOT_LEADER").

@@ -30,8 +30,8 @@ pub mod transport;
 pub mod wire;
 
 pub use driver::{
-    Clock, DriverConfig, DriverError, Membership, MembershipChange, RaftHandle, SnapshotInfo, SnapshotWrite,
-    StartError, StateMachine, Status,
+    Clock, DriverConfig, DriverError, GateClosed, Membership, MembershipChange, ProposalGate, RaftHandle, SnapshotInfo,
+    SnapshotWrite, StartError, StateMachine, Status,
 };
 pub use log_store::{BOOTSTRAP_INDEX, LogStoreError, RAFT_CFS, RaftLogStore, SnapshotDescriptor};
 pub use transport::{Inbound, NodeId, SnapshotChunk, Transport, TransportError};

@@ -9,6 +9,7 @@
 //! |               | `b"conf_state"`     | version 1 ‖ `eraftpb::ConfState` |
 //! |               | `b"snapshot_meta"`  | version 1 ‖ `eraftpb::SnapshotMetadata` of the truncation point |
 //! |               | `b"snapshot"`       | version 1 ‖ `eraftpb::Snapshot` (the [`SnapshotDescriptor`]) |
+//! |               | `b"snapshot_install"` | version 1 ‖ `eraftpb::Snapshot` whose install began, not yet done |
 //!
 //! Big-endian indices keep the log in index order. The node opens one
 //! engine with the ledger's column families plus [`RAFT_CFS`], so the Raft
@@ -45,6 +46,9 @@ pub const KEY_CONF_APPLIED: &[u8] = b"conf_applied";
 /// Key of the members' metadata (opaque bytes of the node layer) in
 /// `raft_state`.
 pub const KEY_MEMBERS: &[u8] = b"members";
+/// Key of a received snapshot whose install began and has not finished
+/// (the state machine may hold it while the log does not), in `raft_state`.
+pub const KEY_SNAPSHOT_INSTALL: &[u8] = b"snapshot_install";
 
 /// Index of the bootstrap truncation point of a founding node's log: the
 /// initial configuration counts as a snapshot at this index (term 1), so
@@ -223,6 +227,8 @@ struct Inner<E> {
 ///   [`set_hard_state`](Self::set_hard_state),
 ///   [`set_conf_state`](Self::set_conf_state),
 ///   [`apply_snapshot_metadata`](Self::apply_snapshot_metadata),
+///   [`begin_snapshot_install`](Self::begin_snapshot_install),
+///   [`install_snapshot`](Self::install_snapshot),
 ///   [`compact`](Self::compact),
 ///   [`set_snapshot_descriptor`](Self::set_snapshot_descriptor),
 ///   [`create`](Self::create)) is one atomic `WriteBatch` written with
@@ -233,7 +239,8 @@ struct Inner<E> {
 ///   here is buffered, so [`open`](Self::open) sees exactly what the last
 ///   successful mutation left.
 /// * **Ready-loop order.** Persist a ready's snapshot
-///   (`apply_snapshot_metadata`), then its entries (`append`), then its
+///   (`begin_snapshot_install`, the state machine's restore, then
+///   `install_snapshot`), then its entries (`append`), then its
 ///   hard state (`set_hard_state`), before sending its persisted messages
 ///   and calling `advance`; then `set_commit` for the light ready's commit
 ///   index. Mutations validate against what is stored (no gaps, no commit
@@ -624,6 +631,53 @@ impl<E: KvEngine> RaftLogStore<E> {
     /// `meta` is dropped. Fails with `SnapshotOutOfDate` when `meta.index`
     /// is not beyond the current truncation point.
     pub fn apply_snapshot_metadata(&self, meta: &SnapshotMetadata) -> LsResult<()> {
+        self.apply_snapshot(meta, None)
+    }
+
+    /// Records, synced, that `snapshot` is about to replace the state
+    /// machine. Until [`install_snapshot`](Self::install_snapshot) or
+    /// [`abandon_snapshot_install`](Self::abandon_snapshot_install) clears
+    /// the record, the state machine may hold the snapshot (or part of it)
+    /// while the log still ends before it, and the driver finishes the
+    /// install when it starts ([`snapshot_install`](Self::snapshot_install)).
+    pub fn begin_snapshot_install(&self, snapshot: &Snapshot) -> LsResult<()> {
+        let _cache = self.wl();
+        let mut wb = WriteBatch::new();
+        wb.put(CF_RAFT_STATE, KEY_SNAPSHOT_INSTALL, encode(CF_RAFT_STATE, "snapshot_install", snapshot)?);
+        self.engine().write(wb, WriteOptions::SYNC)?;
+        Ok(())
+    }
+
+    /// The snapshot whose install began and neither finished nor was
+    /// abandoned, if any.
+    pub fn snapshot_install(&self) -> LsResult<Option<Snapshot>> {
+        match self.engine().get(CF_RAFT_STATE, KEY_SNAPSHOT_INSTALL)? {
+            Some(b) => Ok(Some(decode(CF_RAFT_STATE, "snapshot_install", &b)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Forgets the install [`begin_snapshot_install`](Self::begin_snapshot_install)
+    /// recorded (the state machine refused the snapshot; the log is unchanged).
+    pub fn abandon_snapshot_install(&self) -> LsResult<()> {
+        let _cache = self.wl();
+        let mut wb = WriteBatch::new();
+        wb.delete(CF_RAFT_STATE, KEY_SNAPSHOT_INSTALL);
+        self.engine().write(wb, WriteOptions::SYNC)?;
+        Ok(())
+    }
+
+    /// Installs a received snapshot the state machine now holds: what
+    /// [`apply_snapshot_metadata`](Self::apply_snapshot_metadata) does,
+    /// plus `snapshot` as the latest descriptor and `members` as the
+    /// members' metadata, and the end of the install record, in **one**
+    /// synced batch: after a crash either the old log or the whole new one
+    /// is visible.
+    pub fn install_snapshot(&self, snapshot: &Snapshot, members: &[u8]) -> LsResult<()> {
+        self.apply_snapshot(snapshot.get_metadata(), Some((snapshot, members)))
+    }
+
+    fn apply_snapshot(&self, meta: &SnapshotMetadata, installed: Option<(&Snapshot, &[u8])>) -> LsResult<()> {
         let mut cache = self.wl();
         if meta.index < cache.first_index() {
             return Err(LogStoreError::SnapshotOutOfDate {
@@ -635,7 +689,7 @@ impl<E: KvEngine> RaftLogStore<E> {
         hs.term = hs.term.max(meta.term);
         hs.commit = meta.index;
         let cs = meta.get_conf_state().clone();
-        let drop_descriptor = cache.snapshot.as_ref().is_some_and(|d| d.index < meta.index);
+        let drop_descriptor = installed.is_none() && cache.snapshot.as_ref().is_some_and(|d| d.index < meta.index);
 
         let mut wb = WriteBatch::new();
         for idx in cache.first_index()..=cache.last_index {
@@ -644,7 +698,11 @@ impl<E: KvEngine> RaftLogStore<E> {
         wb.put(CF_RAFT_STATE, KEY_SNAPSHOT_META, encode(CF_RAFT_STATE, "snapshot_meta", meta)?);
         wb.put(CF_RAFT_STATE, KEY_HARD_STATE, encode(CF_RAFT_STATE, "hard_state", &hs)?);
         wb.put(CF_RAFT_STATE, KEY_CONF_STATE, encode(CF_RAFT_STATE, "conf_state", &cs)?);
-        if drop_descriptor {
+        if let Some((snapshot, members)) = installed {
+            wb.put(CF_RAFT_STATE, KEY_SNAPSHOT, encode(CF_RAFT_STATE, "snapshot", snapshot)?);
+            wb.put(CF_RAFT_STATE, KEY_MEMBERS, members.to_vec());
+            wb.delete(CF_RAFT_STATE, KEY_SNAPSHOT_INSTALL);
+        } else if drop_descriptor {
             wb.delete(CF_RAFT_STATE, KEY_SNAPSHOT);
         }
         self.engine().write(wb, WriteOptions::SYNC)?;
@@ -652,7 +710,9 @@ impl<E: KvEngine> RaftLogStore<E> {
         cache.last_index = meta.index;
         cache.hard_state = hs;
         cache.conf_state = cs;
-        if drop_descriptor {
+        if let Some((snapshot, _)) = installed {
+            cache.snapshot = Some(SnapshotDescriptor::from_snapshot(snapshot));
+        } else if drop_descriptor {
             cache.snapshot = None;
         }
         Ok(())

@@ -37,6 +37,7 @@ struct State {
     rng: u64,
     delivered: u64,
     dropped: u64,
+    max_message_bytes: usize,
 }
 
 impl State {
@@ -66,8 +67,14 @@ pub struct SimNetwork {
 impl SimNetwork {
     /// A fault-free network whose random choices follow `seed`.
     pub fn new(seed: u64) -> Self {
-        let state =
-            State { nodes: BTreeMap::new(), faults: Faults::default(), rng: seed | 1, delivered: 0, dropped: 0 };
+        let state = State {
+            nodes: BTreeMap::new(),
+            faults: Faults::default(),
+            rng: seed | 1,
+            delivered: 0,
+            dropped: 0,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        };
         SimNetwork { state: Arc::new(Mutex::new(state)) }
     }
 
@@ -100,6 +107,13 @@ impl SimNetwork {
         s.faults.partitions = vec![BTreeSet::from([node]), others];
     }
 
+    /// Sets the longest message the network carries (default
+    /// [`DEFAULT_MAX_MESSAGE_BYTES`], the real network's default frame):
+    /// longer Raft messages are lost, longer forwards refused.
+    pub fn set_max_message_bytes(&self, limit: usize) {
+        self.lock().max_message_bytes = limit;
+    }
+
     /// Removes every partition.
     pub fn heal(&self) {
         self.lock().faults.partitions.clear();
@@ -118,6 +132,9 @@ pub struct SimTransport {
     me: NodeId,
     net: SimNetwork,
 }
+
+/// The frame limit of a new [`SimNetwork`]: the real network's default.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// How long simulated requests wait for an answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -155,7 +172,7 @@ impl Transport for SimTransport {
         let (target, copies, delay) = {
             let mut s = self.net.lock();
             let target = match s.nodes.get(&to) {
-                Some(t) if s.connected(self.me, to) => t.clone(),
+                Some(t) if s.connected(self.me, to) && message.len() <= s.max_message_bytes => t.clone(),
                 _ => {
                     s.dropped += 1;
                     return;
@@ -186,7 +203,16 @@ impl Transport for SimTransport {
         }
     }
 
+    fn max_message_bytes(&self) -> usize {
+        self.net.lock().max_message_bytes
+    }
+
     async fn forward(&self, to: NodeId, request: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        let limit = self.max_message_bytes();
+        if request.len() > limit {
+            let reason = format!("request of {} bytes exceeds max_message_bytes {limit}", request.len());
+            return Err(TransportError::Refused { node: to, reason });
+        }
         let from = self.me;
         self.request(to, |reply| Inbound::Forward { from, request, reply }).await
     }

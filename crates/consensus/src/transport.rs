@@ -102,8 +102,14 @@ pub enum Inbound {
 
 /// How consensus reaches other nodes. See the module docs for the contract.
 pub trait Transport: Send + Sync + 'static {
-    /// Queues a Raft message for `to`; never blocks (drops when full).
+    /// Queues a Raft message for `to`; never blocks (drops when full, or
+    /// when the message is longer than [`Transport::max_message_bytes`]).
     fn send(&self, to: NodeId, message: Vec<u8>);
+
+    /// Longest message `send` and `forward` carry; longer ones are dropped
+    /// or refused. The driver refuses to start with settings that could
+    /// build a Raft entry that does not fit (it would never replicate).
+    fn max_message_bytes(&self) -> usize;
 
     /// Sends a forwarded proposal to `to` and waits for its answer.
     fn forward(&self, to: NodeId, request: Vec<u8>) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send;

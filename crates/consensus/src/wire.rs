@@ -26,6 +26,8 @@ use crate::driver::{DriverError, MembershipChange};
 use crate::transport::NodeId;
 
 const VERSION: u8 = 1;
+/// Bytes of a [`ProposalBatch`] before its items.
+pub(crate) const BATCH_HEADER_BYTES: usize = 1 + 8 + 8 + 4;
 /// Most items a decoded count may announce before the bytes run out.
 const MAX_COUNT: u32 = 1 << 20;
 

@@ -434,3 +434,95 @@ async fn learners_and_strangers_cannot_move_terms() {
     c.propose(&item(1), None, &[]).await;
     c.converge(&[1, 2, 3], &[item(1)]).await;
 }
+
+fn large_batches(cfg: &mut DriverConfig) {
+    // Below the frame with the Raft message around it, but large enough
+    // that two concurrent 2 MiB proposals would have shared one entry.
+    cfg.max_batch_bytes = 3 * 1024 * 1024;
+}
+
+/// Two concurrent proposals that fit the batch limit alone but not
+/// together go into two entries: before the fix the batcher added the
+/// second before checking the limit, built a 4 MiB entry the 4 MiB frame
+/// could not carry, and every later write stalled behind it while
+/// heartbeats kept the leader in office.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_that_together_exceed_the_frame_go_into_separate_entries() {
+    let c = Cluster::start(3, 23, large_batches);
+    c.propose(&item(0), None, &[]).await;
+    let leader = c.leader(&[]).await;
+    let big = |tag: u8| {
+        let mut v = vec![tag; 2 * 1024 * 1024];
+        v[0] = b'B';
+        v
+    };
+    let (a, b) = (big(1), big(2));
+    let (ha, hb) = (c.handle(leader).clone(), c.handle(leader).clone());
+    let (ra, rb) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(20), ha.propose(a.clone())),
+        tokio::time::timeout(Duration::from_secs(20), hb.propose(b.clone())),
+    );
+    ra.expect("first large proposal committed in time").unwrap();
+    rb.expect("second large proposal committed in time").unwrap();
+    c.propose(&item(1), None, &[]).await;
+    let items = c.nodes[&leader].log.items();
+    let mut want = vec![item(0)];
+    want.extend(items[1..3].iter().cloned());
+    want.push(item(1));
+    assert!(items[1..3].contains(&a) && items[1..3].contains(&b));
+    c.converge(&[1, 2, 3], &want).await;
+    let (_, dropped) = c.net.counters();
+    assert_eq!(dropped, 0, "no Raft message was too long for the frame");
+}
+
+/// A configuration whose entries could outgrow the transport's frame is
+/// refused at start, naming the setting to lower.
+#[tokio::test]
+async fn a_batch_limit_beyond_the_frame_is_refused_at_start() {
+    use veritrace_consensus::{RAFT_CFS, RaftLogStore, StartError, sim::SimNetwork};
+    use veritrace_storage::MemEngine;
+    let dir = tempfile::tempdir().unwrap();
+    let net = SimNetwork::new(1);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let transport = std::sync::Arc::new(net.attach(1, tx));
+    let store = RaftLogStore::bootstrap(MemEngine::new(RAFT_CFS), &[1], &[]).unwrap();
+    let mut cfg = DriverConfig::new(1, dir.path().join("snap"));
+    cfg.max_batch_bytes = 4 * 1024 * 1024;
+    let err = veritrace_consensus::driver::start(cfg, store, support::Log::default(), transport, rx).unwrap_err();
+    assert!(matches!(&err, StartError::Config(m) if m.contains("max_batch_bytes")), "{err}");
+}
+
+fn slow_elections(cfg: &mut DriverConfig) {
+    cfg.election_ticks = 200;
+}
+
+/// Load shedding: a leader cut off from its quorum holds at most
+/// `MAX_UNCOMMITTED_BYTES` of proposals it cannot commit, and drops the
+/// rest at once (retryable), instead of growing its log without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_cannot_commit_sheds_proposals_beyond_its_uncommitted_limit() {
+    let c = Cluster::start(3, 29, slow_elections);
+    c.propose(&item(0), None, &[]).await;
+    let leader = c.leader(&[]).await;
+    c.net.isolate(leader);
+    let mut waiting = Vec::new();
+    let n = veritrace_consensus::driver::MAX_UNCOMMITTED_BYTES / (1024 * 1024) + 20;
+    for i in 0..n as u32 {
+        let mut data = vec![0u8; 1024 * 1024];
+        data[..4].copy_from_slice(&i.to_be_bytes());
+        let h = c.handle(leader).clone();
+        waiting.push(tokio::spawn(async move { h.propose(data).await }));
+    }
+    let mut dropped = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    for w in waiting {
+        match tokio::time::timeout_at(deadline, w).await {
+            Ok(Ok(Err(DriverError::Dropped(_)))) => dropped += 1,
+            Ok(Ok(other)) => panic!("an uncommittable proposal answered {other:?}"),
+            Ok(Err(e)) => panic!("join: {e}"),
+            Err(_) => {} // held, waiting for a quorum
+        }
+    }
+    assert!(dropped >= 10, "only {dropped} of {n} proposals beyond the limit were shed");
+    c.net.heal();
+}

@@ -48,6 +48,8 @@ pub struct Ledger<E: KvEngine> {
     pub(crate) genesis: Genesis,
     pub(crate) head: RwLock<Head>,
     pub(crate) apply_lock: Mutex<()>,
+    /// The first corruption a read found (see [`Ledger::corruption`]).
+    pub(crate) corruption: Mutex<Option<String>>,
 }
 
 impl<E: KvEngine> std::fmt::Debug for Ledger<E> {
@@ -102,7 +104,14 @@ impl<E: KvEngine> Ledger<E> {
                 ),
             });
         }
-        Ok(Ledger { engine, opts, genesis, head: RwLock::new(Head { applied, frontier }), apply_lock: Mutex::new(()) })
+        Ok(Ledger {
+            engine,
+            opts,
+            genesis,
+            head: RwLock::new(Head { applied, frontier }),
+            apply_lock: Mutex::new(()),
+            corruption: Mutex::new(None),
+        })
     }
 
     /// The engine underneath (for snapshots and tests).
@@ -134,18 +143,52 @@ impl<E: KvEngine> Ledger<E> {
     /// The root of the first `size` leaves (any past size).
     pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
         self.check_size(size)?;
-        Ok(merkle::root_at(&StoredNodes(&self.engine), size)?)
+        merkle::root_at(&StoredNodes(&self.engine), size).map_err(|e| self.noted(e.into()))
     }
 
-    /// The leaf record at `leaf_index`.
+    /// The first corruption a read of this ledger found since it was
+    /// opened, if any: a leaf whose bytes do not hash to its Merkle leaf,
+    /// a missing or malformed record. Such data is never served (the read
+    /// fails); health reports this until the node is rebuilt.
+    pub fn corruption(&self) -> Option<String> {
+        self.corruption.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Records `e` when it is a corruption (the first one is kept), and
+    /// returns it.
+    pub(crate) fn noted(&self, e: LedgerError) -> LedgerError {
+        if let LedgerError::Corrupt { what } = &e {
+            let mut seen = self.corruption.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.is_none() {
+                tracing::error!(what = %what, "ledger corruption detected on read; the data is not served");
+                *seen = Some(what.clone());
+            }
+        }
+        e
+    }
+
+    /// The leaf record at `leaf_index`, checked against the Merkle tree:
+    /// its bytes must hash to the stored level-0 node, which the signed
+    /// roots cover. A flipped bit in a leaf is a `Corrupt` error here, never
+    /// a wrong answer.
     pub fn leaf(&self, leaf_index: u64) -> Result<LeafRecord, LedgerError> {
         if leaf_index >= self.applied().tree_size {
             return Err(LedgerError::OutOfRange { what: format!("leaf {leaf_index} is beyond the tree") });
         }
+        self.checked_leaf(leaf_index).map_err(|e| self.noted(e))
+    }
+
+    fn checked_leaf(&self, leaf_index: u64) -> Result<LeafRecord, LedgerError> {
         let bytes = self
             .engine
             .get(CF_LEAVES, &leaf_index.to_be_bytes())?
             .ok_or_else(|| LedgerError::Corrupt { what: format!("leaf {leaf_index} is missing") })?;
+        let stored = StoredNodes(&self.engine).node(NodeId::leaf(leaf_index))?;
+        if merkle::leaf_hash(&bytes) != stored {
+            return Err(LedgerError::Corrupt {
+                what: format!("leaf {leaf_index} does not hash to its Merkle leaf (a changed record)"),
+            });
+        }
         LeafRecord::decode(&bytes).map_err(|e| LedgerError::Corrupt { what: format!("leaf {leaf_index}: {e}") })
     }
 
@@ -162,13 +205,13 @@ impl<E: KvEngine> Ledger<E> {
     /// Inclusion proof of `leaf_index` in the tree of size `tree_size`.
     pub fn inclusion_proof(&self, leaf_index: u64, tree_size: u64) -> Result<Vec<Hash>, LedgerError> {
         self.check_size(tree_size)?;
-        Ok(merkle::inclusion_proof(&StoredNodes(&self.engine), leaf_index, tree_size)?)
+        merkle::inclusion_proof(&StoredNodes(&self.engine), leaf_index, tree_size).map_err(|e| self.noted(e.into()))
     }
 
     /// Consistency proof between two sizes.
     pub fn consistency_proof(&self, first_size: u64, second_size: u64) -> Result<Vec<Hash>, LedgerError> {
         self.check_size(second_size)?;
-        Ok(merkle::consistency_proof(&StoredNodes(&self.engine), first_size, second_size)?)
+        merkle::consistency_proof(&StoredNodes(&self.engine), first_size, second_size).map_err(|e| self.noted(e.into()))
     }
 
     /// Leaf indexes of a party's envelopes after `after` (exclusive; `None`

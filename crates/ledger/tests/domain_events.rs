@@ -414,3 +414,41 @@ fn a_role_policy_cannot_hand_seizure_to_another_role() {
     assert_eq!(net.refused("brand", step(CUSTOMS_SEIZING, &item)), Reason::SeizureNotPermitted);
     assert!(!net.item(&g, "S1").expect("item").state.expect("state").seized);
 }
+
+/// An event may name up to 100,000 identifiers and a pallet may hold as
+/// many children; every replica runs the rules on its Raft loop, so
+/// de-duplication, packing and unpacking must stay linear (a scan per
+/// identifier, as before, took minutes here and tens of seconds in release).
+#[test]
+fn events_with_a_hundred_thousand_identifiers_apply_and_deduplicate() {
+    let mut net = Network::new();
+    let pallet = sscc(0);
+    let cases: Vec<String> = (1..=50_000).map(sscc).collect();
+    let refs: Vec<&str> = cases.iter().map(String::as_str).collect();
+    net.ok("brand", pack(&pallet, &refs));
+    let record: veritrace_ledger::state::records::ContainerRecord =
+        net.state(&keys::container(&epc_key(&pallet))).expect("pallet recorded");
+    assert_eq!(record.children.len(), 50_000);
+    assert_eq!(record.children[7], epc_key(&cases[7]), "children keep the event's order");
+
+    // Every case twice: 100,000 identifiers naming 50,000 objects.
+    let twice: Vec<&str> = refs.iter().chain(refs.iter()).copied().collect();
+    net.ok("brand", epcis(object_event("storing", "", &twice)));
+
+    net.ok("brand", unpack(&pallet, &refs[..49_999]));
+    let record: veritrace_ledger::state::records::ContainerRecord =
+        net.state(&keys::container(&epc_key(&pallet))).expect("pallet recorded");
+    assert_eq!(record.children, vec![epc_key(&cases[49_999])], "only the case not unpacked is left");
+}
+
+/// An event time no clock shows is refused, not a panic on every replica
+/// (`seconds.abs()` overflowed for `i64::MIN` in debug builds).
+#[test]
+fn event_times_out_of_range_are_refused() {
+    let (mut net, g, _) = stocked(1);
+    for seconds in [i64::MIN, i64::MAX, 400_000_000_000, -400_000_000_000] {
+        let mut e = object_event("storing", "", &[&sgtin(&g, "S1")]);
+        e.event_time = Some(prost_types::Timestamp { seconds, nanos: 0 });
+        assert_eq!(net.refused("brand", epcis(e)), Reason::InvalidAction, "{seconds}");
+    }
+}

@@ -230,3 +230,21 @@ fn decommissioning_takes_items_out_of_circulation() {
     net.ok("brand", lot);
     assert_eq!(net.refused("brand", ship(&[&sgtin(&g, "S2")], "shop", None)), Reason::ItemOutOfCirculation);
 }
+
+/// A production time no clock shows is refused at apply: journeys compute
+/// with it (seconds times 1000 overflowed for `i64::MAX` seconds).
+#[test]
+fn production_time_out_of_range_is_refused() {
+    let mut net = Network::new();
+    let g = gtin(1);
+    net.ok("brand", register_product(&g, "brand"));
+    for (seconds, nanos) in [(i64::MAX, 0), (i64::MIN, 0), (1_700_000_000, -1), (1_700_000_000, 1_000_000_000)] {
+        let mut a = commission_action(commission(&g, "", &["S1"]));
+        a.production_time = Some(prost_types::Timestamp { seconds, nanos });
+        assert_eq!(net.refused("brand", Action::CommissionItems(a)), Reason::InvalidAction, "{seconds}.{nanos}");
+    }
+    assert!(net.item(&g, "S1").is_none(), "nothing was commissioned");
+    let mut a = commission_action(commission(&g, "", &["S1"]));
+    a.production_time = Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 });
+    net.ok("brand", Action::CommissionItems(a));
+}

@@ -152,6 +152,9 @@ pub struct RaftMetrics {
     /// `veritrace_raft_snapshots_applied_total`: snapshots received from the
     /// leader and installed here.
     pub snapshots_applied: Counter,
+    /// `veritrace_raft_snapshot_failures_total`: snapshots this node
+    /// failed to write (the log stays uncompacted until one succeeds).
+    pub snapshot_failures: Counter,
 }
 
 impl RaftMetrics {
@@ -172,6 +175,7 @@ impl RaftMetrics {
             apply_duration: Histogram::new(raft_duration_buckets()),
             snapshots: Counter::default(),
             snapshots_applied: Counter::default(),
+            snapshot_failures: Counter::default(),
         }
     }
 
@@ -273,6 +277,12 @@ impl RaftMetrics {
              too far behind the log",
             self.snapshots_applied.clone(),
         );
+        r.register(
+            "veritrace_raft_snapshot_failures",
+            "Snapshots this node failed to write (full disk, I/O error); it retries later and its Raft log keeps \
+             growing meanwhile. Alert on any increase",
+            self.snapshot_failures.clone(),
+        );
     }
 }
 
@@ -293,12 +303,20 @@ pub struct LedgerMetrics {
     /// `veritrace_ledger_store_size_bytes`: bytes the ledger's store takes
     /// on disk.
     pub store_size_bytes: Gauge,
+    /// `veritrace_storage_free_bytes`: bytes free on the filesystem of the
+    /// node's data directory.
+    pub free_disk_bytes: Gauge,
 }
 
 impl LedgerMetrics {
     /// Sets `veritrace_ledger_tree_size`.
     pub fn set_tree_size(&self, leaves: u64) {
         set_u64(&self.tree_size, leaves);
+    }
+
+    /// Sets `veritrace_storage_free_bytes`.
+    pub fn set_free_disk_bytes(&self, bytes: u64) {
+        set_u64(&self.free_disk_bytes, bytes);
     }
 
     /// Sets `veritrace_ledger_store_size_bytes`.
@@ -402,6 +420,7 @@ impl Metrics {
             envelopes_duplicate: envelopes.get_or_create_owned(&OutcomeLabels { outcome: "duplicate" }),
             envelopes_rejected: envelopes.get_or_create_owned(&OutcomeLabels { outcome: "rejected" }),
             store_size_bytes: Gauge::default(),
+            free_disk_bytes: Gauge::default(),
         };
         r.register(
             "veritrace_ledger_tree_size",
@@ -420,6 +439,13 @@ impl Metrics {
             "Bytes the ledger's store takes on disk. Alert well before the volume fills",
             Unit::Bytes,
             ledger.store_size_bytes.clone(),
+        );
+        r.register_with_unit(
+            "veritrace_storage_free",
+            "Bytes free on the filesystem of the node's data directory. Below node.min_free_disk_bytes the node \
+             refuses new writes (DISK_FULL) until space returns",
+            Unit::Bytes,
+            ledger.free_disk_bytes.clone(),
         );
 
         let p2p = P2pMetrics::default();

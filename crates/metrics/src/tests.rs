@@ -19,11 +19,13 @@ const FAMILIES: &[(&str, &str)] = &[
     ("veritrace_raft_apply_duration_seconds", "histogram"),
     ("veritrace_raft_snapshots", "counter"),
     ("veritrace_raft_snapshots_applied", "counter"),
+    ("veritrace_raft_snapshot_failures", "counter"),
     ("veritrace_grpc_server_handled", "counter"),
     ("veritrace_grpc_server_handling_seconds", "histogram"),
     ("veritrace_ledger_tree_size", "gauge"),
     ("veritrace_ledger_envelopes", "counter"),
     ("veritrace_ledger_store_size_bytes", "gauge"),
+    ("veritrace_storage_free_bytes", "gauge"),
     ("veritrace_p2p_connected_peers", "gauge"),
     ("veritrace_build_info", "gauge"),
 ];
@@ -73,6 +75,7 @@ fn names_follow_prometheus_conventions() {
         ("veritrace_raft_apply_duration_seconds", "seconds"),
         ("veritrace_grpc_server_handling_seconds", "seconds"),
         ("veritrace_ledger_store_size_bytes", "bytes"),
+        ("veritrace_storage_free_bytes", "bytes"),
     ] {
         assert!(text.contains(&format!("# UNIT {name} {unit}\n")), "{name} in {unit}");
     }

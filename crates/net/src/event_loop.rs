@@ -35,6 +35,14 @@ pub(crate) enum Command {
 }
 
 type Rr = request_response::Behaviour<FrameCodec>;
+
+/// Incoming connections still in their handshake (peer not yet known, so
+/// not yet checked against the allow-list) at once; more are refused.
+pub(crate) const MAX_PENDING_INCOMING: u32 = 32;
+
+/// Incoming connections established at once: validators are few (tens),
+/// each with at most `max_connections_per_peer`.
+pub(crate) const MAX_ESTABLISHED_INCOMING: u32 = 256;
 type RrEvent = request_response::Event<Vec<u8>, Vec<u8>>;
 
 #[derive(NetworkBehaviour)]
@@ -115,7 +123,13 @@ impl EventLoop {
         let behaviour = move |_: &libp2p::identity::Keypair| Behaviour {
             allow: allow_block_list::Behaviour::default(),
             limits: connection_limits::Behaviour::new(
-                connection_limits::ConnectionLimits::default().with_max_established_per_peer(Some(max_conn)),
+                connection_limits::ConnectionLimits::default()
+                    .with_max_established_per_peer(Some(max_conn))
+                    // The allow-list can only judge a connection once its
+                    // Noise handshake names the peer: bound what strangers
+                    // can hold open before that, and in all.
+                    .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+                    .with_max_established_incoming(Some(MAX_ESTABLISHED_INCOMING)),
             ),
             stream: libp2p_stream::Behaviour::new(),
             snapshot: Rr::with_codec(

@@ -371,6 +371,10 @@ impl Transport for NetworkHandle {
         }
     }
 
+    fn max_message_bytes(&self) -> usize {
+        self.inner.max_message_bytes
+    }
+
     async fn forward(&self, to: NodeId, request: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         if request.len() > self.inner.max_message_bytes {
             return Err(TransportError::Refused {

@@ -460,3 +460,59 @@ async fn a_taken_listen_port_is_named_in_the_error() {
     assert!(error.contains(&format!("tcp/{port} failed: ")), "{error}");
     assert!(error.to_lowercase().contains("in use"), "{error}");
 }
+
+/// Strangers that open TCP connections and never finish the handshake
+/// cannot pile them up: beyond the pending-handshake bound the node closes
+/// them at once (the allow-list can only judge a connection once the
+/// handshake names its peer), and validators still talk.
+#[tokio::test(flavor = "multi_thread")]
+async fn stalled_handshakes_beyond_the_bound_are_closed_and_peers_still_talk() {
+    let mut nodes = cluster(2).await;
+    let port = nodes[0]
+        .addr
+        .iter()
+        .find_map(|p| match p {
+            libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+            _ => None,
+        })
+        .unwrap();
+    let mut stalled = Vec::new();
+    for _ in 0..100 {
+        stalled.push(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    // A closed connection reads EOF (or a reset) at once; a held one blocks.
+    let mut closed = 0;
+    for s in &stalled {
+        let mut buf = [0u8; 256];
+        loop {
+            match timeout(Duration::from_millis(200), s.readable()).await {
+                Err(_) => break, // held open
+                Ok(Err(_)) => {
+                    closed += 1;
+                    break;
+                }
+                Ok(Ok(())) => match s.try_read(&mut buf) {
+                    Ok(0) => {
+                        closed += 1;
+                        break;
+                    }
+                    Ok(_) => continue, // the node's side of the handshake
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(_) => {
+                        closed += 1;
+                        break;
+                    }
+                },
+            }
+        }
+    }
+    assert!(closed >= 100 - 32, "only {closed} of 100 stalled connections were closed");
+    let (a, b) = nodes.split_at_mut(1);
+    let (a, b) = (&mut a[0], &mut b[0]);
+    assert_eq!(send_until_received(&b.handle, 1, b"b->a", &mut a.rx).await, (2, b"b->a".to_vec()));
+    assert_eq!(send_until_received(&a.handle, 2, b"a->b", &mut b.rx).await, (1, b"a->b".to_vec()));
+    drop(stalled);
+    for node in nodes {
+        stop(node).await;
+    }
+}

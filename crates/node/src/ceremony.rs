@@ -287,6 +287,7 @@ pub fn configure(
             party_id: Some(me.party_id.clone()),
             party_key_file: Some(PARTY_KEY_FILE.into()),
             code_key_share_files: Vec::new(),
+            min_free_disk_bytes: crate::config::DEFAULT_MIN_FREE_DISK_BYTES,
         },
         network: NetworkSection {
             listen: listen.p2p.clone().unwrap_or_else(|| me.p2p.clone()),

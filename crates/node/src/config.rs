@@ -83,6 +83,20 @@ pub struct NodeSection {
     /// check codes digested under CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub code_key_share_files: Vec<PathBuf>,
+    /// Free bytes the filesystem of `data_dir` must keep (default 256 MiB;
+    /// 0 turns the check off). Below it the node refuses new writes with
+    /// `RESOURCE_EXHAUSTED` / `DISK_FULL` and takes them again when space
+    /// returns; Raft replication and reads go on (`crate::disk`).
+    #[serde(default = "default_min_free_disk_bytes")]
+    pub min_free_disk_bytes: u64,
+}
+
+/// The default `node.min_free_disk_bytes`: 256 MiB, room for the Raft
+/// entries already in flight and for RocksDB to flush and compact.
+pub const DEFAULT_MIN_FREE_DISK_BYTES: u64 = 256 * 1024 * 1024;
+
+fn default_min_free_disk_bytes() -> u64 {
+    DEFAULT_MIN_FREE_DISK_BYTES
 }
 
 /// The `[network]` section.
@@ -168,7 +182,8 @@ pub struct RaftSection {
     pub snapshot_keep_entries: u64,
     /// Group commit: most envelopes in one Raft entry (default 1000).
     pub max_batch_envelopes: usize,
-    /// Group commit: most bytes in one Raft entry (default 4 MiB).
+    /// Group commit: most bytes in one Raft entry (default 1 MiB, at most
+    /// [`MAX_BATCH_BYTES`]: an entry must fit one 4 MiB network frame).
     pub max_batch_bytes: usize,
 }
 
@@ -181,10 +196,14 @@ impl Default for RaftSection {
             snapshot_interval: 100_000,
             snapshot_keep_entries: 1000,
             max_batch_envelopes: 1000,
-            max_batch_bytes: 4 * 1024 * 1024,
+            max_batch_bytes: 1024 * 1024,
         }
     }
 }
+
+/// Largest `raft.max_batch_bytes`: with the Raft message around it, an
+/// entry must fit the peer network's 4 MiB frame, or it never replicates.
+pub const MAX_BATCH_BYTES: usize = 3 * 1024 * 1024;
 
 /// The `[cluster]` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -46,6 +46,11 @@ pub enum NodeError {
         /// What is wrong.
         reason: String,
     },
+    /// The Raft driver stopped while the node was serving (a write to the
+    /// Raft log failed, e.g. the disk is full): the node exits so that its
+    /// supervisor restarts it, instead of answering `SHUTTING_DOWN`.
+    #[error("the Raft driver stopped: {0}")]
+    DriverStopped(String),
     /// A file or directory could not be used.
     #[error("{path}: {source}")]
     Io {

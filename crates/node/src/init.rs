@@ -296,6 +296,7 @@ fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned], token_hash: &st
             party_id: me.party_id.clone(),
             party_key_file: me.party_id.as_ref().map(|_| PARTY_KEY_FILE.into()),
             code_key_share_files: Vec::new(),
+            min_free_disk_bytes: crate::config::DEFAULT_MIN_FREE_DISK_BYTES,
         },
         network: NetworkSection { listen: me.p2p_addr.clone(), request_timeout_ms: 5000, advertise: None },
         api,

@@ -15,6 +15,7 @@
 
 pub mod ceremony;
 pub mod config;
+pub mod disk;
 mod error;
 pub mod init;
 pub mod keys;

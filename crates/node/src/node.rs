@@ -43,6 +43,9 @@ struct Inner {
     /// The gauge sampler sleeps between samples: stopped by abort, so a
     /// shutdown does not wait out its sleep.
     gauges: JoinHandle<()>,
+    /// The disk watch (`crate::disk`), stopped the same way; None when
+    /// `node.min_free_disk_bytes` is 0.
+    disk_watch: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -202,7 +205,14 @@ impl Node {
             peers: Arc::new(Libp2pPeers),
             code_key_shares: read_code_key_shares(&config.node.code_key_share_files)?,
         };
-        let started = match opened.start(service_config, driver_config(&config), Arc::new(net.clone()), inbound_rx) {
+        let driver_config = driver_config(&config);
+        let proposal_gate = driver_config.proposal_gate.clone();
+        // Before the first write: a node started on a full disk refuses
+        // writes from its first request.
+        if config.node.min_free_disk_bytes > 0 {
+            crate::disk::check(&config.node.data_dir, config.node.min_free_disk_bytes, &proposal_gate);
+        }
+        let started = match opened.start(service_config, driver_config, Arc::new(net.clone()), inbound_rx) {
             Ok(started) => started,
             Err(e) => {
                 net.shutdown();
@@ -214,6 +224,14 @@ impl Node {
         let watcher =
             tokio::spawn(keep_peers_in_sync(raft.membership(), net.clone(), config_peers, config.node.id, my_peer));
         let gauges = tokio::spawn(sample_gauges(raft, db_dir(&config), service.metrics().clone()));
+        let disk_watch = (config.node.min_free_disk_bytes > 0).then(|| {
+            tokio::spawn(crate::disk::watch(
+                config.node.data_dir.clone(),
+                config.node.min_free_disk_bytes,
+                proposal_gate,
+                service.metrics().clone(),
+            ))
+        });
         tracing::info!(node = config.node.id, peer_id = %peer_id, listen = %config.network.listen, "node started");
         Ok(Node {
             inner: Arc::new(Inner {
@@ -222,6 +240,7 @@ impl Node {
                 rocks,
                 tasks: Mutex::new(vec![started.driver_task, net_task, watcher]),
                 gauges,
+                disk_watch,
                 config,
             }),
         })
@@ -241,6 +260,9 @@ impl Node {
     /// the service fail afterwards.
     pub async fn shutdown(&self) {
         self.inner.gauges.abort();
+        if let Some(watch) = &self.inner.disk_watch {
+            watch.abort();
+        }
         self.inner.net.shutdown();
         let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         // The network's event loop ends, which closes the driver's inbound

@@ -83,8 +83,21 @@ pub async fn run(
         tracing::info!(node = service.id(), api = %addr, peer_id = service.peer_id(), "serving gRPC");
     }
     let options = veritrace_server::ServeOptions::new(api_section);
+    // Fail-stop: a driver that stops while serving (its log write failed)
+    // ends the process with an error, for the supervisor to restart it;
+    // a restart replays the synced log and catches up from the peers.
+    let raft = service.raft().clone();
+    let driver_failure = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let failure_slot = std::sync::Arc::clone(&driver_failure);
     let served = veritrace_server::serve(service, api, options, async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            why = raft.stopped() => {
+                let why = why.unwrap_or_else(|| "it stopped while the node was serving".to_owned());
+                tracing::error!(cause = %why, "the Raft driver stopped; exiting");
+                *failure_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+            }
+        }
         let _ = stop_tx.send(true);
     })
     .await;
@@ -95,5 +108,8 @@ pub async fn run(
     }
     node.shutdown().await;
     served?;
-    Ok(())
+    match driver_failure.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        Some(why) => Err(NodeError::DriverStopped(why)),
+        None => Ok(()),
+    }
 }

@@ -220,7 +220,7 @@ fn load_applies_defaults_and_resolves_paths() {
     assert_eq!(config.raft.snapshot_interval, 100_000);
     assert_eq!(config.raft.snapshot_keep_entries, 1000);
     assert_eq!(config.raft.max_batch_envelopes, 1000);
-    assert_eq!(config.raft.max_batch_bytes, 4_194_304);
+    assert_eq!(config.raft.max_batch_bytes, 1_048_576);
     // The entry for this node itself is ignored.
     let entries = config.peer_entries().expect("entries");
     assert_eq!(entries.len(), 1);

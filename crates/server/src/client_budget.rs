@@ -61,7 +61,10 @@ impl ClientBudgets {
                 limiter.check((), now).map_err(|wait| (format!("app {name}"), wait))
             }
             None => match (&self.by_address, address) {
-                (Some(limiter), Some(ip)) => limiter.check(ip, now).map_err(|wait| (format!("address {ip}"), wait)),
+                (Some(limiter), Some(ip)) => {
+                    let key = crate::edge::client_key(ip);
+                    limiter.check(key, now).map_err(|wait| (format!("address {key}"), wait))
+                }
                 _ => Ok(()),
             },
         };

@@ -14,18 +14,27 @@ use veritrace_service::Service;
 
 use crate::admin_auth::AdminGate;
 use crate::status::{from_service, invalid, reason};
+use crate::work_limits::WorkLimits;
 
 /// The cluster service over a replica's application layer.
 #[derive(Debug, Clone)]
 pub struct ClusterApi {
     service: Service,
     gate: AdminGate,
+    limits: WorkLimits,
 }
 
 impl ClusterApi {
     /// Serves `service`, admitting admin calls through `gate`.
     pub fn new(service: Service, gate: AdminGate) -> Self {
-        ClusterApi { service, gate }
+        ClusterApi { service, gate, limits: WorkLimits::default() }
+    }
+
+    /// Shares `limits` (audits and backups at once) with the server's
+    /// other services.
+    pub fn with_limits(mut self, limits: WorkLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Refuses an admin call the gate does not let through.
@@ -108,9 +117,11 @@ impl ClusterService for ClusterApi {
                  it is served to loopback callers only",
             ));
         }
+        let permit = self.limits.ledger_job("SaveSnapshot")?;
         let (tx, rx) = mpsc::channel(SNAPSHOT_CHUNKS_IN_FLIGHT);
         let service = self.service.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             if let Err(status) = stream_backup(&service, &tx) {
                 let _ = tx.blocking_send(Err(status));
             }
@@ -121,6 +132,7 @@ impl ClusterService for ClusterApi {
     async fn audit(&self, request: Request<pb::AuditRequest>) -> Result<Response<pb::AuditResponse>, Status> {
         // Re-hashing the whole ledger: not for anyone who reaches the port.
         self.admin(&request)?;
+        let _permit = self.limits.ledger_job("Audit")?;
         let req = request.into_inner();
         let (applied_index, report) =
             self.service.audit(!req.skip_signatures).await.map_err(|e| from_service(&self.service, e))?;

@@ -3,7 +3,11 @@
 //! code, duration) for metrics, and a tracing span per request carrying
 //! the method and a request id (the client's `x-request-id` header, else
 //! one made here), inside which the service's own spans (`submit`,
-//! `verify`) nest.
+//! `verify`) nest. Two refusals tonic makes before any handler runs are
+//! rewritten to carry a reason like the node's own: an oversized request
+//! (`MESSAGE_TOO_LARGE`) and one that does not decode as the method's
+//! message (INVALID_ARGUMENT, `MALFORMED_REQUEST`, instead of a bare
+//! INTERNAL).
 //!
 //! The limit is a token bucket per client IP address: `requests_per_second`
 //! tokens a second, at most `burst` saved up. A request without a token is
@@ -11,7 +15,10 @@
 //! `google.rpc.RetryInfo` delay saying when the next token arrives, and
 //! never reaches the service. The table of buckets is bounded
 //! ([`MAX_TRACKED_CLIENTS`]): when full, buckets that have refilled (clients
-//! that went quiet) are dropped first.
+//! that went quiet) are dropped first, in at most one sweep a second. A
+//! client is its IPv4 address or its IPv6 /64 ([`client_key`]): one host
+//! gets a whole /64 and can rotate through it for free, so keying by the
+//! full IPv6 address would let one host fill the table.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -42,7 +49,37 @@ pub type RequestObserver = Arc<dyn Fn(&str, &str, f64) + Send + Sync>;
 pub struct RateLimiter<K = IpAddr> {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<K, Bucket>>,
+    buckets: Mutex<Buckets<K>>,
+}
+
+#[derive(Debug)]
+struct Buckets<K> {
+    by_client: HashMap<K, Bucket>,
+    /// When full buckets were last swept for quiet clients.
+    swept: Option<Instant>,
+}
+
+impl<K> Default for Buckets<K> {
+    fn default() -> Self {
+        Buckets { by_client: HashMap::new(), swept: None }
+    }
+}
+
+/// How often a full table is swept for quiet clients (a sweep is linear in
+/// the table: at most once a second, newcomers meanwhile are refused).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// The key a client's requests count under: its IPv4 address (an
+/// IPv4-mapped IPv6 address counts as the IPv4 one), or the /64 prefix of
+/// its IPv6 address.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -69,16 +106,22 @@ impl<K: std::hash::Hash + Eq> RateLimiter<K> {
     /// Takes a token for client `ip`: `Ok` when allowed, otherwise how long
     /// until the next token.
     pub fn check(&self, ip: K, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&ip) {
-            let (rate, burst) = (self.rate, self.burst);
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
-            if buckets.len() >= MAX_TRACKED_CLIENTS {
+        let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let buckets = &mut *guard;
+        if buckets.by_client.len() >= MAX_TRACKED_CLIENTS && !buckets.by_client.contains_key(&ip) {
+            if buckets.swept.is_none_or(|t| now.saturating_duration_since(t) >= SWEEP_EVERY) {
+                buckets.swept = Some(now);
+                let (rate, burst) = (self.rate, self.burst);
+                buckets
+                    .by_client
+                    .retain(|_, b| b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < burst);
+            }
+            if buckets.by_client.len() >= MAX_TRACKED_CLIENTS {
                 // Every tracked client is active: refuse the newcomer rather than grow.
-                return Err(Duration::from_secs(1));
+                return Err(SWEEP_EVERY);
             }
         }
-        let b = buckets.entry(ip).or_insert(Bucket { tokens: self.burst, at: now });
+        let b = buckets.by_client.entry(ip).or_insert(Bucket { tokens: self.burst, at: now });
         let refill = now.saturating_duration_since(b.at).as_secs_f64() * self.rate;
         b.tokens = (b.tokens + refill).min(self.burst);
         b.at = now;
@@ -155,7 +198,7 @@ fn client_ip<B>(req: &http::Request<B>) -> Option<IpAddr> {
         .get::<TcpConnectInfo>()
         .and_then(TcpConnectInfo::remote_addr)
         .or_else(|| ext.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|t| t.get_ref().remote_addr()));
-    addr.map(|a| a.ip())
+    addr.map(|a| client_key(a.ip()))
 }
 
 /// The gRPC status code a response head carries (`OK` when the status is
@@ -224,6 +267,33 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// tonic answers a request body that does not decode as the method's
+/// message (or holds none) with INTERNAL, "failed to decode Protobuf
+/// message: ..." ("Missing request message."), and no details
+/// (tonic-prost's codec, before any handler runs); the gRPC spec asks for
+/// INVALID_ARGUMENT, and the caller for a reason. Returns the decoder's
+/// message when `resp` is that refusal. The node's own INTERNAL answers
+/// always carry an `ErrorInfo` (`crate::status`), so they never match.
+fn undecodable_request<B>(resp: &http::Response<B>) -> Option<String> {
+    if code_of(resp) != Code::Internal || resp.headers().contains_key("grpc-status-details-bin") {
+        return None;
+    }
+    let message = percent_decode(resp.headers().get("grpc-message")?.to_str().ok()?);
+    let codec = message.starts_with("failed to decode Protobuf message") || message == "Missing request message.";
+    codec.then_some(message)
+}
+
+/// INVALID_ARGUMENT, reason `MALFORMED_REQUEST`: the request is not an
+/// encoding of the method's message; `cause` is the decoder's message.
+pub fn malformed_request(cause: &str) -> tonic::Status {
+    let details = ErrorDetails::with_error_info("MALFORMED_REQUEST", DOMAIN, HashMap::new());
+    tonic::Status::with_error_details(
+        Code::InvalidArgument,
+        format!("the request is not a valid message of this method: {cause}"),
+        details,
+    )
+}
+
 /// RESOURCE_EXHAUSTED, reason `MESSAGE_TOO_LARGE`, naming the limit.
 pub fn message_too_large(limit: u64) -> tonic::Status {
     let details = ErrorDetails::with_error_info(
@@ -287,6 +357,11 @@ where
                 {
                     result = Ok(message_too_large(limit).into_http());
                 }
+                if let Ok(resp) = &result
+                    && let Some(cause) = undecodable_request(resp)
+                {
+                    result = Ok(malformed_request(&cause).into_http());
+                }
                 if let (Ok(_), Some(status)) = (&result, replacement) {
                     result = Ok(status.into_http());
                 }
@@ -345,6 +420,55 @@ mod tests {
         // 100 ms later one token has arrived.
         assert!(limiter.check(ip, t0 + Duration::from_millis(100)).is_ok());
         assert!(limiter.check(ip, t0 + Duration::from_millis(100)).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_host_counts_as_its_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("v6");
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().expect("v6");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("v6");
+        assert_eq!(client_key(a), client_key(b), "one /64");
+        assert_ne!(client_key(a), client_key(other));
+        assert_eq!(client_key("::ffff:10.0.0.1".parse().expect("mapped")), IpAddr::from([10, 0, 0, 1]));
+        // Rotating through a /64 spends one bucket.
+        let limiter = RateLimiter::new(1, 2);
+        let t0 = Instant::now();
+        assert!(limiter.check(client_key(a), t0).is_ok());
+        assert!(limiter.check(client_key(b), t0).is_ok());
+        assert!(limiter.check(client_key("2001:db8:1:2::9".parse().expect("v6")), t0).is_err());
+    }
+
+    #[test]
+    fn a_full_table_of_active_clients_refuses_newcomers_without_growing() {
+        let limiter = RateLimiter::new(1, 5);
+        let t0 = Instant::now();
+        for i in 0..MAX_TRACKED_CLIENTS as u32 {
+            assert!(limiter.check(IpAddr::from(i.to_be_bytes()), t0).is_ok());
+        }
+        let newcomer = IpAddr::from([250, 0, 0, 1]);
+        assert!(limiter.check(newcomer, t0).is_err(), "every tracked client is active");
+        assert_eq!(limiter.buckets.lock().expect("lock").by_client.len(), MAX_TRACKED_CLIENTS);
+        // Once they went quiet (buckets refilled), the sweep makes room.
+        let later = t0 + Duration::from_secs(10);
+        assert!(limiter.check(newcomer, later).is_ok());
+        assert_eq!(limiter.buckets.lock().expect("lock").by_client.len(), 1);
+    }
+
+    #[test]
+    fn an_undecodable_request_is_invalid_argument_with_a_reason() {
+        // What tonic-prost's codec answers for a body that is not the message.
+        let cause = "SubmitEnvelopesRequest.envelopes: invalid wire type: Varint (expected LengthDelimited)";
+        let codec = tonic::Status::internal(format!("failed to decode Protobuf message: {cause}"));
+        let resp: http::Response<()> = codec.into_http();
+        let cause = undecodable_request(&resp).expect("the codec's refusal");
+        let status = malformed_request(&cause);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.get_error_details().error_info().map(|i| i.reason.as_str()), Some("MALFORMED_REQUEST"));
+        assert!(status.message().contains("invalid wire type"), "{}", status.message());
+        // The node's own INTERNAL answers carry an ErrorInfo and stay as they are.
+        let own = crate::status::reason(Code::Internal, "MALFORMED_ANSWER", "failed to decode Protobuf message: x");
+        assert_eq!(undecodable_request(&own.into_http::<()>()), None);
+        assert_eq!(undecodable_request(&tonic::Status::internal("other").into_http::<()>()), None);
     }
 
     #[test]

@@ -1,18 +1,21 @@
 //! `LedgerService`: submit signed envelopes, read them back with receipts
 //! and Merkle proofs, and get signed tree heads.
 
+use std::collections::HashMap;
+
 use prost::Message as _;
 use tonic::{Code, Request, Response, Status};
+use veritrace_consensus::DriverError;
 use veritrace_core::{Hash, LeafRecord};
 use veritrace_ledger::LedgerError;
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::ledger_service_server::LedgerService;
-use veritrace_service::Service;
+use veritrace_service::{Service, ServiceError};
 
 use veritrace_ledger::PartyFilter;
 
 use crate::party_auth::{Caller, PartyGate};
-use crate::status::{from_service, invalid, reason};
+use crate::status::{from_service, invalid, reason, with_reason};
 use crate::verification::{offset_token, page_size};
 use veritrace_core::party_call::methods;
 
@@ -21,13 +24,21 @@ use veritrace_core::party_call::methods;
 pub struct LedgerApi {
     service: Service,
     gate: PartyGate,
+    limits: crate::work_limits::WorkLimits,
 }
 
 impl LedgerApi {
     /// Serves `service`; `gate` guards the party-plane methods
     /// ([`veritrace_core::party_call::methods`]).
     pub fn new(service: Service, gate: PartyGate) -> Self {
-        LedgerApi { service, gate }
+        LedgerApi { service, gate, limits: crate::work_limits::WorkLimits::default() }
+    }
+
+    /// Shares `limits` (Watch streams at once) with the server's other
+    /// services.
+    pub fn with_limits(mut self, limits: crate::work_limits::WorkLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Refuses a party-plane call without a valid party credential;
@@ -99,6 +110,22 @@ pub(crate) fn ledger_entry(leaf: &LeafRecord) -> Result<pb::LedgerEntry, Status>
     Ok(pb::LedgerEntry { envelope: None, receipt: Some(receipt), withheld: Some(withheld) })
 }
 
+/// UNAVAILABLE, reason `PROOF_NOT_READY`: the envelopes of a submission
+/// with `include_proofs` are committed, but this node did not apply leaf
+/// `leaf` in time to prove them. Submitting them again is safe (DUPLICATE,
+/// with the first receipts and their proofs).
+fn proof_not_ready(leaf: u64) -> Status {
+    with_reason(
+        Code::Unavailable,
+        "PROOF_NOT_READY",
+        format!(
+            "the envelopes are committed, but this node has not applied leaf {leaf} yet to prove them; submit them \
+             again (DUPLICATE, with proofs) or ask the leader"
+        ),
+        HashMap::from([("leaf_index".to_string(), leaf.to_string())]),
+    )
+}
+
 fn envelope_id(bytes: &[u8], field: &str) -> Result<Hash, Status> {
     Hash::from_slice(bytes).map_err(|_| invalid(field, format!("{field} must be 32 bytes, got {}", bytes.len())))
 }
@@ -111,19 +138,30 @@ impl LedgerService for LedgerApi {
     ) -> Result<Response<pb::SubmitEnvelopesResponse>, Status> {
         self.party(&request, methods::SUBMIT_ENVELOPES)?;
         let req = request.into_inner();
-        let envelopes: Vec<Vec<u8>> = req.envelopes.iter().map(|e| e.encode_to_vec()).collect();
-        let mut receipts = self.service.submit(envelopes).await.map_err(|e| from_service(&self.service, e))?;
+        // The envelopes exactly as sent (`bytes` on the wire): the ledger
+        // refuses what is not a canonical SignedEnvelope, and an id is the
+        // hash of the bytes the client sent. Never re-encoded here.
+        let mut receipts = self.service.submit(req.envelopes).await.map_err(|e| from_service(&self.service, e))?;
         if req.include_proofs {
-            let size = self.service.ledger().tree_head().tree_size;
-            let head = self.service.cosigned_tree_head_at(size).await.map_err(|e| from_service(&self.service, e))?;
             let in_tree = |r: &pb::Receipt| {
                 r.outcome == pb::Outcome::Applied as i32 || r.outcome == pb::Outcome::Duplicate as i32
             };
+            // The receipts are the leader's: a follower may not have applied
+            // the leaves they name yet. Wait (bounded) until it has, so that
+            // every receipt in the tree gets its proof or the call fails.
+            if let Some(last) = receipts.iter().filter(|r| in_tree(r)).map(|r| r.leaf_index).max() {
+                self.service.wait_for_leaf(last).await.map_err(|e| match e {
+                    ServiceError::Driver(DriverError::Timeout(_)) => proof_not_ready(last),
+                    other => from_service(&self.service, other),
+                })?;
+            }
+            let size = self.service.ledger().tree_head().tree_size;
+            let head = self.service.cosigned_tree_head_at(size).await.map_err(|e| from_service(&self.service, e))?;
             for r in receipts.iter_mut().filter(|r| in_tree(r)) {
-                if r.leaf_index < head.tree_size {
-                    r.inclusion = Some(self.inclusion(r.leaf_index, head.tree_size)?);
-                    r.tree_head = Some(head.clone());
-                }
+                // `last < size` after the wait: a leaf outside the tree is an
+                // error (OUT_OF_RANGE) here, never a receipt without a proof.
+                r.inclusion = Some(self.inclusion(r.leaf_index, head.tree_size)?);
+                r.tree_head = Some(head.clone());
             }
         }
         Ok(Response::new(pb::SubmitEnvelopesResponse { receipts }))
@@ -263,7 +301,8 @@ impl LedgerService for LedgerApi {
 
     async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
         let caller = self.party(&request, methods::WATCH)?;
-        Ok(Response::new(crate::watch::start(self.service.clone(), request.into_inner(), caller)?))
+        let permit = self.limits.watch()?;
+        Ok(Response::new(crate::watch::start(self.service.clone(), request.into_inner(), caller, permit)?))
     }
 
     async fn get_genesis(&self, _: Request<pb::GetGenesisRequest>) -> Result<Response<pb::GetGenesisResponse>, Status> {

@@ -32,6 +32,7 @@ pub mod party_auth;
 pub mod status;
 pub mod verification;
 pub mod watch;
+pub mod work_limits;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -172,16 +173,18 @@ pub async fn serve(
     let api = options.api;
     let max = api.max_message_bytes;
     let party_gate = party_auth::PartyGate::from_config(&api.party);
-    let ledger = LedgerServiceServer::new(ledger::LedgerApi::new(service.clone(), party_gate))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max.saturating_mul(2));
+    let limits = work_limits::WorkLimits::default();
+    let ledger =
+        LedgerServiceServer::new(ledger::LedgerApi::new(service.clone(), party_gate).with_limits(limits.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max.saturating_mul(2));
     let verification =
         VerificationServiceServer::new(verification::VerificationApi::new(service.clone(), &api.verification))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max.saturating_mul(2));
     let (tls, admin_requires_cert) = tls_config(&api)?;
     let gate = admin_auth::AdminGate::from_config(&api.admin, admin_requires_cert)?;
-    let cluster = ClusterServiceServer::new(cluster::ClusterApi::new(service.clone(), gate));
+    let cluster = ClusterServiceServer::new(cluster::ClusterApi::new(service.clone(), gate).with_limits(limits));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(veritrace_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

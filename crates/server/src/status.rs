@@ -47,6 +47,11 @@ pub fn from_service(service: &Service, e: ServiceError) -> Status {
             };
             reason(code, r, message)
         }
+        ServiceError::Ledger(veritrace_ledger::LedgerError::Corrupt { what }) => reason(
+            Code::DataLoss,
+            "DATA_CORRUPT",
+            format!("this node's copy of the data is corrupt ({what}); ask another node"),
+        ),
         other => {
             tracing::error!(cause = %other, "request failed inside the node");
             reason(Code::Internal, "INTERNAL", other.to_string())
@@ -68,7 +73,11 @@ fn from_driver(service: &Service, e: DriverError) -> Status {
             with_reason(Code::Unavailable, "NOT_LEADER", message, metadata)
         }
         DriverError::Refused { reason: r, message } => {
-            let code = if r == "TOO_LARGE" { Code::InvalidArgument } else { Code::FailedPrecondition };
+            let code = match r.as_str() {
+                "TOO_LARGE" => Code::InvalidArgument,
+                "DISK_FULL" => Code::ResourceExhausted,
+                _ => Code::FailedPrecondition,
+            };
             reason(code, &r, message)
         }
         DriverError::Dropped(_) => reason(Code::Unavailable, "PROPOSAL_DROPPED", message),

@@ -68,10 +68,20 @@ impl Filter {
 /// Validates `req` and starts the stream for `caller` (`None` on an open
 /// party plane): the stream ends with the caller's refusal as soon as its
 /// party is suspended or its key revoked, checked at every new tree size.
-pub fn start(service: Service, req: pb::WatchRequest, caller: Option<Caller>) -> Result<WatchStream, Status> {
+/// `permit` is the stream's place among the node's
+/// ([`crate::work_limits::WorkLimits::watch`]), held until the stream ends.
+pub fn start(
+    service: Service,
+    req: pb::WatchRequest,
+    caller: Option<Caller>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Result<WatchStream, Status> {
     let filter = Filter::from_request(&req)?;
     let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-    tokio::spawn(follow(service, filter, req.start_leaf_index, caller, tx));
+    tokio::spawn(async move {
+        let _permit = permit;
+        follow(service, filter, req.start_leaf_index, caller, tx).await;
+    });
     Ok(ReceiverStream::new(rx))
 }
 

@@ -519,7 +519,10 @@ impl Service {
         };
         let has_leader = status.leader != 0;
         let lag = status.commit.saturating_sub(status.applied);
-        let reason = if !has_leader {
+        let reason = if let Some(what) = self.ledger().corruption() {
+            // Served data would be wrong: no traffic until rebuilt.
+            format!("storage corruption detected: {what}; rebuild this node from its peers")
+        } else if !has_leader {
             "no leader known".to_owned()
         } else if lag > max_lag {
             format!("applying: {lag} committed entries behind (more than {max_lag})")

@@ -266,14 +266,23 @@ impl StateMachine for LedgerStateMachine {
         let file = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
         Ledger::clear(&self.engine)?;
         let (ledger, info) = Ledger::import_snapshot(Arc::clone(&self.engine), file, ledger_options())?;
-        if descriptor(&info.applied) != expected {
-            return Err(StateMachineError::Mismatch(format!(
+        let refused = if descriptor(&info.applied) != expected {
+            Some(format!(
                 "snapshot {index} holds tree size {} root {}, not what the leader described",
                 info.applied.tree_size, info.applied.root
-            )));
-        }
-        if ledger.genesis().id() != self.genesis_id {
-            return Err(StateMachineError::Mismatch(format!("snapshot {index} is of another network's genesis")));
+            ))
+        } else if ledger.genesis().id() != self.genesis_id {
+            Some(format!("snapshot {index} is of another network's genesis"))
+        } else {
+            None
+        };
+        if let Some(refused) = refused {
+            // The import is stored already: clear it, so a restart finds no
+            // ledger and rebuilds this node's own (`start::open_ledger`)
+            // instead of opening one the Raft log knows nothing of.
+            drop(ledger);
+            Ledger::clear(&self.engine)?;
+            return Err(StateMachineError::Mismatch(refused));
         }
         tracing::info!(index, tree_size = info.applied.tree_size, root = %info.applied.root, "ledger restored from a snapshot");
         self.metrics.ledger().set_tree_size(info.applied.tree_size);

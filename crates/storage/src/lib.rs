@@ -25,6 +25,8 @@
 
 mod batch;
 mod error;
+#[cfg(any(test, feature = "testing"))]
+pub mod faulty;
 mod mem;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

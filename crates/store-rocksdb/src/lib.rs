@@ -7,9 +7,17 @@
 //! Durability: RocksDB's write-ahead log is always on. A write with
 //! `WriteOptions::SYNC` fsyncs the WAL before returning; an unsynced write
 //! is atomic but may be lost in a crash. On open, WAL recovery runs in
-//! `PointInTime` mode: replay stops at the first corrupt record, so the
-//! database comes back as a consistent prefix of acknowledged batches rather
-//! than refusing to start over a torn tail written during a crash.
+//! `TolerateCorruptedTailRecords` mode: a torn record at the very end of
+//! the log (a write cut short by the crash, never acknowledged as synced)
+//! is dropped, and any other corruption refuses the open.
+//!
+//! Why not `PointInTime` (RocksDB's default): it stops replay at the first
+//! corrupt record *anywhere* and opens without a word, so one bad sector in
+//! the middle of the log silently drops every synced write after it. The
+//! Raft log lives here: a lost synced vote lets a node vote twice in a term,
+//! a lost synced entry un-acknowledges a committed write. A node that
+//! cannot prove its log must not start; the operator rebuilds it from its
+//! peers (operator guide, "A node refuses to start: corrupt write-ahead log").
 
 use std::path::Path;
 
@@ -37,7 +45,7 @@ impl RocksEngine {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        opts.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
+        opts.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
         opts.set_compression_type(DBCompressionType::Lz4);
         opts.set_bottommost_compression_type(DBCompressionType::Zstd);
         // Keep file handles bounded; a node runs next to other services.
@@ -186,6 +194,67 @@ mod tests {
         }
         let e = RocksEngine::open(dir.path(), &["a"]).expect("reopen");
         assert_eq!(e.get("a", b"k").expect("get"), Some(b"v".to_vec()));
+    }
+
+    /// A corrupt record in the middle of the write-ahead log refuses the
+    /// open: under `PointInTime` the database opened without the synced
+    /// writes after the corruption (a Raft vote or entry could vanish).
+    #[test]
+    fn corruption_inside_the_write_ahead_log_refuses_the_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let e = RocksEngine::open(dir.path(), &["a"]).expect("open");
+            for i in 0..50u32 {
+                let mut b = WriteBatch::new();
+                b.put("a", i.to_be_bytes().to_vec(), vec![b'v'; 200]);
+                e.write(b, WriteOptions::SYNC).expect("write");
+            }
+        }
+        let wal = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .expect("a write-ahead log file");
+        let mut bytes = std::fs::read(&wal).expect("read wal");
+        assert!(bytes.len() > 5000, "the 50 writes are in the log ({} bytes)", bytes.len());
+        // A payload byte of a record about a quarter in: a checksum mismatch
+        // with many synced records after it.
+        let at = bytes.len() / 4;
+        bytes[at] ^= 0x40;
+        std::fs::write(&wal, &bytes).expect("write wal");
+        let err = RocksEngine::open(dir.path(), &["a"]).expect_err("a corrupt log must not open");
+        assert!(matches!(err, StorageError::Open { .. }), "got {err:?}");
+        assert!(err.to_string().to_lowercase().contains("corrupt"), "names the corruption: {err}");
+    }
+
+    /// A torn last record (a write the crash cut short) is dropped and the
+    /// database opens with every complete write.
+    #[test]
+    fn a_torn_tail_of_the_write_ahead_log_is_dropped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let e = RocksEngine::open(dir.path(), &["a"]).expect("open");
+            for i in 0..10u32 {
+                let mut b = WriteBatch::new();
+                b.put("a", i.to_be_bytes().to_vec(), vec![b'v'; 200]);
+                e.write(b, WriteOptions::SYNC).expect("write");
+            }
+        }
+        let wal = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .expect("a write-ahead log file");
+        let len = std::fs::metadata(&wal).expect("stat").len();
+        let f = std::fs::OpenOptions::new().write(true).open(&wal).expect("open wal");
+        f.set_len(len - 100).expect("truncate");
+        let e = RocksEngine::open(dir.path(), &["a"]).expect("a torn tail opens");
+        assert_eq!(e.get("a", &8u32.to_be_bytes()).expect("get"), Some(vec![b'v'; 200]));
+        assert_eq!(e.get("a", &9u32.to_be_bytes()).expect("get"), None, "the torn write is gone");
     }
 
     #[test]

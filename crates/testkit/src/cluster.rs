@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use veritrace_consensus::sim::{self, SimNetwork};
-use veritrace_consensus::{Clock, DriverConfig, NodeId, RAFT_CFS};
+use veritrace_consensus::{Clock, DriverConfig, NodeId, ProposalGate, RAFT_CFS};
 use veritrace_core::SecretKey;
 use veritrace_core::oprf::files::ShareFile;
 use veritrace_ledger::ALL_CFS;
@@ -19,6 +19,7 @@ use veritrace_proto::v1 as pb;
 use veritrace_server::{ApiSection, ServeOptions, TlsSection};
 use veritrace_service::{Bootstrap, Engine, HeadSigner, MemberInfo, Service, ServiceConfig};
 use veritrace_storage::MemEngine;
+use veritrace_storage::faulty::{FaultyEngine, WriteFaults};
 
 use crate::faults::{Faults, ForkingHeadSigner, LyingHeadSigner};
 use crate::peers::SimPeers;
@@ -131,13 +132,19 @@ impl ClusterBuilder {
             net: SimNetwork::new(self.seed),
             dir: tempfile::tempdir().expect("a temporary directory"),
             genesis: fx::network_genesis(),
-            engines: ids.iter().map(|id| (*id, new_engine())).collect(),
+            write_faults: ids.iter().map(|id| (*id, WriteFaults::default())).collect(),
+            proposal_gates: ids.iter().map(|id| (*id, ProposalGate::default())).collect(),
+            engines: BTreeMap::new(),
             faults: ids.iter().map(|id| (*id, Faults::default())).collect(),
             clock_skews: ids.iter().map(|id| (*id, Arc::new(AtomicI64::new(0)))).collect(),
             running: BTreeMap::new(),
             addrs,
             builder: self,
         };
+        for id in &ids {
+            let engine = new_engine(&cluster.write_faults[id]);
+            cluster.engines.insert(*id, engine);
+        }
         for (id, listener) in listeners {
             cluster.launch(id, listener);
         }
@@ -145,9 +152,11 @@ impl ClusterBuilder {
     }
 }
 
-fn new_engine() -> Engine {
+/// An in-memory engine whose writes fail while `faults` says the disk is
+/// full ([`TestCluster::write_faults`]).
+fn new_engine(faults: &WriteFaults) -> Engine {
     let cfs: Vec<&str> = ALL_CFS.iter().chain(RAFT_CFS).copied().collect();
-    Arc::new(MemEngine::new(&cfs))
+    Arc::new(FaultyEngine::new(MemEngine::new(&cfs), faults.clone()))
 }
 
 /// One running replica.
@@ -164,6 +173,10 @@ pub struct TestCluster {
     dir: tempfile::TempDir,
     genesis: pb::Genesis,
     engines: BTreeMap<NodeId, Engine>,
+    /// Each replica's disk: writes fail while it is "full".
+    write_faults: BTreeMap<NodeId, WriteFaults>,
+    /// Each replica's proposal gate (what a node's disk watch closes).
+    proposal_gates: BTreeMap<NodeId, ProposalGate>,
     faults: BTreeMap<NodeId, Faults>,
     /// The operators' admin token, and the hash every replica checks it against.
     admin_token: veritrace_client::AdminToken,
@@ -217,6 +230,7 @@ impl TestCluster {
         let transport = Arc::new(self.net.attach(id, tx));
         let mut driver = DriverConfig::new(id, self.dir.path().join(format!("node{id}")).join("snapshots"));
         driver.tick = b.tick;
+        driver.proposal_gate = self.proposal_gates[&id].clone();
         let skew = Arc::clone(&self.clock_skews[&id]);
         let system = Clock::system();
         driver.clock = Clock::from_fn(move || system.now_ms().saturating_add(skew.load(Ordering::Relaxed)));
@@ -271,6 +285,24 @@ impl TestCluster {
             }
         });
         self.running.insert(id, Running { service: started.service, driver: started.driver_task, server, stop_server });
+    }
+
+    /// Replica `id`'s storage engine, kept across restarts: a test that
+    /// writes to it directly plays a disk that changes data under the node.
+    pub fn engine(&self, id: NodeId) -> &Engine {
+        &self.engines[&id]
+    }
+
+    /// Replica `id`'s disk: [`WriteFaults::set_disk_full`] makes every
+    /// write of its engine fail (kept across restarts).
+    pub fn write_faults(&self, id: NodeId) -> &WriteFaults {
+        &self.write_faults[&id]
+    }
+
+    /// Replica `id`'s proposal gate: closing it is what the node's disk
+    /// watch does when free space falls below the reserve.
+    pub fn proposal_gate(&self, id: NodeId) -> &ProposalGate {
+        &self.proposal_gates[&id]
     }
 
     /// Replica `id`'s gRPC endpoint, `http://127.0.0.1:PORT`, or

@@ -91,6 +91,7 @@ fn config(dir: &Path, api: SocketAddr) -> NodeConfig {
             party_id: None,
             party_key_file: None,
             code_key_share_files: Vec::new(),
+            min_free_disk_bytes: veritrace_node::config::DEFAULT_MIN_FREE_DISK_BYTES,
         },
         network: NetworkSection { listen: "/ip4/127.0.0.1/tcp/0".into(), request_timeout_ms: 5000, advertise: None },
         api: ApiSection::new(api),

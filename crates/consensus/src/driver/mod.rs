@@ -9,7 +9,9 @@
 //! handle the ready in raft-rs's documented order:
 //!
 //! 1. send `messages` (the leader may send before it persists);
-//! 2. install a `snapshot` (state machine first, then Raft metadata);
+//! 2. install a `snapshot` (record the install, restore the state
+//!    machine, then the Raft metadata in one batch; a node that stops
+//!    midway finishes the install when it starts);
 //! 3. hand the new normal `entries` to [`StateMachine::prepare`] (checks
 //!    that depend only on their bytes start now, on other threads, while
 //!    the entries are fsynced and replicated), then append them and
@@ -68,6 +70,7 @@
 
 mod admission;
 pub mod clock;
+mod gate;
 mod membership;
 mod run;
 mod snapshot_write;
@@ -87,6 +90,7 @@ use crate::transport::{Inbound, NodeId, Transport};
 use crate::wire::{Reader, WireError, read_str};
 
 pub use clock::Clock;
+pub use gate::{GateClosed, ProposalGate};
 pub use snapshot_write::SnapshotWrite;
 pub use snapshots::{SNAPSHOT_RETRY_TICKS, SnapshotInfo, snapshot_path};
 
@@ -162,7 +166,10 @@ pub trait StateMachine: Send + 'static {
     fn snapshot(&mut self, path: &std::path::Path) -> Result<SnapshotWrite<Self::Error>, Self::Error>;
 
     /// Replaces the whole state with the snapshot in `path`, checking it
-    /// against `descriptor`; `index` is the Raft index it covers.
+    /// against `descriptor`; `index` is the Raft index it covers. After a
+    /// crash it is called again with the same file, whatever state the
+    /// first call left. An `Err` must leave the state as it was, or none
+    /// that the node opens as valid.
     fn restore(&mut self, path: &std::path::Path, descriptor: &[u8], index: u64) -> Result<(), Self::Error>;
 }
 
@@ -181,8 +188,10 @@ pub struct DriverConfig {
     pub queue_depth: usize,
     /// Most proposals grouped into one entry.
     pub max_batch_proposals: usize,
-    /// Most proposal bytes grouped into one entry (a single larger
-    /// proposal still goes alone, up to `max_proposal_bytes`).
+    /// Most proposal bytes grouped into one entry: a proposal that would
+    /// take a batch past it goes into the next entry, and a single larger
+    /// proposal goes alone, up to `max_proposal_bytes`. See
+    /// [`DriverConfig::max_entry_bytes`].
     pub max_batch_bytes: usize,
     /// Largest single proposal; larger ones are refused (`TOO_LARGE`).
     pub max_proposal_bytes: usize,
@@ -201,6 +210,10 @@ pub struct DriverConfig {
     /// This node's wall clock: what it proposes at, and answers a leader
     /// reading the voters' clocks with ([`clock`]).
     pub clock: Clock,
+    /// While closed, client proposals made at this node (its own callers'
+    /// and those followers forward to it as leader) are refused with the
+    /// gate's reason; open by default.
+    pub proposal_gate: ProposalGate,
 }
 
 impl DriverConfig {
@@ -225,7 +238,57 @@ impl DriverConfig {
             initial_metadata: BTreeMap::new(),
             metrics: Metrics::new(),
             clock: Clock::system(),
+            proposal_gate: ProposalGate::default(),
         }
+    }
+}
+
+/// Bytes a Raft message adds around its entries' data (the protobuf
+/// headers of the message and of each entry), with room to spare.
+pub const RAFT_MESSAGE_OVERHEAD: usize = 4 * 1024;
+
+/// raft-rs's `max_uncommitted_size`: proposal bytes a leader holds
+/// uncommitted before it drops new ones (`DriverError::Dropped`).
+pub const MAX_UNCOMMITTED_BYTES: usize = 64 * 1024 * 1024;
+
+/// Bytes the [`crate::wire::ProposalBatch`] format adds per proposal.
+pub const BATCH_ITEM_OVERHEAD: usize = 12;
+
+/// raft-rs's `max_size_per_msg`: entries beyond the first one a single
+/// append message carries.
+pub const MAX_APPEND_BYTES: usize = 1024 * 1024;
+
+impl DriverConfig {
+    /// The longest entry data this configuration builds: a batch of
+    /// proposals up to `max_batch_bytes` (with per-item overhead), or one
+    /// proposal up to `max_proposal_bytes` alone.
+    pub fn max_entry_bytes(&self) -> usize {
+        let single = self.max_proposal_bytes.saturating_add(BATCH_ITEM_OVERHEAD);
+        self.max_batch_bytes.max(single).saturating_add(crate::wire::BATCH_HEADER_BYTES)
+    }
+
+    /// The longest Raft message this configuration sends: one entry of
+    /// [`DriverConfig::max_entry_bytes`], or appends of up to
+    /// [`MAX_APPEND_BYTES`], plus [`RAFT_MESSAGE_OVERHEAD`].
+    pub fn max_raft_message_bytes(&self) -> usize {
+        self.max_entry_bytes().max(MAX_APPEND_BYTES).saturating_add(RAFT_MESSAGE_OVERHEAD)
+    }
+
+    /// Checks that every entry fits a transport frame of `frame` bytes.
+    /// An entry that does not fit is never replicated, and the log behind
+    /// it stalls while heartbeats keep the leader in office.
+    pub fn check_frame(&self, frame: usize) -> Result<(), StartError> {
+        let needed = self.max_raft_message_bytes();
+        if needed > frame {
+            return Err(StartError::Config(format!(
+                "an entry of up to {} bytes (max_batch_bytes {}, max_proposal_bytes {}) makes Raft messages \
+                 of up to {needed} bytes, more than the transport's {frame}-byte frame: lower max_batch_bytes",
+                self.max_entry_bytes(),
+                self.max_batch_bytes,
+                self.max_proposal_bytes
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -399,6 +462,8 @@ pub struct RaftHandle {
     tx: mpsc::Sender<Command>,
     membership: watch::Receiver<Membership>,
     metrics: Metrics,
+    /// Why the driver stopped, once it stopped on a fatal error.
+    failure: watch::Receiver<Option<String>>,
 }
 
 fn u64_answer(bytes: &[u8]) -> Result<u64, DriverError> {
@@ -406,6 +471,15 @@ fn u64_answer(bytes: &[u8]) -> Result<u64, DriverError> {
 }
 
 impl RaftHandle {
+    /// Resolves once the driver has stopped: with why, when it stopped on
+    /// a fatal error (a write to its log failed, say), or `None` when it
+    /// stopped because the node is shutting down. A node exits on a
+    /// failure rather than linger answering `SHUTTING_DOWN`.
+    pub async fn stopped(&self) -> Option<String> {
+        self.tx.closed().await;
+        self.failure.borrow().clone()
+    }
+
     async fn call(&self, make: impl FnOnce(Reply) -> Command) -> Result<Vec<u8>, DriverError> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(make(reply)).await.map_err(|_| DriverError::Stopped)?;
@@ -482,8 +556,9 @@ pub fn start<E: KvEngine, S: StateMachine, T: Transport>(
     let metrics = cfg.metrics.clone();
     let (driver, membership) = run::Driver::new(cfg, store, state_machine, transport)?;
     let (tx, rx) = mpsc::channel(driver.queue_depth());
-    let task = tokio::spawn(driver.run(rx, inbound));
-    Ok((RaftHandle { tx, membership, metrics }, task))
+    let (failure_tx, failure) = watch::channel(None);
+    let task = tokio::spawn(driver.run(rx, inbound, failure_tx));
+    Ok((RaftHandle { tx, membership, metrics, failure }, task))
 }
 
 /// Why a driver could not start.
@@ -501,4 +576,7 @@ pub enum StartError {
     /// Stored members' metadata does not decode.
     #[error(transparent)]
     Wire(#[from] WireError),
+    /// The settings cannot work (e.g. entries larger than the frame).
+    #[error("configuration: {0}")]
+    Config(String),
 }

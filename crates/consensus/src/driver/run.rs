@@ -14,6 +14,7 @@ use veritrace_storage::KvEngine;
 
 use super::clock::{self, PeerClocks};
 use super::snapshot_write::{SnapshotJob, WrittenFile};
+use super::snapshots::finish_cut_short_install;
 use super::{Command, DriverConfig, DriverError, Membership, Reply, StartError, StateMachine, Status};
 use crate::LogStoreError;
 use crate::log_store::RaftLogStore;
@@ -83,6 +84,8 @@ pub(super) struct Driver<E: KvEngine, S, T> {
     pub membership_tx: watch::Sender<Membership>,
     /// Latest snapshot created or installed here.
     pub snapshot_index: u64,
+    /// Tick before which no automatic snapshot starts (one failed).
+    pub snapshot_retry_at: u64,
     /// Leader: when (tick) a snapshot was last sent to a follower.
     pub snapshot_sent: HashMap<NodeId, u64>,
     /// Follower: the snapshot being downloaded, and the one downloaded.
@@ -111,11 +114,16 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
     pub(super) fn new(
         cfg: DriverConfig,
         store: RaftLogStore<E>,
-        sm: S,
+        mut sm: S,
         transport: Arc<T>,
     ) -> Result<(Self, watch::Receiver<Membership>), StartError> {
+        cfg.check_frame(transport.max_message_bytes())?;
         std::fs::create_dir_all(&cfg.snapshot_dir)
             .map_err(|e| StartError::Snapshot(format!("create {}: {e}", cfg.snapshot_dir.display())))?;
+        // Before anything reads the applied index: a cut-short install can
+        // leave the state machine beyond the log's last index.
+        finish_cut_short_install(cfg.id, &store, &mut sm, &cfg.snapshot_dir)
+            .map_err(|e| StartError::Snapshot(e.to_string()))?;
         let truncated = store.snapshot_metadata().index;
         let applied = sm.applied_index().max(store.conf_applied()?).max(truncated);
         // The commit index is written without sync and the state machine
@@ -140,7 +148,13 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             check_quorum: true,
             applied,
             max_inflight_msgs: 256,
-            max_size_per_msg: 1024 * 1024,
+            max_size_per_msg: super::MAX_APPEND_BYTES as u64,
+            // Load shedding: a leader that cannot commit (a slow or lost
+            // quorum) stops taking proposals once this much waits, instead
+            // of growing its log and memory without bound; callers get
+            // PROPOSAL_DROPPED (retryable). raft-rs always takes one
+            // proposal when nothing waits, so no entry is too big for it.
+            max_uncommitted_size: super::MAX_UNCOMMITTED_BYTES as u64,
             ..Default::default()
         };
         let node = RawNode::new(&config, store.clone(), &crate::raft_logger::logger(cfg.id))?;
@@ -170,6 +184,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             metadata,
             membership_tx,
             snapshot_index,
+            snapshot_retry_at: 0,
             snapshot_sent: HashMap::new(),
             fetching: None,
             fetched: None,
@@ -199,7 +214,12 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         self.cfg.queue_depth
     }
 
-    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut inbound: mpsc::Receiver<Inbound>) {
+    pub(super) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut inbound: mpsc::Receiver<Inbound>,
+        failure: watch::Sender<Option<String>>,
+    ) {
         let mut ticker = tokio::time::interval(self.cfg.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let Some(mut internal) = self.internal_rx.take() else { return };
@@ -242,6 +262,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             self.flush_reads();
             if let Err(e) = self.failed.take().map_or_else(|| self.on_ready(), Err) {
                 tracing::error!(node = self.id, cause = %e, "raft driver failed; stopping");
+                failure.send_replace(Some(e.to_string()));
                 break;
             }
             self.after_ready();
@@ -410,13 +431,27 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             let _ = reply.send(Err(DriverError::refused("TOO_LARGE", msg)));
             return;
         }
+        // Checked here, before forwarding and again at the leader: neither
+        // a node whose own disk is short nor a leader whose disk is short
+        // takes a new write (Raft's own traffic goes on).
+        if let Some(closed) = self.cfg.proposal_gate.closed() {
+            let _ = reply.send(Err(DriverError::refused(closed.reason, closed.message)));
+            return;
+        }
         if !self.is_leader() {
             self.forward(ForwardRequest::Propose(data), reply);
             return;
         }
+        // Never let a batch outgrow max_batch_bytes: the entry it becomes
+        // must fit one network frame (DriverConfig::check_frame), or it
+        // never replicates and every later entry stalls behind it.
+        let cost = data.len() + super::BATCH_ITEM_OVERHEAD;
+        if !self.batch.is_empty() && self.batch_bytes + cost > self.cfg.max_batch_bytes {
+            self.flush_batch();
+        }
         let request = self.next_request();
         self.pending.insert(request, reply);
-        self.batch_bytes += data.len();
+        self.batch_bytes += cost;
         self.batch.push((request, data));
         if self.batch.len() >= self.cfg.max_batch_proposals || self.batch_bytes >= self.cfg.max_batch_bytes {
             self.flush_batch();

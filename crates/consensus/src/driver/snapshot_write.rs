@@ -5,7 +5,9 @@
 //! writer, then sync, hash and rename) and reports back with
 //! [`Internal::SnapshotWritten`]; only then does the loop record the
 //! snapshot for raft and compact the log behind it. One snapshot is written
-//! at a time.
+//! at a time. A write that fails changes nothing but the log's length: it
+//! is logged and counted (`snapshot_failures`), and the next automatic
+//! snapshot starts [`WRITE_RETRY_TICKS`] later.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,9 +17,12 @@ use raft::eraftpb::ConfState;
 use veritrace_storage::KvEngine;
 
 use super::run::{Driver, Fatal, Internal};
-use super::snapshots::{SnapshotData, SnapshotInfo, hash_file, snapshot_path};
+use super::snapshots::{SnapshotData, SnapshotInfo, hash_file, rename_durably, snapshot_path};
 use super::{DriverError, StateMachine};
 use crate::transport::{NodeId, Transport};
+
+/// Ticks after a failed snapshot write before the next automatic one.
+pub(super) const WRITE_RETRY_TICKS: u64 = 600;
 
 /// A snapshot being written, as [`StateMachine::snapshot`] returns it.
 pub struct SnapshotWrite<E> {
@@ -110,11 +115,8 @@ fn write_and_move<E: std::fmt::Display>(
     path: &Path,
 ) -> Result<WrittenFile, String> {
     let descriptor = write.wait()?;
-    std::fs::File::open(tmp).and_then(|f| f.sync_all()).map_err(text("sync", tmp))?;
     let (size, hash) = hash_file(tmp).map_err(text("read", tmp))?;
-    std::fs::rename(tmp, path).map_err(text("rename", tmp))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(text("sync", dir))?;
+    rename_durably(tmp, path).map_err(text("rename", tmp))?;
     Ok(WrittenFile { descriptor, size, hash })
 }
 
@@ -123,7 +125,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
     /// past the last one, or raft-rs asked for one, unless one is being
     /// written.
     pub(super) fn maybe_snapshot(&mut self) -> Result<(), Fatal> {
-        if self.snapshot_job.is_some() {
+        if self.snapshot_job.is_some() || self.ticks < self.snapshot_retry_at {
             return Ok(());
         }
         let applied = self.node.raft.raft_log.applied;
@@ -223,8 +225,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
 
     /// A snapshot's file is written (or failed): record it for raft and
     /// compact the log behind it, unless a newer snapshot was installed
-    /// meanwhile. A failed write is fatal, like any failed state-machine
-    /// write.
+    /// meanwhile. A failed write is not fatal ([`Driver::snapshot_failed`]);
+    /// failing to record a written one is.
     pub(super) fn on_snapshot_written(&mut self, index: u64, result: Result<WrittenFile, String>) -> Result<(), Fatal> {
         let Some(mut job) = self.snapshot_job.take_if(|j| j.index == index) else {
             return Err(Fatal::Snapshot(format!("snapshot {index} was written but not started")));
@@ -261,11 +263,11 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         let file = match result {
             Ok(file) => file,
             Err(e) => {
-                let e = Fatal::Snapshot(format!("writing snapshot {index}: {e}"));
+                self.snapshot_failed(index, &e);
                 for w in job.waiters {
-                    let _ = w.send(Err(DriverError::Dropped(e.to_string())));
+                    let _ = w.send(Err(DriverError::Dropped(format!("writing snapshot {index}: {e}"))));
                 }
-                return Err(e);
+                return Ok(());
             }
         };
         let info = self.record_snapshot(job.index, job.term, job.conf_state, job.metadata, file)?;
@@ -273,6 +275,23 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             let _ = w.send(Ok(info.clone()));
         }
         Ok(())
+    }
+
+    /// A snapshot's file could not be written (a full disk, an I/O error, a
+    /// writer that failed): its temporary file is gone and nothing was
+    /// recorded, so the log is only not compacted yet. Logs and counts it,
+    /// and holds automatic snapshots back for [`WRITE_RETRY_TICKS`] (an
+    /// explicit request still starts one at once).
+    fn snapshot_failed(&mut self, index: u64, cause: &str) {
+        self.snapshot_retry_at = self.ticks + WRITE_RETRY_TICKS;
+        self.cfg.metrics.raft().snapshot_failures.inc();
+        tracing::error!(
+            node = self.id,
+            index,
+            cause,
+            retry_in_ticks = WRITE_RETRY_TICKS,
+            "writing a snapshot failed; the log is not compacted"
+        );
     }
 
     /// Writes a snapshot at the applied index and records it, waiting for

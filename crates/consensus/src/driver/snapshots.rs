@@ -11,6 +11,14 @@
 //! [`StateMachine::restore`], which checks the state itself (for the
 //! ledger: its checksum and Merkle root). A failed download drops the
 //! message; the leader retries after [`SNAPSHOT_RETRY_TICKS`].
+//!
+//! Installing survives a crash at any point: the file is renamed to this
+//! node's own snapshot durably, the install is recorded
+//! ([`RaftLogStore::begin_snapshot_install`]) before the state machine
+//! changes, and the log, conf state, members and descriptor follow the
+//! restore in one batch that ends the record. A node that stops with the
+//! record still there restores the file again when it starts
+//! ([`finish_cut_short_install`]), before raft-rs reads the log.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -23,6 +31,7 @@ use veritrace_storage::KvEngine;
 
 use super::StateMachine;
 use super::run::{Driver, Fatal, Internal};
+use crate::log_store::RaftLogStore;
 use crate::transport::{MAX_SNAPSHOT_CHUNK, NodeId, SnapshotChunk, Transport};
 use crate::wire::{self, Reader, WireError};
 
@@ -93,6 +102,21 @@ pub(super) fn hash_file(path: &Path) -> std::io::Result<(u64, [u8; 32])> {
     Ok((size, *hasher.finalize().as_bytes()))
 }
 
+/// Syncs directory `dir`: the names created, renamed or removed in it
+/// survive a power loss only then.
+pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Renames `from` to `to` durably: the file is synced before the rename
+/// and `to`'s directory after it, so once this returns `to` names the
+/// complete file after a power loss.
+pub(super) fn rename_durably(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::File::open(from)?.sync_all()?;
+    std::fs::rename(from, to)?;
+    sync_dir(to.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")))
+}
+
 fn io(what: &str, path: &Path) -> impl Fn(std::io::Error) -> Fatal {
     let what = format!("{what} {}", path.display());
     move |e| Fatal::Snapshot(format!("{what}: {e}"))
@@ -145,7 +169,7 @@ async fn download<T: Transport>(
         return Err(format!("snapshot {index} does not match its announced size and hash"));
     }
     let done = dir.join(format!("recv-{index:020}.vtsnap"));
-    std::fs::rename(&part, &done).map_err(|e| format!("rename {}: {e}", part.display()))?;
+    rename_durably(&part, &done).map_err(|e| format!("rename {}: {e}", part.display()))?;
     Ok(done)
 }
 
@@ -182,7 +206,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         });
     }
 
-    /// Raft accepted a snapshot: replace the state machine, then the log.
+    /// Raft accepted a snapshot: replace the state machine, then the log
+    /// (see the module docs for what a crash midway leaves).
     pub(super) fn install_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), Fatal> {
         let meta = snapshot.get_metadata();
         let index = meta.index;
@@ -191,14 +216,22 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             Some((i, p)) if i == index => p,
             _ => return Err(Fatal::Snapshot(format!("raft accepted snapshot {index} that was not downloaded"))),
         };
-        self.sm.restore(&path, &data.descriptor, index).map_err(|e| Fatal::StateMachine(e.to_string()))?;
-        self.store.apply_snapshot_metadata(meta)?;
-        self.metadata = data.metadata.clone();
-        self.store.set_members(&wire::encode_metadata(&self.metadata))?;
-        // Keep the file as this node's own snapshot, so it can serve it.
+        // Keep the file as this node's own snapshot, so it can serve it, and
+        // so a restart can restore it again: durably, before anything
+        // refers to it.
         let own = snapshot_path(&self.cfg.snapshot_dir, index);
-        std::fs::rename(&path, &own).map_err(io("rename", &path))?;
-        self.store.set_snapshot_descriptor(index, meta.term, meta.get_conf_state().clone(), snapshot.data.to_vec())?;
+        rename_durably(&path, &own).map_err(io("rename", &path))?;
+        self.store.begin_snapshot_install(snapshot)?;
+        if let Err(e) = self.sm.restore(&own, &data.descriptor, index) {
+            // The state machine is as it was, or holds no state (start-up
+            // rebuilds it from this node's last snapshot); the log is
+            // unchanged. Forget the install, so a restart does not retry a
+            // snapshot that may never restore: the leader sends one again.
+            self.store.abandon_snapshot_install()?;
+            return Err(Fatal::StateMachine(e.to_string()));
+        }
+        self.store.install_snapshot(snapshot, &wire::encode_metadata(&data.metadata))?;
+        self.metadata = data.metadata;
         self.snapshot_index = index;
         self.publish_membership();
         self.remove_old_snapshots(index);
@@ -276,6 +309,28 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
     }
 }
 
+/// Start-up, before raft-rs reads the log: finishes an install a crash
+/// cut short ([`Driver::install_snapshot`]). Until it is finished the state
+/// machine may be ahead of the log (applied beyond its last index, which
+/// raft-rs cannot start from) or half restored, so the snapshot's file is
+/// restored again (`restore` replaces the whole state) and the log is set
+/// to it. A failure leaves the record for the next start.
+pub(super) fn finish_cut_short_install<E: KvEngine, S: StateMachine>(
+    id: NodeId,
+    store: &RaftLogStore<E>,
+    sm: &mut S,
+    dir: &Path,
+) -> Result<(), Fatal> {
+    let Some(snapshot) = store.snapshot_install()? else { return Ok(()) };
+    let index = snapshot.get_metadata().index;
+    let path = snapshot_path(dir, index);
+    tracing::warn!(node = id, index, file = %path.display(), "a snapshot install was cut short; finishing it");
+    let data = SnapshotData::decode(&snapshot.data).map_err(|e| Fatal::Snapshot(e.to_string()))?;
+    sm.restore(&path, &data.descriptor, index).map_err(|e| Fatal::StateMachine(e.to_string()))?;
+    store.install_snapshot(&snapshot, &wire::encode_metadata(&data.metadata))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +348,79 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(SnapshotData::decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Refused(String);
+
+    /// A state machine whose whole state is the index it last applied or
+    /// restored.
+    struct Restored(u64);
+
+    impl StateMachine for Restored {
+        type Error = Refused;
+
+        fn apply(&mut self, index: u64, _at: i64, proposals: &[&[u8]]) -> Result<Vec<Vec<u8>>, Refused> {
+            self.0 = index;
+            Ok(vec![Vec::new(); proposals.len()])
+        }
+
+        fn applied_index(&self) -> u64 {
+            self.0
+        }
+
+        fn snapshot(&mut self, _path: &Path) -> Result<super::super::SnapshotWrite<Refused>, Refused> {
+            Err(Refused("not in this test".into()))
+        }
+
+        fn restore(&mut self, path: &Path, _descriptor: &[u8], index: u64) -> Result<(), Refused> {
+            std::fs::metadata(path).map_err(|e| Refused(e.to_string()))?;
+            self.0 = index;
+            Ok(())
+        }
+    }
+
+    /// A follower whose log ends at 5 restored a snapshot at 50 and
+    /// crashed before the log followed: the state machine is beyond the
+    /// log's last index, which raft-rs cannot start from. Start-up finishes
+    /// the install.
+    #[test]
+    fn an_install_cut_short_after_the_restore_is_finished_at_start_up() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = veritrace_storage::MemEngine::new(crate::RAFT_CFS);
+        let store = RaftLogStore::bootstrap(engine, &[1, 2, 3], &[]).expect("bootstrap");
+        let entries: Vec<raft::eraftpb::Entry> =
+            (2..=5).map(|index| raft::eraftpb::Entry { index, term: 1, ..Default::default() }).collect();
+        store.append(&entries).expect("append");
+        let data = SnapshotData {
+            size: 0,
+            hash: [0; 32],
+            descriptor: Vec::new(),
+            metadata: [(1, b"one".to_vec())].into_iter().collect(),
+        };
+        let mut snapshot = Snapshot { data: data.encode().into(), ..Default::default() };
+        let meta = snapshot.mut_metadata();
+        meta.index = 50;
+        meta.term = 3;
+        meta.mut_conf_state().voters = vec![1, 2, 3];
+        std::fs::write(snapshot_path(dir.path(), 50), b"").expect("snapshot file");
+        // Driver::install_snapshot up to the restore, then the crash.
+        store.begin_snapshot_install(&snapshot).expect("begin");
+        let mut sm = Restored(0);
+        sm.restore(&snapshot_path(dir.path(), 50), &data.descriptor, 50).expect("restore");
+
+        let restarted = RaftLogStore::open(store.engine_ref().deep_clone()).expect("reopen");
+        assert_eq!(restarted.hard_state().commit, 1, "the log knows nothing of the snapshot");
+        finish_cut_short_install(1, &restarted, &mut sm, dir.path()).expect("finish");
+        assert_eq!(restarted.snapshot_metadata().index, 50);
+        assert_eq!(restarted.hard_state().commit, 50);
+        assert_eq!(restarted.snapshot_descriptor().map(|d| d.index), Some(50));
+        assert_eq!(restarted.members().expect("members"), wire::encode_metadata(&data.metadata));
+        assert!(restarted.snapshot_install().expect("record").is_none());
+        // What Driver::new then asks of raft-rs: applied 50 <= commit 50 <= last index 50.
+        let config = raft::Config { id: 1, applied: sm.applied_index(), ..Default::default() };
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        raft::RawNode::new(&config, restarted, &logger).expect("raft starts");
     }
 }

@@ -30,6 +30,10 @@ pub(super) fn commission<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::CommissionIt
     if !a.biz_location.is_empty() {
         validate::epc("biz_location", &a.biz_location)?;
     }
+    if let Some(t) = &a.production_time {
+        // Journeys and pages compute with it: refuse what no clock shows.
+        validate::time_ms("production_time", t)?;
+    }
     let product = products::registered(ctx, &a.gtin)?;
     acts_for_brand(ctx, &product.brand_party_id, &a.gtin)?;
     let policy = products::code_policy(&product, ctx.genesis.proto().default_code_policy.as_ref());

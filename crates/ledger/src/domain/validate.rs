@@ -91,7 +91,7 @@ pub(crate) fn digits(field: &str, s: &str, min: usize, max: usize) -> Rule {
 
 /// Unix ms of a timestamp, refusing out-of-range values.
 pub(crate) fn time_ms(field: &str, t: &prost_types::Timestamp) -> Rule<i64> {
-    require((0..1_000_000_000).contains(&t.nanos) && t.seconds.abs() < 400_000_000_000, || {
+    require((0..1_000_000_000).contains(&t.nanos) && t.seconds.unsigned_abs() < 400_000_000_000, || {
         format!("{field}: timestamp out of range")
     })?;
     Ok(veritrace_proto::ms_from_timestamp(t))

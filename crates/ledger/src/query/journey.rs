@@ -110,7 +110,9 @@ impl<E: KvEngine> Builder<'_, '_, E> {
             Action::Attestation(_) | Action::Recall(_) | Action::CloseRecall(_) => {}
             _ => return Ok(None),
         }
-        let step_ms = step.event_time.as_ref().map_or(leaf.commit_time_ms, |t| t.seconds * 1000);
+        // Saturating: entries applied before production_time was checked
+        // may hold any seconds.
+        let step_ms = step.event_time.as_ref().map_or(leaf.commit_time_ms, veritrace_proto::ms_from_timestamp);
         step.certificates = self.certificates(&tx.party_id, step_ms)?;
         Ok(Some(step))
     }

@@ -38,6 +38,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("node.party_id", Kind::Str),
     ("node.party_key_file", Kind::Path),
     ("node.code_key_share_files", Kind::PathList),
+    ("node.min_free_disk_bytes", Kind::Int),
     ("network.listen", Kind::Str),
     ("network.request_timeout_ms", Kind::Int),
     ("network.advertise", Kind::Str),

@@ -174,6 +174,16 @@ impl NodeConfig {
         if let Some((field, _)) = positive.iter().find(|(_, zero)| *zero) {
             return Err(bad(*field, "must be positive"));
         }
+        if r.max_batch_bytes > super::MAX_BATCH_BYTES {
+            return Err(bad(
+                "raft.max_batch_bytes",
+                format!(
+                    "{} is above the maximum {} (an entry must fit one 4 MiB peer-network frame)",
+                    r.max_batch_bytes,
+                    super::MAX_BATCH_BYTES
+                ),
+            ));
+        }
         if r.heartbeat_ticks >= r.election_ticks {
             return Err(bad(
                 "raft.heartbeat_ticks",
