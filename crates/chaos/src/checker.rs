@@ -12,7 +12,7 @@
 //! Writes whose outcome is unknown may or may not be in the ledger; if
 //! present they must still be there exactly once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -38,6 +38,9 @@ pub struct Report {
     pub acks: usize,
     /// Writes that failed definitely.
     pub failed: usize,
+    /// Writes reported as definitely failed that are in the ledger all the
+    /// same (the client was told something false).
+    pub failed_but_landed: usize,
     /// Writes whose outcome is unknown.
     pub unknown: usize,
     /// Unknown writes that did land.
@@ -52,6 +55,8 @@ pub struct Report {
     pub stale_reads: usize,
     /// Replicas whose leaves or root differ from the first's.
     pub diverged_replicas: usize,
+    /// Replicas that did not answer or could not be listed after the run.
+    pub unreadable_replicas: usize,
     /// Human-readable examples of each violation (at most a few each).
     pub examples: Vec<String>,
 }
@@ -60,10 +65,13 @@ impl Report {
     /// True when every promise held.
     pub fn ok(&self) -> bool {
         self.lost == 0
+            && self.failed_but_landed == 0
             && self.duplicated == 0
             && self.order_violations == 0
             && self.stale_reads == 0
             && self.diverged_replicas == 0
+            && self.unreadable_replicas == 0
+            && self.acks > 0
     }
 
     fn example(&mut self, text: String) {
@@ -79,15 +87,17 @@ pub fn check(ops: &[Op], replicas: &[Replica]) -> Report {
     // (invoked, completed, leaf) of acknowledged writes.
     let mut acked: Vec<(u64, u64, u64, &str)> = Vec::new();
     let mut unknown: Vec<&str> = Vec::new();
+    let mut failed: Vec<(&str, &str)> = Vec::new();
     for op in ops {
         if let Op::Write { invoked_us, completed_us, outcome, envelope, .. } = op {
             match outcome {
                 WriteOutcome::Ok { leaf } => acked.push((*invoked_us, *completed_us, *leaf, envelope)),
-                WriteOutcome::Fail(_) => r.failed += 1,
+                WriteOutcome::Fail(why) => failed.push((envelope, why)),
                 WriteOutcome::Unknown(_) => unknown.push(envelope),
             }
         }
     }
+    r.failed = failed.len();
     r.acks = acked.len();
     r.unknown = unknown.len();
 
@@ -129,7 +139,22 @@ pub fn check(ops: &[Op], replicas: &[Replica]) -> Report {
             }
         }
     }
-    r.unknown_landed = unknown.iter().filter(|id| first.leaves.iter().any(|l| l == *id)).count();
+    let landed: std::collections::HashSet<&str> =
+        replicas.iter().flat_map(|rep| rep.leaves.iter().map(String::as_str)).collect();
+    r.unknown_landed = unknown.iter().filter(|id| landed.contains(**id)).count();
+    for (id, why) in failed {
+        if landed.contains(id) {
+            r.failed_but_landed += 1;
+            r.example(format!("{id} was refused ({why}) but is in the ledger"));
+        }
+    }
+    // A replica that could not be read is never a match for another.
+    for rep in replicas {
+        if rep.root == "unreachable" || rep.root.starts_with("unreadable") {
+            r.unreadable_replicas += 1;
+            r.example(format!("node {} could not be read: {}", rep.node, rep.root));
+        }
+    }
 
     // Real-time order: sweep writes by invocation, tracking the highest
     // leaf among those acknowledged before.
@@ -153,16 +178,17 @@ pub fn check(ops: &[Op], replicas: &[Replica]) -> Report {
     }
 
     // Reads see every acknowledgement completed before they were invoked.
-    let reads: BTreeMap<u64, (u64, u64)> = ops
+    let mut reads: Vec<(u64, u64, u64)> = ops
         .iter()
         .filter_map(|op| match op {
-            Op::Read { invoked_us, size: Some(size), node, .. } => Some((*invoked_us, (*size, *node))),
+            Op::Read { invoked_us, size: Some(size), node, .. } => Some((*invoked_us, *size, *node)),
             _ => None,
         })
         .collect();
+    reads.sort_unstable();
     let mut next = 0;
     let mut highest: Option<u64> = None;
-    for (invoked, (size, node)) in reads {
+    for (invoked, size, node) in reads {
         while next < by_completion.len() && by_completion[next].0 < invoked {
             highest = highest.max(Some(by_completion[next].1));
             next += 1;
@@ -226,5 +252,18 @@ mod tests {
         let r = check(&[], &[replica(1, &["a", "a"])]);
         assert_eq!(r.duplicated, 1);
         assert!(!r.ok());
+        // Told "failed", yet in the ledger.
+        let ops = vec![
+            write("a", 0, 10, WriteOutcome::Ok { leaf: 0 }),
+            write("b", 11, 20, WriteOutcome::Fail("PROPOSAL_DROPPED".into())),
+        ];
+        assert_eq!(check(&ops, &[replica(1, &["a", "b"])]).failed_but_landed, 1);
+        // Unreadable replicas never pass, even two alike; nor does a run
+        // without a single acknowledgement.
+        let dead = Replica { node: 1, leaves: Vec::new(), root: "unreachable".into() };
+        let r = check(&ops[..1], &[dead.clone(), Replica { node: 2, ..dead }]);
+        assert_eq!(r.unreadable_replicas, 2);
+        assert!(!r.ok());
+        assert!(!check(&[], &[replica(1, &[])]).ok(), "no acknowledgement proves nothing");
     }
 }

@@ -38,13 +38,15 @@ impl LinkProxy {
         let p = proxy.clone();
         tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
+                // The epoch before the flag: a cut between the two reads
+                // bumps the epoch this connection then watches.
+                let mut epoch = p.epoch.subscribe();
+                let started = *epoch.borrow_and_update();
                 if p.cut.load(Ordering::SeqCst) {
                     drop(inbound); // refused while cut
                     continue;
                 }
                 p.accepted.fetch_add(1, Ordering::Relaxed);
-                let mut epoch = p.epoch.subscribe();
-                let started = *epoch.borrow_and_update();
                 tokio::spawn(async move {
                     let Ok(outbound) = TcpStream::connect(target).await else { return };
                     let _ = inbound.set_nodelay(true);

@@ -241,6 +241,12 @@ impl Service {
     /// Waits until this node has applied everything committed when called
     /// (ReadIndex); reads after it are linearizable.
     pub async fn read_barrier(&self) -> Result<u64, ServiceError> {
+        #[cfg(feature = "mutant-stale-reads")]
+        {
+            // MUTANT (fault harness only): no ReadIndex, local state.
+            return Ok(*self.inner.ledger.subscribe_applied().borrow());
+        }
+        #[cfg(not(feature = "mutant-stale-reads"))]
         Ok(self.inner.raft.read_index().await?)
     }
 

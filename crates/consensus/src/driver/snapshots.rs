@@ -326,7 +326,17 @@ pub(super) fn finish_cut_short_install<E: KvEngine, S: StateMachine>(
     let path = snapshot_path(dir, index);
     tracing::warn!(node = id, index, file = %path.display(), "a snapshot install was cut short; finishing it");
     let data = SnapshotData::decode(&snapshot.data).map_err(|e| Fatal::Snapshot(e.to_string()))?;
-    sm.restore(&path, &data.descriptor, index).map_err(|e| Fatal::StateMachine(e.to_string()))?;
+    // The file was renamed durably before the install was recorded: if it
+    // is gone or refused now, the disk lost data. Keeping the record (and
+    // failing each start) is the safe side: dropping it would start raft
+    // from a log behind the restored state. The operator replaces the node.
+    sm.restore(&path, &data.descriptor, index).map_err(|e| {
+        Fatal::StateMachine(format!(
+            "finishing the snapshot install at {index} that a crash cut short, from {}: {e}; the data directory \
+             lost data: replace this node (operator guide, section 5.3)",
+            path.display()
+        ))
+    })?;
     store.install_snapshot(&snapshot, &wire::encode_metadata(&data.metadata))?;
     Ok(())
 }
