@@ -2,11 +2,13 @@
 # The test command: installs what the build needs, then runs every test of
 # the workspace (unit, property, storage conformance, RocksDB, real binary)
 # and prints one closing line with the totals.
-# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p veritrace-core`).
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p veritrace-core`);
+# without any, the fuzz targets' smoke run follows (scripts/fuzz.sh --smoke).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-build-deps.sh
-if [ $# -eq 0 ]; then set -- --workspace; fi
+full=0
+if [ $# -eq 0 ]; then set -- --workspace; full=1; fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
@@ -14,4 +16,9 @@ cargo test --locked "$@" 2>&1 | tee "$log" || status=$?
 # Sum cargo's per-binary "test result:" lines into one closing line.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+# The full run also smoke-tests every fuzz target (15 s each, from the
+# committed corpus; scripts/fuzz.sh runs the long ones).
+if [ "$full" = 1 ]; then
+  bash scripts/fuzz.sh --smoke || status=1
+fi
 exit "$status"

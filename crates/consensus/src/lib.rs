@@ -22,6 +22,8 @@
 //! depends on raft-rs or its protobuf version.
 
 pub mod driver;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod log_store;
 pub mod raft_logger;
 #[cfg(any(test, feature = "sim"))]

@@ -566,7 +566,9 @@ impl<E: KvEngine> RaftLogStore<E> {
         if wb.is_empty() {
             return Ok(());
         }
-        self.engine().write(wb, WriteOptions::SYNC)?;
+        // MUTANT (power-loss test only): entries and votes not synced.
+        let sync = if cfg!(feature = "mutant-skip-fsync") { WriteOptions::NO_SYNC } else { WriteOptions::SYNC };
+        self.engine().write(wb, sync)?;
         cache.last_index = new_last;
         if let Some(hs) = hs {
             cache.hard_state = hs.clone();

@@ -526,3 +526,70 @@ async fn a_leader_that_cannot_commit_sheds_proposals_beyond_its_uncommitted_limi
     assert!(dropped >= 10, "only {dropped} of {n} proposals beyond the limit were shed");
     c.net.heal();
 }
+
+/// Proposes a membership change at the leader of the moment, retrying what
+/// a busy cluster answers (a new leader, a change still in flight, a
+/// learner not yet caught up) until `deadline`.
+async fn change_until_done(c: &Cluster, changes: Vec<MembershipChange>, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let l = c.leader(&[]).await;
+        match tokio::time::timeout(Duration::from_secs(3), c.handle(l).change_membership(changes.clone())).await {
+            Ok(Ok(_)) => return,
+            // An earlier try whose answer was lost did it.
+            Ok(Err(DriverError::Refused { reason, .. }))
+                if matches!(reason.as_str(), "ALREADY_MEMBER" | "NOT_A_LEARNER" | "NOT_A_MEMBER") =>
+            {
+                return;
+            }
+            Ok(Err(DriverError::Refused { reason, .. }))
+                if matches!(reason.as_str(), "CHANGE_IN_PROGRESS" | "NOT_CAUGHT_UP" | "QUORUM_AT_RISK") => {}
+            Ok(Err(DriverError::NotLeader { .. } | DriverError::Dropped(_) | DriverError::Timeout(_))) | Err(_) => {}
+            Ok(Err(e)) => panic!("{what}: {e}"),
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: not done in 30 s (a stuck learner?)");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Membership churn: 1,000 changes (a learner added, caught up and
+/// promoted, an old voter removed, over and over) while writes go on.
+/// No learner stays stuck, no acknowledged write is lost, and the last
+/// members hold exactly the acknowledged writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_membership_changes_lose_nothing_and_strand_no_learner() {
+    let changes: u64 = std::env::var("VERITRACE_MEMBERSHIP_CHANGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let mut c = Cluster::start(3, 71, small_snapshots);
+    let mut want = Vec::new();
+    let mut voters: Vec<u64> = vec![1, 2, 3];
+    let mut next_id = 4;
+    let mut done = 0;
+    let mut i = 0;
+    while done < changes {
+        // A write between changes, acknowledged before the next one.
+        c.propose(&item(i), None, &[]).await;
+        want.push(item(i));
+        i += 1;
+        let new = next_id;
+        next_id += 1;
+        c.add_empty_node(new);
+        change_until_done(&c, vec![MembershipChange::AddLearner { node: new, metadata: vec![1] }], "add").await;
+        change_until_done(&c, vec![MembershipChange::Promote { node: new }], "promote").await;
+        // Remove the oldest voter that is not leading.
+        let leader = c.leader(&[]).await;
+        let old = *voters.iter().find(|v| **v != leader).expect("a voter that does not lead");
+        change_until_done(&c, vec![MembershipChange::Remove { node: old }], "remove").await;
+        voters.retain(|v| *v != old);
+        voters.push(new);
+        c.nodes.remove(&old);
+        c.net.detach(old);
+        done += 3;
+    }
+    c.propose(&item(i), None, &[]).await;
+    want.push(item(i));
+    c.converge(&voters, &want).await;
+    c.settle(&voters).await;
+    let m = c.handle(voters[0]).status().await.unwrap().membership;
+    assert_eq!(m.voters, voters.iter().copied().collect(), "{done} changes");
+    assert!(m.learners.is_empty(), "no learner left behind: {m:?}");
+}

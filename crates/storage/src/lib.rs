@@ -24,6 +24,8 @@
 //!   engine).
 
 mod batch;
+#[cfg(any(test, feature = "testing"))]
+pub mod crash;
 mod error;
 #[cfg(any(test, feature = "testing"))]
 pub mod faulty;

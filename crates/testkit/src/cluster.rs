@@ -18,7 +18,7 @@ use veritrace_ledger::testing as fx;
 use veritrace_proto::v1 as pb;
 use veritrace_server::{ApiSection, ServeOptions, TlsSection};
 use veritrace_service::{Bootstrap, Engine, HeadSigner, MemberInfo, Service, ServiceConfig};
-use veritrace_storage::MemEngine;
+use veritrace_storage::crash::CrashEngine;
 use veritrace_storage::faulty::{FaultyEngine, WriteFaults};
 
 use crate::faults::{Faults, ForkingHeadSigner, LyingHeadSigner};
@@ -69,7 +69,9 @@ impl ClusterBuilder {
         self
     }
 
-    /// Applied entries between snapshots (default: the driver's).
+    /// Applied entries between snapshots (default: the driver's), and as
+    /// many kept behind each (so a follower that far behind catches up
+    /// by snapshot).
     pub fn snapshot_interval(mut self, entries: u64) -> Self {
         self.snapshot_interval = Some(entries);
         self
@@ -135,6 +137,7 @@ impl ClusterBuilder {
             write_faults: ids.iter().map(|id| (*id, WriteFaults::default())).collect(),
             proposal_gates: ids.iter().map(|id| (*id, ProposalGate::default())).collect(),
             engines: BTreeMap::new(),
+            crash_engines: BTreeMap::new(),
             faults: ids.iter().map(|id| (*id, Faults::default())).collect(),
             clock_skews: ids.iter().map(|id| (*id, Arc::new(AtomicI64::new(0)))).collect(),
             running: BTreeMap::new(),
@@ -142,7 +145,8 @@ impl ClusterBuilder {
             builder: self,
         };
         for id in &ids {
-            let engine = new_engine(&cluster.write_faults[id]);
+            let (crash, engine) = new_engine(&cluster.write_faults[id]);
+            cluster.crash_engines.insert(*id, crash);
             cluster.engines.insert(*id, engine);
         }
         for (id, listener) in listeners {
@@ -152,11 +156,13 @@ impl ClusterBuilder {
     }
 }
 
-/// An in-memory engine whose writes fail while `faults` says the disk is
-/// full ([`TestCluster::write_faults`]).
-fn new_engine(faults: &WriteFaults) -> Engine {
+/// A replica's store: an in-memory engine that can lose power
+/// ([`TestCluster::power_cut`]) and whose writes fail while `faults` says
+/// the disk is full ([`TestCluster::write_faults`]).
+fn new_engine(faults: &WriteFaults) -> (Arc<CrashEngine>, Engine) {
     let cfs: Vec<&str> = ALL_CFS.iter().chain(RAFT_CFS).copied().collect();
-    Arc::new(FaultyEngine::new(MemEngine::new(&cfs), faults.clone()))
+    let crash = Arc::new(CrashEngine::new(&cfs));
+    (Arc::clone(&crash), Arc::new(FaultyEngine::new(crash, faults.clone())))
 }
 
 /// One running replica.
@@ -173,6 +179,8 @@ pub struct TestCluster {
     dir: tempfile::TempDir,
     genesis: pb::Genesis,
     engines: BTreeMap<NodeId, Engine>,
+    /// The same stores, as engines that can lose power.
+    crash_engines: BTreeMap<NodeId, Arc<CrashEngine>>,
     /// Each replica's disk: writes fail while it is "full".
     write_faults: BTreeMap<NodeId, WriteFaults>,
     /// Each replica's proposal gate (what a node's disk watch closes).
@@ -236,6 +244,7 @@ impl TestCluster {
         driver.clock = Clock::from_fn(move || system.now_ms().saturating_add(skew.load(Ordering::Relaxed)));
         if let Some(n) = b.snapshot_interval {
             driver.snapshot_interval = n;
+            driver.snapshot_keep_entries = driver.snapshot_keep_entries.min(n);
         }
         let party = b.parties.get(&id).cloned().unwrap_or_else(|| "admin-a".into());
         let head_signer: Arc<dyn HeadSigner> = if b.lying.contains(&id) {
@@ -291,6 +300,21 @@ impl TestCluster {
     /// writes to it directly plays a disk that changes data under the node.
     pub fn engine(&self, id: NodeId) -> &Engine {
         &self.engines[&id]
+    }
+
+    /// Replica `id`'s store as an engine that can lose power: arm
+    /// [`CrashEngine::die_after`] to stop the replica at an exact write.
+    pub fn crash_engine(&self, id: NodeId) -> &Arc<CrashEngine> {
+        &self.crash_engines[&id]
+    }
+
+    /// A power cut at replica `id`: the process stops (as
+    /// [`TestCluster::crash`]), and its store keeps what was synced plus the
+    /// first `keep` unsynced writes. [`TestCluster::restart`] brings it
+    /// back on what is left.
+    pub async fn power_cut(&mut self, id: NodeId, keep: usize) {
+        self.crash(id).await;
+        self.crash_engines[&id].power_loss(keep).expect("an in-memory power loss cannot fail");
     }
 
     /// Replica `id`'s disk: [`WriteFaults::set_disk_full`] makes every

@@ -74,7 +74,7 @@ mod gate;
 mod membership;
 mod run;
 mod snapshot_write;
-mod snapshots;
+pub(crate) mod snapshots;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

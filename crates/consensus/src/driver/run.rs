@@ -14,7 +14,7 @@ use veritrace_storage::KvEngine;
 
 use super::clock::{self, PeerClocks};
 use super::snapshot_write::{SnapshotJob, WrittenFile};
-use super::snapshots::finish_cut_short_install;
+use super::snapshots::{catch_up_from_own_snapshot, finish_cut_short_install};
 use super::{Command, DriverConfig, DriverError, Membership, Reply, StartError, StateMachine, Status};
 use crate::LogStoreError;
 use crate::log_store::RaftLogStore;
@@ -123,6 +123,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         // Before anything reads the applied index: a cut-short install can
         // leave the state machine beyond the log's last index.
         finish_cut_short_install(cfg.id, &store, &mut sm, &cfg.snapshot_dir)
+            .map_err(|e| StartError::Snapshot(e.to_string()))?;
+        catch_up_from_own_snapshot(cfg.id, &store, &mut sm, &cfg.snapshot_dir)
             .map_err(|e| StartError::Snapshot(e.to_string()))?;
         let truncated = store.snapshot_metadata().index;
         let applied = sm.applied_index().max(store.conf_applied()?).max(truncated);

@@ -341,6 +341,40 @@ pub(super) fn finish_cut_short_install<E: KvEngine, S: StateMachine>(
     Ok(())
 }
 
+/// Start-up, after [`finish_cut_short_install`]: a state machine behind
+/// the log's truncation point cannot catch up from the log (the entries
+/// between are gone), and starting raft at the truncation point would skip
+/// any state-machine entry among them silently. One engine's write-ahead
+/// log makes that impossible today (the synced truncation makes every
+/// earlier apply durable), but a store split across engines or a disk that
+/// lost writes could get here. The gap may also hold only no-op and
+/// configuration entries, which the state machine never sees: restoring
+/// this node's own snapshot (newer than the state machine) is right in
+/// both cases. A bootstrapped log, truncated before any snapshot exists,
+/// has nothing to restore.
+pub(super) fn catch_up_from_own_snapshot<E: KvEngine, S: StateMachine>(
+    id: NodeId,
+    store: &RaftLogStore<E>,
+    sm: &mut S,
+    dir: &Path,
+) -> Result<(), Fatal> {
+    let truncated = store.snapshot_metadata().index;
+    let applied = sm.applied_index();
+    if applied >= truncated {
+        return Ok(());
+    }
+    let Some(own) = store.snapshot_descriptor().filter(|d| d.index >= truncated && d.index > applied) else {
+        return Ok(());
+    };
+    let path = snapshot_path(dir, own.index);
+    tracing::info!(node = id, applied, truncated, index = own.index, file = %path.display(),
+        "the state machine is behind the log's start; restoring this node's own snapshot");
+    let data = SnapshotData::decode(&own.data).map_err(|e| Fatal::Snapshot(e.to_string()))?;
+    sm.restore(&path, &data.descriptor, own.index).map_err(|e| {
+        Fatal::StateMachine(format!("restoring snapshot {} to catch up: {e}; replace this node", own.index))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,5 +466,33 @@ mod tests {
         let config = raft::Config { id: 1, applied: sm.applied_index(), ..Default::default() };
         let logger = slog::Logger::root(slog::Discard, slog::o!());
         raft::RawNode::new(&config, restarted, &logger).expect("raft starts");
+    }
+
+    /// A state machine behind the log's truncation point restores this
+    /// node's own snapshot instead of skipping the entries the log lost; a
+    /// bootstrapped log with no snapshot has nothing to restore.
+    #[test]
+    fn a_state_machine_behind_the_log_start_restores_the_own_snapshot() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = veritrace_storage::MemEngine::new(crate::RAFT_CFS);
+        let store = RaftLogStore::bootstrap(engine, &[1, 2, 3], &[]).expect("bootstrap");
+        let mut sm = Restored(0);
+        catch_up_from_own_snapshot(1, &store, &mut sm, dir.path()).expect("nothing to do");
+        assert_eq!(sm.0, 0, "a fresh log has no snapshot to restore");
+
+        let data = SnapshotData { size: 0, hash: [0; 32], descriptor: Vec::new(), metadata: Default::default() };
+        let mut snapshot = Snapshot { data: data.encode().into(), ..Default::default() };
+        let meta = snapshot.mut_metadata();
+        meta.index = 50;
+        meta.term = 2;
+        meta.mut_conf_state().voters = vec![1, 2, 3];
+        std::fs::write(snapshot_path(dir.path(), 50), b"").expect("snapshot file");
+        store.install_snapshot(&snapshot, &wire::encode_metadata(&data.metadata)).expect("install");
+        let mut behind = Restored(10);
+        catch_up_from_own_snapshot(1, &store, &mut behind, dir.path()).expect("restored");
+        assert_eq!(behind.0, 50, "restored to the snapshot, not started past lost entries");
+        let mut ahead = Restored(60);
+        catch_up_from_own_snapshot(1, &store, &mut ahead, dir.path()).expect("nothing to do");
+        assert_eq!(ahead.0, 60);
     }
 }
