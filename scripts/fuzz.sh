@@ -30,7 +30,7 @@ if ! rustup toolchain list | grep -q '^nightly'; then
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz"
-  cargo install --locked cargo-fuzz >/dev/null
+  cargo install --locked cargo-fuzz@0.13.2 >/dev/null
 fi
 target_dir="${FUZZ_TARGET_DIR:-$HOME/.cache/veritrace/fuzz-target}"
 mkdir -p "$target_dir"

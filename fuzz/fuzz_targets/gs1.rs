@@ -9,7 +9,8 @@ use veritrace_core::gs1::{EpcId, Sgln, Sgtin, Sscc};
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
     if let Ok(id) = Sgtin::parse_any(s) {
-        let _ = id.to_epc_uri();
+        let _ = id.to_epc_uri(7);
+        let _ = id.to_digital_link();
     }
     let _ = Sscc::parse_any(s);
     let _ = Sgln::parse_any(s);
