@@ -25,8 +25,11 @@ if [ "${1:-}" = "--smoke" ]; then
   shift
 fi
 if ! rustup toolchain list | grep -q '^nightly'; then
-  echo "fuzz: the nightly toolchain is missing (rustup toolchain install nightly)" >&2
-  exit 1
+  echo "fuzz: installing the nightly toolchain (cargo-fuzz needs it)"
+  if ! rustup toolchain install nightly --profile minimal >/dev/null; then
+    echo "fuzz: the nightly toolchain is missing and could not be installed (rustup toolchain install nightly)" >&2
+    exit 1
+  fi
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz"
