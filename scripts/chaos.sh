@@ -87,7 +87,7 @@ fi
 build_normal
 header
 for nodes in 3 5; do
-  for faults in kill pause isolate partition kill,pause,isolate,partition; do
+  for faults in kill pause isolate partition skew kill,pause,isolate,partition,skew; do
     run "n$nodes-${faults//,/-}" "$nodes" "$faults" || failed=1
   done
 done

@@ -2,6 +2,8 @@
 # Installs the system packages the build needs, idempotently.
 #
 # - libclang-dev: bindgen in librocksdb-sys loads libclang at build time.
+# - libfaketime: the fault harness (crates/chaos) skews a node's clock by
+#   starting it under LD_PRELOAD=libfaketime.
 #
 # Protos compile with `protox` (a pure-Rust protobuf compiler) from build.rs,
 # so no system protoc is needed. Run as root (CI and the dev machines are);
@@ -9,7 +11,7 @@
 set -euo pipefail
 
 missing=()
-for pkg in libclang-dev; do
+for pkg in libclang-dev libfaketime; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 

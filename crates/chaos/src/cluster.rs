@@ -16,6 +16,9 @@ use veritrace_proto::v1 as pb;
 
 use crate::proxy::LinkProxy;
 
+/// libfaketime for multi-threaded programs (Debian's `libfaketime`).
+pub const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
 /// A node process and what the harness knows of it.
 #[derive(Debug)]
 pub struct NodeProc {
@@ -129,20 +132,32 @@ impl Cluster {
 
     /// Starts node `id` (its log appended to).
     pub fn start(&mut self, id: u64) -> anyhow::Result<()> {
+        self.start_with_clock(id, 0)
+    }
+
+    /// Starts node `id` with its wall clock `skew_secs` off (libfaketime;
+    /// the monotonic clock, which timers use, is left alone). 0: the real
+    /// clock.
+    pub fn start_with_clock(&mut self, id: u64, skew_secs: i64) -> anyhow::Result<()> {
         let binary = self.binary.clone();
         let p = self.node_mut(id)?;
         if p.child.is_some() {
             return Ok(());
         }
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&p.log)?;
-        let child = Command::new(binary)
-            .args(["node", "start", "--config"])
-            .arg(&p.config)
-            .env("VERITRACE_LOG", "info,veritrace_net=warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .context("spawn a node")?;
+        let mut command = Command::new(binary);
+        command.args(["node", "start", "--config"]).arg(&p.config).env("VERITRACE_LOG", "info,veritrace_net=warn");
+        if skew_secs != 0 {
+            if !Path::new(FAKETIME).exists() {
+                bail!("{FAKETIME} is missing (scripts/install-build-deps.sh installs libfaketime)");
+            }
+            command
+                .env("LD_PRELOAD", FAKETIME)
+                .env("FAKETIME", format!("{skew_secs:+}s"))
+                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+                .env("FAKETIME_DONT_RESET", "1");
+        }
+        let child = command.stdout(Stdio::null()).stderr(log).spawn().context("spawn a node")?;
         p.child = Some(child);
         p.paused = false;
         Ok(())

@@ -24,7 +24,15 @@ pub enum FaultKind {
     Isolate,
     /// Split the nodes into a minority and a majority.
     Partition,
+    /// Restart a node with its wall clock off by up to [`MAX_SKEW_SECS`]
+    /// either way (libfaketime), and back after the hold.
+    Skew,
 }
+
+/// The largest clock skew the nemesis applies, in seconds: well inside
+/// the network's default `max_clock_skew` (5 min), so every write must
+/// still go through.
+pub const MAX_SKEW_SECS: i64 = 90;
 
 impl FromStr for FaultKind {
     type Err = String;
@@ -34,7 +42,8 @@ impl FromStr for FaultKind {
             "pause" => Ok(FaultKind::Pause),
             "isolate" => Ok(FaultKind::Isolate),
             "partition" => Ok(FaultKind::Partition),
-            other => Err(format!("unknown fault {other:?}: kill, pause, isolate, partition")),
+            "skew" => Ok(FaultKind::Skew),
+            other => Err(format!("unknown fault {other:?}: kill, pause, isolate, partition, skew")),
         }
     }
 }
@@ -94,6 +103,13 @@ pub async fn run(
                 FaultKind::Kill => c.kill(target)?,
                 FaultKind::Pause => c.pause(target, true)?,
                 FaultKind::Isolate | FaultKind::Partition => c.partition(&nodes),
+                FaultKind::Skew => {
+                    let magnitude = rand::rng().random_range(10..=MAX_SKEW_SECS);
+                    let skew = if rand::rng().random_bool(0.5) { magnitude } else { -magnitude };
+                    tracing::info!(node = target, skew_secs = skew, "nemesis: skewed clock");
+                    c.kill(target)?;
+                    c.start_with_clock(target, skew)?;
+                }
             }
         }
         applied.push(Applied { kind, nodes, at_ms });
@@ -104,6 +120,10 @@ pub async fn run(
                 FaultKind::Kill => c.start(target)?,
                 FaultKind::Pause => c.pause(target, false)?,
                 FaultKind::Isolate | FaultKind::Partition => c.heal(),
+                FaultKind::Skew => {
+                    c.kill(target)?;
+                    c.start(target)?;
+                }
             }
         }
         tracing::info!(?kind, "nemesis: healed");

@@ -14,13 +14,13 @@ use veritrace_chaos::run::{RunConfig, run};
 const BIN: &str = env!("CARGO_BIN_EXE_veritrace");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_nodes_under_kill_pause_and_partitions_lose_nothing() {
+async fn three_nodes_under_kill_pause_partitions_and_skew_lose_nothing() {
     let config = RunConfig {
         binary: BIN.into(),
         nodes: 3,
         clients: 3,
-        faults: vec![FaultKind::Kill, FaultKind::Pause, FaultKind::Isolate, FaultKind::Partition],
-        rounds: 4,
+        faults: vec![FaultKind::Kill, FaultKind::Pause, FaultKind::Isolate, FaultKind::Partition, FaultKind::Skew],
+        rounds: 5,
         hold: Duration::from_secs(3),
         gap: Duration::from_secs(2),
         dir: None,
@@ -30,5 +30,5 @@ async fn three_nodes_under_kill_pause_and_partitions_lose_nothing() {
     eprintln!("{json}");
     assert!(report.check.ok(), "{json}");
     assert!(report.check.acks >= 20, "too little got through to mean anything: {json}");
-    assert_eq!(report.applied.len(), 4, "{json}");
+    assert_eq!(report.applied.len(), 5, "{json}");
 }

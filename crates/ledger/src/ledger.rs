@@ -157,7 +157,12 @@ impl<E: KvEngine> Ledger<E> {
     /// Records `e` when it is a corruption (the first one is kept), and
     /// returns it.
     pub(crate) fn noted(&self, e: LedgerError) -> LedgerError {
-        if let LedgerError::Corrupt { what } = &e {
+        let what = match &e {
+            LedgerError::Corrupt { what } => Some(what.clone()),
+            LedgerError::Storage(s @ veritrace_storage::StorageError::Corrupt { .. }) => Some(s.to_string()),
+            _ => None,
+        };
+        if let Some(what) = &what {
             let mut seen = self.corruption.lock().unwrap_or_else(|e| e.into_inner());
             if seen.is_none() {
                 tracing::error!(what = %what, "ledger corruption detected on read; the data is not served");
@@ -194,7 +199,7 @@ impl<E: KvEngine> Ledger<E> {
 
     /// The leaf index holding the envelope with this id, if any.
     pub fn find_envelope(&self, id: &Hash) -> Result<Option<u64>, LedgerError> {
-        match self.engine.get(CF_IDX_ENVELOPE, id.as_bytes())? {
+        match self.engine.get(CF_IDX_ENVELOPE, id.as_bytes()).map_err(|e| self.noted(e.into()))? {
             None => Ok(None),
             Some(v) => {
                 Ok(Some(leading_u64(&v).ok_or_else(|| LedgerError::Corrupt { what: "envelope index value".into() })?))

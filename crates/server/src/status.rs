@@ -47,11 +47,11 @@ pub fn from_service(service: &Service, e: ServiceError) -> Status {
             };
             reason(code, r, message)
         }
-        ServiceError::Ledger(veritrace_ledger::LedgerError::Corrupt { what }) => reason(
-            Code::DataLoss,
-            "DATA_CORRUPT",
-            format!("this node's copy of the data is corrupt ({what}); ask another node"),
-        ),
+        ServiceError::Ledger(veritrace_ledger::LedgerError::Corrupt { what }) => corrupt(what),
+        ServiceError::Ledger(veritrace_ledger::LedgerError::Storage(
+            s @ veritrace_storage::StorageError::Corrupt { .. },
+        ))
+        | ServiceError::Storage(s @ veritrace_storage::StorageError::Corrupt { .. }) => corrupt(s.to_string()),
         other => {
             tracing::error!(cause = %other, "request failed inside the node");
             reason(Code::Internal, "INTERNAL", other.to_string())
@@ -85,6 +85,16 @@ fn from_driver(service: &Service, e: DriverError) -> Status {
         DriverError::Unavailable(_) => reason(Code::Unavailable, "LEADER_UNREACHABLE", message),
         DriverError::Stopped => reason(Code::Unavailable, "SHUTTING_DOWN", message),
     }
+}
+
+/// DATA_LOSS, reason `DATA_CORRUPT`: this node's copy failed a check on
+/// read and is not served.
+fn corrupt(what: String) -> Status {
+    reason(
+        Code::DataLoss,
+        "DATA_CORRUPT",
+        format!("this node's copy of the data is corrupt ({what}); ask another node"),
+    )
 }
 
 /// `UNIMPLEMENTED` for a method this version does not serve yet.

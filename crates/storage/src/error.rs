@@ -17,6 +17,16 @@ pub enum StorageError {
         /// The engine's message.
         cause: String,
     },
+    /// Stored data failed the engine's own checks (a block checksum, a
+    /// truncated file): it is not returned. Not retryable: the store is
+    /// damaged and the node must be rebuilt.
+    #[error("storage {op} found corrupt data: {cause}")]
+    Corrupt {
+        /// What was being done (`get`, `scan`, ...).
+        op: &'static str,
+        /// The engine's message.
+        cause: String,
+    },
     /// A read, write or scan failed inside the engine.
     #[error("storage {op} failed: {cause}")]
     Engine {

@@ -92,6 +92,9 @@ fn cf_options() -> Options {
 
 fn engine_err(op: &'static str, e: rocksdb::Error) -> StorageError {
     use rocksdb::ErrorKind;
+    if e.kind() == ErrorKind::Corruption {
+        return StorageError::Corrupt { op, cause: e.to_string() };
+    }
     let retryable =
         matches!(e.kind(), ErrorKind::Busy | ErrorKind::TimedOut | ErrorKind::TryAgain | ErrorKind::Incomplete);
     StorageError::Engine { op, cause: e.to_string(), retryable }
