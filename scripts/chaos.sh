@@ -12,7 +12,8 @@
 #                                    the checker catches it (the fsync one
 #                                    through the power-loss test)
 #   scripts/chaos.sh --power         the power-loss test at 250 crash points
-#                                    (VERITRACE_POWER_CUTS) and 1,000
+#                                    (VERITRACE_POWER_CUTS), a sweep of 50
+#                                    seeds (VERITRACE_SEEDS) and 1,000
 #                                    membership changes
 #   ROUNDS=20 HOLD=4 GAP=2 CLIENTS=4 scripts/chaos.sh
 #
@@ -77,8 +78,8 @@ if [ "${1:-}" = "--mutants" ]; then
 fi
 
 if [ "${1:-}" = "--power" ]; then
-  VERITRACE_POWER_CUTS="${VERITRACE_POWER_CUTS:-250}" cargo test --locked -p veritrace-testkit \
-    --test power_loss -- --nocapture 2>&1 | grep -E 'power cuts|test result'
+  VERITRACE_POWER_CUTS="${VERITRACE_POWER_CUTS:-250}" VERITRACE_SEEDS="${VERITRACE_SEEDS:-50}" \
+    cargo test --locked -p veritrace-testkit --test power_loss -- --nocapture 2>&1 | grep -E 'power cuts|^seed|test result'
   VERITRACE_MEMBERSHIP_CHANGES="${VERITRACE_MEMBERSHIP_CHANGES:-1000}" cargo test --locked -p veritrace-consensus \
     --test sim_cluster a_thousand_membership_changes 2>&1 | grep -E 'test result'
   exit 0
