@@ -40,10 +40,20 @@ mkdir -p "$target_dir"
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  mapfile -t targets < <(cargo +nightly fuzz list --fuzz-dir fuzz)
+  listed=$(cargo +nightly fuzz list --fuzz-dir fuzz)
+  mapfile -t targets <<<"$listed"
+fi
+if [ ${#targets[@]} -eq 0 ] || [ -z "${targets[0]}" ]; then
+  echo "fuzz: no fuzz targets found" >&2
+  exit 1
 fi
 
 cargo +nightly fuzz build --fuzz-dir fuzz --target-dir "$target_dir"
+# The fuzz crate's lock starts from the workspace's (same decoder versions
+# as ship); a build that had to change it means they drifted.
+if ! git diff --quiet -- fuzz/Cargo.lock 2>/dev/null; then
+  echo "fuzz: warning: fuzz/Cargo.lock changed during the build (refresh it from Cargo.lock and commit)" >&2
+fi
 status=0
 for t in "${targets[@]}"; do
   work="$target_dir/corpus/$t"

@@ -234,8 +234,9 @@ struct Inner<E> {
 ///   [`create`](Self::create)) is one atomic `WriteBatch` written with
 ///   `WriteOptions::SYNC`: when it returns `Ok` the change survives a crash,
 ///   and after a crash either all of it or none of it is visible. Recovery
-///   is the engine's: RocksDB replays its WAL with point-in-time recovery,
-///   so a torn tail is cut at the last complete (synced) batch. Nothing
+///   is the engine's: RocksDB replays its WAL, drops a torn tail (never a
+///   synced batch) and refuses to open over corruption in the middle
+///   (`TolerateCorruptedTailRecords`, veritrace-store-rocksdb). Nothing
 ///   here is buffered, so [`open`](Self::open) sees exactly what the last
 ///   successful mutation left.
 /// * **Ready-loop order.** Persist a ready's snapshot

@@ -204,26 +204,30 @@ impl LedgerService for LedgerApi {
         self.party(&request, methods::LIST_ENVELOPES)?;
         let req = request.into_inner();
         let size = page_size(req.page_size)?;
-        let (leaves, next) =
-            crate::listing::envelope_page(&self.service.ledger(), &req, size).map_err(|e| match e {
-                crate::listing::ListError::Invalid(field, m) => invalid(field, m),
-                crate::listing::ListError::Ledger(e) => self.ledger_err(e),
-            })?;
-        let head = req.include_proofs.then(|| self.service.signed_tree_head());
-        let mut entries = Vec::with_capacity(leaves.len());
-        for leaf in &leaves {
-            let mut entry = ledger_entry(leaf)?;
-            if let (Some(h), Some(r)) = (&head, entry.receipt.as_mut()) {
-                r.inclusion = Some(self.inclusion(leaf.leaf_index, h.tree_size)?);
-                r.tree_head = Some(h.clone());
+        let api = self.clone();
+        crate::work_limits::off_the_runtime(move || {
+            let (leaves, next) =
+                crate::listing::envelope_page(&api.service.ledger(), &req, size).map_err(|e| match e {
+                    crate::listing::ListError::Invalid(field, m) => invalid(field, m),
+                    crate::listing::ListError::Ledger(e) => api.ledger_err(e),
+                })?;
+            let head = req.include_proofs.then(|| api.service.signed_tree_head());
+            let mut entries = Vec::with_capacity(leaves.len());
+            for leaf in &leaves {
+                let mut entry = ledger_entry(leaf)?;
+                if let (Some(h), Some(r)) = (&head, entry.receipt.as_mut()) {
+                    r.inclusion = Some(api.inclusion(leaf.leaf_index, h.tree_size)?);
+                    r.tree_head = Some(h.clone());
+                }
+                entries.push(entry);
             }
-            entries.push(entry);
-        }
-        Ok(Response::new(pb::ListEnvelopesResponse {
-            entries,
-            next_page_token: next.map(|n| n.to_string()).unwrap_or_default(),
-            tree_head: head,
-        }))
+            Ok(Response::new(pb::ListEnvelopesResponse {
+                entries,
+                next_page_token: next.map(|n| n.to_string()).unwrap_or_default(),
+                tree_head: head,
+            }))
+        })
+        .await
     }
 
     async fn get_tree_head(
@@ -324,10 +328,14 @@ impl LedgerService for LedgerApi {
         let role =
             pb::PartyRole::try_from(req.role).map_err(|_| invalid("role", format!("unknown role {}", req.role)))?;
         let filter = PartyFilter { role, include_suspended: req.include_suspended };
-        let after = (!req.page_token.is_empty()).then_some(req.page_token.as_str());
-        let (parties, next) =
-            self.service.ledger().list_parties(filter, after, size).map_err(|e| self.ledger_err(e))?;
-        Ok(Response::new(pb::ListPartiesResponse { parties, next_page_token: next.unwrap_or_default() }))
+        let api = self.clone();
+        crate::work_limits::off_the_runtime(move || {
+            let after = (!req.page_token.is_empty()).then_some(req.page_token.as_str());
+            let (parties, next) =
+                api.service.ledger().list_parties(filter, after, size).map_err(|e| api.ledger_err(e))?;
+            Ok(Response::new(pb::ListPartiesResponse { parties, next_page_token: next.unwrap_or_default() }))
+        })
+        .await
     }
 
     async fn list_proposals(

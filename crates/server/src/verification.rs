@@ -166,23 +166,27 @@ impl VerificationService for VerificationApi {
         let offset = offset_token(&req.page_token)?;
         // Read-your-writes: include everything committed before this call.
         self.service.read_barrier().await.map_err(|e| self.err(e))?;
-        let now = now_ms();
-        let ledger = self.service.ledger();
-        let report = ledger.item_report(&item, now).map_err(|e| from_service(&self.service, e.into()))?;
-        let steps = if report.record.is_some() {
-            ledger.journey(&item, now).map_err(|e| from_service(&self.service, e.into()))?
-        } else {
-            Vec::new()
-        };
-        let page: Vec<_> = steps.iter().skip(offset).take(size).cloned().collect();
-        let next = offset + page.len();
-        Ok(Response::new(pb::GetItemHistoryResponse {
-            item: Some(pb::GtinSerial { gtin: item.gtin.as_str().into(), serial: item.serial.as_str().into() }),
-            state: report.state as i32,
-            product: report.product,
-            steps: page,
-            next_page_token: if next < steps.len() { next.to_string() } else { String::new() },
-        }))
+        let service = self.service.clone();
+        crate::work_limits::off_the_runtime(move || {
+            let now = now_ms();
+            let ledger = service.ledger();
+            let report = ledger.item_report(&item, now).map_err(|e| from_service(&service, e.into()))?;
+            let steps = if report.record.is_some() {
+                ledger.journey(&item, now).map_err(|e| from_service(&service, e.into()))?
+            } else {
+                Vec::new()
+            };
+            let page: Vec<_> = steps.iter().skip(offset).take(size).cloned().collect();
+            let next = offset + page.len();
+            Ok(Response::new(pb::GetItemHistoryResponse {
+                item: Some(pb::GtinSerial { gtin: item.gtin.as_str().into(), serial: item.serial.as_str().into() }),
+                state: report.state as i32,
+                product: report.product,
+                steps: page,
+                next_page_token: if next < steps.len() { next.to_string() } else { String::new() },
+            }))
+        })
+        .await
     }
 
     async fn get_party_profile(
@@ -194,9 +198,13 @@ impl VerificationService for VerificationApi {
             return Err(invalid("name", format!("name {name:?} is not \"parties/{{party_id}}\"")));
         };
         self.service.read_barrier().await.map_err(|e| self.err(e))?;
-        match self.service.ledger().party_profile(id, now_ms()).map_err(|e| from_service(&self.service, e.into()))? {
-            Some(p) => Ok(Response::new(p)),
-            None => Err(reason(Code::NotFound, "PARTY_NOT_FOUND", format!("no party {id:?}"))),
-        }
+        let (service, id) = (self.service.clone(), id.to_owned());
+        crate::work_limits::off_the_runtime(move || {
+            match service.ledger().party_profile(&id, now_ms()).map_err(|e| from_service(&service, e.into()))? {
+                Some(p) => Ok(Response::new(p)),
+                None => Err(reason(Code::NotFound, "PARTY_NOT_FOUND", format!("no party {id:?}"))),
+            }
+        })
+        .await
     }
 }

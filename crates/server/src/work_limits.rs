@@ -12,6 +12,19 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// Runs a read that walks many records (a journey, a page of envelopes, a
+/// party's profile) on tokio's blocking pool, not on the async workers the
+/// Raft driver shares: a burst of heavy reads then queues there instead of
+/// delaying heartbeats and appends.
+pub async fn off_the_runtime<T: Send + 'static>(
+    read: impl FnOnce() -> Result<T, tonic::Status> + Send + 'static,
+) -> Result<T, tonic::Status> {
+    match tokio::task::spawn_blocking(read).await {
+        Ok(answer) => answer,
+        Err(e) => Err(crate::status::reason(tonic::Code::Internal, "INTERNAL", format!("the read failed: {e}"))),
+    }
+}
+
 /// Most `Watch` streams a node serves at once.
 pub const MAX_WATCHES: usize = 256;
 

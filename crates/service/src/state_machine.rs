@@ -222,6 +222,11 @@ impl StateMachine for LedgerStateMachine {
         self.cell.get().applied().applied_index
     }
 
+    /// The ledger's applied index leads its descriptor (`descriptor`).
+    fn snapshot_applied_index(&self, descriptor: &[u8]) -> Option<u64> {
+        descriptor.first_chunk::<8>().map(|b| u64::from_be_bytes(*b))
+    }
+
     /// Membership follows governance ([`crate::admission`]).
     fn admits(
         &self,

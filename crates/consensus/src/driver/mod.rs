@@ -171,6 +171,17 @@ pub trait StateMachine: Send + 'static {
     /// first call left. An `Err` must leave the state as it was, or none
     /// that the node opens as valid.
     fn restore(&mut self, path: &std::path::Path, descriptor: &[u8], index: u64) -> Result<(), Self::Error>;
+
+    /// What [`StateMachine::applied_index`] would be after restoring the
+    /// snapshot `descriptor` describes, if the state machine can tell from
+    /// the descriptor alone (it may be below the snapshot's Raft index when
+    /// the last entries were no-ops or configuration changes). Start-up
+    /// restores the node's own snapshot only when it is ahead of the state
+    /// machine; `None` compares the snapshot's Raft index instead.
+    fn snapshot_applied_index(&self, descriptor: &[u8]) -> Option<u64> {
+        let _ = descriptor;
+        None
+    }
 }
 
 /// Settings of a driver.

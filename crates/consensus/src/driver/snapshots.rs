@@ -363,13 +363,22 @@ pub(super) fn catch_up_from_own_snapshot<E: KvEngine, S: StateMachine>(
     if applied >= truncated {
         return Ok(());
     }
-    let Some(own) = store.snapshot_descriptor().filter(|d| d.index >= truncated && d.index > applied) else {
+    let Some(own) = store.snapshot_descriptor().filter(|d| d.index >= truncated) else {
         return Ok(());
     };
+    let data = SnapshotData::decode(&own.data).map_err(|e| Fatal::Snapshot(e.to_string()))?;
+    // Ahead of the state machine? Its own view of the snapshot when it has
+    // one: a gap of no-op and configuration entries restores nothing.
+    let ahead = match sm.snapshot_applied_index(&data.descriptor) {
+        Some(restored) => restored > applied,
+        None => own.index > applied,
+    };
+    if !ahead {
+        return Ok(());
+    }
     let path = snapshot_path(dir, own.index);
     tracing::info!(node = id, applied, truncated, index = own.index, file = %path.display(),
         "the state machine is behind the log's start; restoring this node's own snapshot");
-    let data = SnapshotData::decode(&own.data).map_err(|e| Fatal::Snapshot(e.to_string()))?;
     sm.restore(&path, &data.descriptor, own.index).map_err(|e| {
         Fatal::StateMachine(format!("restoring snapshot {} to catch up: {e}; replace this node", own.index))
     })
@@ -418,10 +427,16 @@ mod tests {
             Err(Refused("not in this test".into()))
         }
 
-        fn restore(&mut self, path: &Path, _descriptor: &[u8], index: u64) -> Result<(), Refused> {
+        fn restore(&mut self, path: &Path, descriptor: &[u8], index: u64) -> Result<(), Refused> {
             std::fs::metadata(path).map_err(|e| Refused(e.to_string()))?;
-            self.0 = index;
+            // Like the ledger: the applied index in the descriptor when it
+            // names one (the last entry the state machine saw), else `index`.
+            self.0 = self.snapshot_applied_index(descriptor).unwrap_or(index);
             Ok(())
+        }
+
+        fn snapshot_applied_index(&self, descriptor: &[u8]) -> Option<u64> {
+            descriptor.first_chunk::<8>().map(|b| u64::from_be_bytes(*b))
         }
     }
 
@@ -494,5 +509,19 @@ mod tests {
         let mut ahead = Restored(60);
         catch_up_from_own_snapshot(1, &store, &mut ahead, dir.path()).expect("nothing to do");
         assert_eq!(ahead.0, 60);
+
+        // The snapshot's state machine stopped at 10 (entries 11..=50 were
+        // no-ops and configuration changes): a state machine at 10 has
+        // everything, and start-up restores nothing (no re-import on every
+        // start).
+        let data = SnapshotData { descriptor: 10u64.to_be_bytes().to_vec(), ..data };
+        let mut snapshot = Snapshot { data: data.encode().into(), ..snapshot };
+        snapshot.mut_metadata().index = 60;
+        std::fs::write(snapshot_path(dir.path(), 60), b"").expect("snapshot file");
+        store.install_snapshot(&snapshot, &wire::encode_metadata(&data.metadata)).expect("install");
+        let mut same = Restored(10);
+        std::fs::remove_file(snapshot_path(dir.path(), 60)).expect("remove");
+        catch_up_from_own_snapshot(1, &store, &mut same, dir.path()).expect("nothing restored, file not needed");
+        assert_eq!(same.0, 10);
     }
 }
