@@ -199,27 +199,33 @@ mod tests {
         assert_eq!(e.get("a", b"k").expect("get"), Some(b"v".to_vec()));
     }
 
+    /// Writes keys 0..n (200-byte values) to a new database in `dir`, each
+    /// synced, closes it, and returns its write-ahead log file.
+    fn synced_writes_then_wal(dir: &Path, n: u32) -> std::path::PathBuf {
+        {
+            let e = RocksEngine::open(dir, &["a"]).expect("open");
+            for i in 0..n {
+                let mut b = WriteBatch::new();
+                b.put("a", i.to_be_bytes().to_vec(), vec![b'v'; 200]);
+                e.write(b, WriteOptions::SYNC).expect("write");
+            }
+        }
+        std::fs::read_dir(dir)
+            .expect("list")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .expect("a write-ahead log file")
+    }
+
     /// A corrupt record in the middle of the write-ahead log refuses the
     /// open: under `PointInTime` the database opened without the synced
     /// writes after the corruption (a Raft vote or entry could vanish).
     #[test]
     fn corruption_inside_the_write_ahead_log_refuses_the_open() {
         let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let e = RocksEngine::open(dir.path(), &["a"]).expect("open");
-            for i in 0..50u32 {
-                let mut b = WriteBatch::new();
-                b.put("a", i.to_be_bytes().to_vec(), vec![b'v'; 200]);
-                e.write(b, WriteOptions::SYNC).expect("write");
-            }
-        }
-        let wal = std::fs::read_dir(dir.path())
-            .expect("list")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "log"))
-            .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-            .expect("a write-ahead log file");
+        let wal = synced_writes_then_wal(dir.path(), 50);
         let mut bytes = std::fs::read(&wal).expect("read wal");
         assert!(bytes.len() > 5000, "the 50 writes are in the log ({} bytes)", bytes.len());
         // A payload byte of a record about a quarter in: a checksum mismatch
@@ -237,21 +243,7 @@ mod tests {
     #[test]
     fn a_torn_tail_of_the_write_ahead_log_is_dropped() {
         let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let e = RocksEngine::open(dir.path(), &["a"]).expect("open");
-            for i in 0..10u32 {
-                let mut b = WriteBatch::new();
-                b.put("a", i.to_be_bytes().to_vec(), vec![b'v'; 200]);
-                e.write(b, WriteOptions::SYNC).expect("write");
-            }
-        }
-        let wal = std::fs::read_dir(dir.path())
-            .expect("list")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "log"))
-            .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-            .expect("a write-ahead log file");
+        let wal = synced_writes_then_wal(dir.path(), 10);
         let len = std::fs::metadata(&wal).expect("stat").len();
         let f = std::fs::OpenOptions::new().write(true).open(&wal).expect("open wal");
         f.set_len(len - 100).expect("truncate");
