@@ -2,8 +2,9 @@
 # The fault harness's long profiles (issue 19; RELIABILITY.md keeps the
 # results). Real `veritrace node start` processes on loopback, each peer
 # link behind a TCP proxy; clients record every operation; a nemesis
-# kills (SIGKILL), pauses (SIGSTOP) and partitions; the checker compares
-# the history with every replica.
+# kills (SIGKILL), pauses (SIGSTOP), partitions, skews clocks and replaces
+# members through governance; the checker compares the history with every
+# replica.
 #
 #   scripts/chaos.sh                 every fault kind alone and all together,
 #                                    on 3 and 5 nodes (ROUNDS faults each)
@@ -88,7 +89,7 @@ fi
 build_normal
 header
 for nodes in 3 5; do
-  for faults in kill pause isolate partition skew kill,pause,isolate,partition,skew; do
+  for faults in kill pause isolate partition skew member kill,pause,isolate,partition,skew,member; do
     run "n$nodes-${faults//,/-}" "$nodes" "$faults" || failed=1
   done
 done

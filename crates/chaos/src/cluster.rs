@@ -1,15 +1,17 @@
 //! A local cluster of real `veritrace node start` processes whose peer
 //! links run through [`LinkProxy`]s, with the faults a nemesis needs:
-//! SIGKILL and restart, SIGSTOP / SIGCONT, cutting and healing links.
+//! SIGKILL and restart, SIGSTOP / SIGCONT, cutting and healing links, and
+//! spare nodes that membership churn ([`crate::churn`]) brings in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use veritrace_client::{Client, ConnectOptions, PartyCredential};
+use veritrace_client::{AdminToken, Client, ConnectOptions, PartyCredential};
 use veritrace_core::SecretKey;
 use veritrace_node::NodeConfig;
 use veritrace_proto::v1 as pb;
@@ -43,13 +45,27 @@ pub struct Party {
     pub key: SecretKey,
 }
 
-/// N nodes made by `veritrace init`, each peer link behind a proxy.
+/// The current members' gRPC endpoints, by id: what the clients choose
+/// from. Membership churn rewrites it.
+pub type Endpoints = Arc<RwLock<Vec<(u64, String)>>>;
+
+/// N nodes made by `veritrace init`, each peer link behind a proxy, and
+/// spare nodes (`init --learners`) that are not members yet.
 #[derive(Debug)]
 pub struct Cluster {
     binary: PathBuf,
     dir: PathBuf,
-    /// The nodes, by Raft id 1..=n.
+    /// Every node, member or not, by Raft id: the founding voters 1..=n,
+    /// then the spares.
     pub nodes: BTreeMap<u64, NodeProc>,
+    /// The Raft members (voters) as the harness made them.
+    members: BTreeSet<u64>,
+    /// Spare nodes never added yet, in the order churn takes them.
+    spares: Vec<u64>,
+    /// How many founding voters `init` made (ids 1..=founders).
+    founders: u64,
+    /// The members' endpoints, shared with the clients.
+    endpoints: Endpoints,
     /// `links[(a, b)]`: the proxy node `a` dials node `b` through.
     links: BTreeMap<(u64, u64), LinkProxy>,
     /// The genesis network id.
@@ -59,6 +75,10 @@ pub struct Cluster {
 /// A base port whose gRPC (base + k), peer (base + 100 + k) and ops (base +
 /// 200 + k) ports are free for `n` nodes, below the ephemeral range.
 fn free_base_port(n: u64) -> anyhow::Result<u16> {
+    // The ports of node k are base + k, base + 100 + k, base + 200 + k.
+    if n >= 100 {
+        bail!("{n} nodes do not fit the port layout (at most 99)");
+    }
     let seed = u64::from(std::process::id()).wrapping_mul(7919);
     for attempt in 0..200u64 {
         let base = 20_000 + ((seed + attempt * 211) % 120) as u16 * 100;
@@ -71,13 +91,14 @@ fn free_base_port(n: u64) -> anyhow::Result<u16> {
 }
 
 impl Cluster {
-    /// Runs `binary init` for `n` voters in `dir` and routes every peer
-    /// link through a proxy. Starts no node.
-    pub async fn init(binary: &Path, n: u64, dir: &Path) -> anyhow::Result<Cluster> {
+    /// Runs `binary init` for `n` voters and `spares` spare nodes in `dir`
+    /// and routes every peer link through a proxy. Starts no node.
+    pub async fn init(binary: &Path, n: u64, spares: u64, dir: &Path) -> anyhow::Result<Cluster> {
         let out = dir.join("cluster");
-        let base = free_base_port(n)?.to_string();
+        let total = n + spares;
+        let base = free_base_port(total)?.to_string();
         let status = Command::new(binary)
-            .args(["init", "--nodes", &n.to_string(), "--out"])
+            .args(["init", "--nodes", &n.to_string(), "--learners", &spares.to_string(), "--out"])
             .arg(&out)
             .args(["--base-port", &base])
             .stdout(Stdio::null())
@@ -87,13 +108,13 @@ impl Cluster {
             bail!("{} init failed: {status}", binary.display());
         }
         let mut configs = BTreeMap::new();
-        for k in 1..=n {
+        for k in 1..=total {
             let path = out.join(format!("node{k}")).join("veritrace.toml");
             configs.insert(k, (path.clone(), NodeConfig::load(&path).with_context(|| path.display().to_string())?));
         }
         let mut links = BTreeMap::new();
-        for a in 1..=n {
-            for b in (1..=n).filter(|b| *b != a) {
+        for a in 1..=total {
+            for b in (1..=total).filter(|b| *b != a) {
                 let target = peer_socket(&configs[&b].1)?;
                 links.insert((a, b), LinkProxy::start(target).await?);
             }
@@ -122,12 +143,72 @@ impl Cluster {
                 network_id = genesis_network_id(&out.join(format!("node{k}")).join("genesis.pb"))?;
             }
         }
-        Ok(Cluster { binary: binary.to_path_buf(), dir: out, nodes, links, network_id })
+        let members: BTreeSet<u64> = (1..=n).collect();
+        let endpoints = members.iter().map(|id| (*id, nodes[id].api.clone())).collect();
+        Ok(Cluster {
+            binary: binary.to_path_buf(),
+            dir: out,
+            nodes,
+            members,
+            spares: (n + 1..=total).collect(),
+            founders: n,
+            endpoints: Arc::new(RwLock::new(endpoints)),
+            links,
+            network_id,
+        })
     }
 
-    /// The ids of the nodes.
+    /// The ids of the members (what faults hit and the checker reads).
     pub fn ids(&self) -> Vec<u64> {
-        self.nodes.keys().copied().collect()
+        self.members.iter().copied().collect()
+    }
+
+    /// How many founding voters `init` made: they are the admins whose
+    /// majority decides governance.
+    pub fn founders(&self) -> u64 {
+        self.founders
+    }
+
+    /// The members' endpoints, kept current for the clients.
+    pub fn endpoints(&self) -> Endpoints {
+        Arc::clone(&self.endpoints)
+    }
+
+    /// Takes the next spare node, if any is left.
+    pub fn take_spare(&mut self) -> Option<u64> {
+        (!self.spares.is_empty()).then(|| self.spares.remove(0))
+    }
+
+    /// Records that `id` became a member (clients may use it) or left
+    /// (`false`: clients stop using it, faults and the checker skip it).
+    pub fn set_member(&mut self, id: u64, member: bool) {
+        if member {
+            self.members.insert(id);
+        } else {
+            self.members.remove(&id);
+        }
+        let endpoints = self.members.iter().map(|m| (*m, self.api(*m).to_owned())).collect();
+        *self.endpoints.write().unwrap_or_else(std::sync::PoisonError::into_inner) = endpoints;
+    }
+
+    /// Node `id`'s configuration as written.
+    pub fn config(&self, id: u64) -> anyhow::Result<NodeConfig> {
+        let p = self.nodes.get(&id).with_context(|| format!("no node {id}"))?;
+        NodeConfig::load(&p.config).with_context(|| p.config.display().to_string())
+    }
+
+    /// Node `id`'s libp2p PeerId, from its `node.key`.
+    pub fn peer_id(&self, id: u64) -> anyhow::Result<String> {
+        let path = self.dir.join(format!("node{id}")).join("node.key");
+        let seed = veritrace_node::read_seed_file(&path).with_context(|| path.display().to_string())?;
+        Ok(veritrace_node::peer_id_of(&seed)?.to_string())
+    }
+
+    /// Options for the admin plane (`ClusterService`): the operators'
+    /// token from `init`, and party-1's credential.
+    pub fn admin_options(&self) -> anyhow::Result<ConnectOptions> {
+        let token = AdminToken::from_file(&self.dir.join("admin.token"))?;
+        Ok(ConnectOptions { admin_token: Some(token), ..self.options()? })
     }
 
     /// Starts node `id` (its log appended to).
@@ -288,7 +369,8 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        for id in self.ids() {
+        let all: Vec<u64> = self.nodes.keys().copied().collect();
+        for id in all {
             let _ = self.kill(id);
         }
     }

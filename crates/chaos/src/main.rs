@@ -23,9 +23,9 @@ struct Args {
     /// Client workers.
     #[arg(long, default_value_t = 4)]
     clients: usize,
-    /// Fault kinds, comma-separated: kill, pause, isolate, partition, skew
-    /// (empty: none).
-    #[arg(long, value_delimiter = ',', default_value = "kill,pause,isolate,partition,skew")]
+    /// Fault kinds, comma-separated: kill, pause, isolate, partition, skew,
+    /// member (empty: none).
+    #[arg(long, value_delimiter = ',', default_value = "kill,pause,isolate,partition,skew,member")]
     faults: Vec<FaultKind>,
     /// Faults applied one after another.
     #[arg(long, default_value_t = 10)]

@@ -27,6 +27,10 @@ pub enum FaultKind {
     /// Restart a node with its wall clock off by up to [`MAX_SKEW_SECS`]
     /// either way (libfaketime), and back after the hold.
     Skew,
+    /// Replace a member (the leader half the time) by a spare node:
+    /// learner, promotion, de-listing by governance, removal
+    /// ([`crate::churn`]). Permanent: nothing to heal.
+    Member,
 }
 
 /// The largest clock skew the nemesis applies, in seconds: well inside
@@ -43,7 +47,8 @@ impl FromStr for FaultKind {
             "isolate" => Ok(FaultKind::Isolate),
             "partition" => Ok(FaultKind::Partition),
             "skew" => Ok(FaultKind::Skew),
-            other => Err(format!("unknown fault {other:?}: kill, pause, isolate, partition, skew")),
+            "member" => Ok(FaultKind::Member),
+            other => Err(format!("unknown fault {other:?}: kill, pause, isolate, partition, skew, member")),
         }
     }
 }
@@ -53,10 +58,17 @@ impl FromStr for FaultKind {
 pub struct Applied {
     /// Which kind.
     pub kind: FaultKind,
-    /// The nodes it hit (the minority side of a partition).
+    /// The nodes it hit (the minority side of a partition; for `Member`,
+    /// the spare that joined, then the member that left).
     pub nodes: Vec<u64>,
     /// Milliseconds into the run.
     pub at_ms: u64,
+}
+
+/// How many `Member` faults `rounds` rounds of `kinds` apply: the spare
+/// nodes a run needs.
+pub fn member_rounds(kinds: &[FaultKind], rounds: usize) -> usize {
+    (0..rounds).filter(|r| kinds.get(r % kinds.len().max(1)) == Some(&FaultKind::Member)).count()
 }
 
 /// Runs faults until `rounds` are done: each held for `hold`, then healed,
@@ -91,11 +103,18 @@ pub async fn run(
             shuffled.truncate((n - 1) / 2);
             shuffled
         };
+        let at_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if kind == FaultKind::Member {
+            tracing::info!(?kind, victim = target, at_ms, "nemesis: fault");
+            let nodes = crate::churn::replace(&mut *cluster.lock().await, target, round).await?;
+            applied.push(Applied { kind, nodes, at_ms });
+            tokio::time::sleep(gap).await;
+            continue;
+        }
         let nodes = match kind {
             FaultKind::Partition => minority,
             _ => vec![target],
         };
-        let at_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::info!(?kind, ?nodes, at_ms, "nemesis: fault");
         {
             let mut c = cluster.lock().await;
@@ -110,6 +129,7 @@ pub async fn run(
                     c.kill(target)?;
                     c.start_with_clock(target, skew)?;
                 }
+                FaultKind::Member => {}
             }
         }
         applied.push(Applied { kind, nodes, at_ms });
@@ -124,6 +144,7 @@ pub async fn run(
                     c.kill(target)?;
                     c.start(target)?;
                 }
+                FaultKind::Member => {}
             }
         }
         tracing::info!(?kind, "nemesis: healed");

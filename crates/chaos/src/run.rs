@@ -50,6 +50,9 @@ pub struct RunReport {
     pub faults: Vec<FaultKind>,
     /// Faults applied.
     pub applied: Vec<Applied>,
+    /// The members at the end (churn replaces some), whose ledgers the
+    /// checker read.
+    pub members: Vec<u64>,
     /// Seconds from the first operation to the checked end.
     pub seconds: f64,
     /// What the checker found.
@@ -69,7 +72,8 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<RunReport> {
             temp.path().to_path_buf()
         }
     };
-    let mut cluster = Cluster::init(&config.binary, config.nodes, &dir).await?;
+    let spares = nemesis::member_rounds(&config.faults, config.rounds) as u64;
+    let mut cluster = Cluster::init(&config.binary, config.nodes, spares, &dir).await?;
     for id in cluster.ids() {
         cluster.start(id)?;
     }
@@ -78,14 +82,13 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<RunReport> {
     }
     let history = History::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let apis: Vec<(u64, String)> = cluster.ids().into_iter().map(|id| (id, cluster.api(id).to_owned())).collect();
     let options = cluster.options()?;
     let mut workers = Vec::new();
     for process in 0..config.clients {
         let party = cluster.party(1)?;
         let worker = Worker {
             process,
-            apis: apis.clone(),
+            endpoints: cluster.endpoints(),
             options: options.clone(),
             party,
             network_id: cluster.network_id.clone(),
@@ -122,6 +125,7 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<RunReport> {
         nodes: config.nodes,
         faults: config.faults.clone(),
         applied,
+        members: cluster.ids(),
         seconds: started.elapsed().as_secs_f64(),
         check,
     })

@@ -2,6 +2,7 @@
 //! random node, records the outcome, and after an acknowledgement reads the
 //! tree size linearizably at a random node.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use veritrace_client::{Client, ClientError, ConnectOptions};
 use veritrace_core::Envelope;
 use veritrace_proto::v1 as pb;
 
-use crate::cluster::Party;
+use crate::cluster::{Endpoints, Party};
 use crate::history::{History, Op, WriteOutcome};
 
 /// What one worker needs.
@@ -19,8 +20,8 @@ use crate::history::{History, Op, WriteOutcome};
 pub struct Worker {
     /// Its number (nonces and history).
     pub process: usize,
-    /// Every node's gRPC endpoint, by id.
-    pub apis: Vec<(u64, String)>,
+    /// The members' gRPC endpoints, by id (membership churn changes them).
+    pub endpoints: Endpoints,
     /// Connection options (party credential, deadlines).
     pub options: ConnectOptions,
     /// Who signs the events.
@@ -43,22 +44,21 @@ const DEFINITE_REFUSALS: &[&str] = &["PROPOSAL_DROPPED", "RATE_LIMITED", "DISK_F
 impl Worker {
     /// Runs until `stop` is set.
     pub async fn run(self) {
-        let mut clients: Vec<Option<Client>> = vec![None; self.apis.len()];
+        let mut clients: HashMap<u64, Client> = HashMap::new();
         let mut nonce = 0u64;
         while !self.stop.load(Ordering::Relaxed) {
             nonce += 1;
             let (envelope, id) = self.event(nonce);
-            let k = rand::rng().random_range(0..self.apis.len());
-            let node = self.apis[k].0;
+            let Some((node, url)) = self.pick() else { break };
             let invoked_us = self.history.now_us();
-            let outcome = match self.client(&mut clients, k).await {
+            let outcome = match self.client(&mut clients, node, &url).await {
                 None => WriteOutcome::Fail("cannot connect".into()),
                 Some(c) => {
                     classify(tokio::time::timeout(Duration::from_secs(10), c.submit_bytes(vec![envelope], false)).await)
                 }
             };
             if matches!(outcome, WriteOutcome::Unknown(_)) {
-                clients[k] = None; // reconnect: the connection may be wedged
+                clients.remove(&node); // reconnect: the connection may be wedged
             }
             let acked = matches!(outcome, WriteOutcome::Ok { .. });
             self.history.record(Op::Write {
@@ -78,11 +78,11 @@ impl Worker {
     }
 
     /// A linearizable read of the tree size at a random node.
-    async fn read(&self, clients: &mut [Option<Client>]) {
-        let k = rand::rng().random_range(0..self.apis.len());
+    async fn read(&self, clients: &mut HashMap<u64, Client>) {
+        let Some((node, url)) = self.pick() else { return };
         let invoked_us = self.history.now_us();
         let request = pb::GetTreeHeadRequest { linearizable: true, ..Default::default() };
-        let size = match self.client(clients, k).await {
+        let size = match self.client(clients, node, &url).await {
             Some(c) => match tokio::time::timeout(Duration::from_secs(5), c.tree_head_with(request)).await {
                 Ok(Ok(head)) => Some(head.tree_size),
                 _ => None,
@@ -91,19 +91,28 @@ impl Worker {
         };
         self.history.record(Op::Read {
             process: self.process,
-            node: self.apis[k].0,
+            node,
             invoked_us,
             completed_us: self.history.now_us(),
             size,
         });
     }
 
-    async fn client<'a>(&self, clients: &'a mut [Option<Client>], k: usize) -> Option<&'a Client> {
-        if clients[k].is_none() {
-            let connect = Client::connect_with(&self.apis[k].1, &self.options);
-            clients[k] = tokio::time::timeout(Duration::from_secs(2), connect).await.ok().and_then(Result::ok);
+    /// A random member: id and endpoint.
+    fn pick(&self) -> Option<(u64, String)> {
+        let endpoints = self.endpoints.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if endpoints.is_empty() {
+            return None;
         }
-        clients[k].as_ref()
+        Some(endpoints[rand::rng().random_range(0..endpoints.len())].clone())
+    }
+
+    async fn client<'a>(&self, clients: &'a mut HashMap<u64, Client>, node: u64, url: &str) -> Option<&'a Client> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = clients.entry(node) {
+            let connect = Client::connect_with(url, &self.options);
+            slot.insert(tokio::time::timeout(Duration::from_secs(2), connect).await.ok().and_then(Result::ok)?);
+        }
+        clients.get(&node)
     }
 
     /// A signed observation of an asset unique to this worker and nonce.

@@ -158,7 +158,9 @@ impl<E: KvEngine> Ledger<E> {
         };
         let mut receipts = Vec::with_capacity(envelopes.len());
         for (position, checked) in envelopes.into_iter().enumerate() {
-            receipts.push(self.apply_one(header, position as u32, checked, &mut p)?);
+            // A state record failing its tag stops the apply (no replica
+            // may apply from wrong state) and is noted for health.
+            receipts.push(self.apply_one(header, position as u32, checked, &mut p).map_err(|e| self.noted(e))?);
         }
         std::mem::take(&mut p.state).drain_into(&mut p.batch);
         p.head.applied.applied_index = header.log_index;

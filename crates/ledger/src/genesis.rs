@@ -8,7 +8,7 @@ use veritrace_storage::WriteBatch;
 
 use crate::LedgerError;
 use crate::schema::{CF_META, CF_STATE, KEY_GENESIS};
-use crate::state::{encode_record, keys};
+use crate::state::{encode_record, keys, seal};
 
 /// A validated genesis. Its bytes are stored in the ledger and its id
 /// (blake3 of those bytes) names the network's starting point.
@@ -124,20 +124,25 @@ impl Genesis {
     /// Queues the genesis record, each founding party and its active keys.
     pub(crate) fn write_initial_state(&self, batch: &mut WriteBatch) {
         batch.put(CF_META, KEY_GENESIS.to_vec(), self.bytes.clone());
+        seal::mark_sealed(batch);
+        let mut put_state = |key: Vec<u8>, value: Vec<u8>| {
+            let sealed = seal::seal(&key, value);
+            batch.put(CF_STATE, key, sealed);
+        };
         for party in &self.proto.founding_parties {
             let mut party = party.clone();
             party.joined_at = party.joined_at.or(self.proto.genesis_time);
             let id = party.party_id.as_bytes().to_vec();
             for key in &party.signing_keys {
-                batch.put(CF_STATE, keys::signing_key(&key.public_key), id.clone());
+                put_state(keys::signing_key(&key.public_key), id.clone());
             }
             for gln in &party.party_glns {
-                batch.put(CF_STATE, keys::party_gln(gln), id.clone());
+                put_state(keys::party_gln(gln), id.clone());
             }
             if !party.validator_peer_id.is_empty() {
-                batch.put(CF_STATE, keys::validator_peer(&party.validator_peer_id), id.clone());
+                put_state(keys::validator_peer(&party.validator_peer_id), id.clone());
             }
-            batch.put(CF_STATE, keys::party(&party.party_id), encode_record(&party));
+            put_state(keys::party(&party.party_id), encode_record(&party));
         }
     }
 }

@@ -4,6 +4,7 @@
 //! |---------------|--------------------------------------|-------|
 //! | `meta`        | `b"applied"`                         | [`AppliedState`] (versioned) |
 //! |               | `b"genesis"`                         | `veritrace.v1.Genesis` bytes |
+//! |               | `b"state_format"`                    | one byte: 2 = state values sealed (`state::seal`) |
 //! | `leaves`      | leaf index (u64 BE)                  | `LeafRecord` encoding (versioned) |
 //! | `merkle`      | `NodeId::to_key` (level, index BE)   | 32-byte perfect-subtree hash |
 //! | `idx_envelope`| envelope id (32)                     | leaf index (u64 BE) |
@@ -11,7 +12,7 @@
 //! | `idx_party`   | party (len-prefixed) ‖ leaf (u64 BE) | empty |
 //! | `idx_item`    | object key (len-prefixed) ‖ leaf (BE)| empty, or the URI of the container it travelled in |
 //! | `idx_gtin`    | GTIN (len-prefixed) ‖ leaf (BE)      | empty |
-//! | `state`       | kind prefix ‖ id (see `state::keys`) | domain records (versioned) |
+//! | `state`       | kind prefix ‖ id (see `state::keys`) | domain records (versioned) ‖ 16-byte integrity tag |
 //!
 //! Big-endian integers keep keys in numeric order, so scans run in log
 //! order. Length prefixes (u16 BE) keep one party's or item's keys from

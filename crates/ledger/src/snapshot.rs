@@ -170,6 +170,8 @@ impl<E: KvEngine> Ledger<E> {
         let mut held_back = None;
         let mut records = 0u64;
         let mut last: Option<(u8, Vec<u8>)> = None;
+        // Set once `meta` says the state is sealed; `meta` comes first.
+        let mut sealed = false;
         loop {
             let mut tag = [0u8; 1];
             r.read(&mut tag)?;
@@ -189,6 +191,16 @@ impl<E: KvEngine> Ledger<E> {
             }
             last = Some((tag[0], key.clone()));
             records += 1;
+            if cf == CF_META && key == crate::state::seal::KEY_STATE_FORMAT {
+                sealed = value == [crate::state::seal::STATE_FORMAT_SEALED];
+            }
+            // A sender whose disk flipped a state bit is caught here, not
+            // when the record is first read. (An unsealed snapshot, from a
+            // build before sealing, is sealed by `Ledger::open` below.)
+            if cf == CF_STATE && sealed {
+                crate::state::seal::open(&key, &value)
+                    .map_err(|e| snap_err(format!("a state record fails its check: {e}")))?;
+            }
             if cf == CF_META && key == KEY_APPLIED {
                 held_back = Some(value);
                 continue;

@@ -415,7 +415,8 @@ impl Network {
     pub fn state<M: prost::Message + Default>(&self, key: &[u8]) -> Option<M> {
         use veritrace_storage::KvEngine;
         let bytes = self.ledger.engine().get(crate::schema::CF_STATE, key).expect("state read")?;
-        Some(crate::state::decode_record(&bytes, "fixture").expect("state record decodes"))
+        let payload = crate::state::seal::open(key, &bytes).expect("state record seal checks");
+        Some(crate::state::decode_record(payload, "fixture").expect("state record decodes"))
     }
 
     /// The governance proposal `id` as stored.

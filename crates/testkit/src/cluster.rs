@@ -46,9 +46,33 @@ pub struct ClusterBuilder {
     parties: BTreeMap<NodeId, String>,
     tls: Option<TlsSection>,
     code_key_shares: BTreeMap<NodeId, ShareFile>,
+    /// Deterministic simulation from this unix-ms epoch (see
+    /// [`ClusterBuilder::deterministic`]).
+    simulated_epoch_ms: Option<i64>,
 }
 
 impl ClusterBuilder {
+    /// A cluster for deterministic simulation: run it on a current-thread
+    /// runtime with paused time and drive it through
+    /// [`TestCluster::service`], and the same seed replays the same run,
+    /// bit for bit. For that:
+    ///
+    /// * every replica's Raft clock is Tokio's (simulated) clock, starting
+    ///   at `epoch_ms` (unix ms), plus its skew; [`TestCluster::now_ms`]
+    ///   reads the same clock, for envelopes' client times;
+    /// * raft-rs draws election timeouts from an OS-seeded generator, so
+    ///   each replica's timeout is pinned to a range of width one, the
+    ///   order of the replicas' timeouts drawn from the seed;
+    /// * no gRPC server starts (nothing on the real network); the API
+    ///   addresses are fixed placeholders.
+    ///
+    /// Snapshot files are written on threads of their own: keep the
+    /// default snapshot interval in a run that must replay.
+    pub fn deterministic(mut self, epoch_ms: i64) -> Self {
+        self.simulated_epoch_ms = Some(epoch_ms);
+        self
+    }
+
     /// Replicas that join later (ids after the voters' ids): they start
     /// with an empty log and wait to be added with `AddLearner`.
     pub fn learners(mut self, n: u64) -> Self {
@@ -122,9 +146,15 @@ impl ClusterBuilder {
         let mut addrs = BTreeMap::new();
         let mut listeners = BTreeMap::new();
         for id in &ids {
+            if self.simulated_epoch_ms.is_some() {
+                // A placeholder: nothing listens there (no gRPC server).
+                addrs.insert(*id, SocketAddr::from(([127, 0, 0, 1], 40_000 + *id as u16)));
+                listeners.insert(*id, None);
+                continue;
+            }
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
             addrs.insert(*id, listener.local_addr().expect("local address"));
-            listeners.insert(*id, listener);
+            listeners.insert(*id, Some(listener));
         }
         let (token, admin_token_blake3) = veritrace_server::admin_auth::new_token();
         let mut cluster = TestCluster {
@@ -142,6 +172,7 @@ impl ClusterBuilder {
             clock_skews: ids.iter().map(|id| (*id, Arc::new(AtomicI64::new(0)))).collect(),
             running: BTreeMap::new(),
             addrs,
+            origin: tokio::time::Instant::now(),
             builder: self,
         };
         for id in &ids {
@@ -169,8 +200,8 @@ fn new_engine(faults: &WriteFaults) -> (Arc<CrashEngine>, Engine) {
 struct Running {
     service: Service,
     driver: JoinHandle<()>,
-    server: JoinHandle<()>,
-    stop_server: oneshot::Sender<()>,
+    /// The gRPC server and its stop signal (none in a deterministic run).
+    server: Option<(JoinHandle<()>, oneshot::Sender<()>)>,
 }
 
 /// N replicas in one process (see the crate docs). Dropping it stops them.
@@ -194,6 +225,9 @@ pub struct TestCluster {
     clock_skews: BTreeMap<NodeId, Arc<AtomicI64>>,
     running: BTreeMap<NodeId, Running>,
     addrs: BTreeMap<NodeId, SocketAddr>,
+    /// When the cluster started, on Tokio's clock (the simulated clock's
+    /// zero in a deterministic run).
+    origin: tokio::time::Instant,
     builder: ClusterBuilder,
 }
 
@@ -220,7 +254,27 @@ impl TestCluster {
             parties: BTreeMap::new(),
             tls: None,
             code_key_shares: Default::default(),
+            simulated_epoch_ms: None,
         }
+    }
+
+    /// The time now, unix ms: Tokio's simulated clock from the epoch in a
+    /// [`ClusterBuilder::deterministic`] run, the system clock otherwise.
+    pub fn now_ms(&self) -> i64 {
+        match self.builder.simulated_epoch_ms {
+            Some(epoch) => epoch.saturating_add(self.origin.elapsed().as_millis() as i64),
+            None => veritrace_service::now_ms(),
+        }
+    }
+
+    /// Replica `id`'s pinned election timeout range in a deterministic
+    /// run: `[min, min + 1)` ticks, `min` two ticks apart between replicas
+    /// in an order drawn from the seed.
+    fn pinned_election_range(&self, id: NodeId, election_ticks: usize) -> (usize, usize) {
+        let mix = |k: NodeId| (k ^ self.builder.seed).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        let rank = self.addrs.keys().filter(|k| (mix(**k), **k) < (mix(id), id)).count();
+        let min = election_ticks + 2 * rank;
+        (min, min + 1)
     }
 
     /// `voters` founding voters with every default, started.
@@ -232,7 +286,7 @@ impl TestCluster {
         MemberInfo { peer_id: format!("sim{id}"), api: self.api(id), addrs: vec![format!("sim/{id}")] }
     }
 
-    fn launch(&mut self, id: NodeId, listener: TcpListener) {
+    fn launch(&mut self, id: NodeId, listener: Option<TcpListener>) {
         let b = &self.builder;
         let (tx, rx) = mpsc::channel(4096);
         let transport = Arc::new(self.net.attach(id, tx));
@@ -240,8 +294,21 @@ impl TestCluster {
         driver.tick = b.tick;
         driver.proposal_gate = self.proposal_gates[&id].clone();
         let skew = Arc::clone(&self.clock_skews[&id]);
-        let system = Clock::system();
-        driver.clock = Clock::from_fn(move || system.now_ms().saturating_add(skew.load(Ordering::Relaxed)));
+        driver.clock = match b.simulated_epoch_ms {
+            Some(epoch) => {
+                let origin = self.origin;
+                driver.election_timeout_range = Some(self.pinned_election_range(id, driver.election_ticks));
+                Clock::from_fn(move || {
+                    epoch
+                        .saturating_add(origin.elapsed().as_millis() as i64)
+                        .saturating_add(skew.load(Ordering::Relaxed))
+                })
+            }
+            None => {
+                let system = Clock::system();
+                Clock::from_fn(move || system.now_ms().saturating_add(skew.load(Ordering::Relaxed)))
+            }
+        };
         if let Some(n) = b.snapshot_interval {
             driver.snapshot_interval = n;
             driver.snapshot_keep_entries = driver.snapshot_keep_entries.min(n);
@@ -276,6 +343,10 @@ impl TestCluster {
         let engine = Arc::clone(&self.engines[&id]);
         let started = veritrace_service::start(config, driver, engine, &self.genesis, boot, transport, rx)
             .unwrap_or_else(|e| panic!("replica {id} does not start: {e}"));
+        let Some(listener) = listener else {
+            self.running.insert(id, Running { service: started.service, driver: started.driver_task, server: None });
+            return;
+        };
         let mut api = ApiSection::new(self.addrs[&id]);
         // Every test client is 127.0.0.1: no per-IP limit.
         api.requests_per_second = 0;
@@ -293,7 +364,10 @@ impl TestCluster {
                 tracing::warn!(node = id, cause = %e, "test replica's server stopped");
             }
         });
-        self.running.insert(id, Running { service: started.service, driver: started.driver_task, server, stop_server });
+        self.running.insert(
+            id,
+            Running { service: started.service, driver: started.driver_task, server: Some((server, stop_server)) },
+        );
     }
 
     /// Replica `id`'s storage engine, kept across restarts: a test that
@@ -396,11 +470,12 @@ impl TestCluster {
         r.driver.abort();
         let _ = r.driver.await;
         self.net.detach(id);
-        let _ = r.stop_server.send(());
+        let Some((server, stop_server)) = r.server else { return };
+        let _ = stop_server.send(());
         // A crash does not drain: what tonic has not finished in a moment
         // (an open Watch) is cut off with the server task.
-        let abort = r.server.abort_handle();
-        if tokio::time::timeout(Duration::from_millis(500), r.server).await.is_err() {
+        let abort = server.abort_handle();
+        if tokio::time::timeout(Duration::from_millis(500), server).await.is_err() {
             abort.abort();
         }
     }
@@ -408,6 +483,10 @@ impl TestCluster {
     /// Starts a crashed replica again on the engine it left and its port.
     pub async fn restart(&mut self, id: NodeId) {
         assert!(!self.running.contains_key(&id), "replica {id} is running");
+        if self.builder.simulated_epoch_ms.is_some() {
+            self.launch(id, None);
+            return;
+        }
         let mut tries = 0;
         let listener = loop {
             match TcpListener::bind(self.addrs[&id]).await {
@@ -420,7 +499,7 @@ impl TestCluster {
                 Err(e) => panic!("cannot bind replica {id}'s port again: {e}"),
             }
         };
-        self.launch(id, listener);
+        self.launch(id, Some(listener));
     }
 
     /// Cuts the network into `groups`: replicas in different groups (or in
@@ -543,7 +622,9 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         for (_, r) in std::mem::take(&mut self.running) {
             r.driver.abort();
-            r.server.abort();
+            if let Some((server, _)) = r.server {
+                server.abort();
+            }
         }
     }
 }

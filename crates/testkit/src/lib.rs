@@ -47,10 +47,16 @@ use veritrace_proto::v1 as pb;
 /// An envelope of fixture party `party` (e.g. `"brand"`) with `nonce` and
 /// `action`, stamped now and signed with the party's fixture key.
 pub fn signed(party: &str, nonce: u64, action: pb::transaction::Action) -> pb::SignedEnvelope {
+    signed_at(party, nonce, action, veritrace_service::now_ms())
+}
+
+/// [`signed`], stamped at `time_ms` (a deterministic run's
+/// [`TestCluster::now_ms`]).
+pub fn signed_at(party: &str, nonce: u64, action: pb::transaction::Action, time_ms: i64) -> pb::SignedEnvelope {
     let tx = pb::Transaction {
         party_id: party.to_owned(),
         nonce,
-        client_time: Some(veritrace_proto::timestamp_from_ms(veritrace_service::now_ms())),
+        client_time: Some(veritrace_proto::timestamp_from_ms(time_ms)),
         network_id: fixture::NETWORK.into(),
         action: Some(action),
         ..Default::default()
@@ -61,5 +67,10 @@ pub fn signed(party: &str, nonce: u64, action: pb::transaction::Action) -> pb::S
 /// Registration of the `n`th fixture product by `brand`: an envelope
 /// every replica applies, new for each `n`.
 pub fn product(n: u32) -> pb::SignedEnvelope {
-    signed("brand", u64::from(n), fixture::register_product(&fixture::gtin(n), "brand"))
+    product_at(n, veritrace_service::now_ms())
+}
+
+/// [`product`], stamped at `time_ms`.
+pub fn product_at(n: u32, time_ms: i64) -> pb::SignedEnvelope {
+    signed_at("brand", u64::from(n), fixture::register_product(&fixture::gtin(n), "brand"), time_ms)
 }

@@ -26,7 +26,9 @@
 use std::time::Duration;
 
 use prost::Message as _;
+use veritrace_consensus::log_store::{CF_RAFT_STATE, KEY_SNAPSHOT_INSTALL};
 use veritrace_proto::v1 as pb;
+use veritrace_storage::KvEngine as _;
 use veritrace_testkit::{TestCluster, product};
 
 /// xorshift64*: the run replays from its seed.
@@ -61,9 +63,14 @@ fn env_u64(name: &str) -> Option<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_power_cuts_at_every_kind_of_write() {
     let cuts = env_u64("VERITRACE_POWER_CUTS").unwrap_or(24);
-    let (acked, size, at_a_write) = run(61, cuts, false).await;
-    eprintln!("{cuts} power cuts ({at_a_write} at an exact write), {acked} acknowledged envelopes, {size} leaves");
-    assert!(at_a_write > 0 && acked > 0);
+    let r = run(61, cuts, false).await;
+    eprintln!(
+        "{cuts} power cuts ({} at an exact write, {} inside a snapshot install), {} acknowledged envelopes, {} leaves",
+        r.at_a_write, r.in_install, r.acked, r.size
+    );
+    assert!(r.at_a_write > 0 && r.acked > 0);
+    // The long run must have cut some installs short, or it did not test them.
+    assert!(cuts < 100 || r.in_install > 0, "no cut landed inside a snapshot install");
 }
 
 /// Seeds 1..=VERITRACE_SEEDS (default 6), or only VERITRACE_SEED: each a
@@ -75,23 +82,36 @@ async fn a_sweep_of_seeds_with_network_faults_loses_nothing() {
         None => (1..=env_u64("VERITRACE_SEEDS").unwrap_or(6)).collect(),
     };
     for seed in seeds {
-        let (acked, size, _) = run(seed, 6, true).await;
-        eprintln!("seed {seed}: {acked} acknowledged envelopes, {size} leaves (replay: VERITRACE_SEED={seed})");
-        assert!(acked > 0, "seed {seed}: nothing acknowledged");
+        let r = run(seed, 6, true).await;
+        eprintln!("seed {seed}: {} acknowledged envelopes, {} leaves (replay: VERITRACE_SEED={seed})", r.acked, r.size);
+        assert!(r.acked > 0, "seed {seed}: nothing acknowledged");
     }
+}
+
+/// What a schedule did.
+struct Outcome {
+    /// Envelopes acknowledged.
+    acked: usize,
+    /// Leaves at the end.
+    size: u64,
+    /// Cuts that landed at an exact write (`die_after`).
+    at_a_write: u64,
+    /// Cuts after which the victim's store still marked a snapshot install
+    /// in progress: the restart had to finish or abandon it.
+    in_install: u64,
 }
 
 /// One schedule: `cuts` power cuts drawn from `seed`, with network faults
 /// when `faulty_network`. Panics naming the seed on a lost envelope or a
-/// replica that does not restart; returns (acknowledged, leaves, cuts at
-/// an exact write).
-async fn run(seed: u64, cuts: u64, faulty_network: bool) -> (usize, u64, u64) {
+/// replica that does not restart.
+async fn run(seed: u64, cuts: u64, faulty_network: bool) -> Outcome {
     let mut cluster = TestCluster::builder(3).seed(seed).snapshot_interval(8).start().await;
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut next = 1u32;
     // (envelope, the leaf its receipt named, the round it was acknowledged in)
     let mut acked: Vec<(pb::SignedEnvelope, u64, u64)> = Vec::new();
     let mut at_a_write = 0;
+    let mut in_install = 0;
     let mut whole_cluster = 0;
     for cut in 0..cuts {
         if cut % 5 == 4 {
@@ -157,6 +177,9 @@ async fn run(seed: u64, cuts: u64, faulty_network: bool) -> (usize, u64, u64) {
         }
         let keep = rng.below(engine.unsynced() as u64 + 1) as usize;
         cluster.power_cut(victim, keep).await;
+        if engine.get(CF_RAFT_STATE, KEY_SNAPSHOT_INSTALL).expect("read the cut store").is_some() {
+            in_install += 1;
+        }
         // Must start on what the cut left (a panic here fails the test).
         cluster.restart(victim).await;
     }
@@ -189,5 +212,5 @@ async fn run(seed: u64, cuts: u64, faulty_network: bool) -> (usize, u64, u64) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let size = cluster.converge().await;
-    (acked.len(), size, at_a_write)
+    Outcome { acked: acked.len(), size, at_a_write, in_install }
 }

@@ -27,7 +27,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+// tokio's clock: the real one in production, the simulated one (paused
+// time) in deterministic tests.
+use tokio::time::Instant;
 
 use crate::transport::NodeId;
 

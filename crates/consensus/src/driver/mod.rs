@@ -193,6 +193,12 @@ pub struct DriverConfig {
     pub tick: Duration,
     /// Ticks without a leader before an election (randomised up to 2x).
     pub election_ticks: usize,
+    /// The range `[min, max)` raft-rs draws each election timeout from,
+    /// in ticks; `None`: `[election_ticks, 2 × election_ticks)`. raft-rs
+    /// draws from an OS-seeded generator, so a deterministic simulation
+    /// pins each node to a range of width 1 (a different one per node).
+    /// `min` must be at least `election_ticks`, `max` above `min`.
+    pub election_timeout_range: Option<(usize, usize)>,
     /// Ticks between leader heartbeats.
     pub heartbeat_ticks: usize,
     /// Depth of the command channel.
@@ -238,6 +244,7 @@ impl DriverConfig {
             id,
             tick: Duration::from_millis(100),
             election_ticks: 10,
+            election_timeout_range: None,
             heartbeat_ticks: 3,
             queue_depth: 4096,
             max_batch_proposals: 1000,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use protobuf::Message as _;
 use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message, MessageType};
@@ -59,6 +59,14 @@ pub(super) struct PendingTransfer {
     pub deadline: u64,
 }
 
+/// What woke the driver loop.
+enum Event {
+    Tick,
+    Command(Option<Command>),
+    Inbound(Option<Inbound>),
+    Internal(Internal),
+}
+
 pub(super) struct Driver<E: KvEngine, S, T> {
     pub id: NodeId,
     pub cfg: DriverConfig,
@@ -67,12 +75,14 @@ pub(super) struct Driver<E: KvEngine, S, T> {
     pub sm: S,
     pub transport: Arc<T>,
     /// Callers waiting for an entry they proposed, by request id.
-    pub pending: HashMap<u64, Reply>,
+    /// (Ordered maps here and in `reads`: the order callers are answered
+    /// in is the order they retry in, which a simulation must replay.)
+    pub pending: BTreeMap<u64, Reply>,
     /// Client proposals gathered for the next entry.
     pub batch: Vec<(u64, Vec<u8>)>,
     pub batch_bytes: usize,
     pub next_request: u64,
-    pub reads: HashMap<u64, PendingRead>,
+    pub reads: BTreeMap<u64, PendingRead>,
     /// Reads asked for in this turn of the loop, not yet sent to Raft.
     pub read_batch: Vec<Reply>,
     /// The snapshot whose file is being written, if one is.
@@ -145,6 +155,8 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         let config = Config {
             id: cfg.id,
             election_tick: cfg.election_ticks,
+            min_election_tick: cfg.election_timeout_range.map_or(0, |(min, _)| min),
+            max_election_tick: cfg.election_timeout_range.map_or(0, |(_, max)| max),
             heartbeat_tick: cfg.heartbeat_ticks,
             pre_vote: true,
             check_quorum: true,
@@ -174,11 +186,11 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             store,
             sm,
             transport,
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
             batch: Vec::new(),
             batch_bytes: 0,
             next_request: 1,
-            reads: HashMap::new(),
+            reads: BTreeMap::new(),
             read_batch: Vec::new(),
             snapshot_job: None,
             failed: None,
@@ -226,39 +238,56 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let Some(mut internal) = self.internal_rx.take() else { return };
         self.report_state();
+        // The loop's turn: which of commands and inbound messages goes
+        // first when both are ready. Biased selects in an alternating order
+        // are fair and, unlike an unbiased select (tokio's RNG, seeded per
+        // process), replay the same way under a simulated clock.
+        let mut turn = 0u64;
         loop {
-            tokio::select! {
-                _ = ticker.tick() => self.on_tick(),
-                cmd = commands.recv() => match cmd {
-                    Some(cmd) => {
-                        self.handle_command(cmd);
-                        // Group commit: take whatever else is queued now
-                        // into the same entry.
-                        while self.batch.len() < self.cfg.max_batch_proposals
-                            && self.batch_bytes < self.cfg.max_batch_bytes
-                        {
-                            match commands.try_recv() {
-                                Ok(cmd) => self.handle_command(cmd),
-                                Err(_) => break,
-                            }
+            turn = turn.wrapping_add(1);
+            let event = if turn.is_multiple_of(2) {
+                tokio::select! {
+                    biased;
+                    _ = ticker.tick() => Event::Tick,
+                    Some(event) = internal.recv() => Event::Internal(event),
+                    cmd = commands.recv() => Event::Command(cmd),
+                    msg = inbound.recv() => Event::Inbound(msg),
+                }
+            } else {
+                tokio::select! {
+                    biased;
+                    _ = ticker.tick() => Event::Tick,
+                    Some(event) = internal.recv() => Event::Internal(event),
+                    msg = inbound.recv() => Event::Inbound(msg),
+                    cmd = commands.recv() => Event::Command(cmd),
+                }
+            };
+            match event {
+                Event::Tick => self.on_tick(),
+                Event::Command(Some(cmd)) => {
+                    self.handle_command(cmd);
+                    // Group commit: take whatever else is queued now into
+                    // the same entry.
+                    while self.batch.len() < self.cfg.max_batch_proposals && self.batch_bytes < self.cfg.max_batch_bytes
+                    {
+                        match commands.try_recv() {
+                            Ok(cmd) => self.handle_command(cmd),
+                            Err(_) => break,
                         }
                     }
-                    None => break,
-                },
-                msg = inbound.recv() => match msg {
-                    Some(msg) => {
-                        self.handle_inbound(msg);
-                        // Forwarded proposals join the same entry too.
-                        for _ in 0..self.cfg.max_batch_proposals {
-                            match inbound.try_recv() {
-                                Ok(msg) => self.handle_inbound(msg),
-                                Err(_) => break,
-                            }
+                }
+                Event::Inbound(Some(msg)) => {
+                    self.handle_inbound(msg);
+                    // Forwarded proposals join the same entry too.
+                    for _ in 0..self.cfg.max_batch_proposals {
+                        match inbound.try_recv() {
+                            Ok(msg) => self.handle_inbound(msg),
+                            Err(_) => break,
                         }
                     }
-                    None => break,
-                },
-                Some(event) = internal.recv() => self.handle_internal(event),
+                }
+                Event::Command(None) | Event::Inbound(None) => break,
+                Event::Internal(event) => self.handle_internal(event),
             }
             self.flush_batch();
             self.flush_reads();
@@ -667,7 +696,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         if entries.is_empty() {
             return Ok(());
         }
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         self.apply_entries(entries)?;
         self.cfg.metrics.raft().apply_duration.observe(started.elapsed().as_secs_f64());
         Ok(())
@@ -764,7 +793,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         // Entries and hard state in one synced batch; it also makes the
         // state machine's earlier unsynced writes durable (one WAL).
         if !ready.entries().is_empty() || ready.hs().is_some() {
-            let started = Instant::now();
+            let started = std::time::Instant::now();
             self.store.persist(ready.entries(), ready.hs())?;
             self.cfg.metrics.raft().log_fsync_duration.observe(started.elapsed().as_secs_f64());
         }
@@ -829,7 +858,7 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
             let err = DriverError::NotLeader { leader: self.leader() };
             self.batch.clear();
             self.batch_bytes = 0;
-            for (_, reply) in self.pending.drain() {
+            for reply in std::mem::take(&mut self.pending).into_values() {
                 let _ = reply.send(Err(err.clone()));
             }
         }
@@ -854,10 +883,12 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
     }
 
     fn fail_all(&mut self, err: DriverError) {
-        for (_, reply) in self.pending.drain() {
+        for reply in std::mem::take(&mut self.pending).into_values() {
             let _ = reply.send(Err(err.clone()));
         }
-        for reply in self.read_batch.drain(..).chain(self.reads.drain().flat_map(|(_, r)| r.replies)) {
+        for reply in
+            self.read_batch.drain(..).chain(std::mem::take(&mut self.reads).into_values().flat_map(|r| r.replies))
+        {
             let _ = reply.send(Err(err.clone()));
         }
         for t in self.transfers.drain(..) {

@@ -88,7 +88,8 @@ impl<E: KvEngine> Ledger<E> {
         f: impl FnOnce(&StateView<'_, E>) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
         let empty = Overlay::default();
-        f(&StateView::new(&self.engine, &empty))
+        // A state record that fails its tag is corruption: noted for health.
+        f(&StateView::new(&self.engine, &empty)).map_err(|e| self.noted(e))
     }
 
     /// The item record of an SGTIN.

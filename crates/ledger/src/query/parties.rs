@@ -6,7 +6,7 @@ use veritrace_storage::{KvEngine, prefix_end};
 use super::summaries::{certificate, party_summary};
 use crate::schema::{CF_IDX_GTIN, CF_STATE, len_prefixed};
 use crate::state::records::{RefList, SuspensionList};
-use crate::state::{decode_record, keys};
+use crate::state::{decode_record, keys, seal};
 use crate::{Ledger, LedgerError};
 
 /// Which parties a list returns.
@@ -85,8 +85,8 @@ impl<E: KvEngine> Ledger<E> {
         let end = prefix_end(keys::PARTY_PREFIX);
         let mut out = Vec::new();
         for kv in self.engine.scan(CF_STATE, &start, end.as_deref())? {
-            let (_, v) = kv?;
-            let p: pb::Party = decode_record(&v, "party")?;
+            let (k, v) = kv?;
+            let p: pb::Party = decode_record(seal::open(&k, &v).map_err(|e| self.noted(e))?, "party")?;
             if filter.role != pb::PartyRole::Unspecified && !p.roles.contains(&(filter.role as i32)) {
                 continue;
             }
@@ -115,8 +115,9 @@ impl<E: KvEngine> Ledger<E> {
         let end = prefix_end(keys::PROPOSAL_PREFIX);
         let mut all = Vec::new();
         for kv in self.engine.scan(CF_STATE, keys::PROPOSAL_PREFIX, end.as_deref())? {
-            let (_, v) = kv?;
-            let mut p: pb::GovernanceProposal = decode_record(&v, "proposal")?;
+            let (k, v) = kv?;
+            let mut p: pb::GovernanceProposal =
+                decode_record(seal::open(&k, &v).map_err(|e| self.noted(e))?, "proposal")?;
             let expired = p.expires_at.is_some_and(|t| t.seconds.saturating_mul(1000) < now_ms);
             if p.status == pb::ProposalStatus::Open as i32 && expired {
                 p.status = pb::ProposalStatus::Expired as i32;

@@ -4,6 +4,7 @@
 pub mod keys;
 mod overlay;
 pub mod records;
+pub(crate) mod seal;
 
 pub(crate) use overlay::{Overlay, StateView, decode_record, encode_record};
 

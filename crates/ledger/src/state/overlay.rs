@@ -15,6 +15,8 @@ use prost::Message;
 use veritrace_storage::{KvEngine, WriteBatch, prefix_end};
 
 use crate::LedgerError;
+use crate::schema::CF_STATE;
+use crate::state::seal;
 
 type Key = (&'static str, Vec<u8>);
 
@@ -34,10 +36,15 @@ impl Overlay {
         self.writes.extend(other.writes);
     }
 
-    /// Moves the writes into the batch's engine write.
+    /// Moves the writes into the batch's engine write, sealing state
+    /// values ([`seal`]).
     pub(crate) fn drain_into(self, batch: &mut WriteBatch) {
         for ((cf, key), value) in self.writes {
             match value {
+                Some(v) if cf == CF_STATE => {
+                    let sealed = seal::seal(&key, v);
+                    batch.put(cf, key, sealed);
+                }
                 Some(v) => batch.put(cf, key, v),
                 None => batch.delete(cf, key),
             }
@@ -106,12 +113,15 @@ impl<'a, E: KvEngine> StateView<'a, E> {
         self.local = savepoint;
     }
 
-    /// Reads a raw value.
+    /// Reads a raw value (a state value's tag checked and removed).
     pub(crate) fn get(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
         if let Some(v) = self.local.get(cf, key).or_else(|| self.batch.get(cf, key)) {
             return Ok(v.clone());
         }
-        Ok(self.engine.get(cf, key)?)
+        match self.engine.get(cf, key)? {
+            Some(v) if cf == CF_STATE => Ok(Some(seal::open(key, &v)?.to_vec())),
+            other => Ok(other),
+        }
     }
 
     /// Whether a key holds a value.
@@ -152,6 +162,7 @@ impl<'a, E: KvEngine> StateView<'a, E> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         for kv in self.engine.scan(cf, prefix, end.as_deref())? {
             let (k, v) = kv?;
+            let v = if cf == CF_STATE { seal::open(&k, &v)? } else { &v[..] };
             merged.insert(k.to_vec(), Some(v.to_vec()));
         }
         for layer in [self.batch, &self.local] {
