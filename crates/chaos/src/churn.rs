@@ -89,6 +89,7 @@ pub async fn replace(cluster: &mut Cluster, victim: u64, round: usize) -> anyhow
                 // operator would.
                 Err(e) if e.reason() == Some("LEADER_REMOVAL") => {
                     c.transfer_leader(0).await?;
+                    tracing::info!(node = victim, "churn: the victim led; leadership handed over");
                     bail!("the victim led; leadership handed over")
                 }
                 Err(e) => Err(e.into()),
