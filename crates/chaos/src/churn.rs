@@ -112,10 +112,11 @@ async fn kind_of(c: &Client, id: u64) -> anyhow::Result<Option<pb::MemberKind>> 
 
 /// A governance decision taking `victim`'s node off the validator list:
 /// party-1 proposes, the next founding admins approve up to the genesis
-/// threshold (a majority of the founders). Each envelope is signed once
-/// and resent as is, so a retry after an unknown outcome is a duplicate.
+/// rule's threshold. Each envelope is signed once and resent as is, so a
+/// retry after an unknown outcome is a duplicate. The proposal must end
+/// EXECUTED (an approved change that fails is FAILED).
 async fn delist(cluster: &Cluster, victim: u64, round: usize) -> anyhow::Result<()> {
-    let threshold = cluster.founders() / 2 + 1;
+    let threshold = u64::from(cluster.governance_threshold());
     let proposal = format!("chaos-delist-node{victim}-round{round}");
     let party_of_victim = format!("party-{victim}");
     let nonce = 1u64 << 60 | round as u64;
@@ -146,16 +147,37 @@ async fn delist(cluster: &Cluster, victim: u64, round: usize) -> anyhow::Result<
                     {
                         Ok(())
                     }
-                    Some(r) => bail!("governance envelope {k} refused: {} {}", r.reason, r.message),
+                    // A receipt's refusal is final: retrying cannot help.
+                    Some(r) => {
+                        Err(Final(format!("governance envelope {k} refused: {} {}", r.reason, r.message)).into())
+                    }
                     None => bail!("no receipt"),
                 }
             }
         })
         .await?;
     }
+    let c = Client::connect_with(&urls[0], &options).await?;
+    let page = c.list_proposals(pb::ListProposalsRequest { page_size: 1000, ..Default::default() }).await?;
+    let status = page.proposals.iter().find(|p| p.proposal_id == proposal).map(|p| p.status());
+    if status != Some(pb::ProposalStatus::Executed) {
+        bail!("churn: proposal {proposal} ended {status:?}, not EXECUTED");
+    }
     tracing::info!(node = victim, proposal, "churn: de-listed by governance");
     Ok(())
 }
+
+/// An error no retry can mend (a receipt's refusal).
+#[derive(Debug)]
+struct Final(String);
+
+impl std::fmt::Display for Final {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Final {}
 
 fn sign(cluster: &Cluster, party: &Party, nonce: u64, action: pb::transaction::Action) -> Vec<u8> {
     let signer = veritrace_ledger::testing::TestParty { id: party.id.clone(), key: party.key.clone() };
@@ -179,7 +201,9 @@ where
         let outcome = tokio::time::timeout(Duration::from_secs(15), step(attempt)).await;
         match outcome {
             Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) if Instant::now() >= deadline => return Err(e.context(format!("churn: {what}"))),
+            Ok(Err(e)) if e.is::<Final>() || Instant::now() >= deadline => {
+                return Err(e.context(format!("churn: {what}")));
+            }
             Err(_) if Instant::now() >= deadline => bail!("churn: {what}: timed out"),
             Ok(Err(e)) => tracing::debug!(what, attempt, error = %format!("{e:#}"), "churn: retrying"),
             Err(_) => tracing::debug!(what, attempt, "churn: attempt timed out; retrying"),

@@ -64,6 +64,8 @@ pub struct Cluster {
     spares: Vec<u64>,
     /// How many founding voters `init` made (ids 1..=founders).
     founders: u64,
+    /// Approvals a governance decision needs (the genesis rule).
+    governance_threshold: u32,
     /// The members' endpoints, shared with the clients.
     endpoints: Endpoints,
     /// `links[(a, b)]`: the proxy node `a` dials node `b` through.
@@ -75,9 +77,10 @@ pub struct Cluster {
 /// A base port whose gRPC (base + k), peer (base + 100 + k) and ops (base +
 /// 200 + k) ports are free for `n` nodes, below the ephemeral range.
 fn free_base_port(n: u64) -> anyhow::Result<u16> {
-    // The ports of node k are base + k, base + 100 + k, base + 200 + k.
-    if n >= 100 {
-        bail!("{n} nodes do not fit the port layout (at most 99)");
+    // The ports of node k are base + k, base + 100 + k, base + 200 + k;
+    // `init` makes at most 64 nodes.
+    if n > 64 {
+        bail!("{n} nodes: `veritrace init` makes at most 64");
     }
     let seed = u64::from(std::process::id()).wrapping_mul(7919);
     for attempt in 0..200u64 {
@@ -121,6 +124,7 @@ impl Cluster {
         }
         let mut nodes = BTreeMap::new();
         let mut network_id = String::new();
+        let mut governance_threshold = 0;
         for (k, (path, mut c)) in configs {
             for p in c.peers.iter_mut().filter(|p| p.id != k) {
                 p.addrs = vec![format!("/ip4/127.0.0.1/tcp/{}", links[&(k, p.id)].addr().port())];
@@ -140,7 +144,9 @@ impl Cluster {
             let log = out.join(format!("node{k}.log"));
             nodes.insert(k, NodeProc { child: None, paused: false, config: path, api, log });
             if network_id.is_empty() {
-                network_id = genesis_network_id(&out.join(format!("node{k}")).join("genesis.pb"))?;
+                let genesis = read_genesis(&out.join(format!("node{k}")).join("genesis.pb"))?;
+                network_id = genesis.network_id;
+                governance_threshold = genesis.governance.map_or(1, |g| g.threshold.max(1));
             }
         }
         let members: BTreeSet<u64> = (1..=n).collect();
@@ -152,6 +158,7 @@ impl Cluster {
             members,
             spares: (n + 1..=total).collect(),
             founders: n,
+            governance_threshold,
             endpoints: Arc::new(RwLock::new(endpoints)),
             links,
             network_id,
@@ -163,10 +170,16 @@ impl Cluster {
         self.members.iter().copied().collect()
     }
 
-    /// How many founding voters `init` made: they are the admins whose
-    /// majority decides governance.
+    /// How many founding voters `init` made: the admins who decide
+    /// governance.
     pub fn founders(&self) -> u64 {
         self.founders
+    }
+
+    /// Approvals a governance decision needs (the genesis rule; `init`
+    /// sets a majority of the founders).
+    pub fn governance_threshold(&self) -> u32 {
+        self.governance_threshold
     }
 
     /// The members' endpoints, kept current for the clients.
@@ -394,8 +407,8 @@ fn peer_socket(c: &NodeConfig) -> anyhow::Result<SocketAddr> {
     }
 }
 
-fn genesis_network_id(path: &Path) -> anyhow::Result<String> {
+fn read_genesis(path: &Path) -> anyhow::Result<pb::Genesis> {
     use prost::Message as _;
     let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
-    Ok(pb::Genesis::decode(bytes.as_slice())?.network_id)
+    Ok(pb::Genesis::decode(bytes.as_slice())?)
 }

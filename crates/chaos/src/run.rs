@@ -103,8 +103,14 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<RunReport> {
         tokio::time::sleep((config.hold + config.gap) * config.rounds as u32).await;
         Vec::new()
     } else {
-        nemesis::run(Arc::clone(&cluster), config.faults.clone(), config.rounds, config.hold, config.gap, started)
-            .await?
+        let applied =
+            nemesis::run(Arc::clone(&cluster), config.faults.clone(), config.rounds, config.hold, config.gap, started)
+                .await;
+        if applied.is_err() {
+            // The clients stop with the run, not after it.
+            stop.store(true, Ordering::Relaxed);
+        }
+        applied?
     };
     stop.store(true, Ordering::Relaxed);
     for w in workers {

@@ -190,7 +190,7 @@ impl<E: KvEngine> Ledger<E> {
             Checked::Valid { env, signer, tx } => (env.id(), Ok((env, signer, *tx))),
         };
         if let Some(leaf) = self.lookup_id(&id, p)? {
-            return self.duplicate(id, leaf, p);
+            return self.duplicate(id, leaf, true, p);
         }
         let reject = |reason: Reason, msg: String| Ok(Receipt::rejected(Some(id), reason, msg, header));
         let (env, signer, tx) = match checks {
@@ -225,7 +225,9 @@ impl<E: KvEngine> Ledger<E> {
             let nonce_seen = if counted_only { None } else { self.lookup_nonce(&tx.party_id, tx.nonce, p)? };
             if let Some((leaf, first_payload)) = nonce_seen {
                 if first_payload == payload_hash {
-                    return self.duplicate(id, leaf, p);
+                    // The same payload signed again: the leaf holds the
+                    // first envelope, whose id differs.
+                    return self.duplicate(id, leaf, false, p);
                 }
                 return reject(Reason::NonceReused, format!("party {} already used nonce {}", tx.party_id, tx.nonce));
             }
@@ -313,11 +315,21 @@ impl<E: KvEngine> Ledger<E> {
         }
     }
 
-    fn duplicate(&self, id: Hash, leaf_index: u64, p: &Pending) -> Result<Receipt, LedgerError> {
+    /// The receipt of a duplicate of the envelope at `leaf_index`; with
+    /// `same_id`, that leaf must hold `id` itself.
+    fn duplicate(&self, id: Hash, leaf_index: u64, same_id: bool, p: &Pending) -> Result<Receipt, LedgerError> {
         let first = match p.leaves.get(&leaf_index) {
             Some(r) => r.clone(),
             None => self.leaf(leaf_index)?,
         };
+        // The indexes are not sealed: a changed index entry must not turn
+        // a new envelope into a "duplicate" of another leaf. (The leaf
+        // itself is checked against the Merkle tree by `leaf`.)
+        if same_id && Hash::digest(&first.envelope) != id {
+            return Err(self.noted(LedgerError::Corrupt {
+                what: format!("an index names leaf {leaf_index} for an envelope that leaf does not hold"),
+            }));
+        }
         Ok(Receipt {
             envelope_id: Some(id),
             outcome: Outcome::Duplicate,

@@ -91,8 +91,6 @@ impl<E: KvEngine> Ledger<E> {
     pub fn open(engine: E, opts: LedgerOptions) -> Result<Self, LedgerError> {
         let genesis_bytes = engine.get(CF_META, KEY_GENESIS)?.ok_or(LedgerError::NotInitialised)?;
         let applied_bytes = engine.get(CF_META, KEY_APPLIED)?.ok_or(LedgerError::NotInitialised)?;
-        // A store from before state sealing is sealed here, once.
-        crate::state::seal::seal_unsealed_store(&engine)?;
         let applied = AppliedState::decode(&applied_bytes)
             .ok_or_else(|| LedgerError::Corrupt { what: "applied-state record does not decode".into() })?;
         let genesis = Genesis::decode(&genesis_bytes)?;
@@ -106,6 +104,9 @@ impl<E: KvEngine> Ledger<E> {
                 ),
             });
         }
+        // A store from before state sealing is sealed here, once it is
+        // known to be a whole ledger.
+        crate::state::seal::seal_unsealed_store(&engine)?;
         Ok(Ledger {
             engine,
             opts,

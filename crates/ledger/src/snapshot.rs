@@ -2,10 +2,10 @@
 //!
 //! A snapshot is every key of every ledger column family, in a fixed
 //! column-family order and key order, so two replicas with the same state
-//! export byte-identical snapshots. Format (version 1, integers BE):
+//! export byte-identical snapshots. Format (version 2, integers BE):
 //!
 //! ```text
-//! magic "VTSNAP\0\x01" (8)
+//! magic "VTSNAP\0\x02" (8)
 //! applied_index u64 | tree_size u64 | root [32] | last_commit_time_ms i64
 //! records: cf u8 (1-based position in ALL_CFS) | key_len u32 | key | value_len u32 | value
 //! end: cf = 0
@@ -17,6 +17,14 @@
 //! recomputed from the imported leaves equals the header's root. A crash
 //! or refusal midway leaves a store without an applied state, which
 //! [`crate::Ledger::open`] refuses: a half-imported snapshot is never served.
+//!
+//! Version 2 holds sealed state values (`crate::state::seal`): export
+//! refuses a value that fails its tag (the node is corrupt; it never ships
+//! what every importer would refuse), import checks every one and requires
+//! the sealed state format in `meta`. Version 1 (before sealing: the same
+//! layout, raw state values) is still imported, for old backups, and its
+//! state sealed once imported; builds before version 2 refuse a version 2
+//! file by its magic instead of misreading its tags as data.
 
 use std::io::{Read, Write};
 
@@ -25,7 +33,9 @@ use veritrace_storage::{KvEngine, KvView, WriteBatch, WriteOptions};
 use crate::schema::*;
 use crate::{Ledger, LedgerError, LedgerOptions};
 
-const MAGIC: &[u8; 8] = b"VTSNAP\0\x01";
+const MAGIC: &[u8; 8] = b"VTSNAP\0\x02";
+/// Snapshots written before state sealing (raw state values).
+const MAGIC_UNSEALED: &[u8; 8] = b"VTSNAP\0\x01";
 const MAX_KEY: u32 = 64 * 1024;
 const MAX_VALUE: u32 = 16 * 1024 * 1024;
 const IMPORT_BATCH_BYTES: usize = 4 * 1024 * 1024;
@@ -65,7 +75,8 @@ fn check_view(view: &dyn KvView, applied: &AppliedState) -> Result<(), LedgerErr
     }
 }
 
-/// Writes `view` (which holds exactly `applied`) in the snapshot format.
+/// Writes `view` (which holds exactly `applied`) in the snapshot format,
+/// refusing a state value that fails its tag.
 fn write_snapshot<W: Write>(view: &dyn KvView, applied: &AppliedState, out: W) -> Result<SnapshotInfo, LedgerError> {
     let io = |e: std::io::Error| snap_err(format!("write: {e}"));
     let mut w = HashingWriter { inner: out, hasher: blake3::Hasher::new() };
@@ -75,6 +86,9 @@ fn write_snapshot<W: Write>(view: &dyn KvView, applied: &AppliedState, out: W) -
     for (i, cf) in ALL_CFS.iter().enumerate() {
         for kv in view.scan(cf, &[], None)? {
             let (k, v) = kv?;
+            if *cf == CF_STATE {
+                crate::state::seal::open(&k, &v)?;
+            }
             w.put(&[(i + 1) as u8]).map_err(io)?;
             w.put(&(k.len() as u32).to_be_bytes()).map_err(io)?;
             w.put(&k).map_err(io)?;
@@ -115,6 +129,8 @@ impl<E: KvEngine> Ledger<E> {
             }
             if let Some(out) = out.take() {
                 result = Some(check_view(view, &applied).and_then(|()| write_snapshot(view, &applied, out)));
+                // A state value failing its tag is this node's corruption.
+                result = result.take().map(|r| r.map_err(|e| self.noted(e)));
             }
         })?;
         drop(writer);
@@ -159,9 +175,11 @@ impl<E: KvEngine> Ledger<E> {
         let mut r = HashingReader { inner: input, hasher: blake3::Hasher::new() };
         let mut magic = [0u8; 8];
         r.read(&mut magic)?;
-        if &magic != MAGIC {
-            return Err(snap_err("not a Veritrace snapshot (bad magic or version)"));
-        }
+        let sealed = match &magic {
+            m if m == MAGIC => true,
+            m if m == MAGIC_UNSEALED => false,
+            _ => return Err(snap_err("not a Veritrace snapshot (bad magic or version)")),
+        };
         let mut header = [0u8; 56];
         r.read(&mut header)?;
         let applied = parse_header(&header);
@@ -170,8 +188,8 @@ impl<E: KvEngine> Ledger<E> {
         let mut held_back = None;
         let mut records = 0u64;
         let mut last: Option<(u8, Vec<u8>)> = None;
-        // Set once `meta` says the state is sealed; `meta` comes first.
-        let mut sealed = false;
+        // A sealed snapshot must say so in `meta` (which comes first).
+        let mut marked = false;
         loop {
             let mut tag = [0u8; 1];
             r.read(&mut tag)?;
@@ -192,12 +210,18 @@ impl<E: KvEngine> Ledger<E> {
             last = Some((tag[0], key.clone()));
             records += 1;
             if cf == CF_META && key == crate::state::seal::KEY_STATE_FORMAT {
-                sealed = value == [crate::state::seal::STATE_FORMAT_SEALED];
+                if !sealed || value != [crate::state::seal::STATE_FORMAT_SEALED] {
+                    return Err(snap_err(format!("state format {value:?} does not match snapshot version")));
+                }
+                marked = true;
             }
             // A sender whose disk flipped a state bit is caught here, not
             // when the record is first read. (An unsealed snapshot, from a
             // build before sealing, is sealed by `Ledger::open` below.)
             if cf == CF_STATE && sealed {
+                if !marked {
+                    return Err(snap_err("a sealed snapshot without the sealed state format"));
+                }
                 crate::state::seal::open(&key, &value)
                     .map_err(|e| snap_err(format!("a state record fails its check: {e}")))?;
             }
@@ -211,6 +235,9 @@ impl<E: KvEngine> Ledger<E> {
                 engine.write(std::mem::take(&mut batch), WriteOptions::NO_SYNC)?;
                 batch_bytes = 0;
             }
+        }
+        if sealed && !marked {
+            return Err(snap_err("a sealed snapshot without the sealed state format"));
         }
         let computed = r.hasher.finalize();
         let mut sum = [0u8; 32];

@@ -3,6 +3,8 @@
 //! on read, by apply and by snapshot import; a store written before
 //! sealing is sealed once when it is opened.
 
+#![allow(clippy::unwrap_used)]
+
 use veritrace_ledger::schema::{CF_META, CF_STATE};
 use veritrace_ledger::state::keys;
 use veritrace_ledger::testing::{header, mem_ledger, observe, signed};
@@ -76,13 +78,18 @@ fn a_store_written_before_sealing_is_sealed_when_opened() {
 fn a_snapshot_carrying_a_changed_state_record_is_refused() {
     let (ledger, p) = mem_ledger(3);
     ledger.apply(&header(1), &[signed(&p[0], 1, observe(&[ITEM], 0))]).expect("apply");
-    rewrite(ledger.engine(), CF_STATE, keys::party(&p[2].id), |b| {
-        let last = b.len() - 1;
-        b[last] ^= 0x80;
+    let mut v2 = Vec::new();
+    ledger.export_snapshot(&mut v2).expect("export");
+    // A sender whose disk changed a state value after the export checked
+    // it (or a forger): the file's checksum is made to match.
+    let tampered = rewrite_snapshot_with(&v2, 2, |cf, _, value| {
+        if cf == CF_STATE {
+            let last = value.len() - 1;
+            value[last] ^= 0x80;
+        }
+        true
     });
-    let mut out = Vec::new();
-    ledger.export_snapshot(&mut out).expect("export copies bytes as they are");
-    let e = Ledger::import_snapshot(MemEngine::new(ALL_CFS), out.as_slice(), LedgerOptions::default())
+    let e = Ledger::import_snapshot(MemEngine::new(ALL_CFS), tampered.as_slice(), LedgerOptions::default())
         .expect_err("the importer checks every state record");
     assert!(e.to_string().contains("state record"), "{e}");
 }
@@ -96,4 +103,89 @@ fn a_store_of_an_unknown_state_format_is_refused() {
     engine.write(batch, WriteOptions::SYNC).expect("write");
     let e = Ledger::open(engine, LedgerOptions::default()).expect_err("a newer format");
     assert!(e.to_string().contains("state format 9"), "{e}");
+}
+
+/// Rewrites a version-2 snapshot as a build before sealing wrote it:
+/// magic `version`, raw state values when `strip`, no state-format record
+/// unless `keep_marker`, and a fresh checksum.
+fn rewrite_snapshot(v2: &[u8], version: u8, strip: bool, keep_marker: bool) -> Vec<u8> {
+    rewrite_snapshot_with(v2, version, |cf, key, value| {
+        if cf == CF_STATE && strip {
+            value.truncate(value.len() - 16);
+        }
+        !(cf == CF_META && key == b"state_format" && !keep_marker)
+    })
+}
+
+/// Rewrites a snapshot record by record: `edit` may change a value and
+/// says whether to keep the record; magic `version`, a fresh checksum.
+fn rewrite_snapshot_with(v2: &[u8], version: u8, mut edit: impl FnMut(&str, &[u8], &mut Vec<u8>) -> bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&v2[..7]);
+    out.push(version);
+    out.extend_from_slice(&v2[8..64]);
+    let mut at = 64;
+    loop {
+        let tag = v2[at];
+        at += 1;
+        if tag == 0 {
+            break;
+        }
+        let klen = u32::from_be_bytes(v2[at..at + 4].try_into().unwrap()) as usize;
+        let key = &v2[at + 4..at + 4 + klen];
+        at += 4 + klen;
+        let vlen = u32::from_be_bytes(v2[at..at + 4].try_into().unwrap()) as usize;
+        let mut value = v2[at + 4..at + 4 + vlen].to_vec();
+        at += 4 + vlen;
+        if !edit(ALL_CFS[usize::from(tag) - 1], key, &mut value) {
+            continue;
+        }
+        out.push(tag);
+        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        out.extend_from_slice(key);
+        out.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        out.extend_from_slice(&value);
+    }
+    out.push(0);
+    let sum = blake3::hash(&out);
+    out.extend_from_slice(sum.as_bytes());
+    out
+}
+
+#[test]
+fn an_unsealed_snapshot_of_an_older_build_is_imported_and_sealed_and_a_sealed_one_must_say_so() {
+    let (ledger, p) = mem_ledger(3);
+    ledger.apply(&header(1), &[signed(&p[0], 1, observe(&[ITEM], 0))]).expect("apply");
+    let mut v2 = Vec::new();
+    ledger.export_snapshot(&mut v2).expect("export");
+    assert_eq!(&v2[..8], b"VTSNAP\0\x02");
+
+    // Version 1 (an old backup): imported, sealed, and it re-exports as the
+    // very snapshot the sealed ledger writes.
+    let v1 = rewrite_snapshot(&v2, 1, true, false);
+    let (restored, _) = Ledger::import_snapshot(MemEngine::new(ALL_CFS), v1.as_slice(), LedgerOptions::default())
+        .expect("a version-1 snapshot imports");
+    assert_eq!(restored.party(&p[0].id).expect("read"), ledger.party(&p[0].id).expect("read"));
+    let mut again = Vec::new();
+    restored.export_snapshot(&mut again).expect("export");
+    assert_eq!(again, v2, "sealing is deterministic: the same bytes as the sealed ledger's");
+
+    // Version 2 without the format record, or version 1 carrying tags as data.
+    for (what, bytes) in [
+        ("no marker", rewrite_snapshot(&v2, 2, false, false)),
+        ("version 1 with a marker", rewrite_snapshot(&v2, 1, false, true)),
+    ] {
+        let e = Ledger::import_snapshot(MemEngine::new(ALL_CFS), bytes.as_slice(), LedgerOptions::default())
+            .expect_err(what);
+        assert!(e.to_string().contains("state format"), "{what}: {e}");
+    }
+}
+
+#[test]
+fn a_node_with_a_changed_state_record_exports_no_snapshot_and_says_so() {
+    let (ledger, p) = mem_ledger(3);
+    rewrite(ledger.engine(), CF_STATE, keys::party(&p[1].id), |b| b[0] ^= 0x01);
+    let e = ledger.export_snapshot(&mut Vec::new()).expect_err("never ships what importers refuse");
+    assert!(is_corrupt(&e), "{e:?}");
+    assert!(ledger.corruption().is_some());
 }

@@ -99,4 +99,13 @@ async fn a_changed_state_record_is_detected_on_read_never_served_and_reported_in
         1,
         "the damaged replica applied nothing from bad state"
     );
+    // Not merely lagging: its driver stopped on the damaged record (a node
+    // process exits for its supervisor), and health names the record's kind.
+    cluster
+        .eventually("the damaged replica's driver stopped", || async {
+            cluster.service(victim).raft_status().await.is_err().then_some(())
+        })
+        .await;
+    let what = cluster.service(victim).ledger().corruption().expect("noted");
+    assert!(what.contains("party/#"), "{what}");
 }

@@ -238,14 +238,15 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let Some(mut internal) = self.internal_rx.take() else { return };
         self.report_state();
-        // The loop's turn: which of commands and inbound messages goes
-        // first when both are ready. Biased selects in an alternating order
-        // are fair and, unlike an unbiased select (tokio's RNG, seeded per
-        // process), replay the same way under a simulated clock.
-        let mut turn = 0u64;
+        // Which of commands and inbound messages goes first when both are
+        // ready. Biased selects in an alternating order are fair and,
+        // unlike an unbiased select (tokio's RNG, seeded per process),
+        // replay the same way under a simulated clock. Ticks and internal
+        // events (snapshot files written, clock readings) go first: at most
+        // one tick is pending, and internal events are few.
+        let mut commands_first = true;
         loop {
-            turn = turn.wrapping_add(1);
-            let event = if turn.is_multiple_of(2) {
+            let event = if commands_first {
                 tokio::select! {
                     biased;
                     _ = ticker.tick() => Event::Tick,
@@ -262,6 +263,11 @@ impl<E: KvEngine, S: StateMachine, T: Transport> Driver<E, S, T> {
                     cmd = commands.recv() => Event::Command(cmd),
                 }
             };
+            // The other of commands and inbound goes first next time one
+            // of them was served.
+            if matches!(event, Event::Command(_) | Event::Inbound(_)) {
+                commands_first = !commands_first;
+            }
             match event {
                 Event::Tick => self.on_tick(),
                 Event::Command(Some(cmd)) => {

@@ -17,9 +17,13 @@
 //! the guard against the latter).
 //!
 //! The format is recorded in `meta` under [`KEY_STATE_FORMAT`]. A store
-//! written before sealing (no such key) is sealed once, in one atomic
-//! write, when it is opened ([`seal_unsealed_store`]); a snapshot from such
-//! a store is sealed as it is imported.
+//! written before sealing (no such key) is sealed when it is opened
+//! ([`seal_unsealed_store`]), value by value in bounded batches, the marker
+//! last; a snapshot from such a store (snapshot format 1) is sealed as it
+//! is imported. Older builds refuse format-2 snapshots (their magic
+//! differs), so a sealed value never reaches code that would read the tag
+//! as data. There is no way back: a store opened by this build is not for
+//! an older one.
 
 use veritrace_storage::{KvEngine, WriteBatch, WriteOptions};
 
@@ -67,12 +71,21 @@ pub(crate) fn open<'a>(key: &[u8], stored: &'a [u8]) -> Result<&'a [u8], LedgerE
 }
 
 fn corrupt(key: &[u8], what: &str) -> LedgerError {
-    LedgerError::Corrupt { what: format!("state record {} {what}", printable(key)) }
+    LedgerError::Corrupt { what: format!("state record {} {what}", name(key)) }
 }
 
-/// A key for an error message: text where it is text, hex elsewhere.
-fn printable(key: &[u8]) -> String {
-    key.iter().map(|b| if b.is_ascii_graphic() { char::from(*b).to_string() } else { format!("\\x{b:02x}") }).collect()
+/// A key for an error message that any client may see: its kind (the
+/// text before the first `/`) and a short hash, never the ids it holds
+/// (another party's keys, business transactions).
+fn name(key: &[u8]) -> String {
+    let kind: String = key
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-')
+        .take(24)
+        .map(|b| char::from(*b))
+        .collect();
+    let kind = if kind.is_empty() { "?" } else { kind.as_str() };
+    format!("{kind}/#{}", &blake3::hash(key).to_hex()[..12])
 }
 
 /// The state format `engine` records: `None` for a store written before
@@ -90,9 +103,14 @@ pub(crate) fn mark_sealed(batch: &mut WriteBatch) {
     batch.put(CF_META, KEY_STATE_FORMAT.to_vec(), vec![STATE_FORMAT_SEALED]);
 }
 
-/// Seals every value of a store written before sealing, and records the
-/// format, in one atomic, synced write (a crash leaves the store wholly
-/// old or wholly new). Refuses a format this build does not know.
+/// Bytes of state values sealed per write while a store is sealed.
+const SEAL_BATCH_BYTES: usize = 4 << 20;
+
+/// Seals every value of a store written before sealing, in synced batches
+/// of about [`SEAL_BATCH_BYTES`], then records the format. A value that
+/// already passes its tag is left alone, so a crash part way leaves a
+/// store this resumes (a raw value passes a tag by chance with
+/// probability 2^-128). Refuses a format this build does not know.
 pub(crate) fn seal_unsealed_store<E: KvEngine>(engine: &E) -> Result<(), LedgerError> {
     match stored_format(engine)? {
         Some(STATE_FORMAT_SEALED) => return Ok(()),
@@ -104,11 +122,19 @@ pub(crate) fn seal_unsealed_store<E: KvEngine>(engine: &E) -> Result<(), LedgerE
         None => {}
     }
     let mut batch = WriteBatch::new();
-    let mut sealed = 0u64;
+    let (mut sealed, mut bytes) = (0u64, 0usize);
     for kv in engine.scan(CF_STATE, &[], None)? {
         let (k, v) = kv?;
+        if open(&k, &v).is_ok() {
+            continue;
+        }
+        bytes += k.len() + v.len() + TAG_LEN;
         batch.put(CF_STATE, k.to_vec(), seal(&k, v.to_vec()));
         sealed += 1;
+        if bytes >= SEAL_BATCH_BYTES {
+            engine.write(std::mem::take(&mut batch), WriteOptions::SYNC)?;
+            bytes = 0;
+        }
     }
     mark_sealed(&mut batch);
     engine.write(batch, WriteOptions::SYNC)?;
@@ -139,8 +165,9 @@ mod tests {
     }
 
     #[test]
-    fn the_error_names_the_record() {
-        let e = open(b"item/\x00\x01", b"short").expect_err("too short").to_string();
-        assert!(e.contains("item/\\x00\\x01") && e.contains("shorter than its tag"), "{e}");
+    fn the_error_names_the_kind_of_record_not_its_ids() {
+        let e = open(b"party/acme-secret-partner", b"short").expect_err("too short").to_string();
+        assert!(e.contains("party/#") && e.contains("shorter than its tag"), "{e}");
+        assert!(!e.contains("acme"), "{e}");
     }
 }
