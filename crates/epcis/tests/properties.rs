@@ -245,9 +245,36 @@ fn event() -> impl Strategy<Value = pb::EpcisEvent> {
                 sensor_element_list: sensors,
                 extensions,
                 json_ld_context,
+                // Half the events keep their empty lists as `[]`.
+                empty_lists: if ext4 { empty_list_keys(&what) } else { Vec::new() },
                 event: Some(what),
             }
         })
+}
+
+/// The names of `what`'s empty list properties, sorted.
+fn empty_list_keys(what: &Event) -> Vec<String> {
+    let lists: Vec<(&str, bool)> = match what {
+        Event::ObjectEvent(w) => vec![("epcList", w.epc_list.is_empty()), ("quantityList", w.quantity_list.is_empty())],
+        Event::TransactionEvent(w) => {
+            vec![("epcList", w.epc_list.is_empty()), ("quantityList", w.quantity_list.is_empty())]
+        }
+        Event::AggregationEvent(w) => {
+            vec![("childEPCs", w.child_epcs.is_empty()), ("childQuantityList", w.child_quantity_list.is_empty())]
+        }
+        Event::AssociationEvent(w) => {
+            vec![("childEPCs", w.child_epcs.is_empty()), ("childQuantityList", w.child_quantity_list.is_empty())]
+        }
+        Event::TransformationEvent(w) => vec![
+            ("inputEPCList", w.input_epc_list.is_empty()),
+            ("inputQuantityList", w.input_quantity_list.is_empty()),
+            ("outputEPCList", w.output_epc_list.is_empty()),
+            ("outputQuantityList", w.output_quantity_list.is_empty()),
+        ],
+    };
+    let mut keys: Vec<String> = lists.into_iter().filter(|(_, empty)| *empty).map(|(k, _)| k.to_owned()).collect();
+    keys.sort();
+    keys
 }
 
 proptest! {

@@ -145,6 +145,13 @@ fn event_body(event: &pb::EpcisEvent) -> Object {
     });
     if let Some(what) = &event.event {
         put_what(&mut object, what, &context);
+        // Lists the document wrote as `[]` (an empty list is not written
+        // otherwise); only this type's list properties.
+        for key in crate::import::what::list_keys(what) {
+            if event.empty_lists.iter().any(|k| k == key) {
+                object.entry(*key).or_insert_with(|| Value::Array(Vec::new()));
+            }
+        }
     }
     write_extensions(&event.extensions, &context, &mut object);
     object

@@ -1,7 +1,7 @@
 //! EPCIS 2.0 JSON-LD -> `EpcisEvent`.
 
 mod parts;
-mod what;
+pub(crate) mod what;
 
 use serde_json::Value;
 use veritrace_proto::v1 as pb;
@@ -118,6 +118,7 @@ fn parse_event_in(
     }
 
     let mut event = pb::EpcisEvent::default();
+    let mut empty_lists = Vec::new();
     let extensions = read_properties(fields, path, &context, |key, value, path| {
         match key {
             "@context" | "type" => {}
@@ -153,11 +154,18 @@ fn parse_event_in(
             "sensorElementList" => {
                 event.sensor_element_list = list(value, path, |v, p| parts::sensor_element(v, p, &context))?;
             }
-            _ => return what.take(key, value, path, &context),
+            _ => {
+                let taken = what.take(key, value, path, &context)?;
+                if taken && what.is_empty_list(key, value) {
+                    empty_lists.push(key.to_owned());
+                }
+                return Ok(taken);
+            }
         }
         Ok(true)
     })?;
-    Ok(pb::EpcisEvent { extensions, json_ld_context, event: Some(what.into_event()), ..event })
+    empty_lists.sort();
+    Ok(pb::EpcisEvent { extensions, json_ld_context, empty_lists, event: Some(what.into_event()), ..event })
 }
 
 /// Property `key` of the object `value` at `path`, which must be there.

@@ -91,3 +91,20 @@ impl What {
         self.0
     }
 }
+
+/// The list properties of an event type's "what": those an empty array of
+/// which is kept (`EpcisEvent.empty_lists`).
+pub(crate) fn list_keys(event: &Event) -> &'static [&'static str] {
+    match event {
+        Event::ObjectEvent(_) | Event::TransactionEvent(_) => &["epcList", "quantityList"],
+        Event::AggregationEvent(_) | Event::AssociationEvent(_) => &["childEPCs", "childQuantityList"],
+        Event::TransformationEvent(_) => &["inputEPCList", "inputQuantityList", "outputEPCList", "outputQuantityList"],
+    }
+}
+
+impl What {
+    /// Whether `key` holding `value` is an empty list property of this type.
+    pub(crate) fn is_empty_list(&self, key: &str, value: &Value) -> bool {
+        list_keys(&self.0).contains(&key) && value.as_array().is_some_and(Vec::is_empty)
+    }
+}
