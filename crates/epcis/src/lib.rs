@@ -4,7 +4,15 @@
 //!   `EPCISQueryDocument` or one bare event -> its events.
 //! * [`parse_event`]: one event object, given the `@context` entries around
 //!   it.
-//! * [`event_to_json`], [`document_to_json`]: back to JSON-LD.
+//! * [`parse_epcis_document`] / [`parse_epcis_document_value`]: the same,
+//!   keeping a query document's `queryName` and `subscriptionID`
+//!   ([`EpcisDocument`], [`QueryResults`]).
+//! * [`event_to_json`], [`document_to_json`], [`query_document_to_json`]:
+//!   back to JSON-LD.
+//!
+//! An empty list property (`"epcList": []`) is kept as the event's
+//! `empty_lists` and written back as `[]`: proto3 cannot tell an empty
+//! repeated field from an absent one.
 //!
 //! A pure library: no I/O, no async. Every input gives a value or an
 //! [`EpcisError`] naming the JSON path at fault; nothing panics.
@@ -89,5 +97,8 @@ mod time;
 
 pub use context::EPCIS_CONTEXT_URI;
 pub use error::EpcisError;
-pub use export::{document_to_json, event_to_json};
-pub use import::{parse_document, parse_document_value, parse_event};
+pub use export::{document_to_json, event_to_json, query_document_to_json};
+pub use import::{
+    EpcisDocument, QueryResults, parse_document, parse_document_value, parse_epcis_document,
+    parse_epcis_document_value, parse_event,
+};

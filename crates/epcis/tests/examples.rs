@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use prost_types::Timestamp;
 use serde_json::{Map, Value};
 use veritrace_epcis::{
-    EPCIS_CONTEXT_URI, document_to_json, event_to_json, parse_document, parse_document_value, parse_event,
+    EPCIS_CONTEXT_URI, document_to_json, event_to_json, parse_document, parse_document_value, parse_epcis_document,
+    parse_epcis_document_value, parse_event, query_document_to_json,
 };
 
 /// The GS1 examples, kept in this crate so a clean clone has them.
@@ -141,4 +142,35 @@ fn instant(time: &str) -> String {
     });
     let parsed = parse_event(&event, &[]).unwrap_or_else(|error| panic!("{time}: {error}"));
     event_to_json(&parsed)["eventTime"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A query document keeps what it says of its query: exported again, it
+/// is a query document with the same `queryName`, `subscriptionID` and
+/// events, which imports back equal.
+#[test]
+fn a_query_document_keeps_its_query_name_and_subscription() {
+    let path = examples_dir().join("EPCISQueryDocument.jsonld");
+    let text = fs::read_to_string(&path).expect("the GS1 query document");
+    let document = parse_epcis_document(&text).expect("parses");
+    let query = document.query.clone().expect("a query document");
+    assert_eq!(query.query_name, "SimpleEventQuery");
+    assert_eq!(query.subscription_id.as_deref(), Some("32d2aec1-a6d2-46d9-900a-24124288cce1"));
+    assert!(!document.events.is_empty());
+
+    let exported = query_document_to_json(&document.events, &query, &creation_date());
+    assert_eq!(exported["type"], "EPCISQueryDocument");
+    let results = &exported["epcisBody"]["queryResults"];
+    assert_eq!(results["queryName"], "SimpleEventQuery");
+    assert_eq!(results["subscriptionID"], "32d2aec1-a6d2-46d9-900a-24124288cce1");
+    let again = parse_epcis_document_value(&exported).expect("re-imports");
+    assert_eq!(again, document, "query document round trip");
+
+    // A capture document has no query; a query document needs its name.
+    let capture =
+        parse_epcis_document(&document_to_json(&document.events, &creation_date()).to_string()).expect("parses");
+    assert_eq!(capture.query, None);
+    let mut nameless: Value = serde_json::from_str(&text).expect("JSON");
+    nameless["epcisBody"]["queryResults"].as_object_mut().expect("queryResults").remove("queryName");
+    let error = parse_epcis_document_value(&nameless).expect_err("queryName is required");
+    assert!(error.to_string().contains("queryName"), "{error}");
 }

@@ -41,6 +41,22 @@ pub fn event_to_json(event: &pb::EpcisEvent) -> Value {
 ///
 /// [`parse_document`]: crate::parse_document
 pub fn document_to_json(events: &[pb::EpcisEvent], creation_date: &Timestamp) -> Value {
+    document(events, creation_date, None)
+}
+
+/// An `EPCISQueryDocument`: `events` as the results of `query`
+/// (`epcisBody.queryResults` with `queryName`, `subscriptionID` if any, and
+/// `resultsBody.eventList`), created at `creation_date`; otherwise as
+/// [`document_to_json`].
+pub fn query_document_to_json(
+    events: &[pb::EpcisEvent],
+    query: &crate::QueryResults,
+    creation_date: &Timestamp,
+) -> Value {
+    document(events, creation_date, Some(query))
+}
+
+fn document(events: &[pb::EpcisEvent], creation_date: &Timestamp, query: Option<&crate::QueryResults>) -> Value {
     let shared = shared_context(events);
     let event_list = events
         .iter()
@@ -54,9 +70,23 @@ pub fn document_to_json(events: &[pb::EpcisEvent], creation_date: &Timestamp) ->
         .collect();
     let mut body = Object::new();
     body.insert("eventList".to_owned(), Value::Array(event_list));
+    let (body, document_type) = match query {
+        None => (body, "EPCISDocument"),
+        Some(query) => {
+            let mut results = Object::new();
+            results.insert("queryName".to_owned(), Value::String(query.query_name.clone()));
+            if let Some(id) = &query.subscription_id {
+                results.insert("subscriptionID".to_owned(), Value::String(id.clone()));
+            }
+            results.insert("resultsBody".to_owned(), Value::Object(body));
+            let mut outer = Object::new();
+            outer.insert("queryResults".to_owned(), Value::Object(results));
+            (outer, "EPCISQueryDocument")
+        }
+    };
     let mut document = Object::new();
     document.insert("@context".to_owned(), context_value(Some(EPCIS_CONTEXT_URI), shared));
-    document.insert("type".to_owned(), Value::String("EPCISDocument".to_owned()));
+    document.insert("type".to_owned(), Value::String(document_type.to_owned()));
     document.insert("schemaVersion".to_owned(), Value::String("2.0".to_owned()));
     document.insert("creationDate".to_owned(), Value::String(format_timestamp(creation_date)));
     document.insert("epcisBody".to_owned(), Value::Object(body));

@@ -30,6 +30,39 @@ pub fn parse_document(json: &str) -> std::result::Result<Vec<pb::EpcisEvent>, Ep
 
 /// [`parse_document`] for JSON already parsed.
 pub fn parse_document_value(value: &Value) -> std::result::Result<Vec<pb::EpcisEvent>, EpcisError> {
+    parse_epcis_document_value(value).map(|document| document.events)
+}
+
+/// The query an `EPCISQueryDocument` answers: `epcisBody.queryResults`'s
+/// `queryName` (required) and `subscriptionID` (when the results come from
+/// a subscription).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueryResults {
+    /// `queryName`, e.g. `SimpleEventQuery`.
+    pub query_name: String,
+    /// `subscriptionID`, if any.
+    pub subscription_id: Option<String>,
+}
+
+/// A parsed document: its events and, for an `EPCISQueryDocument`, the
+/// query the events answer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EpcisDocument {
+    /// The events, in document order.
+    pub events: Vec<pb::EpcisEvent>,
+    /// Set for an `EPCISQueryDocument`.
+    pub query: Option<QueryResults>,
+}
+
+/// [`parse_document`], keeping what a query document says of its query
+/// (export it again with [`crate::query_document_to_json`]).
+pub fn parse_epcis_document(json: &str) -> std::result::Result<EpcisDocument, EpcisError> {
+    let value: Value = serde_json::from_str(json).map_err(EpcisError::NotJson)?;
+    parse_epcis_document_value(&value)
+}
+
+/// [`parse_epcis_document`] for JSON already parsed.
+pub fn parse_epcis_document_value(value: &Value) -> std::result::Result<EpcisDocument, EpcisError> {
     let root = JsonPath::Root("$");
     let fields = object(value, &root)?;
     let type_path = root.key("type");
@@ -39,7 +72,7 @@ pub fn parse_document_value(value: &Value) -> std::result::Result<Vec<pb::EpcisE
     let is_query = match read::text(fields.get("type").ok_or_else(|| missing(&type_path))?, &type_path)? {
         "EPCISDocument" => false,
         "EPCISQueryDocument" => true,
-        _ => return Ok(vec![parse_event_at(value, &[], &root)?]),
+        _ => return Ok(EpcisDocument { events: vec![parse_event_at(value, &[], &root)?], query: None }),
     };
 
     let mut context = Context::default();
@@ -48,15 +81,23 @@ pub fn parse_document_value(value: &Value) -> std::result::Result<Vec<pb::EpcisE
         None => Vec::new(),
     };
     let body = member(value, "epcisBody", &root)?;
-    let (container, container_path) = if is_query {
+    let (container, container_path, query) = if is_query {
         let results = member(body, "queryResults", &body_path)?;
-        (member(results, "resultsBody", &results_path)?, &results_body_path)
+        let query = QueryResults {
+            query_name: string(member(results, "queryName", &results_path)?, &results_path.key("queryName"))?,
+            subscription_id: match object(results, &results_path)?.get("subscriptionID") {
+                Some(id) => Some(string(id, &results_path.key("subscriptionID"))?),
+                None => None,
+            },
+        };
+        (member(results, "resultsBody", &results_path)?, &results_body_path, Some(query))
     } else {
-        (body, &body_path)
+        (body, &body_path, None)
     };
     let list_path = container_path.key("eventList");
     let events = member(container, "eventList", container_path)?;
-    list(events, &list_path, |event, path| parse_event_at(event, &inherited, path))
+    let events = list(events, &list_path, |event, path| parse_event_at(event, &inherited, path))?;
+    Ok(EpcisDocument { events, query })
 }
 
 /// Converts one EPCIS event object.
