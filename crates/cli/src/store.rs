@@ -34,13 +34,22 @@ pub fn audit(data_dir: &Path, check_signatures: bool) -> anyhow::Result<()> {
     println!("leaves checked: {}", report.leaves_checked);
     println!("recorded root:   {}", report.recorded_root);
     println!("recomputed root: {}", report.recomputed_root);
+    println!("state records checked: {}", report.state_records_checked);
+    for damage in &report.state_damage {
+        println!("damaged: {damage}");
+    }
     match report.first_problem {
+        Some(p) => {
+            Err(crate::admin_cmd::CheckFailed(format!("audit failed at leaf {}: {}", p.leaf_index, p.what)).into())
+        }
+        None if report.state_records_damaged > 0 => Err(crate::admin_cmd::CheckFailed(format!(
+            "audit failed: {} state records fail their integrity tag",
+            report.state_records_damaged
+        ))
+        .into()),
         None => {
             println!("audit: clean");
             Ok(())
-        }
-        Some(p) => {
-            Err(crate::admin_cmd::CheckFailed(format!("audit failed at leaf {}: {}", p.leaf_index, p.what)).into())
         }
     }
 }

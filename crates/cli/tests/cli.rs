@@ -112,6 +112,35 @@ fn audit_names_a_tampered_leaf_and_exits_3() {
     assert!(stderr(&o).contains("audit failed at leaf 5"), "{}", stderr(&o));
 }
 
+/// Damage in the state column family does not show through the leaves:
+/// the audit sweeps every state record's integrity tag too.
+#[test]
+fn audit_names_damaged_state_records_and_exits_3() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("demo");
+    ok(&["demo", "--data-dir", s(&data)]);
+    {
+        let engine = veritrace_store_rocksdb::RocksEngine::open(&data.join("db"), veritrace_ledger::ALL_CFS)
+            .expect("open store");
+        let key = veritrace_ledger::state::keys::PARTY_PREFIX;
+        let (k, mut v) = engine
+            .scan("state", key, None)
+            .expect("scan")
+            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).expect("kv"))
+            .next()
+            .expect("a party record");
+        v[0] ^= 1;
+        let mut b = WriteBatch::new();
+        b.put("state", k, v);
+        engine.write(b, WriteOptions::SYNC).expect("tamper");
+    }
+    let o = veritrace(&["audit", "--data-dir", s(&data)]);
+    assert_eq!(o.status.code(), Some(3), "a check that finds a problem exits 3");
+    assert!(stderr(&o).contains("1 state records fail their integrity tag"), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("damaged: ") && stdout.contains("state record party/#"), "{stdout}");
+}
+
 #[test]
 fn bad_invocations_name_the_problem() {
     let dir = tempfile::tempdir().expect("tempdir");

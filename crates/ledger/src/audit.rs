@@ -26,12 +26,22 @@ pub struct AuditReport {
     pub recorded_root: Hash,
     /// The first problem, if any.
     pub first_problem: Option<AuditProblem>,
+    /// State records whose integrity tag was checked (`state::seal`).
+    pub state_records_checked: u64,
+    /// State records that fail their tag.
+    pub state_records_damaged: u64,
+    /// What is wrong with the first [`MAX_REPORTED_STATE_DAMAGE`] of them
+    /// (each names the record's kind and a short hash of its key).
+    pub state_damage: Vec<String>,
 }
+
+/// Damaged state records an audit describes one by one.
+pub const MAX_REPORTED_STATE_DAMAGE: usize = 20;
 
 impl AuditReport {
     /// True when nothing disagreed.
     pub fn is_clean(&self) -> bool {
-        self.first_problem.is_none()
+        self.first_problem.is_none() && self.state_records_damaged == 0
     }
 }
 
@@ -47,8 +57,23 @@ pub struct AuditProblem {
 impl<E: KvEngine> Ledger<E> {
     /// Audits the whole ledger (see the module docs). Signature checks are
     /// the slow part; `check_signatures = false` re-derives only hashes.
+    ///
+    /// It also checks every state record's integrity tag (`state::seal`):
+    /// damage there is not found through the leaves.
     pub fn audit(&self, check_signatures: bool) -> Result<AuditReport, LedgerError> {
-        audit_engine(&self.engine, &self.applied(), check_signatures)
+        let mut report = audit_engine(&self.engine, &self.applied(), check_signatures)?;
+        for kv in self.engine.scan(CF_STATE, &[], None)? {
+            let (key, value) = kv?;
+            report.state_records_checked += 1;
+            if let Err(e) = crate::state::seal::open(&key, &value) {
+                report.state_records_damaged += 1;
+                let e = self.noted(e);
+                if report.state_damage.len() < MAX_REPORTED_STATE_DAMAGE {
+                    report.state_damage.push(e.to_string());
+                }
+            }
+        }
+        Ok(report)
     }
 }
 
@@ -117,5 +142,13 @@ pub(crate) fn audit_engine<E: KvEngine>(
             });
         }
     }
-    Ok(AuditReport { leaves_checked: expected, recomputed_root, recorded_root: applied.root, first_problem })
+    Ok(AuditReport {
+        leaves_checked: expected,
+        recomputed_root,
+        recorded_root: applied.root,
+        first_problem,
+        state_records_checked: 0,
+        state_records_damaged: 0,
+        state_damage: Vec::new(),
+    })
 }

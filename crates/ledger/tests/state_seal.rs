@@ -189,3 +189,18 @@ fn a_node_with_a_changed_state_record_exports_no_snapshot_and_says_so() {
     assert!(is_corrupt(&e), "{e:?}");
     assert!(ledger.corruption().is_some());
 }
+
+#[test]
+fn audit_sweeps_every_state_record_and_names_the_damaged_ones() {
+    let (ledger, p) = mem_ledger(3);
+    let clean = ledger.audit(false).expect("audit");
+    assert!(clean.is_clean() && clean.state_records_checked > 0, "{clean:?}");
+    rewrite(ledger.engine(), CF_STATE, keys::party(&p[2].id), |b| b.truncate(3));
+    let report = ledger.audit(false).expect("audit");
+    assert!(!report.is_clean());
+    assert_eq!(report.first_problem, None, "the leaves are sound");
+    assert_eq!(report.state_records_damaged, 1);
+    assert_eq!(report.state_records_checked, clean.state_records_checked);
+    assert!(report.state_damage[0].contains("party/#"), "{:?}", report.state_damage);
+    assert!(ledger.corruption().is_some(), "noted for health");
+}

@@ -150,8 +150,15 @@ impl ClusterService for ClusterApi {
                 self.service.ledger().root_at(n).map_err(|e| from_service(&self.service, e.into()))?.as_bytes().to_vec()
             }
         };
-        let (first_bad_leaf, problem) =
-            report.first_problem.as_ref().map(|p| (p.leaf_index, p.what.clone())).unwrap_or_default();
+        let (first_bad_leaf, problem) = match (&report.first_problem, report.state_damage.first()) {
+            (Some(p), _) => (p.leaf_index, p.what.clone()),
+            // Damaged state, sound leaves: no leaf to name.
+            (None, Some(first)) => (
+                report.leaves_checked,
+                format!("{} state records fail their integrity tag; the first: {first}", report.state_records_damaged),
+            ),
+            (None, None) => (0, String::new()),
+        };
         Ok(Response::new(pb::AuditResponse {
             node_id: self.service.id(),
             applied_index,
