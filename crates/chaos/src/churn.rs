@@ -19,7 +19,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use veritrace_client::Client;
+use veritrace_client::{Client, ConnectOptions};
 use veritrace_core::Envelope;
 use veritrace_proto::v1 as pb;
 
@@ -38,12 +38,8 @@ pub async fn replace(cluster: &mut Cluster, victim: u64, round: usize) -> anyhow
     let peer_id = cluster.peer_id(spare)?;
     let api = cluster.api(spare).to_owned();
     let options = cluster.admin_options()?;
-    let members: Vec<String> = cluster.ids().iter().map(|id| cluster.api(*id).to_owned()).collect();
-    let admin = |k: usize| {
-        let url = members[k % members.len()].clone();
-        let options = options.clone();
-        async move { Client::connect_with(&url, &options).await.map_err(anyhow::Error::from) }
-    };
+    let members = cluster.member_apis();
+    let admin = |k: usize| connect(&members, &options, k);
 
     retry("add the spare as a learner", |k| {
         let (addr, peer_id, api) = (config.network.listen.clone(), peer_id.clone(), api.clone());
@@ -103,6 +99,13 @@ pub async fn replace(cluster: &mut Cluster, victim: u64, round: usize) -> anyhow
     Ok(vec![spare, victim])
 }
 
+/// A client of the `k`-th of `urls`, round robin: each retry asks the
+/// next node.
+async fn connect(urls: &[String], options: &ConnectOptions, k: usize) -> anyhow::Result<Client> {
+    let url = urls.get(k % urls.len().max(1)).context("no member to ask")?;
+    Ok(Client::connect_with(url, options).await?)
+}
+
 /// Node `id`'s kind in the configuration the node behind `c` has applied
 /// (`None`: not a member).
 async fn kind_of(c: &Client, id: u64) -> anyhow::Result<Option<pb::MemberKind>> {
@@ -133,14 +136,13 @@ async fn delist(cluster: &Cluster, victim: u64, round: usize) -> anyhow::Result<
         };
         envelopes.push(sign(cluster, &party, nonce, action));
     }
-    let urls: Vec<String> = cluster.ids().iter().map(|id| cluster.api(*id).to_owned()).collect();
+    let urls = cluster.member_apis();
     let options = cluster.options()?;
     for (k, envelope) in envelopes.into_iter().enumerate() {
         retry("a governance envelope", |attempt| {
-            let url = urls[attempt % urls.len()].clone();
-            let (options, envelope) = (options.clone(), envelope.clone());
+            let (client, envelope) = (connect(&urls, &options, attempt), envelope.clone());
             async move {
-                let receipts = Client::connect_with(&url, &options).await?.submit_bytes(vec![envelope], false).await?;
+                let receipts = client.await?.submit_bytes(vec![envelope], false).await?;
                 match receipts.first() {
                     Some(r)
                         if r.outcome == pb::Outcome::Applied as i32 || r.outcome == pb::Outcome::Duplicate as i32 =>
@@ -157,7 +159,7 @@ async fn delist(cluster: &Cluster, victim: u64, round: usize) -> anyhow::Result<
         })
         .await?;
     }
-    let c = Client::connect_with(&urls[0], &options).await?;
+    let c = connect(&urls, &options, 0).await?;
     let page = c.list_proposals(pb::ListProposalsRequest { page_size: 1000, ..Default::default() }).await?;
     let status = page.proposals.iter().find(|p| p.proposal_id == proposal).map(|p| p.status());
     if status != Some(pb::ProposalStatus::Executed) {

@@ -200,8 +200,13 @@ impl Cluster {
         } else {
             self.members.remove(&id);
         }
-        let endpoints = self.members.iter().map(|m| (*m, self.api(*m).to_owned())).collect();
+        let endpoints = self.members.iter().copied().zip(self.member_apis()).collect();
         *self.endpoints.write().unwrap_or_else(std::sync::PoisonError::into_inner) = endpoints;
+    }
+
+    /// The members' gRPC endpoints, in id order.
+    pub fn member_apis(&self) -> Vec<String> {
+        self.members.iter().map(|id| self.api(*id).to_owned()).collect()
     }
 
     /// Node `id`'s configuration as written.

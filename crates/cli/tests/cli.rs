@@ -90,23 +90,33 @@ fn snapshot_save_and_restore_round_trip_through_the_cli() {
     assert!(!target.join("ledger").exists());
 }
 
+/// Changes, with `damage`, the first record at or after `from` in column
+/// family `cf` of a stopped node's store in `data` (the Raft log's column
+/// families open too): a disk that lies.
+fn damage_stored_record(data: &std::path::Path, cf: &'static str, from: &[u8], damage: impl FnOnce(&mut Vec<u8>)) {
+    let engine =
+        veritrace_store_rocksdb::RocksEngine::open(&data.join("db"), veritrace_ledger::ALL_CFS).expect("open store");
+    let (key, mut value) = engine
+        .scan(cf, from, None)
+        .expect("scan")
+        .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).expect("kv"))
+        .next()
+        .expect("a record to damage");
+    damage(&mut value);
+    let mut b = WriteBatch::new();
+    b.put(cf, key, value);
+    engine.write(b, WriteOptions::SYNC).expect("tamper");
+}
+
 #[test]
 fn audit_names_a_tampered_leaf_and_exits_3() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("demo");
     ok(&["demo", "--data-dir", s(&data)]);
-    {
-        // The stopped node's store; the Raft log's column families open too.
-        let engine = veritrace_store_rocksdb::RocksEngine::open(&data.join("db"), veritrace_ledger::ALL_CFS)
-            .expect("open store");
-        let key = 5u64.to_be_bytes();
-        let mut leaf = engine.get("leaves", &key).expect("get").expect("leaf 5");
+    damage_stored_record(&data, "leaves", &5u64.to_be_bytes(), |leaf| {
         let at = leaf.len() - 20;
         leaf[at] ^= 1;
-        let mut b = WriteBatch::new();
-        b.put("leaves", key.to_vec(), leaf);
-        engine.write(b, WriteOptions::SYNC).expect("tamper");
-    }
+    });
     let o = veritrace(&["audit", "--data-dir", s(&data)]);
     assert_eq!(o.status.code(), Some(3), "a check that finds a problem exits 3");
     assert!(stderr(&o).contains("audit failed at leaf 5"), "{}", stderr(&o));
@@ -119,21 +129,7 @@ fn audit_names_damaged_state_records_and_exits_3() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("demo");
     ok(&["demo", "--data-dir", s(&data)]);
-    {
-        let engine = veritrace_store_rocksdb::RocksEngine::open(&data.join("db"), veritrace_ledger::ALL_CFS)
-            .expect("open store");
-        let key = veritrace_ledger::state::keys::PARTY_PREFIX;
-        let (k, mut v) = engine
-            .scan("state", key, None)
-            .expect("scan")
-            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).expect("kv"))
-            .next()
-            .expect("a party record");
-        v[0] ^= 1;
-        let mut b = WriteBatch::new();
-        b.put("state", k, v);
-        engine.write(b, WriteOptions::SYNC).expect("tamper");
-    }
+    damage_stored_record(&data, "state", veritrace_ledger::state::keys::PARTY_PREFIX, |v| v[0] ^= 1);
     let o = veritrace(&["audit", "--data-dir", s(&data)]);
     assert_eq!(o.status.code(), Some(3), "a check that finds a problem exits 3");
     assert!(stderr(&o).contains("1 state records fail their integrity tag"), "{}", stderr(&o));

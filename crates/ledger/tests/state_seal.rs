@@ -7,7 +7,7 @@
 
 use veritrace_ledger::schema::{CF_META, CF_STATE};
 use veritrace_ledger::state::keys;
-use veritrace_ledger::testing::{header, mem_ledger, observe, signed};
+use veritrace_ledger::testing::{TestParty, header, mem_ledger, observe, signed};
 use veritrace_ledger::{ALL_CFS, Ledger, LedgerError, LedgerOptions};
 use veritrace_storage::{KvEngine, MemEngine, WriteBatch, WriteOptions};
 
@@ -19,6 +19,20 @@ fn rewrite(engine: &MemEngine, cf: &'static str, key: Vec<u8>, f: impl FnOnce(&m
     let mut batch = WriteBatch::new();
     batch.put(cf, key, bytes);
     engine.write(batch, WriteOptions::SYNC).expect("write");
+}
+
+/// Three fixture parties and one applied envelope.
+fn applied_once() -> (Ledger<MemEngine>, Vec<TestParty>) {
+    let (ledger, p) = mem_ledger(3);
+    ledger.apply(&header(1), &[signed(&p[0], 1, observe(&[ITEM], 0))]).expect("apply");
+    (ledger, p)
+}
+
+/// The ledger's snapshot (format 2).
+fn export(ledger: &Ledger<MemEngine>) -> Vec<u8> {
+    let mut out = Vec::new();
+    ledger.export_snapshot(&mut out).expect("export");
+    out
 }
 
 fn is_corrupt(e: &LedgerError) -> bool {
@@ -46,8 +60,7 @@ fn a_flipped_state_bit_is_refused_by_reads_and_apply_and_noted() {
 
 #[test]
 fn a_store_written_before_sealing_is_sealed_when_opened() {
-    let (ledger, p) = mem_ledger(3);
-    ledger.apply(&header(1), &[signed(&p[0], 1, observe(&[ITEM], 0))]).expect("apply");
+    let (ledger, p) = applied_once();
     let engine = ledger.engine().deep_clone();
     let applied = ledger.applied();
     // Make it look like a 0.5 store: untagged values, no format record.
@@ -76,10 +89,8 @@ fn a_store_written_before_sealing_is_sealed_when_opened() {
 
 #[test]
 fn a_snapshot_carrying_a_changed_state_record_is_refused() {
-    let (ledger, p) = mem_ledger(3);
-    ledger.apply(&header(1), &[signed(&p[0], 1, observe(&[ITEM], 0))]).expect("apply");
-    let mut v2 = Vec::new();
-    ledger.export_snapshot(&mut v2).expect("export");
+    let (ledger, _) = applied_once();
+    let v2 = export(&ledger);
     // A sender whose disk changed a state value after the export checked
     // it (or a forger): the file's checksum is made to match.
     let tampered = rewrite_snapshot_with(&v2, 2, |cf, _, value| {
@@ -154,10 +165,8 @@ fn rewrite_snapshot_with(v2: &[u8], version: u8, mut edit: impl FnMut(&str, &[u8
 
 #[test]
 fn an_unsealed_snapshot_of_an_older_build_is_imported_and_sealed_and_a_sealed_one_must_say_so() {
-    let (ledger, p) = mem_ledger(3);
-    ledger.apply(&header(1), &[signed(&p[0], 1, observe(&[ITEM], 0))]).expect("apply");
-    let mut v2 = Vec::new();
-    ledger.export_snapshot(&mut v2).expect("export");
+    let (ledger, p) = applied_once();
+    let v2 = export(&ledger);
     assert_eq!(&v2[..8], b"VTSNAP\0\x02");
 
     // Version 1 (an old backup): imported, sealed, and it re-exports as the
@@ -166,9 +175,7 @@ fn an_unsealed_snapshot_of_an_older_build_is_imported_and_sealed_and_a_sealed_on
     let (restored, _) = Ledger::import_snapshot(MemEngine::new(ALL_CFS), v1.as_slice(), LedgerOptions::default())
         .expect("a version-1 snapshot imports");
     assert_eq!(restored.party(&p[0].id).expect("read"), ledger.party(&p[0].id).expect("read"));
-    let mut again = Vec::new();
-    restored.export_snapshot(&mut again).expect("export");
-    assert_eq!(again, v2, "sealing is deterministic: the same bytes as the sealed ledger's");
+    assert_eq!(export(&restored), v2, "sealing is deterministic: the same bytes as the sealed ledger's");
 
     // Version 2 without the format record, or version 1 carrying tags as data.
     for (what, bytes) in [
