@@ -24,17 +24,18 @@ layer = {
     "veritrace-server": 5,
     "veritrace-client": 5,
     "veritrace-etcd-kv": 5,
-    "veritrace-node": 6,
-    "veritrace-sdk": 6,
-    "veritrace-testkit": 7,
-    "veritrace-chaos": 8,
-    "veritrace": 9,
-    "veritrace-bench": 9,
-    "veritrace-tests": 10,
+    "veritrace-web": 6,
+    "veritrace-node": 7,
+    "veritrace-sdk": 7,
+    "veritrace-testkit": 8,
+    "veritrace-chaos": 9,
+    "veritrace": 10,
+    "veritrace-bench": 10,
+    "veritrace-tests": 11,
 }
 # Heavy external crates and the only workspace crates that may use them directly.
 owners = {"rocksdb": {"veritrace-store-rocksdb"}, "tonic": {"veritrace-proto", "veritrace-server", "veritrace-client", "veritrace-etcd-kv", "veritrace-testkit"},
-          "libp2p": {"veritrace-net"}, "raft": {"veritrace-consensus"}}
+          "libp2p": {"veritrace-net"}, "raft": {"veritrace-consensus"}, "maud": {"veritrace-web"}}
 # Workspace crates a crate must not depend on although they sit below it:
 # the application layer and the edge never reach the process wiring, the
 # network stack or RocksDB, so a test kit can run them in-process on the
@@ -42,6 +43,7 @@ owners = {"rocksdb": {"veritrace-store-rocksdb"}, "tonic": {"veritrace-proto", "
 forbidden = {
     "veritrace-service": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-server", "veritrace-client"},
     "veritrace-server": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-node"},
+    "veritrace-web": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-node"},
     "veritrace-testkit": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-node"},
     "veritrace": {"veritrace-etcd-kv"},
 }
@@ -78,6 +80,7 @@ closure_forbidden = {
                           "veritrace-store-rocksdb", "veritrace-server", "veritrace-node"),
     "veritrace-server": ("rocksdb", "librocksdb", "libp2p", "veritrace-net", "veritrace-store-rocksdb", "veritrace-node"),
     "veritrace-testkit": ("rocksdb", "librocksdb", "libp2p", "veritrace-net", "veritrace-store-rocksdb", "veritrace-node"),
+    "veritrace-web": ("rocksdb", "librocksdb", "libp2p", "veritrace-net", "veritrace-store-rocksdb", "veritrace-node"),
 }
 for name, prefixes in closure_forbidden.items():
     tree = subprocess.check_output(["cargo", "tree", "-p", name, "-e", "normal", "--prefix", "none", "-f", "{p}", "--locked"], text=True)

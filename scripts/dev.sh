@@ -2,7 +2,8 @@
 # The main job: installs what the build needs, builds Veritrace, and runs
 # `veritrace dev`: a local 4-party network (brand, inspection bureau,
 # customs, e-commerce platform) as four node processes on loopback (gRPC
-# 127.0.0.1:7401-7404, peers 7501-7504, ops HTTP 7601-7604) with embedded
+# 127.0.0.1:7401-7404, peers 7501-7504, ops HTTP 7601-7604, the consumer
+# page and Digital Link resolver on http://127.0.0.1:7701-7704) with embedded
 # defaults in .veritrace/dev, the demo journey against it, a consumer
 # verification and the endpoints. It runs until Ctrl-C, which stops every
 # node cleanly. Arguments go to `veritrace dev`:

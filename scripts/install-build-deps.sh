@@ -4,6 +4,9 @@
 # - libclang-dev: bindgen in librocksdb-sys loads libclang at build time.
 # - libfaketime: the fault harness (crates/chaos) skews a node's clock by
 #   starting it under LD_PRELOAD=libfaketime.
+# - chromium, chromium-driver: the consumer page's browser test
+#   (crates/cli/tests/consumer_browser.rs) drives headless Chromium over
+#   WebDriver; fonts-noto-cjk so its Chinese screenshots show characters.
 #
 # Protos compile with `protox` (a pure-Rust protobuf compiler) from build.rs,
 # so no system protoc is needed. Run as root (CI and the dev machines are);
@@ -11,7 +14,7 @@
 set -euo pipefail
 
 missing=()
-for pkg in libclang-dev libfaketime; do
+for pkg in libclang-dev libfaketime chromium chromium-driver fonts-noto-cjk; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 

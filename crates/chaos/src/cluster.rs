@@ -77,7 +77,7 @@ pub struct Cluster {
 /// A base port whose gRPC (base + k), peer (base + 100 + k) and ops (base +
 /// 200 + k) ports are free for `n` nodes, below the ephemeral range.
 fn free_base_port(n: u64) -> anyhow::Result<u16> {
-    // The ports of node k are base + k, base + 100 + k, base + 200 + k;
+    // The ports of node k are base + k, base + 100 + k, base + 200 + k, base + 300 + k;
     // `init` makes at most 64 nodes.
     if n > 64 {
         bail!("{n} nodes: `veritrace init` makes at most 64");
@@ -85,7 +85,7 @@ fn free_base_port(n: u64) -> anyhow::Result<u16> {
     let seed = u64::from(std::process::id()).wrapping_mul(7919);
     for attempt in 0..200u64 {
         let base = 20_000 + ((seed + attempt * 211) % 120) as u16 * 100;
-        let ports = (1..=n as u16).flat_map(|k| [base + k, base + 100 + k, base + 200 + k]);
+        let ports = (1..=n as u16).flat_map(|k| [base + k, base + 100 + k, base + 200 + k, base + 300 + k]);
         if ports.clone().all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return Ok(base);
         }

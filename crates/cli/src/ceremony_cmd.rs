@@ -72,6 +72,10 @@ pub enum GenesisCommand {
         /// Free text about the network.
         #[arg(long, default_value = "")]
         description: String,
+        /// The network's GS1 Digital Link host, printed in labels' QR codes
+        /// (e.g. https://verify.example.net); default: none (GS1's resolver).
+        #[arg(long, value_name = "ORIGIN")]
+        label_host: Option<String>,
         /// Output directory (created).
         #[arg(long)]
         out: PathBuf,
@@ -117,6 +121,9 @@ pub enum GenesisCommand {
         /// Ops HTTP listen address (default: none).
         #[arg(long)]
         ops_listen: Option<SocketAddr>,
+        /// Public web listen address (Digital Link resolver, consumer page; default: none).
+        #[arg(long)]
+        web_listen: Option<SocketAddr>,
     },
 }
 
@@ -154,9 +161,10 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
 /// `veritrace genesis ...`.
 pub fn genesis(cmd: GenesisCommand) -> anyhow::Result<()> {
     match cmd {
-        GenesisCommand::Assemble { network_id, threshold, description, out, public } => {
+        GenesisCommand::Assemble { network_id, threshold, description, label_host, out, public } => {
             let founders = public.iter().map(|p| ceremony::read_json(p)).collect::<Result<Vec<PublicParts>, _>>()?;
-            let (genesis, network) = ceremony::assemble(&network_id, threshold, &description, &founders)?;
+            let (genesis, network) =
+                ceremony::assemble(&network_id, threshold, &description, label_host.as_deref(), &founders)?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             let path = out.join(GENESIS_FILE);
             std::fs::write(&path, genesis.bytes()).with_context(|| format!("writing {}", path.display()))?;
@@ -184,7 +192,7 @@ pub fn genesis(cmd: GenesisCommand) -> anyhow::Result<()> {
             println!("sealed genesis {} by {} founders: {}", genesis.id(), seal.signatures.len(), path.display());
             Ok(())
         }
-        GenesisCommand::Configure { network, keys, api_listen, p2p_listen, ops_listen } => {
+        GenesisCommand::Configure { network, keys, api_listen, p2p_listen, ops_listen, web_listen } => {
             let file: NetworkFile = ceremony::read_json(&network.join(NETWORK_FILE))?;
             let me: PublicParts = ceremony::read_json(&keys.join(PUBLIC_FILE))?;
             let genesis = read_validated_genesis(&network.join(GENESIS_FILE))?;
@@ -194,7 +202,7 @@ pub fn genesis(cmd: GenesisCommand) -> anyhow::Result<()> {
             }
             ceremony::check_network(&file, &genesis)?;
             let hash = ceremony::admin_token_hash(&keys)?;
-            let listen = Listen { api: api_listen, p2p: p2p_listen, ops: ops_listen };
+            let listen = Listen { api: api_listen, p2p: p2p_listen, ops: ops_listen, web: web_listen };
             let config = ceremony::configure(&file, &me.party_id, &listen, &hash)?;
             for name in [GENESIS_FILE, GENESIS_SEAL_FILE] {
                 copy(&network.join(name), &keys.join(name))?;
@@ -227,7 +235,7 @@ fn sign(network: &Path, keys: &Path) -> anyhow::Result<()> {
     if me.party_key != key.public().to_string() {
         bail!("{PUBLIC_FILE} does not carry the key in {PARTY_KEY_FILE}");
     }
-    let (expected, _) = ceremony::assemble(&g.network_id, None, "", std::slice::from_ref(&me))?;
+    let (expected, _) = ceremony::assemble(&g.network_id, None, "", None, std::slice::from_ref(&me))?;
     let mut want = expected.proto().founding_parties[0].clone();
     want.joined_at = own.joined_at;
     if *own != want {
@@ -265,6 +273,10 @@ fn sign(network: &Path, keys: &Path) -> anyhow::Result<()> {
         );
     }
     println!("  governance threshold {}", g.governance.as_ref().map_or(1, |r| r.threshold));
+    // Printed on every label for years: each founder sees it before signing.
+    let label_host =
+        if g.label_host.is_empty() { "https://id.gs1.org (GS1's resolver)" } else { g.label_host.as_str() };
+    println!("  labels' QR codes point at {label_host}");
     let mut seal = SealFile::new(&genesis);
     seal.add(&veritrace_core::founders::FounderSignature::sign(&genesis.id(), &me.party_id, &key));
     let path = keys.join(format!("genesis-{}.sig", me.party_id));

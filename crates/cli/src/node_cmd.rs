@@ -19,13 +19,19 @@ pub struct InitArgs {
     /// Directory to create (must be absent or empty).
     #[arg(long)]
     pub out: PathBuf,
-    /// Node k listens for gRPC on base-port + k and for peers on
-    /// base-port + 100 + k.
+    /// Node k listens for gRPC on base-port + k, for peers on
+    /// base-port + 100 + k, ops HTTP on base-port + 200 + k and the public
+    /// web page on base-port + 300 + k.
     #[arg(long, default_value_t = 7400)]
     pub base_port: u16,
     /// Network id written into the genesis.
     #[arg(long, default_value = "veritrace-local")]
     pub network_id: String,
+    /// The network's GS1 Digital Link host, printed in labels' QR codes
+    /// (e.g. https://verify.example.net; default: node 1's web listener,
+    /// http://127.0.0.1:{base-port + 301}).
+    #[arg(long, value_name = "ORIGIN")]
+    pub label_host: Option<String>,
 }
 
 /// Generates keys, configurations and a genesis for a local cluster.
@@ -34,11 +40,19 @@ pub fn init(args: InitArgs) -> anyhow::Result<()> {
     opts.learners = args.learners;
     opts.base_port = args.base_port;
     opts.network_id = args.network_id;
+    opts.label_host = args.label_host;
     let layout = generate_local_cluster(&opts)?;
     println!("created {} nodes in {}", layout.nodes.len(), layout.dir.display());
     for n in &layout.nodes {
         let role = if n.voter { "voter" } else { "joins later" };
-        println!("  {}  api http://{}  p2p {}  {}  ({role})", n.name, n.api_addr, n.p2p_addr, n.config_path.display());
+        println!(
+            "  {}  api http://{}  p2p {}  web http://{}  {}  ({role})",
+            n.name,
+            n.api_addr,
+            n.p2p_addr,
+            n.web_addr,
+            n.config_path.display()
+        );
     }
     println!("start each with: veritrace node start --config <config>");
     Ok(())

@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use veritrace_client::Client;
 use veritrace_client::render::{OutputFormat, render_receipts};
+use veritrace_core::gs1::DlHost;
 use veritrace_core::{Envelope, SecretKey};
 use veritrace_labels::{BatchSpec, SerialScheme, SheetLayout};
 use veritrace_proto::v1 as pb;
@@ -101,6 +102,12 @@ pub struct CommissionArgs {
     /// the codes are secrets, never overwrite them).
     #[arg(long, default_value = "labels")]
     out: PathBuf,
+    /// The Digital Link host printed in the QR codes (e.g.
+    /// https://verify.brand.example). Default: the product's own
+    /// (`registerProduct.labelHost`), else the network's (genesis
+    /// `labelHost`), else GS1's resolver, https://id.gs1.org.
+    #[arg(long, value_name = "ORIGIN")]
+    label_host: Option<String>,
 }
 
 fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
@@ -124,6 +131,26 @@ async fn network_id(client: &Client, given: &Option<String>) -> anyhow::Result<S
     }
     let g = client.genesis().await.context("reading the network id from the node's genesis")?;
     Ok(g.genesis.map(|g| g.network_id).unwrap_or_default())
+}
+
+/// The labels' Digital Link host: `given`, else the product's, else the
+/// network's, else GS1's. A product the node does not know is an error:
+/// commissioning it would be refused anyway, after the labels were written.
+async fn label_host(client: &Client, given: Option<&str>, gtin: &str) -> anyhow::Result<DlHost> {
+    if let Some(text) = given {
+        return DlHost::parse(text).map_err(|e| anyhow::anyhow!("--label-host: {e}"));
+    }
+    let product = client.product(gtin).await.with_context(|| format!("reading product {gtin} from the node"))?;
+    let chosen = if product.label_host.is_empty() {
+        let genesis = client.genesis().await.context("reading the network's label host from the genesis")?;
+        genesis.genesis.map(|g| g.label_host).unwrap_or_default()
+    } else {
+        product.label_host
+    };
+    if chosen.is_empty() {
+        return Ok(DlHost::gs1());
+    }
+    DlHost::parse(&chosen).map_err(|e| anyhow::anyhow!("the ledger's label host: {e}"))
 }
 
 /// Signs `action` as the signer's party and submits it; fails when refused.
@@ -221,11 +248,14 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("--code-key {}: {e}", path.display()))?;
         spec.code_key = Some(veritrace_labels::BrandCodeKey(key));
     }
-    let batch = veritrace_labels::generate(&spec, &mut rand::rng())?;
     let csv = args.out.join("labels.csv");
     if csv.exists() {
         bail!("{} exists; refusing to overwrite printed codes (choose another --out)", csv.display());
     }
+    let rt = runtime()?;
+    let client = rt.block_on(connect_signer(&args.signer))?;
+    spec.label_host = rt.block_on(label_host(&client, args.label_host.as_deref(), spec.gtin.as_str()))?;
+    let batch = veritrace_labels::generate(&spec, &mut rand::rng())?;
     private_dir(&args.out)?;
     let file = private_file(&csv)?;
     veritrace_labels::write_csv(&batch.labels, std::io::BufWriter::new(file))?;
@@ -241,8 +271,7 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
         OutputFormat::Table => println!("{wrote}"),
     }
     let actions: Vec<Action> = batch.actions.into_iter().map(Action::CommissionItems).collect();
-    runtime()?.block_on(async {
-        let client = connect_signer(&args.signer).await?;
+    rt.block_on(async {
         let network = network_id(&client, &args.signer.network).await?;
         let mut receipts = Vec::new();
         for action in actions {

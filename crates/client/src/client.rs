@@ -494,6 +494,12 @@ impl Client {
         Ok(self.verification.clone().get_party_profile(request).await?.into_inner())
     }
 
+    /// A registered product (VerificationService.GetProduct).
+    pub async fn product(&self, gtin: &str) -> Result<pb::ProductSummary, ClientError> {
+        let request = pb::GetProductRequest { name: format!("products/{gtin}") };
+        Ok(self.verification.clone().get_product(request).await?.into_inner())
+    }
+
     /// One page of parties (LedgerService.ListParties).
     pub async fn list_parties(&self, request: pb::ListPartiesRequest) -> Result<pb::ListPartiesResponse, ClientError> {
         Ok(self.ledger.clone().list_parties(request).await?.into_inner())

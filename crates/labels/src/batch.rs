@@ -72,7 +72,14 @@ pub fn generate<R: CryptoRng + ?Sized>(spec: &BatchSpec, rng: &mut R) -> Result<
                 salt: Vec::new(),
                 label_token_digest: token.digest().as_bytes().to_vec(),
             });
-            labels.push(Label::new(sgtin, spec.lot.as_deref(), code, token, spec.company_prefix_len)?);
+            labels.push(Label::new(
+                sgtin,
+                spec.lot.as_deref(),
+                code,
+                token,
+                spec.company_prefix_len,
+                &spec.label_host,
+            )?);
         }
         actions.push(pb::CommissionItems {
             gtin: spec.gtin.to_string(),

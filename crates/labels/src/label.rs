@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use veritrace_core::gs1::{CANONICAL_DL_HOST, Gtin, Serial, Sgtin};
+use veritrace_core::gs1::{DlHost, Gtin, Serial, Sgtin};
 use veritrace_core::label_token::LabelToken;
 
 use crate::LabelError;
@@ -27,7 +27,8 @@ pub struct Label {
     /// to verify it (see `veritrace_core::label_token`).
     pub label_token: LabelToken,
     /// GS1 Digital Link URI for the QR code:
-    /// `https://id.gs1.org/01/{gtin}/10/{lot}/21/{serial}?t={label_token}`
+    /// `{host}/01/{gtin}/10/{lot}/21/{serial}?t={label_token}`, where the
+    /// host is the batch's [`label_host`](crate::BatchSpec::label_host)
     /// (no `/10/` part without a lot), lot and serial percent-encoded as
     /// core's canonical Digital Link output does.
     /// [`Sgtin::parse_digital_link`] reads it back (ignoring the query).
@@ -48,8 +49,9 @@ impl Label {
         code: String,
         label_token: LabelToken,
         company_prefix_len: Option<usize>,
+        host: &DlHost,
     ) -> Result<Self, LabelError> {
-        let digital_link = label_token.in_link(&digital_link(&sgtin, lot)?);
+        let digital_link = label_token.in_link(&digital_link(&sgtin, lot, host)?);
         let sgtin_uri = company_prefix_len
             .map(|len| sgtin.to_epc_uri(len).map_err(|_| LabelError::InvalidCompanyPrefixLength { len }))
             .transpose()?;
@@ -87,15 +89,15 @@ impl fmt::Debug for Label {
 /// The canonical Digital Link of `sgtin`, with the lot inserted before the
 /// serial: GS1 Digital Link orders the qualifiers of `/01/` as
 /// `/22/`, `/10/`, `/21/`.
-fn digital_link(sgtin: &Sgtin, lot: Option<&str>) -> Result<String, LabelError> {
+fn digital_link(sgtin: &Sgtin, lot: Option<&str>, host: &DlHost) -> Result<String, LabelError> {
     let Some(lot) = lot else {
-        return Ok(sgtin.to_digital_link());
+        return Ok(sgtin.to_digital_link_on(host));
     };
     // AI 10 and AI 21 share their character set and length, so a `Serial`
     // holding the lot gives core's canonical escaping for it.
     let escaped_lot =
         Serial::parse(lot).map_err(|source| LabelError::InvalidLot { lot: lot.to_owned(), source })?.to_dl_escaped();
-    Ok(format!("{CANONICAL_DL_HOST}/01/{}/10/{escaped_lot}/21/{}", sgtin.gtin, sgtin.serial.to_dl_escaped()))
+    Ok(format!("{host}/01/{}/10/{escaped_lot}/21/{}", sgtin.gtin, sgtin.serial.to_dl_escaped()))
 }
 
 #[cfg(test)]
@@ -111,12 +113,12 @@ mod tests {
 
     #[test]
     fn digital_link_with_and_without_lot_parses_back() {
-        let plain = Label::new(sgtin("A1"), None, "123456".into(), TOKEN, None).expect("label");
+        let plain = Label::new(sgtin("A1"), None, "123456".into(), TOKEN, None, &DlHost::gs1()).expect("label");
         assert_eq!(plain.digital_link, format!("https://id.gs1.org/01/09506000134352/21/A1{T}"));
         assert_eq!(plain.sgtin_uri, None);
 
         let odd = sgtin("x/y?<&>\"%");
-        let label = Label::new(odd.clone(), Some("L"), "123456".into(), TOKEN, Some(7)).expect("label");
+        let label = Label::new(odd.clone(), Some("L"), "123456".into(), TOKEN, Some(7), &DlHost::gs1()).expect("label");
         assert_eq!(
             label.digital_link,
             format!("https://id.gs1.org/01/09506000134352/10/L/21/x%2Fy%3F%3C%26%3E%22%25{T}")
@@ -125,14 +127,19 @@ mod tests {
         assert_eq!(label.sgtin_uri.as_deref(), Some("urn:epc:id:sgtin:9506000.013435.x%2Fy%3F%3C%26%3E%22%25"));
         assert_eq!(label.sgtin_uri.as_deref().map(Sgtin::parse_epc_uri), Some(Ok(odd)));
 
-        let lot = Label::new(sgtin("7"), Some("a/b<&>."), "123456".into(), TOKEN, None).expect("label");
+        let lot = Label::new(sgtin("7"), Some("a/b<&>."), "123456".into(), TOKEN, None, &DlHost::gs1()).expect("label");
         assert_eq!(lot.digital_link, format!("https://id.gs1.org/01/09506000134352/10/a%2Fb%3C%26%3E./21/7{T}"));
         assert_eq!(Sgtin::parse_digital_link(&lot.digital_link), Ok(sgtin("7")));
+
+        let host = DlHost::parse("https://verify.brand.example").expect("valid host");
+        let own = Label::new(sgtin("A1"), Some("L"), "123456".into(), TOKEN, None, &host).expect("label");
+        assert_eq!(own.digital_link, format!("https://verify.brand.example/01/09506000134352/10/L/21/A1{T}"));
+        assert_eq!(Sgtin::parse_digital_link(&own.digital_link), Ok(sgtin("A1")));
     }
 
     #[test]
     fn debug_never_shows_the_code() {
-        let label = Label::new(sgtin("A1"), None, "918273".into(), TOKEN, None).expect("label");
+        let label = Label::new(sgtin("A1"), None, "918273".into(), TOKEN, None, &DlHost::gs1()).expect("label");
         let shown = format!("{label:?}");
         assert!(!shown.contains("918273"), "{shown}");
         assert!(shown.contains("<redacted>") && shown.contains("A1"), "{shown}");

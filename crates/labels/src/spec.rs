@@ -2,7 +2,9 @@
 //! checks that run before anything random is drawn.
 
 use veritrace_core::code::CodePolicy;
-use veritrace_core::gs1::{Field, Gs1Error, Gtin, MAX_COMPANY_PREFIX_LEN, MIN_COMPANY_PREFIX_LEN, Serial, Sgln};
+use veritrace_core::gs1::{
+    DlHost, Field, Gs1Error, Gtin, MAX_COMPANY_PREFIX_LEN, MIN_COMPANY_PREFIX_LEN, Serial, Sgln,
+};
 
 use crate::LabelError;
 use crate::serials;
@@ -85,6 +87,9 @@ pub struct BatchSpec {
     /// CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1: digests are `F_k(item key ‖
     /// code)` and the actions carry no salt. `None`: salted BLAKE3_V1.
     pub code_key: Option<BrandCodeKey>,
+    /// The host the labels' Digital Links start with: the network's
+    /// resolver or the brand's own domain ([`DlHost::gs1`] by default).
+    pub label_host: DlHost,
 }
 
 /// A brand's whole threshold code key (`veritrace codes deal-key`), held
@@ -123,6 +128,7 @@ impl BatchSpec {
             biz_location: None,
             company_prefix_len: None,
             code_key: None,
+            label_host: DlHost::gs1(),
         })
     }
 

@@ -28,6 +28,10 @@ impl Genesis {
     /// party, no key shared between parties.
     pub fn from_proto(mut proto: pb::Genesis) -> Result<Self, LedgerError> {
         validate_network_id(&proto.network_id).map_err(|e| invalid(e.to_string()))?;
+        if !proto.label_host.is_empty() {
+            veritrace_core::gs1::DlHost::parse_normalized(&proto.label_host)
+                .map_err(|e| invalid(format!("label_host: {e}")))?;
+        }
         if proto.founding_parties.is_empty() {
             return Err(invalid("no founding parties"));
         }

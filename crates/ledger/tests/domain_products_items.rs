@@ -248,3 +248,29 @@ fn production_time_out_of_range_is_refused() {
     a.production_time = Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 });
     net.ok("brand", Action::CommissionItems(a));
 }
+
+#[test]
+fn a_product_may_name_its_own_label_host_in_normalised_form_only() {
+    let mut net = Network::new();
+    let g = gtin(1);
+    let with_host = |host: &str| {
+        let mut a = register_product(&g, "brand");
+        if let Action::RegisterProduct(p) = &mut a {
+            p.label_host = host.into();
+        }
+        a
+    };
+    for bad in [
+        "https://Verify.Brand.example",
+        "https://verify.brand.example/",
+        "https://verify.brand.example/p",
+        "ftp://x.example",
+        "verify.brand.example",
+    ] {
+        assert_eq!(net.refused("brand", with_host(bad)), Reason::InvalidAction, "{bad}");
+    }
+    assert!(net.ledger.product(&g).expect("read").is_none(), "a refused registration registers nothing");
+    net.ok("brand", with_host("https://verify.brand.example"));
+    let product = net.ledger.product(&g).expect("read").expect("registered");
+    assert_eq!(product.label_host, "https://verify.brand.example");
+}

@@ -131,6 +131,17 @@ fn invalid_genesis_is_refused() {
     let (mut g, _) = genesis(1);
     g.network_id = "Bad Net".into();
     assert!(Ledger::create(MemEngine::new(ALL_CFS), &g, LedgerOptions::default()).is_err());
+    // The labels' host: an origin, written the one normalised way.
+    for bad in ["HTTPS://verify.example", "https://verify.example/", "https://verify.example/x", "verify.example"] {
+        let (mut g, _) = genesis(1);
+        g.label_host = bad.into();
+        let err = Ledger::create(MemEngine::new(ALL_CFS), &g, LedgerOptions::default()).expect_err(bad);
+        assert!(err.to_string().contains("label_host"), "{bad}: {err}");
+    }
+    let (mut g, _) = genesis(1);
+    g.label_host = "https://verify.example:8443".into();
+    let ledger = Ledger::create(MemEngine::new(ALL_CFS), &g, LedgerOptions::default()).expect("a good host");
+    assert_eq!(ledger.genesis().proto().label_host, "https://verify.example:8443");
 }
 
 #[test]

@@ -25,7 +25,7 @@ use veritrace_proto::v1 as pb;
 
 use crate::config::{
     ApiSection, ClusterSection, LogSection, NetworkSection, NodeConfig, NodeSection, OpsSection, PeerConfig,
-    RaftSection,
+    RaftSection, WebSection,
 };
 use crate::init::{ADMIN_TOKEN_FILE, GENESIS_FILE, NODE_KEY_FILE, PARTY_KEY_FILE};
 use crate::keys;
@@ -150,11 +150,13 @@ pub struct NetworkFile {
 
 /// The genesis of `founders` (each an ADMIN if it says so, each a
 /// validator), governance by `threshold` of the admins (default a
-/// majority), and the network file.
+/// majority), `label_host` as the network's Digital Link host (checked and
+/// normalised; `None`: GS1's resolver), and the network file.
 pub fn assemble(
     network_id: &str,
     threshold: Option<u32>,
     description: &str,
+    label_host: Option<&str>,
     founders: &[PublicParts],
 ) -> Result<(veritrace_ledger::Genesis, NetworkFile), CeremonyError> {
     let mut parties = Vec::new();
@@ -189,6 +191,12 @@ pub fn assemble(
         genesis_time: Some(prost_types::Timestamp { seconds: i64::try_from(now).unwrap_or(i64::MAX), nanos: 0 }),
         founding_parties: parties,
         description: description.to_owned(),
+        label_host: match label_host {
+            Some(h) => veritrace_core::gs1::DlHost::parse(h)
+                .map_err(|e| CeremonyError::Invalid(format!("label host: {e}")))?
+                .to_string(),
+            None => String::new(),
+        },
         ..Default::default()
     };
     let genesis =
@@ -251,6 +259,8 @@ pub struct Listen {
     pub p2p: Option<String>,
     /// Ops HTTP listen address (default: none).
     pub ops: Option<SocketAddr>,
+    /// Public web listen address (resolver, consumer page; default: none).
+    pub web: Option<SocketAddr>,
 }
 
 /// The configuration of `party`'s founding node in `network`, with its
@@ -296,6 +306,7 @@ pub fn configure(
         },
         api,
         ops: OpsSection { listen: listen.ops, ready_max_lag: 0 },
+        web: WebSection { listen: listen.web, public_origin: None },
         log: LogSection::default(),
         raft: RaftSection::default(),
         cluster: ClusterSection { initial_voters: network.members.iter().map(|m| m.node_id).collect() },

@@ -35,6 +35,9 @@ pub struct NodeConfig {
     /// The ops HTTP listener (health and metrics); optional.
     #[serde(default)]
     pub ops: OpsSection,
+    /// The public web listener (Digital Link resolver, consumer page); optional.
+    #[serde(default)]
+    pub web: WebSection,
     /// Logging; optional.
     #[serde(default)]
     pub log: LogSection,
@@ -126,6 +129,23 @@ pub struct OpsSection {
     /// A node is ready when it knows a leader and has applied all but at
     /// most this many committed entries (default 0 means 100).
     pub ready_max_lag: u64,
+}
+
+/// The `[web]` section: the public HTTP listener that labels' QR codes
+/// point at (the GS1 Digital Link resolver and the consumer page). It is
+/// open to everyone, like the public gRPC plane; code checks and reports
+/// on it take the per-address budget of `[api.verification]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSection {
+    /// Address of the web listener, e.g. `0.0.0.0:7701`; absent means none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// The origin shoppers reach it at (`https://verify.example.net`), for
+    /// the absolute links of linksets; absent means `http://` and the
+    /// request's `Host` header. Checked like a Digital Link host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_origin: Option<String>,
 }
 
 /// The `[log]` section.

@@ -15,7 +15,10 @@
 //!
 //! Node `k` (1-based) serves gRPC on `host:base_port + k`, libp2p on
 //! `/ip4/host/tcp/{base_port + 100 + k}` and its ops HTTP listener
-//! (`/livez`, `/readyz`, `/metrics`) on `host:base_port + 200 + k`.
+//! (`/livez`, `/readyz`, `/metrics`) on `host:base_port + 200 + k` and its
+//! public web listener (Digital Link resolver, consumer page) on
+//! `host:base_port + 300 + k`. The genesis names node 1's web listener as
+//! the network's label host unless [`InitOptions::label_host`] says otherwise.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -24,7 +27,7 @@ use veritrace_net::NodeId;
 
 use crate::config::{
     ApiSection, CONFIG_FILE_NAME, ClusterSection, ConfigError, LogSection, NetworkSection, NodeConfig, NodeSection,
-    OpsSection, PeerConfig, RaftSection,
+    OpsSection, PeerConfig, RaftSection, WebSection,
 };
 use crate::keys::{self, KeyFileError};
 
@@ -68,6 +71,9 @@ pub struct InitOptions {
     /// INSPECTION, CUSTOMS, LOGISTICS, RETAILER, PLATFORM). Empty (the
     /// default) means the rotation for everyone.
     pub roles: Vec<veritrace_proto::v1::PartyRole>,
+    /// The network's Digital Link host for labels (genesis `label_host`);
+    /// `None` means node 1's web listener, `http://{host}:{base_port + 301}`.
+    pub label_host: Option<String>,
 }
 
 impl InitOptions {
@@ -81,6 +87,7 @@ impl InitOptions {
             network_id: "veritrace-local".to_owned(),
             host: "127.0.0.1".to_owned(),
             roles: Vec::new(),
+            label_host: None,
         }
     }
 }
@@ -111,6 +118,8 @@ pub struct NodeLayout {
     pub p2p_addr: String,
     /// The ops HTTP listener address.
     pub ops_addr: SocketAddr,
+    /// The public web listener address (resolver, consumer page).
+    pub web_addr: SocketAddr,
     /// Its libp2p `PeerId`, base58 text.
     pub peer_id: String,
     /// The founding party it operates.
@@ -131,7 +140,7 @@ pub enum InitError {
         reason: String,
     },
     /// The last node's port would exceed 65535.
-    #[error("base port {base_port} is too high for {total} nodes: the last ops port would be {last} (> 65535)")]
+    #[error("base port {base_port} is too high for {total} nodes: the last web port would be {last} (> 65535)")]
     PortOverflow {
         /// The requested base port.
         base_port: u16,
@@ -236,7 +245,7 @@ fn check_options(opts: &InitOptions) -> Result<Ipv4Addr, InitError> {
         .host
         .parse::<Ipv4Addr>()
         .map_err(|_| invalid("host", format!("{:?} is not an IPv4 address", opts.host)))?;
-    let last = u64::from(opts.base_port) + 200 + total as u64;
+    let last = u64::from(opts.base_port) + 300 + total as u64;
     if last > u64::from(u16::MAX) {
         return Err(InitError::PortOverflow { base_port: opts.base_port, total, last });
     }
@@ -270,6 +279,7 @@ fn plan(opts: &InitOptions, host: Ipv4Addr) -> Result<Vec<Planned>, InitError> {
             api_addr: SocketAddr::new(host.into(), opts.base_port + offset),
             p2p_addr: format!("/ip4/{host}/tcp/{}", opts.base_port + 100 + offset),
             ops_addr: SocketAddr::new(host.into(), opts.base_port + 200 + offset),
+            web_addr: SocketAddr::new(host.into(), opts.base_port + 300 + offset),
             peer_id: keys::peer_id_of(&node_seed)?.to_string(),
             // A learner is a party's validator too, named in the genesis,
             // so it may join without a further governance decision.
@@ -301,6 +311,7 @@ fn node_config(opts: &InitOptions, p: &Planned, all: &[Planned], token_hash: &st
         network: NetworkSection { listen: me.p2p_addr.clone(), request_timeout_ms: 5000, advertise: None },
         api,
         ops: OpsSection { listen: Some(me.ops_addr), ready_max_lag: 0 },
+        web: WebSection { listen: Some(me.web_addr), public_origin: None },
         log: LogSection::default(),
         raft: RaftSection::default(),
         cluster: ClusterSection {

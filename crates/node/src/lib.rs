@@ -25,7 +25,7 @@ pub mod seal;
 
 pub use config::{
     ApiSection, CONFIG_FILE_NAME, ClusterSection, ConfigError, ConfigSource, LayeredConfig, LogFormat, LogSection,
-    NetworkSection, NodeConfig, NodeSection, OpsSection, PeerConfig, RaftSection, TlsSection,
+    NetworkSection, NodeConfig, NodeSection, OpsSection, PeerConfig, RaftSection, TlsSection, WebSection,
 };
 pub use error::NodeError;
 pub use init::{

@@ -13,7 +13,7 @@ use crate::{Node, NodeConfig, NodeError};
 /// The sockets a node serves on.
 #[derive(Debug)]
 pub enum Listeners {
-    /// Bind `api.listen` and, when set, `ops.listen` once the node has
+    /// Bind `api.listen` and, when set, `ops.listen` and `web.listen` once the node has
     /// started (its stores opened, its driver running), so clients and
     /// probes are refused rather than kept waiting while it starts. What
     /// `veritrace node start` uses.
@@ -25,20 +25,33 @@ pub enum Listeners {
         api: TcpListener,
         /// The ops HTTP listener (`/livez`, `/readyz`, `/metrics`), if any.
         ops: Option<TcpListener>,
+        /// The public web listener (resolver and consumer page), if any.
+        web: Option<TcpListener>,
     },
 }
 
+/// The sockets, once open.
+struct Open {
+    api: TcpListener,
+    ops: Option<TcpListener>,
+    web: Option<TcpListener>,
+}
+
 impl Listeners {
-    async fn open(self, config: &NodeConfig) -> Result<(TcpListener, Option<TcpListener>), NodeError> {
+    async fn open(self, config: &NodeConfig) -> Result<Open, NodeError> {
         match self {
-            Listeners::Bound { api, ops } => Ok((api, ops)),
+            Listeners::Bound { api, ops, web } => Ok(Open { api, ops, web }),
             Listeners::FromConfig => {
                 let (api, _) = veritrace_server::bind(config.api.listen).await?;
                 let ops = match config.ops.listen {
                     Some(addr) => Some(veritrace_server::bind(addr).await?.0),
                     None => None,
                 };
-                Ok((api, ops))
+                let web = match config.web.listen {
+                    Some(addr) => Some(veritrace_server::bind(addr).await?.0),
+                    None => None,
+                };
+                Ok(Open { api, ops, web })
             }
         }
     }
@@ -60,7 +73,16 @@ pub async fn run(
         );
     }
     let node = Node::start(config).await?;
-    let (api, ops) = match listeners.open(node.config()).await {
+    let web_options = veritrace_web::WebOptions {
+        public_origin: node
+            .config()
+            .web
+            .public_origin
+            .as_deref()
+            .and_then(|o| veritrace_core::gs1::DlHost::parse(o).ok()),
+        limits: node.config().api.verification.clone(),
+    };
+    let Open { api, ops, web } = match listeners.open(node.config()).await {
         Ok(sockets) => sockets,
         Err(e) => {
             node.shutdown().await;
@@ -78,6 +100,17 @@ pub async fn run(
             let _ = rx.wait_for(|s| *s).await;
         };
         tokio::spawn(veritrace_server::ops_http::serve_ops(service.clone(), listener, stopped))
+    });
+    let web_task = web.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(web = %addr, "serving the Digital Link resolver and the consumer page");
+        }
+        let mut rx = stop_rx.clone();
+        let stopped = async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let service = service.clone();
+        tokio::spawn(async move { veritrace_web::serve_web(service, &web_options, listener, stopped).await })
     });
     if let Ok(addr) = api.local_addr() {
         tracing::info!(node = service.id(), api = %addr, peer_id = service.peer_id(), "serving gRPC");
@@ -105,6 +138,11 @@ pub async fn run(
         && let Ok(Err(e)) = task.await
     {
         tracing::warn!(cause = %e, "ops listener failed");
+    }
+    if let Some(task) = web_task
+        && let Ok(Err(e)) = task.await
+    {
+        tracing::warn!(cause = %e, "web listener failed");
     }
     node.shutdown().await;
     served?;

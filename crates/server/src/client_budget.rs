@@ -47,16 +47,25 @@ impl ClientBudgets {
     /// `app_key` is given (UNAUTHENTICATED for a key this node does not
     /// know), else its address (`None`: not limited).
     pub fn take(&self, app_key: Option<&[u8]>, address: Option<IpAddr>) -> Result<(), tonic::Status> {
+        self.check(app_key, address).map_err(|refusal| match refusal {
+            BudgetRefusal::UnknownApp => reason(
+                Code::Unauthenticated,
+                "APP_KEY_UNKNOWN",
+                format!("this node knows no app with the {APP_KEY_HEADER} given"),
+            ),
+            BudgetRefusal::RateLimited { who, wait } => client_rate_limited(&who, wait),
+        })
+    }
+
+    /// [`take`](Self::take) for edges other than gRPC (the web page):
+    /// the refusal as a value.
+    pub fn check(&self, app_key: Option<&[u8]>, address: Option<IpAddr>) -> Result<(), BudgetRefusal> {
         let now = Instant::now();
         let waited = match app_key {
             Some(key) => {
                 let digest: [u8; 32] = *blake3::hash(key).as_bytes();
                 let Some((name, limiter)) = self.apps.get(&digest) else {
-                    return Err(reason(
-                        Code::Unauthenticated,
-                        "APP_KEY_UNKNOWN",
-                        format!("this node knows no app with the {APP_KEY_HEADER} given"),
-                    ));
+                    return Err(BudgetRefusal::UnknownApp);
                 };
                 limiter.check((), now).map_err(|wait| (format!("app {name}"), wait))
             }
@@ -68,8 +77,22 @@ impl ClientBudgets {
                 _ => Ok(()),
             },
         };
-        waited.map_err(|(who, wait)| client_rate_limited(&who, wait))
+        waited.map_err(|(who, wait)| BudgetRefusal::RateLimited { who, wait })
     }
+}
+
+/// Why [`ClientBudgets::check`] refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BudgetRefusal {
+    /// An app key this node does not know.
+    UnknownApp,
+    /// The caller's budget is spent for `wait`.
+    RateLimited {
+        /// Whose budget ("address 10.0.0.0/24", "app brand-app").
+        who: String,
+        /// Until the next request is allowed.
+        wait: Duration,
+    },
 }
 
 /// RESOURCE_EXHAUSTED, reason `CLIENT_RATE_LIMITED`, with a RetryInfo.

@@ -189,6 +189,26 @@ impl VerificationService for VerificationApi {
         .await
     }
 
+    async fn get_product(
+        &self,
+        request: Request<pb::GetProductRequest>,
+    ) -> Result<Response<pb::ProductSummary>, Status> {
+        let name = request.into_inner().name;
+        let Some(text) = name.strip_prefix("products/") else {
+            return Err(invalid("name", format!("name {name:?} is not \"products/{{gtin}}\"")));
+        };
+        let gtin = Gtin::parse(text).map_err(|e| invalid("name", format!("name: {e}")))?;
+        self.service.read_barrier().await.map_err(|e| self.err(e))?;
+        let service = self.service.clone();
+        crate::work_limits::off_the_runtime(move || {
+            match service.ledger().product(gtin.as_str()).map_err(|e| from_service(&service, e.into()))? {
+                Some(p) => Ok(Response::new(p)),
+                None => Err(reason(Code::NotFound, "PRODUCT_NOT_FOUND", format!("no product {gtin} is registered"))),
+            }
+        })
+        .await
+    }
+
     async fn get_party_profile(
         &self,
         request: Request<pb::GetPartyProfileRequest>,

@@ -14,6 +14,7 @@
 //!   proposal format (a client request's envelopes); [`prechecks`] runs
 //!   signature checks ahead of apply.
 //! * [`verify`]: the consumer path (verdict, journey, recorded scan).
+//! * [`report`]: a buyer's report of a suspected fake, tied to their scan.
 //! * [`code_check`]: threshold code checks for codes no replica can check
 //!   alone (CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1), asking and helping.
 //! * [`members`]: the identity and addresses replicated for each member.
@@ -30,6 +31,7 @@ mod error;
 pub mod members;
 pub mod prechecks;
 pub mod private;
+pub mod report;
 mod service;
 mod start;
 pub mod state_machine;
@@ -38,6 +40,7 @@ pub mod verify;
 pub use code_check::{CodeKeyShares, PeerRequests};
 pub use error::ServiceError;
 pub use members::{MemberInfo, PeerControl, PeerIdentity};
+pub use report::ConsumerReport;
 pub use service::{BackupFile, HeadSigner, MAX_SUBMISSION_BYTES, Readiness, Service, ServiceConfig, members_of};
 pub use start::{Bootstrap, Opened, Started, open, open_ledger, start};
 pub use state_machine::{Engine, LedgerCell, LedgerStateMachine, MAX_ENVELOPES_PER_PROPOSAL, ledger_options};

@@ -110,6 +110,37 @@ impl Service {
         Ok(())
     }
 
+    /// The receipt of a recorded consumer scan, by its envelope id, proved
+    /// against the current co-signed tree head, with the scan's envelope:
+    /// what a buyer downloads to check offline what they were told.
+    /// `None` when no envelope has this id or it is not a consumer scan.
+    pub async fn scan_receipt(&self, id: &Hash) -> Result<Option<(pb::Receipt, pb::SignedEnvelope)>, ServiceError> {
+        let ledger = self.ledger();
+        let Some(leaf_index) = ledger.find_envelope(id)? else { return Ok(None) };
+        let leaf = ledger.leaf(leaf_index)?;
+        let is_scan = Envelope::decode(&leaf.envelope)
+            .ok()
+            .and_then(|e| e.transaction().ok())
+            .is_some_and(|tx| matches!(tx.action, Some(Action::ConsumerScan(_))));
+        if !is_scan {
+            return Ok(None);
+        }
+        let envelope = <pb::SignedEnvelope as prost::Message>::decode(leaf.envelope.as_slice())
+            .map_err(|e| ServiceError::Answer(format!("leaf {leaf_index}: {e}")))?;
+        let mut receipt = pb::Receipt {
+            envelope_id: id.as_bytes().to_vec(),
+            outcome: pb::Outcome::Applied as i32,
+            leaf_index,
+            log_index: leaf.log_index,
+            commit_time: Some(timestamp_from_ms(leaf.commit_time_ms)),
+            shard_id: leaf.shard_id,
+            batch_position: leaf.batch_position,
+            ..Default::default()
+        };
+        self.prove_receipt(&mut receipt).await?;
+        Ok(Some((receipt, envelope)))
+    }
+
     /// Verifies an item and its code (see the module docs). Fails with
     /// [`ServiceError::LockedOut`] while the item's guess budget is spent,
     /// [`ServiceError::LabelToken`] without the item's label token,
@@ -340,7 +371,7 @@ impl Service {
     }
 
     /// Submits one envelope and returns its receipt.
-    async fn submit_one(&self, envelope: Envelope) -> Result<pb::Receipt, ServiceError> {
+    pub(crate) async fn submit_one(&self, envelope: Envelope) -> Result<pb::Receipt, ServiceError> {
         self.submit(vec![envelope.bytes().to_vec()])
             .await?
             .into_iter()
@@ -349,7 +380,7 @@ impl Service {
     }
 
     /// Signs `action` with this node's party key.
-    fn sign(&self, action: Action) -> Result<Envelope, ServiceError> {
+    pub(crate) fn sign(&self, action: Action) -> Result<Envelope, ServiceError> {
         let (Some(party_id), Some(key)) = (&self.inner.config.party_id, &self.inner.config.party_signer) else {
             return Err(ServiceError::NotConfigured(
                 "this node has no party_id / party_key_file to sign consumer scans with".into(),

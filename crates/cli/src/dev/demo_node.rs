@@ -96,6 +96,7 @@ fn config(dir: &Path, api: SocketAddr) -> NodeConfig {
         network: NetworkSection { listen: "/ip4/127.0.0.1/tcp/0".into(), request_timeout_ms: 5000, advertise: None },
         api: ApiSection::new(api),
         ops: OpsSection::default(),
+        web: veritrace_node::WebSection::default(),
         log: LogSection::default(),
         raft: RaftSection::default(),
         cluster: ClusterSection { initial_voters: vec![NODE_ID] },
@@ -128,9 +129,10 @@ impl DemoNode {
         config.api.admin.token_blake3 = Some(token_hash);
         config.validate()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(veritrace_node::run(config, Listeners::Bound { api, ops: None }, async move {
-            let _ = stopped.await;
-        }));
+        let task =
+            tokio::spawn(veritrace_node::run(config, Listeners::Bound { api, ops: None, web: None }, async move {
+                let _ = stopped.await;
+            }));
         let endpoint = format!("http://{addr}");
         let options =
             ConnectOptions { admin_token: Some(AdminToken::new(&token)?), party: Some(party), ..Default::default() };

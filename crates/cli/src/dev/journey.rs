@@ -13,7 +13,7 @@ use prost::Message as _;
 use veritrace_client::Client;
 use veritrace_client::render::{OutputFormat, render_receipts};
 use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code, oprf_code_digest};
-use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_core::gs1::{DlHost, Gtin, Serial, Sgtin};
 use veritrace_core::label_token::LabelToken;
 use veritrace_core::receipt::verify_receipt;
 use veritrace_core::{Envelope, SecretKey, vocab};
@@ -177,9 +177,13 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
             step("shop receives", &shop, object_event("receiving", "in_progress", epcs.clone(), None, None)),
             step("shop sells item 1", &shop, object_event("retail_selling", "retail_sold", vec![epcs[0].clone()], None, None)),
         ];
-        println!("Commissioning {} items of GTIN {gtin}; their codes (printed under the scratch labels, never on the ledger):", items.len());
-        for (s, code, _) in &items {
-            println!("  {}  code {code}", s.to_digital_link());
+        // The labels' QR codes point at the network's resolver (genesis label_host).
+        let label_host = client.genesis().await?.genesis.map(|g| g.label_host).unwrap_or_default();
+        let label_host = DlHost::parse(&label_host).unwrap_or_else(|_| DlHost::gs1());
+        let links: Vec<String> = items.iter().zip(&tokens).map(|((s, _, _), t)| t.in_link(&s.to_digital_link_on(&label_host))).collect();
+        println!("Commissioning {} items of GTIN {gtin}; their QR codes and codes (printed under the scratch labels, never on the ledger):", items.len());
+        for ((_, code, _), link) in items.iter().zip(&links) {
+            println!("  {link}  code {code}");
         }
         for (title, batch) in [(governance_title.as_str(), governance), ("The journey, each step signed by the party that did it", journey.clone())] {
             println!("\n{title}:");
@@ -245,6 +249,8 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
             let role = veritrace_client::render::role_name(s.role());
             println!("  {name:<6} {role:<9} term {:<3} applied {:<5} tree {:<5} root {}", s.term, s.applied_index, s.tree_size, hex::encode(&s.root_hash));
         }
+        println!("\nItem 3 was never scanned: open its label in a browser and type its code.");
+        println!("  {}\n  code {}", links[2], items[2].1);
         Ok(())
     })
 }

@@ -41,7 +41,8 @@ pub struct DevArgs {
     #[arg(long)]
     pub fresh: bool,
     /// Node k serves gRPC on base-port + k, peers on base-port + 100 + k and
-    /// ops HTTP on base-port + 200 + k (first run only).
+    /// ops HTTP on base-port + 200 + k and the web page on base-port + 300 + k
+    /// (first run only).
     #[arg(long, default_value_t = 7400)]
     pub base_port: u16,
     /// Start the network without running the demo journey.
@@ -188,11 +189,12 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
             party,
             role.trim_start_matches("PARTY_ROLE_").to_owned(),
             n.api.clone(),
+            n.web.clone(),
             format!("{}/metrics", n.ops),
             args.data_dir.join(&n.name).join("node.log").display().to_string(),
         ]);
     }
-    print!("{}", veritrace_client::render::text_table(&["NODE", "PARTY", "ROLE", "GRPC", "OPS", "LOG"], &rows));
+    print!("{}", veritrace_client::render::text_table(&["NODE", "PARTY", "ROLE", "GRPC", "WEB", "OPS", "LOG"], &rows));
     let first = file.nodes.first().map(|n| n.api.clone()).unwrap_or_default();
     println!("\nTry: veritrace cluster status --endpoint {first}");
     println!(

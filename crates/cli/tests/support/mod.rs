@@ -36,8 +36,8 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// A base port whose gRPC (base + k), peer (base + 100 + k) and ops
-/// (base + 200 + k) ports are free for `n` nodes.
+/// A base port whose gRPC (base + k), peer (base + 100 + k), ops
+/// (base + 200 + k) and web (base + 300 + k) ports are free for `n` nodes.
 ///
 /// Every port stays below 32768, where Linux's ephemeral range starts: a
 /// port in that range can be taken by any outgoing connection between this
@@ -50,7 +50,7 @@ pub fn free_base_port(n: u16) -> u16 {
     let seed = u64::from(std::process::id()).wrapping_mul(7919) + call * 37;
     for attempt in 0..200u64 {
         let base = 20_000 + ((seed + attempt * 211) % 120) as u16 * 100;
-        let ports = (1..=n).flat_map(|k| [base + k, base + 100 + k, base + 200 + k]);
+        let ports = (1..=n).flat_map(|k| [base + k, base + 100 + k, base + 200 + k, base + 300 + k]);
         if ports.clone().all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
@@ -64,6 +64,8 @@ pub struct Proc {
     pub api: String,
     /// Ops HTTP base URL, e.g. `http://127.0.0.1:20201`.
     pub ops: String,
+    /// Public web base URL (resolver, consumer page), e.g. `http://127.0.0.1:20301`.
+    pub web: String,
     pub log: PathBuf,
 }
 
@@ -96,8 +98,9 @@ impl TestCluster {
             std::fs::write(&config, c.to_toml().unwrap()).unwrap();
             let api = format!("http://{}", c.api.listen);
             let ops = c.ops.listen.map(|a| format!("http://{a}")).unwrap_or_default();
+            let web = c.web.listen.map(|a| format!("http://{a}")).unwrap_or_default();
             let log = out.join(format!("node{k}.log"));
-            nodes.insert(k, Proc { child: None, config, api, ops, log });
+            nodes.insert(k, Proc { child: None, config, api, ops, web, log });
         }
         let admin_token = out.join("admin.token").to_str().unwrap().to_owned();
         TestCluster { dir, admin_token, nodes, network_id: "veritrace-local".into() }

@@ -102,6 +102,12 @@ impl Sgtin {
         format!("{CANONICAL_DL_HOST}/01/{}/21/{}", self.gtin, self.serial.to_dl_escaped())
     }
 
+    /// The Digital Link URI on `host` instead of GS1's,
+    /// `{host}/01/{gtin14}/21/{percent-encoded serial}`.
+    pub fn to_digital_link_on(&self, host: &super::DlHost) -> String {
+        format!("{host}/01/{}/21/{}", self.gtin, self.serial.to_dl_escaped())
+    }
+
     /// The EPC pure identity URI for a GS1 Company Prefix of
     /// `company_prefix_len` digits (6 to 12): the indicator digit moves to
     /// the front of the item reference and the check digit is dropped.

@@ -140,6 +140,11 @@ pub(super) fn register<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::RegisterProduc
     }
     validate::text("description", &a.description, MAX_TEXT, false)?;
     validate::text("image_uri", &a.image_uri, 2000, false)?;
+    if !a.label_host.is_empty()
+        && let Err(e) = veritrace_core::gs1::DlHost::parse_normalized(&a.label_host)
+    {
+        return refuse(Reason::InvalidAction, format!("label_host: {e}"));
+    }
     if let Some(p) = &a.code_policy {
         check_code_policy(p)?;
     }

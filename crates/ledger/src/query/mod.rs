@@ -106,6 +106,18 @@ impl<E: KvEngine> Ledger<E> {
         Ok(record.and_then(|r| r.key))
     }
 
+    /// The registered product of `gtin` (14 digits) as consumers see it.
+    pub fn product(&self, gtin: &str) -> Result<Option<pb::ProductSummary>, LedgerError> {
+        self.with_view(|view| {
+            let Some(p) = view.record::<ProductRecord>(CF_STATE, &keys::product(gtin), "product")? else {
+                return Ok(None);
+            };
+            let brand_id = p.product.as_ref().map(|x| x.brand_party_id.clone()).unwrap_or_default();
+            let brand = view.party(&brand_id)?;
+            Ok(Some(summaries::product_summary(gtin, &p, brand.as_ref())))
+        })
+    }
+
     /// What a verification of `item` at `now_ms` (the verifier's clock, for
     /// validity and the guess budget) needs to know.
     pub fn item_report(&self, item: &Sgtin, now_ms: i64) -> Result<ItemReport, LedgerError> {

@@ -29,6 +29,7 @@ pub fn product_summary(gtin: &str, r: &ProductRecord, brand: Option<&pb::Party>)
         origin_country: p.origin_country,
         description: p.description,
         image_uri: p.image_uri,
+        label_host: p.label_host,
     }
 }
 

@@ -155,6 +155,18 @@ impl NodeConfig {
         {
             return Err(bad("ops.listen", format!("{ops} is also api.listen; give the ops listener its own port")));
         }
+        if let Some(web) = self.web.listen
+            && web.port() != 0
+            && (web == api.listen || Some(web) == self.ops.listen)
+        {
+            return Err(bad(
+                "web.listen",
+                format!("{web} is taken by another listener; give the web listener its own port"),
+            ));
+        }
+        if let Some(origin) = &self.web.public_origin {
+            veritrace_core::gs1::DlHost::parse(origin).map_err(|e| bad("web.public_origin", e.to_string()))?;
+        }
         if self.log.level.trim().is_empty() {
             return Err(bad("log.level", "must not be empty (e.g. info)"));
         }

@@ -29,6 +29,10 @@ pub struct ClusterFileNode {
     /// Ops HTTP base URL (`/livez`, `/readyz`, `/metrics`), e.g. `http://127.0.0.1:7601`.
     #[serde(default)]
     pub ops: String,
+    /// Public web base URL (Digital Link resolver, consumer page), e.g.
+    /// `http://127.0.0.1:7701`.
+    #[serde(default)]
+    pub web: String,
     /// libp2p `PeerId`.
     pub peer_id: String,
     /// The founding party it operates, or null.
@@ -88,6 +92,7 @@ pub(super) fn write_cluster_file(opts: &InitOptions, plans: &[Planned]) -> Resul
                 api: format!("http://{}", p.layout.api_addr),
                 p2p: p.layout.p2p_addr.clone(),
                 ops: format!("http://{}", p.layout.ops_addr),
+                web: format!("http://{}", p.layout.web_addr),
                 peer_id: p.layout.peer_id.clone(),
                 party_id: p.layout.party_id.clone(),
                 voter: p.layout.voter,

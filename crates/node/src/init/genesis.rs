@@ -66,7 +66,15 @@ pub(super) fn build_genesis(opts: &InitOptions, plans: &[Planned]) -> Result<pb:
         });
     }
     let threshold = admins / 2 + 1;
+    let label_host = match &opts.label_host {
+        Some(h) => h.clone(),
+        None => plans.first().map(|p| format!("http://{}", p.layout.web_addr)).unwrap_or_default(),
+    };
+    let label_host = veritrace_core::gs1::DlHost::parse(&label_host)
+        .map_err(|e| InitError::InvalidOptions { option: "label_host", reason: e.to_string() })?
+        .to_string();
     Ok(pb::Genesis {
+        label_host,
         network_id: opts.network_id.clone(),
         governance: Some(pb::GovernanceRule { threshold, proposal_ttl: None }),
         genesis_time: Some(prost_types::Timestamp { seconds: i64::try_from(now).unwrap_or(i64::MAX), nanos: 0 }),
