@@ -25,6 +25,7 @@ layer = {
     "veritrace-client": 5,
     "veritrace-etcd-kv": 5,
     "veritrace-web": 6,
+    "veritrace-epcis-rest": 6,
     "veritrace-node": 7,
     "veritrace-sdk": 7,
     "veritrace-testkit": 8,
@@ -44,6 +45,7 @@ forbidden = {
     "veritrace-service": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-server", "veritrace-client"},
     "veritrace-server": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-node"},
     "veritrace-web": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-node"},
+    "veritrace-epcis-rest": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-node"},
     "veritrace-testkit": {"veritrace-net", "veritrace-store-rocksdb", "veritrace-node"},
     "veritrace": {"veritrace-etcd-kv"},
 }
@@ -81,6 +83,7 @@ closure_forbidden = {
     "veritrace-server": ("rocksdb", "librocksdb", "libp2p", "veritrace-net", "veritrace-store-rocksdb", "veritrace-node"),
     "veritrace-testkit": ("rocksdb", "librocksdb", "libp2p", "veritrace-net", "veritrace-store-rocksdb", "veritrace-node"),
     "veritrace-web": ("rocksdb", "librocksdb", "libp2p", "veritrace-net", "veritrace-store-rocksdb", "veritrace-node"),
+    "veritrace-epcis-rest": ("rocksdb", "librocksdb", "libp2p", "veritrace-net", "veritrace-store-rocksdb", "veritrace-node"),
 }
 for name, prefixes in closure_forbidden.items():
     tree = subprocess.check_output(["cargo", "tree", "-p", name, "-e", "normal", "--prefix", "none", "-f", "{p}", "--locked"], text=True)

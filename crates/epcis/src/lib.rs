@@ -96,6 +96,19 @@ mod read;
 mod time;
 
 pub use context::EPCIS_CONTEXT_URI;
+
+/// Parses an `xsd:dateTimeStamp` with its offset (`2005-04-03T20:33:31.116-06:00`)
+/// into the instant it names, as the importer reads event times; the error
+/// says what is wrong. For the query parameters of the REST binding.
+pub fn parse_time(text: &str) -> Result<prost_types::Timestamp, String> {
+    time::parse_timestamp(text).map_err(|why| format!("{text:?} is not an xsd:dateTimeStamp: {why}"))
+}
+
+/// An instant as the exporter writes times: UTC, `...Z`, millisecond
+/// precision unless finer is needed.
+pub fn format_time(timestamp: &prost_types::Timestamp) -> String {
+    time::format_timestamp(timestamp)
+}
 pub use error::EpcisError;
 pub use export::{document_to_json, event_to_json, query_document_to_json};
 pub use import::{

@@ -73,6 +73,7 @@ pub async fn run(
         );
     }
     let node = Node::start(config).await?;
+    let party_section = node.config().api.party.clone();
     let web_options = veritrace_web::WebOptions {
         public_origin: node
             .config()
@@ -109,8 +110,14 @@ pub async fn run(
         let stopped = async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let service = service.clone();
-        tokio::spawn(async move { veritrace_web::serve_web(service, &web_options, listener, stopped).await })
+        // The EPCIS REST binding (party plane) rides the same listener under /epcis.
+        let rest = veritrace_epcis_rest::RestOptions {
+            base_path: "/epcis".into(),
+            gate: veritrace_server::party_auth::PartyGate::from_config(&party_section),
+        };
+        let app = veritrace_web::router(service.clone(), &web_options)
+            .nest("/epcis", veritrace_epcis_rest::router(service.clone(), rest));
+        tokio::spawn(async move { veritrace_web::serve_router(app, listener, stopped).await })
     });
     if let Ok(addr) = api.local_addr() {
         tracing::info!(node = service.id(), api = %addr, peer_id = service.peer_id(), "serving gRPC");

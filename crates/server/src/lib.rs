@@ -51,6 +51,9 @@ use veritrace_service::Service;
 
 pub use config::{AdminSection, ApiSection, AppKeySection, PartySection, TlsSection, VerificationSection};
 pub use edge::RequestObserver;
+/// The status type the gate and [`status`] speak (tonic's), for edges
+/// other than gRPC that map it ([`status::as_http`]).
+pub use tonic::Status;
 
 /// Largest gRPC message accepted by default, in bytes (a submission of envelopes).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;

@@ -142,9 +142,21 @@ impl PartyGate {
         metadata: &tonic::metadata::MetadataMap,
         method: &str,
     ) -> Result<Option<Caller>, Status> {
+        self.check_headers(service, |name| metadata.get(name).and_then(|v| v.to_str().ok()), method)
+    }
+
+    /// [`check`](Self::check) for any transport: `header` reads the
+    /// credential's entries (HTTP headers of the same names for the EPCIS
+    /// REST binding, whose `method` is `"{HTTP method} {path}"`).
+    pub fn check_headers<'h>(
+        &self,
+        service: &Service,
+        header: impl Fn(&str) -> Option<&'h str>,
+        method: &str,
+    ) -> Result<Option<Caller>, Status> {
         let unauthenticated = |r: &str, m: String| reason(Code::Unauthenticated, r, m);
-        let credential = Credential::from_headers(|name| metadata.get(name).and_then(|v| v.to_str().ok()))
-            .map_err(|e| unauthenticated("PARTY_AUTH_INVALID", e.to_string()))?;
+        let credential =
+            Credential::from_headers(header).map_err(|e| unauthenticated("PARTY_AUTH_INVALID", e.to_string()))?;
         let Some(credential) = credential else {
             if self.open {
                 return Ok(None);

@@ -101,3 +101,25 @@ fn corrupt(what: String) -> Status {
 pub fn unimplemented(method: &str) -> Status {
     reason(Code::Unimplemented, "UNIMPLEMENTED", format!("{method} is not implemented in this version"))
 }
+
+/// A status as an HTTP edge answers it: the HTTP status code (per the
+/// usual gRPC-to-HTTP mapping), the machine-readable reason (the status
+/// code's name when the status carries none) and the message.
+pub fn as_http(status: &Status) -> (u16, String, String) {
+    let http = match status.code() {
+        Code::Ok => 200,
+        Code::InvalidArgument | Code::OutOfRange | Code::FailedPrecondition => 400,
+        Code::Unauthenticated => 401,
+        Code::PermissionDenied => 403,
+        Code::NotFound => 404,
+        Code::AlreadyExists | Code::Aborted => 409,
+        Code::ResourceExhausted => 429,
+        Code::Cancelled => 499,
+        Code::Unimplemented => 501,
+        Code::Unavailable => 503,
+        Code::DeadlineExceeded => 504,
+        Code::Unknown | Code::Internal | Code::DataLoss => 500,
+    };
+    let reason = reason_of(status).unwrap_or_else(|| format!("{:?}", status.code()).to_ascii_uppercase());
+    (http, reason, status.message().to_owned())
+}

@@ -14,6 +14,7 @@
 //!   proposal format (a client request's envelopes); [`prechecks`] runs
 //!   signature checks ahead of apply.
 //! * [`verify`]: the consumer path (verdict, journey, recorded scan).
+//! * [`delegated`]: actions the node signs for its own party (EPCIS capture).
 //! * [`report`]: a buyer's report of a suspected fake, tied to their scan.
 //! * [`code_check`]: threshold code checks for codes no replica can check
 //!   alone (CODE_DIGEST_SCHEME_THRESHOLD_OPRF_V1), asking and helping.
@@ -27,6 +28,7 @@
 pub mod admission;
 pub mod code_check;
 pub mod cosign;
+pub mod delegated;
 mod error;
 pub mod members;
 pub mod prechecks;

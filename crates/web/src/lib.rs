@@ -83,6 +83,17 @@ pub async fn serve_web(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(service, options).into_make_service_with_connect_info::<SocketAddr>();
+    serve_router(router(service, options), listener, shutdown).await
+}
+
+/// Serves `app` (the web routes, with whatever the node nests in them, such
+/// as the EPCIS REST binding under `/epcis`) on `listener` until
+/// `shutdown`, with each connection's address known to the handlers.
+pub async fn serve_router(
+    app: axum::Router,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -106,6 +106,14 @@ impl<E: KvEngine> Ledger<E> {
         Ok(record.and_then(|r| r.key))
     }
 
+    /// The leaf of the EPCIS event with `event_id` and the leaf of the error
+    /// declaration that retracted it (0: none), if the event is recorded.
+    pub fn event_leaf(&self, event_id: &str) -> Result<Option<(u64, u64)>, LedgerError> {
+        let record: Option<crate::state::records::EventRecord> =
+            self.with_view(|v| v.record(CF_STATE, &keys::event(event_id), "event"))?;
+        Ok(record.map(|r| (r.leaf, r.retracted_leaf)))
+    }
+
     /// The registered product of `gtin` (14 digits) as consumers see it.
     pub fn product(&self, gtin: &str) -> Result<Option<pb::ProductSummary>, LedgerError> {
         self.with_view(|view| {

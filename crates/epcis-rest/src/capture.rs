@@ -1,0 +1,289 @@
+//! `POST /capture` and the capture jobs, plus discovery (`OPTIONS`) and the
+//! top-level resource list.
+//!
+//! A capture is validated and converted whole before anything is signed:
+//! a document that does not parse, holds more than [`CAPTURE_LIMIT`]
+//! events or is larger than [`CAPTURE_FILE_SIZE_LIMIT`] bytes is refused
+//! (`400` / `413`) and nothing is submitted. Then every event becomes one
+//! envelope signed by the node for its own party, all in one proposal per
+//! [`MAX_ENVELOPES_PER_PROPOSAL`]; the ledger applies or refuses each on its
+//! own, so the error behaviour is `proceed` (the ledger has no
+//! all-or-nothing batches: a client asking for `rollback` is refused before
+//! anything is captured). The job is finished when the `202` is sent: its
+//! `success` and `errors` name each refused event with the ledger's reason.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use veritrace_proto::v1 as pb;
+use veritrace_proto::v1::transaction::Action;
+use veritrace_service::{MAX_ENVELOPES_PER_PROPOSAL, now_ms};
+
+use crate::{CAPTURE_FILE_SIZE_LIMIT, CAPTURE_LIMIT, Problem, RestState, versioned};
+
+/// Capture jobs a node remembers (the newest).
+pub const MAX_JOBS: usize = 1000;
+
+/// One finished capture.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// `captureID`.
+    pub id: String,
+    /// The party that captured.
+    pub party: String,
+    /// Start and end, unix milliseconds.
+    pub created_ms: i64,
+    /// When the last receipt came.
+    pub finished_ms: i64,
+    /// Refused events: (position in the document, eventID, reason, message).
+    pub errors: Vec<(usize, String, String, String)>,
+    /// The ids of the events captured, in document order.
+    pub event_ids: Vec<String>,
+}
+
+impl Job {
+    /// The job as the binding's `CaptureJob` document.
+    pub fn to_json(&self) -> Value {
+        let errors: Vec<Value> = self
+            .errors
+            .iter()
+            .map(|(i, id, reason, message)| {
+                json!({
+                    "type": "epcisException:ValidationException",
+                    "title": format!("event {i} ({id}) refused: {reason}"),
+                    "status": 400,
+                    "detail": message,
+                })
+            })
+            .collect();
+        json!({
+            "captureID": self.id,
+            "createdAt": rfc3339(self.created_ms),
+            "finishedAt": rfc3339(self.finished_ms),
+            "running": false,
+            "success": self.errors.is_empty(),
+            "captureErrorBehaviour": "proceed",
+            "errors": errors,
+        })
+    }
+}
+
+/// The jobs of this node, newest last, at most [`MAX_JOBS`].
+#[derive(Debug, Default)]
+pub struct Jobs(Mutex<VecDeque<Job>>);
+
+impl Jobs {
+    fn add(&self, job: Job) {
+        let mut jobs = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if jobs.len() == MAX_JOBS {
+            jobs.pop_front();
+        }
+        jobs.push_back(job);
+    }
+
+    fn of(&self, party: &str) -> Vec<Job> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|j| j.party == party).cloned().collect()
+    }
+}
+
+/// An instant as EPCIS writes it (`2026-12-07T19:22:03.123Z`).
+pub(crate) fn rfc3339(ms: i64) -> String {
+    veritrace_epcis::format_time(&veritrace_proto::timestamp_from_ms(ms))
+}
+
+/// `OPTIONS /` and `OPTIONS /capture`.
+pub(crate) async fn discovery() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    versioned(h);
+    let pairs: [(&str, String); 9] = [
+        ("Allow", "OPTIONS, POST, GET".into()),
+        ("GS1-EPCIS-Min", crate::EPCIS_VERSION.into()),
+        ("GS1-EPCIS-Max", crate::EPCIS_VERSION.into()),
+        ("GS1-CBV-Min", crate::CBV_VERSION.into()),
+        ("GS1-CBV-Max", crate::CBV_VERSION.into()),
+        ("GS1-Vendor-Version", format!("veritrace/{}", env!("CARGO_PKG_VERSION"))),
+        ("GS1-EPCIS-Capture-Limit", CAPTURE_LIMIT.to_string()),
+        ("GS1-EPCIS-Capture-File-Size-Limit", CAPTURE_FILE_SIZE_LIMIT.to_string()),
+        ("GS1-Capture-Error-Behaviour", "proceed".into()),
+    ];
+    for (name, value) in pairs {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    h.insert("GS1-Extensions", HeaderValue::from_static(""));
+    response
+}
+
+/// `GET /`: the top-level resources served.
+pub(crate) async fn top_level(State(state): State<RestState>, headers: HeaderMap) -> Response {
+    if let Err(p) = state.caller(&headers, "GET", "/") {
+        return p.into_response();
+    }
+    let body =
+        json!(["events", "capture", "epcs", "eventTypes", "bizSteps", "bizLocations", "readPoints", "dispositions"]);
+    json_response(StatusCode::OK, &body)
+}
+
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    versioned(response.headers_mut());
+    response
+}
+
+/// `POST /capture`.
+pub(crate) async fn post_capture(State(state): State<RestState>, headers: HeaderMap, body: Bytes) -> Response {
+    match capture(&state, &headers, &body).await {
+        Ok(job) => {
+            let location = format!("{}/capture/{}", state.options.base_path, job.id);
+            let mut response = StatusCode::ACCEPTED.into_response();
+            versioned(response.headers_mut());
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            response
+        }
+        Err(p) => p.into_response(),
+    }
+}
+
+async fn capture(state: &RestState, headers: &HeaderMap, body: &[u8]) -> Result<Job, Problem> {
+    let party = state.caller(headers, "POST", "/capture")?;
+    let own = state.service.node_party().unwrap_or_default();
+    if party != own || own.is_empty() {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "SecurityException",
+            "NOT_DELEGATED",
+            format!(
+                "this node signs captures for its own party ({own:?}) only; party {party} signs its own envelopes \
+                 (veritrace tx submit --epcis, the SDK) or captures at its own node"
+            ),
+        ));
+    }
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = media.split(';').next().unwrap_or("").trim();
+    if !matches!(media, "application/json" | "application/ld+json") {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaTypeException",
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!("capture takes application/json or application/ld+json (JSON-LD), not {media:?}"),
+        ));
+    }
+    for (name, allowed) in [("GS1-EPCIS-Version", &["2.0.0", "2.0"][..]), ("GS1-CBV-Version", &["2.0.0", "2.0"][..])] {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok())
+            && !allowed.contains(&v.trim())
+        {
+            return Err(Problem::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "NotAcceptableException",
+                "VERSION_NOT_SUPPORTED",
+                format!("{name} {v:?}: this repository speaks 2.0.0"),
+            ));
+        }
+    }
+    if let Some(b) = headers.get("GS1-Capture-Error-Behaviour").and_then(|v| v.to_str().ok())
+        && b.trim() != "proceed"
+    {
+        return Err(Problem::validation(
+            "ERROR_BEHAVIOUR_NOT_SUPPORTED",
+            format!(
+                "GS1-Capture-Error-Behaviour {b:?}: the ledger applies or refuses each event on its own, so this \
+                 repository captures with \"proceed\" only (OPTIONS /capture says so)"
+            ),
+        ));
+    }
+    if body.len() > CAPTURE_FILE_SIZE_LIMIT {
+        return Err(too_large(format!("{} bytes; at most {CAPTURE_FILE_SIZE_LIMIT}", body.len())));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Problem::validation("INVALID_JSON", format!("the body is not JSON: {e}")))?;
+    let document = veritrace_epcis::parse_epcis_document_value(&value)
+        .map_err(|e| Problem::validation("INVALID_EPCIS_DOCUMENT", e.to_string()))?;
+    if document.events.is_empty() {
+        return Err(Problem::validation("EMPTY_CAPTURE", "the document holds no events"));
+    }
+    if document.events.len() > CAPTURE_LIMIT {
+        return Err(too_large(format!("{} events; at most {CAPTURE_LIMIT} per capture", document.events.len())));
+    }
+    let created_ms = now_ms();
+    let mut events = document.events;
+    for event in &mut events {
+        if event.event_id.is_empty() {
+            event.event_id = crate::hash::event_hash_id(event)
+                .map_err(|e| Problem::validation("INVALID_EPCIS_DOCUMENT", e.to_string()))?;
+        }
+    }
+    let event_ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
+    let mut errors = Vec::new();
+    let mut position = 0;
+    let mut queue = events.into_iter().peekable();
+    while queue.peek().is_some() {
+        let chunk: Vec<Action> = queue.by_ref().take(MAX_ENVELOPES_PER_PROPOSAL).map(Action::EpcisEvent).collect();
+        let n = chunk.len();
+        let receipts = state
+            .service
+            .submit_as_node_party(chunk)
+            .await
+            .map_err(|e| Problem::from_status(&veritrace_server::status::from_service(&state.service, e)))?;
+        for (i, r) in receipts.iter().enumerate() {
+            if r.outcome == pb::Outcome::Rejected as i32 {
+                let at = position + i;
+                errors.push((at, event_ids[at].clone(), r.reason.clone(), r.message.clone()));
+            }
+        }
+        position += n;
+    }
+    let id: [u8; 12] = rand::random();
+    let job =
+        Job { id: format!("cap-{}", hex::encode(id)), party, created_ms, finished_ms: now_ms(), errors, event_ids };
+    tracing::info!(capture = %job.id, events = job.event_ids.len(), refused = job.errors.len(), "EPCIS capture");
+    state.jobs.add(job.clone());
+    Ok(job)
+}
+
+fn too_large(detail: String) -> Problem {
+    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "CaptureLimitExceededException", "CAPTURE_TOO_LARGE", detail)
+}
+
+/// `GET /capture`: the caller's jobs on this node, newest first.
+pub(crate) async fn list_jobs(State(state): State<RestState>, headers: HeaderMap) -> Response {
+    let party = match state.caller(&headers, "GET", "/capture") {
+        Ok(p) => p,
+        Err(p) => return p.into_response(),
+    };
+    let jobs: Vec<Value> = state.jobs.of(&party).iter().rev().map(Job::to_json).collect();
+    json_response(StatusCode::OK, &Value::Array(jobs))
+}
+
+/// `GET /capture/{captureID}`.
+pub(crate) async fn get_job(State(state): State<RestState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let party = match state.caller(&headers, "GET", &format!("/capture/{id}")) {
+        Ok(p) => p,
+        Err(p) => return p.into_response(),
+    };
+    match state.jobs.of(&party).into_iter().find(|j| j.id == id) {
+        Some(job) => json_response(StatusCode::OK, &job.to_json()),
+        None => {
+            Problem::no_such_resource(format!("no capture job {id:?} of party {party} on this node")).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_utc_rfc3339() {
+        assert_eq!(rfc3339(1_765_000_000_123), "2025-12-06T05:46:40.123Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}

@@ -1,0 +1,120 @@
+//! The GS1 EPCIS 2.0 REST binding, on Veritrace's party plane: the systems
+//! supply chains already run (warehouse, customs, ERP) capture EPCIS
+//! JSON-LD documents and query events with the standard parameters,
+//! without building protobuf transactions.
+//!
+//! Served (under a base path, `/epcis` on the node's web listener):
+//!
+//! | resource | what |
+//! |---|---|
+//! | `OPTIONS /`, `OPTIONS /capture` | discovery: versions, limits, error behaviour (as headers) |
+//! | `GET /` | the top-level resources served |
+//! | `POST /capture` | an `EPCISDocument` or `EPCISQueryDocument` (JSON-LD), validated, converted, signed by the node for its own party, submitted; `202` with the job's `Location` |
+//! | `GET /capture`, `GET /capture/{captureID}` | the caller's capture jobs on this node |
+//! | `GET /events` | a `SimpleEventQuery` with the standard parameters ([`query`]), paged with `nextPageToken` and a `Link` header |
+//! | `GET /events/{eventID}` | one event |
+//! | `GET /epcs/{epc}/events`, `GET /eventTypes/{type}/events`, `GET /bizSteps/{bizStep}/events`, `GET /bizLocations/{bizLocation}/events`, `GET /readPoints/{readPoint}/events`, `GET /dispositions/{disposition}/events` | the same query, narrowed by the resource |
+//!
+//! Every answer carries `GS1-EPCIS-Version` and `GS1-CBV-Version`; errors
+//! are RFC 7807 problem documents whose `type` is the standard
+//! `epcisException:...` name.
+//!
+//! Events get the CBV 2.0 event hash id ([`hash`]) when they come without an
+//! `eventID`, so the same event has the same id everywhere.
+//!
+//! # Threat model
+//!
+//! Every call is a party call: it carries the party credential of the gRPC
+//! party plane as HTTP headers (`veritrace-party`, `veritrace-key`,
+//! `veritrace-time`, `veritrace-nonce`, `veritrace-signature`, signed over
+//! `"{HTTP method} {path}"`: `veritrace_core::party_call`), checked by the
+//! same gate (an active key of an active party, fresh, never replayed).
+//! The envelopes of the log are the network's business, so reads need a
+//! party too. A capture is signed by the node with the key of the party
+//! it operates, and only for that party: a caller that is another party
+//! gets `403` and signs its own envelopes (`veritrace tx submit --epcis`,
+//! the SDK). Capture jobs live in the node's memory (the newest 1,000),
+//! each visible to the party that made it only. `[api.party] insecure =
+//! true` (a test network on loopback) lets calls without a credential
+//! through, as the node's own party.
+
+pub mod capture;
+pub mod hash;
+mod problem;
+pub mod query;
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue};
+use axum::routing::get;
+use veritrace_server::party_auth::{Caller, PartyGate};
+use veritrace_service::Service;
+
+pub use problem::Problem;
+
+/// The EPCIS version served.
+pub const EPCIS_VERSION: &str = "2.0.0";
+/// The CBV version served.
+pub const CBV_VERSION: &str = "2.0.0";
+/// Most events one capture may hold (`GS1-EPCIS-Capture-Limit`).
+pub const CAPTURE_LIMIT: usize = 500;
+/// Largest capture body in bytes (`GS1-EPCIS-Capture-File-Size-Limit`).
+pub const CAPTURE_FILE_SIZE_LIMIT: usize = 2 * 1024 * 1024;
+
+/// How the binding serves.
+#[derive(Clone)]
+pub struct RestOptions {
+    /// The path the routes are nested under (e.g. `/epcis`), for the
+    /// `Location` and `Link` headers it writes.
+    pub base_path: String,
+    /// The party plane's gate (shared nonce memory with whoever else
+    /// checks party calls on this node, or its own).
+    pub gate: PartyGate,
+}
+
+#[derive(Clone)]
+pub(crate) struct RestState {
+    pub service: Service,
+    pub options: Arc<RestOptions>,
+    pub jobs: Arc<capture::Jobs>,
+}
+
+impl RestState {
+    /// The caller of a request to `path` with `method`: its party, or the
+    /// node's own party when the plane is open and no credential came.
+    pub fn caller(&self, headers: &HeaderMap, method: &str, path: &str) -> Result<String, Problem> {
+        let signed = format!("{method} {path}");
+        let caller = self
+            .options
+            .gate
+            .check_headers(&self.service, |name| headers.get(name).and_then(|v| v.to_str().ok()), &signed)
+            .map_err(|status| Problem::from_status(&status))?;
+        match caller {
+            Some(Caller { party_id, .. }) => Ok(party_id),
+            None => Ok(self.service.node_party().unwrap_or_default().to_owned()),
+        }
+    }
+}
+
+/// The binding's routes over `service` (nest them under `options.base_path`).
+pub fn router(service: Service, options: RestOptions) -> axum::Router {
+    let state = RestState { service, options: Arc::new(options), jobs: Arc::default() };
+    axum::Router::new()
+        .route("/", get(capture::top_level).options(capture::discovery))
+        .route(
+            "/capture",
+            axum::routing::post(capture::post_capture).get(capture::list_jobs).options(capture::discovery),
+        )
+        .route("/capture/{capture_id}", get(capture::get_job))
+        .route("/events", get(query::events))
+        .route("/events/{event_id}", get(query::event_by_id))
+        .route("/{resource}/{value}/events", get(query::resource_events))
+        .fallback(problem::not_found)
+        .with_state(state)
+}
+
+/// Adds the version headers every answer carries.
+pub(crate) fn versioned(headers: &mut HeaderMap) {
+    headers.insert("GS1-EPCIS-Version", HeaderValue::from_static(EPCIS_VERSION));
+    headers.insert("GS1-CBV-Version", HeaderValue::from_static(CBV_VERSION));
+}
