@@ -235,13 +235,54 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     }
 }
 
+/// How `veritrace history` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryFormat {
+    /// The journey, aligned for people.
+    Table,
+    /// `GetItemHistoryResponse` as JSON.
+    Json,
+    /// The recorded EPCIS events of the journey as an `EPCISQueryDocument`
+    /// (JSON-LD), each with its eventID (the CBV event hash id when it was
+    /// recorded without one): a party call (--as-party, --party-key).
+    Epcis,
+}
+
+/// Arguments of `veritrace history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// gRPC endpoint of a node, e.g. http://127.0.0.1:7401 (https:// with --cacert).
+    #[arg(long, env = "VERITRACE_ENDPOINT", default_value = "http://127.0.0.1:7401")]
+    endpoint: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    output: HistoryFormat,
+    #[command(flatten)]
+    connect: crate::cluster_cmd::ConnectArgs,
+    /// The item: SGTIN EPC URI or GS1 Digital Link.
+    #[arg(long)]
+    item: String,
+}
+
 /// `veritrace history`.
-pub fn history(target: EndpointArgs, item: String) -> anyhow::Result<()> {
-    let h = runtime()?.block_on(async {
-        let client = crate::cluster_cmd::connect(&target).await?;
-        anyhow::Ok(client.item_history(&item).await?)
-    })?;
-    if target.output == OutputFormat::Json {
+pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
+    let target = EndpointArgs { endpoint: args.endpoint, output: OutputFormat::Table, connect: args.connect };
+    let item = args.item;
+    let rt = runtime()?;
+    let client = rt.block_on(crate::cluster_cmd::connect(&target))?;
+    let h = rt.block_on(client.item_history(&item))?;
+    if args.output == HistoryFormat::Epcis {
+        if target.connect.as_party.is_none() {
+            bail!("-o epcis reads the recorded envelopes, a party call: give --as-party and --party-key");
+        }
+        let events = rt.block_on(recorded_events(&client, &h.steps))?;
+        let query = veritrace_epcis::QueryResults { query_name: "SimpleEventQuery".into(), subscription_id: None };
+        let now = veritrace_proto::timestamp_from_ms(veritrace_service::now_ms());
+        let doc = veritrace_epcis::query_document_to_json(&events, &query, &now);
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    if args.output == HistoryFormat::Json {
         print!("{}", render_message("veritrace.v1.GetItemHistoryResponse", &h)?);
         return Ok(());
     }
@@ -251,6 +292,34 @@ pub fn history(target: EndpointArgs, item: String) -> anyhow::Result<()> {
     }
     print_journey(&h.steps);
     Ok(())
+}
+
+/// The EPCIS events the journey's steps were recorded by, in journey
+/// order, each once, with its eventID (its hash id if it had none).
+async fn recorded_events(
+    client: &veritrace_client::Client,
+    steps: &[pb::JourneyStep],
+) -> anyhow::Result<Vec<pb::EpcisEvent>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut events = Vec::new();
+    for step in steps {
+        let Ok(id) = <[u8; 32]>::try_from(step.envelope_id.as_slice()) else { continue };
+        if !seen.insert(id) {
+            continue;
+        }
+        let Some(entry) = client.get_envelope(id).await? else { continue };
+        let Some(envelope) = entry.envelope else { continue };
+        let tx = veritrace_core::Envelope::from_proto(envelope)
+            .and_then(|e| e.transaction())
+            .with_context(|| format!("envelope {}", hex::encode(id)))?;
+        if let Some(pb::transaction::Action::EpcisEvent(mut event)) = tx.action {
+            if event.event_id.is_empty() {
+                event.event_id = veritrace_epcis_rest::hash::event_hash_id(&event)?;
+            }
+            events.push(event);
+        }
+    }
+    Ok(events)
 }
 
 /// `veritrace party ...`.

@@ -18,6 +18,7 @@ mod http_probe;
 mod keygen_cmd;
 mod node_cmd;
 mod proto_json;
+mod sign_call_cmd;
 mod store;
 mod tx_cmd;
 
@@ -116,13 +117,10 @@ enum Command {
     /// Verifies an item and its code, as a consumer app would.
     Verify(consumer_cmd::VerifyArgs),
     /// Shows an item's state and journey.
-    History {
-        #[command(flatten)]
-        target: cluster_cmd::EndpointArgs,
-        /// The item: SGTIN EPC URI or GS1 Digital Link.
-        #[arg(long)]
-        item: String,
-    },
+    History(consumer_cmd::HistoryArgs),
+    /// Prints the party credential of one EPCIS REST call ("POST /capture")
+    /// as HTTP headers, for curl.
+    SignCall(sign_call_cmd::SignCallArgs),
     /// Shows or lists parties.
     #[command(subcommand)]
     Party(consumer_cmd::PartyCommand),
@@ -281,7 +279,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Tx(cmd) => tx_cmd::tx(cmd),
         Command::Items(cmd) => tx_cmd::items(cmd),
         Command::Verify(args) => consumer_cmd::verify(args),
-        Command::History { target, item } => consumer_cmd::history(target, item),
+        Command::History(args) => consumer_cmd::history(args),
+        Command::SignCall(args) => sign_call_cmd::sign_call(args),
         Command::Party(cmd) => consumer_cmd::party(cmd),
         Command::Audit(args) => match &args.data_dir {
             Some(dir) => store::audit(dir, !args.no_signatures),

@@ -48,10 +48,16 @@ pub enum TxCommand {
     /// Signs and submits one transaction given as proto3 JSON
     /// (`veritrace.v1.Transaction`, usually only its action, e.g.
     /// `{"registerProduct": {...}}`); party, nonce, client time and network
-    /// are filled in.
+    /// are filled in. With --epcis, the file is a GS1 EPCIS 2.0 document
+    /// (JSON-LD) and each of its events is signed and submitted.
     Submit {
         #[command(flatten)]
         signer: SignerArgs,
+        /// The file is an `EPCISDocument` or `EPCISQueryDocument`: one
+        /// envelope per event, an event without eventID given its CBV
+        /// event hash id (as the REST binding's capture does).
+        #[arg(long)]
+        epcis: bool,
         /// The JSON file, or `-` for stdin.
         file: PathBuf,
     },
@@ -190,12 +196,34 @@ fn report(receipts: &[pb::Receipt], output: OutputFormat) -> anyhow::Result<()> 
 
 /// `veritrace tx ...`.
 pub fn tx(cmd: TxCommand) -> anyhow::Result<()> {
-    let TxCommand::Submit { signer, file } = cmd;
+    let TxCommand::Submit { signer, epcis, file } = cmd;
     let mut json = String::new();
     if file.as_os_str() == "-" {
         std::io::stdin().read_to_string(&mut json).context("reading stdin")?;
     } else {
         json = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    }
+    if epcis {
+        let document = veritrace_epcis::parse_epcis_document(&json).with_context(|| format!("{}", file.display()))?;
+        if document.events.is_empty() {
+            bail!("{}: the document holds no events", file.display());
+        }
+        let mut actions = Vec::with_capacity(document.events.len());
+        for mut event in document.events {
+            if event.event_id.is_empty() {
+                event.event_id = veritrace_epcis_rest::hash::event_hash_id(&event)?;
+            }
+            actions.push(Action::EpcisEvent(event));
+        }
+        return runtime()?.block_on(async {
+            let client = connect_signer(&signer).await?;
+            let network = network_id(&client, &signer.network).await?;
+            let mut receipts = Vec::new();
+            for chunk in actions.chunks(veritrace_service::MAX_ENVELOPES_PER_PROPOSAL) {
+                receipts.extend(sign_and_submit(&client, &signer, &network, chunk.to_vec()).await?);
+            }
+            report(&receipts, signer.output)
+        });
     }
     let tx: pb::Transaction =
         proto_json::from_json("veritrace.v1.Transaction", &json).with_context(|| format!("{}", file.display()))?;

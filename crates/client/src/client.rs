@@ -342,6 +342,29 @@ impl Client {
         Ok(request)
     }
 
+    /// The party credential of one call of `method` at this node, as HTTP
+    /// header (name, value) pairs: for the EPCIS REST binding, whose
+    /// `method` is `"{HTTP method} {path below /epcis}"` (e.g.
+    /// `"POST /capture"`). Each set is good for one call, at this node.
+    /// Fails when the client has no party credential.
+    pub async fn party_call_headers(&self, method: &str) -> Result<Vec<(&'static str, String)>, ClientError> {
+        let request = self.party_request((), method).await?;
+        if self.options.party.is_none() {
+            return Err(ClientError::Local { what: "no party credential to sign the call with (--as-party)".into() });
+        }
+        Ok(request
+            .metadata()
+            .iter()
+            .filter_map(|kv| match kv {
+                tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
+                    let name = veritrace_core::party_call::HEADER_NAMES.iter().find(|n| **n == k.as_str())?;
+                    Some((*name, v.to_str().ok()?.to_owned()))
+                }
+                tonic::metadata::KeyAndValueRef::Binary(..) => None,
+            })
+            .collect())
+    }
+
     /// Submits envelopes and returns one receipt per envelope, in order (LedgerService.SubmitEnvelopes).
     /// A refused envelope is a receipt with outcome REJECTED, not an error.
     pub async fn submit(&self, envelopes: Vec<pb::SignedEnvelope>) -> Result<Vec<pb::Receipt>, ClientError> {

@@ -39,6 +39,8 @@ pub const HEADER_TIME: &str = "veritrace-time";
 pub const HEADER_NONCE: &str = "veritrace-nonce";
 /// Metadata entry: the signature, 128 hex digits.
 pub const HEADER_SIGNATURE: &str = "veritrace-signature";
+/// Every entry of a credential, in the order they are written.
+pub const HEADER_NAMES: [&str; 5] = [HEADER_PARTY, HEADER_KEY, HEADER_TIME, HEADER_NONCE, HEADER_SIGNATURE];
 
 /// The party-plane methods, by full path: the calls a node answers only
 /// with a credential. Everything else of `LedgerService` and
