@@ -96,7 +96,33 @@ pub(crate) fn rfc3339(ms: i64) -> String {
     veritrace_epcis::format_time(&veritrace_proto::timestamp_from_ms(ms))
 }
 
-/// `OPTIONS /` and `OPTIONS /capture`.
+/// `OPTIONS` on the read-only resources.
+pub(crate) async fn discovery_reads() -> Response {
+    options_answer("OPTIONS, GET")
+}
+
+/// `OPTIONS /`.
+pub(crate) async fn discovery_root() -> Response {
+    options_answer("OPTIONS, GET")
+}
+
+fn options_answer(allow: &'static str) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    versioned(h);
+    h.insert(header::ALLOW, HeaderValue::from_static(allow));
+    for (name, value) in [
+        ("GS1-EPCIS-Min", crate::EPCIS_VERSION),
+        ("GS1-EPCIS-Max", crate::EPCIS_VERSION),
+        ("GS1-CBV-Min", crate::CBV_VERSION),
+        ("GS1-CBV-Max", crate::CBV_VERSION),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `OPTIONS /capture`: versions, limits and the error behaviour.
 pub(crate) async fn discovery() -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
@@ -117,7 +143,6 @@ pub(crate) async fn discovery() -> Response {
             h.insert(name, v);
         }
     }
-    h.insert("GS1-Extensions", HeaderValue::from_static(""));
     response
 }
 
@@ -126,8 +151,9 @@ pub(crate) async fn top_level(State(state): State<RestState>, headers: HeaderMap
     if let Err(p) = state.caller(&headers, "GET", "/") {
         return p.into_response();
     }
-    let body =
-        json!(["events", "capture", "epcs", "eventTypes", "bizSteps", "bizLocations", "readPoints", "dispositions"]);
+    // Only what is served whole: `epcs`, `bizSteps`, ... are served as
+    // `/{resource}/{value}/events`, not as lists of their own.
+    let body = json!(["events", "capture"]);
     json_response(StatusCode::OK, &body)
 }
 
@@ -253,13 +279,35 @@ fn too_large(detail: String) -> Problem {
     Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "CaptureLimitExceededException", "CAPTURE_TOO_LARGE", detail)
 }
 
-/// `GET /capture`: the caller's jobs on this node, newest first.
-pub(crate) async fn list_jobs(State(state): State<RestState>, headers: HeaderMap) -> Response {
+/// `GET /capture`: the caller's jobs on this node, newest first, at most
+/// `perPage` (default 30; the node keeps 1,000, so one page of 1,000 holds
+/// them all and no page token is ever issued).
+pub(crate) async fn list_jobs(
+    State(state): State<RestState>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Response {
     let party = match state.caller(&headers, "GET", "/capture") {
         Ok(p) => p,
         Err(p) => return p.into_response(),
     };
-    let jobs: Vec<Value> = state.jobs.of(&party).iter().rev().map(Job::to_json).collect();
+    let mut per_page = crate::query::DEFAULT_PER_PAGE;
+    let pairs = match crate::query::query_pairs(raw.as_deref()) {
+        Ok(p) => p,
+        Err(p) => return p.into_response(),
+    };
+    let bad = |detail: String| Problem::validation("INVALID_QUERY_PARAMETER", detail).into_response();
+    for (name, value) in pairs {
+        match name.as_str() {
+            "perPage" => match value.parse::<usize>() {
+                Ok(n) if n > 0 => per_page = n.min(MAX_JOBS),
+                _ => return bad("perPage: a positive whole number".into()),
+            },
+            "nextPageToken" => return bad("nextPageToken: not a token this repository issued".into()),
+            other => return bad(format!("{other}: not a parameter of GET /capture")),
+        }
+    }
+    let jobs: Vec<Value> = state.jobs.of(&party).iter().rev().take(per_page).map(Job::to_json).collect();
     json_response(StatusCode::OK, &Value::Array(jobs))
 }
 
@@ -271,9 +319,7 @@ pub(crate) async fn get_job(State(state): State<RestState>, headers: HeaderMap, 
     };
     match state.jobs.of(&party).into_iter().find(|j| j.id == id) {
         Some(job) => json_response(StatusCode::OK, &job.to_json()),
-        None => {
-            Problem::no_such_resource(format!("no capture job {id:?} of party {party} on this node")).into_response()
-        }
+        None => Problem::no_such_name(format!("no capture job {id:?} of party {party} on this node")).into_response(),
     }
 }
 

@@ -96,20 +96,27 @@ impl RestState {
     }
 }
 
-/// The binding's routes over `service` (nest them under `options.base_path`).
+/// The binding's routes over `service`, at `options.base_path` (merge
+/// them into the listener's router). Every resource also answers `OPTIONS`
+/// (`204`, its `Allow` and the version headers).
 pub fn router(service: Service, options: RestOptions) -> axum::Router {
+    let base = options.base_path.trim_end_matches('/').to_owned();
     let state = RestState { service, options: Arc::new(options), jobs: Arc::default() };
+    let reads = || get(query::events).options(capture::discovery_reads);
     axum::Router::new()
-        .route("/", get(capture::top_level).options(capture::discovery))
+        .route(&format!("{base}/"), get(capture::top_level).options(capture::discovery_root))
+        .route(&base, get(capture::top_level).options(capture::discovery_root))
         .route(
-            "/capture",
+            &format!("{base}/capture"),
             axum::routing::post(capture::post_capture).get(capture::list_jobs).options(capture::discovery),
         )
-        .route("/capture/{capture_id}", get(capture::get_job))
-        .route("/events", get(query::events))
-        .route("/events/{event_id}", get(query::event_by_id))
-        .route("/{resource}/{value}/events", get(query::resource_events))
-        .fallback(problem::not_found)
+        .route(&format!("{base}/capture/{{capture_id}}"), get(capture::get_job).options(capture::discovery_reads))
+        .route(&format!("{base}/events"), reads())
+        .route(&format!("{base}/events/{{event_id}}"), get(query::event_by_id).options(capture::discovery_reads))
+        .route(
+            &format!("{base}/{{resource}}/{{value}}/events"),
+            get(query::resource_events).options(capture::discovery_reads),
+        )
         .with_state(state)
 }
 

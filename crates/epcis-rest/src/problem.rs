@@ -39,6 +39,11 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "NoSuchResourceException", "NOT_FOUND", detail)
     }
 
+    /// `404 NoSuchNameException`: no event, capture job, ... of that name.
+    pub fn no_such_name(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NoSuchNameException", "NOT_FOUND", detail)
+    }
+
     /// A gRPC status of the party gate or the service, mapped to HTTP.
     pub fn from_status(status: &veritrace_server::Status) -> Self {
         let (code, reason, message) = veritrace_server::status::as_http(status);
@@ -70,9 +75,4 @@ impl IntoResponse for Problem {
         }
         response
     }
-}
-
-/// Any path the binding does not serve.
-pub(crate) async fn not_found() -> Problem {
-    Problem::no_such_resource("no such EPCIS resource here; see GET / for the ones served")
 }

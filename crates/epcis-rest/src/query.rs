@@ -96,7 +96,9 @@ impl EventQuery {
             match name.as_str() {
                 "eventType" => {
                     for t in list(value) {
-                        if !EVENT_TYPES.contains(&t.as_str()) {
+                        // An extension event type (a URI) is a valid name that
+                        // matches nothing here: the ledger records the five.
+                        if !EVENT_TYPES.contains(&t.as_str()) && !t.contains(':') {
                             return Err(Problem::parameter(format!(
                                 "eventType {t:?}: one of {}",
                                 EVENT_TYPES.join(", ")
@@ -312,7 +314,8 @@ fn query_document(events: &[Recorded]) -> Value {
     doc
 }
 
-fn pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, Problem> {
+/// The query string's pairs, in order, repeated names kept.
+pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, Problem> {
     serde_urlencoded_pairs(raw.unwrap_or(""))
 }
 
@@ -336,8 +339,9 @@ async fn answer(state: &RestState, headers: &HeaderMap, path: &str, q: EventQuer
         Ok(page) => page,
         Err(p) => return p.into_response(),
     };
+    // `application/json`, as the binding's OpenAPI names the query document
+    // (the body is JSON-LD all the same: it carries its @context).
     let mut response = json_response(StatusCode::OK, &query_document(&events));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/ld+json"));
     if let Some(next) = next {
         let mut query: Vec<String> = q.kept.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
         query.push(format!("nextPageToken=leaf-{next}"));
@@ -363,7 +367,7 @@ fn encode(text: &str) -> String {
 
 /// `GET /events`.
 pub(crate) async fn events(State(state): State<RestState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    match pairs(raw.as_deref()).and_then(|p| EventQuery::parse(&p)) {
+    match query_pairs(raw.as_deref()).and_then(|p| EventQuery::parse(&p)) {
         Ok(q) => answer(&state, &headers, "/events", q).await,
         Err(p) => p.into_response(),
     }
@@ -386,7 +390,7 @@ pub(crate) async fn resource_events(
         other => return Problem::no_such_resource(format!("no resource {other:?} here")).into_response(),
     };
     let path = format!("/{resource}/{}/events", encode(&value));
-    match pairs(raw.as_deref()).and_then(|mut p| {
+    match query_pairs(raw.as_deref()).and_then(|mut p| {
         p.push((param.to_owned(), value.clone()));
         EventQuery::parse(&p)
     }) {
@@ -417,12 +421,8 @@ pub(crate) async fn event_by_id(
         Err(e) => Err(internal(&e.to_string())),
     };
     match found {
-        Ok(Some(hit)) => {
-            let mut response = json_response(StatusCode::OK, &query_document(std::slice::from_ref(&hit)));
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/ld+json"));
-            response
-        }
-        Ok(None) => Problem::no_such_resource(format!("no event {id:?}")).into_response(),
+        Ok(Some(hit)) => json_response(StatusCode::OK, &query_document(std::slice::from_ref(&hit))),
+        Ok(None) => Problem::no_such_name(format!("no event {id:?}")).into_response(),
         Err(p) => p.into_response(),
     }
 }

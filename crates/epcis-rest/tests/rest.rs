@@ -70,10 +70,8 @@ async fn serve(cluster: &TestCluster, id: u64, insecure: bool) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let gate = PartyGate::from_config(&PartySection { insecure });
-    let app = axum::Router::new().nest(
-        "/epcis",
-        veritrace_epcis_rest::router(cluster.service(id).clone(), RestOptions { base_path: "/epcis".into(), gate }),
-    );
+    let app =
+        veritrace_epcis_rest::router(cluster.service(id).clone(), RestOptions { base_path: "/epcis".into(), gate });
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }

@@ -116,7 +116,7 @@ pub async fn run(
             gate: veritrace_server::party_auth::PartyGate::from_config(&party_section),
         };
         let app = veritrace_web::router(service.clone(), &web_options)
-            .nest("/epcis", veritrace_epcis_rest::router(service.clone(), rest));
+            .merge(veritrace_epcis_rest::router(service.clone(), rest));
         tokio::spawn(async move { veritrace_web::serve_router(app, listener, stopped).await })
     });
     if let Ok(addr) = api.local_addr() {

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Checks the EPCIS 2.0 REST binding against GS1's official OpenAPI
+# (tests/epcis-conformance/epcis-rest-openapi.yaml, from
+# shared/data/epcis/schema, with its JSON-Schema-Stub.json references made
+# local: the machine has no route to gs1.github.io) with schemathesis, on a
+# real one-node network started from the built binary.
+#
+# The node runs with `[api.party] insecure = true` (loopback only), so the
+# generated calls need no signatures; it signs captures for its own party,
+# the brand. Only the operations Veritrace serves are checked (see
+# docs/epcis-rest.md); the checks, the operations and the settings are
+# below. Extra arguments go to `schemathesis run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-build-deps.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/veritrace/target}"
+venv="${VERITRACE_VENV:-$HOME/.cache/veritrace/venv}"
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "schemathesis==4.32.5"
+fi
+cargo build --locked -q -p veritrace
+bin="$CARGO_TARGET_DIR/debug/veritrace"
+
+work=$(mktemp -d)
+node_pid=""
+cleanup() {
+  if [ -n "$node_pid" ]; then kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A free base port below the ephemeral range.
+base=$(python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    b = random.randrange(21000, 31000, 100)
+    try:
+        for p in (b + 1, b + 101, b + 201, b + 301):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
+        print(b); break
+    except OSError:
+        continue
+PY
+)
+"$bin" init --nodes 1 --out "$work/net" --base-port "$base" >/dev/null
+config="$work/net/node1/veritrace.toml"
+printf '\n[api.party]\ninsecure = true\n' >>"$config"
+"$bin" node start --config "$config" >"$work/node.log" 2>&1 &
+node_pid=$!
+ops="http://127.0.0.1:$((base + 201))"
+web="http://127.0.0.1:$((base + 301))"
+for _ in $(seq 1 100); do
+  if curl -sf "$ops/readyz" >/dev/null; then break; fi
+  sleep 0.2
+done
+curl -sf "$ops/readyz" >/dev/null || { cat "$work/node.log"; echo "the node did not become ready" >&2; exit 1; }
+
+schema="$work/openapi.yaml"
+sed 's#https://gs1.github.io/EPCIS/REST%20Bindings/JSON-Schema-Stub.json#JSON-Schema-Stub.json#g' \
+  tests/epcis-conformance/epcis-rest-openapi.yaml >"$schema"
+cp tests/epcis-conformance/JSON-Schema-Stub.json "$work/"
+
+# The operations served: discovery, capture and its jobs, event queries.
+"$venv/bin/schemathesis" run "$schema" --url "$web/epcis" \
+  --include-name-regex '^((GET|OPTIONS) /(|capture|capture/\{captureID\}|events|events/\{eventID\}|(epcs|eventTypes|bizSteps|bizLocations|readPoints|dispositions)/\{[a-zA-Z]+\}/events)|POST /capture)$' \
+  --checks all --max-examples "${EPCIS_CONFORMANCE_EXAMPLES:-25}" --seed 1 "$@"
