@@ -97,16 +97,40 @@ pub(crate) fn rfc3339(ms: i64) -> String {
 }
 
 /// `OPTIONS` on the read-only resources.
-pub(crate) async fn discovery_reads() -> Response {
-    options_answer("OPTIONS, GET")
+pub(crate) async fn discovery_reads(headers: HeaderMap) -> Response {
+    options_answer(&headers, "OPTIONS, GET")
 }
 
 /// `OPTIONS /`.
-pub(crate) async fn discovery_root() -> Response {
-    options_answer("OPTIONS, GET")
+pub(crate) async fn discovery_root(headers: HeaderMap) -> Response {
+    options_answer(&headers, "OPTIONS, GET")
 }
 
-fn options_answer(allow: &'static str) -> Response {
+/// `OPTIONS /events`: reads, and the synchronous capture of one event.
+pub(crate) async fn discovery_events(headers: HeaderMap) -> Response {
+    options_answer(&headers, "OPTIONS, GET, POST")
+}
+
+/// `OPTIONS /events/{eventID}`.
+pub(crate) async fn discovery_event(headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !id.contains(':') {
+        return Problem::no_such_name(format!("{id:?} is not an event id (a URI)")).into_response();
+    }
+    options_answer(&headers, "OPTIONS, GET")
+}
+
+/// `OPTIONS /{resource}/{value}/events`.
+pub(crate) async fn discovery_resource(headers: HeaderMap, Path((resource, value)): Path<(String, String)>) -> Response {
+    if let Err(p) = crate::query::resource_param(&resource, &value) {
+        return p.into_response();
+    }
+    options_answer(&headers, "OPTIONS, GET")
+}
+
+fn options_answer(headers: &HeaderMap, allow: &'static str) -> Response {
+    if let Err(p) = crate::negotiate(headers) {
+        return p.into_response();
+    }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
     versioned(h);
@@ -123,7 +147,10 @@ fn options_answer(allow: &'static str) -> Response {
 }
 
 /// `OPTIONS /capture`: versions, limits and the error behaviour.
-pub(crate) async fn discovery() -> Response {
+pub(crate) async fn discovery(headers: HeaderMap) -> Response {
+    if let Err(p) = crate::negotiate(&headers) {
+        return p.into_response();
+    }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
     versioned(h);
@@ -183,38 +210,9 @@ async fn capture(state: &RestState, headers: &HeaderMap, body: &[u8]) -> Result<
     let party = state.caller(headers, "POST", "/capture")?;
     let own = state.service.node_party().unwrap_or_default();
     if party != own || own.is_empty() {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "SecurityException",
-            "NOT_DELEGATED",
-            format!(
-                "this node signs captures for its own party ({own:?}) only; party {party} signs its own envelopes \
-                 (veritrace tx submit --epcis, the SDK) or captures at its own node"
-            ),
-        ));
+        return Err(not_delegated(own, &party));
     }
-    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let media = media.split(';').next().unwrap_or("").trim();
-    if !matches!(media, "application/json" | "application/ld+json") {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UnsupportedMediaTypeException",
-            "UNSUPPORTED_MEDIA_TYPE",
-            format!("capture takes application/json or application/ld+json (JSON-LD), not {media:?}"),
-        ));
-    }
-    for (name, allowed) in [("GS1-EPCIS-Version", &["2.0.0", "2.0"][..]), ("GS1-CBV-Version", &["2.0.0", "2.0"][..])] {
-        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok())
-            && !allowed.contains(&v.trim())
-        {
-            return Err(Problem::new(
-                StatusCode::NOT_ACCEPTABLE,
-                "NotAcceptableException",
-                "VERSION_NOT_SUPPORTED",
-                format!("{name} {v:?}: this repository speaks 2.0.0"),
-            ));
-        }
-    }
+    check_media(headers)?;
     if let Some(b) = headers.get("GS1-Capture-Error-Behaviour").and_then(|v| v.to_str().ok())
         && b.trim() != "proceed"
     {
@@ -273,6 +271,91 @@ async fn capture(state: &RestState, headers: &HeaderMap, body: &[u8]) -> Result<
     tracing::info!(capture = %job.id, events = job.event_ids.len(), refused = job.errors.len(), "EPCIS capture");
     state.jobs.add(job.clone());
     Ok(job)
+}
+
+/// `POST /events`: the synchronous capture of one event: `201` with the
+/// event's `Location` and the event, `409` when its eventID is recorded
+/// already, `400` when the ledger refuses it (with its reason).
+pub(crate) async fn post_event(State(state): State<RestState>, headers: HeaderMap, body: Bytes) -> Response {
+    match capture_one(&state, &headers, &body).await {
+        Ok((event, id)) => {
+            let location = format!("{}/events/{}", state.options.base_path, crate::query::encode(&id));
+            let mut response = json_response(StatusCode::CREATED, &veritrace_epcis::event_to_json(&event));
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            response
+        }
+        Err(p) => p.into_response(),
+    }
+}
+
+async fn capture_one(state: &RestState, headers: &HeaderMap, body: &[u8]) -> Result<(pb::EpcisEvent, String), Problem> {
+    let party = state.caller(headers, "POST", "/events")?;
+    let own = state.service.node_party().unwrap_or_default();
+    if party != own || own.is_empty() {
+        return Err(not_delegated(own, &party));
+    }
+    check_media(headers)?;
+    if body.len() > CAPTURE_FILE_SIZE_LIMIT {
+        return Err(too_large(format!("{} bytes; at most {CAPTURE_FILE_SIZE_LIMIT}", body.len())));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Problem::validation("INVALID_JSON", format!("the body is not JSON: {e}")))?;
+    let mut events = veritrace_epcis::parse_document_value(&value)
+        .map_err(|e| Problem::validation("INVALID_EPCIS_EVENT", e.to_string()))?;
+    let (Some(mut event), true) = (events.pop(), events.is_empty()) else {
+        return Err(Problem::validation("NOT_ONE_EVENT", "POST /events takes exactly one event; use /capture for more"));
+    };
+    if event.event_id.is_empty() {
+        event.event_id = crate::hash::event_hash_id(&event)
+            .map_err(|e| Problem::validation("INVALID_EPCIS_EVENT", e.to_string()))?;
+    }
+    let receipts = state
+        .service
+        .submit_as_node_party(vec![Action::EpcisEvent(event.clone())])
+        .await
+        .map_err(|e| Problem::from_status(&veritrace_server::status::from_service(&state.service, e)))?;
+    match receipts.first() {
+        Some(r) if r.outcome == pb::Outcome::Rejected as i32 && r.reason == "ALREADY_EXISTS" => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "ResourceAlreadyExistsException",
+            "ALREADY_EXISTS",
+            r.message.clone(),
+        )),
+        Some(r) if r.outcome == pb::Outcome::Rejected as i32 => Err(Problem::validation(&r.reason, r.message.clone())),
+        Some(_) => {
+            let id = event.event_id.clone();
+            Ok((event, id))
+        }
+        None => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "ImplementationException", "INTERNAL", "no receipt")),
+    }
+}
+
+fn not_delegated(own: &str, party: &str) -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "SecurityException",
+        "NOT_DELEGATED",
+        format!(
+            "this node signs captures for its own party ({own:?}) only; party {party} signs its own envelopes \
+             (veritrace tx submit --epcis, the SDK) or captures at its own node"
+        ),
+    )
+}
+
+fn check_media(headers: &HeaderMap) -> Result<(), Problem> {
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = media.split(';').next().unwrap_or("").trim();
+    if matches!(media, "application/json" | "application/ld+json") {
+        return Ok(());
+    }
+    Err(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UnsupportedMediaTypeException",
+        "UNSUPPORTED_MEDIA_TYPE",
+        format!("capture takes application/json or application/ld+json (JSON-LD), not {media:?}"),
+    ))
 }
 
 fn too_large(detail: String) -> Problem {

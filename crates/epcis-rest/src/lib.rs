@@ -83,6 +83,7 @@ impl RestState {
     /// The caller of a request to `path` with `method`: its party, or the
     /// node's own party when the plane is open and no credential came.
     pub fn caller(&self, headers: &HeaderMap, method: &str, path: &str) -> Result<String, Problem> {
+        negotiate(headers)?;
         let signed = format!("{method} {path}");
         let caller = self
             .options
@@ -102,7 +103,6 @@ impl RestState {
 pub fn router(service: Service, options: RestOptions) -> axum::Router {
     let base = options.base_path.trim_end_matches('/').to_owned();
     let state = RestState { service, options: Arc::new(options), jobs: Arc::default() };
-    let reads = || get(query::events).options(capture::discovery_reads);
     axum::Router::new()
         .route(&format!("{base}/"), get(capture::top_level).options(capture::discovery_root))
         .route(&base, get(capture::top_level).options(capture::discovery_root))
@@ -111,13 +111,69 @@ pub fn router(service: Service, options: RestOptions) -> axum::Router {
             axum::routing::post(capture::post_capture).get(capture::list_jobs).options(capture::discovery),
         )
         .route(&format!("{base}/capture/{{capture_id}}"), get(capture::get_job).options(capture::discovery_reads))
-        .route(&format!("{base}/events"), reads())
-        .route(&format!("{base}/events/{{event_id}}"), get(query::event_by_id).options(capture::discovery_reads))
+        .route(
+            &format!("{base}/events"),
+            get(query::events).post(capture::post_event).options(capture::discovery_events),
+        )
+        .route(&format!("{base}/events/{{event_id}}"), get(query::event_by_id).options(capture::discovery_event))
         .route(
             &format!("{base}/{{resource}}/{{value}}/events"),
-            get(query::resource_events).options(capture::discovery_reads),
+            get(query::resource_events).options(capture::discovery_resource),
         )
         .with_state(state)
+}
+
+/// Checks the version-negotiation headers a client may send: versions
+/// are dotted numbers, the range they give must hold 2.0.0, and
+/// `GS1-Extensions` is a list of `name=URI`. Refused with `406
+/// NotAcceptableException`, as the binding says.
+pub(crate) fn negotiate(headers: &HeaderMap) -> Result<(), Problem> {
+    let refuse = |detail: String| {
+        Problem::new(axum::http::StatusCode::NOT_ACCEPTABLE, "NotAcceptableException", "VERSION_NOT_ACCEPTABLE", detail)
+    };
+    let version = |name: &str| -> Result<Option<Vec<u64>>, Problem> {
+        let Some(value) = headers.get(name) else { return Ok(None) };
+        let text = value.to_str().unwrap_or("").trim();
+        let parts: Option<Vec<u64>> = text.split('.').map(|p| p.parse::<u64>().ok()).collect();
+        match parts {
+            Some(parts) if !text.is_empty() && !text.starts_with('+') => Ok(Some(parts)),
+            _ => Err(refuse(format!("{name} {text:?} is not a version such as 2.0.0"))),
+        }
+    };
+    let served = [2u64, 0, 0];
+    let cmp = |v: &[u64]| {
+        let padded: Vec<u64> = (0..3).map(|i| v.get(i).copied().unwrap_or(0)).collect();
+        padded.as_slice().cmp(&served[..])
+    };
+    for (exact, min, max) in
+        [("GS1-EPCIS-Version", "GS1-EPCIS-Min", "GS1-EPCIS-Max"), ("GS1-CBV-Version", "GS1-CBV-Min", "GS1-CBV-Max")]
+    {
+        if let Some(v) = version(exact)?
+            && cmp(&v) != std::cmp::Ordering::Equal
+        {
+            return Err(refuse(format!("{exact}: this repository speaks {EPCIS_VERSION} only")));
+        }
+        if let Some(v) = version(min)?
+            && cmp(&v) == std::cmp::Ordering::Greater
+        {
+            return Err(refuse(format!("{min}: this repository speaks {EPCIS_VERSION} only")));
+        }
+        if let Some(v) = version(max)?
+            && cmp(&v) == std::cmp::Ordering::Less
+        {
+            return Err(refuse(format!("{max}: this repository speaks {EPCIS_VERSION} only")));
+        }
+    }
+    if let Some(value) = headers.get("GS1-Extensions") {
+        let text = value.to_str().unwrap_or("\u{0}");
+        let well_formed = text.split(',').map(str::trim).filter(|e| !e.is_empty()).all(|e| {
+            e.split_once('=').is_some_and(|(name, uri)| !name.trim().is_empty() && uri.contains(':'))
+        });
+        if !well_formed || text.contains('\u{0}') {
+            return Err(refuse(format!("GS1-Extensions {text:?} is not a list of name=URI")));
+        }
+    }
+    Ok(())
 }
 
 /// Adds the version headers every answer carries.

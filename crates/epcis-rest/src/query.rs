@@ -356,7 +356,7 @@ async fn answer(state: &RestState, headers: &HeaderMap, path: &str, q: EventQuer
 }
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters kept).
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
@@ -373,6 +373,25 @@ pub(crate) async fn events(State(state): State<RestState>, headers: HeaderMap, R
     }
 }
 
+/// The query parameter a `/{resource}/{value}/events` path stands for, or
+/// `404` when the resource is not one of the binding's or the value cannot
+/// name one of its members (identifiers and extension terms are URIs; CBV
+/// terms are bare words; event types are the five names or a URI).
+pub(crate) fn resource_param(resource: &str, value: &str) -> Result<&'static str, Problem> {
+    let uri = value.contains(':');
+    let word = !value.is_empty() && value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let (param, ok) = match resource {
+        "epcs" => ("MATCH_anyEPC", uri),
+        "eventTypes" => ("eventType", uri || EVENT_TYPES.contains(&value)),
+        "bizSteps" => ("EQ_bizStep", uri || word),
+        "bizLocations" => ("EQ_bizLocation", uri),
+        "readPoints" => ("EQ_readPoint", uri),
+        "dispositions" => ("EQ_disposition", uri || word),
+        other => return Err(Problem::no_such_resource(format!("no resource {other:?} here"))),
+    };
+    if ok { Ok(param) } else { Err(Problem::no_such_name(format!("{value:?} names no member of {resource}"))) }
+}
+
 /// `GET /{resource}/{value}/events`: `/events` narrowed by the resource.
 pub(crate) async fn resource_events(
     State(state): State<RestState>,
@@ -380,14 +399,9 @@ pub(crate) async fn resource_events(
     Path((resource, value)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let param = match resource.as_str() {
-        "epcs" => "MATCH_anyEPC",
-        "eventTypes" => "eventType",
-        "bizSteps" => "EQ_bizStep",
-        "bizLocations" => "EQ_bizLocation",
-        "readPoints" => "EQ_readPoint",
-        "dispositions" => "EQ_disposition",
-        other => return Problem::no_such_resource(format!("no resource {other:?} here")).into_response(),
+    let param = match resource_param(&resource, &value) {
+        Ok(p) => p,
+        Err(p) => return p.into_response(),
     };
     let path = format!("/{resource}/{}/events", encode(&value));
     match query_pairs(raw.as_deref()).and_then(|mut p| {
@@ -407,6 +421,9 @@ pub(crate) async fn event_by_id(
 ) -> Response {
     if let Err(p) = state.caller(&headers, "GET", &format!("/events/{}", encode(&id))) {
         return p.into_response();
+    }
+    if !id.contains(':') {
+        return Problem::no_such_name(format!("{id:?} is not an event id (a URI)")).into_response();
     }
     if let Err(e) = state.service.read_barrier().await {
         return Problem::from_status(&veritrace_server::status::from_service(&state.service, e)).into_response();
