@@ -62,6 +62,6 @@ sed 's#https://gs1.github.io/EPCIS/REST%20Bindings/JSON-Schema-Stub.json#JSON-Sc
 cp tests/epcis-conformance/JSON-Schema-Stub.json "$work/"
 
 # The operations served: discovery, capture and its jobs, event queries.
-"$venv/bin/schemathesis" run "$schema" --url "$web/epcis" \
+"$venv/bin/schemathesis" --config-file tests/epcis-conformance/schemathesis.toml run "$schema" --url "$web/epcis" \
   --include-name-regex '^((GET|OPTIONS) /(|capture|capture/\{captureID\}|events|events/\{eventID\}|(epcs|eventTypes|bizSteps|bizLocations|readPoints|dispositions)/\{[a-zA-Z]+\}/events)|POST /capture)$' \
   --checks all --max-examples "${EPCIS_CONFORMANCE_EXAMPLES:-25}" --seed 1 "$@"

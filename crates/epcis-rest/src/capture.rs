@@ -120,7 +120,10 @@ pub(crate) async fn discovery_event(headers: HeaderMap, Path(id): Path<String>) 
 }
 
 /// `OPTIONS /{resource}/{value}/events`.
-pub(crate) async fn discovery_resource(headers: HeaderMap, Path((resource, value)): Path<(String, String)>) -> Response {
+pub(crate) async fn discovery_resource(
+    headers: HeaderMap,
+    Path((resource, value)): Path<(String, String)>,
+) -> Response {
     if let Err(p) = crate::query::resource_param(&resource, &value) {
         return p.into_response();
     }
@@ -305,7 +308,10 @@ async fn capture_one(state: &RestState, headers: &HeaderMap, body: &[u8]) -> Res
     let mut events = veritrace_epcis::parse_document_value(&value)
         .map_err(|e| Problem::validation("INVALID_EPCIS_EVENT", e.to_string()))?;
     let (Some(mut event), true) = (events.pop(), events.is_empty()) else {
-        return Err(Problem::validation("NOT_ONE_EVENT", "POST /events takes exactly one event; use /capture for more"));
+        return Err(Problem::validation(
+            "NOT_ONE_EVENT",
+            "POST /events takes exactly one event; use /capture for more",
+        ));
     };
     if event.event_id.is_empty() {
         event.event_id = crate::hash::event_hash_id(&event)
@@ -328,7 +334,9 @@ async fn capture_one(state: &RestState, headers: &HeaderMap, body: &[u8]) -> Res
             let id = event.event_id.clone();
             Ok((event, id))
         }
-        None => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "ImplementationException", "INTERNAL", "no receipt")),
+        None => {
+            Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "ImplementationException", "INTERNAL", "no receipt"))
+        }
     }
 }
 

@@ -65,7 +65,8 @@ pub struct EventQuery {
     match_output: Vec<String>,
     match_any: Vec<String>,
     event_ids: Vec<String>,
-    error_declaration: bool,
+    /// `EXISTS_errorDeclaration`: with (true) or without (false) one.
+    error_declaration: Option<bool>,
     per_page: usize,
     after: u64,
     /// The query string without `nextPageToken`, for the next page's link.
@@ -130,7 +131,13 @@ impl EventQuery {
                 "MATCH_outputEPC" => q.match_output.extend(list(value)),
                 "MATCH_anyEPC" => q.match_any.extend(list(value)),
                 "EQ_eventID" => q.event_ids.extend(list(value)),
-                "EXISTS_errorDeclaration" => q.error_declaration = true,
+                "EXISTS_errorDeclaration" => {
+                    q.error_declaration = match value.as_str() {
+                        "true" => Some(true),
+                        "false" => Some(false),
+                        _ => return Err(Problem::parameter("EXISTS_errorDeclaration: true or false")),
+                    }
+                }
                 "perPage" => {
                     let n: usize = value.parse().map_err(|_| Problem::parameter("perPage: a positive whole number"))?;
                     if n == 0 {
@@ -182,7 +189,7 @@ impl EventQuery {
                     epcs.iter().chain(&inputs).chain(&outputs).chain(std::iter::once(&parent)).any(|h| same_id(w, h))
                 }))
             && (self.event_ids.is_empty() || self.event_ids.contains(&event.event_id))
-            && (!self.error_declaration || event.error_declaration.is_some())
+            && self.error_declaration.is_none_or(|with| with == event.error_declaration.is_some())
     }
 
     /// The object keys whose index answers `MATCH_epc` / `MATCH_anyEPC`, if
@@ -376,17 +383,16 @@ pub(crate) async fn events(State(state): State<RestState>, headers: HeaderMap, R
 /// The query parameter a `/{resource}/{value}/events` path stands for, or
 /// `404` when the resource is not one of the binding's or the value cannot
 /// name one of its members (identifiers and extension terms are URIs; CBV
-/// terms are bare words; event types are the five names or a URI).
+/// terms are the CBV's bare words; event types are the five names or a URI).
 pub(crate) fn resource_param(resource: &str, value: &str) -> Result<&'static str, Problem> {
     let uri = value.contains(':');
-    let word = !value.is_empty() && value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
     let (param, ok) = match resource {
         "epcs" => ("MATCH_anyEPC", uri),
         "eventTypes" => ("eventType", uri || EVENT_TYPES.contains(&value)),
-        "bizSteps" => ("EQ_bizStep", uri || word),
+        "bizSteps" => ("EQ_bizStep", uri || crate::hash::is_cbv_biz_step(value)),
         "bizLocations" => ("EQ_bizLocation", uri),
         "readPoints" => ("EQ_readPoint", uri),
-        "dispositions" => ("EQ_disposition", uri || word),
+        "dispositions" => ("EQ_disposition", uri || crate::hash::is_cbv_disposition(value)),
         other => return Err(Problem::no_such_resource(format!("no resource {other:?} here"))),
     };
     if ok { Ok(param) } else { Err(Problem::no_such_name(format!("{value:?} names no member of {resource}"))) }

@@ -191,20 +191,30 @@ async fn capture_query_and_page() {
     assert_eq!(created.status, 201, "{created:?}");
     assert_eq!(http(rest, "GET", created.header("location"), &[], "").await.status, 200, "{created:?}");
     let again = http(rest, "POST", "/epcis/events", &json_headers(), one_event).await;
-    assert_eq!((again.status, again.json()["type"].as_str()), (409, Some("epcisException:ResourceAlreadyExistsException")));
+    assert_eq!(
+        (again.status, again.json()["type"].as_str()),
+        (409, Some("epcisException:ResourceAlreadyExistsException"))
+    );
     let a = http(rest, "OPTIONS", "/epcis/events", &[], "").await;
     assert_eq!((a.status, a.header("allow")), (204, "OPTIONS, GET, POST"));
 
     // Version negotiation: a range without 2.0.0, or no version at all, is 406.
     for (name, value) in [("GS1-EPCIS-Max", "1.2"), ("GS1-EPCIS-Min", "3.0.0"), ("GS1-CBV-Version", "two")] {
         let a = http(rest, "GET", "/epcis/events", &[(name.into(), value.into())], "").await;
-        assert_eq!((a.status, a.json()["type"].as_str()), (406, Some("epcisException:NotAcceptableException")), "{name}");
+        assert_eq!(
+            (a.status, a.json()["type"].as_str()),
+            (406, Some("epcisException:NotAcceptableException")),
+            "{name}"
+        );
     }
     assert_eq!(http(rest, "GET", "/epcis/events", &[("GS1-EPCIS-Min".into(), "1.0".into())], "").await.status, 200);
     // A path value that can name nothing: 404.
     assert_eq!(http(rest, "GET", "/epcis/epcs/notauri/events", &[], "").await.status, 404);
     assert_eq!(http(rest, "GET", "/epcis/eventTypes/Nonsense/events", &[], "").await.status, 404);
-    assert_eq!(http(rest, "GET", "/epcis/events/notanid", &[], "").await.json()["type"], "epcisException:NoSuchNameException");
+    assert_eq!(
+        http(rest, "GET", "/epcis/events/notanid", &[], "").await.json()["type"],
+        "epcisException:NoSuchNameException"
+    );
 
     // Bad input: a clear problem, nothing captured.
     let a = http(rest, "GET", "/epcis/events?EQ_quantity=3", &[], "").await;

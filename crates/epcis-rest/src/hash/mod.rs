@@ -49,6 +49,16 @@ impl HashError {
     }
 }
 
+/// Whether `word` is a bare CBV 2.0 business step (`shipping`).
+pub fn is_cbv_biz_step(word: &str) -> bool {
+    vocabulary::Vocabulary::BizStep.has_term(word)
+}
+
+/// Whether `word` is a bare CBV 2.0 disposition (`in_transit`).
+pub fn is_cbv_disposition(word: &str) -> bool {
+    vocabulary::Vocabulary::Disposition.has_term(word)
+}
+
 /// The event's pre-hash string (spec §2), the text whose SHA-256 the hash id
 /// is. For tests and debugging.
 pub fn pre_hash(event: &pb::EpcisEvent) -> Result<String, HashError> {

@@ -45,6 +45,11 @@ impl Vocabulary {
         }
     }
 
+    /// Whether `word` is a bare term of this vocabulary (`shipping`).
+    pub(super) fn has_term(self, word: &str) -> bool {
+        self.terms().1.contains(&word)
+    }
+
     /// A value of this vocabulary before `canon`: a bare term as its Web
     /// URI, a CURIE (`cbv:BizStep-shipping`, `gs1:Temperature`) expanded,
     /// anything else (URNs, Web URIs, unknown words) as it is.
