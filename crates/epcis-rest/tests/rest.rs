@@ -233,8 +233,8 @@ async fn capture_query_and_page() {
 /// network's rules, as it judges any party's: the examples' items were
 /// never commissioned here and their steps belong to roles the capturing
 /// party lacks, so many are refused, each with its reason in the job.
-/// (Replaying them on a network set up for them, and reading them back,
-/// is the next step: see CHANGELOG, issue 20.)
+/// (`gs1_replay.rs` replays them on a network set up for them and reads
+/// them back.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_gs1_example_is_taken_by_capture() {
     let cluster = TestCluster::builder(3).seed(22).node_party(1, "maker").start().await;
