@@ -67,7 +67,10 @@ pub(crate) struct WebState {
     pub origin: Option<DlHost>,
 }
 
-/// The web routes over `service`.
+/// The web routes over `service`. Serve them with [`serve_router`] (or
+/// with `into_make_service_with_connect_info::<SocketAddr>()`): the code
+/// check and the report read each connection's address for the
+/// per-address budget.
 pub fn router(service: Service, options: &WebOptions) -> axum::Router {
     handlers::routes(WebState {
         service,
