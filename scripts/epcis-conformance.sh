@@ -57,9 +57,12 @@ done
 curl -sf "$ops/readyz" >/dev/null || { cat "$work/node.log"; echo "the node did not become ready" >&2; exit 1; }
 
 schema="$work/openapi.yaml"
-sed 's#https://gs1.github.io/EPCIS/REST%20Bindings/JSON-Schema-Stub.json#JSON-Schema-Stub.json#g' \
+# The OpenAPI points its bodies and vocabularies at a stub whose own
+# comment says the final definitions come from the EPCIS JSON Schema: use
+# that schema (shared/data/epcis/schema/EPCIS-JSON-Schema.json) in its place.
+sed 's#https://gs1.github.io/EPCIS/REST%20Bindings/JSON-Schema-Stub.json#EPCIS-JSON-Schema.json#g' \
   tests/epcis-conformance/epcis-rest-openapi.yaml >"$schema"
-cp tests/epcis-conformance/JSON-Schema-Stub.json "$work/"
+cp tests/epcis-conformance/EPCIS-JSON-Schema.json "$work/"
 
 # The operations served: discovery, capture and its jobs, event queries.
 "$venv/bin/schemathesis" --config-file tests/epcis-conformance/schemathesis.toml run "$schema" --url "$web/epcis" \

@@ -113,7 +113,7 @@ pub(crate) async fn discovery_events(headers: HeaderMap) -> Response {
 
 /// `OPTIONS /events/{eventID}`.
 pub(crate) async fn discovery_event(headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if !id.contains(':') {
+    if !crate::query::is_uri(&id) {
         return Problem::no_such_name(format!("{id:?} is not an event id (a URI)")).into_response();
     }
     options_answer(&headers, "OPTIONS, GET")

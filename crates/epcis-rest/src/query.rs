@@ -99,7 +99,7 @@ impl EventQuery {
                     for t in list(value) {
                         // An extension event type (a URI) is a valid name that
                         // matches nothing here: the ledger records the five.
-                        if !EVENT_TYPES.contains(&t.as_str()) && !t.contains(':') {
+                        if !EVENT_TYPES.contains(&t.as_str()) && !is_uri(&t) {
                             return Err(Problem::parameter(format!(
                                 "eventType {t:?}: one of {}",
                                 EVENT_TYPES.join(", ")
@@ -385,7 +385,7 @@ pub(crate) async fn events(State(state): State<RestState>, headers: HeaderMap, R
 /// name one of its members (identifiers and extension terms are URIs; CBV
 /// terms are the CBV's bare words; event types are the five names or a URI).
 pub(crate) fn resource_param(resource: &str, value: &str) -> Result<&'static str, Problem> {
-    let uri = value.contains(':');
+    let uri = is_uri(value);
     let (param, ok) = match resource {
         "epcs" => ("MATCH_anyEPC", uri),
         "eventTypes" => ("eventType", uri || EVENT_TYPES.contains(&value)),
@@ -396,6 +396,16 @@ pub(crate) fn resource_param(resource: &str, value: &str) -> Result<&'static str
         other => return Err(Problem::no_such_resource(format!("no resource {other:?} here"))),
     };
     if ok { Ok(param) } else { Err(Problem::no_such_name(format!("{value:?} names no member of {resource}"))) }
+}
+
+/// Whether `text` has the shape of an absolute URI: a scheme (a letter,
+/// then letters, digits, `+`, `-`, `.`), a colon, and something after it.
+pub(crate) fn is_uri(text: &str) -> bool {
+    text.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
 }
 
 /// `GET /{resource}/{value}/events`: `/events` narrowed by the resource.
@@ -428,7 +438,7 @@ pub(crate) async fn event_by_id(
     if let Err(p) = state.caller(&headers, "GET", &format!("/events/{}", encode(&id))) {
         return p.into_response();
     }
-    if !id.contains(':') {
+    if !is_uri(&id) {
         return Problem::no_such_name(format!("{id:?} is not an event id (a URI)")).into_response();
     }
     if let Err(e) = state.service.read_barrier().await {

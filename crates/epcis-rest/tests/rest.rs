@@ -215,6 +215,7 @@ async fn capture_query_and_page() {
         http(rest, "GET", "/epcis/events/notanid", &[], "").await.json()["type"],
         "epcisException:NoSuchNameException"
     );
+    assert_eq!(http(rest, "OPTIONS", "/epcis/events/%3A9", &[], "").await.status, 404, "no scheme, no URI");
 
     // Bad input: a clear problem, nothing captured.
     let a = http(rest, "GET", "/epcis/events?EQ_quantity=3", &[], "").await;
