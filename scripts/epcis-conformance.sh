@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checks the EPCIS 2.0 REST binding against GS1's official OpenAPI
 # (tests/epcis-conformance/epcis-rest-openapi.yaml, from
-# shared/data/epcis/schema, with its JSON-Schema-Stub.json references made
-# local: the machine has no route to gs1.github.io) with schemathesis, on a
-# real one-node network started from the built binary.
+# shared/data/epcis/schema; its schema-stub references resolved to the
+# EPCIS JSON Schema copied beside it, since the machine has no route to
+# gs1.github.io) with schemathesis, on a real one-node network started from
+# the built binary.
 #
 # The node runs with `[api.party] insecure = true` (loopback only), so the
 # generated calls need no signatures; it signs captures for its own party,
