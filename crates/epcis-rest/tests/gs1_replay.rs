@@ -12,7 +12,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use veritrace_core::gs1::EpcId;
 use veritrace_epcis_rest::RestOptions;
 use veritrace_proto::v1 as pb;
@@ -22,38 +21,9 @@ use veritrace_server::party_auth::PartyGate;
 use veritrace_testkit::{TestCluster, fixture, signed};
 
 async fn http(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/ld+json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8(raw).expect("utf-8");
-    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
-    let location = head
-        .lines()
-        .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
-        .unwrap_or("")
-        .to_owned();
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some((size, after)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            out.push_str(&after[..n]);
-            rest = &after[n + 2..];
-        }
-        out
-    } else {
-        body.to_owned()
-    };
-    (status, location, body)
+    let headers = [("Content-Type", "application/ld+json")];
+    let a = veritrace_testkit::http::request(addr, method, target, &headers, body).await;
+    (a.status, a.header("location").to_owned(), a.body)
 }
 
 /// Every identifier an event names.

@@ -26,8 +26,8 @@ const STANDARD_CONTEXT_URIS: [&str; 3] = [
     "https://gs1.github.io/EPCIS/epcis-context.jsonld",
 ];
 
-/// Prefixes the standard EPCIS 2.0 context defines.
-const STANDARD_PREFIXES: [(&str, &str); 8] = [
+/// Prefixes the standard EPCIS 2.0 context defines: (prefix, IRI).
+pub const STANDARD_PREFIXES: [(&str, &str); 8] = [
     ("epcis", "https://ref.gs1.org/epcis/"),
     ("cbv", "https://ref.gs1.org/cbv/"),
     ("cbvmda", "urn:epcglobal:cbv:mda:"),

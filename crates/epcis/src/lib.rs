@@ -95,7 +95,7 @@ mod import;
 mod read;
 mod time;
 
-pub use context::EPCIS_CONTEXT_URI;
+pub use context::{EPCIS_CONTEXT_URI, STANDARD_PREFIXES};
 
 /// Parses an `xsd:dateTimeStamp` with its offset (`2005-04-03T20:33:31.116-06:00`)
 /// into the instant it names, as the importer reads event times; the error

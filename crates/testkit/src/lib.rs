@@ -29,6 +29,7 @@
 
 mod cluster;
 mod faults;
+pub mod http;
 mod peers;
 
 pub use cluster::{ClusterBuilder, TestCluster, node_key};

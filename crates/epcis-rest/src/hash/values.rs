@@ -22,18 +22,9 @@ const CBV_URN_TO_WEB: [(&str, &str); 5] = [
     ("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"),
 ];
 
-/// Prefixes of the standard EPCIS 2.0 context. Property names may use them
-/// without declaring them (the importer expands them so too).
-const STANDARD_PREFIXES: [(&str, &str); 8] = [
-    ("epcis", "https://ref.gs1.org/epcis/"),
-    ("cbv", "https://ref.gs1.org/cbv/"),
-    ("cbvmda", "urn:epcglobal:cbv:mda:"),
-    ("gs1", "https://gs1.org/voc/"),
-    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
-    ("owl", "http://www.w3.org/2002/07/owl#"),
-    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
-    ("dcterms", "http://purl.org/dc/terms/"),
-];
+// Prefixes of the standard EPCIS 2.0 context (the importer's own table):
+// property names may use them without declaring them, as they may there.
+use veritrace_epcis::STANDARD_PREFIXES;
 
 /// Standard prefixes expanded in values even when the document does not
 /// declare them (spec §4.6 recommendation; R leaves them unexpanded, which
