@@ -12,7 +12,7 @@ mod support;
 use std::net::IpAddr;
 
 use prost::Message as _;
-use support::{Party, TestCluster};
+use support::{Party, Signer, TestCluster};
 use tonic::Code;
 use veritrace_client::{Client, ClientError, ConnectOptions};
 use veritrace_core::Envelope;
@@ -22,37 +22,6 @@ use veritrace_labels::{BatchSpec, Label, SerialScheme};
 use veritrace_ledger::testing::{self as fx, TestParty};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
-
-/// Signs as cluster parties and submits through one node.
-struct Signer {
-    client: Client,
-    network_id: String,
-    nonce: u64,
-}
-
-impl Signer {
-    fn envelope(&mut self, who: &TestParty, action: Action) -> pb::SignedEnvelope {
-        self.nonce += 1;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-        let tx = pb::Transaction {
-            network_id: self.network_id.clone(),
-            client_time: Some(veritrace_proto::timestamp_from_ms(now)),
-            ..fx::tx(who, self.nonce, action)
-        };
-        Envelope::sign_transaction(&tx, &who.key).to_proto()
-    }
-
-    async fn submit(&mut self, who: &TestParty, action: Action) -> pb::Receipt {
-        let env = self.envelope(who, action);
-        self.client.submit(vec![env]).await.unwrap().remove(0)
-    }
-
-    async fn ok(&mut self, who: &TestParty, action: Action) -> pb::Receipt {
-        let r = self.submit(who, action).await;
-        assert_eq!(r.outcome, pb::Outcome::Applied as i32, "{} refused: {} {}", who.id, r.reason, r.message);
-        r
-    }
-}
 
 fn test_party(p: &Party) -> TestParty {
     TestParty { id: p.id.clone(), key: p.key.clone() }

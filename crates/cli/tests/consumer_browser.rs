@@ -19,8 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
-use support::{Party, TestCluster};
-use veritrace_core::Envelope;
+use support::{Party, Signer, TestCluster};
 use veritrace_ledger::testing::{self as fx, TestParty};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
@@ -65,28 +64,6 @@ async fn browser(driver: &Driver) -> Browser {
         }
     }
     panic!("chromedriver did not start a browser session");
-}
-
-/// Signs as cluster parties and submits through one node.
-struct Signer {
-    client: veritrace_client::Client,
-    network_id: String,
-    nonce: u64,
-}
-
-impl Signer {
-    async fn ok(&mut self, who: &TestParty, action: Action) {
-        self.nonce += 1;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-        let tx = pb::Transaction {
-            network_id: self.network_id.clone(),
-            client_time: Some(veritrace_proto::timestamp_from_ms(now)),
-            ..fx::tx(who, self.nonce, action)
-        };
-        let env = Envelope::sign_transaction(&tx, &who.key).to_proto();
-        let r = self.client.submit(vec![env]).await.unwrap().remove(0);
-        assert_eq!(r.outcome, pb::Outcome::Applied as i32, "{} refused: {} {}", who.id, r.reason, r.message);
-    }
 }
 
 /// `action` (an EPCIS event) as happening now, after the commissioning.

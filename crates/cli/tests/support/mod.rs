@@ -324,3 +324,46 @@ pub async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Signs as cluster parties and submits through one node.
+pub struct Signer {
+    pub client: Client,
+    pub network_id: String,
+    pub nonce: u64,
+}
+
+impl Signer {
+    pub fn envelope(
+        &mut self,
+        who: &veritrace_ledger::testing::TestParty,
+        action: pb::transaction::Action,
+    ) -> pb::SignedEnvelope {
+        self.nonce += 1;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let tx = pb::Transaction {
+            network_id: self.network_id.clone(),
+            client_time: Some(veritrace_proto::timestamp_from_ms(now)),
+            ..veritrace_ledger::testing::tx(who, self.nonce, action)
+        };
+        Envelope::sign_transaction(&tx, &who.key).to_proto()
+    }
+
+    pub async fn submit(
+        &mut self,
+        who: &veritrace_ledger::testing::TestParty,
+        action: pb::transaction::Action,
+    ) -> pb::Receipt {
+        let env = self.envelope(who, action);
+        self.client.submit(vec![env]).await.unwrap().remove(0)
+    }
+
+    pub async fn ok(
+        &mut self,
+        who: &veritrace_ledger::testing::TestParty,
+        action: pb::transaction::Action,
+    ) -> pb::Receipt {
+        let r = self.submit(who, action).await;
+        assert_eq!(r.outcome, pb::Outcome::Applied as i32, "{} refused: {} {}", who.id, r.reason, r.message);
+        r
+    }
+}
