@@ -96,20 +96,13 @@ pub async fn run(
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(ops = %addr, "serving /livez, /readyz, /metrics");
         }
-        let mut rx = stop_rx.clone();
-        let stopped = async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-        tokio::spawn(veritrace_server::ops_http::serve_ops(service.clone(), listener, stopped))
+        tokio::spawn(veritrace_server::ops_http::serve_ops(service.clone(), listener, stopped(&stop_rx)))
     });
     let web_task = web.map(|listener| {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(web = %addr, "serving the Digital Link resolver and the consumer page");
         }
-        let mut rx = stop_rx.clone();
-        let stopped = async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
+        let stopped = stopped(&stop_rx);
         // The EPCIS REST binding (party plane) rides the same listener under /epcis.
         let rest = veritrace_epcis_rest::RestOptions {
             base_path: "/epcis".into(),
@@ -156,5 +149,14 @@ pub async fn run(
     match driver_failure.lock().unwrap_or_else(|e| e.into_inner()).take() {
         Some(why) => Err(NodeError::DriverStopped(why)),
         None => Ok(()),
+    }
+}
+
+/// Resolves once `stop` says true: the shutdown of a side listener (ops,
+/// web), which ends with the gRPC server.
+fn stopped(stop: &tokio::sync::watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut rx = stop.clone();
+    async move {
+        let _ = rx.wait_for(|s| *s).await;
     }
 }
