@@ -313,9 +313,7 @@ async fn recorded_events(
             .and_then(|e| e.transaction())
             .with_context(|| format!("envelope {}", hex::encode(id)))?;
         if let Some(pb::transaction::Action::EpcisEvent(mut event)) = tx.action {
-            if event.event_id.is_empty() {
-                event.event_id = veritrace_epcis_rest::hash::event_hash_id(&event)?;
-            }
+            veritrace_epcis_rest::hash::with_event_id(&mut event)?;
             events.push(event);
         }
     }

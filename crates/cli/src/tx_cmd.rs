@@ -210,9 +210,7 @@ pub fn tx(cmd: TxCommand) -> anyhow::Result<()> {
         }
         let mut actions = Vec::with_capacity(document.events.len());
         for mut event in document.events {
-            if event.event_id.is_empty() {
-                event.event_id = veritrace_epcis_rest::hash::event_hash_id(&event)?;
-            }
+            veritrace_epcis_rest::hash::with_event_id(&mut event)?;
             actions.push(Action::EpcisEvent(event));
         }
         return runtime()?.block_on(async {

@@ -243,10 +243,7 @@ async fn capture(state: &RestState, headers: &HeaderMap, body: &[u8]) -> Result<
     let created_ms = now_ms();
     let mut events = document.events;
     for event in &mut events {
-        if event.event_id.is_empty() {
-            event.event_id = crate::hash::event_hash_id(event)
-                .map_err(|e| Problem::validation("INVALID_EPCIS_DOCUMENT", e.to_string()))?;
-        }
+        crate::hash::with_event_id(event).map_err(|e| Problem::validation("INVALID_EPCIS_DOCUMENT", e.to_string()))?;
     }
     let event_ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
     let mut errors = Vec::new();
@@ -313,10 +310,7 @@ async fn capture_one(state: &RestState, headers: &HeaderMap, body: &[u8]) -> Res
             "POST /events takes exactly one event; use /capture for more",
         ));
     };
-    if event.event_id.is_empty() {
-        event.event_id = crate::hash::event_hash_id(&event)
-            .map_err(|e| Problem::validation("INVALID_EPCIS_EVENT", e.to_string()))?;
-    }
+    crate::hash::with_event_id(&mut event).map_err(|e| Problem::validation("INVALID_EPCIS_EVENT", e.to_string()))?;
     let receipts = state
         .service
         .submit_as_node_party(vec![Action::EpcisEvent(event.clone())])

@@ -264,9 +264,9 @@ fn event_at(state: &RestState, leaf: u64) -> Result<Option<(pb::EpcisEvent, i64)
     else {
         return Ok(None);
     };
-    if event.event_id.is_empty() {
-        event.event_id = crate::hash::event_hash_id(&event).unwrap_or_default();
-    }
+    // An event the hash cannot take (none the importer makes) keeps no id,
+    // as before: it is still listed, without an eventID.
+    let _ = crate::hash::with_event_id(&mut event);
     Ok(Some((event, record.commit_time_ms)))
 }
 
@@ -321,13 +321,10 @@ fn query_document(events: &[Recorded]) -> Value {
     doc
 }
 
-/// The query string's pairs, in order, repeated names kept.
+/// The query string's `application/x-www-form-urlencoded` pairs, in
+/// order, repeated names kept.
 pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, Problem> {
-    serde_urlencoded_pairs(raw.unwrap_or(""))
-}
-
-/// `application/x-www-form-urlencoded` pairs, in order, repeated names kept.
-fn serde_urlencoded_pairs(raw: &str) -> Result<Vec<(String, String)>, Problem> {
+    let raw = raw.unwrap_or("");
     axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
         &format!("/?{raw}").parse().map_err(|_| Problem::parameter("the query string is not a URI query"))?,
     )

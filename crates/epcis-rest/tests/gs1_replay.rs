@@ -131,9 +131,7 @@ async fn every_gs1_example_is_replayed_and_read_back() {
             .collect();
         for (at, event) in veritrace_epcis::parse_document(text).unwrap().into_iter().enumerate() {
             let mut expected = event.clone();
-            if expected.event_id.is_empty() {
-                expected.event_id = veritrace_epcis_rest::hash::event_hash_id(&event).unwrap();
-            }
+            veritrace_epcis_rest::hash::with_event_id(&mut expected).unwrap();
             let keys: Vec<Vec<u8>> =
                 identifiers(&event).iter().filter_map(|i| EpcId::parse(i).ok()).map(|i| i.key_bytes()).collect();
             if let Some(reason) = reasons.get(&at) {

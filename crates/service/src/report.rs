@@ -16,8 +16,8 @@
 //! to a replicated, append-only ledger: the page asks for no personal data,
 //! and consumers never see complaint text.
 
+use veritrace_core::Hash;
 use veritrace_core::gs1::Sgtin;
-use veritrace_core::{Envelope, Hash};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 
@@ -70,12 +70,9 @@ impl Service {
             return Err(bad("no scan with this id is on the ledger"));
         };
         let leaf = ledger.leaf(leaf_index)?;
-        let scan =
-            Envelope::decode(&leaf.envelope).ok().and_then(|e| e.transaction().ok()).and_then(|tx| match tx.action {
-                Some(Action::ConsumerScan(s)) => Some(s),
-                _ => None,
-            });
-        let Some(scan) = scan else { return Err(bad("the id is not of a consumer scan")) };
+        let Some(scan) = crate::verify::consumer_scan(&leaf) else {
+            return Err(bad("the id is not of a consumer scan"));
+        };
         let same_item = scan
             .item
             .as_ref()

@@ -87,6 +87,15 @@ fn rounded(place: &pb::Place) -> pb::Place {
     place
 }
 
+/// The consumer scan a leaf records, if it records one.
+pub(crate) fn consumer_scan(leaf: &veritrace_core::LeafRecord) -> Option<pb::ConsumerScan> {
+    let tx = Envelope::decode(&leaf.envelope).ok()?.transaction().ok()?;
+    match tx.action {
+        Some(Action::ConsumerScan(scan)) => Some(scan),
+        _ => None,
+    }
+}
+
 fn random_request_id() -> Vec<u8> {
     use rand::Rng as _;
     let mut id = vec![0u8; 16];
@@ -118,11 +127,7 @@ impl Service {
         let ledger = self.ledger();
         let Some(leaf_index) = ledger.find_envelope(id)? else { return Ok(None) };
         let leaf = ledger.leaf(leaf_index)?;
-        let is_scan = Envelope::decode(&leaf.envelope)
-            .ok()
-            .and_then(|e| e.transaction().ok())
-            .is_some_and(|tx| matches!(tx.action, Some(Action::ConsumerScan(_))));
-        if !is_scan {
+        if consumer_scan(&leaf).is_none() {
             return Ok(None);
         }
         let envelope = <pb::SignedEnvelope as prost::Message>::decode(leaf.envelope.as_slice())

@@ -65,6 +65,16 @@ pub fn pre_hash(event: &pb::EpcisEvent) -> Result<String, HashError> {
     prehash::build(event)
 }
 
+/// Gives `event` its hash id as its eventID when it has none (what a
+/// capture records and a query shows), so the same event has the same id
+/// wherever it was captured. An event with an eventID keeps it.
+pub fn with_event_id(event: &mut pb::EpcisEvent) -> Result<(), HashError> {
+    if event.event_id.is_empty() {
+        event.event_id = event_hash_id(event)?;
+    }
+    Ok(())
+}
+
 /// The event's CBV 2.0 hash id, `ni:///sha-256;{64 lower-case hex}?ver=CBV2.0`.
 pub fn event_hash_id(event: &pb::EpcisEvent) -> Result<String, HashError> {
     use sha2::Digest as _;
