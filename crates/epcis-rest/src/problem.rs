@@ -58,6 +58,12 @@ impl Problem {
     }
 }
 
+impl From<veritrace_server::work_limits::ReadFailed> for Problem {
+    fn from(e: veritrace_server::work_limits::ReadFailed) -> Self {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "ImplementationException", "INTERNAL", e.0)
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::json!({

@@ -35,6 +35,10 @@ use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::epcis_event::Event;
 use veritrace_proto::v1::transaction::Action;
 
+// Reads that walk the log (up to SCAN_BUDGET leaves) run on the blocking
+// pool, not on the async workers the Raft driver shares, as the gRPC edge's do.
+use veritrace_server::work_limits::off_the_runtime;
+
 use crate::capture::{json_response, rfc3339};
 use crate::{Problem, RestState};
 
@@ -339,7 +343,11 @@ async fn answer(state: &RestState, headers: &HeaderMap, path: &str, q: EventQuer
     if let Err(e) = state.service.read_barrier().await {
         return Problem::from_status(&veritrace_server::status::from_service(&state.service, e)).into_response();
     }
-    let (events, next) = match run(state, &q) {
+    let page = {
+        let (state, q) = (state.clone(), q.clone());
+        off_the_runtime(move || run(&state, &q)).await
+    };
+    let (events, next) = match page {
         Ok(page) => page,
         Err(p) => return p.into_response(),
     };
@@ -441,14 +449,18 @@ pub(crate) async fn event_by_id(
     if let Err(e) = state.service.read_barrier().await {
         return Problem::from_status(&veritrace_server::status::from_service(&state.service, e)).into_response();
     }
-    let found = match state.service.ledger().event_leaf(&id) {
-        Ok(Some((leaf, _))) => event_at(&state, leaf),
-        Ok(None) => {
-            // Recorded without an eventID: found by its hash id, by a scan.
-            let q = EventQuery { event_ids: vec![id.clone()], per_page: 1, ..Default::default() };
-            run(&state, &q).map(|(mut page, _)| page.pop())
-        }
-        Err(e) => Err(internal(&e.to_string())),
+    let found = {
+        let (state, id) = (state.clone(), id.clone());
+        off_the_runtime(move || match state.service.ledger().event_leaf(&id) {
+            Ok(Some((leaf, _))) => event_at(&state, leaf),
+            Ok(None) => {
+                // Recorded without an eventID: found by its hash id, by a scan.
+                let q = EventQuery { event_ids: vec![id.clone()], per_page: 1, ..Default::default() };
+                run(&state, &q).map(|(mut page, _)| page.pop())
+            }
+            Err(e) => Err(internal(&e.to_string())),
+        })
+        .await
     };
     match found {
         Ok(Some(hit)) => json_response(StatusCode::OK, &query_document(std::slice::from_ref(&hit))),

@@ -16,12 +16,23 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// party's profile) on tokio's blocking pool, not on the async workers the
 /// Raft driver shares: a burst of heavy reads then queues there instead of
 /// delaying heartbeats and appends.
-pub async fn off_the_runtime<T: Send + 'static>(
-    read: impl FnOnce() -> Result<T, tonic::Status> + Send + 'static,
-) -> Result<T, tonic::Status> {
+/// Any edge's error type serves, given how to say the read itself failed.
+pub async fn off_the_runtime<T: Send + 'static, E: From<ReadFailed> + Send + 'static>(
+    read: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E> {
     match tokio::task::spawn_blocking(read).await {
         Ok(answer) => answer,
-        Err(e) => Err(crate::status::reason(tonic::Code::Internal, "INTERNAL", format!("the read failed: {e}"))),
+        Err(e) => Err(ReadFailed(format!("the read failed: {e}")).into()),
+    }
+}
+
+/// A read on the blocking pool that panicked or was cancelled.
+#[derive(Debug)]
+pub struct ReadFailed(pub String);
+
+impl From<ReadFailed> for tonic::Status {
+    fn from(e: ReadFailed) -> Self {
+        crate::status::reason(tonic::Code::Internal, "INTERNAL", e.0)
     }
 }
 
