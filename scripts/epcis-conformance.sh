@@ -61,11 +61,19 @@ schema="$work/openapi.yaml"
 # The OpenAPI points its bodies and vocabularies at a stub whose own
 # comment says the final definitions come from the EPCIS JSON Schema: use
 # that schema (shared/data/epcis/schema/EPCIS-JSON-Schema.json) in its place.
-sed 's#https://gs1.github.io/EPCIS/REST%20Bindings/JSON-Schema-Stub.json#EPCIS-JSON-Schema.json#g' \
+#
+# One example contradicts its own schema: the Disposition path parameter is
+# `format: uri` but its example is the bare CBV name `in_progress`, from
+# which schemathesis can build no test case ("Failed to generate test cases
+# from examples"). Give it the same value as the CBV 2.0 web URI.
+sed -e 's#https://gs1.github.io/EPCIS/REST%20Bindings/JSON-Schema-Stub.json#EPCIS-JSON-Schema.json#g' \
+  -e 's#^      example: in_progress$#      example: https://ref.gs1.org/cbv/Disp-in_progress#' \
   tests/epcis-conformance/epcis-rest-openapi.yaml >"$schema"
+grep -q 'example: https://ref.gs1.org/cbv/Disp-in_progress' "$schema" \
+  || { echo "the OpenAPI's Disposition example moved: update this script" >&2; exit 1; }
 cp tests/epcis-conformance/EPCIS-JSON-Schema.json "$work/"
 
 # The operations served: discovery, capture and its jobs, event queries.
 "$venv/bin/schemathesis" --config-file tests/epcis-conformance/schemathesis.toml run "$schema" --url "$web/epcis" \
   --include-name-regex '^((GET|OPTIONS) /(|capture|capture/\{captureID\}|events|events/\{eventID\}|(epcs|eventTypes|bizSteps|bizLocations|readPoints|dispositions)/\{[a-zA-Z]+\}/events)|POST /capture)$' \
-  --checks all --max-examples "${EPCIS_CONFORMANCE_EXAMPLES:-25}" --seed 1 "$@"
+  --max-examples "${EPCIS_CONFORMANCE_EXAMPLES:-25}" --seed 1 "$@"
