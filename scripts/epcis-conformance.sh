@@ -16,12 +16,23 @@ cd "$(dirname "$0")/.."
 bash scripts/install-build-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/veritrace/target}"
 venv="${VERITRACE_VENV:-$HOME/.cache/veritrace/venv}"
-if [ ! -x "$venv/bin/schemathesis" ]; then
+# schemathesis 4.32.5 and every package under it, pinned
+# (tests/epcis-conformance/requirements.txt, `pip freeze` of a working run).
+want="$(sha256sum tests/epcis-conformance/requirements.txt | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/schemathesis" ] || [ "$(cat "$venv/.requirements" 2>/dev/null)" != "$want" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "schemathesis==4.32.5"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/epcis-conformance/requirements.txt
+  echo "$want" >"$venv/.requirements"
 fi
-cargo build --locked -q -p veritrace
-bin="$CARGO_TARGET_DIR/debug/veritrace"
+bin="${VERITRACE_BIN:-}"
+if [[ -z "$bin" ]]; then
+  # Built the way scripts/test.sh builds it (`cargo test` unifies the
+  # workspace's features, dev-dependencies included): a plain
+  # `cargo build -p veritrace` resolves other features and would compile
+  # RocksDB's C++ a second time.
+  cargo test --locked --workspace --no-run -q >/dev/null 2>&1 || cargo test --locked --workspace --no-run
+  bin="$CARGO_TARGET_DIR/debug/veritrace"
+fi
 
 work=$(mktemp -d)
 node_pid=""

@@ -7,6 +7,8 @@
 # - chromium, chromium-driver: the consumer page's browser test
 #   (crates/cli/tests/consumer_browser.rs) drives headless Chromium over
 #   WebDriver; fonts-noto-cjk so its Chinese screenshots show characters.
+# - python3-venv: scripts/epcis-conformance.sh installs schemathesis (PyPI)
+#   in a virtual environment of its own.
 #
 # Protos compile with `protox` (a pure-Rust protobuf compiler) from build.rs,
 # so no system protoc is needed. Run as root (CI and the dev machines are);
@@ -14,7 +16,7 @@
 set -euo pipefail
 
 missing=()
-for pkg in libclang-dev libfaketime chromium chromium-driver fonts-noto-cjk; do
+for pkg in libclang-dev libfaketime chromium chromium-driver fonts-noto-cjk python3-venv; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 

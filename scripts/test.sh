@@ -3,7 +3,9 @@
 # the workspace (unit, property, storage conformance, RocksDB, real binary)
 # and prints one closing line with the totals.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p veritrace-core`);
-# without any, the fuzz targets' smoke run follows (scripts/fuzz.sh --smoke).
+# without any, the fuzz targets' smoke run follows (scripts/fuzz.sh --smoke),
+# then the EPCIS REST binding's conformance run against GS1's OpenAPI
+# (scripts/epcis-conformance.sh, schemathesis from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-build-deps.sh
@@ -20,5 +22,7 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
 # committed corpus; scripts/fuzz.sh runs the long ones).
 if [ "$full" = 1 ]; then
   bash scripts/fuzz.sh --smoke || status=1
+  # The binary the tests just built (no second build).
+  VERITRACE_BIN="${CARGO_TARGET_DIR:-target}/debug/veritrace" bash scripts/epcis-conformance.sh || status=1
 fi
 exit "$status"
