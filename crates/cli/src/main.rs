@@ -16,6 +16,9 @@ mod consumer_cmd;
 mod dev;
 mod http_probe;
 mod keygen_cmd;
+mod market_actions;
+mod market_cmd;
+mod market_view;
 mod node_cmd;
 mod proto_json;
 mod sign_call_cmd;
@@ -124,6 +127,10 @@ enum Command {
     /// Shows or lists parties.
     #[command(subcommand)]
     Party(consumer_cmd::PartyCommand),
+    /// The marketplace: supplier profiles, IP and trade complaints with
+    /// their deadlines, acknowledgements of consumer reports.
+    #[command(subcommand)]
+    Market(market_cmd::MarketCommand),
     /// Every member re-derives its Merkle root from its stored envelopes;
     /// the roots are compared and a corrupt or divergent member is named
     /// (exit 3). With --data-dir, audits a stopped node's ledger instead.
@@ -282,6 +289,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::History(args) => consumer_cmd::history(args),
         Command::SignCall(args) => sign_call_cmd::sign_call(args),
         Command::Party(cmd) => consumer_cmd::party(cmd),
+        Command::Market(cmd) => market_cmd::market(cmd),
         Command::Audit(args) => match &args.data_dir {
             Some(dir) => store::audit(dir, !args.no_signatures),
             None => admin_cmd::audit_cluster(args),

@@ -32,6 +32,11 @@ pub struct InitArgs {
     /// http://127.0.0.1:{base-port + 301}).
     #[arg(long, value_name = "ORIGIN")]
     pub label_host: Option<String>,
+    /// The genesis's start time (YYYY-MM-DD or RFC 3339; default: now): a
+    /// network that continues an older one starts in the past, so its
+    /// founders' time on the network counts from then.
+    #[arg(long, value_name = "TIME")]
+    pub genesis_time: Option<String>,
 }
 
 /// Generates keys, configurations and a genesis for a local cluster.
@@ -41,6 +46,16 @@ pub fn init(args: InitArgs) -> anyhow::Result<()> {
     opts.base_port = args.base_port;
     opts.network_id = args.network_id;
     opts.label_host = args.label_host;
+    if let Some(t) = &args.genesis_time {
+        let t = crate::market_cmd::time_arg("genesis-time", t)?;
+        let now = veritrace_service::now_ms() / 1000;
+        anyhow::ensure!(
+            t.seconds <= now,
+            "--genesis-time: {} is in the future",
+            args.genesis_time.as_deref().unwrap_or("")
+        );
+        opts.genesis_time = Some(t.seconds);
+    }
     let layout = generate_local_cluster(&opts)?;
     println!("created {} nodes in {}", layout.nodes.len(), layout.dir.display());
     for n in &layout.nodes {

@@ -123,7 +123,7 @@ fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
 
 /// Connects for `s`: its party-plane calls are signed as `--as-party`
 /// when given, as the signer otherwise.
-async fn connect_signer(s: &SignerArgs) -> anyhow::Result<Client> {
+pub(crate) async fn connect_signer(s: &SignerArgs) -> anyhow::Result<Client> {
     let mut options = s.connect.options()?;
     if options.party.is_none() {
         options.party = Some(crate::cluster_cmd::party_credential(&s.party, &s.key)?);
@@ -131,7 +131,7 @@ async fn connect_signer(s: &SignerArgs) -> anyhow::Result<Client> {
     Ok(Client::connect_with(&s.endpoint, &options).await?)
 }
 
-async fn network_id(client: &Client, given: &Option<String>) -> anyhow::Result<String> {
+pub(crate) async fn network_id(client: &Client, given: &Option<String>) -> anyhow::Result<String> {
     if let Some(n) = given {
         return Ok(n.clone());
     }
@@ -160,7 +160,7 @@ async fn label_host(client: &Client, given: Option<&str>, gtin: &str) -> anyhow:
 }
 
 /// Signs `action` as the signer's party and submits it; fails when refused.
-async fn sign_and_submit(
+pub(crate) async fn sign_and_submit(
     client: &Client,
     s: &SignerArgs,
     network: &str,
@@ -186,7 +186,7 @@ async fn sign_and_submit(
     Ok(client.submit(envelopes).await?)
 }
 
-fn report(receipts: &[pb::Receipt], output: OutputFormat) -> anyhow::Result<()> {
+pub(crate) fn report(receipts: &[pb::Receipt], output: OutputFormat) -> anyhow::Result<()> {
     print!("{}", render_receipts(receipts, output));
     if let Some(r) = receipts.iter().find(|r| r.outcome == pb::Outcome::Rejected as i32) {
         bail!("refused: {}: {}", r.reason, r.message);

@@ -7,6 +7,7 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::cluster_service_client::ClusterServiceClient;
 use veritrace_proto::v1::ledger_service_client::LedgerServiceClient;
+use veritrace_proto::v1::marketplace_service_client::MarketplaceServiceClient;
 use veritrace_proto::v1::verification_service_client::VerificationServiceClient;
 
 use tonic_health::pb::HealthCheckRequest;
@@ -115,6 +116,7 @@ pub struct Client {
     admin: ClusterServiceClient<InterceptedService<Channel, AttachAdminToken>>,
     ledger: LedgerServiceClient<Channel>,
     verification: VerificationServiceClient<Channel>,
+    marketplace: MarketplaceServiceClient<Channel>,
     health: HealthClient<Channel>,
     submit_retries: u32,
     /// The options connected with, for following a leader redirect.
@@ -179,6 +181,7 @@ impl Client {
                 AttachAdminToken::new(options.admin_token.as_ref()),
             ),
             verification: VerificationServiceClient::new(channel.clone()),
+            marketplace: MarketplaceServiceClient::new(channel.clone()),
             health: HealthClient::new(channel.clone()),
             ledger: LedgerServiceClient::new(channel),
             submit_retries: options.submit_retries,
@@ -544,6 +547,33 @@ impl Client {
     ) -> Result<pb::ListEnvelopesResponse, ClientError> {
         let request = self.party_request(request, methods::LIST_ENVELOPES).await?;
         Ok(self.ledger.clone().list_envelopes(request).await?.into_inner())
+    }
+
+    /// A supplier's trust profile (MarketplaceService.GetSupplierProfile; a party call).
+    pub async fn supplier_profile(&self, party_id: &str) -> Result<pb::SupplierProfile, ClientError> {
+        let request = pb::GetSupplierProfileRequest { name: format!("parties/{party_id}") };
+        let request = self.party_request(request, methods::GET_SUPPLIER_PROFILE).await?;
+        Ok(self.marketplace.clone().get_supplier_profile(request).await?.into_inner())
+    }
+
+    /// An IP case filed by `complainant` (MarketplaceService.GetIpCase; a party call).
+    pub async fn ip_case(&self, complainant: &str, complaint_id: &str) -> Result<pb::IpCase, ClientError> {
+        let request = pb::GetCaseRequest { name: format!("parties/{complainant}/ipCases/{complaint_id}") };
+        let request = self.party_request(request, methods::GET_IP_CASE).await?;
+        Ok(self.marketplace.clone().get_ip_case(request).await?.into_inner())
+    }
+
+    /// A trade case filed by `buyer` (MarketplaceService.GetTradeCase; a party call).
+    pub async fn trade_case(&self, buyer: &str, complaint_id: &str) -> Result<pb::TradeCase, ClientError> {
+        let request = pb::GetCaseRequest { name: format!("parties/{buyer}/tradeCases/{complaint_id}") };
+        let request = self.party_request(request, methods::GET_TRADE_CASE).await?;
+        Ok(self.marketplace.clone().get_trade_case(request).await?.into_inner())
+    }
+
+    /// One page of the cases a party filed or answers (MarketplaceService.ListCases; a party call).
+    pub async fn list_cases(&self, request: pb::ListCasesRequest) -> Result<pb::ListCasesResponse, ClientError> {
+        let request = self.party_request(request, methods::LIST_CASES).await?;
+        Ok(self.marketplace.clone().list_cases(request).await?.into_inner())
     }
 
     /// Hands the clear private values of envelope `envelope_id` to this node (the submitter's own

@@ -397,6 +397,7 @@ fn verify_response() -> pb::VerifyItemResponse {
             ..Default::default()
         }),
         attempts_left: 4,
+        withdrawal_reason: 0,
         scan_envelope: Some(pb::SignedEnvelope {
             payload: vec![0x00, 0x01, 0xfe, 0xff],
             signer_key_id: vec![0x44; 8],

@@ -60,9 +60,28 @@ pub mod methods {
     pub const PUT_PRIVATE_DATA: &str = "/veritrace.v1.LedgerService/PutPrivateData";
     /// `LedgerService.GetPrivateData`.
     pub const GET_PRIVATE_DATA: &str = "/veritrace.v1.LedgerService/GetPrivateData";
+    /// `MarketplaceService.GetSupplierProfile`.
+    pub const GET_SUPPLIER_PROFILE: &str = "/veritrace.v1.MarketplaceService/GetSupplierProfile";
+    /// `MarketplaceService.GetIpCase`.
+    pub const GET_IP_CASE: &str = "/veritrace.v1.MarketplaceService/GetIpCase";
+    /// `MarketplaceService.GetTradeCase`.
+    pub const GET_TRADE_CASE: &str = "/veritrace.v1.MarketplaceService/GetTradeCase";
+    /// `MarketplaceService.ListCases`.
+    pub const LIST_CASES: &str = "/veritrace.v1.MarketplaceService/ListCases";
     /// All of them.
-    pub const ALL: [&str; 7] =
-        [SUBMIT_ENVELOPES, GET_ENVELOPE, LIST_ENVELOPES, WATCH, LIST_PROPOSALS, PUT_PRIVATE_DATA, GET_PRIVATE_DATA];
+    pub const ALL: [&str; 11] = [
+        SUBMIT_ENVELOPES,
+        GET_ENVELOPE,
+        LIST_ENVELOPES,
+        WATCH,
+        LIST_PROPOSALS,
+        PUT_PRIVATE_DATA,
+        GET_PRIVATE_DATA,
+        GET_SUPPLIER_PROFILE,
+        GET_IP_CASE,
+        GET_TRADE_CASE,
+        LIST_CASES,
+    ];
 }
 
 /// Bytes of a call nonce.

@@ -114,6 +114,19 @@ pub enum Reason {
     /// A validator helping with a code check has used up what it grants the
     /// asking node for this item in the current window.
     CodeHelpExhausted,
+    /// A marketplace case's step came after its deadline (counted from
+    /// commit times).
+    DeadlinePassed,
+    /// The marketplace case is closed, or not waiting for this step.
+    CaseNotOpen,
+    /// Only a party of the case (the accused, the seller, the buyer, the
+    /// product's brand) may take this step.
+    NotCaseParty,
+    /// A party of a case may not rule on it.
+    ConflictOfInterest,
+    /// A false-delivery complaint names a tracking number its carrier
+    /// confirmed.
+    TrackingConfirmed,
 }
 
 impl Reason {
@@ -169,6 +182,11 @@ impl Reason {
             Reason::VerdictMismatch => "VERDICT_MISMATCH",
             Reason::CodeCheckUnavailable => "CODE_CHECK_UNAVAILABLE",
             Reason::CodeHelpExhausted => "CODE_HELP_EXHAUSTED",
+            Reason::DeadlinePassed => "DEADLINE_PASSED",
+            Reason::CaseNotOpen => "CASE_NOT_OPEN",
+            Reason::NotCaseParty => "NOT_CASE_PARTY",
+            Reason::ConflictOfInterest => "CONFLICT_OF_INTEREST",
+            Reason::TrackingConfirmed => "TRACKING_CONFIRMED",
         }
     }
 }

@@ -156,6 +156,14 @@ impl<E: KvEngine> Ledger<E> {
             leaves: HashMap::new(),
             state: Overlay::default(),
         };
+        // Marketplace deadlines that lapsed before this commit resolve
+        // first, so this batch's envelopes see the cases as decided.
+        let swept = {
+            let mut view = StateView::new(&self.engine, &p.state);
+            domain::marketplace::sweep(&mut view, &self.genesis, header.commit_time_ms).map_err(|e| self.noted(e))?;
+            view.into_writes()
+        };
+        p.state.absorb(swept);
         let mut receipts = Vec::with_capacity(envelopes.len());
         for (position, checked) in envelopes.into_iter().enumerate() {
             // A state record failing its tag stops the apply (no replica

@@ -129,6 +129,7 @@ impl Genesis {
     pub(crate) fn write_initial_state(&self, batch: &mut WriteBatch) {
         batch.put(CF_META, KEY_GENESIS.to_vec(), self.bytes.clone());
         seal::mark_sealed(batch);
+        crate::state::derived::mark_built(batch);
         let mut put_state = |key: Vec<u8>, value: Vec<u8>| {
             let sealed = seal::seal(&key, value);
             batch.put(CF_STATE, key, sealed);

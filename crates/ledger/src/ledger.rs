@@ -107,6 +107,7 @@ impl<E: KvEngine> Ledger<E> {
         // A store from before state sealing is sealed here, once it is
         // known to be a whole ledger.
         crate::state::seal::seal_unsealed_store(&engine)?;
+        crate::state::derived::build_missing(&engine)?;
         Ok(Ledger {
             engine,
             opts,

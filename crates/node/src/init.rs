@@ -74,6 +74,10 @@ pub struct InitOptions {
     /// The network's Digital Link host for labels (genesis `label_host`);
     /// `None` means node 1's web listener, `http://{host}:{base_port + 301}`.
     pub label_host: Option<String>,
+    /// The genesis's nominal start time, unix seconds; `None` means now. A
+    /// network that continues an older one (its members' history counts
+    /// from then: `SupplierProfile.days_on_network`) starts in the past.
+    pub genesis_time: Option<i64>,
 }
 
 impl InitOptions {
@@ -88,6 +92,7 @@ impl InitOptions {
             host: "127.0.0.1".to_owned(),
             roles: Vec::new(),
             label_host: None,
+            genesis_time: None,
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod config;
 pub mod edge;
 pub mod ledger;
 pub mod listing;
+pub mod marketplace;
 pub mod ops_http;
 pub mod party_auth;
 pub mod status;
@@ -46,6 +47,7 @@ use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use veritrace_proto::v1::cluster_service_server::ClusterServiceServer;
 use veritrace_proto::v1::ledger_service_server::LedgerServiceServer;
+use veritrace_proto::v1::marketplace_service_server::MarketplaceServiceServer;
 use veritrace_proto::v1::verification_service_server::VerificationServiceServer;
 use veritrace_service::Service;
 
@@ -177,6 +179,10 @@ pub async fn serve(
     let max = api.max_message_bytes;
     let party_gate = party_auth::PartyGate::from_config(&api.party);
     let limits = work_limits::WorkLimits::default();
+    let marketplace =
+        MarketplaceServiceServer::new(marketplace::MarketplaceApi::new(service.clone(), party_gate.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max.saturating_mul(2));
     let ledger =
         LedgerServiceServer::new(ledger::LedgerApi::new(service.clone(), party_gate).with_limits(limits.clone()))
             .max_decoding_message_size(max)
@@ -214,6 +220,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(ledger)
         .add_service(verification)
+        .add_service(marketplace)
         .add_service(cluster)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener).map(no_delay), shutdown)
         .await;
@@ -238,6 +245,7 @@ async fn follow_readiness(service: Service, health: tonic_health::server::Health
         "",
         <LedgerServiceServer<ledger::LedgerApi> as tonic::server::NamedService>::NAME,
         <VerificationServiceServer<verification::VerificationApi> as tonic::server::NamedService>::NAME,
+        <MarketplaceServiceServer<marketplace::MarketplaceApi> as tonic::server::NamedService>::NAME,
         <ClusterServiceServer<cluster::ClusterApi> as tonic::server::NamedService>::NAME,
     ];
     let mut last = None;

@@ -372,6 +372,7 @@ impl Service {
             receipt: Some(receipt),
             scan_envelope: Some(scan_envelope),
             attempts_left: after.budget.left,
+            withdrawal_reason: if verdict == pb::Verdict::Withdrawn { after.decommission_reason } else { 0 },
         })
     }
 

@@ -103,6 +103,8 @@ pub struct Texts {
     pub unknown_item: (&'static str, &'static str),
     pub recalled: (&'static str, &'static str),
     pub withdrawn: (&'static str, &'static str),
+    /// The reason line of an item withdrawn by an upheld IP complaint.
+    pub withdrawn_ip: &'static str,
     pub locked_out: (&'static str, &'static str),
     pub unavailable: (&'static str, &'static str),
     pub why: &'static str,
@@ -192,6 +194,7 @@ pub static EN: Texts = Texts {
     unknown_item: ("Unknown item", "No brand on this network registered this item. Be careful: it may be a fake."),
     recalled: ("Recalled", "The brand has recalled this product. Read the notice below."),
     withdrawn: ("Withdrawn", "This item was taken out of circulation by its brand or an authority. Do not use it."),
+    withdrawn_ip: "Reason: a marketplace upheld a complaint that this product infringes a trademark, patent or copyright.",
     locked_out: ("Too many tries", "This item takes no more codes for now. Try again later."),
     unavailable: (
         "Cannot check right now",
@@ -280,6 +283,7 @@ pub static ZH: Texts = Texts {
     unknown_item: ("未知商品", "本网络中没有品牌登记过这件商品。请小心：它可能是假货。"),
     recalled: ("已召回", "品牌已召回此产品。请阅读下方的召回通知。"),
     withdrawn: ("已停止流通", "这件商品已被品牌或主管部门撤出流通。请不要使用。"),
+    withdrawn_ip: "原因：平台认定该商品侵犯商标、专利或著作权的投诉成立。",
     locked_out: ("尝试次数过多", "这件商品暂时不再接受验证码。请稍后再试。"),
     unavailable: ("暂时无法验证", "目前能协助核验的验证节点太少。没有消耗任何次数，请一分钟后再试。"),
     why: "原因：",

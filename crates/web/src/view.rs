@@ -71,6 +71,9 @@ pub fn verdict(t: &Texts, lang: Lang, answer: &pb::VerifyItemResponse) -> Verdic
     if verdict == pb::Verdict::InvalidCode {
         details.push(t.tries_left.replace("{n}", &answer.attempts_left.to_string()));
     }
+    if verdict == pb::Verdict::Withdrawn && answer.withdrawal_reason == pb::DecommissionReason::IpInfringement as i32 {
+        details.push(t.withdrawn_ip.to_owned());
+    }
     // Weak signals (a report, many phones) come with a genuine verdict too:
     // the buyer sees them, and the verdict looks less certain.
     let shows_signals =
@@ -252,6 +255,21 @@ mod tests {
         let v = verdict(Lang::En.texts(), Lang::En, &answer);
         assert_eq!((v.code, v.details.clone()), ("INVALID_CODE", vec!["Tries left for now: 4.".to_owned()]));
         assert_eq!(verdict(Lang::Zh.texts(), Lang::Zh, &answer).details, vec!["目前还可尝试 4 次。".to_owned()]);
+    }
+
+    #[test]
+    fn an_item_withdrawn_by_an_ip_ruling_says_so() {
+        let mut answer = pb::VerifyItemResponse {
+            verdict: pb::Verdict::Withdrawn as i32,
+            withdrawal_reason: pb::DecommissionReason::IpInfringement as i32,
+            ..Default::default()
+        };
+        let v = verdict(Lang::En.texts(), Lang::En, &answer);
+        assert_eq!(v.code, "WITHDRAWN");
+        assert!(v.details.iter().any(|d| d.contains("trademark, patent or copyright")), "{v:?}");
+        assert!(verdict(Lang::Zh.texts(), Lang::Zh, &answer).details[0].contains("侵犯"));
+        answer.withdrawal_reason = pb::DecommissionReason::Damaged as i32;
+        assert!(verdict(Lang::En.texts(), Lang::En, &answer).details.is_empty());
     }
 
     #[test]

@@ -81,11 +81,20 @@ impl TestCluster {
     /// `veritrace init` for `voters` founding nodes and `learners` more,
     /// with `tweak` applied to every configuration. Starts nothing.
     pub fn init(voters: u16, learners: u16, tweak: impl Fn(&mut NodeConfig)) -> TestCluster {
+        TestCluster::init_with(voters, learners, &[], tweak)
+    }
+
+    /// [`TestCluster::init`] with more `veritrace init` arguments (e.g.
+    /// `--genesis-time`).
+    pub fn init_with(voters: u16, learners: u16, extra: &[&str], tweak: impl Fn(&mut NodeConfig)) -> TestCluster {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("cluster");
         let base = free_base_port(voters + learners).to_string();
         let (v, l) = (voters.to_string(), learners.to_string());
-        ok(&["init", "--nodes", &v, "--learners", &l, "--out", out.to_str().unwrap(), "--base-port", &base]);
+        let mut args =
+            vec!["init", "--nodes", &v, "--learners", &l, "--out", out.to_str().unwrap(), "--base-port", &base];
+        args.extend_from_slice(extra);
+        ok(&args);
         let mut nodes = BTreeMap::new();
         for k in 1..=(voters + learners) as u64 {
             let config = out.join(format!("node{k}")).join("veritrace.toml");

@@ -193,7 +193,7 @@ pub(super) fn complaint<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::Complaint) ->
     if ctx.view.exists(CF_STATE, &key)? {
         return refuse(Reason::AlreadyExists, format!("complaint {} exists already", a.complaint_id));
     }
-    match &a.subject {
+    let gtin = match &a.subject {
         Some(Subject::Item(i)) => {
             let (k, mut rec) = item(ctx, "item", &i.gtin, &i.serial)?;
             if category == pb::ComplaintCategory::SuspectedCounterfeit && !rec.reported_counterfeit {
@@ -202,13 +202,20 @@ pub(super) fn complaint<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::Complaint) ->
             }
             ctx.index_object(&k, "");
             ctx.index_gtin(&i.gtin);
+            i.gtin.clone()
         }
         Some(Subject::Gtin(g)) => {
             validate::gtin("gtin", g)?;
-            products::registered(ctx, g)?;
             ctx.index_gtin(g);
+            g.clone()
         }
         None => return refuse(Reason::InvalidAction, "complaint: name an item or a GTIN"),
+    };
+    // The brand must acknowledge complaints about its products (a brand's
+    // own complaint needs no acknowledgement).
+    let brand = products::registered(ctx, &gtin)?.brand_party_id;
+    if brand != me {
+        super::marketplace::acks::route_to_brand(ctx, &brand, &me, &a.complaint_id);
     }
     ctx.view.put(CF_STATE, key, ctx.leaf.to_be_bytes().to_vec());
     Ok(())

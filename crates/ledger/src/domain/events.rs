@@ -528,6 +528,15 @@ fn record_tracking<E: KvEngine>(ctx: &mut Ctx<'_, E>, e: &pb::EpcisEvent, class:
                 rec.carrier = carrier.to_owned();
                 rec.confirmed = true;
                 rec.confirmed_leaf = ctx.leaf;
+                if !rec.shipper.is_empty() {
+                    let shipper = rec.shipper.clone();
+                    super::marketplace::supplier::record_delivery(
+                        &mut ctx.view,
+                        &shipper,
+                        ctx.leaf,
+                        &b.biz_transaction,
+                    );
+                }
             }
             _ => continue,
         }

@@ -60,6 +60,9 @@ fn active_admins<E: KvEngine>(view: &StateView<'_, E>) -> Result<Vec<String>, Le
 
 pub(super) fn propose<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ProposeGovernance) -> Rule {
     validate::client_id("proposal_id", &a.proposal_id)?;
+    require(!a.proposal_id.starts_with(LEDGER_PROPOSAL_PREFIX), || {
+        format!("proposal_id: ids starting with {LEDGER_PROPOSAL_PREFIX:?} are the ledger's own")
+    })?;
     validate::text("rationale", &a.rationale, MAX_TEXT, false)?;
     let Some(action) = a.action.as_ref().and_then(|g| g.action.as_ref()) else {
         return refuse(Reason::InvalidAction, "action: the proposal proposes nothing");
@@ -165,6 +168,15 @@ fn check_shape(action: &Gov) -> Rule {
             let r = u.governance.unwrap_or_default();
             require(r.threshold >= 1, || "update_governance_rule: threshold must be at least 1".into())
         }
+        Gov::BlacklistParty(b) => {
+            validate::party_id("blacklist_party.party_id", &b.party_id)?;
+            validate::text("blacklist_party.reason", &b.reason, MAX_TEXT, true)
+        }
+        Gov::UpdateMarketplacePolicy(u) => {
+            let p = u.marketplace_policy.unwrap_or_default();
+            super::marketplace::validate_policy(&p)
+                .or_else(|m| refuse(Reason::InvalidAction, format!("update_marketplace_policy: {m}")))
+        }
     }
 }
 
@@ -249,7 +261,49 @@ fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Gov) -> Rule {
             ctx.view.put_record(CF_STATE, keys::GOVERNANCE_RULE.to_vec(), &rule);
             Ok(())
         }
+        Gov::BlacklistParty(b) => super::marketplace::supplier::blacklist(ctx, b),
+        Gov::UpdateMarketplacePolicy(u) => {
+            let p = u.marketplace_policy.unwrap_or_default();
+            ctx.view.put_record(CF_STATE, keys::MARKETPLACE_POLICY.to_vec(), &p);
+            Ok(())
+        }
     }
+}
+
+/// Proposal ids the ledger itself opens start with this; parties may not
+/// use it, so none can take such an id first.
+pub(crate) const LEDGER_PROPOSAL_PREFIX: &str = "ledger:";
+
+/// Opens a proposal on the ledger's own motion (a policy's consequence,
+/// e.g. the strike policy's suspension proposal), with no approvals yet:
+/// the admins decide as for any proposal. Does nothing if the id is taken.
+pub(crate) fn open_ledger_proposal<E: KvEngine>(
+    view: &mut StateView<'_, E>,
+    genesis: &Genesis,
+    id: &str,
+    action: Gov,
+    rationale: String,
+    time_ms: i64,
+) -> Result<(), LedgerError> {
+    let key = keys::proposal(id);
+    if view.exists(CF_STATE, &key)? {
+        return Ok(());
+    }
+    let rule = rule_in_force(view, genesis)?;
+    let proposal = pb::GovernanceProposal {
+        proposal_id: id.to_owned(),
+        action: Some(pb::GovernanceAction { action: Some(action) }),
+        rationale,
+        proposer_party_id: String::new(),
+        approver_party_ids: Vec::new(),
+        status: pb::ProposalStatus::Open as i32,
+        failure_reason: String::new(),
+        proposed_at: Some(timestamp_from_ms(time_ms)),
+        expires_at: Some(timestamp_from_ms(time_ms.saturating_add(ttl_ms(&rule)))),
+        envelope_ids: Vec::new(),
+    };
+    view.put_record(CF_STATE, key, &proposal);
+    Ok(())
 }
 
 fn add_key<E: KvEngine>(ctx: &mut Ctx<'_, E>, party: &str, k: &mut pb::SigningKey) -> Rule {

@@ -16,6 +16,7 @@ pub(crate) mod governance;
 mod items;
 pub use items::MAX_ITEMS_PER_COMMISSION;
 pub(crate) mod lifecycle;
+pub(crate) mod marketplace;
 pub(crate) mod policy;
 pub(crate) mod products;
 pub(crate) mod scans;
@@ -140,6 +141,19 @@ pub fn action_name(action: &Action) -> &'static str {
         Action::ConsumerScan(_) => "consumer_scan",
         Action::Complaint(_) => "complaint",
         Action::CodeAttempt(_) => "code_attempt",
+        Action::BusinessLicence(_) => "business_licence",
+        Action::FactoryAudit(_) => "factory_audit",
+        Action::DeliveryBond(_) => "delivery_bond",
+        Action::RegisterIpRight(_) => "register_ip_right",
+        Action::AttestIpRight(_) => "attest_ip_right",
+        Action::FileIpComplaint(_) => "file_ip_complaint",
+        Action::AnswerIpComplaint(_) => "answer_ip_complaint",
+        Action::RuleIpComplaint(_) => "rule_ip_complaint",
+        Action::FileTradeComplaint(_) => "file_trade_complaint",
+        Action::AnswerTradeComplaint(_) => "answer_trade_complaint",
+        Action::ReplyTradeComplaint(_) => "reply_trade_complaint",
+        Action::RuleTradeComplaint(_) => "rule_trade_complaint",
+        Action::AcknowledgeComplaint(_) => "acknowledge_complaint",
     }
 }
 
@@ -161,7 +175,27 @@ pub const ACTION_NAMES: &[&str] = &[
     "consumer_scan",
     "complaint",
     "code_attempt",
+    "business_licence",
+    "factory_audit",
+    "delivery_bond",
+    "register_ip_right",
+    "attest_ip_right",
+    "file_ip_complaint",
+    "answer_ip_complaint",
+    "rule_ip_complaint",
+    "file_trade_complaint",
+    "answer_trade_complaint",
+    "reply_trade_complaint",
+    "rule_trade_complaint",
+    "acknowledge_complaint",
 ];
+
+/// Actions only a party of a case takes (the accused, the seller, the
+/// buyer, the product's brand): the role policy does not gate them, so no
+/// policy can take a party's answer to a case against it away. Their own
+/// rules check the signer is that party.
+pub const CASE_PARTY_ACTIONS: &[&str] =
+    &["answer_ip_complaint", "answer_trade_complaint", "reply_trade_complaint", "acknowledge_complaint"];
 
 /// Checks the role policy, then runs the action's rules.
 pub(crate) fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Action) -> Rule {
@@ -183,5 +217,18 @@ pub(crate) fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Action) -> Rul
         Action::ConsumerScan(a) => scans::record(ctx, a),
         Action::Complaint(a) => assurance::complaint(ctx, a),
         Action::CodeAttempt(a) => attempts::spend(ctx, a),
+        Action::BusinessLicence(a) => marketplace::supplier::licence(ctx, a),
+        Action::FactoryAudit(a) => marketplace::supplier::audit(ctx, a),
+        Action::DeliveryBond(a) => marketplace::supplier::bond(ctx, a),
+        Action::RegisterIpRight(a) => marketplace::ip::register_right(ctx, a),
+        Action::AttestIpRight(a) => marketplace::ip::attest_right(ctx, a),
+        Action::FileIpComplaint(a) => marketplace::ip::file(ctx, a),
+        Action::AnswerIpComplaint(a) => marketplace::ip::answer(ctx, a),
+        Action::RuleIpComplaint(a) => marketplace::ip::rule(ctx, a),
+        Action::FileTradeComplaint(a) => marketplace::trade::file(ctx, a),
+        Action::AnswerTradeComplaint(a) => marketplace::trade::answer(ctx, a),
+        Action::ReplyTradeComplaint(a) => marketplace::trade::reply(ctx, a),
+        Action::RuleTradeComplaint(a) => marketplace::trade::rule(ctx, a),
+        Action::AcknowledgeComplaint(a) => marketplace::acks::acknowledge(ctx, a),
     }
 }

@@ -11,7 +11,7 @@ use veritrace_proto::v1 as pb;
 use veritrace_proto::v1::transaction::Action;
 use veritrace_storage::KvEngine;
 
-use super::{ACTION_NAMES, Ctx, Rule, action_name, products, refuse, require};
+use super::{ACTION_NAMES, CASE_PARTY_ACTIONS, Ctx, Rule, action_name, products, refuse, require};
 use crate::schema::CF_STATE;
 use crate::state::{StateView, keys};
 use crate::{Genesis, LedgerError};
@@ -48,6 +48,15 @@ pub fn default_policy() -> pb::RolePolicy {
         rule("complaint", "", &[R::Platform, R::Retailer, R::Regulator], &[], true),
         rule("propose_governance", "", &[R::Admin], &[], false),
         rule("approve_governance", "", &[R::Admin], &[], false),
+        rule("business_licence", "", &[R::Regulator], &[], false),
+        rule("factory_audit", "", &[R::Inspection], &[], false),
+        rule("delivery_bond", "", &[R::Platform], &[], false),
+        rule("register_ip_right", "", BRAND, &[], false),
+        rule("attest_ip_right", "", &[R::Regulator], &[], false),
+        rule("file_ip_complaint", "", BRAND, &[], false),
+        rule("rule_ip_complaint", "", &[R::Platform], &[], false),
+        rule("file_trade_complaint", "", TRADE, &[], false),
+        rule("rule_trade_complaint", "", &[R::Platform], &[], false),
         rule("epcis_event", "inspecting", &[R::Inspection], &[], false),
         rule("epcis_event", "", MAKERS, &[], false),
     ];
@@ -81,6 +90,9 @@ pub(crate) fn validate(policy: &pb::RolePolicy) -> Result<(), String> {
     for (i, r) in policy.rules.iter().enumerate() {
         if !ACTION_NAMES.contains(&r.action.as_str()) {
             return Err(format!("rule {i}: unknown action {:?}", r.action));
+        }
+        if CASE_PARTY_ACTIONS.contains(&r.action.as_str()) {
+            return Err(format!("rule {i}: {} is a case party's own step and takes no rule", r.action));
         }
         if !r.biz_step.is_empty() && r.action != "epcis_event" {
             return Err(format!("rule {i}: biz_step is only meaningful for epcis_event"));
@@ -128,6 +140,11 @@ pub(crate) fn check<E: KvEngine>(ctx: &Ctx<'_, E>, action: &Action) -> Rule {
     let name = action_name(action);
     if name == "revoke_signing_key" {
         return Ok(()); // One's own key, always: a leaked key must not wait for anyone.
+    }
+    if CASE_PARTY_ACTIONS.contains(&name) {
+        // Due process: a party can always take its own step in a case
+        // against it or about its product; the rule checks who it is.
+        return Ok(());
     }
     if name == "code_attempt" {
         // A protocol step of the nodes that serve VerifyItem, never a

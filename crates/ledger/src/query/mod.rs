@@ -5,6 +5,7 @@
 //! build API messages directly, so the gRPC layer stays thin.
 
 mod journey;
+mod marketplace;
 mod parties;
 mod summaries;
 

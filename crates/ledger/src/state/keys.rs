@@ -3,6 +3,8 @@
 //! followed by a 0 byte (ids never contain one: they are validated slugs,
 //! GTINs and URIs), so no id's keys run into another's.
 
+use super::market::CaseKind;
+
 fn key(prefix: &str, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = prefix.as_bytes().to_vec();
     for (i, p) in parts.iter().enumerate() {
@@ -107,6 +109,82 @@ pub fn tracking(value: &str) -> Vec<u8> {
 /// `complaint/{party}\0{id}`: the complaint's leaf.
 pub fn complaint(party: &str, id: &str) -> Vec<u8> {
     key("complaint/", &[party.as_bytes(), id.as_bytes()])
+}
+
+/// The marketplace policy in force (absent: the genesis's).
+pub const MARKETPLACE_POLICY: &[u8] = b"policy/marketplace";
+/// `ipright/{holder}\0{id}`: `IpRightRecord`.
+pub fn ip_right(holder: &str, id: &str) -> Vec<u8> {
+    key("ipright/", &[holder.as_bytes(), id.as_bytes()])
+}
+/// `case/{kind tag}{filer}\0{id}`: `CaseRecord`.
+pub fn case(kind: CaseKind, filer: &str, id: &str) -> Vec<u8> {
+    let mut k = b"case/".to_vec();
+    k.push(kind.tag());
+    k.extend_from_slice(&key("", &[filer.as_bytes(), id.as_bytes()]));
+    k
+}
+/// `party-case/{party}\0{u64::MAX - filed leaf}{kind tag}`: the case's
+/// `case/` key, listed under each of its two parties, newest first.
+pub fn party_case(party: &str, kind: CaseKind, filed_leaf: u64) -> Vec<u8> {
+    let mut k = party_cases(party);
+    k.extend_from_slice(&(u64::MAX - filed_leaf).to_be_bytes());
+    k.push(kind.tag());
+    k
+}
+/// Prefix of a party's `party-case/` entries.
+pub fn party_cases(party: &str) -> Vec<u8> {
+    let mut k = key("party-case/", &[party.as_bytes()]);
+    k.push(0);
+    k
+}
+/// `deadline/{ms u64 BE}{case key}`: a running case deadline (empty value),
+/// removed when the step comes or the deadline lapses.
+pub fn deadline(deadline_ms: i64, case_key: &[u8]) -> Vec<u8> {
+    let mut k = DEADLINE_PREFIX.to_vec();
+    k.extend_from_slice(&(deadline_ms.max(0) as u64).to_be_bytes());
+    k.extend_from_slice(case_key);
+    k
+}
+/// Prefix of every `deadline/` entry.
+pub const DEADLINE_PREFIX: &[u8] = b"deadline/";
+/// `supplier/{party}`: `SupplierRecord`.
+pub fn supplier(party: &str) -> Vec<u8> {
+    key("supplier/", &[party.as_bytes()])
+}
+/// `mkt-id/{kind}\0{signer}\0{id}`: marks a licence, audit or bond id used.
+pub fn market_id(kind: &str, signer: &str, id: &str) -> Vec<u8> {
+    key("mkt-id/", &[kind.as_bytes(), signer.as_bytes(), id.as_bytes()])
+}
+/// `delivered/{shipper}\0{leaf BE}`: the shipper's tracking number its
+/// carrier confirmed at that leaf (value: the tracking number).
+pub fn delivered(shipper: &str, leaf: u64) -> Vec<u8> {
+    let mut k = delivered_prefix(shipper);
+    k.extend_from_slice(&leaf.to_be_bytes());
+    k
+}
+/// Prefix of a shipper's `delivered/` entries.
+pub fn delivered_prefix(shipper: &str) -> Vec<u8> {
+    let mut k = key("delivered/", &[shipper.as_bytes()]);
+    k.push(0);
+    k
+}
+/// `brand-complaint/{brand}\0{leaf BE}`: a complaint about one of the
+/// brand's products (value: its `reference`).
+pub fn brand_complaint(brand: &str, leaf: u64) -> Vec<u8> {
+    let mut k = brand_complaints(brand);
+    k.extend_from_slice(&leaf.to_be_bytes());
+    k
+}
+/// Prefix of a brand's `brand-complaint/` entries.
+pub fn brand_complaints(brand: &str) -> Vec<u8> {
+    let mut k = key("brand-complaint/", &[brand.as_bytes()]);
+    k.push(0);
+    k
+}
+/// `complaint-ack/{filer}\0{id}`: `AckRecord`.
+pub fn complaint_ack(filer: &str, id: &str) -> Vec<u8> {
+    key("complaint-ack/", &[filer.as_bytes(), id.as_bytes()])
 }
 
 /// `party \0 id`, the form of `RefList` entries.

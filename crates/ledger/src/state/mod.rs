@@ -1,7 +1,9 @@
 //! The ledger's domain state: versioned records in the `state` column
 //! family, read and written through per-envelope overlays.
 
+pub(crate) mod derived;
 pub mod keys;
+pub mod market;
 mod overlay;
 pub mod records;
 pub(crate) mod seal;

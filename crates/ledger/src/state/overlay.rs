@@ -158,15 +158,27 @@ impl<'a, E: KvEngine> StateView<'a, E> {
     /// order. Meant for small ranges (a party's keys, a list of records).
     #[allow(clippy::type_complexity)]
     pub(crate) fn scan_prefix(&self, cf: &'static str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, LedgerError> {
-        let end = prefix_end(prefix);
+        self.scan_range(cf, prefix, prefix_end(prefix).as_deref())
+    }
+
+    /// Keys and values from `start` (inclusive) to `end` (exclusive; `None`:
+    /// to the end of the column family), merged across the layers, in key
+    /// order. Meant for small ranges.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn scan_range(
+        &self,
+        cf: &'static str,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, LedgerError> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        for kv in self.engine.scan(cf, prefix, end.as_deref())? {
+        for kv in self.engine.scan(cf, start, end)? {
             let (k, v) = kv?;
             let v = if cf == CF_STATE { seal::open(&k, &v)? } else { &v[..] };
             merged.insert(k.to_vec(), Some(v.to_vec()));
         }
         for layer in [self.batch, &self.local] {
-            for (k, v) in layer.range(cf, prefix, end.as_deref()) {
+            for (k, v) in layer.range(cf, start, end) {
                 merged.insert(k.to_vec(), v.clone());
             }
         }

@@ -1,0 +1,199 @@
+//! Trade complaints: a buyer's complaint about an order with a seller, the
+//! seller's answer (re-deliver, refund, partial refund, dispute), the
+//! buyer's reply (accept or escalate) and the deciding party's ruling.
+//!
+//! What the ledger can check, it checks when the complaint is filed: a
+//! false delivery names a tracking number the seller shipped under and its
+//! carrier never confirmed; a quantity complaint received less than
+//! ordered; a counterfeit complaint cites consumer verifications whose
+//! verdict was not genuine. The rest is the parties' word, signed.
+
+use veritrace_core::vocab;
+use veritrace_core::{Envelope, Hash, LeafRecord, Reason};
+use veritrace_proto::v1 as pb;
+use veritrace_storage::KvEngine;
+
+use super::super::validate::{self, MAX_TEXT};
+use super::super::{Ctx, Rule, refuse, require};
+use super::cases::{self, step};
+use super::{Windows, policy_in_force, supplier};
+use crate::schema::{CF_IDX_ENVELOPE, CF_LEAVES, CF_STATE, leading_u64};
+use crate::state::keys;
+use crate::state::market::{CaseKind, CaseRecord};
+use crate::state::records::TrackingRecord;
+
+fn digests(field: &str, d: &[Vec<u8>]) -> Rule {
+    require(d.len() <= 64, || format!("{field}: at most 64 digests"))?;
+    d.iter().try_for_each(|x| validate::digest(field, x, false))
+}
+
+/// The seller's shipment under `tracking`, refused unless it is one and
+/// its carrier has not confirmed it.
+fn unconfirmed_shipment<E: KvEngine>(ctx: &Ctx<'_, E>, tracking: &str, seller: &str) -> Rule {
+    require(vocab::parse_tracking(tracking).is_some(), || {
+        format!("tracking: {tracking:?} is not \"urn:veritrace:tracking:{{carrier}}:{{number}}\"")
+    })?;
+    let rec: TrackingRecord = ctx.view.record(CF_STATE, &keys::tracking(tracking), "tracking")?.unwrap_or_default();
+    if rec.shipper != seller {
+        return refuse(Reason::NotFound, format!("tracking: the seller shipped nothing under {tracking}"));
+    }
+    if rec.confirmed {
+        return refuse(
+            Reason::TrackingConfirmed,
+            format!("tracking: carrier {} confirmed {tracking} at leaf {}", rec.carrier, rec.confirmed_leaf),
+        );
+    }
+    Ok(())
+}
+
+/// The consumer scan a committed envelope id names.
+fn committed_scan<E: KvEngine>(ctx: &Ctx<'_, E>, id: &[u8]) -> Rule<Option<pb::ConsumerScan>> {
+    let id = Hash::from_slice(id).or_else(|_| refuse(Reason::InvalidAction, "scan_envelope_ids: 32 bytes each"))?;
+    let Some(leaf) = ctx.view.get(CF_IDX_ENVELOPE, id.as_bytes())?.as_deref().and_then(leading_u64) else {
+        return Ok(None);
+    };
+    let Some(bytes) = ctx.view.get(CF_LEAVES, &leaf.to_be_bytes())? else { return Ok(None) };
+    let tx = LeafRecord::decode(&bytes)
+        .ok()
+        .and_then(|l| Envelope::decode(&l.envelope).ok())
+        .and_then(|e| e.transaction().ok());
+    Ok(match tx.and_then(|t| t.action) {
+        Some(pb::transaction::Action::ConsumerScan(s)) if !s.request_id.is_empty() => Some(s),
+        _ => None,
+    })
+}
+
+pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileTradeComplaint) -> Rule {
+    validate::client_id("complaint_id", &a.complaint_id)?;
+    validate::party_id("seller_party_id", &a.seller_party_id)?;
+    validate::text("order", &a.order, 512, true)?;
+    let kind: pb::TradeComplaintKind = validate::enum_set("kind", a.kind)?;
+    validate::text("text", &a.text, MAX_TEXT, false)?;
+    supplier::money("amount_claimed", &a.amount_claimed, false)?;
+    digests("evidence_digests", &a.evidence_digests)?;
+    let me = ctx.signer_id().to_owned();
+    require(a.seller_party_id != me, || "seller_party_id: a party cannot complain about itself".into())?;
+    if ctx.party(&a.seller_party_id)?.is_none() {
+        return refuse(Reason::NotFound, format!("no party {:?}", a.seller_party_id));
+    }
+    let key = keys::case(CaseKind::Trade, &me, &a.complaint_id);
+    if ctx.view.exists(CF_STATE, &key)? {
+        return refuse(Reason::AlreadyExists, format!("trade complaint {} exists already", a.complaint_id));
+    }
+    match kind {
+        pb::TradeComplaintKind::FalseDelivery => unconfirmed_shipment(ctx, &a.tracking, &a.seller_party_id)?,
+        pb::TradeComplaintKind::QuantityShort => require(a.quantity_received < a.quantity_ordered, || {
+            "quantity_received must be less than quantity_ordered".into()
+        })?,
+        pb::TradeComplaintKind::Counterfeit => {
+            require(!a.scan_envelope_ids.is_empty() && a.scan_envelope_ids.len() <= 64, || {
+                "scan_envelope_ids: cite 1 to 64 consumer verifications of the goods".into()
+            })?;
+            for id in &a.scan_envelope_ids {
+                let Some(scan) = committed_scan(ctx, id)? else {
+                    return refuse(
+                        Reason::NotFound,
+                        format!("scan_envelope_ids: {} is no consumer scan", hex::encode(id)),
+                    );
+                };
+                let genuine = [pb::Verdict::GenuineFirstScan, pb::Verdict::GenuineSeenBefore];
+                if genuine.iter().any(|v| scan.verdict == *v as i32) {
+                    return refuse(
+                        Reason::InvalidAction,
+                        format!("scan_envelope_ids: {} verified the goods as genuine", hex::encode(id)),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    if !a.tracking.is_empty() && kind != pb::TradeComplaintKind::FalseDelivery {
+        validate::text("tracking", &a.tracking, 512, false)?;
+    }
+    let policy = policy_in_force(&ctx.view, ctx.genesis)?;
+    let w = Windows(&policy);
+    let rec = CaseRecord {
+        kind: CaseKind::Trade as i32,
+        filer: me.clone(),
+        respondent: a.seller_party_id.clone(),
+        trade: Some(a.clone()),
+        steps: vec![step("filed", &me, ctx.leaf, ctx.time_ms, &a.text)],
+        filed_leaf: ctx.leaf,
+        count_kind: kind.as_str_name().trim_start_matches("TRADE_COMPLAINT_KIND_").to_owned(),
+        ..Default::default()
+    };
+    let deadline = ctx.time_ms.saturating_add(w.trade_answer_ms());
+    cases::open(&mut ctx.view, rec, &a.complaint_id, deadline, w.trade_on_no_answer())?;
+    Ok(())
+}
+
+pub(crate) fn answer<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AnswerTradeComplaint) -> Rule {
+    let kind: pb::TradeAnswerKind = validate::enum_set("kind", a.kind)?;
+    validate::text("text", &a.text, MAX_TEXT, kind == pb::TradeAnswerKind::Dispute)?;
+    digests("evidence_digests", &a.evidence_digests)?;
+    match kind {
+        pb::TradeAnswerKind::Redeliver => require(vocab::parse_tracking(&a.tracking).is_some(), || {
+            "tracking: a re-delivery names its tracking number (urn:veritrace:tracking:{carrier}:{number})".into()
+        })?,
+        pb::TradeAnswerKind::Refund | pb::TradeAnswerKind::PartialRefund => {
+            validate::text("refund_reference", &a.refund_reference, 200, true)?;
+            let partial = kind == pb::TradeAnswerKind::PartialRefund;
+            supplier::money("refund_amount", &a.refund_amount, partial)?;
+        }
+        _ => {}
+    }
+    let (key, mut rec) = cases::load(&ctx.view, CaseKind::Trade, &a.buyer_party_id, &a.complaint_id)?;
+    if rec.respondent != ctx.signer_id() {
+        return refuse(Reason::NotCaseParty, format!("only the seller, {}, may answer", rec.respondent));
+    }
+    cases::expect_step(&rec, pb::CaseStatus::AwaitingAnswer, ctx.time_ms, "answer")?;
+    let name = kind.as_str_name().trim_start_matches("TRADE_ANSWER_KIND_").to_ascii_lowercase();
+    rec.steps.push(step(&name, ctx.signer_id(), ctx.leaf, ctx.time_ms, &a.text));
+    rec.trade_answer = Some(a.clone());
+    let policy = policy_in_force(&ctx.view, ctx.genesis)?;
+    let deadline = ctx.time_ms.saturating_add(Windows(&policy).trade_reply_ms());
+    let (status, answer_stands) = (pb::CaseStatus::AwaitingReply, pb::LapseOutcome::Unspecified);
+    cases::wait_for(&mut ctx.view, &key, &mut rec, status, ctx.leaf, deadline, answer_stands);
+    ctx.view.put_record(CF_STATE, key, &rec);
+    Ok(())
+}
+
+pub(crate) fn reply<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ReplyTradeComplaint) -> Rule {
+    let kind: pb::TradeReplyKind = validate::enum_set("kind", a.kind)?;
+    validate::text("text", &a.text, MAX_TEXT, kind == pb::TradeReplyKind::Escalate)?;
+    let me = ctx.signer_id().to_owned();
+    let (key, mut rec) = cases::load(&ctx.view, CaseKind::Trade, &me, &a.complaint_id)?;
+    cases::expect_step(&rec, pb::CaseStatus::AwaitingReply, ctx.time_ms, "buyer's reply")?;
+    if kind == pb::TradeReplyKind::Escalate {
+        rec.steps.push(step("escalate", &me, ctx.leaf, ctx.time_ms, &a.text));
+        let policy = policy_in_force(&ctx.view, ctx.genesis)?;
+        let w = Windows(&policy);
+        let deadline = ctx.time_ms.saturating_add(w.trade_decision_ms());
+        let status = pb::CaseStatus::AwaitingRuling;
+        cases::wait_for(&mut ctx.view, &key, &mut rec, status, ctx.leaf, deadline, w.trade_on_no_ruling());
+    } else {
+        rec.steps.push(step("accept", &me, ctx.leaf, ctx.time_ms, &a.text));
+        cases::close(&mut ctx.view, &key, &mut rec, pb::CaseStatus::Resolved, pb::ClosedBy::Party)?;
+    }
+    ctx.view.put_record(CF_STATE, key, &rec);
+    Ok(())
+}
+
+pub(crate) fn rule<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::RuleTradeComplaint) -> Rule {
+    let decision: pb::CaseDecision = validate::enum_set("decision", a.decision)?;
+    validate::text("reason", &a.reason, MAX_TEXT, true)?;
+    validate::text("remedy", &a.remedy, 1000, false)?;
+    let (key, mut rec) = cases::load(&ctx.view, CaseKind::Trade, &a.buyer_party_id, &a.complaint_id)?;
+    let me = ctx.signer_id().to_owned();
+    if rec.filer == me || rec.respondent == me {
+        return refuse(Reason::ConflictOfInterest, "a party of the case cannot rule on it");
+    }
+    cases::expect_step(&rec, pb::CaseStatus::AwaitingRuling, ctx.time_ms, "ruling")?;
+    let upheld = decision == pb::CaseDecision::Uphold;
+    let text = if a.remedy.is_empty() { a.reason.clone() } else { format!("{} (remedy: {})", a.reason, a.remedy) };
+    rec.steps.push(step(if upheld { "upheld" } else { "rejected" }, &me, ctx.leaf, ctx.time_ms, &text));
+    let status = if upheld { pb::CaseStatus::Upheld } else { pb::CaseStatus::Rejected };
+    cases::close(&mut ctx.view, &key, &mut rec, status, pb::ClosedBy::Party)?;
+    ctx.view.put_record(CF_STATE, key, &rec);
+    Ok(())
+}
