@@ -287,6 +287,17 @@ async fn marketplace_stories_on_a_three_node_cluster() {
         }),
     )
     .await;
+    // The trademark office (the regulator here) confirms the right: an
+    // unanswered notice under it then stands.
+    net.ok(
+        &samr,
+        Action::AttestIpRight(pb::AttestIpRight {
+            holder_party_id: veteran.id.clone(),
+            right_id: "tm-1".into(),
+            note: "registration TM-4711 checked".into(),
+        }),
+    )
+    .await;
     let gs = |i: usize| pb::GtinSerial { gtin: fake_gtin.to_string(), serial: fakes[i].0.serial.to_string() };
     let complaint = |id: &str, items: Vec<pb::GtinSerial>| {
         Action::FileIpComplaint(pb::FileIpComplaint {

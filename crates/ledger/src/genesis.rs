@@ -66,6 +66,10 @@ impl Genesis {
         if admins > 0 && threshold > admins {
             return Err(invalid(format!("governance threshold {threshold} exceeds the {admins} ADMIN parties")));
         }
+        if let Some(policy) = &proto.marketplace_policy {
+            crate::domain::marketplace::validate_policy(policy)
+                .map_err(|e| invalid(format!("marketplace_policy: {e}")))?;
+        }
         if let Some(policy) = proto.role_policy.as_ref().filter(|p| !p.rules.is_empty()) {
             crate::domain::policy::validate(policy).map_err(|e| invalid(format!("role_policy: {e}")))?;
         }

@@ -38,6 +38,7 @@ pub use apply::{BatchHeader, Outcome, Receipt};
 pub use audit::{AuditProblem, AuditReport, MAX_REPORTED_STATE_DAMAGE};
 pub use domain::attempts::{REQUEST_ID_LEN, budget, label_token_refusal, recorded_scan};
 pub use domain::code_keys::{CodeKeyParts, MAX_CODE_KEY_SHARES, check as check_code_key, parse as parse_code_key};
+pub use domain::marketplace::MAX_LAPSES_PER_BATCH;
 pub use domain::policy::default_policy;
 pub use domain::products::core_policy;
 pub use domain::scans::check_consumer_place;

@@ -79,14 +79,28 @@ fn govern(net: &mut Network, id: &str, action: Gov) {
     assert_eq!(net.proposal(id).expect("proposal").status, pb::ProposalStatus::Executed as i32);
 }
 
-/// `brand` holds trademark tm-1; `brand-2` sells look-alikes under its own
-/// GTIN, serials F1..F3.
+/// `brand` holds trademark tm-1, attested by the regulator; `brand-2` sells
+/// look-alikes under its own GTIN, serials F1..F4.
 fn infringer() -> (Network, String) {
+    let (mut net, fake) = self_declared_infringer();
+    net.ok(
+        "regulator",
+        Action::AttestIpRight(pb::AttestIpRight {
+            holder_party_id: "brand".into(),
+            right_id: "tm-1".into(),
+            note: "registration TM-4711 checked".into(),
+        }),
+    );
+    (net, fake)
+}
+
+/// As [`infringer`], the right only self-declared.
+fn self_declared_infringer() -> (Network, String) {
     let mut net = Network::new();
     net.ok("brand", right("tm-1"));
     let fake = gtin_under(BRAND2_PREFIX, 7);
     net.ok("brand-2", register_product(&fake, "brand-2"));
-    net.ok("brand-2", commission(&fake, "L1", &["F1", "F2", "F3"]));
+    net.ok("brand-2", commission(&fake, "L1", &["F1", "F2", "F3", "F4"]));
     (net, fake)
 }
 
@@ -103,7 +117,7 @@ fn a_counter_noticed_ip_complaint_upheld_by_the_platform_withdraws_the_items_and
         net.ok("brand", Action::FileIpComplaint(ip_complaint("ipc-1", "brand-2", &[(&fake, "F1"), (&fake, "F2")])));
     let case = net.ledger.ip_case("brand", "ipc-1").expect("read").expect("case");
     assert_eq!(case.status, pb::CaseStatus::AwaitingAnswer as i32);
-    assert_eq!(case.right.as_ref().map(|r| r.attested_by.as_str()), Some(""), "self-declared until attested");
+    assert_eq!(case.right.as_ref().map(|r| r.attested_by.as_str()), Some("regulator"));
 
     // Only the accused answers; only a third party rules, and only once answered.
     assert_eq!(net.refused("shop", answer_ip("brand", "ipc-1", pb::IpAnswerKind::CounterNotice)), Reason::NotCaseParty);
@@ -228,12 +242,72 @@ fn an_unruled_counter_notice_lapses_as_the_policy_says_and_strikes_propose_a_sus
     net.ok("admin-a", approve("ledger:strikes:brand-2:2"));
     net.ok("admin-b", approve("ledger:strikes:brand-2:2"));
     assert!(net.ledger.supplier_profile("brand-2").unwrap().unwrap().suspended);
-    // Nobody may take the ledger's proposal ids first.
-    let squat = propose(
-        "ledger:strikes:shop:3",
-        Gov::SuspendParty(pb::SuspendParty { party_id: "shop".into(), reason: "x".into() }),
+    // A suspended party could not answer: no new case against it.
+    let e = net.refused("brand", Action::FileIpComplaint(ip_complaint("e", "brand-2", &[(&fake, "F4")])));
+    assert_eq!(e, Reason::PartySuspended);
+}
+
+#[test]
+fn an_id_taken_first_does_not_stop_the_strike_policy() {
+    let (mut net, fake) = infringer();
+    govern(
+        &mut net,
+        "mp-1",
+        policy(pb::MarketplacePolicy { strikes_for_suspension_proposal: 1, ..Default::default() }),
     );
-    assert_eq!(net.refused("admin-a", squat), Reason::InvalidAction);
+    let squat = Gov::SuspendParty(pb::SuspendParty { party_id: "shop".into(), reason: "x".into() });
+    net.ok("admin-a", propose("ledger:strikes:brand-2:1", squat));
+    net.ok("brand", Action::FileIpComplaint(ip_complaint("a", "brand-2", &[(&fake, "F1")])));
+    let accepted = net.ok("brand-2", answer_ip("brand", "a", pb::IpAnswerKind::Accept));
+    let id = format!("ledger:strikes:brand-2:1@{}", accepted.commit_time_ms);
+    let opened = net.proposal(&id).expect("opened under a fresh id");
+    assert!(opened.proposer_party_id.is_empty() && opened.status == pb::ProposalStatus::Open as i32);
+}
+
+#[test]
+fn an_unanswered_complaint_under_a_self_declared_right_goes_to_the_deciding_party() {
+    let (mut net, fake) = self_declared_infringer();
+    govern(&mut net, "mp-1", policy(pb::MarketplacePolicy { ip_answer_window: secs(10), ..Default::default() }));
+    net.ok("brand", Action::FileIpComplaint(ip_complaint("a", "brand-2", &[(&fake, "F1")])));
+    net.advance(11_000);
+    assert_eq!(
+        net.refused("brand-2", answer_ip("brand", "a", pb::IpAnswerKind::CounterNotice)),
+        Reason::DeadlinePassed
+    );
+    let case = net.ledger.ip_case("brand", "a").unwrap().unwrap();
+    assert_eq!(case.status, pb::CaseStatus::AwaitingRuling as i32, "no withdrawal, no strike unheard");
+    assert_eq!(item_state(&net, &fake, "F1").0, pb::ItemState::Active);
+    net.ok("app", rule_ip("brand", "a", pb::CaseDecision::Reject));
+    assert_eq!(net.ledger.supplier_profile("brand-2").unwrap().unwrap().ip_strikes, 0);
+    // Once an authority attests the right, silence is acceptance.
+    net.ok(
+        "regulator",
+        Action::AttestIpRight(pb::AttestIpRight {
+            holder_party_id: "brand".into(),
+            right_id: "tm-1".into(),
+            note: "registration TM-4711 checked".into(),
+        }),
+    );
+    assert_eq!(
+        net.refused(
+            "brand",
+            Action::AttestIpRight(pb::AttestIpRight {
+                holder_party_id: "brand".into(),
+                right_id: "tm-1".into(),
+                note: String::new(),
+            })
+        ),
+        Reason::NotPermitted
+    );
+    net.ok("brand", Action::FileIpComplaint(ip_complaint("b", "brand-2", &[(&fake, "F2")])));
+    net.advance(11_000);
+    net.ok(
+        "admin-a",
+        propose("noop", Gov::SuspendParty(pb::SuspendParty { party_id: "carrier".into(), reason: "t".into() })),
+    );
+    let case = net.ledger.ip_case("brand", "b").unwrap().unwrap();
+    assert_eq!((case.status, case.closed_by), (pb::CaseStatus::Upheld as i32, pb::ClosedBy::Lapse as i32));
+    assert_eq!(item_state(&net, &fake, "F2").0, pb::ItemState::Withdrawn);
 }
 
 fn trade(id: &str, kind: pb::TradeComplaintKind) -> pb::FileTradeComplaint {
@@ -516,4 +590,89 @@ fn a_store_from_before_the_marketplace_gets_its_derived_indexes_when_opened() {
     let reopened = Ledger::open(engine, LedgerOptions::default()).expect("an older store opens");
     assert_eq!(reopened.supplier_profile("brand").unwrap().unwrap(), before);
     assert_eq!(reopened.engine().get(CF_META, b"derived_indexes").unwrap(), Some(vec![1]));
+}
+
+#[test]
+fn a_burst_of_cases_lapsing_together_is_resolved_a_bounded_number_per_batch() {
+    let mut net = shipped();
+    let p = pb::MarketplacePolicy { trade_answer_window: secs(10), ..Default::default() };
+    govern(&mut net, "mp-1", policy(p));
+    let n = veritrace_ledger::MAX_LAPSES_PER_BATCH + 6;
+    let filing = |i: usize| {
+        let mut c = trade(&format!("t-{i}"), pb::TradeComplaintKind::NotShipped);
+        c.order = format!("urn:epcglobal:cbv:bt:0614141000005:PO-{i}");
+        Action::FileTradeComplaint(c)
+    };
+    let filings: Vec<Vec<u8>> = (0..n).map(|i| net.sign("shop", filing(i))).collect();
+    net.apply(filings);
+    net.advance(11_000);
+    let open = |net: &Network| net.ledger.list_cases("brand", true, 0, 1000).unwrap().0.len();
+    assert_eq!(open(&net), n);
+    // The first batch after the deadline resolves the first 64; a late
+    // answer to one still waiting is refused all the same.
+    assert_eq!(
+        net.refused("brand", answer_trade(&format!("t-{}", n - 1), pb::TradeAnswerKind::Refund)),
+        Reason::DeadlinePassed
+    );
+    assert_eq!(open(&net), n - veritrace_ledger::MAX_LAPSES_PER_BATCH);
+    net.ok(
+        "admin-a",
+        propose("noop", Gov::SuspendParty(pb::SuspendParty { party_id: "carrier".into(), reason: "t".into() })),
+    );
+    assert_eq!(open(&net), 0);
+    let last = net.ledger.trade_case("shop", &format!("t-{}", n - 1)).unwrap().unwrap();
+    assert_eq!((last.status, last.closed_by), (pb::CaseStatus::Upheld as i32, pb::ClosedBy::Lapse as i32));
+    assert_eq!(net.replay().applied(), net.ledger.applied());
+}
+
+#[test]
+fn a_counterfeit_complaint_shows_the_verdicts_it_cites_and_an_order_takes_one_complaint() {
+    let mut net = shipped();
+    let g = gtin(1);
+    let place = pb::Place { country: "CN".into(), city: "Shenzhen".into(), ..Default::default() };
+    let scan = net.verify_matched("admin-a", &g, "S2", "req-0000000000000001", None, place, None);
+    let scan_id = scan.envelope_id.expect("id").as_bytes().to_vec();
+    let recorded = net.ledger.item_report(&Sgtin::parse_any(&sgtin(&g, "S2")).unwrap(), i64::MAX / 2).unwrap();
+    let mut c = trade("c-1", pb::TradeComplaintKind::Counterfeit);
+    assert_eq!(
+        net.refused("shop", Action::FileTradeComplaint(c.clone())),
+        Reason::InvalidAction,
+        "cite a verification"
+    );
+    c.scan_envelope_ids = vec![scan_id.clone(), digest("no such envelope")];
+    net.ok("shop", Action::FileTradeComplaint(c));
+    let case = net.ledger.trade_case("shop", "c-1").unwrap().unwrap();
+    assert_eq!(case.cited_scans.len(), 2);
+    let cited = &case.cited_scans[0];
+    assert!(cited.found && cited.leaf_index == scan.leaf_index.unwrap());
+    assert_eq!(cited.item.as_ref().map(|i| i.serial.as_str()), Some("S2"));
+    assert_ne!(cited.verdict, 0);
+    assert!(recorded.scan_stats.is_some());
+    assert!(!case.cited_scans[1].found, "an id of nothing is shown as not found");
+    // The same order again, under another id: refused.
+    let mut again = trade("c-2", pb::TradeComplaintKind::QuantityShort);
+    (again.quantity_ordered, again.quantity_received) = (10, 5);
+    assert_eq!(net.refused("shop", Action::FileTradeComplaint(again)), Reason::AlreadyExists);
+    // Verifications are cited by counterfeit complaints only.
+    let mut other = trade("c-3", pb::TradeComplaintKind::Quality);
+    other.order = "urn:epcglobal:cbv:bt:0614141000005:PO-9".into();
+    other.scan_envelope_ids = vec![scan_id];
+    assert_eq!(net.refused("shop", Action::FileTradeComplaint(other)), Reason::InvalidAction);
+}
+
+#[test]
+fn a_confirmation_before_the_shipment_neither_confirms_it_nor_counts_as_a_delivery() {
+    let mut net = shipped();
+    let g = gtin(1);
+    net.ok("brand", commission(&g, "L1", &["S3"]));
+    // The carrier names tracking 3Z on another shipment's pickup, before
+    // the brand ships anything under it.
+    let mut pickup = object_event("loading", "", &[&sgtin(&g, "S2")]);
+    pickup.biz_transaction_list.push(tracking("carrier", "3Z"));
+    net.ok("carrier", epcis(pickup));
+    net.ok("brand", ship(&[&sgtin(&g, "S3")], "shop", Some(("carrier", "3Z"))));
+    let mut c = trade("fd-3", pb::TradeComplaintKind::FalseDelivery);
+    c.tracking = "urn:veritrace:tracking:carrier:3Z".into();
+    net.ok("shop", Action::FileTradeComplaint(c));
+    assert_eq!(net.ledger.supplier_profile("brand").unwrap().unwrap().confirmed_deliveries, 1, "only 2Z");
 }

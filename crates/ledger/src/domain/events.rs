@@ -528,7 +528,7 @@ fn record_tracking<E: KvEngine>(ctx: &mut Ctx<'_, E>, e: &pb::EpcisEvent, class:
                 rec.carrier = carrier.to_owned();
                 rec.confirmed = true;
                 rec.confirmed_leaf = ctx.leaf;
-                if !rec.shipper.is_empty() {
+                if super::marketplace::supplier::counts_as_delivery(&rec) {
                     let shipper = rec.shipper.clone();
                     super::marketplace::supplier::record_delivery(
                         &mut ctx.view,

@@ -60,9 +60,6 @@ fn active_admins<E: KvEngine>(view: &StateView<'_, E>) -> Result<Vec<String>, Le
 
 pub(super) fn propose<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::ProposeGovernance) -> Rule {
     validate::client_id("proposal_id", &a.proposal_id)?;
-    require(!a.proposal_id.starts_with(LEDGER_PROPOSAL_PREFIX), || {
-        format!("proposal_id: ids starting with {LEDGER_PROPOSAL_PREFIX:?} are the ledger's own")
-    })?;
     validate::text("rationale", &a.rationale, MAX_TEXT, false)?;
     let Some(action) = a.action.as_ref().and_then(|g| g.action.as_ref()) else {
         return refuse(Reason::InvalidAction, "action: the proposal proposes nothing");
@@ -270,13 +267,16 @@ fn execute<E: KvEngine>(ctx: &mut Ctx<'_, E>, action: &Gov) -> Rule {
     }
 }
 
-/// Proposal ids the ledger itself opens start with this; parties may not
-/// use it, so none can take such an id first.
+/// Proposal ids the ledger itself opens start with this. Parties may use
+/// such ids too (refusing them now would refuse proposals older builds
+/// accepted, and a replay would diverge); an id already taken gets the
+/// commit time appended.
 pub(crate) const LEDGER_PROPOSAL_PREFIX: &str = "ledger:";
 
 /// Opens a proposal on the ledger's own motion (a policy's consequence,
 /// e.g. the strike policy's suspension proposal), with no approvals yet:
-/// the admins decide as for any proposal. Does nothing if the id is taken.
+/// the admins decide as for any proposal. When `id` is taken, opens it as
+/// `{id}@{time_ms}`; when that is taken too, opens nothing.
 pub(crate) fn open_ledger_proposal<E: KvEngine>(
     view: &mut StateView<'_, E>,
     genesis: &Genesis,
@@ -285,13 +285,17 @@ pub(crate) fn open_ledger_proposal<E: KvEngine>(
     rationale: String,
     time_ms: i64,
 ) -> Result<(), LedgerError> {
-    let key = keys::proposal(id);
-    if view.exists(CF_STATE, &key)? {
-        return Ok(());
+    let mut id = id.to_owned();
+    if view.exists(CF_STATE, &keys::proposal(&id))? {
+        id = format!("{id}@{time_ms}");
+        if view.exists(CF_STATE, &keys::proposal(&id))? {
+            return Ok(());
+        }
     }
+    let key = keys::proposal(&id);
     let rule = rule_in_force(view, genesis)?;
     let proposal = pb::GovernanceProposal {
-        proposal_id: id.to_owned(),
+        proposal_id: id,
         action: Some(pb::GovernanceAction { action: Some(action) }),
         rationale,
         proposer_party_id: String::new(),

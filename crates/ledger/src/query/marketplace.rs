@@ -13,7 +13,7 @@ use crate::domain::marketplace::{Windows, ip::right_valid, policy_in_force};
 use crate::schema::{CF_STATE, trailing_u64};
 use crate::state::market::{AckRecord, CaseKind, CaseRecord, IpRightRecord, SignalEntry, SupplierRecord};
 use crate::state::records::RefList;
-use crate::state::{StateView, keys};
+use crate::state::{StateView, decode_record, keys};
 use crate::{Ledger, LedgerError};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -45,8 +45,13 @@ impl<E: KvEngine> Ledger<E> {
     pub fn supplier_profile(&self, party_id: &str) -> Result<Option<pb::SupplierProfile>, LedgerError> {
         let now = self.applied().last_commit_time_ms;
         let Some(party) = self.party(party_id)? else { return Ok(None) };
-        let (rec, certificates, policy, brand_complaints) = self.with_view(|view| {
+        let (rec, signals, certificates, policy, brand_complaints) = self.with_view(|view| {
             let rec: SupplierRecord = view.record(CF_STATE, &keys::supplier(party_id), "supplier")?.unwrap_or_default();
+            let signals = view
+                .scan_prefix(CF_STATE, &keys::supplier_signals(party_id))?
+                .iter()
+                .map(|(_, v)| decode_record::<SignalEntry>(v, "supplier signal"))
+                .collect::<Result<Vec<_>, _>>()?;
             let policy = policy_in_force(view, &self.genesis)?;
             let complaints = view.scan_prefix(CF_STATE, &keys::brand_complaints(party_id))?;
             let mut acks = Vec::with_capacity(complaints.len());
@@ -59,7 +64,7 @@ impl<E: KvEngine> Ledger<E> {
                 };
                 acks.push((leaf, ack));
             }
-            Ok((rec, self.party_certificates(view, party_id, now)?, policy, acks))
+            Ok((rec, signals, self.party_certificates(view, party_id, now)?, policy, acks))
         })?;
         let mut profile = pb::SupplierProfile {
             party_id: party.party_id.clone(),
@@ -75,7 +80,7 @@ impl<E: KvEngine> Ledger<E> {
             as_of: Some(timestamp_from_ms(now)),
             ..Default::default()
         };
-        for e in rec.signals.iter().rev() {
+        for e in signals.iter().rev() {
             if let Some(l) = &e.licence {
                 let (valid, expired) = span(&l.valid_from, &l.valid_until, now);
                 profile.licences.push(pb::LicenceSignal {
@@ -99,10 +104,12 @@ impl<E: KvEngine> Ledger<E> {
                 profile.bonds.push(pb::BondSignal { bond: Some(b.clone()), source: Some(source(e)), valid, expired });
             }
         }
-        let delivered = self.with_view(|view| view.scan_prefix(CF_STATE, &keys::delivered_prefix(party_id)))?;
+        let prefix = keys::delivered_prefix(party_id);
+        let delivered = self.with_view(|view| view.scan_prefix(CF_STATE, &prefix))?;
         profile.confirmed_deliveries = delivered.len() as u64;
+        let leaf_of = |k: &[u8]| k.get(prefix.len()..prefix.len() + 8).and_then(crate::schema::leading_u64);
         profile.confirmed_delivery_leaves =
-            delivered.iter().rev().take(MAX_LEAVES).filter_map(|(k, _)| trailing_u64(k)).collect();
+            delivered.iter().rev().take(MAX_LEAVES).filter_map(|(k, _)| leaf_of(k)).collect();
         if !brand_complaints.is_empty() {
             let window = Windows(&policy).report_ack_ms();
             let mut counts = pb::ComplaintCounts { kind: "consumer_report".into(), ..Default::default() };
@@ -181,10 +188,44 @@ impl<E: KvEngine> Ledger<E> {
 
     /// A trade case, or `None`.
     pub fn trade_case(&self, filer: &str, id: &str) -> Result<Option<pb::TradeCase>, LedgerError> {
-        self.with_view(|view| {
-            let key = keys::case(CaseKind::Trade, filer, id);
-            Ok(view.record::<CaseRecord>(CF_STATE, &key, "case")?.map(trade_case_view))
-        })
+        let key = keys::case(CaseKind::Trade, filer, id);
+        match self.with_view(|view| view.record::<CaseRecord>(CF_STATE, &key, "case"))? {
+            Some(rec) => Ok(Some(self.trade_case_with_evidence(rec)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A trade case as read, its cited verifications read from their
+    /// leaves (each checked against the Merkle tree).
+    fn trade_case_with_evidence(&self, rec: CaseRecord) -> Result<pb::TradeCase, LedgerError> {
+        let mut cited = Vec::new();
+        for id in rec.trade.iter().flat_map(|c| &c.scan_envelope_ids) {
+            let mut scan = pb::CitedScan { envelope_id: id.clone(), ..Default::default() };
+            let leaf = match Hash::from_slice(id) {
+                Ok(h) => self.find_envelope(&h)?,
+                Err(_) => None,
+            };
+            if let Some(leaf) = leaf {
+                let record = self.leaf(leaf)?;
+                let tx = veritrace_core::Envelope::decode(&record.envelope).ok().and_then(|e| e.transaction().ok());
+                if let Some(pb::transaction::Action::ConsumerScan(s)) = tx.and_then(|t| t.action)
+                    && !s.request_id.is_empty()
+                {
+                    scan = pb::CitedScan {
+                        envelope_id: id.clone(),
+                        found: true,
+                        leaf_index: leaf,
+                        item: s.item,
+                        verdict: s.verdict,
+                        place: s.place,
+                    };
+                }
+            }
+            cited.push(scan);
+        }
+        let mut view = trade_case_view(rec);
+        view.cited_scans = cited;
+        Ok(view)
     }
 
     /// Cases a party filed or answers, newest first: at most `limit`
@@ -199,7 +240,7 @@ impl<E: KvEngine> Ledger<E> {
     ) -> Result<(Vec<pb::CaseEntry>, Option<usize>), LedgerError> {
         use pb::case_entry::Case;
         let now = self.applied().last_commit_time_ms;
-        self.with_view(|view| {
+        let (mut entries, next) = self.with_view(|view| {
             let (mut out, mut seen) = (Vec::new(), 0usize);
             for (_, case_key) in view.scan_prefix(CF_STATE, &keys::party_cases(party_id))? {
                 let Some(rec) = view.record::<CaseRecord>(CF_STATE, &case_key, "case")? else { continue };
@@ -213,14 +254,22 @@ impl<E: KvEngine> Ledger<E> {
                 if out.len() == limit {
                     return Ok((out, Some(offset + limit)));
                 }
-                let case = match CaseKind::try_from(rec.kind) {
-                    Ok(CaseKind::Ip) => Case::IpCase(ip_case_view(view, rec, now)?),
-                    _ => Case::TradeCase(trade_case_view(rec)),
-                };
-                out.push(pb::CaseEntry { case: Some(case) });
+                out.push(match CaseKind::try_from(rec.kind) {
+                    Ok(CaseKind::Ip) => Ok(ip_case_view(view, rec, now)?),
+                    _ => Err(rec),
+                });
             }
             Ok((out, None))
-        })
+        })?;
+        let mut cases = Vec::with_capacity(entries.len());
+        for e in entries.drain(..) {
+            let case = match e {
+                Ok(ip) => Case::IpCase(ip),
+                Err(trade) => Case::TradeCase(self.trade_case_with_evidence(trade)?),
+            };
+            cases.push(pb::CaseEntry { case: Some(case) });
+        }
+        Ok((cases, next))
     }
 }
 
@@ -268,5 +317,6 @@ fn trade_case_view(rec: CaseRecord) -> pb::TradeCase {
         steps: rec.steps,
         answer: rec.trade_answer,
         complaint: rec.trade,
+        cited_scans: Vec::new(),
     }
 }

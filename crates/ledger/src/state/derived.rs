@@ -45,23 +45,26 @@ pub(crate) fn build_missing<E: KvEngine>(engine: &E) -> Result<(), LedgerError> 
     for kv in engine.scan(CF_STATE, prefix, prefix_end(prefix).as_deref())? {
         let (k, v) = kv?;
         let rec: TrackingRecord = decode_record(seal::open(&k, &v)?, "tracking")?;
-        if rec.confirmed && !rec.shipper.is_empty() {
-            let tracking = k[prefix.len()..].to_vec();
-            put_state(&mut batch, keys::delivered(&rec.shipper, rec.confirmed_leaf), tracking);
+        if crate::domain::marketplace::supplier::counts_as_delivery(&rec) {
+            let tracking = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            put_state(&mut batch, keys::delivered(&rec.shipper, rec.confirmed_leaf, &tracking), Vec::new());
             deliveries += 1;
         }
     }
     let prefix = b"complaint/";
     for kv in engine.scan(CF_STATE, prefix, prefix_end(prefix).as_deref())? {
         let (k, v) = kv?;
-        let Some(leaf) = leading_u64(seal::open(&k, &v)?) else { continue };
-        let Some(bytes) = engine.get(CF_LEAVES, &leaf.to_be_bytes())? else { continue };
+        let corrupt = |what: &str| LedgerError::Corrupt { what: format!("derived indexes: a complaint's {what}") };
+        let leaf = leading_u64(seal::open(&k, &v)?).ok_or_else(|| corrupt("leaf index"))?;
+        let bytes = engine.get(CF_LEAVES, &leaf.to_be_bytes())?.ok_or_else(|| corrupt("leaf is missing"))?;
         let tx = LeafRecord::decode(&bytes)
             .ok()
             .and_then(|l| Envelope::decode(&l.envelope).ok())
-            .and_then(|e| e.transaction().ok());
-        let Some(tx) = tx else { continue };
-        let Some(pb::transaction::Action::Complaint(c)) = &tx.action else { continue };
+            .and_then(|e| e.transaction().ok())
+            .ok_or_else(|| corrupt("leaf does not decode"))?;
+        let Some(pb::transaction::Action::Complaint(c)) = &tx.action else {
+            return Err(corrupt("leaf holds no complaint"));
+        };
         let gtin = match &c.subject {
             Some(pb::complaint::Subject::Item(i)) => i.gtin.clone(),
             Some(pb::complaint::Subject::Gtin(g)) => g.clone(),

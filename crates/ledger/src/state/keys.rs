@@ -152,15 +152,36 @@ pub const DEADLINE_PREFIX: &[u8] = b"deadline/";
 pub fn supplier(party: &str) -> Vec<u8> {
     key("supplier/", &[party.as_bytes()])
 }
+/// `supplier-signal/{party}\0{leaf BE}`: a licence, audit or bond about the
+/// party (`SignalEntry`), one key per statement so none grows with the
+/// others.
+pub fn supplier_signal(party: &str, leaf: u64) -> Vec<u8> {
+    let mut k = supplier_signals(party);
+    k.extend_from_slice(&leaf.to_be_bytes());
+    k
+}
+/// Prefix of a party's `supplier-signal/` entries.
+pub fn supplier_signals(party: &str) -> Vec<u8> {
+    let mut k = key("supplier-signal/", &[party.as_bytes()]);
+    k.push(0);
+    k
+}
+/// `trade-order/{buyer}\0{seller}\0{order}`: the buyer's complaint id about
+/// that order.
+pub fn trade_order(buyer: &str, seller: &str, order: &str) -> Vec<u8> {
+    key("trade-order/", &[buyer.as_bytes(), seller.as_bytes(), order.as_bytes()])
+}
 /// `mkt-id/{kind}\0{signer}\0{id}`: marks a licence, audit or bond id used.
 pub fn market_id(kind: &str, signer: &str, id: &str) -> Vec<u8> {
     key("mkt-id/", &[kind.as_bytes(), signer.as_bytes(), id.as_bytes()])
 }
-/// `delivered/{shipper}\0{leaf BE}`: the shipper's tracking number its
-/// carrier confirmed at that leaf (value: the tracking number).
-pub fn delivered(shipper: &str, leaf: u64) -> Vec<u8> {
+/// `delivered/{shipper}\0{leaf BE}{tracking number}`: a shipment whose
+/// tracking number its carrier confirmed at that leaf (empty value). One
+/// event may confirm several numbers: each has its key.
+pub fn delivered(shipper: &str, leaf: u64, tracking: &str) -> Vec<u8> {
     let mut k = delivered_prefix(shipper);
     k.extend_from_slice(&leaf.to_be_bytes());
+    k.extend_from_slice(tracking.as_bytes());
     k
 }
 /// Prefix of a shipper's `delivered/` entries.

@@ -122,12 +122,11 @@ pub struct SignalEntry {
     pub bond: Option<pb::DeliveryBond>,
 }
 
-/// What the marketplace rules keep about one party (`supplier/{party}`).
+/// What the marketplace rules count about one party (`supplier/{party}`;
+/// its licences, audits and bonds are `supplier-signal/` entries of their
+/// own).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct SupplierRecord {
-    /// Licences, audits and bonds about it, oldest first.
-    #[prost(message, repeated, tag = "1")]
-    pub signals: Vec<SignalEntry>,
     /// Complaints against it (IP and trade), by kind, sorted by kind.
     #[prost(message, repeated, tag = "2")]
     pub complaints: Vec<pb::ComplaintCounts>,

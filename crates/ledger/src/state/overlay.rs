@@ -161,6 +161,63 @@ impl<'a, E: KvEngine> StateView<'a, E> {
         self.scan_range(cf, prefix, prefix_end(prefix).as_deref())
     }
 
+    /// The first `limit` keys and values from `start` (inclusive) to `end`
+    /// (exclusive), merged across the layers, in key order. Reads the
+    /// engine lazily: a range of any size costs at most `limit` live
+    /// entries (plus the pending writes in it).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn scan_range_first(
+        &self,
+        cf: &'static str,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, LedgerError> {
+        let mut pending: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for layer in [self.batch, &self.local] {
+            for (k, v) in layer.range(cf, start, end) {
+                pending.insert(k.to_vec(), v.clone());
+            }
+        }
+        let mut pending = pending.into_iter().peekable();
+        let mut out = Vec::new();
+        let push = |out: &mut Vec<(Vec<u8>, Vec<u8>)>, k: Vec<u8>, v: Option<Vec<u8>>| {
+            if let Some(v) = v {
+                out.push((k, v));
+            }
+        };
+        for kv in self.engine.scan(cf, start, end)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = kv?;
+            while let Some((pk, _)) = pending.peek() {
+                if pk.as_slice() >= &k[..] || out.len() >= limit {
+                    break;
+                }
+                let (pk, pv) = pending.next().unwrap_or_default();
+                push(&mut out, pk, pv);
+            }
+            if out.len() >= limit {
+                break;
+            }
+            if pending.peek().is_some_and(|(pk, _)| pk.as_slice() == &k[..]) {
+                let (pk, pv) = pending.next().unwrap_or_default();
+                push(&mut out, pk, pv);
+                continue;
+            }
+            let v = if cf == CF_STATE { seal::open(&k, &v)? } else { &v[..] };
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        for (pk, pv) in pending {
+            if out.len() >= limit {
+                break;
+            }
+            push(&mut out, pk, pv);
+        }
+        Ok(out)
+    }
+
     /// Keys and values from `start` (inclusive) to `end` (exclusive; `None`:
     /// to the end of the column family), merged across the layers, in key
     /// order. Meant for small ranges.
@@ -183,5 +240,39 @@ impl<'a, E: KvEngine> StateView<'a, E> {
             }
         }
         Ok(merged.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use veritrace_storage::{KvEngine as _, MemEngine, WriteBatch, WriteOptions};
+
+    use super::*;
+    use crate::schema::CF_META;
+
+    #[test]
+    fn the_first_entries_of_a_range_merge_pending_writes_over_the_engine() {
+        let engine = MemEngine::new(&[CF_META]);
+        let mut batch = WriteBatch::new();
+        for k in ["a", "c", "e", "g"] {
+            batch.put(CF_META, k.as_bytes().to_vec(), k.as_bytes().to_vec());
+        }
+        engine.write(batch, WriteOptions::SYNC).expect("write");
+        let mut layer = Overlay::default();
+        layer.writes.insert((CF_META, b"b".to_vec()), Some(b"B".to_vec()));
+        layer.writes.insert((CF_META, b"c".to_vec()), None);
+        let mut view = StateView::new(&engine, &layer);
+        view.put(CF_META, b"e".to_vec(), b"E".to_vec());
+        view.put(CF_META, b"h".to_vec(), b"H".to_vec());
+        let all = view.scan_range(CF_META, b"", None).expect("scan");
+        for limit in 0..=all.len() + 1 {
+            let first = view.scan_range_first(CF_META, b"", None, limit).expect("scan");
+            assert_eq!(first, all[..limit.min(all.len())].to_vec(), "limit {limit}");
+        }
+        let keys: Vec<&[u8]> = all.iter().map(|(k, _)| k.as_slice()).collect();
+        assert_eq!(keys, [&b"a"[..], b"b", b"e", b"g", b"h"]);
+        assert_eq!(all[2].1, b"E");
+        let bounded = view.scan_range_first(CF_META, b"b", Some(b"g"), 10).expect("scan");
+        assert_eq!(bounded.len(), 2, "b and e: c is deleted, g is the end");
     }
 }

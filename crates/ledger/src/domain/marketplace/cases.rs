@@ -7,7 +7,7 @@ use veritrace_proto::timestamp_from_ms;
 use veritrace_proto::v1 as pb;
 use veritrace_storage::KvEngine;
 
-use super::super::{Rule, refuse};
+use super::super::{Ctx, Rule, refuse};
 use super::{ip, supplier};
 use crate::schema::CF_STATE;
 use crate::state::market::{CaseKind, CaseRecord};
@@ -28,6 +28,19 @@ pub(crate) fn step(name: &str, party: &str, leaf: u64, time_ms: i64, text: &str)
 /// The name of a case status, for messages.
 pub(crate) fn status_name(status: i32) -> &'static str {
     pb::CaseStatus::try_from(status).map(|s| s.as_str_name()).unwrap_or("?")
+}
+
+/// Refuses a case against a party that does not exist or is suspended: a
+/// suspended party signs nothing, so it could not answer, and the case
+/// would lapse against it unheard.
+pub(crate) fn answerable<E: KvEngine>(ctx: &Ctx<'_, E>, field: &str, party: &str) -> Rule {
+    match ctx.party(party)? {
+        None => refuse(Reason::NotFound, format!("{field}: no party {party:?}")),
+        Some(p) if p.status == pb::PartyStatus::Suspended as i32 => {
+            refuse(Reason::PartySuspended, format!("{field}: {party} is suspended and could not answer"))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 /// Loads a case, refusing NOT_FOUND when there is none.
@@ -52,7 +65,9 @@ pub(crate) fn expect_step(rec: &CaseRecord, status: pb::CaseStatus, time_ms: i64
         return refuse(Reason::DeadlinePassed, format!("the deadline for the {what} passed"));
     }
     if rec.status != status as i32 {
-        if rec.closed_by == pb::ClosedBy::Lapse as i32 {
+        // A deadline lapsed and moved the case on (closed it, or handed it
+        // to the deciding party): the step awaited then is late.
+        if rec.closed_by == pb::ClosedBy::Lapse as i32 || rec.steps.iter().any(|s| s.step == "lapsed") {
             return refuse(
                 Reason::DeadlinePassed,
                 format!("the deadline for the {what} passed; the case closed as {}", status_name(rec.status)),
@@ -157,7 +172,7 @@ pub(crate) fn lapse<E: KvEngine>(
         return Ok(());
     };
     let waiting = [pb::CaseStatus::AwaitingAnswer, pb::CaseStatus::AwaitingReply, pb::CaseStatus::AwaitingRuling];
-    if !waiting.iter().any(|s| rec.status == *s as i32) {
+    if !waiting.iter().any(|s| rec.status == *s as i32) || rec.deadline_ms >= time_ms {
         return Ok(());
     }
     let upheld = match pb::LapseOutcome::try_from(rec.lapse_outcome) {
@@ -176,6 +191,23 @@ pub(crate) fn lapse<E: KvEngine>(
         }
     };
     let waited = status_name(rec.status);
+    if upheld && rec.kind == CaseKind::Ip as i32 && rec.status == pb::CaseStatus::AwaitingAnswer as i32 {
+        // An unanswered notice stands by itself only under a right an
+        // authority attested; under a self-declared one the deciding party
+        // rules, so an unverified claim never withdraws goods or strikes
+        // a party unheard.
+        if !ip::right_attested(view, &rec)? {
+            let policy = super::policy_in_force(view, genesis)?;
+            let w = super::Windows(&policy);
+            let text = "no answer before the deadline; the right is self-declared, so the deciding party rules";
+            rec.steps.push(step("lapsed", "", rec.awaited_since_leaf, time_ms, text));
+            let (since, deadline) = (rec.awaited_since_leaf, time_ms.saturating_add(w.ip_decision_ms()));
+            let status = pb::CaseStatus::AwaitingRuling;
+            wait_for(view, case_key, &mut rec, status, since, deadline, w.ip_on_no_ruling());
+            view.put_record(CF_STATE, case_key.to_vec(), &rec);
+            return Ok(());
+        }
+    }
     let status = if upheld { pb::CaseStatus::Upheld } else { pb::CaseStatus::Rejected };
     let text =
         format!("no step before the deadline ({waited}): the policy {}", if upheld { "upholds" } else { "rejects" });

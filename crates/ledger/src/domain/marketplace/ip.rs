@@ -1,9 +1,9 @@
 //! Intellectual-property rights and complaints: the rights-protection
 //! platforms' notice, counter-notice and ruling, with deadlines.
 //!
-//! A complaint names only what the accused commissioned, holds or sells
-//! under its own GTINs, so a rival cannot take a third party's genuine
-//! items off the market by accusing someone else; it is filed under a
+//! A complaint names only what the accused commissioned or registered as
+//! its own GTINs, so a rival cannot take a third party's genuine items off
+//! the market by accusing someone who holds them; it is filed under a
 //! right the filer registered and that is valid at the commit. An upheld
 //! or accepted complaint withdraws the items it named (verification then
 //! answers WITHDRAWN, reason IP_INFRINGEMENT) and counts a strike.
@@ -81,6 +81,14 @@ pub(crate) fn attest_right<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AttestIpRi
     Ok(())
 }
 
+/// Whether the right a complaint is filed under was attested by an
+/// authority.
+pub(crate) fn right_attested<E: KvEngine>(view: &StateView<'_, E>, rec: &CaseRecord) -> Result<bool, LedgerError> {
+    let right_id = rec.ip.as_ref().map(|c| c.right_id.as_str()).unwrap_or_default();
+    let right = view.record::<IpRightRecord>(CF_STATE, &keys::ip_right(&rec.filer, right_id), "IP right")?;
+    Ok(right.is_some_and(|r| !r.attested_by.is_empty()))
+}
+
 /// Whether a right is valid at `time_ms`.
 pub(crate) fn right_valid(rec: &IpRightRecord, time_ms: i64) -> bool {
     let Some(r) = &rec.right else { return false };
@@ -96,9 +104,7 @@ pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileIpComplaint) -
     evidence("evidence_digests", &a.evidence_digests, 1)?;
     let me = ctx.signer_id().to_owned();
     require(a.accused_party_id != me, || "accused_party_id: a party cannot accuse itself".into())?;
-    if ctx.party(&a.accused_party_id)?.is_none() {
-        return refuse(Reason::NotFound, format!("no party {:?}", a.accused_party_id));
-    }
+    super::cases::answerable(ctx, "accused_party_id", &a.accused_party_id)?;
     let right_key = keys::ip_right(&me, &a.right_id);
     let Some(right) = ctx.view.record::<IpRightRecord>(CF_STATE, &right_key, "IP right")? else {
         return refuse(Reason::NotFound, format!("{me} registered no right {:?}", a.right_id));
@@ -146,11 +152,13 @@ pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileIpComplaint) -
                 format!("items: {}/{} was never commissioned", i.gtin, i.serial),
             );
         };
-        let custodian = item.state.as_ref().map(|s| s.custodian.as_str()).unwrap_or_default();
-        if item.commissioned_by != a.accused_party_id && custodian != a.accused_party_id {
+        // Only the accused's own items: a shop or carrier holding another
+        // brand's genuine goods cannot be made the route to withdraw them
+        // (that brand is no party to the case and could not answer).
+        if item.commissioned_by != a.accused_party_id {
             return refuse(
                 Reason::InvalidAction,
-                format!("items: {}/{} was neither commissioned nor is held by the accused", i.gtin, i.serial),
+                format!("items: {}/{} was not commissioned by the accused", i.gtin, i.serial),
             );
         }
         ctx.index_object(&item_key, "");
@@ -250,7 +258,8 @@ pub(crate) fn enforce_uphold<E: KvEngine>(
         let Ok((_, item_key)) = validate::item_key("items", &i.gtin, &i.serial) else { continue };
         let key = keys::item(&item_key);
         let Some(mut item) = view.record::<ItemRecord>(CF_STATE, &key, "item")? else { continue };
-        if item.decommission_reason == 0 {
+        // Still in circulation (not taken out on its own or with its lot).
+        if crate::domain::lifecycle::decommission_reason(view, &item)? == 0 {
             item.decommission_reason = pb::DecommissionReason::IpInfringement as i32;
             item.decommissioned_leaf = leaf;
             view.put_record(CF_STATE, key, &item);

@@ -129,19 +129,27 @@ impl Windows<'_> {
     }
 }
 
-/// Resolves every case whose deadline is before `commit_time_ms`, in
-/// deadline order, as its record's lapse outcome says. Runs at the start of
-/// each batch, before its envelopes.
+/// Most lapsed cases one batch resolves; the rest wait for the next batch
+/// (a late step is refused all the same: the rules compare the deadline
+/// with the commit time). Bounds the work a burst of cases filed to lapse
+/// together can put on one batch: at most this many cases, each
+/// withdrawing at most `ip::MAX_ITEMS` items.
+pub const MAX_LAPSES_PER_BATCH: usize = 64;
+
+/// Resolves the cases whose deadline is before `commit_time_ms`, earliest
+/// deadline first, at most [`MAX_LAPSES_PER_BATCH`], as each record's lapse
+/// outcome says. Runs at the start of each batch, before its envelopes.
 pub(crate) fn sweep<E: KvEngine>(
     view: &mut StateView<'_, E>,
     genesis: &Genesis,
     commit_time_ms: i64,
 ) -> Result<(), LedgerError> {
     let end = keys::deadline(commit_time_ms, &[]);
-    let lapsed = view.scan_range(CF_STATE, keys::DEADLINE_PREFIX, Some(&end))?;
+    let lapsed = view.scan_range_first(CF_STATE, keys::DEADLINE_PREFIX, Some(&end), MAX_LAPSES_PER_BATCH)?;
     for (key, _) in lapsed {
         view.delete(CF_STATE, key.clone());
-        let case_key = &key[keys::DEADLINE_PREFIX.len() + 8..];
+        // Every deadline key is the prefix, 8 bytes of time, then a case key.
+        let Some(case_key) = key.get(keys::DEADLINE_PREFIX.len() + 8..) else { continue };
         cases::lapse(view, genesis, case_key, commit_time_ms)?;
     }
     Ok(())

@@ -23,8 +23,6 @@ use crate::{Genesis, LedgerError};
 
 /// Most complaint leaves a count keeps (the newest are dropped beyond).
 const MAX_COUNTED_LEAVES: usize = 100;
-/// Most licences, audits and bonds kept about one party.
-const MAX_SIGNALS: usize = 1000;
 
 fn load<E: KvEngine>(view: &StateView<'_, E>, party: &str) -> Result<SupplierRecord, LedgerError> {
     Ok(view.record(CF_STATE, &keys::supplier(party), "supplier")?.unwrap_or_default())
@@ -53,7 +51,11 @@ pub(crate) fn count<E: KvEngine>(
     };
     let counts = &mut rec.complaints[i];
     f(counts);
-    if leaf != 0 && counts.leaves.len() < MAX_COUNTED_LEAVES {
+    if leaf != 0 {
+        // The newest: early complaints cannot hide later ones.
+        if counts.leaves.len() >= MAX_COUNTED_LEAVES {
+            counts.leaves.remove(0);
+        }
         counts.leaves.push(leaf);
     }
     save(view, party, &rec);
@@ -84,10 +86,17 @@ pub(crate) fn add_strike<E: KvEngine>(
     Ok(())
 }
 
+/// Whether a tracking record counts as a delivery of its shipper's: the
+/// carrier it names confirmed it after the shipper shipped under it, and
+/// the carrier is not the shipper itself (no party vouches for itself).
+pub(crate) fn counts_as_delivery(rec: &crate::state::records::TrackingRecord) -> bool {
+    rec.confirmed && !rec.shipper.is_empty() && rec.confirmed_leaf > rec.shipped_leaf && rec.carrier != rec.shipper
+}
+
 /// Lists a party's shipment whose tracking number its carrier confirmed
 /// at `leaf` (the confirmation's leaf).
 pub(crate) fn record_delivery<E: KvEngine>(view: &mut StateView<'_, E>, shipper: &str, leaf: u64, tracking: &str) {
-    view.put(CF_STATE, keys::delivered(shipper, leaf), tracking.as_bytes().to_vec());
+    view.put(CF_STATE, keys::delivered(shipper, leaf, tracking), Vec::new());
 }
 
 /// Checks an amount of money: `required` refuses an unset one.
@@ -132,12 +141,9 @@ fn add_signal<E: KvEngine>(
     if ctx.view.exists(CF_STATE, &id_key)? {
         return refuse(Reason::AlreadyExists, format!("{kind} {id} exists already"));
     }
-    let mut rec = load(&ctx.view, subject)?;
-    require(rec.signals.len() < MAX_SIGNALS, || format!("{subject} has {MAX_SIGNALS} signals already"))?;
     let mut entry = SignalEntry { signer: me, leaf: ctx.leaf, record_ms: ctx.time_ms, ..Default::default() };
     fill(&mut entry);
-    rec.signals.push(entry);
-    save(&mut ctx.view, subject, &rec);
+    ctx.view.put_record(CF_STATE, keys::supplier_signal(subject, ctx.leaf), &entry);
     ctx.view.put(CF_STATE, id_key, Vec::new());
     Ok(())
 }

@@ -5,11 +5,12 @@
 //! What the ledger can check, it checks when the complaint is filed: a
 //! false delivery names a tracking number the seller shipped under and its
 //! carrier never confirmed; a quantity complaint received less than
-//! ordered; a counterfeit complaint cites consumer verifications whose
-//! verdict was not genuine. The rest is the parties' word, signed.
+//! ordered; one complaint per order and seller. A counterfeit complaint
+//! cites consumer verifications, which the case shows with their verdicts.
+//! The rest is the parties' word, signed.
 
+use veritrace_core::Reason;
 use veritrace_core::vocab;
-use veritrace_core::{Envelope, Hash, LeafRecord, Reason};
 use veritrace_proto::v1 as pb;
 use veritrace_storage::KvEngine;
 
@@ -17,7 +18,7 @@ use super::super::validate::{self, MAX_TEXT};
 use super::super::{Ctx, Rule, refuse, require};
 use super::cases::{self, step};
 use super::{Windows, policy_in_force, supplier};
-use crate::schema::{CF_IDX_ENVELOPE, CF_LEAVES, CF_STATE, leading_u64};
+use crate::schema::CF_STATE;
 use crate::state::keys;
 use crate::state::market::{CaseKind, CaseRecord};
 use crate::state::records::TrackingRecord;
@@ -37,30 +38,15 @@ fn unconfirmed_shipment<E: KvEngine>(ctx: &Ctx<'_, E>, tracking: &str, seller: &
     if rec.shipper != seller {
         return refuse(Reason::NotFound, format!("tracking: the seller shipped nothing under {tracking}"));
     }
-    if rec.confirmed {
+    // A confirmation before the seller shipped under the number confirms
+    // some other shipment, not this one.
+    if rec.confirmed && rec.confirmed_leaf > rec.shipped_leaf {
         return refuse(
             Reason::TrackingConfirmed,
             format!("tracking: carrier {} confirmed {tracking} at leaf {}", rec.carrier, rec.confirmed_leaf),
         );
     }
     Ok(())
-}
-
-/// The consumer scan a committed envelope id names.
-fn committed_scan<E: KvEngine>(ctx: &Ctx<'_, E>, id: &[u8]) -> Rule<Option<pb::ConsumerScan>> {
-    let id = Hash::from_slice(id).or_else(|_| refuse(Reason::InvalidAction, "scan_envelope_ids: 32 bytes each"))?;
-    let Some(leaf) = ctx.view.get(CF_IDX_ENVELOPE, id.as_bytes())?.as_deref().and_then(leading_u64) else {
-        return Ok(None);
-    };
-    let Some(bytes) = ctx.view.get(CF_LEAVES, &leaf.to_be_bytes())? else { return Ok(None) };
-    let tx = LeafRecord::decode(&bytes)
-        .ok()
-        .and_then(|l| Envelope::decode(&l.envelope).ok())
-        .and_then(|e| e.transaction().ok());
-    Ok(match tx.and_then(|t| t.action) {
-        Some(pb::transaction::Action::ConsumerScan(s)) if !s.request_id.is_empty() => Some(s),
-        _ => None,
-    })
 }
 
 pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileTradeComplaint) -> Rule {
@@ -73,9 +59,7 @@ pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileTradeComplaint
     digests("evidence_digests", &a.evidence_digests)?;
     let me = ctx.signer_id().to_owned();
     require(a.seller_party_id != me, || "seller_party_id: a party cannot complain about itself".into())?;
-    if ctx.party(&a.seller_party_id)?.is_none() {
-        return refuse(Reason::NotFound, format!("no party {:?}", a.seller_party_id));
-    }
+    cases::answerable(ctx, "seller_party_id", &a.seller_party_id)?;
     let key = keys::case(CaseKind::Trade, &me, &a.complaint_id);
     if ctx.view.exists(CF_STATE, &key)? {
         return refuse(Reason::AlreadyExists, format!("trade complaint {} exists already", a.complaint_id));
@@ -85,31 +69,30 @@ pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileTradeComplaint
         pb::TradeComplaintKind::QuantityShort => require(a.quantity_received < a.quantity_ordered, || {
             "quantity_received must be less than quantity_ordered".into()
         })?,
-        pb::TradeComplaintKind::Counterfeit => {
-            require(!a.scan_envelope_ids.is_empty() && a.scan_envelope_ids.len() <= 64, || {
-                "scan_envelope_ids: cite 1 to 64 consumer verifications of the goods".into()
-            })?;
-            for id in &a.scan_envelope_ids {
-                let Some(scan) = committed_scan(ctx, id)? else {
-                    return refuse(
-                        Reason::NotFound,
-                        format!("scan_envelope_ids: {} is no consumer scan", hex::encode(id)),
-                    );
-                };
-                let genuine = [pb::Verdict::GenuineFirstScan, pb::Verdict::GenuineSeenBefore];
-                if genuine.iter().any(|v| scan.verdict == *v as i32) {
-                    return refuse(
-                        Reason::InvalidAction,
-                        format!("scan_envelope_ids: {} verified the goods as genuine", hex::encode(id)),
-                    );
-                }
-            }
-        }
-        _ => {}
+        // The cited verifications are evidence the case shows with their
+        // verdicts, read from their leaves with proofs (`Ledger::trade_case`);
+        // apply does not read leaves, whose bytes only the Merkle tree
+        // vouches for.
+        pb::TradeComplaintKind::Counterfeit => require(!a.scan_envelope_ids.is_empty(), || {
+            "scan_envelope_ids: cite 1 to 64 consumer verifications of the goods".into()
+        })?,
+        _ => require(a.scan_envelope_ids.is_empty(), || {
+            "scan_envelope_ids: only a counterfeit complaint cites verifications".into()
+        })?,
     }
-    if !a.tracking.is_empty() && kind != pb::TradeComplaintKind::FalseDelivery {
-        validate::text("tracking", &a.tracking, 512, false)?;
+    require(a.scan_envelope_ids.len() <= 64, || "scan_envelope_ids: at most 64".into())?;
+    for id in &a.scan_envelope_ids {
+        validate::digest("scan_envelope_ids", id, false)?;
     }
+    validate::text("tracking", &a.tracking, 512, false)?;
+    // One complaint per order and seller: a buyer cannot inflate a
+    // seller's counts with copies of one grievance.
+    let order_key = keys::trade_order(&me, &a.seller_party_id, &a.order);
+    if let Some(first) = ctx.view.get(CF_STATE, &order_key)? {
+        let first = String::from_utf8_lossy(&first).into_owned();
+        return refuse(Reason::AlreadyExists, format!("order {}: complaint {first} is about it already", a.order));
+    }
+    ctx.view.put(CF_STATE, order_key, a.complaint_id.clone().into_bytes());
     let policy = policy_in_force(&ctx.view, ctx.genesis)?;
     let w = Windows(&policy);
     let rec = CaseRecord {
@@ -142,6 +125,9 @@ pub(crate) fn answer<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AnswerTradeCompl
         }
         _ => {}
     }
+    validate::text("tracking", &a.tracking, 512, false)?;
+    validate::text("refund_reference", &a.refund_reference, 200, false)?;
+    supplier::money("refund_amount", &a.refund_amount, false)?;
     let (key, mut rec) = cases::load(&ctx.view, CaseKind::Trade, &a.buyer_party_id, &a.complaint_id)?;
     if rec.respondent != ctx.signer_id() {
         return refuse(Reason::NotCaseParty, format!("only the seller, {}, may answer", rec.respondent));
