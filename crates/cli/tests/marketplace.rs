@@ -323,7 +323,30 @@ async fn marketplace_stories_on_a_three_node_cluster() {
         })
     };
     refused(&mut net, &customs, answer("ipc-1", pb::IpAnswerKind::CounterNotice), "NOT_CASE_PARTY").await;
-    net.ok(&newcomer, answer("ipc-1", pb::IpAnswerKind::CounterNotice)).await;
+    // The accused counter-notifies and the platform rules, through the CLI
+    // (evidence files are digested locally; only digests reach the ledger).
+    let newcomer_key = key_file(keys.path(), &newcomer);
+    let platform_key = key_file(keys.path(), &platform);
+    let letter = keys.path().join("licence-letter.pdf");
+    std::fs::write(&letter, b"%PDF- a licence letter").unwrap();
+    let accused = (newcomer.id.as_str(), newcomer_key.as_path());
+    let both = market_act(&endpoint, accused, &["answer-ip", &veteran.id, "ipc-1", "--counter-notice", "--accept"]);
+    assert!(!both.status.success() && String::from_utf8_lossy(&both.stderr).contains("exactly one of"));
+    let counter = market_act(
+        &endpoint,
+        accused,
+        &[
+            "answer-ip",
+            &veteran.id,
+            "ipc-1",
+            "--counter-notice",
+            "--text",
+            "licensed",
+            "--evidence",
+            letter.to_str().unwrap(),
+        ],
+    );
+    assert!(counter.status.success(), "{}", String::from_utf8_lossy(&counter.stderr));
     let rule = |decision: pb::CaseDecision| {
         Action::RuleIpComplaint(pb::RuleIpComplaint {
             complainant_party_id: veteran.id.clone(),
@@ -333,7 +356,15 @@ async fn marketplace_stories_on_a_three_node_cluster() {
         })
     };
     refused(&mut net, &veteran, rule(pb::CaseDecision::Reject), "ROLE_NOT_PERMITTED").await;
-    net.ok(&platform, rule(pb::CaseDecision::Uphold)).await;
+    let ruled = market_act(
+        &endpoint,
+        (platform.id.as_str(), platform_key.as_path()),
+        &["rule-ip", &veteran.id, "ipc-1", "--uphold", "--reason", "the letter does not cover this product"],
+    );
+    assert!(ruled.status.success(), "{}", String::from_utf8_lossy(&ruled.stderr));
+    let ipc1 = net.client.ip_case(&veteran.id, "ipc-1").await.unwrap();
+    assert_eq!(ipc1.steps[1].step, "counter_notice");
+    assert_eq!((ipc1.status, ipc1.items_withdrawn), (pb::CaseStatus::Upheld as i32, 2));
     let withdrawn = net
         .client
         .verify_item(pb::VerifyItemRequest {
