@@ -64,8 +64,8 @@ pub fn profile_table(p: &pb::SupplierProfile) -> String {
         }
     }
     out.push_str(&format!(
-        "confirmed deliveries: {}   IP strikes: {}   overdue acknowledgements: {}\n\n",
-        p.confirmed_deliveries, p.ip_strikes, p.overdue_acknowledgements
+        "confirmed deliveries: {}   IP strikes: {}   acknowledgements overdue: {}, late: {}\n\n",
+        p.confirmed_deliveries, p.ip_strikes, p.overdue_acknowledgements, p.late_acknowledgements
     ));
     let mut rows = Vec::new();
     for l in &p.licences {

@@ -529,7 +529,7 @@ fn a_consumer_report_reaches_the_brand_which_must_acknowledge_it() {
     let p = net.ledger.supplier_profile("brand").unwrap().unwrap();
     let reports = p.complaints.iter().find(|c| c.kind == "consumer_report").unwrap();
     assert_eq!((reports.filed, reports.open, reports.settled), (1, 0, 1));
-    assert_eq!(p.overdue_acknowledgements, 0);
+    assert_eq!((p.overdue_acknowledgements, p.late_acknowledgements), (0, 1), "acknowledged after 4 days: late");
 }
 
 #[test]

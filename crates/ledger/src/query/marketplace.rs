@@ -11,7 +11,9 @@ use veritrace_storage::KvEngine;
 
 use crate::domain::marketplace::{Windows, ip::right_valid, policy_in_force};
 use crate::schema::{CF_STATE, trailing_u64};
-use crate::state::market::{AckRecord, CaseKind, CaseRecord, IpRightRecord, SignalEntry, SupplierRecord};
+use crate::state::market::{
+    AckRecord, CaseKind, CaseRecord, IpRightRecord, RoutedComplaint, SignalEntry, SupplierRecord,
+};
 use crate::state::records::RefList;
 use crate::state::{StateView, decode_record, keys};
 use crate::{Ledger, LedgerError};
@@ -55,14 +57,12 @@ impl<E: KvEngine> Ledger<E> {
             let policy = policy_in_force(view, &self.genesis)?;
             let complaints = view.scan_prefix(CF_STATE, &keys::brand_complaints(party_id))?;
             let mut acks = Vec::with_capacity(complaints.len());
-            for (k, reference) in &complaints {
+            for (k, v) in &complaints {
                 let leaf = trailing_u64(k).unwrap_or_default();
-                let reference = String::from_utf8_lossy(reference).into_owned();
-                let ack = match keys::split_reference(&reference) {
-                    Some((filer, id)) => view.record::<AckRecord>(CF_STATE, &keys::complaint_ack(filer, id), "ack")?,
-                    None => None,
-                };
-                acks.push((leaf, ack));
+                let routed: RoutedComplaint = decode_record(v, "routed complaint")?;
+                let key = keys::complaint_ack(&routed.filer, &routed.complaint_id);
+                let ack = view.record::<AckRecord>(CF_STATE, &key, "ack")?;
+                acks.push((leaf, routed.record_ms, ack));
             }
             Ok((rec, signals, self.party_certificates(view, party_id, now)?, policy, acks))
         })?;
@@ -113,20 +113,21 @@ impl<E: KvEngine> Ledger<E> {
         if !brand_complaints.is_empty() {
             let window = Windows(&policy).report_ack_ms();
             let mut counts = pb::ComplaintCounts { kind: "consumer_report".into(), ..Default::default() };
-            for (leaf, ack) in &brand_complaints {
+            for (leaf, record_ms, ack) in &brand_complaints {
                 counts.filed += 1;
-                if counts.leaves.len() < MAX_LEAVES {
-                    counts.leaves.push(*leaf);
-                }
-                if ack.is_some() {
+                counts.leaves.push(*leaf);
+                if let Some(ack) = ack {
                     counts.settled += 1;
+                    profile.late_acknowledgements += u32::from(ack.late);
                     continue;
                 }
                 counts.open += 1;
-                if self.leaf(*leaf)?.commit_time_ms.saturating_add(window) < now {
+                if record_ms.saturating_add(window) < now {
                     profile.overdue_acknowledgements += 1;
                 }
             }
+            let drop = counts.leaves.len().saturating_sub(MAX_LEAVES);
+            counts.leaves.drain(..drop);
             let at = profile.complaints.partition_point(|c| c.kind.as_str() < "consumer_report");
             profile.complaints.insert(at, counts);
         }

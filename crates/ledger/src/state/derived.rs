@@ -13,6 +13,7 @@ use veritrace_core::{Envelope, LeafRecord};
 use veritrace_proto::v1 as pb;
 use veritrace_storage::{KvEngine, WriteBatch, WriteOptions, prefix_end};
 
+use super::market::RoutedComplaint;
 use super::records::{ProductRecord, TrackingRecord};
 use super::{decode_record, keys, seal};
 use crate::LedgerError;
@@ -75,8 +76,12 @@ pub(crate) fn build_missing<E: KvEngine>(engine: &E) -> Result<(), LedgerError> 
         let product: ProductRecord = decode_record(seal::open(&pkey, &stored)?, "product")?;
         let brand = product.product.map(|p| p.brand_party_id).unwrap_or_default();
         if !brand.is_empty() && brand != tx.party_id {
-            let reference = keys::reference(&tx.party_id, &c.complaint_id).into_bytes();
-            put_state(&mut batch, keys::brand_complaint(&brand, leaf), reference);
+            let record = RoutedComplaint {
+                filer: tx.party_id.clone(),
+                complaint_id: c.complaint_id.clone(),
+                record_ms: LeafRecord::decode(&bytes).map(|l| l.commit_time_ms).unwrap_or_default(),
+            };
+            put_state(&mut batch, keys::brand_complaint(&brand, leaf), super::encode_record(&record));
             routed += 1;
         }
     }

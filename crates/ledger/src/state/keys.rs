@@ -191,7 +191,7 @@ pub fn delivered_prefix(shipper: &str) -> Vec<u8> {
     k
 }
 /// `brand-complaint/{brand}\0{leaf BE}`: a complaint about one of the
-/// brand's products (value: its `reference`).
+/// brand's products (`RoutedComplaint`).
 pub fn brand_complaint(brand: &str, leaf: u64) -> Vec<u8> {
     let mut k = brand_complaints(brand);
     k.extend_from_slice(&leaf.to_be_bytes());

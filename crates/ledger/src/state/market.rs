@@ -138,6 +138,22 @@ pub struct SupplierRecord {
     pub blacklist: Option<pb::BlacklistSignal>,
 }
 
+/// A complaint routed to the brand of its product
+/// (`brand-complaint/{brand}\0{leaf}`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RoutedComplaint {
+    /// The filer.
+    #[prost(string, tag = "1")]
+    pub filer: String,
+    /// The filer's complaint id.
+    #[prost(string, tag = "2")]
+    pub complaint_id: String,
+    /// Commit time of the complaint, unix ms (the acknowledgement window
+    /// runs from it).
+    #[prost(int64, tag = "3")]
+    pub record_ms: i64,
+}
+
 /// A brand's acknowledgement of a complaint (`complaint-ack/{filer}\0{id}`).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct AckRecord {
@@ -153,4 +169,8 @@ pub struct AckRecord {
     /// The brand's note.
     #[prost(string, tag = "4")]
     pub note: String,
+    /// It came after the acknowledgement window (the policy's in force at
+    /// the acknowledgement).
+    #[prost(bool, tag = "5")]
+    pub late: bool,
 }
