@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use support::{Party, Signer, TestCluster, ok, veritrace};
-use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
-use veritrace_core::gs1::{Gtin, Serial, Sgtin};
+use veritrace_core::gs1::{Gtin, Sgtin};
 use veritrace_core::{SecretKey, vocab};
 use veritrace_ledger::testing::TestParty;
 use veritrace_proto::v1 as pb;
@@ -80,33 +79,6 @@ fn admit(who: &TestParty, role: pb::PartyRole, prefix: Option<&str>) -> Gov {
             ..Default::default()
         }),
     })
-}
-
-/// Serials `{lot}-000..` of `gtin` with their codes, and the action that
-/// commissions them.
-fn batch(gtin: Gtin, lot: &str, n: usize) -> (Vec<(Sgtin, String)>, Action) {
-    let policy = CodePolicy::default();
-    let salt = CodeSalt::generate(&mut rand::rng());
-    let (mut items, mut commissioned) = (Vec::new(), Vec::new());
-    for i in 0..n {
-        let sgtin = Sgtin::new(gtin, Serial::parse(&format!("{lot}-{i:03}")).unwrap());
-        let code = generate_code(&policy, &mut rand::rng()).unwrap();
-        commissioned.push(pb::CommissionedItem {
-            serial: sgtin.serial.to_string(),
-            code_digest: code_digest(&salt, &sgtin.key_bytes(), &code).as_bytes().to_vec(),
-            ..Default::default()
-        });
-        items.push((sgtin, code));
-    }
-    let action = Action::CommissionItems(pb::CommissionItems {
-        gtin: gtin.to_string(),
-        lot: lot.into(),
-        batch_salt: salt.as_bytes().to_vec(),
-        items: commissioned,
-        digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
-        ..Default::default()
-    });
-    (items, action)
 }
 
 fn register(gtin: &Gtin, brand: &str) -> Action {
@@ -272,7 +244,7 @@ async fn marketplace_stories_on_a_three_node_cluster() {
     );
     let fake_gtin = Gtin::parse(&veritrace_ledger::testing::gtin_under("0712345", 1)).unwrap();
     net.ok(&newcomer, register(&fake_gtin, &newcomer.id)).await;
-    let (fakes, commission) = batch(fake_gtin, "F", 4);
+    let support::Batch { items: fakes, action: commission } = support::batch(fake_gtin, "F", 4);
     net.ok(&newcomer, commission).await;
     net.ok(
         &veteran,
@@ -428,7 +400,7 @@ async fn marketplace_stories_on_a_three_node_cluster() {
     // party-1's GS1 Company Prefix, as `veritrace init` gives it.
     let shoe = Gtin::parse(&veritrace_ledger::testing::gtin_under("0614141", 2)).unwrap();
     net.ok(&veteran, register(&shoe, &veteran.id)).await;
-    let (shoes, commission) = batch(shoe, "S", 2);
+    let support::Batch { items: shoes, action: commission } = support::batch(shoe, "S", 2);
     net.ok(&veteran, commission).await;
     let tracking = format!("{}swift:1Z999", vocab::TRACKING_PREFIX);
     net.ok(&veteran, ship(&shoes[0].0, &buyer.id, &tracking)).await;

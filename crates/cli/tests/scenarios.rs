@@ -9,9 +9,8 @@
 mod support;
 
 use prost::Message as _;
-use support::{Party, TestCluster};
+use support::{Party, TestCluster, batch};
 use veritrace_client::Client;
-use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
 use veritrace_core::gs1::{Gtin, Serial, Sgtin};
 use veritrace_core::receipt::verify_receipt;
 use veritrace_core::{Envelope, SecretKey, vocab};
@@ -134,39 +133,6 @@ fn admit(id: &str, key: &SecretKey, role: pb::PartyRole) -> Action {
 
 fn approve(id: &str) -> Action {
     Action::ApproveGovernance(pb::ApproveGovernance { proposal_id: id.into() })
-}
-
-struct Batch {
-    items: Vec<(Sgtin, String)>,
-    action: Action,
-}
-
-fn batch(gtin: Gtin, lot: &str, n: usize) -> Batch {
-    let policy = CodePolicy::default();
-    let salt = CodeSalt::generate(&mut rand::rng());
-    let mut items = Vec::new();
-    let mut commissioned = Vec::new();
-    for i in 0..n {
-        let sgtin = Sgtin::new(gtin, Serial::parse(&format!("{lot}-{i:03}")).unwrap());
-        let code = generate_code(&policy, &mut rand::rng()).unwrap();
-        commissioned.push(pb::CommissionedItem {
-            serial: sgtin.serial.to_string(),
-            code_digest: code_digest(&salt, &sgtin.key_bytes(), &code).as_bytes().to_vec(),
-            salt: vec![],
-            // Labels without a token (as before tokens): anyone may try codes.
-            label_token_digest: vec![],
-        });
-        items.push((sgtin, code));
-    }
-    let action = Action::CommissionItems(pb::CommissionItems {
-        gtin: gtin.to_string(),
-        lot: lot.into(),
-        batch_salt: salt.as_bytes().to_vec(),
-        items: commissioned,
-        digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
-        ..Default::default()
-    });
-    Batch { items, action }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

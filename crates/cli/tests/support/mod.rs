@@ -13,9 +13,12 @@ use std::time::{Duration, Instant};
 
 use prost::Message as _;
 use veritrace_client::Client;
+use veritrace_core::code::{CodePolicy, CodeSalt, code_digest, generate_code};
+use veritrace_core::gs1::{Gtin, Serial, Sgtin};
 use veritrace_core::{Envelope, SecretKey};
 use veritrace_node::NodeConfig;
 use veritrace_proto::v1 as pb;
+use veritrace_proto::v1::transaction::Action;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_veritrace");
 
@@ -375,4 +378,40 @@ impl Signer {
         assert_eq!(r.outcome, pb::Outcome::Applied as i32, "{} refused: {} {}", who.id, r.reason, r.message);
         r
     }
+}
+
+/// Items of one lot with their clear codes, and the action that
+/// commissions them (code digests only, no label tokens).
+pub struct Batch {
+    pub items: Vec<(Sgtin, String)>,
+    pub action: Action,
+}
+
+/// Serials `{lot}-000`.. of `gtin`, each with a random 6-digit code.
+pub fn batch(gtin: Gtin, lot: &str, n: usize) -> Batch {
+    let policy = CodePolicy::default();
+    let salt = CodeSalt::generate(&mut rand::rng());
+    let mut items = Vec::new();
+    let mut commissioned = Vec::new();
+    for i in 0..n {
+        let sgtin = Sgtin::new(gtin, Serial::parse(&format!("{lot}-{i:03}")).unwrap());
+        let code = generate_code(&policy, &mut rand::rng()).unwrap();
+        commissioned.push(pb::CommissionedItem {
+            serial: sgtin.serial.to_string(),
+            code_digest: code_digest(&salt, &sgtin.key_bytes(), &code).as_bytes().to_vec(),
+            salt: vec![],
+            // Labels without a token (as before tokens): anyone may try codes.
+            label_token_digest: vec![],
+        });
+        items.push((sgtin, code));
+    }
+    let action = Action::CommissionItems(pb::CommissionItems {
+        gtin: gtin.to_string(),
+        lot: lot.into(),
+        batch_salt: salt.as_bytes().to_vec(),
+        items: commissioned,
+        digest_scheme: pb::CodeDigestScheme::Blake3V1 as i32,
+        ..Default::default()
+    });
+    Batch { items, action }
 }
