@@ -491,6 +491,20 @@ fn supplier_signals_come_from_the_roles_trusted_for_them_with_their_leaves() {
     assert!(bl.listed && bl.reason == "fraud" && bl.leaf_index > bond_leaf);
     assert!(!p.suspended, "a blacklisted party is not suspended");
     assert_eq!(net.ledger.supplier_profile("nobody").unwrap(), None);
+    // A certificate about the party, then revoked by its signer.
+    let mut cert = attestation("iso-1", &gtin(1));
+    cert.subject_gtins.clear();
+    cert.subject_party_id = "maker".into();
+    cert.scheme = pb::CertificationScheme::ManagementSystem as i32;
+    cert.scheme_detail = "ISO 9001:2015".into();
+    let cert_leaf = net.ok("lab", Action::Attestation(cert)).leaf_index.unwrap();
+    let shown = net.ledger.supplier_profile("maker").unwrap().unwrap().certificates;
+    assert_eq!(shown.len(), 1);
+    assert!(shown[0].valid && !shown[0].revoked && shown[0].source.as_ref().unwrap().leaf_index == cert_leaf);
+    let revoke = pb::RevokeAttestation { attestation_id: "iso-1".into(), reason: "site closed".into() };
+    net.ok("lab", Action::RevokeAttestation(revoke));
+    let shown = net.ledger.supplier_profile("maker").unwrap().unwrap().certificates;
+    assert!(!shown[0].valid && shown[0].revoked, "{shown:?}");
 }
 
 #[test]

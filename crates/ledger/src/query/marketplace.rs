@@ -147,8 +147,7 @@ impl<E: KvEngine> Ledger<E> {
         for reference in about.refs.iter().rev() {
             let Some(r) = super::attestation_by_ref(view, reference)? else { continue };
             let Some(a) = &r.attestation else { continue };
-            let (valid, expired) = span(&a.valid_from, &a.valid_until, now);
-            let revoked = r.revoked_ms != 0 && r.revoked_ms <= now;
+            let validity = super::validity(&r, now);
             let leaf = match Hash::from_slice(&r.envelope_id) {
                 Ok(id) => self.find_envelope(&id)?.unwrap_or_default(),
                 Err(_) => 0,
@@ -163,9 +162,9 @@ impl<E: KvEngine> Ledger<E> {
                 issuer: if a.issuer.is_empty() { r.signer.clone() } else { a.issuer.clone() },
                 valid_from: a.valid_from,
                 valid_until: a.valid_until,
-                valid: valid && !revoked && conformant,
-                expired,
-                revoked,
+                valid: validity == pb::AttestationValidity::Valid && conformant,
+                expired: validity == pb::AttestationValidity::Expired,
+                revoked: validity == pb::AttestationValidity::Revoked,
                 source: Some(pb::SignalSource {
                     leaf_index: leaf,
                     signer_party_id: r.signer.clone(),
