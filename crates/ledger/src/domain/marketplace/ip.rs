@@ -15,7 +15,7 @@ use veritrace_storage::KvEngine;
 use super::super::validate::{self, MAX_TEXT};
 use super::super::{Ctx, Rule, products, refuse, require};
 use super::cases::{self, step};
-use super::{Windows, policy_in_force, supplier};
+use super::{Windows, digest_list, policy_in_force, supplier, validity};
 use crate::schema::CF_STATE;
 use crate::state::market::{CaseKind, CaseRecord, IpRightRecord};
 use crate::state::records::ItemRecord;
@@ -25,31 +25,17 @@ use crate::{Genesis, LedgerError};
 /// Most items one IP complaint may name.
 pub(crate) const MAX_ITEMS: usize = 1000;
 
-fn evidence(field: &str, digests: &[Vec<u8>], at_least: usize) -> Rule {
-    require(digests.len() >= at_least && digests.len() <= 64, || {
-        format!("{field}: {at_least} to 64 digests are required, got {}", digests.len())
-    })?;
-    for d in digests {
-        validate::digest(field, d, false)?;
-    }
-    Ok(())
-}
-
 pub(crate) fn register_right<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::RegisterIpRight) -> Rule {
     validate::client_id("right_id", &a.right_id)?;
     validate::enum_set::<pb::IpRightKind>("kind", a.kind)?;
     validate::text("number", &a.number, 200, true)?;
     validate::country("jurisdiction", &a.jurisdiction)?;
-    let Some(from) = &a.valid_from else { return refuse(Reason::InvalidAction, "valid_from is required") };
-    let from = validate::time_ms("valid_from", from)?;
-    if let Some(until) = &a.valid_until {
-        require(validate::time_ms("valid_until", until)? > from, || "valid_until must be after valid_from".into())?;
-    }
+    validity("valid_from", &a.valid_from, &a.valid_until)?;
     require(a.gtins.len() <= 1000, || "gtins: at most 1,000".into())?;
     for g in &a.gtins {
         validate::gtin("gtins", g)?;
     }
-    evidence("evidence_digests", &a.evidence_digests, 1)?;
+    digest_list("evidence_digests", &a.evidence_digests, 1)?;
     let me = ctx.signer_id().to_owned();
     let key = keys::ip_right(&me, &a.right_id);
     if ctx.view.exists(CF_STATE, &key)? {
@@ -101,7 +87,7 @@ pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileIpComplaint) -
     validate::client_id("complaint_id", &a.complaint_id)?;
     validate::party_id("accused_party_id", &a.accused_party_id)?;
     validate::text("text", &a.text, MAX_TEXT, true)?;
-    evidence("evidence_digests", &a.evidence_digests, 1)?;
+    digest_list("evidence_digests", &a.evidence_digests, 1)?;
     let me = ctx.signer_id().to_owned();
     require(a.accused_party_id != me, || "accused_party_id: a party cannot accuse itself".into())?;
     super::cases::answerable(ctx, "accused_party_id", &a.accused_party_id)?;
@@ -184,7 +170,7 @@ pub(crate) fn answer<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AnswerIpComplain
     let kind: pb::IpAnswerKind = validate::enum_set("kind", a.kind)?;
     validate::text("text", &a.text, MAX_TEXT, kind == pb::IpAnswerKind::CounterNotice)?;
     let needed = usize::from(kind == pb::IpAnswerKind::CounterNotice);
-    evidence("evidence_digests", &a.evidence_digests, needed)?;
+    digest_list("evidence_digests", &a.evidence_digests, needed)?;
     let (key, mut rec) = cases::load(&ctx.view, CaseKind::Ip, &a.complainant_party_id, &a.complaint_id)?;
     if rec.respondent != ctx.signer_id() {
         return refuse(Reason::NotCaseParty, format!("only the accused, {}, may answer", rec.respondent));

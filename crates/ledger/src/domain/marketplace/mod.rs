@@ -25,8 +25,12 @@ pub(crate) mod ip;
 pub(crate) mod supplier;
 pub(crate) mod trade;
 
+use veritrace_core::Reason;
 use veritrace_proto::v1 as pb;
 use veritrace_storage::KvEngine;
+
+use super::validate;
+use super::{Rule, refuse, require};
 
 use crate::schema::CF_STATE;
 use crate::state::{StateView, keys};
@@ -37,6 +41,29 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 const MIN_WINDOW_MS: i64 = 1000;
 /// Longest window a policy may set.
 const MAX_WINDOW_MS: i64 = 365 * DAY_MS;
+
+/// A list of blake3 digests (evidence kept off-ledger, cited envelope
+/// ids): `at_least` to 64, each 32 bytes.
+pub(crate) fn digest_list(field: &str, digests: &[Vec<u8>], at_least: usize) -> Rule {
+    require(digests.len() >= at_least && digests.len() <= 64, || {
+        format!("{field}: {at_least} to 64 digests are required, got {}", digests.len())
+    })?;
+    digests.iter().try_for_each(|d| validate::digest(field, d, false))
+}
+
+/// A validity span: `from` required, `until` after it when set.
+pub(crate) fn validity(
+    from_field: &str,
+    from: &Option<prost_types::Timestamp>,
+    until: &Option<prost_types::Timestamp>,
+) -> Rule {
+    let Some(from) = from else { return refuse(Reason::InvalidAction, format!("{from_field} is required")) };
+    let from = validate::time_ms(from_field, from)?;
+    if let Some(until) = until {
+        require(validate::time_ms("valid_until", until)? > from, || format!("valid_until must be after {from_field}"))?;
+    }
+    Ok(())
+}
 
 /// The marketplace policy in force as of `view`.
 pub(crate) fn policy_in_force<E: KvEngine>(

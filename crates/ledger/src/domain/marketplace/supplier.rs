@@ -16,6 +16,7 @@ use veritrace_storage::KvEngine;
 
 use super::super::validate::{self, MAX_TEXT};
 use super::super::{Ctx, Rule, governance, refuse, require};
+use super::validity;
 use crate::schema::CF_STATE;
 use crate::state::market::{SignalEntry, SupplierRecord};
 use crate::state::{StateView, keys};
@@ -112,16 +113,6 @@ pub(crate) fn money(field: &str, m: &Option<pb::Money>, required: bool) -> Rule 
     require(m.currency.len() == 3 && m.currency.bytes().all(|b| b.is_ascii_uppercase()), || {
         format!("{field}.currency: {:?} is not an ISO 4217 code", m.currency)
     })
-}
-
-/// Checks validity bounds: `from` required, `until` after it when set.
-fn validity(from_field: &str, from: &Option<prost_types::Timestamp>, until: &Option<prost_types::Timestamp>) -> Rule {
-    let Some(from) = from else { return refuse(Reason::InvalidAction, format!("{from_field} is required")) };
-    let from = validate::time_ms(from_field, from)?;
-    if let Some(until) = until {
-        require(validate::time_ms("valid_until", until)? > from, || format!("valid_until must be after {from_field}"))?;
-    }
-    Ok(())
 }
 
 /// Adds a signal about `subject` after checking the id is new for the signer.

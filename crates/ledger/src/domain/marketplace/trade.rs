@@ -17,16 +17,11 @@ use veritrace_storage::KvEngine;
 use super::super::validate::{self, MAX_TEXT};
 use super::super::{Ctx, Rule, refuse, require};
 use super::cases::{self, step};
-use super::{Windows, policy_in_force, supplier};
+use super::{Windows, digest_list, policy_in_force, supplier};
 use crate::schema::CF_STATE;
 use crate::state::keys;
 use crate::state::market::{CaseKind, CaseRecord};
 use crate::state::records::TrackingRecord;
-
-fn digests(field: &str, d: &[Vec<u8>]) -> Rule {
-    require(d.len() <= 64, || format!("{field}: at most 64 digests"))?;
-    d.iter().try_for_each(|x| validate::digest(field, x, false))
-}
 
 /// The seller's shipment under `tracking`, refused unless it is one and
 /// its carrier has not confirmed it.
@@ -56,7 +51,7 @@ pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileTradeComplaint
     let kind: pb::TradeComplaintKind = validate::enum_set("kind", a.kind)?;
     validate::text("text", &a.text, MAX_TEXT, false)?;
     supplier::money("amount_claimed", &a.amount_claimed, false)?;
-    digests("evidence_digests", &a.evidence_digests)?;
+    digest_list("evidence_digests", &a.evidence_digests, 0)?;
     let me = ctx.signer_id().to_owned();
     require(a.seller_party_id != me, || "seller_party_id: a party cannot complain about itself".into())?;
     cases::answerable(ctx, "seller_party_id", &a.seller_party_id)?;
@@ -80,10 +75,7 @@ pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileTradeComplaint
             "scan_envelope_ids: only a counterfeit complaint cites verifications".into()
         })?,
     }
-    require(a.scan_envelope_ids.len() <= 64, || "scan_envelope_ids: at most 64".into())?;
-    for id in &a.scan_envelope_ids {
-        validate::digest("scan_envelope_ids", id, false)?;
-    }
+    digest_list("scan_envelope_ids", &a.scan_envelope_ids, 0)?;
     validate::text("tracking", &a.tracking, 512, false)?;
     // One complaint per order and seller: a buyer cannot inflate a
     // seller's counts with copies of one grievance.
@@ -113,7 +105,7 @@ pub(crate) fn file<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::FileTradeComplaint
 pub(crate) fn answer<E: KvEngine>(ctx: &mut Ctx<'_, E>, a: &pb::AnswerTradeComplaint) -> Rule {
     let kind: pb::TradeAnswerKind = validate::enum_set("kind", a.kind)?;
     validate::text("text", &a.text, MAX_TEXT, kind == pb::TradeAnswerKind::Dispute)?;
-    digests("evidence_digests", &a.evidence_digests)?;
+    digest_list("evidence_digests", &a.evidence_digests, 0)?;
     match kind {
         pb::TradeAnswerKind::Redeliver => require(vocab::parse_tracking(&a.tracking).is_some(), || {
             "tracking: a re-delivery names its tracking number (urn:veritrace:tracking:{carrier}:{number})".into()
