@@ -91,12 +91,14 @@ pub fn cluster_status(args: EndpointArgs) -> anyhow::Result<()> {
                         "leader_id": s.leader_id, "term": s.term, "commit_index": s.commit_index,
                         "applied_index": s.applied_index, "lag": lag, "tree_size": s.tree_size,
                         "root_hash": hex::encode(&s.root_hash), "healthy": healthy, "error": "",
+                        "version": s.version, "revision": s.revision,
                     })
                 }
                 Err(e) => json!({
                     "node_id": m.node_id, "party_id": m.party_id, "kind": kind, "api": m.api_endpoint,
                     "role": "unreachable", "leader_id": 0, "term": 0, "commit_index": 0, "applied_index": 0,
                     "lag": leader_commit, "tree_size": 0, "root_hash": "", "healthy": false, "error": e,
+                    "version": "", "revision": "",
                 }),
             };
             if v["healthy"] != json!(true) {
@@ -110,6 +112,9 @@ pub fn cluster_status(args: EndpointArgs) -> anyhow::Result<()> {
             }
             OutputFormat::Table => print!("{}", status_table(&out)),
         }
+        if let Some(note) = mixed_builds(&out) {
+            eprintln!("{note}");
+        }
         if unhealthy.is_empty() {
             Ok(())
         } else {
@@ -120,8 +125,10 @@ pub fn cluster_status(args: EndpointArgs) -> anyhow::Result<()> {
 }
 
 fn status_table(rows: &[serde_json::Value]) -> String {
-    let header =
-        ["ID", "PARTY", "KIND", "ROLE", "LEADER", "TERM", "COMMIT", "APPLIED", "LAG", "TREE", "ROOT", "HEALTHY", "API"];
+    let header = [
+        "ID", "PARTY", "KIND", "ROLE", "LEADER", "TERM", "COMMIT", "APPLIED", "LAG", "TREE", "ROOT", "VERSION",
+        "HEALTHY", "API",
+    ];
     let mut lines: Vec<Vec<String>> = Vec::new();
     for r in rows {
         let s = |k: &str| match &r[k] {
@@ -141,11 +148,35 @@ fn status_table(rows: &[serde_json::Value]) -> String {
             s("lag"),
             s("tree_size"),
             root.get(..16).unwrap_or(&root).to_owned(),
+            build_label(r),
             if r["healthy"] == json!(true) { "yes".into() } else { format!("NO {}", s("error")).trim().to_owned() },
             s("api"),
         ]);
     }
     veritrace_client::render::text_table(&header, &lines)
+}
+
+/// `0.6.0 (90873ed1a2b3)`, or `-` for an unreachable member.
+fn build_label(row: &serde_json::Value) -> String {
+    match (row["version"].as_str().unwrap_or(""), row["revision"].as_str().unwrap_or("")) {
+        ("", _) => "-".to_owned(),
+        (version, "") => version.to_owned(),
+        (version, revision) => format!("{version} ({revision})"),
+    }
+}
+
+/// A note naming the builds when the reachable members run more than one
+/// (a rolling upgrade in progress, or a node left behind after one).
+fn mixed_builds(rows: &[serde_json::Value]) -> Option<String> {
+    let mut builds: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for r in rows.iter().filter(|r| r["version"].as_str().is_some_and(|v| !v.is_empty())) {
+        builds.entry(build_label(r)).or_default().push(r["node_id"].to_string());
+    }
+    (builds.len() > 1).then(|| {
+        let parts: Vec<String> =
+            builds.iter().map(|(build, nodes)| format!("{build} on node {}", nodes.join(", "))).collect();
+        format!("note: members run {} builds: {}", builds.len(), parts.join("; "))
+    })
 }
 
 /// `veritrace audit` against a running cluster.

@@ -134,6 +134,27 @@ fn print_journey(steps: &[pb::JourneyStep]) {
     }
 }
 
+/// A verification whose verdict is not genuine: `veritrace verify` prints
+/// the answer, then exits with `10 +` the verdict's number in
+/// `veritrace.v1.Verdict`, so a script can tell a clone from a recall
+/// without parsing: 13 SUSPECTED_CLONE, 14 INVALID_CODE, 15 UNKNOWN_ITEM,
+/// 16 RECALLED, 17 WITHDRAWN (10 for an unspecified verdict).
+#[derive(Debug, thiserror::Error)]
+#[error("the verdict is {verdict}, not genuine")]
+pub struct NotGenuine {
+    /// The verdict's name (`VERDICT_RECALLED`).
+    pub verdict: String,
+    /// Its number in `veritrace.v1.Verdict`.
+    pub number: i32,
+}
+
+impl NotGenuine {
+    /// The process exit code: 10 + the verdict's number.
+    pub fn exit_code(&self) -> u8 {
+        u8::try_from(self.number).ok().and_then(|n| n.checked_add(10)).unwrap_or(10)
+    }
+}
+
 /// `veritrace verify`.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let request = pb::VerifyItemRequest {
@@ -188,7 +209,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     };
     if args.target.output == OutputFormat::Json {
         print!("{}", render_message("veritrace.v1.VerifyItemResponse", &answer)?);
-        return Ok(());
+        return verdict_outcome(&answer, not_cosigned);
     }
     println!("verdict: {}", name(answer.verdict, pb::Verdict::as_str_name));
     if let Some(p) = &answer.product {
@@ -227,11 +248,20 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     if let Some(o) = offline {
         println!("{o}");
     }
+    verdict_outcome(&answer, not_cosigned)
+}
+
+/// How `verify` ends: exit 3 when the receipt's head is not co-signed,
+/// else [`NotGenuine`] for a verdict other than the two genuine ones.
+fn verdict_outcome(answer: &pb::VerifyItemResponse, not_cosigned: Option<String>) -> anyhow::Result<()> {
     // The validator set came from the node's own party list: a check a
     // lying node could pass, but one an honest node never fails.
-    match not_cosigned {
-        Some(e) => Err(crate::admin_cmd::CheckFailed(format!("the receipt's tree head is not co-signed: {e}")).into()),
-        None => Ok(()),
+    if let Some(e) = not_cosigned {
+        return Err(crate::admin_cmd::CheckFailed(format!("the receipt's tree head is not co-signed: {e}")).into());
+    }
+    match answer.verdict() {
+        pb::Verdict::GenuineFirstScan | pb::Verdict::GenuineSeenBefore => Ok(()),
+        other => Err(NotGenuine { verdict: other.as_str_name().to_owned(), number: answer.verdict }.into()),
     }
 }
 
@@ -328,8 +358,10 @@ pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
                 let client = crate::cluster_cmd::connect(&target).await?;
                 anyhow::Ok(client.party_profile(&party_id).await?)
             })?;
-            // JSON whatever -o says: there is no table of a profile.
-            print!("{}", render_message("veritrace.v1.GetPartyProfileResponse", &p)?);
+            match target.output {
+                OutputFormat::Json => print!("{}", render_message("veritrace.v1.GetPartyProfileResponse", &p)?),
+                OutputFormat::Table => print!("{}", profile_table(&p)),
+            }
             Ok(())
         }
         PartyCommand::List { target, role, include_suspended } => {
@@ -376,4 +408,50 @@ pub fn party(cmd: PartyCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A party's profile for people: who, since when, attestations, suspensions.
+fn profile_table(p: &pb::GetPartyProfileResponse) -> String {
+    let party = p.party.clone().unwrap_or_default();
+    let roles: Vec<String> =
+        party.roles.iter().map(|r| name(*r, pb::PartyRole::as_str_name).replace("PARTY_ROLE_", "")).collect();
+    let mut out = format!(
+        "party:      {} ({})\ncountry:    {}\nstatus:     {}\nroles:      {}\njoined:     {}\nvalidator:  {}\n",
+        party.party_id,
+        party.display_name,
+        party.country,
+        name(party.status, pb::PartyStatus::as_str_name).replace("PARTY_STATUS_", ""),
+        roles.join(", "),
+        time(p.joined_at.as_ref()),
+        if p.validator_operator { "yes (operates a validator node)" } else { "no" },
+    );
+    if p.attestations.is_empty() {
+        out.push_str("attestations: none\n");
+    } else {
+        out.push_str("attestations:\n");
+        for c in &p.attestations {
+            out.push_str(&format!(
+                "  {} {} by {}, {} (valid {} to {})\n",
+                name(c.scheme, pb::CertificationScheme::as_str_name),
+                c.certificate_number,
+                c.attested_by.as_ref().map_or("?", |b| b.party_id.as_str()),
+                name(c.validity, pb::AttestationValidity::as_str_name),
+                time(c.valid_from.as_ref()),
+                time(c.valid_until.as_ref()),
+            ));
+        }
+    }
+    if p.suspensions.is_empty() {
+        out.push_str("suspensions: none\n");
+    } else {
+        out.push_str("suspensions:\n");
+        for s in &p.suspensions {
+            let reinstated = match s.reinstated_at {
+                Some(ref t) => format!(", reinstated {} ({})", time(Some(t)), s.reinstate_reason),
+                None => String::new(),
+            };
+            out.push_str(&format!("  {} {}{reinstated}\n", time(s.suspended_at.as_ref()), s.reason));
+        }
+    }
+    out
 }

@@ -4,7 +4,10 @@
 //! crates. Exit codes (stable, for scripts): 0 success; 1 failure (the
 //! command could not do its job; the message names the problem); 2 usage
 //! error (from clap); 3 a check ran and found a problem (an unhealthy or
-//! divergent member, a node not serving).
+//! divergent member, a node not serving, a receipt not co-signed); 10 + the
+//! verdict's number when `verify` answers a verdict that is not genuine
+//! (13 SUSPECTED_CLONE, 14 INVALID_CODE, 15 UNKNOWN_ITEM, 16 RECALLED,
+//! 17 WITHDRAWN; [`consumer_cmd::NotGenuine`]).
 
 mod admin_cmd;
 mod ceremony_cmd;
@@ -16,6 +19,7 @@ mod consumer_cmd;
 mod dev;
 mod http_probe;
 mod keygen_cmd;
+mod manual_cmd;
 mod market_actions;
 mod market_cmd;
 mod market_view;
@@ -39,8 +43,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Veritrace: a permissioned traceability network against counterfeits.
 #[derive(Debug, Parser)]
-#[command(name = "veritrace", version, about, propagate_version = true)]
-struct Cli {
+#[command(name = "veritrace", version = veritrace_node::VERSION_LINE, about, propagate_version = true)]
+pub(crate) struct Cli {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or
     /// `veritrace_consensus=debug`. Default: `info` for `node start`, else `warn`.
     #[arg(long, global = true, env = "VERITRACE_LOG")]
@@ -139,6 +143,11 @@ enum Command {
     /// node's ledger.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Prints a shell completion script: `veritrace completions bash >
+    /// /etc/bash_completion.d/veritrace` (or zsh, fish, elvish, powershell).
+    Completions(manual_cmd::CompletionsArgs),
+    /// Writes the man pages (veritrace.1 and one per command) to a directory.
+    Man(manual_cmd::ManArgs),
     /// Prints the ledger's tree head.
     TreeHead {
         /// Data directory of the ledger.
@@ -223,7 +232,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only for a person at a terminal: a file, a pipe or journald
+    // gets plain text (and NO_COLOR turns it off everywhere).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
     if json {
         builder.json().init();
     } else {
@@ -237,7 +249,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
-            if e.downcast_ref::<admin_cmd::CheckFailed>().is_some() { ExitCode::from(3) } else { ExitCode::FAILURE }
+            if let Some(verdict) = e.downcast_ref::<consumer_cmd::NotGenuine>() {
+                ExitCode::from(verdict.exit_code())
+            } else if e.downcast_ref::<admin_cmd::CheckFailed>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -300,6 +318,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         },
         Command::Snapshot(SnapshotCommand::Restore { data_dir, file }) => store::snapshot_restore(&data_dir, &file),
         Command::TreeHead { data_dir } => store::tree_head(&data_dir),
+        Command::Completions(args) => manual_cmd::completions(args),
+        Command::Man(args) => manual_cmd::man(args),
     }
 }
 

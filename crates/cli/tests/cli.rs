@@ -203,3 +203,54 @@ fn configuration_merges_flags_over_env_over_file_and_names_bad_keys() {
     let keys = ok(&["config", "keys"]);
     assert!(keys.contains("VERITRACE_API_TLS_CERT_FILE"), "{keys}");
 }
+
+#[test]
+fn version_names_the_release_and_the_source_revision() {
+    let v = ok(&["--version"]);
+    let want = format!("veritrace {} (revision ", env!("CARGO_PKG_VERSION"));
+    assert!(v.starts_with(&want), "{v}");
+    // Built from a git checkout: the revision is its HEAD.
+    let git =
+        Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).current_dir(env!("CARGO_MANIFEST_DIR")).output();
+    if let Ok(g) = git
+        && g.status.success()
+    {
+        let head = String::from_utf8_lossy(&g.stdout).trim().to_owned();
+        assert_eq!(v.trim(), format!("{want}{head})"));
+    }
+    // Subcommands say the same; the CHANGELOG and README name this release.
+    assert_eq!(ok(&["node", "--version"]).trim(), v.trim().replacen("veritrace", "veritrace-node", 1));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).expect("CHANGELOG.md");
+    let first_release = changelog.lines().find(|l| l.starts_with("## [")).expect("a release heading");
+    assert!(first_release.starts_with(&format!("## [{}]", env!("CARGO_PKG_VERSION"))), "{first_release}");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    assert!(readme.contains(&format!("**Status: {}.**", env!("CARGO_PKG_VERSION"))), "README status line");
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_commands() {
+    let bash = ok(&["completions", "bash"]);
+    assert!(
+        bash.contains("complete -F _veritrace") && bash.contains("verify") && bash.contains("--endpoint"),
+        "{bash}"
+    );
+    let zsh = ok(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef veritrace"), "{zsh}");
+    assert_eq!(veritrace(&["completions", "tcsh"]).status.code(), Some(2), "an unknown shell is a usage error");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("man1");
+    let said = ok(&["man", "--out", s(&out)]);
+    let pages: Vec<String> = std::fs::read_dir(&out)
+        .expect("man dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(said.contains(&format!("wrote {} man pages", pages.len())), "{said}");
+    for page in ["veritrace.1", "veritrace-node-start.1", "veritrace-verify.1", "veritrace-cluster-status.1"] {
+        assert!(pages.iter().any(|p| p == page), "{page} missing from {pages:?}");
+    }
+    assert!(!pages.iter().any(|p| p.contains("transfer-leader")), "hidden commands get no page: {pages:?}");
+    let start = std::fs::read_to_string(out.join("veritrace-node-start.1")).expect("page");
+    assert!(start.starts_with(".ie") || start.contains(".TH veritrace-node-start 1"), "{start}");
+}

@@ -437,6 +437,14 @@ async fn the_edge_limits_rates_and_sizes_and_serves_reflection_and_metrics() {
     assert_eq!(err.reason(), Some("MESSAGE_TOO_LARGE"), "{err}");
     assert_eq!(err.code(), Some(tonic::Code::ResourceExhausted), "{err}");
 
+    // One verification of an item nobody commissioned, counted by verdict.
+    let verify = pb::VerifyItemRequest {
+        item: Some(pb::verify_item_request::Item::ItemUri("urn:epc:id:sgtin:0614141.812345.M1".into())),
+        code: "123456".into(),
+        ..Default::default()
+    };
+    assert_eq!(client.verify_item(verify).await.unwrap().verdict, pb::Verdict::UnknownItem as i32);
+
     // Metrics, in Prometheus naming.
     let (status, text) = http_get(&ops, "/metrics").unwrap();
     assert_eq!(status, 200);
@@ -452,6 +460,18 @@ async fn the_edge_limits_rates_and_sizes_and_serves_reflection_and_metrics() {
         assert!(text.contains(family), "{family} missing from /metrics:\n{text}");
     }
     assert!(text.contains("code=\"RESOURCE_EXHAUSTED\""), "the refused request is counted:\n{text}");
+    assert!(text.contains("veritrace_verifications_total{verdict=\"unknown_item\"} 1"), "{text}");
+    assert!(text.contains("veritrace_verifications_total{verdict=\"genuine_first_scan\"} 0"), "{text}");
+    // Every series the shipped alert rules and dashboard query exists.
+    for series in deploy_metric_names() {
+        assert!(text.contains(&series), "{series} (in deploy/prometheus or deploy/grafana) missing from /metrics");
+    }
+    // The build: version and source revision, the same `--version` prints.
+    let version = support::ok(&["--version"]);
+    let revision = version.split("(revision ").nth(1).and_then(|r| r.split(')').next()).unwrap().to_owned();
+    let build_info =
+        format!("veritrace_build_info{{version=\"{}\",revision=\"{revision}\"}} 1", env!("CARGO_PKG_VERSION"));
+    assert!(text.contains(&build_info), "{build_info} missing from /metrics:\n{text}");
 
     // More than the burst at once: some are refused with a retry delay.
     let mut calls = tokio::task::JoinSet::new();
@@ -569,4 +589,23 @@ async fn tls_at_the_edge_with_client_certificates_for_the_admin_service() {
     // Plaintext to a TLS node fails with a message, not a hang.
     let o = veritrace(&["party", "list", "--endpoint", cluster.api(1)]);
     assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+}
+
+/// The `veritrace_*` series named by deploy/prometheus/alerts.yaml and the
+/// Grafana dashboard, with histogram and counter suffixes as queried.
+fn deploy_metric_names() -> std::collections::BTreeSet<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut names = std::collections::BTreeSet::new();
+    for file in ["deploy/prometheus/alerts.yaml", "deploy/grafana/veritrace.json"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("veritrace_") {
+            rest = &rest[at..];
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            names.insert(rest[..end].to_owned());
+            rest = &rest[end..];
+        }
+    }
+    assert!(names.len() >= 10, "the deploy files name too few series: {names:?}");
+    names
 }

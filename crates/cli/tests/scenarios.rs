@@ -409,19 +409,24 @@ async fn seed_stories_on_a_three_node_cluster() {
         let out = support::ok(args);
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("veritrace {args:?}: not JSON ({e}):\n{out}"))
     };
-    let v = json(&[
-        "verify",
-        "--endpoint",
-        &api,
-        "--item",
-        &recalled.to_digital_link(),
-        "--code",
-        recalled_code,
-        "--country",
-        "CN",
-        "-o",
-        "json",
-    ]);
+    // A verdict other than genuine exits 10 + its number: RECALLED is 6.
+    let recalled_json = support::exits(
+        16,
+        &[
+            "verify",
+            "--endpoint",
+            &api,
+            "--item",
+            &recalled.to_digital_link(),
+            "--code",
+            recalled_code,
+            "--country",
+            "CN",
+            "-o",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&recalled_json).expect("verify -o json");
     assert_eq!(v["verdict"], "recalled", "{v}");
     assert_eq!(v["recalls"][0]["recall"]["recall_id"], "R-1", "{v}");
     assert_eq!(v["recalls"][0]["recall"]["severity"], "serious", "{v}");
@@ -436,7 +441,7 @@ async fn seed_stories_on_a_three_node_cluster() {
     // The receipt's head is co-signed, and the CLI says by whom.
     assert!(receipt["tree_head"]["cosignatures"].as_array().is_some_and(|c| c.len() >= 2), "{v}");
     let link = recalled.to_digital_link();
-    let table = support::ok(&["verify", "--endpoint", &api, "--item", &link, "--code", recalled_code]);
+    let table = support::exits(16, &["verify", "--endpoint", &api, "--item", &link, "--code", recalled_code]);
     assert!(table.contains("receipt verified offline") && table.contains("co-signed by party-"), "{table}");
 
     // History round-trips against the gRPC answer.
@@ -453,12 +458,17 @@ async fn seed_stories_on_a_three_node_cluster() {
         assert_eq!(got["party"]["party_id"], want.party.as_ref().unwrap().party_id.as_str(), "{h}");
     }
 
-    let p = json(&["party", "show", "--endpoint", &api, "rogue-seller"]);
+    let p = json(&["party", "show", "--endpoint", &api, "rogue-seller", "-o", "json"]);
     assert_eq!(p["party"]["status"], "suspended", "{p}");
     assert_eq!(p["party"]["roles"], serde_json::json!(["retailer"]), "{p}");
     assert_eq!(p["suspensions"][0]["reason"], "sold counterfeits", "{p}");
     assert_eq!(p["suspensions"][0]["reinstated_at"], serde_json::Value::Null, "{p}");
     assert!(p["joined_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{p}");
+    // Without -o json, `party show` is a table for people.
+    let table = support::ok(&["party", "show", "--endpoint", &api, "rogue-seller"]);
+    assert!(table.starts_with("party:      rogue-seller ("), "{table}");
+    assert!(table.contains("status:     SUSPENDED") && table.contains("roles:      RETAILER"), "{table}");
+    assert!(table.contains("sold counterfeits") && !table.contains("reinstated"), "{table}");
 
     let list = json(&["party", "list", "--endpoint", &api, "--include-suspended", "-o", "json"]);
     let parties = list["parties"].as_array().unwrap();

@@ -38,8 +38,9 @@ fn canned_status() -> pb::GetStatusResponse {
         root_hash: vec![0xab; 32],
         shard_id: 0,
         members: canned_members(),
-        version: "0.1.0".to_owned(),
+        version: "0.6.0".to_owned(),
         network_id: "veritrace-test".to_owned(),
+        revision: "90873ed1a2b3".to_owned(),
     }
 }
 
@@ -98,7 +99,8 @@ fn status_table_has_aligned_fields_and_members() {
         ("snapshot index", "30"),
         ("tree size", "120"),
         ("root", &"ab".repeat(32)),
-        ("version", "0.1.0"),
+        ("version", "0.6.0"),
+        ("revision", "90873ed1a2b3"),
     ];
     for (key, value) in expected {
         assert_eq!(value_of(&text, key), Some(value), "{key} in\n{text}");
@@ -158,7 +160,8 @@ fn status_json_is_stable_and_parses() {
         "tree_size": 120,
         "root_hash": "ab".repeat(32),
         "shard_id": 0,
-        "version": "0.1.0",
+        "version": "0.6.0",
+        "revision": "90873ed1a2b3",
     });
     for (key, want) in expected.as_object().expect("object") {
         assert_eq!(&value[key], want, "{key}");

@@ -99,8 +99,30 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerdictLabels {
+    verdict: &'static str,
+}
+
+/// The `verdict` label values of `veritrace_verifications_total`: the
+/// verdicts in `veritrace.v1.Verdict`, lower case without the prefix, and
+/// `refused` for a verification answered with an error (no label token,
+/// guesses exhausted, a malformed code). Anything else counts as `other`.
+pub const VERIFICATION_OUTCOMES: [&str; 9] = [
+    "genuine_first_scan",
+    "genuine_seen_before",
+    "suspected_clone",
+    "invalid_code",
+    "unknown_item",
+    "recalled",
+    "withdrawn",
+    "refused",
+    "other",
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabels {
     version: String,
+    revision: String,
 }
 
 /// Sets a gauge from an unsigned value, saturating at `i64::MAX`.
@@ -360,6 +382,7 @@ struct Catalogue {
     p2p: P2pMetrics,
     grpc_handled: Family<GrpcLabels, Counter>,
     grpc_handling: Family<GrpcLabels, Histogram, fn() -> Histogram>,
+    verifications: Family<VerdictLabels, Counter>,
     /// gRPC series created so far (see [`MAX_GRPC_SERIES`]).
     grpc_series: AtomicUsize,
 }
@@ -383,13 +406,15 @@ impl Default for Metrics {
 
 impl Metrics {
     /// A fresh catalogue with every family registered, at zero, and
-    /// `veritrace_build_info{version}` set to 1 for this crate's version.
+    /// `veritrace_build_info{version,revision}` set to 1 for this crate's
+    /// version and an `unknown` revision.
     pub fn new() -> Self {
-        Metrics::with_version(env!("CARGO_PKG_VERSION"))
+        Metrics::with_build(env!("CARGO_PKG_VERSION"), "unknown")
     }
 
-    /// Like [`Metrics::new`] with `version` as the build-info label.
-    pub fn with_version(version: &str) -> Self {
+    /// Like [`Metrics::new`] with `version` and `revision` (the source
+    /// revision the binary was built from) as the build-info labels.
+    pub fn with_build(version: &str, revision: &str) -> Self {
         let mut r = Registry::default();
         let raft = RaftMetrics::new();
         raft.register(&mut r);
@@ -455,9 +480,27 @@ impl Metrics {
             p2p.connected_peers.clone(),
         );
 
+        let verifications = Family::<VerdictLabels, Counter>::default();
+        for verdict in VERIFICATION_OUTCOMES {
+            // At zero from the start, so dashboards show every verdict.
+            drop(verifications.get_or_create(&VerdictLabels { verdict }));
+        }
+        r.register(
+            "veritrace_verifications",
+            "Consumer verifications this node answered, by verdict (genuine_first_scan, suspected_clone, \
+             invalid_code, ...) or refused (an error answer). A rise of suspected_clone or invalid_code points at \
+             fakes in circulation; of refused, at scripted guessing",
+            verifications.clone(),
+        );
+
         let build = Family::<VersionLabels, Gauge>::default();
-        build.get_or_create(&VersionLabels { version: version.to_owned() }).set(1);
-        r.register("veritrace_build_info", "Always 1; the version label names the running build", build);
+        build.get_or_create(&VersionLabels { version: version.to_owned(), revision: revision.to_owned() }).set(1);
+        r.register(
+            "veritrace_build_info",
+            "Always 1; the labels name the running build: its version and the source revision it was built from. \
+             More than one version across the network long after an upgrade means a node was left behind",
+            build,
+        );
 
         Metrics(Arc::new(Catalogue {
             registry: r,
@@ -466,6 +509,7 @@ impl Metrics {
             p2p,
             grpc_handled,
             grpc_handling,
+            verifications,
             grpc_series: AtomicUsize::new(0),
         }))
     }
@@ -483,6 +527,13 @@ impl Metrics {
     /// The peer-to-peer network's handles.
     pub fn p2p(&self) -> &P2pMetrics {
         &self.0.p2p
+    }
+
+    /// Counts one consumer verification by its outcome, one of
+    /// [`VERIFICATION_OUTCOMES`] (others count as `other`).
+    pub fn count_verification(&self, verdict: &str) {
+        let verdict = VERIFICATION_OUTCOMES.iter().copied().find(|v| *v == verdict).unwrap_or("other");
+        self.0.verifications.get_or_create(&VerdictLabels { verdict }).inc();
     }
 
     /// Records one completed gRPC call: `method` is the full path

@@ -27,6 +27,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("veritrace_ledger_store_size_bytes", "gauge"),
     ("veritrace_storage_free_bytes", "gauge"),
     ("veritrace_p2p_connected_peers", "gauge"),
+    ("veritrace_verifications", "counter"),
     ("veritrace_build_info", "gauge"),
 ];
 
@@ -100,8 +101,15 @@ fn label_values_appear() {
     assert_eq!(sample(&text, r#"veritrace_ledger_envelopes_total{outcome="duplicate"}"#), Some(3.0));
     assert_eq!(sample(&text, r#"veritrace_ledger_envelopes_total{outcome="rejected"}"#), Some(1.0));
     let version = env!("CARGO_PKG_VERSION");
-    assert_eq!(sample(&text, &format!("veritrace_build_info{{version=\"{version}\"}}")), Some(1.0));
-    assert!(Metrics::with_version("9.9.9-rc1").encode().contains(r#"veritrace_build_info{version="9.9.9-rc1"} 1"#));
+    assert_eq!(
+        sample(&text, &format!("veritrace_build_info{{version=\"{version}\",revision=\"unknown\"}}")),
+        Some(1.0)
+    );
+    assert!(
+        Metrics::with_build("9.9.9-rc1", "0123abcd")
+            .encode()
+            .contains(r#"veritrace_build_info{version="9.9.9-rc1",revision="0123abcd"} 1"#)
+    );
 }
 
 #[test]

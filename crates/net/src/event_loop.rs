@@ -143,6 +143,10 @@ impl EventLoop {
             .with_tokio()
             .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
             .map_err(|e| NetError::Build(e.to_string()))?
+            // Peers may be named (/dns4/brand/tcp/7501): resolved with the
+            // system's resolver configuration (/etc/resolv.conf).
+            .with_dns()
+            .map_err(|e| NetError::Build(format!("reading the system's DNS configuration: {e}")))?
             .with_behaviour(behaviour)
             .map_err(|e| NetError::Build(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))

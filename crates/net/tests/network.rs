@@ -126,6 +126,25 @@ async fn raft_messages_carry_the_authenticated_sender() {
     }
 }
 
+/// A peer named by a DNS address (`/dns4/localhost/tcp/PORT`, as in a
+/// container network or a Kubernetes StatefulSet) is resolved and reached.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peer_named_by_dns_is_reached() {
+    let (ka, kb) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+    let bare = |id, key: &Keypair| PeerEntry { node: id, peer_id: peer_id(key), addrs: Vec::new() };
+    let a = start(1, ka.clone(), any_port(), vec![bare(2, &kb)]).await;
+    let mut b = start(2, kb.clone(), any_port(), vec![bare(1, &ka)]).await;
+    let port = b.addr.iter().find_map(|p| match p {
+        veritrace_net::Protocol::Tcp(port) => Some(port),
+        _ => None,
+    });
+    let named: Multiaddr = format!("/dns4/localhost/tcp/{}", port.unwrap()).parse().unwrap();
+    a.handle.set_peers(vec![PeerEntry { node: 2, peer_id: peer_id(&kb), addrs: vec![named] }]).await.unwrap();
+    assert_eq!(send_until_received(&a.handle, 2, b"by name", &mut b.rx).await, (1, b"by name".to_vec()));
+    stop(a).await;
+    stop(b).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_of_raft_messages_arrives_complete_and_in_order() {
     let mut nodes = cluster(2).await;
@@ -472,7 +491,7 @@ async fn stalled_handshakes_beyond_the_bound_are_closed_and_peers_still_talk() {
         .addr
         .iter()
         .find_map(|p| match p {
-            libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+            veritrace_net::Protocol::Tcp(port) => Some(port),
             _ => None,
         })
         .unwrap();

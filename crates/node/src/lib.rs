@@ -20,6 +20,7 @@ mod error;
 pub mod init;
 pub mod keys;
 pub mod node;
+mod notify;
 mod run;
 pub mod seal;
 
@@ -37,6 +38,19 @@ pub use keys::{
     write_seed_file,
 };
 pub use node::{Libp2pPeers, Node};
+
+/// This build's version and source revision, as `veritrace --version`
+/// prints it: `0.6.0 (revision 90873ed1a2b3)`.
+pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (revision ", env!("VERITRACE_GIT_REVISION"), ")");
+
+/// This build's version and the source revision it was built from (see
+/// `build.rs`), for the status and the `veritrace_build_info` metric.
+pub fn build_info() -> veritrace_service::BuildInfo {
+    veritrace_service::BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        revision: env!("VERITRACE_GIT_REVISION").to_owned(),
+    }
+}
 pub use run::{Listeners, run};
 /// A fresh admin token and its blake3 for `api.admin.token_blake3`.
 pub use veritrace_server::admin_auth::new_token as new_admin_token;

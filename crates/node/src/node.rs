@@ -204,6 +204,7 @@ impl Node {
             ready_max_lag: config.ops.ready_max_lag(),
             peers: Arc::new(Libp2pPeers),
             code_key_shares: read_code_key_shares(&config.node.code_key_share_files)?,
+            build: crate::build_info(),
         };
         let driver_config = driver_config(&config);
         let proposal_gate = driver_config.proposal_gate.clone();

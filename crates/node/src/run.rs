@@ -116,6 +116,9 @@ pub async fn run(
         tracing::info!(node = service.id(), api = %addr, peer_id = service.peer_id(), "serving gRPC");
     }
     let options = veritrace_server::ServeOptions::new(api_section);
+    // Every listener is bound and the node runs: tell systemd (Type=notify).
+    crate::notify::ready(&format!("serving: node {}, peer {}", service.id(), service.peer_id()));
+    let status_task = crate::notify::enabled().then(|| tokio::spawn(crate::notify::follow_readiness(service.clone())));
     // Fail-stop: a driver that stops while serving (its log write failed)
     // ends the process with an error, for the supervisor to restart it;
     // a restart replays the synced log and catches up from the peers.
@@ -124,7 +127,7 @@ pub async fn run(
     let failure_slot = std::sync::Arc::clone(&driver_failure);
     let served = veritrace_server::serve(service, api, options, async move {
         tokio::select! {
-            () = shutdown => {}
+            () = shutdown => crate::notify::stopping(),
             why = raft.stopped() => {
                 let why = why.unwrap_or_else(|| "it stopped while the node was serving".to_owned());
                 tracing::error!(cause = %why, "the Raft driver stopped; exiting");
@@ -143,6 +146,9 @@ pub async fn run(
         && let Ok(Err(e)) = task.await
     {
         tracing::warn!(cause = %e, "web listener failed");
+    }
+    if let Some(task) = status_task {
+        task.abort();
     }
     node.shutdown().await;
     served?;

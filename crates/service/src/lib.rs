@@ -26,6 +26,7 @@
 //! libp2p or tonic (`scripts/check-layering.sh` enforces it).
 
 pub mod admission;
+mod build_info;
 pub mod code_check;
 pub mod cosign;
 pub mod delegated;
@@ -39,6 +40,7 @@ mod start;
 pub mod state_machine;
 pub mod verify;
 
+pub use build_info::BuildInfo;
 pub use code_check::{CodeKeyShares, PeerRequests};
 pub use error::ServiceError;
 pub use members::{MemberInfo, PeerControl, PeerIdentity};

@@ -72,6 +72,8 @@ pub struct ServiceConfig {
     /// This replica's shares of brands' code keys, with which it helps
     /// check threshold-OPRF codes ([`crate::code_check`]).
     pub code_key_shares: CodeKeyShares,
+    /// The running build, reported by the status and the build-info metric.
+    pub build: crate::BuildInfo,
 }
 
 impl std::fmt::Debug for ServiceConfig {
@@ -84,6 +86,7 @@ impl std::fmt::Debug for ServiceConfig {
             .field("backup_dir", &self.backup_dir)
             .field("private_dir", &self.private_dir)
             .field("ready_max_lag", &self.ready_max_lag)
+            .field("build", &self.build)
             .finish_non_exhaustive()
     }
 }
@@ -318,7 +321,8 @@ impl Service {
             root_hash: head.root.as_bytes().to_vec(),
             shard_id: 0,
             members,
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: self.inner.config.build.version.clone(),
+            revision: self.inner.config.build.revision.clone(),
             network_id: self.inner.config.network_id.clone(),
         })
     }

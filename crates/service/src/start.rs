@@ -142,7 +142,7 @@ impl Opened {
         transport: Arc<T>,
         inbound: mpsc::Receiver<Inbound>,
     ) -> Result<Started, ServiceError> {
-        let metrics = veritrace_metrics::Metrics::new();
+        let metrics = veritrace_metrics::Metrics::with_build(&config.build.version, &config.build.revision);
         metrics.ledger().set_tree_size(self.ledger.get().tree_head().tree_size);
         let sm = LedgerStateMachine::new(self.ledger.clone(), Arc::clone(&self.engine), metrics.clone());
         driver_config.initial_metadata = self.members;

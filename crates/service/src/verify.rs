@@ -155,7 +155,16 @@ impl Service {
     pub async fn verify_item(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, ServiceError> {
         // The scan's envelope id is recorded on the span once it is signed.
         let span = tracing::info_span!("verify", item = %req.item, scan = tracing::field::Empty);
-        self.verify_item_in_span(req).instrument(span).await
+        let answer = self.verify_item_in_span(req).instrument(span).await;
+        // Counted by verdict (veritrace_verifications_total), errors as refused.
+        let outcome = match &answer {
+            Ok(a) => pb::Verdict::try_from(a.verdict)
+                .map(|v| v.as_str_name().trim_start_matches("VERDICT_").to_ascii_lowercase())
+                .unwrap_or_default(),
+            Err(_) => "refused".to_owned(),
+        };
+        self.metrics().count_verification(&outcome);
+        answer
     }
 
     async fn verify_item_in_span(&self, req: VerifyRequest) -> Result<pb::VerifyItemResponse, ServiceError> {

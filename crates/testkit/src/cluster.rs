@@ -334,6 +334,7 @@ impl TestCluster {
             ready_max_lag: 100,
             peers: Arc::new(SimPeers),
             code_key_shares: veritrace_service::CodeKeyShares::new(b.code_key_shares.get(&id).cloned()),
+            build: veritrace_service::BuildInfo::crate_version(),
         };
         let founding = id <= b.voters;
         let boot = Bootstrap {

@@ -1,6 +1,6 @@
 //! The demo brand's threshold code key: dealt when `dev` creates a
 //! network, one share per node, so the demo's codes are checked by the
-//! validators together and none can test them alone (README, "Codes no
+//! validators together and none can test them alone (docs/integrator-guide.md, "Codes no
 //! single validator can check").
 
 use std::path::{Path, PathBuf};

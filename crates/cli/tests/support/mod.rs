@@ -39,6 +39,35 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Runs the binary and returns stdout, failing the test unless it exits
+/// with `code` (e.g. 16 for `verify` of a recalled item).
+pub fn exits(code: i32, args: &[&str]) -> String {
+    let o = veritrace(args);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "veritrace {args:?}: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The exit code `veritrace verify -o json` documents for the verdict in
+/// its answer: 0 genuine, else 10 + the verdict's number.
+pub fn verdict_exit_code(answer_json: &str) -> i32 {
+    let v: serde_json::Value = serde_json::from_str(answer_json).unwrap_or_else(|e| panic!("{e}: {answer_json}"));
+    match v["verdict"].as_str() {
+        Some("genuine_first_scan" | "genuine_seen_before") => 0,
+        Some("suspected_clone") => 13,
+        Some("invalid_code") => 14,
+        Some("unknown_item") => 15,
+        Some("recalled") => 16,
+        Some("withdrawn") => 17,
+        other => panic!("no verdict word {other:?} in {answer_json}"),
+    }
+}
+
 /// A base port whose gRPC (base + k), peer (base + 100 + k), ops
 /// (base + 200 + k) and web (base + 300 + k) ports are free for `n` nodes.
 ///

@@ -27,6 +27,7 @@ pub(super) fn status(s: &GetStatusResponse) -> String {
         ("tree size", s.tree_size.to_string()),
         ("root", or_none(&hex::encode(&s.root_hash))),
         ("version", or_none(&s.version)),
+        ("revision", or_none(&s.revision)),
     ];
     let mut out = key_values(&pairs);
     out.push('\n');
