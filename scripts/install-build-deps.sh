@@ -9,6 +9,10 @@
 #   WebDriver; fonts-noto-cjk so its Chinese screenshots show characters.
 # - python3-venv: scripts/epcis-conformance.sh installs schemathesis (PyPI)
 #   in a virtual environment of its own.
+# - prometheus: its promtool checks and tests deploy/prometheus/alerts.yaml
+#   (scripts/check-deploy.sh; the server itself is not started).
+# - busybox-static: scripts/build-image.sh puts it in the node image (the
+#   compose network's setup steps and health checks).
 #
 # Protos compile with `protox` (a pure-Rust protobuf compiler) from build.rs,
 # so no system protoc is needed. Run as root (CI and the dev machines are);
@@ -16,7 +20,7 @@
 set -euo pipefail
 
 missing=()
-for pkg in libclang-dev libfaketime chromium chromium-driver fonts-noto-cjk python3-venv; do
+for pkg in libclang-dev libfaketime chromium chromium-driver fonts-noto-cjk python3-venv prometheus busybox-static; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 

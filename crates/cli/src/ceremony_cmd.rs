@@ -124,6 +124,16 @@ pub enum GenesisCommand {
         /// Public web listen address (Digital Link resolver, consumer page; default: none).
         #[arg(long)]
         web_listen: Option<SocketAddr>,
+        /// The node's TLS certificate (PEM) the network's CA signed for
+        /// KEYS/node-tls.csr: copied to KEYS/node-tls.crt and served with
+        /// KEYS/node-tls.key as [api.tls] (gRPC over TLS).
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
+        /// A CA (PEM) whose client certificates may call the admin plane
+        /// (with --tls-cert): copied to KEYS/client-ca.crt; admin calls
+        /// then need such a certificate as well as the admin token.
+        #[arg(long, requires = "tls_cert")]
+        client_ca: Option<PathBuf>,
     },
 }
 
@@ -192,7 +202,16 @@ pub fn genesis(cmd: GenesisCommand) -> anyhow::Result<()> {
             println!("sealed genesis {} by {} founders: {}", genesis.id(), seal.signatures.len(), path.display());
             Ok(())
         }
-        GenesisCommand::Configure { network, keys, api_listen, p2p_listen, ops_listen, web_listen } => {
+        GenesisCommand::Configure {
+            network,
+            keys,
+            api_listen,
+            p2p_listen,
+            ops_listen,
+            web_listen,
+            tls_cert,
+            client_ca,
+        } => {
             let file: NetworkFile = ceremony::read_json(&network.join(NETWORK_FILE))?;
             let me: PublicParts = ceremony::read_json(&keys.join(PUBLIC_FILE))?;
             let genesis = read_validated_genesis(&network.join(GENESIS_FILE))?;
@@ -203,7 +222,25 @@ pub fn genesis(cmd: GenesisCommand) -> anyhow::Result<()> {
             ceremony::check_network(&file, &genesis)?;
             let hash = ceremony::admin_token_hash(&keys)?;
             let listen = Listen { api: api_listen, p2p: p2p_listen, ops: ops_listen, web: web_listen };
-            let config = ceremony::configure(&file, &me.party_id, &listen, &hash)?;
+            let tls = match &tls_cert {
+                None => None,
+                Some(cert) => {
+                    if !keys.join("node-tls.key").is_file() {
+                        bail!("--tls-cert: no node-tls.key in {} (keys generate --tls-host makes it)", keys.display());
+                    }
+                    copy(cert, &keys.join("node-tls.crt"))?;
+                    if let Some(ca) = &client_ca {
+                        copy(ca, &keys.join("client-ca.crt"))?;
+                    }
+                    Some(veritrace_node::TlsSection {
+                        cert_file: "node-tls.crt".into(),
+                        key_file: "node-tls.key".into(),
+                        client_ca_file: client_ca.as_ref().map(|_| "client-ca.crt".into()),
+                        admin_requires_client_cert: client_ca.is_some(),
+                    })
+                }
+            };
+            let config = ceremony::configure(&file, &me.party_id, &listen, &hash, tls)?;
             for name in [GENESIS_FILE, GENESIS_SEAL_FILE] {
                 copy(&network.join(name), &keys.join(name))?;
             }

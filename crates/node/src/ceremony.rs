@@ -264,13 +264,15 @@ pub struct Listen {
 }
 
 /// The configuration of `party`'s founding node in `network`, with its
-/// keys, genesis and seal in `keys_dir` (relative paths) and
-/// `admin_token_hash` as its admin credential.
+/// keys, genesis and seal in `keys_dir` (relative paths),
+/// `admin_token_hash` as its admin credential and `tls` as its `[api.tls]`
+/// (required to listen off loopback).
 pub fn configure(
     network: &NetworkFile,
     party: &str,
     listen: &Listen,
     admin_token_hash: &str,
+    tls: Option<crate::TlsSection>,
 ) -> Result<NodeConfig, CeremonyError> {
     let me = network
         .members
@@ -286,6 +288,7 @@ pub fn configure(
     let mut api = ApiSection::new(api_listen);
     api.advertise = Some(me.api.clone());
     api.admin.token_blake3 = Some(admin_token_hash.to_owned());
+    api.tls = tls;
     let config = NodeConfig {
         node: NodeSection {
             id: me.node_id,
