@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Faults at the container level on the compose network (private bridge
-# network only): while a client writes through the platform's node, one
-# other organisation's container at a time is
+# network only): while a client writes through the inspection bureau's
+# node, one other organisation's container at a time is
 #
 #   1. killed (docker kill: SIGKILL) and started again,
 #   2. paused (docker pause: SIGSTOP of every process) and unpaused,
@@ -49,7 +49,7 @@ compose up -d
 wait_healthy 240
 echo "container-faults: four organisations healthy after $((SECONDS - t0)) s"
 
-# The writer: the platform signs EPCIS observations of its own returnable
+# The writer: the inspection bureau signs EPCIS inspections of returnable
 # assets and submits each through its own node; every acknowledged
 # envelope id goes to acked.txt. Refusals and timeouts are not
 # acknowledgements (a timed-out write may or may not be in the ledger).
@@ -60,8 +60,8 @@ writer() {
     receipt=$(printf '{"epcisEvent": {"eventTime": "%s", "eventTimeZoneOffset": "+00:00", "bizStep": "inspecting",
       "objectEvent": {"action": "EPCIS_ACTION_OBSERVE", "epcList": ["urn:epc:id:giai:0614141.FAULT%s-%d"]}}}' \
       "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$$" "$i" |
-      timeout 20 docker-compose -p "$PROJECT" -f "$COMPOSE_FILE_PATH" exec -T platform veritrace tx submit \
-        --cacert /var/lib/veritrace/node/ca.crt --endpoint "$LOCAL" --party platform --key /var/lib/veritrace/node/party.key -o json - 2>>"$work/writer.err") || true
+      timeout 20 docker-compose -p "$PROJECT" -f "$COMPOSE_FILE_PATH" exec -T inspection veritrace tx submit \
+        --cacert /var/lib/veritrace/node/ca.crt --endpoint "$LOCAL" --party inspection --key /var/lib/veritrace/node/party.key -o json - 2>>"$work/writer.err") || true
     echo "$receipt" | python3 -c '
 import json, sys
 try:
@@ -89,7 +89,7 @@ writes_resume() {
   done
 }
 leader_org() {
-  vt platform status --endpoint "$LOCAL" --admin-token-file /var/lib/veritrace/node/admin.token -o json |
+  vt inspection status --endpoint "$LOCAL" --admin-token-file /var/lib/veritrace/node/admin.token -o json |
     python3 -c '
 import json, sys
 s = json.load(sys.stdin)
@@ -112,25 +112,27 @@ sleep "$fault_secs"
 docker unpause "$(container_of customs)" >/dev/null
 writes_resume 3
 
-echo "container-faults: 3. docker network disconnect inspection, ${fault_secs} s"
+echo "container-faults: 3. docker network disconnect platform, ${fault_secs} s"
 net=$(network_name)
-docker network disconnect "$net" "$(container_of inspection)"
+docker network disconnect "$net" "$(container_of platform)"
 sleep "$fault_secs"
-docker network connect --alias inspection "$net" "$(container_of inspection)"
+docker network connect --alias platform "$net" "$(container_of platform)"
 writes_resume 3
 
 leader=$(leader_org)
-if [ -n "$leader" ] && [ "$leader" != platform ]; then
-  echo "container-faults: 4. docker kill the leader ($leader), ${fault_secs} s down"
-  docker kill "$(container_of "$leader")" >/dev/null
-  sleep "$fault_secs"
-  docker start "$(container_of "$leader")" >/dev/null
-else
-  echo "container-faults: 4. the leader is the writer's node ($leader): docker kill brand instead"
-  docker kill "$(container_of brand)" >/dev/null
-  sleep "$fault_secs"
-  docker start "$(container_of brand)" >/dev/null
+if [ "$leader" = inspection ]; then
+  # The writer's own node leads: hand leadership to customs first (the
+  # writer's organisation asks its own node, with its own admin token).
+  to=$(vt inspection status --endpoint "$LOCAL" --admin-token-file /var/lib/veritrace/node/admin.token -o json |
+    python3 -c 'import json,sys; print(next(m["node_id"] for m in json.load(sys.stdin)["members"] if m["party_id"] == "customs"))')
+  vt inspection leader transfer --endpoint "$LOCAL" --admin-token-file /var/lib/veritrace/node/admin.token --to "$to" >/dev/null
+  for _ in $(seq 20); do leader=$(leader_org); [ "$leader" != inspection ] && break; sleep 1; done
 fi
+[ -n "$leader" ] && [ "$leader" != inspection ] || { echo "container-faults: no leader other than the writer's ($leader)" >&2; exit 1; }
+echo "container-faults: 4. docker kill the leader ($leader), ${fault_secs} s down"
+docker kill "$(container_of "$leader")" >/dev/null
+sleep "$fault_secs"
+docker start "$(container_of "$leader")" >/dev/null
 writes_resume 3
 
 touch "$work/stop"

@@ -99,6 +99,11 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PeerLabels {
+    peer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VerdictLabels {
     verdict: &'static str,
 }
@@ -366,12 +371,23 @@ impl LedgerMetrics {
 pub struct P2pMetrics {
     /// `veritrace_p2p_connected_peers`: peers with an open connection.
     pub connected_peers: Gauge,
+    round_trips: Family<PeerLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
 }
 
 impl P2pMetrics {
     /// Sets `veritrace_p2p_connected_peers`.
     pub fn set_connected_peers(&self, peers: usize) {
         set_u64(&self.connected_peers, peers as u64);
+    }
+
+    /// Sets `veritrace_p2p_round_trip_seconds{peer}` to the last measured
+    /// round trip to each peer (by node id); peers not in `round_trips`
+    /// (no live connection) lose their series.
+    pub fn set_round_trips(&self, round_trips: &std::collections::BTreeMap<u64, std::time::Duration>) {
+        self.round_trips.clear();
+        for (peer, rtt) in round_trips {
+            self.round_trips.get_or_create(&PeerLabels { peer: peer.to_string() }).set(rtt.as_secs_f64());
+        }
     }
 }
 
@@ -478,6 +494,14 @@ impl Metrics {
             "veritrace_p2p_connected_peers",
             "Peers this node has an open connection to. Alert when below the number of other members",
             p2p.connected_peers.clone(),
+        );
+        r.register_with_unit(
+            "veritrace_p2p_round_trip",
+            "Last round trip of a ping to each connected peer, by the peer's node id (pinged every 2 s; a ping \
+             unanswered for 5 s closes the connection, which is redialled). Alert when one peer's stays far above \
+             the others'",
+            Unit::Seconds,
+            p2p.round_trips.clone(),
         );
 
         let verifications = Family::<VerdictLabels, Counter>::default();

@@ -149,6 +149,8 @@ fn clones_share_series_and_gauges_read_back() {
     other.ledger().set_tree_size(42);
     other.ledger().set_store_size_bytes(u64::MAX);
     other.p2p().set_connected_peers(4);
+    let rtts = [(2, std::time::Duration::from_millis(3)), (3, std::time::Duration::from_millis(250))].into();
+    other.p2p().set_round_trips(&rtts);
     let r = m.raft();
     assert_eq!((r.has_leader.get(), r.is_leader.get(), r.term.get()), (1, 0, 7));
     assert_eq!((r.commit_index.get(), r.applied_index.get(), r.apply_lag_entries.get()), (120, 100, 20));
@@ -158,6 +160,10 @@ fn clones_share_series_and_gauges_read_back() {
     let text = m.encode();
     assert_eq!(sample(&text, "veritrace_raft_apply_lag_entries"), Some(20.0));
     assert_eq!(sample(&text, "veritrace_p2p_connected_peers"), Some(4.0));
+    assert_eq!(sample(&text, r#"veritrace_p2p_round_trip_seconds{peer="3"}"#), Some(0.25));
+    // A peer no longer connected loses its series.
+    other.p2p().set_round_trips(&[(2, std::time::Duration::from_millis(3))].into());
+    assert_eq!(sample(&m.encode(), r#"veritrace_p2p_round_trip_seconds{peer="3"}"#), None);
     // A separate catalogue is separate.
     assert_eq!(Metrics::new().raft().term.get(), 0);
 }

@@ -11,7 +11,7 @@ use libp2p::futures::stream::FuturesUnordered;
 use libp2p::request_response::{self, OutboundFailure, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ListenError, NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, allow_block_list, connection_limits, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, allow_block_list, connection_limits, noise, ping, tcp, yamux};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use veritrace_consensus::transport::MAX_SNAPSHOT_CHUNK;
@@ -51,7 +51,17 @@ pub(crate) struct Behaviour {
     limits: connection_limits::Behaviour,
     stream: libp2p_stream::Behaviour,
     snapshot: Rr,
+    ping: ping::Behaviour,
 }
+
+/// How often each connection is pinged, and how long an answer may take
+/// before the connection counts as dead and is closed (then redialled).
+/// Without it a link cut silently (a cable, a `docker network
+/// disconnect`, a dropped NAT entry) stays "established" until TCP gives
+/// up retransmitting, which takes minutes, and Raft messages vanish into
+/// it meanwhile.
+const PING_INTERVAL: Duration = Duration::from_secs(2);
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A snapshot chunk request waiting for its answer.
 struct Pending {
@@ -137,6 +147,7 @@ impl EventLoop {
                 [(codec::SNAPSHOT_PROTOCOL, ProtocolSupport::Full)],
                 rr_config,
             ),
+            ping: ping::Behaviour::new(ping::Config::new().with_interval(PING_INTERVAL).with_timeout(PING_TIMEOUT)),
         };
         let idle = config.idle_connection_timeout;
         let swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
@@ -466,6 +477,9 @@ impl EventLoop {
                 if self.peers.contains_key(&peer_id) =>
             {
                 tracing::debug!(peer = %peer_id, cause = ?cause, "disconnected; will redial");
+                if let Some(p) = self.peers.get(&peer_id) {
+                    self.counters.round_trips.lock().unwrap_or_else(PoisonError::into_inner).remove(&p.node);
+                }
                 self.schedule_redial(peer_id);
             }
             SwarmEvent::OutgoingConnectionError { peer_id: Some(peer), error, .. } => {
@@ -484,9 +498,31 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Stream(())) => {}
             SwarmEvent::Behaviour(BehaviourEvent::Snapshot(e)) => self.handle_snapshot(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(e)) => self.handle_ping(e),
             SwarmEvent::Behaviour(BehaviourEvent::Allow(never)) => match never {},
             SwarmEvent::Behaviour(BehaviourEvent::Limits(never)) => match never {},
             _ => {}
+        }
+    }
+
+    /// A ping answered: the peer's round-trip time. A ping failed: the
+    /// connection is dead (or wedged), so it is closed; the peer is
+    /// redialled like after any disconnection.
+    fn handle_ping(&mut self, event: ping::Event) {
+        let node = self.peers.get(&event.peer).map(|p| p.node);
+        match event.result {
+            Ok(rtt) => {
+                if let Some(node) = node {
+                    self.counters.round_trips.lock().unwrap_or_else(PoisonError::into_inner).insert(node, rtt);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(peer = %event.peer, node = ?node, cause = %e, "ping failed; closing the connection");
+                if let Some(node) = node {
+                    self.counters.round_trips.lock().unwrap_or_else(PoisonError::into_inner).remove(&node);
+                }
+                self.swarm.close_connection(event.connection);
+            }
         }
     }
 

@@ -225,6 +225,8 @@ pub(crate) struct Counters {
     pub(crate) dropped_inbound: AtomicU64,
     pub(crate) rejected_connections: AtomicU64,
     pub(crate) rejected_requests: AtomicU64,
+    /// The last ping round trip to each connected peer.
+    pub(crate) round_trips: std::sync::Mutex<std::collections::BTreeMap<NodeId, std::time::Duration>>,
 }
 
 impl Counters {
@@ -330,6 +332,12 @@ impl NetworkHandle {
             rejected_connections: c.rejected_connections.load(Ordering::Relaxed),
             rejected_requests: c.rejected_requests.load(Ordering::Relaxed),
         }
+    }
+
+    /// The last measured round trip (libp2p ping, every 2 s) to each peer
+    /// with a live connection, by node id.
+    pub fn round_trips(&self) -> std::collections::BTreeMap<NodeId, std::time::Duration> {
+        self.inner.counters.round_trips.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Asks the event loop to stop; pending requests fail with

@@ -141,6 +141,14 @@ async fn a_peer_named_by_dns_is_reached() {
     let named: Multiaddr = format!("/dns4/localhost/tcp/{}", port.unwrap()).parse().unwrap();
     a.handle.set_peers(vec![PeerEntry { node: 2, peer_id: peer_id(&kb), addrs: vec![named] }]).await.unwrap();
     assert_eq!(send_until_received(&a.handle, 2, b"by name", &mut b.rx).await, (1, b"by name".to_vec()));
+    // The live connection is pinged: a round trip to node 2 is measured.
+    timeout(WAIT, async {
+        while !a.handle.round_trips().contains_key(&2) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("a ping round trip to the peer");
     stop(a).await;
     stop(b).await;
 }

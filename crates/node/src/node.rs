@@ -224,7 +224,7 @@ impl Node {
         let raft = service.raft().clone();
         let watcher =
             tokio::spawn(keep_peers_in_sync(raft.membership(), net.clone(), config_peers, config.node.id, my_peer));
-        let gauges = tokio::spawn(sample_gauges(raft, db_dir(&config), service.metrics().clone()));
+        let gauges = tokio::spawn(sample_gauges(raft, net.clone(), db_dir(&config), service.metrics().clone()));
         let disk_watch = (config.node.min_free_disk_bytes > 0).then(|| {
             tokio::spawn(crate::disk::watch(
                 config.node.data_dir.clone(),
@@ -314,13 +314,15 @@ fn driver_config(config: &NodeConfig) -> DriverConfig {
 const GAUGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Samples the gauges nothing else updates: connected peers (from the
-/// driver's view) and the store's size on disk. Ends with the driver.
-async fn sample_gauges(raft: RaftHandle, db: PathBuf, metrics: veritrace_metrics::Metrics) {
+/// driver's view), the peers' round trips (the network's pings) and the
+/// store's size on disk. Ends with the driver.
+async fn sample_gauges(raft: RaftHandle, net: NetworkHandle, db: PathBuf, metrics: veritrace_metrics::Metrics) {
     loop {
         match raft.status().await {
             Ok(s) => metrics.p2p().set_connected_peers(s.reachable.len()),
             Err(_) => return,
         }
+        metrics.p2p().set_round_trips(&net.round_trips());
         let dir = db.clone();
         if let Ok(bytes) = tokio::task::spawn_blocking(move || dir_size(&dir)).await {
             metrics.ledger().set_store_size_bytes(bytes);
