@@ -62,9 +62,14 @@ render trio deploy/helm/veritrace -f deploy/helm/examples/three-validators.yaml
 render plain deploy/helm/veritrace --set "secrets.adminTokenBlake3=$token" --set tls.enabled=false --set antiAffinity.type=soft
 "$helm" dependency build deploy/helm/veritrace-testnet >/dev/null
 render testnet deploy/helm/veritrace-testnet
+# The test network's generator: the key ceremony for four organisations,
+# then the umbrella rendered with what it wrote.
+VERITRACE_BIN=$bin bash deploy/helm/veritrace-testnet/generate.sh "$work/generated" ci veritrace >/dev/null
+[ "$(stat -c %a "$work/generated/secrets.yaml")" = 600 ] || fail "generate.sh left secrets.yaml readable by others"
+render generated deploy/helm/veritrace-testnet -f "$work/generated/values.yaml"
 # Without the admin token hash the chart refuses to render (never an open admin plane).
 if "$helm" template x deploy/helm/veritrace >/dev/null 2>&1; then fail "the chart rendered without secrets.adminTokenBlake3"; fi
-for f in "$work"/{single,trio,plain,testnet}.yaml; do
+for f in "$work"/{single,trio,plain,testnet,generated}.yaml; do
   # The ServiceMonitor is a CRD (Prometheus Operator): checked for its
   # shape here, the built-in kinds against the Kubernetes schemas.
   "$venv/bin/python" - "$f" "$work/builtin.yaml" <<'PY' || fail "$f: a manifest is malformed"
@@ -103,7 +108,7 @@ for conf in "$work"/conf/*.toml; do
   "$bin" config show --config "$conf" >/dev/null || fail "$(basename "$conf") does not load: see above"
   n=$((n + 1))
 done
-[ "$n" -ge 9 ] || fail "only $n node configurations rendered"
+[ "$n" -ge 13 ] || fail "only $n node configurations rendered"
 echo "check-deploy: helm chart and test network rendered, validated; $n node configurations load"
 
 # Prometheus rules and their tests; the dashboard.

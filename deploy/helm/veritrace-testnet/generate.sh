@@ -31,16 +31,20 @@ for org in "${orgs[@]}"; do
     --api-advertise "http://$(host "$org"):7401" --p2p-advertise "/dns4/$(host "$org")/tcp/7501" >/dev/null
   cp "$out/keys/$org/public.json" "$out/public/$org.json"
 done
-"$vt" genesis assemble --network-id "veritrace-$release" --out "$out/net" "${orgs[@]/#/$out/public/}" \
-  | sed 's/\.json//g' >/dev/null
+publics=()
+for org in "${orgs[@]}"; do publics+=("$out/public/$org.json"); done
+"$vt" genesis assemble --network-id "veritrace-$release" --out "$out/net" "${publics[@]}" >/dev/null
 sigs=()
 for org in "${orgs[@]}"; do
   "$vt" genesis sign --network "$out/net" --keys "$out/keys/$org" >/dev/null
   sigs+=("$out/keys/$org/genesis-$org.sig")
 done
 "$vt" genesis seal --network "$out/net" "${sigs[@]}"
+# `configure` checks the seal and network.json for each founder, as a
+# founder's host would, and writes the admin token's hash into a
+# veritrace.toml (read below; the chart renders the pods' own configuration).
 for org in "${orgs[@]}"; do
-  "$vt" genesis configure --network "$out/net" --keys "$out/keys/$org" --api-listen 0.0.0.0:7401 >/dev/null
+  "$vt" genesis configure --network "$out/net" --keys "$out/keys/$org" --api-listen 127.0.0.1:7401 >/dev/null
 done
 python3 - "$out" "${orgs[@]}" <<'PY'
 import base64, json, os, re, sys
