@@ -237,6 +237,14 @@ pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str,
     // One envelope per submission, signed just before it is sent: at 10^7
     // items, signing them all first held ~560 MB in this process.
     let mut in_flight = tokio::task::JoinSet::new();
+    // Items committed so far (drawn only when stderr is a terminal).
+    let bar = indicatif::ProgressBar::new(count as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "preloading [{bar:30}] {human_pos}/{human_len} items {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     for (i, first) in (0..count).step_by(PRELOAD_PER_ENVELOPE).enumerate() {
         let items = (first..count.min(first + PRELOAD_PER_ENVELOPE))
             .map(|i| {
@@ -264,13 +272,15 @@ pub async fn preload_items(clients: &[Client], brand: &Signer, network_id: &str,
         let envelope = sign(brand, network_id, nonce, action);
         // A few submissions in flight, spread over the connections.
         if in_flight.len() >= PRELOAD_IN_FLIGHT {
-            in_flight.join_next().await.context("preload task")???;
+            bar.inc(in_flight.join_next().await.context("preload task")???);
         }
         let client = clients[i % clients.len()].clone();
-        in_flight.spawn(async move { submit_all(&client, vec![envelope], "preload items").await });
+        let n = (count.min(first + PRELOAD_PER_ENVELOPE) - first) as u64;
+        in_flight.spawn(async move { submit_all(&client, vec![envelope], "preload items").await.map(|()| n) });
     }
     while let Some(r) = in_flight.join_next().await {
-        r.context("preload task")??;
+        bar.inc(r.context("preload task")??);
     }
+    bar.finish_and_clear();
     Ok(count as f64 / started.elapsed().as_secs_f64().max(1e-9))
 }

@@ -330,8 +330,12 @@ pub fn snapshot_save_online(target: EndpointArgs, file: PathBuf) -> anyhow::Resu
         let client = connect(&target).await?;
         let tmp = file.with_extension("partial");
         let out = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        let mut out = std::io::BufWriter::new(out);
+        // A second handle on the file, to sync it once written.
+        let file_handle = out.try_clone().context("opening the snapshot file")?;
+        let bar = crate::progress::bytes(None, "saving");
+        let mut out = std::io::BufWriter::new(bar.wrap_write(out));
         let saved = client.save_snapshot(&mut out).await;
+        bar.finish_and_clear();
         let meta = match saved {
             Ok(m) => m,
             Err(e) => {
@@ -339,7 +343,7 @@ pub fn snapshot_save_online(target: EndpointArgs, file: PathBuf) -> anyhow::Resu
                 return Err(e.into());
             }
         };
-        let file_handle = out.into_inner().map_err(|e| e.into_error()).context("writing the snapshot")?;
+        out.into_inner().map_err(|e| e.into_error()).context("writing the snapshot")?;
         file_handle.sync_all().context("syncing the snapshot")?;
         std::fs::rename(&tmp, &file).with_context(|| format!("renaming to {}", file.display()))?;
         let root = hex::encode(&meta.root_hash);

@@ -24,6 +24,7 @@ mod market_actions;
 mod market_cmd;
 mod market_view;
 mod node_cmd;
+mod progress;
 mod proto_json;
 mod sign_call_cmd;
 mod store;

@@ -68,7 +68,9 @@ pub fn snapshot_save(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
     let ledger = open_ledger(data_dir)?;
     let tmp = file.with_extension("partial");
     let out = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let info = ledger.export_snapshot(std::io::BufWriter::new(out))?;
+    let bar = crate::progress::bytes(None, "saving");
+    let info = ledger.export_snapshot(bar.wrap_write(std::io::BufWriter::new(out)))?;
+    bar.finish_and_clear();
     std::fs::rename(&tmp, file).with_context(|| format!("renaming to {}", file.display()))?;
     println!(
         "saved snapshot {}: applied index {}, tree size {}, root {}, {} records",
@@ -85,9 +87,17 @@ pub fn snapshot_restore(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
     if data_dir.join("ledger").exists() {
         bail!("{} already holds a ledger; restore into an empty data directory", data_dir.display());
     }
+    // A node's store (the ledger and its Raft log) lives in DIR/db: never
+    // import a backup over it.
+    if data_dir.join("db").exists() {
+        bail!("{} holds a node's store (db/); restore into an empty data directory", data_dir.display());
+    }
     let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let bar = crate::progress::bytes(input.metadata().ok().map(|m| m.len()), "restoring");
     let engine = open_engine(data_dir)?;
-    let result = Ledger::import_snapshot(engine, std::io::BufReader::new(input), LedgerOptions::default());
+    let result =
+        Ledger::import_snapshot(engine, std::io::BufReader::new(bar.wrap_read(input)), LedgerOptions::default());
+    bar.finish_and_clear();
     match result {
         Ok((_, info)) => {
             println!(

@@ -2,7 +2,7 @@
 //! action, as proto3 JSON) and `items commission` (serials, codes, label
 //! sheets, and the CommissionItems actions).
 
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use veritrace_service::now_ms;
 
@@ -285,12 +285,20 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
     private_dir(&args.out)?;
     let file = private_file(&csv)?;
     veritrace_labels::write_csv(&batch.labels, std::io::BufWriter::new(file))?;
-    let pages = veritrace_labels::svg_pages(&batch.labels, &SheetLayout::default())?;
-    for (i, page) in pages.iter().enumerate() {
+    // One sheet at a time, each to its own file: a batch of 100,000 labels
+    // never holds its sheets in memory.
+    let layout = SheetLayout::default();
+    let sheets: Vec<&[veritrace_labels::Label]> = batch.labels.chunks(layout.labels_per_sheet()).collect();
+    let bar = crate::progress::count(sheets.len() as u64, "label sheets");
+    for (i, sheet) in sheets.iter().enumerate() {
         let path = args.out.join(format!("labels-{:03}.svg", i + 1));
-        private_file(&path)?.write_all(page.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        let out = std::io::BufWriter::new(private_file(&path)?);
+        veritrace_labels::write_svg_sheet(sheet, out, &layout)
+            .with_context(|| format!("writing {}", path.display()))?;
+        bar.inc(1);
     }
-    let wrote = format!("wrote {} and {} label sheet(s) to {}", csv.display(), pages.len(), args.out.display());
+    bar.finish_and_clear();
+    let wrote = format!("wrote {} and {} label sheet(s) to {}", csv.display(), sheets.len(), args.out.display());
     match args.signer.output {
         // stdout is the receipts' JSON document alone.
         OutputFormat::Json => eprintln!("{wrote}"),
@@ -300,9 +308,12 @@ pub fn items(cmd: ItemsCommand) -> anyhow::Result<()> {
     rt.block_on(async {
         let network = network_id(&client, &args.signer.network).await?;
         let mut receipts = Vec::new();
+        let bar = crate::progress::count(actions.len() as u64, "commissioning");
         for action in actions {
             receipts.extend(sign_and_submit(&client, &args.signer, &network, vec![action]).await?);
+            bar.inc(1);
         }
+        bar.finish_and_clear();
         report(&receipts, args.signer.output)
     })
 }

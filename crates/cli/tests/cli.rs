@@ -146,6 +146,11 @@ fn bad_invocations_name_the_problem() {
     let o = veritrace(&["snapshot", "restore", "--data-dir", s(&dir.path().join("x")), "/nonexistent.snap"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("/nonexistent.snap"), "{}", stderr(&o));
+    // A node's data directory is never restored over.
+    std::fs::create_dir_all(dir.path().join("node/db")).expect("db dir");
+    let o = veritrace(&["snapshot", "restore", "--data-dir", s(&dir.path().join("node")), "/nonexistent.snap"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("holds a node's store"), "{}", stderr(&o));
     let o = veritrace(&["no-such-command"]);
     assert_eq!(o.status.code(), Some(2));
 }

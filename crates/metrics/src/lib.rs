@@ -366,6 +366,86 @@ impl LedgerMetrics {
     }
 }
 
+/// The process's own metrics, in the names every Prometheus client
+/// library uses (`process_*`), so standard dashboards and alerts apply.
+/// The node samples them from `/proc/self` ([`ProcessSample`]).
+#[derive(Clone, Debug, Default)]
+pub struct ProcessMetrics {
+    cpu_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
+    resident_memory_bytes: Gauge,
+    virtual_memory_bytes: Gauge,
+    open_fds: Gauge,
+    max_fds: Gauge,
+    threads: Gauge,
+    start_time_seconds: Gauge,
+}
+
+/// One reading of the process's resources.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ProcessSample {
+    /// User plus system CPU time since the process started, in seconds.
+    pub cpu_seconds: f64,
+    /// Resident set size, in bytes.
+    pub resident_memory_bytes: u64,
+    /// Virtual memory size, in bytes.
+    pub virtual_memory_bytes: u64,
+    /// Open file descriptors.
+    pub open_fds: u64,
+    /// The soft limit on open file descriptors.
+    pub max_fds: u64,
+    /// Threads.
+    pub threads: u64,
+    /// Start time, in seconds since the Unix epoch.
+    pub start_time_seconds: u64,
+}
+
+impl ProcessMetrics {
+    /// Sets every `process_*` series from `sample` (the CPU counter moves
+    /// forward by the difference; it never goes back).
+    pub fn record(&self, sample: &ProcessSample) {
+        let delta = sample.cpu_seconds - self.cpu_seconds.get();
+        if delta > 0.0 {
+            self.cpu_seconds.inc_by(delta);
+        }
+        set_u64(&self.resident_memory_bytes, sample.resident_memory_bytes);
+        set_u64(&self.virtual_memory_bytes, sample.virtual_memory_bytes);
+        set_u64(&self.open_fds, sample.open_fds);
+        set_u64(&self.max_fds, sample.max_fds);
+        set_u64(&self.threads, sample.threads);
+        set_u64(&self.start_time_seconds, sample.start_time_seconds);
+    }
+
+    fn register(&self, r: &mut Registry) {
+        r.register_with_unit(
+            "process_cpu",
+            "User and system CPU time the node process spent",
+            Unit::Seconds,
+            self.cpu_seconds.clone(),
+        );
+        r.register_with_unit(
+            "process_resident_memory",
+            "Resident memory of the node process",
+            Unit::Bytes,
+            self.resident_memory_bytes.clone(),
+        );
+        r.register_with_unit(
+            "process_virtual_memory",
+            "Virtual memory of the node process",
+            Unit::Bytes,
+            self.virtual_memory_bytes.clone(),
+        );
+        r.register("process_open_fds", "Open file descriptors of the node process", self.open_fds.clone());
+        r.register("process_max_fds", "The limit on open file descriptors (soft)", self.max_fds.clone());
+        r.register("process_threads", "Threads of the node process", self.threads.clone());
+        r.register_with_unit(
+            "process_start_time",
+            "Start time of the node process since the Unix epoch",
+            Unit::Seconds,
+            self.start_time_seconds.clone(),
+        );
+    }
+}
+
 /// The peer-to-peer network's metrics, set by the node.
 #[derive(Clone, Debug, Default)]
 pub struct P2pMetrics {
@@ -393,6 +473,7 @@ impl P2pMetrics {
 
 struct Catalogue {
     registry: Registry,
+    process: ProcessMetrics,
     raft: RaftMetrics,
     ledger: LedgerMetrics,
     p2p: P2pMetrics,
@@ -526,8 +607,12 @@ impl Metrics {
             build,
         );
 
+        let process = ProcessMetrics::default();
+        process.register(&mut r);
+
         Metrics(Arc::new(Catalogue {
             registry: r,
+            process,
             raft,
             ledger,
             p2p,
@@ -551,6 +636,11 @@ impl Metrics {
     /// The peer-to-peer network's handles.
     pub fn p2p(&self) -> &P2pMetrics {
         &self.0.p2p
+    }
+
+    /// The process's handles (`process_*`).
+    pub fn process(&self) -> &ProcessMetrics {
+        &self.0.process
     }
 
     /// Counts one consumer verification by its outcome, one of

@@ -28,6 +28,13 @@ const FAMILIES: &[(&str, &str)] = &[
     ("veritrace_storage_free_bytes", "gauge"),
     ("veritrace_p2p_connected_peers", "gauge"),
     ("veritrace_verifications", "counter"),
+    ("process_cpu_seconds", "counter"),
+    ("process_resident_memory_bytes", "gauge"),
+    ("process_virtual_memory_bytes", "gauge"),
+    ("process_open_fds", "gauge"),
+    ("process_max_fds", "gauge"),
+    ("process_threads", "gauge"),
+    ("process_start_time_seconds", "gauge"),
     ("veritrace_build_info", "gauge"),
 ];
 

@@ -21,6 +21,7 @@ pub mod init;
 pub mod keys;
 pub mod node;
 mod notify;
+mod process_stats;
 mod run;
 pub mod seal;
 

@@ -314,8 +314,8 @@ fn driver_config(config: &NodeConfig) -> DriverConfig {
 const GAUGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Samples the gauges nothing else updates: connected peers (from the
-/// driver's view), the peers' round trips (the network's pings) and the
-/// store's size on disk. Ends with the driver.
+/// driver's view), the peers' round trips (the network's pings), the
+/// process's resources and the store's size on disk. Ends with the driver.
 async fn sample_gauges(raft: RaftHandle, net: NetworkHandle, db: PathBuf, metrics: veritrace_metrics::Metrics) {
     loop {
         match raft.status().await {
@@ -323,6 +323,9 @@ async fn sample_gauges(raft: RaftHandle, net: NetworkHandle, db: PathBuf, metric
             Err(_) => return,
         }
         metrics.p2p().set_round_trips(&net.round_trips());
+        if let Some(sample) = crate::process_stats::sample() {
+            metrics.process().record(&sample);
+        }
         let dir = db.clone();
         if let Ok(bytes) = tokio::task::spawn_blocking(move || dir_size(&dir)).await {
             metrics.ledger().set_store_size_bytes(bytes);
