@@ -69,6 +69,8 @@ cp deploy/docker/Dockerfile "$ctx/Dockerfile"
 tag_args=()
 for t in "${tags[@]}"; do tag_args+=(-t "$t"); done
 docker build -q --build-arg "VERSION=$version" --build-arg "REVISION=$revision" "${tag_args[@]}" "$ctx" >/dev/null
+# The images this tag replaced: dangling now, removed (CI rebuilds on every run).
+docker image prune -f --filter "label=org.opencontainers.image.title=veritrace" >/dev/null
 size=$(docker image inspect -f '{{.Size}}' "${tags[0]}")
 echo "build-image: ${tags[*]} ($((size / 1024 / 1024)) MiB, non-root uid $(docker image inspect -f '{{.Config.User}}' "${tags[0]}"))"
 docker run --rm "${tags[0]}" --version
