@@ -63,8 +63,9 @@ fn names_follow_prometheus_conventions() {
     let m = Metrics::new();
     m.observe_grpc(SUBMIT, "OK", 0.01);
     let text = m.encode();
+    // Ours are veritrace_*; the process's are the standard process_* names.
     for line in text.lines().filter(|l| !l.starts_with('#')) {
-        assert!(line.starts_with("veritrace_"), "prefix: {line}");
+        assert!(line.starts_with("veritrace_") || line.starts_with("process_"), "prefix: {line}");
     }
     // Counter samples end in `_total`; nothing else does.
     for (name, kind) in FAMILIES {
