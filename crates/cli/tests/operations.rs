@@ -464,7 +464,7 @@ async fn the_edge_limits_rates_and_sizes_and_serves_reflection_and_metrics() {
     // The process's own series, sampled from /proc at start.
     for series in ["process_resident_memory_bytes", "process_open_fds", "process_threads", "process_start_time_seconds"]
     {
-        assert!(veritrace_metrics_sample(&text, series).is_some_and(|v| v > 0.0), "{series} in\n{text}");
+        assert!(veritrace_metrics::sample(&text, series).is_some_and(|v| v > 0.0), "{series} in\n{text}");
     }
     assert!(text.contains("veritrace_verifications_total{verdict=\"genuine_first_scan\"} 0"), "{text}");
     // Every series the shipped alert rules and dashboard query exists
@@ -614,9 +614,4 @@ fn deploy_metric_names() -> std::collections::BTreeSet<String> {
     }
     assert!(names.len() >= 10, "the deploy files name too few series: {names:?}");
     names
-}
-
-/// The value of `series` in a /metrics text.
-fn veritrace_metrics_sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
 }
