@@ -477,8 +477,8 @@ impl EventLoop {
                 if self.peers.contains_key(&peer_id) =>
             {
                 tracing::debug!(peer = %peer_id, cause = ?cause, "disconnected; will redial");
-                if let Some(p) = self.peers.get(&peer_id) {
-                    self.counters.round_trips.lock().unwrap_or_else(PoisonError::into_inner).remove(&p.node);
+                if let Some(node) = self.peers.get(&peer_id).map(|p| p.node) {
+                    self.record_round_trip(node, None);
                 }
                 self.schedule_redial(peer_id);
             }
@@ -510,20 +510,22 @@ impl EventLoop {
     /// redialled like after any disconnection.
     fn handle_ping(&mut self, event: ping::Event) {
         let node = self.peers.get(&event.peer).map(|p| p.node);
-        match event.result {
-            Ok(rtt) => {
-                if let Some(node) = node {
-                    self.counters.round_trips.lock().unwrap_or_else(PoisonError::into_inner).insert(node, rtt);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(peer = %event.peer, node = ?node, cause = %e, "ping failed; closing the connection");
-                if let Some(node) = node {
-                    self.counters.round_trips.lock().unwrap_or_else(PoisonError::into_inner).remove(&node);
-                }
-                self.swarm.close_connection(event.connection);
-            }
+        if let Err(e) = &event.result {
+            tracing::warn!(peer = %event.peer, node = ?node, cause = %e, "ping failed; closing the connection");
+            self.swarm.close_connection(event.connection);
         }
+        if let Some(node) = node {
+            self.record_round_trip(node, event.result.ok());
+        }
+    }
+
+    /// The last round trip to `node`, or none (no live connection).
+    fn record_round_trip(&self, node: NodeId, rtt: Option<Duration>) {
+        let mut round_trips = self.counters.round_trips.lock().unwrap_or_else(PoisonError::into_inner);
+        match rtt {
+            Some(rtt) => round_trips.insert(node, rtt),
+            None => round_trips.remove(&node),
+        };
     }
 
     fn handle_snapshot(&mut self, event: RrEvent) {

@@ -6,8 +6,8 @@
 //!   then on. It does not wait for a leader: founding nodes start in any
 //!   order, and a unit that waited for a quorum would time out on the
 //!   first host. Traffic readiness stays `/readyz`'s job.
-//! * `STATUS=...` whenever readiness changes (`ready: leader 2, applied
-//!   1042` or `not ready: no leader known`), shown by `systemctl status`.
+//! * `STATUS=...` whenever readiness changes (`ready: leader 2` or
+//!   `not ready: no leader known`), shown by `systemctl status`.
 //! * `STOPPING=1` when shutdown begins (SIGTERM), so systemd knows the
 //!   drain and the storage flush that follow are part of a clean stop.
 //!
@@ -50,9 +50,10 @@ pub async fn follow_readiness(service: veritrace_service::Service) {
     }
     let mut last = String::new();
     loop {
+        // One Raft status read: readiness carries the leader it saw.
         let r = service.readiness().await;
-        let leader = service.raft().status().await.map(|s| s.leader).unwrap_or(0);
-        let status = if r.ready { format!("ready: leader {leader}") } else { format!("not ready: {}", r.reason) };
+        let status =
+            if r.ready { format!("ready: leader {}", r.leader_id) } else { format!("not ready: {}", r.reason) };
         if status != last {
             send(&[NotifyState::Status(&status)]);
             last = status;

@@ -502,6 +502,8 @@ impl Drop for BackupFile {
 pub struct Readiness {
     /// The node knows a leader (itself included).
     pub has_leader: bool,
+    /// The leader's node id, 0 when none is known.
+    pub leader_id: u64,
     /// Highest Raft index known committed here.
     pub commit_index: u64,
     /// Highest Raft index applied here.
@@ -520,8 +522,14 @@ impl Service {
     /// an election and forgets the leader).
     pub async fn readiness(&self) -> Readiness {
         let max_lag = self.inner.config.ready_max_lag;
-        let not_ready =
-            |reason: String| Readiness { has_leader: false, commit_index: 0, applied_index: 0, ready: false, reason };
+        let not_ready = |reason: String| Readiness {
+            has_leader: false,
+            leader_id: 0,
+            commit_index: 0,
+            applied_index: 0,
+            ready: false,
+            reason,
+        };
         let status = match tokio::time::timeout(std::time::Duration::from_secs(2), self.raft_status()).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return not_ready(format!("raft driver: {e}")),
@@ -541,6 +549,7 @@ impl Service {
         };
         Readiness {
             has_leader,
+            leader_id: status.leader,
             commit_index: status.commit,
             applied_index: status.applied,
             ready: reason.is_empty(),
